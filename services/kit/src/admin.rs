@@ -1,0 +1,59 @@
+//! The admin HTTP server of a component: `/health/startup`, `/health/live`,
+//! `/health/ready` and `/metrics`. It is a separate port so that probes and
+//! scrapes never compete with, or get exposed like, the public API.
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tokio::net::TcpListener;
+
+use crate::{health::HealthState, lifecycle::Lifecycle, metrics::Metrics};
+
+#[derive(Clone)]
+struct AdminState {
+    health: Arc<HealthState>,
+    metrics: Metrics,
+}
+
+/// The probe and metrics routes, to serve alone or merge into another router.
+pub fn router(health: Arc<HealthState>, metrics: Metrics) -> Router {
+    Router::new()
+        .route("/health/startup", get(startup))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(render_metrics))
+        .with_state(AdminState { health, metrics })
+}
+
+/// Serves `router` on `listener` until `life` stops. Probes keep answering while
+/// the component drains, so they can report "not ready" rather than vanish.
+pub async fn serve(listener: TcpListener, router: Router, life: Lifecycle) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(async move { life.stopping().await }).await
+}
+
+async fn startup(State(s): State<AdminState>) -> Response {
+    let started = s.health.is_started();
+    let code = if started { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(serde_json::json!({ "component": s.health.component(), "started": started }))).into_response()
+}
+
+async fn live(State(s): State<AdminState>) -> Response {
+    Json(serde_json::json!({ "component": s.health.component(), "status": "alive" })).into_response()
+}
+
+async fn ready(State(s): State<AdminState>) -> Response {
+    let report = s.health.readiness().await;
+    s.metrics.ready.set(i64::from(report.ready));
+    let code = if report.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(report)).into_response()
+}
+
+async fn render_metrics(State(s): State<AdminState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
+}

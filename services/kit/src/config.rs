@@ -1,0 +1,388 @@
+//! Typed configuration read once from an environment map.
+//!
+//! Defaults live in the binary; environment variables override them. Parsing
+//! takes an [`Env`] (a map), never the process environment directly, so tests
+//! build their own and never set process variables. A bad value stops start-up
+//! with one line naming the variable and what it expects.
+
+use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+/// A snapshot of environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {var}={value:?}: expected {expected}")]
+pub struct ConfigError {
+    pub var: String,
+    pub value: String,
+    pub expected: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &str, value: &str, expected: &str) -> Self {
+        Self { var: var.to_owned(), value: value.to_owned(), expected: expected.to_owned() }
+    }
+}
+
+impl Env {
+    /// The process environment.
+    pub fn from_process() -> Self {
+        Self { vars: std::env::vars().collect() }
+    }
+
+    /// An environment holding exactly the given pairs.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    /// Sets a variable unless it is already set.
+    pub fn set_default(&mut self, key: &str, value: impl Into<String>) {
+        self.vars.entry(key.to_owned()).or_insert_with(|| value.into());
+    }
+
+    /// Sets (or replaces) a variable.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.vars.insert(key.to_owned(), value.into());
+    }
+
+    /// A variable's value; empty values count as unset.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Parses a variable with `FromStr`, or returns `default` when it is unset.
+    pub fn parse_or<T: FromStr>(&self, key: &str, default: T, expected: &str) -> Result<T, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::new(key, raw, expected)),
+        }
+    }
+
+    /// A boolean: `true/false`, `1/0`, `yes/no`, `on/off`.
+    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::new(key, &v, "a boolean (true/false)")),
+            },
+        }
+    }
+
+    /// A positive integer within `range`.
+    pub fn u64_in(&self, key: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+        let expected = format!("an integer from {} to {}", range.start(), range.end());
+        let value = self.parse_or(key, default, &expected)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(key, &value.to_string(), &expected))
+        }
+    }
+
+    /// A duration given in milliseconds.
+    pub fn millis_in(&self, key: &str, default: Duration, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.u64_in(key, default.as_millis() as u64, range).map(Duration::from_millis)
+    }
+
+    /// A socket address such as `127.0.0.1:50051` or `0.0.0.0:8080`.
+    pub fn addr_or(&self, key: &str, default: SocketAddr) -> Result<SocketAddr, ConfigError> {
+        self.parse_or(key, default, "a socket address such as 0.0.0.0:50051")
+    }
+}
+
+/// The five components of the mesh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    Dispatch,
+    Safety,
+    Bugs,
+    Notify,
+    Gateway,
+}
+
+impl Component {
+    pub const ALL: [Component; 5] = [Self::Dispatch, Self::Safety, Self::Bugs, Self::Notify, Self::Gateway];
+    pub const SERVICES: [Component; 4] = [Self::Dispatch, Self::Safety, Self::Bugs, Self::Notify];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dispatch => "dispatch",
+            Self::Safety => "safety",
+            Self::Bugs => "bugs",
+            Self::Notify => "notify",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    /// The prefix of this component's own variables, e.g. `SAFETY_DATABASE_URL`.
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            Self::Dispatch => "DISPATCH",
+            Self::Safety => "SAFETY",
+            Self::Bugs => "BUGS",
+            Self::Notify => "NOTIFY",
+            Self::Gateway => "GATEWAY",
+        }
+    }
+
+    /// The default port of the main listener: gRPC for services, HTTP for the gateway.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Gateway => 8080,
+            Self::Dispatch => 50051,
+            Self::Safety => 50052,
+            Self::Bugs => 50053,
+            Self::Notify => 50054,
+        }
+    }
+
+    /// The default port of the admin HTTP server (probes and `/metrics`).
+    pub fn default_admin_port(self) -> u16 {
+        match self {
+            Self::Gateway => 9090,
+            Self::Dispatch => 9091,
+            Self::Safety => 9092,
+            Self::Bugs => 9093,
+            Self::Notify => 9094,
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Component {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown component {s:?}: expected one of dispatch, safety, bugs, notify, gateway"))
+    }
+}
+
+/// Where the process runs; production refuses development conveniences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deployment {
+    Development,
+    Production,
+}
+
+/// What every component needs, whatever it does.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    pub component: Component,
+    pub deployment: Deployment,
+    /// The main listener: gRPC for services, HTTP for the gateway.
+    pub listen_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub database_url: String,
+    pub migrate_on_start: bool,
+    pub redis_url: Option<String>,
+    pub jwt_secret: String,
+    pub otlp_endpoint: Option<String>,
+    pub server: ServerLimits,
+    pub shutdown: ShutdownConfig,
+    pub peers: Peers,
+}
+
+/// Bounds on what one server accepts.
+#[derive(Clone, Debug)]
+pub struct ServerLimits {
+    /// Per-call deadline on the server side.
+    pub request_timeout: Duration,
+    /// Calls served at once by this process; beyond it calls are shed.
+    pub concurrency_limit: usize,
+    /// Largest encoded message accepted or sent.
+    pub max_message_bytes: usize,
+}
+
+/// How the process stops.
+#[derive(Clone, Debug)]
+pub struct ShutdownConfig {
+    /// After health turns NOT_SERVING, time for load balancers to notice before
+    /// the listener closes. 0 on a laptop; a few seconds behind a load balancer.
+    pub pre_stop_delay: Duration,
+    /// In-flight calls get this long to finish once draining starts.
+    pub drain_deadline: Duration,
+}
+
+/// Where the other components answer (gRPC endpoints).
+#[derive(Clone, Debug)]
+pub struct Peers {
+    pub dispatch: String,
+    pub safety: String,
+    pub bugs: String,
+    pub notify: String,
+}
+
+impl Peers {
+    pub fn url(&self, component: Component) -> &str {
+        match component {
+            Component::Dispatch => &self.dispatch,
+            Component::Safety => &self.safety,
+            Component::Bugs => &self.bugs,
+            Component::Notify => &self.notify,
+            Component::Gateway => "",
+        }
+    }
+}
+
+/// The development secret a fresh checkout starts with when nothing else is set.
+pub const DEV_JWT_SECRET: &str = "atmr-development-secret-do-not-use-in-production";
+
+impl ServiceConfig {
+    /// Reads the common configuration of `component` from `env`.
+    ///
+    /// Variables: `ATMR_ENV`, `<C>_LISTEN_ADDR`, `<C>_ADMIN_ADDR`, `<C>_DATABASE_URL`
+    /// (else `DATABASE_URL`, else a SQLite file under `ATMR_DATA_DIR`), `ATMR_MIGRATE`,
+    /// `REDIS_URL`, `ATMR_JWT_SECRET`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `ATMR_REQUEST_TIMEOUT_MS`, `ATMR_CONCURRENCY_LIMIT`, `ATMR_MAX_MESSAGE_BYTES`,
+    /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`.
+    pub fn from_env(component: Component, env: &Env) -> Result<Self, ConfigError> {
+        let prefix = component.env_prefix();
+        let deployment = match env.get("ATMR_ENV").unwrap_or("development") {
+            "development" | "dev" => Deployment::Development,
+            "production" | "prod" => Deployment::Production,
+            other => return Err(ConfigError::new("ATMR_ENV", other, "development or production")),
+        };
+        let listen_addr = env.addr_or(&format!("{prefix}_LISTEN_ADDR"), ([127, 0, 0, 1], component.default_port()).into())?;
+        let admin_addr = env.addr_or(&format!("{prefix}_ADMIN_ADDR"), ([127, 0, 0, 1], component.default_admin_port()).into())?;
+
+        let data_dir = PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data"));
+        let db_var = format!("{prefix}_DATABASE_URL");
+        let database_url = match env.get(&db_var).or_else(|| env.get("DATABASE_URL")) {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join(format!("{}.db", component.name())).display()),
+        };
+        crate::db::Backend::of_url(&database_url)
+            .map_err(|_| ConfigError::new(&db_var, &database_url, "a sqlite://… or postgres://… URL"))?;
+
+        let redis_url = match env.get("REDIS_URL") {
+            None | Some("memory://") => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+            Some(other) => return Err(ConfigError::new("REDIS_URL", other, "redis://host:port, or memory:// for the in-process cache")),
+        };
+
+        let jwt_secret = env.get("ATMR_JWT_SECRET").unwrap_or(DEV_JWT_SECRET).to_owned();
+        if jwt_secret.len() < 32 {
+            return Err(ConfigError::new("ATMR_JWT_SECRET", "<hidden>", "at least 32 characters"));
+        }
+        if deployment == Deployment::Production && jwt_secret == DEV_JWT_SECRET {
+            return Err(ConfigError::new("ATMR_JWT_SECRET", "<development secret>", "a real secret when ATMR_ENV=production"));
+        }
+
+        let server = ServerLimits {
+            request_timeout: env.millis_in("ATMR_REQUEST_TIMEOUT_MS", Duration::from_secs(30), 1..=600_000)?,
+            concurrency_limit: env.u64_in("ATMR_CONCURRENCY_LIMIT", 512, 1..=100_000)? as usize,
+            max_message_bytes: env.u64_in("ATMR_MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1024..=64 * 1024 * 1024)? as usize,
+        };
+        let shutdown = ShutdownConfig {
+            pre_stop_delay: env.millis_in("ATMR_PRE_STOP_DELAY_MS", Duration::ZERO, 0..=60_000)?,
+            drain_deadline: env.millis_in("ATMR_DRAIN_DEADLINE_MS", Duration::from_secs(10), 0..=300_000)?,
+        };
+        let peer = |c: Component| -> Result<String, ConfigError> {
+            let var = format!("{}_URL", c.env_prefix());
+            let url = env.get(&var).map(str::to_owned).unwrap_or_else(|| format!("http://127.0.0.1:{}", c.default_port()));
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Ok(url)
+            } else {
+                Err(ConfigError::new(&var, &url, "an http:// or https:// URL"))
+            }
+        };
+        Ok(Self {
+            component,
+            deployment,
+            listen_addr,
+            admin_addr,
+            database_url,
+            migrate_on_start: env.bool_or("ATMR_MIGRATE", true)?,
+            redis_url,
+            jwt_secret,
+            otlp_endpoint: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned),
+            server,
+            shutdown,
+            peers: Peers {
+                dispatch: peer(Component::Dispatch)?,
+                safety: peer(Component::Safety)?,
+                bugs: peer(Component::Bugs)?,
+                notify: peer(Component::Notify)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn defaults_give_loopback_ports_and_a_sqlite_file_per_component() {
+        let cfg = ServiceConfig::from_env(Component::Safety, &Env::default()).unwrap();
+        assert_eq!(cfg.listen_addr.to_string(), "127.0.0.1:50052");
+        assert_eq!(cfg.admin_addr.to_string(), "127.0.0.1:9092");
+        assert_eq!(cfg.database_url, "sqlite://data/safety.db?mode=rwc");
+        assert_eq!(cfg.peers.notify, "http://127.0.0.1:50054");
+        assert!(cfg.redis_url.is_none());
+    }
+
+    #[test]
+    fn component_url_wins_over_the_shared_one() {
+        let e = env(&[("DATABASE_URL", "postgres://db/shared"), ("BUGS_DATABASE_URL", "postgres://db/bugs")]);
+        assert_eq!(ServiceConfig::from_env(Component::Bugs, &e).unwrap().database_url, "postgres://db/bugs");
+        assert_eq!(ServiceConfig::from_env(Component::Notify, &e).unwrap().database_url, "postgres://db/shared");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_and_what_it_expects() {
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("BUGS_LISTEN_ADDR", "localhost")])).unwrap_err();
+        assert_eq!(err.var, "BUGS_LISTEN_ADDR");
+        assert!(err.to_string().contains("expected a socket address"), "{err}");
+
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_CONCURRENCY_LIMIT", "0")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_CONCURRENCY_LIMIT");
+        assert!(err.to_string().contains("from 1 to 100000"), "{err}");
+
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(err.var, "BUGS_DATABASE_URL");
+
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("REDIS_URL", "localhost:6379")])).unwrap_err();
+        assert_eq!(err.var, "REDIS_URL");
+
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_MIGRATE", "maybe")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_MIGRATE");
+
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("SAFETY_URL", "safety:50052")])).unwrap_err();
+        assert_eq!(err.var, "SAFETY_URL");
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret_and_short_secrets() {
+        let err = ServiceConfig::from_env(Component::Gateway, &env(&[("ATMR_ENV", "production")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_JWT_SECRET");
+        assert!(!err.to_string().contains(DEV_JWT_SECRET), "the secret must not be echoed");
+        let err = ServiceConfig::from_env(Component::Gateway, &env(&[("ATMR_JWT_SECRET", "short")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_JWT_SECRET");
+        let ok = env(&[("ATMR_ENV", "production"), ("ATMR_JWT_SECRET", "0123456789abcdef0123456789abcdef-prod")]);
+        assert!(ServiceConfig::from_env(Component::Gateway, &ok).is_ok());
+    }
+
+    #[test]
+    fn components_parse_by_name() {
+        assert_eq!("notify".parse::<Component>().unwrap(), Component::Notify);
+        assert!("billing".parse::<Component>().unwrap_err().contains("expected one of"));
+    }
+}

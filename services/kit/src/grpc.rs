@@ -1,0 +1,28 @@
+//! gRPC plumbing shared by servers and clients: outgoing requests that carry a
+//! bearer token and the caller's trace context, and lazily connected channels.
+
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint};
+
+/// A channel to `url` that connects on first use and reconnects by itself, so
+/// components can start in any order.
+pub fn lazy_channel(url: &str, request_timeout: Duration) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(request_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true)
+        .connect_lazy())
+}
+
+/// Wraps `message` in a request carrying `bearer` and the current trace context.
+pub fn request<T>(message: T, bearer: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {bearer}").parse() {
+        req.metadata_mut().insert("authorization", value);
+    }
+    crate::telemetry::inject_metadata(req.metadata_mut());
+    req
+}

@@ -1,0 +1,132 @@
+//! Startup, liveness and readiness of one component.
+//!
+//! Liveness never looks at dependencies (a database outage must not restart
+//! every pod); readiness does, and drops as soon as shutdown begins so load
+//! balancers stop sending new work.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+/// How long one dependency check may take before it counts as failed.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// The health of one component.
+pub struct HealthState {
+    component: String,
+    started: AtomicBool,
+    draining: AtomicBool,
+    checks: Vec<(String, CheckFn)>,
+}
+
+impl std::fmt::Debug for HealthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthState").field("component", &self.component).finish_non_exhaustive()
+    }
+}
+
+/// One dependency's state in a readiness report.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DependencyReport {
+    pub name: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The body of `/health/ready`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadinessReport {
+    pub component: String,
+    pub ready: bool,
+    pub started: bool,
+    pub draining: bool,
+    pub dependencies: Vec<DependencyReport>,
+}
+
+impl HealthState {
+    pub fn new(component: &str) -> Self {
+        Self { component: component.to_owned(), started: AtomicBool::new(false), draining: AtomicBool::new(false), checks: Vec::new() }
+    }
+
+    /// Adds a dependency that must answer for the component to be ready.
+    pub fn with_check<F>(mut self, name: &str, check: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+    {
+        self.checks.push((name.to_owned(), Arc::new(check)));
+        self
+    }
+
+    pub fn component(&self) -> &str {
+        &self.component
+    }
+
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Readiness drops for good: the component is shutting down.
+    pub fn mark_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Runs every dependency check concurrently, each under a timeout.
+    pub async fn readiness(&self) -> ReadinessReport {
+        let dependencies = futures::future::join_all(self.checks.iter().map(|(name, check)| async move {
+            let result = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+            };
+            DependencyReport { name: name.clone(), ok: result.is_ok(), error: result.err() }
+        }))
+        .await;
+        let started = self.is_started();
+        let draining = self.is_draining();
+        let ready = started && !draining && dependencies.iter().all(|d| d.ok);
+        ReadinessReport { component: self.component.clone(), ready, started, draining, dependencies }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt as _;
+
+    #[tokio::test]
+    async fn ready_needs_start_every_dependency_and_no_drain() {
+        let ok = Arc::new(AtomicBool::new(true));
+        let flag = ok.clone();
+        let health = HealthState::new("t").with_check("db", move || {
+            let up = flag.load(Ordering::SeqCst);
+            async move { if up { Ok(()) } else { Err("down".to_owned()) } }.boxed()
+        });
+        assert!(!health.readiness().await.ready, "not started yet");
+        health.mark_started();
+        assert!(health.readiness().await.ready);
+        ok.store(false, Ordering::SeqCst);
+        let report = health.readiness().await;
+        assert!(!report.ready);
+        assert_eq!(report.dependencies[0].error.as_deref(), Some("down"));
+        ok.store(true, Ordering::SeqCst);
+        health.mark_draining();
+        assert!(!health.readiness().await.ready, "draining is never ready");
+    }
+}

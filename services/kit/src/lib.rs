@@ -1,0 +1,23 @@
+//! The shared runtime of every atmr component: typed configuration from the
+//! environment, telemetry and trace propagation, the database and cache
+//! connections, the gRPC server assembly with health and reflection, the admin
+//! HTTP server (probes and `/metrics`), bearer-token verification and the
+//! shutdown life cycle. Every component is assembled with it the same way, so
+//! the all-in-one and the split deployments take one code path.
+
+pub mod admin;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod health;
+pub mod lifecycle;
+pub mod metrics;
+pub mod service;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{Component, ConfigError, Env, ServiceConfig};
+pub use lifecycle::{Lifecycle, Listeners};

@@ -1,0 +1,200 @@
+//! The test harness: a fresh database per test (a SQLite file, or a new
+//! PostgreSQL database when `TEST_DATABASE_URL` is set), components started on
+//! ephemeral ports and awaited until ready — never slept for.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use sea_orm::{ConnectionTrait as _, Database};
+use tokio::task::JoinHandle;
+
+use crate::{
+    auth::{Role, TokenKeys},
+    config::{Component, Env},
+    lifecycle::{Lifecycle, Listeners},
+};
+
+/// The secret every test component shares.
+pub const TEST_JWT_SECRET: &str = "atmr-test-secret-0123456789abcdef0123456789abcdef";
+
+/// Where a test's data lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set. Tests loop over
+/// these so the same assertions run on both.
+pub fn backends() -> Vec<TestBackend> {
+    let mut all = vec![TestBackend::Sqlite];
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
+        all.push(TestBackend::Postgres);
+    }
+    all
+}
+
+/// Turns on log output when `TEST_LOG=1`.
+pub fn init_logging() {
+    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+    }
+}
+
+/// A database that exists for one test and is removed after it.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    pub backend: TestBackend,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: TestBackend) -> anyhow::Result<Self> {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Ok(Self { url, backend, _dir: Some(dir), pg_admin: None })
+            }
+            TestBackend::Postgres => {
+                let base = std::env::var("TEST_DATABASE_URL")?;
+                let name = format!("atmr_t_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&base).await?;
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+                admin.close().await?;
+                Ok(Self { url: with_database(&base, &name), backend, _dir: None, pg_admin: Some((base, name)) })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.pg_admin.take() else { return };
+        // Drop runs outside async context; a short-lived runtime on its own thread
+        // removes the database so test runs do not accumulate them.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(&base).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = url.split_once('?').map_or((url, None), |(h, q)| (h, Some(q)));
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[scheme_end..].find('/') {
+        Some(slash) => &head[..scheme_end + slash],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// The environment a test component runs with: its database, the test secret,
+/// short drain deadlines.
+pub fn env_for(component: Component, database_url: &str) -> Env {
+    let mut env = Env::default();
+    env.set(&format!("{}_DATABASE_URL", component.env_prefix()), database_url);
+    env.set("ATMR_JWT_SECRET", TEST_JWT_SECRET);
+    env.set("ATMR_DRAIN_DEADLINE_MS", "5000");
+    env
+}
+
+/// A component running in this test.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The main listener (gRPC for services, HTTP for the gateway).
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub life: Lifecycle,
+    pub task: JoinHandle<anyhow::Result<()>>,
+    pub keys: TokenKeys,
+}
+
+impl Spawned {
+    /// `http://addr` of the main listener.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
+    }
+
+    /// A valid token for a user of `company_id` in `role`.
+    pub fn token(&self, company_id: i64, role: Role) -> String {
+        self.keys.issue("1", "tester@example.com", company_id, role, Duration::from_secs(600))
+    }
+
+    /// Stops the component and waits for it to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.life.shutdown();
+        self.task.await?
+    }
+}
+
+/// Binds ephemeral listeners, runs `run` on them and waits until it reports ready.
+pub async fn spawn<F, Fut>(run: F) -> anyhow::Result<Spawned>
+where
+    F: FnOnce(Listeners, Lifecycle) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let spawned = spawn_unready(run).await?;
+    let mut spawned = spawned;
+    // A generous bound so a broken component fails the test instead of hanging it;
+    // nothing is asserted about how long start-up takes.
+    let waited = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            ready = spawned.life.ready() => Ok(ready),
+            joined = &mut spawned.task => Err(match joined {
+                Ok(Ok(())) => anyhow::anyhow!("component exited before it was ready"),
+                Ok(Err(e)) => e.context("component failed before it was ready"),
+                Err(e) => anyhow::anyhow!("component panicked before it was ready: {e}"),
+            }),
+        }
+    })
+    .await;
+    match waited {
+        Ok(Ok(true)) => Ok(spawned),
+        Ok(Ok(false)) => anyhow::bail!("component shut down before it was ready"),
+        Ok(Err(e)) => Err(e),
+        Err(_) => anyhow::bail!("component not ready after 60 s"),
+    }
+}
+
+/// Like [`spawn`], without waiting for readiness.
+pub async fn spawn_unready<F, Fut>(run: F) -> anyhow::Result<Spawned>
+where
+    F: FnOnce(Listeners, Lifecycle) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listeners = Listeners::ephemeral().await?;
+    let addr = listeners.main.local_addr()?;
+    let admin_addr = listeners.admin.local_addr()?;
+    let life = Lifecycle::new();
+    let task = tokio::spawn(run(listeners, life.clone()));
+    Ok(Spawned { addr, admin_addr, life, task, keys: TokenKeys::new(TEST_JWT_SECRET.as_bytes()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped() {
+        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}
