@@ -21,14 +21,18 @@ struct AdminState {
     metrics: Metrics,
 }
 
-/// The probe and metrics routes, to serve alone or merge into another router.
+/// The probe and metrics routes of the admin port.
 pub fn router(health: Arc<HealthState>, metrics: Metrics) -> Router {
-    Router::new()
-        .route("/health/startup", get(startup))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(render_metrics))
-        .with_state(AdminState { health, metrics })
+    probe_routes().route("/metrics", get(render_metrics)).with_state(AdminState { health, metrics })
+}
+
+/// The three probes alone, for a public port that must not expose `/metrics`.
+pub fn probes(health: Arc<HealthState>, metrics: Metrics) -> Router {
+    probe_routes().with_state(AdminState { health, metrics })
+}
+
+fn probe_routes() -> Router<AdminState> {
+    Router::new().route("/health/startup", get(startup)).route("/health/live", get(live)).route("/health/ready", get(ready))
 }
 
 /// Serves `router` on `listener` until `life` stops. Probes keep answering while

@@ -67,6 +67,25 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str, migrate: bool) -> 
     Ok(db)
 }
 
+/// Connects, retrying with backoff while the database is unreachable (a pod may
+/// start before its database), until `life` stops.
+pub async fn connect_with_retry(url: &str, component: &str, life: &crate::Lifecycle) -> anyhow::Result<DatabaseConnection> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match connect(url).await {
+            Ok(db) => return Ok(db),
+            Err(e) => {
+                tracing::warn!(component, error = format!("{e:#}"), retry_in_ms = delay.as_millis() as u64, "database unreachable");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = life.stopping() => anyhow::bail!("{component}: stopped before the database answered"),
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// A cheap round trip, for readiness.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), String> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| e.to_string())

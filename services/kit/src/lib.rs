@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod grpc;
 pub mod health;
 pub mod lifecycle;

@@ -73,7 +73,7 @@ impl ServiceRuntime {
         let router = admin::router(health.clone(), metrics.clone());
         tokio::spawn(admin::serve(admin_listener, router, life.clone()));
 
-        let db = connect_with_retry(&cfg, life).await?;
+        let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
         if cfg.migrate_on_start {
             M::up(&db, None).await.context("database migration failed")?;
         }
@@ -158,25 +158,6 @@ impl ServiceRuntime {
         life.set_ready(false);
         tracing::info!(component = %component, "stopped");
         result
-    }
-}
-
-/// Connects to the database, retrying with backoff while it is unreachable (a
-/// pod may start before its database), until shutdown is asked for.
-async fn connect_with_retry(cfg: &ServiceConfig, life: &Lifecycle) -> anyhow::Result<DatabaseConnection> {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match db::connect(&cfg.database_url).await {
-            Ok(db) => return Ok(db),
-            Err(e) => {
-                tracing::warn!(component = %cfg.component, error = format!("{e:#}"), retry_in_ms = delay.as_millis() as u64, "database unreachable");
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = life.stopping() => anyhow::bail!("{}: stopped before the database answered", cfg.component),
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

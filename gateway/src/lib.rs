@@ -1,0 +1,194 @@
+//! The `gateway` component: the only door from outside. It owns users and
+//! roles, issues JWTs at login, and serves the public REST API by calling the
+//! services over gRPC with the caller's token and trace context.
+//!
+//! This version serves login, token refresh and `me`, the probes, and the safety
+//! limits routes; the rest of the public API, rate limits, cache, breakers and
+//! OpenAPI arrive with the gateway issue.
+
+mod error;
+mod middleware;
+mod routes;
+pub mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use atmr_proto::safety::v1::safety_service_client::SafetyServiceClient;
+use axum::Router;
+use futures::FutureExt as _;
+use kit::{Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig, auth::TokenKeys, health::HealthState, metrics::Metrics};
+use sea_orm::DatabaseConnection;
+use tonic::transport::Channel;
+
+pub use error::ApiError;
+
+/// Everything the gateway is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub service: ServiceConfig,
+    /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 900).
+    pub token_ttl: Duration,
+    /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`); a
+    /// password is generated when none is given.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let admin_password = env.get("ATMR_ADMIN_PASSWORD").map(str::to_owned);
+        if admin_password.as_ref().is_some_and(|p| p.len() < 8) {
+            return Err(ConfigError::new("ATMR_ADMIN_PASSWORD", "<hidden>", "at least 8 characters"));
+        }
+        let admin_email = env.get("ATMR_ADMIN_EMAIL").map(str::to_owned);
+        if admin_email.as_ref().is_some_and(|e| !e.contains('@')) {
+            return Err(ConfigError::new("ATMR_ADMIN_EMAIL", admin_email.as_deref().unwrap_or_default(), "an email address"));
+        }
+        Ok(Self {
+            service: ServiceConfig::from_env(Component::Gateway, env)?,
+            token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
+            admin_email,
+            admin_password,
+        })
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    keys: TokenKeys,
+    token_ttl: Duration,
+    safety: SafetyServiceClient<Channel>,
+    health: Arc<HealthState>,
+    /// A real Argon2 hash checked when the email is unknown, so that a wrong
+    /// email and a wrong password take the same time.
+    decoy_hash: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// Runs the gateway on `listeners` until `life` stops.
+pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
+    let svc = &cfg.service;
+    let metrics = Metrics::new(Component::Gateway.name());
+    let db_cell: Arc<std::sync::OnceLock<DatabaseConnection>> = Arc::default();
+    let health = Arc::new(readiness_checks(svc, db_cell.clone())?);
+    tokio::spawn(kit::admin::serve(listeners.admin, kit::admin::router(health.clone(), metrics.clone()), life.clone()));
+
+    let db = kit::db::connect_with_retry(&svc.database_url, "gateway", &life).await?;
+    if svc.migrate_on_start {
+        use atmr_migrations::MigratorTrait as _;
+        atmr_migrations::gateway::Migrator::up(&db, None).await.context("gateway migration failed")?;
+    }
+    if let Some(login) = users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref()).await?
+        && let Some(password) = &login.generated_password
+    {
+        tracing::warn!(email = %login.email, password = %password, "first admin created with a generated password: change it");
+    }
+    let _ = db_cell.set(db.clone());
+
+    let state = AppState {
+        inner: Arc::new(Inner {
+            db,
+            keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
+            token_ttl: cfg.token_ttl,
+            safety: SafetyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.safety, svc.server.request_timeout)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            health: health.clone(),
+            decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
+        }),
+    };
+    health.mark_started();
+
+    let app: Router = routes::router(state.clone())
+        .merge(kit::admin::probes(health.clone(), metrics))
+        .layer(axum::middleware::from_fn_with_state(state, middleware::observe));
+
+    let ready_flag = tokio::spawn(report_readiness(health.clone(), life.clone()));
+    let shutdown = svc.shutdown.clone();
+    let draining = {
+        let (health, life) = (health.clone(), life.clone());
+        async move {
+            life.stopping().await;
+            // New requests get 503 from here on while in-flight ones finish.
+            health.mark_draining();
+            tracing::info!(delay_ms = shutdown.pre_stop_delay.as_millis() as u64, "gateway draining");
+            tokio::time::sleep(shutdown.pre_stop_delay).await;
+        }
+    };
+    let server = axum::serve(listeners.main, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(draining)
+        .into_future();
+    tokio::pin!(server);
+    let deadline = {
+        let life = life.clone();
+        let budget = svc.shutdown.pre_stop_delay + svc.shutdown.drain_deadline;
+        async move {
+            life.stopping().await;
+            tokio::time::sleep(budget).await;
+        }
+    };
+    let result = tokio::select! {
+        r = &mut server => r.map_err(anyhow::Error::from),
+        () = deadline => {
+            tracing::warn!("drain deadline passed; abandoning in-flight requests");
+            Ok(())
+        }
+    };
+    ready_flag.abort();
+    life.set_ready(false);
+    tracing::info!(component = "gateway", "stopped");
+    result
+}
+
+/// Ready = the gateway's database answers and every service reports SERVING.
+fn readiness_checks(svc: &ServiceConfig, db: Arc<std::sync::OnceLock<DatabaseConnection>>) -> anyhow::Result<HealthState> {
+    let mut health = HealthState::new(Component::Gateway.name()).with_check("database", move || {
+        let db = db.get().cloned();
+        async move {
+            match db {
+                Some(db) => kit::db::ping(&db).await,
+                None => Err("not connected yet".to_owned()),
+            }
+        }
+        .boxed()
+    });
+    for component in Component::SERVICES {
+        let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
+        health = health.with_check(component.name(), move || {
+            let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+            async move {
+                let res = client.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.map_err(|s| s.message().to_owned())?;
+                match res.into_inner().status() {
+                    tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            }
+            .boxed()
+        });
+    }
+    Ok(health)
+}
+
+/// Tells whoever runs the gateway when it is ready (the launcher, the tests).
+async fn report_readiness(health: Arc<HealthState>, life: Lifecycle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = life.stopping() => return,
+        }
+        life.set_ready(health.readiness().await.ready);
+    }
+}

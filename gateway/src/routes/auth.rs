@@ -1,0 +1,77 @@
+//! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
+
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+
+use super::{Body, Caller};
+use crate::{AppState, error::ApiError, users};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    id: String,
+    email: String,
+    role: &'static str,
+    company_id: i64,
+}
+
+/// One answer for a wrong email, a wrong password and a disabled account.
+fn bad_credentials() -> ApiError {
+    ApiError::unauthenticated("invalid email or password")
+}
+
+pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+    if req.email.len() > 254 || req.password.len() > 1024 {
+        return Err(bad_credentials());
+    }
+    let user = users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
+    // Verify against a decoy hash when the email is unknown, so both failures cost
+    // one Argon2 verification and cannot be told apart by timing.
+    let hash = user.as_ref().map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
+    let password = req.password;
+    let matches = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+    let Some(user) = user.filter(|u| matches && u.active) else {
+        tracing::info!("login refused");
+        return Err(bad_credentials());
+    };
+    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+    tracing::info!(user_id = user.id, "login");
+    Ok(Json(issue(&state, &user.id.to_string(), &user.email, user.company_id, role)))
+}
+
+/// A fresh token for a caller whose token is still valid and whose account is
+/// still active.
+pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenResponse>, ApiError> {
+    let id: i64 = caller.claims.sub.parse().map_err(|_| ApiError::unauthenticated("invalid token"))?;
+    let user = users::find_by_id(&state.db, id).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
+    let Some(user) = user.filter(|u| u.active) else { return Err(ApiError::unauthenticated("account disabled")) };
+    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+    Ok(Json(issue(&state, &caller.claims.sub, &user.email, user.company_id, role)))
+}
+
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me { id: caller.claims.sub, email: caller.claims.email, role: caller.claims.role.as_str(), company_id: caller.claims.company_id })
+}
+
+fn issue(state: &AppState, subject: &str, email: &str, company_id: i64, role: kit::auth::Role) -> TokenResponse {
+    TokenResponse {
+        access_token: state.keys.issue(subject, email, company_id, role, state.token_ttl),
+        token_type: "Bearer",
+        expires_in: state.token_ttl.as_secs(),
+    }
+}

@@ -1,0 +1,115 @@
+//! Users of the platform, stored by the gateway: email, Argon2 password hash,
+//! role and company. An admin is created on first start.
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use chrono::Utc;
+use kit::auth::Role;
+use sea_orm::{ColumnTrait as _, DatabaseConnection, DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set};
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: String,
+        pub password_hash: String,
+        pub role: String,
+        pub company_id: i64,
+        pub active: bool,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The company the bootstrapped admin belongs to.
+pub const FIRST_COMPANY_ID: i64 = 1;
+
+/// A login created on first start, to show the operator once.
+#[derive(Clone, Debug)]
+pub struct BootstrapLogin {
+    pub email: String,
+    /// Present when it was generated (not taken from the environment).
+    pub generated_password: Option<String>,
+}
+
+/// Hashes a password with Argon2id and a random salt (CPU-bound: call from a
+/// blocking task).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing with default parameters").to_string()
+}
+
+/// Checks `password` against a stored hash (CPU-bound: call from a blocking task).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<entity::Model>, DbErr> {
+    entity::Entity::find().filter(entity::Column::Email.eq(email.trim().to_lowercase())).one(db).await
+}
+
+pub async fn find_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<entity::Model>, DbErr> {
+    entity::Entity::find_by_id(id).one(db).await
+}
+
+/// Creates the first admin when there is no user at all. Returns the login to
+/// show, or None when users already exist.
+pub async fn ensure_admin(db: &DatabaseConnection, email: Option<&str>, password: Option<&str>) -> anyhow::Result<Option<BootstrapLogin>> {
+    if entity::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let email = email.unwrap_or("admin@atmr.local").trim().to_lowercase();
+    let (password, generated) = match password {
+        Some(p) => (p.to_owned(), false),
+        None => (random_password(), true),
+    };
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password)).await?
+    };
+    let now = Utc::now();
+    entity::Entity::insert(entity::ActiveModel {
+        email: Set(email.clone()),
+        password_hash: Set(hash),
+        role: Set(Role::Admin.as_str().to_owned()),
+        company_id: Set(FIRST_COMPANY_ID),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    tracing::info!(email = %email, "created the first admin account");
+    Ok(Some(BootstrapLogin { email, generated_password: generated.then_some(password) }))
+}
+
+fn random_password() -> String {
+    use rand::{Rng as _, distr::Alphanumeric};
+    rand::rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_only_their_password() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

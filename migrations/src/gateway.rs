@@ -1,0 +1,18 @@
+//! The gateway's tables: users and their roles.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_users::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("seaql_migrations_gateway").into_iden()
+    }
+}

@@ -1,0 +1,270 @@
+//! The launcher: one binary that runs any set of atmr components (the
+//! single-binary pattern of Loki or Quickwit). `up` runs all five in one process,
+//! each on its own port and talking real gRPC to the others; `serve` runs one,
+//! as a Kubernetes pod does; `migrate` manages the schemas. Signals are caught
+//! here once and turned into one shutdown for every component.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kit::{Component, Env, Lifecycle, Listeners, telemetry::LogFormat};
+
+/// atmr: a non-emergency medical transport platform as a gRPC mesh.
+#[derive(Debug, Parser)]
+#[command(name = "atmr", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs every component in this process on loopback, with SQLite files under
+    /// ./data (or ATMR_DATA_DIR), the in-memory cache and the log notification channel.
+    Up,
+    /// Runs one component, as a container does.
+    Serve {
+        /// dispatch, safety, bugs, notify or gateway.
+        component: Component,
+    },
+    /// Applies, rolls back or lists database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Applies every pending migration.
+    Up {
+        /// One component; all when omitted.
+        component: Option<Component>,
+    },
+    /// Rolls back the newest migrations of one component.
+    Down {
+        component: Component,
+        /// How many migrations to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// Lists each migration and whether it is applied.
+    Status {
+        component: Option<Component>,
+    },
+}
+
+/// Runs the command and turns its outcome into an exit code, printing a failure
+/// as one line.
+pub fn main(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, Env::from_process())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `cli` with the environment `env`.
+pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
+    let format = match env.get("ATMR_LOG_FORMAT").unwrap_or("text") {
+        "json" => LogFormat::Json,
+        "text" => LogFormat::Text,
+        other => return Err(kit::ConfigError::new("ATMR_LOG_FORMAT", other, "text or json").into()),
+    };
+    match cli.command {
+        Command::Up => {
+            prepare_local_secret(&mut env)?;
+            let _telemetry = kit::telemetry::init("atmr", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"), format)?;
+            up(env).await
+        }
+        Command::Serve { component } => {
+            let _telemetry = kit::telemetry::init(&format!("atmr-{component}"), env.get("OTEL_EXPORTER_OTLP_ENDPOINT"), format)?;
+            let cfg = kit::ServiceConfig::from_env(component, &env)?;
+            let listeners = Listeners::bind(cfg.listen_addr, cfg.admin_addr).await?;
+            let life = Lifecycle::new();
+            tokio::spawn({
+                let life = life.clone();
+                async move {
+                    kit::lifecycle::shutdown_signal().await;
+                    life.shutdown();
+                }
+            });
+            serve(component, &env, listeners, life).await
+        }
+        Command::Migrate { action } => migrate(action, &env).await,
+    }
+}
+
+/// Runs `component` with the configuration in `env`.
+pub async fn serve(component: Component, env: &Env, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
+    match component {
+        Component::Dispatch => atmr_dispatch::serve(atmr_dispatch::Config::from_env(env)?, listeners, life).await,
+        Component::Safety => atmr_safety::serve(atmr_safety::Config::from_env(env)?, listeners, life).await,
+        Component::Bugs => atmr_bugs::serve(atmr_bugs::Config::from_env(env)?, listeners, life).await,
+        Component::Notify => atmr_notify::serve(atmr_notify::Config::from_env(env)?, listeners, life).await,
+        Component::Gateway => atmr_gateway::serve(atmr_gateway::Config::from_env(env)?, listeners, life).await,
+    }
+    .with_context(|| format!("{component} failed"))
+}
+
+/// In `up`, a random JWT secret is generated into the data directory on first
+/// start (unless ATMR_JWT_SECRET is set), so no secret is ever committed and
+/// tokens survive restarts.
+fn prepare_local_secret(env: &mut Env) -> anyhow::Result<()> {
+    if env.get("ATMR_JWT_SECRET").is_some() {
+        return Ok(());
+    }
+    let dir = PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("jwt-secret");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => s.trim().to_owned(),
+        _ => {
+            let bytes: [u8; 32] = rand::random();
+            let secret = hex::encode(bytes);
+            std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+            restrict_permissions(&path);
+            secret
+        }
+    };
+    env.set("ATMR_JWT_SECRET", secret);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_: &std::path::Path) {}
+
+/// Every component in this process until Ctrl-C or SIGTERM.
+pub async fn up(env: Env) -> anyhow::Result<()> {
+    let configs = Component::ALL.map(|c| kit::ServiceConfig::from_env(c, &env).map(|cfg| (c, cfg)));
+    let mut bound = Vec::new();
+    for cfg in configs {
+        let (component, cfg) = cfg?;
+        let listeners = Listeners::bind(cfg.listen_addr, cfg.admin_addr).await.with_context(|| format!("{component}"))?;
+        bound.push((component, cfg, listeners));
+    }
+
+    // The first admin is created before start so its login can be printed here.
+    let gateway_cfg = atmr_gateway::Config::from_env(&env)?;
+    let db = kit::db::connect(&gateway_cfg.service.database_url).await?;
+    atmr_migrations::run("gateway", atmr_migrations::Operation::Up, &db).await?;
+    let login = atmr_gateway::users::ensure_admin(&db, gateway_cfg.admin_email.as_deref(), gateway_cfg.admin_password.as_deref()).await?;
+    db.close().await?;
+
+    let root = Lifecycle::new();
+    let mut tasks = futures::stream::FuturesUnordered::new();
+    let mut lives = Vec::new();
+    let mut lines = Vec::new();
+    for (component, cfg, listeners) in bound {
+        let life = root.child();
+        lives.push((component, life.clone()));
+        let main_url = format!("{}://{}", if component == Component::Gateway { "http" } else { "grpc" }, cfg.listen_addr);
+        lines.push(format!("  {:<9} {:<24} admin http://{}", component.name(), main_url, cfg.admin_addr));
+        let env = env.clone();
+        tasks.push(tokio::spawn(async move { (component, serve(component, &env, listeners, life).await) }));
+    }
+
+    let gateway_addr = gateway_cfg.service.listen_addr;
+    println!("atmr is starting; components:");
+    for line in &lines {
+        println!("{line}");
+    }
+    println!("gateway:  http://{gateway_addr}   (readiness: http://{gateway_addr}/health/ready)");
+    match &login {
+        Some(l) => match &l.generated_password {
+            Some(p) => println!("first start: admin login {} / {p}   (shown once; set ATMR_ADMIN_PASSWORD to choose it)", l.email),
+            None => println!("first start: admin login {} with the password from ATMR_ADMIN_PASSWORD", l.email),
+        },
+        None => println!("log in with an existing account (the first admin was created on an earlier start)"),
+    }
+    println!("stop with Ctrl-C");
+
+    tokio::spawn({
+        let root = root.clone();
+        let lives = lives.clone();
+        async move {
+            for (component, life) in lives {
+                if life.ready().await {
+                    tracing::info!(component = %component, "component ready");
+                }
+            }
+            if !root.is_shutting_down() {
+                println!("atmr is ready: every component reports ready");
+            }
+        }
+    });
+
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            () = kit::lifecycle::shutdown_signal(), if !root.is_shutting_down() => {
+                println!("stopping…");
+                root.shutdown();
+            }
+            next = futures::StreamExt::next(&mut tasks) => match next {
+                None => break,
+                Some(Ok((component, Ok(())))) => {
+                    if !root.is_shutting_down() {
+                        failure.get_or_insert_with(|| anyhow::anyhow!("{component} stopped unexpectedly"));
+                        root.shutdown();
+                    }
+                }
+                Some(Ok((_, Err(e)))) => {
+                    eprintln!("error: {e:#}");
+                    failure.get_or_insert(e);
+                    root.shutdown();
+                }
+                Some(Err(join)) => {
+                    failure.get_or_insert_with(|| anyhow::anyhow!("a component panicked: {join}"));
+                    root.shutdown();
+                }
+            },
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            println!("atmr stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
+    use atmr_migrations::Operation;
+    let (components, op): (Vec<Component>, Operation) = match action {
+        MigrateAction::Up { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Up),
+        MigrateAction::Down { component, steps } => (vec![component], Operation::Down(steps)),
+        MigrateAction::Status { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Status),
+    };
+    for component in components {
+        let cfg = kit::ServiceConfig::from_env(component, env)?;
+        let db = kit::db::connect(&cfg.database_url).await?;
+        let states = atmr_migrations::run(component.name(), op, &db).await.with_context(|| format!("{component} migrations"))?;
+        println!("{component} ({})", kit::db::redact(&cfg.database_url));
+        if states.is_empty() {
+            println!("  no migrations yet");
+        }
+        for m in states {
+            println!("  [{}] {}", if m.applied { "applied" } else { "pending" }, m.name);
+        }
+        db.close().await?;
+    }
+    Ok(())
+}
