@@ -84,7 +84,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let metrics = Metrics::new(Component::Gateway.name());
     let db_cell: Arc<std::sync::OnceLock<DatabaseConnection>> = Arc::default();
     let health = Arc::new(readiness_checks(svc, db_cell.clone())?);
-    tokio::spawn(kit::admin::serve(listeners.admin, kit::admin::router(health.clone(), metrics.clone()), life.clone()));
+    // Dropped when serve returns, after draining: probes answer until the end.
+    let _admin = kit::admin::spawn(listeners.admin, kit::admin::router(health.clone(), metrics.clone()));
 
     let db = kit::db::connect_with_retry(&svc.database_url, "gateway", &life).await?;
     if svc.migrate_on_start {
@@ -169,7 +170,10 @@ fn readiness_checks(svc: &ServiceConfig, db: Arc<std::sync::OnceLock<DatabaseCon
         health = health.with_check(component.name(), move || {
             let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
             async move {
-                let res = client.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.map_err(|s| s.message().to_owned())?;
+                let res = client
+                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                    .await
+                    .map_err(|s| s.message().to_owned())?;
                 match res.into_inner().status() {
                     tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
                     other => Err(format!("{other:?}")),

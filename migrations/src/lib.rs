@@ -99,9 +99,6 @@ async fn apply<M: MigratorTrait>(
     Ok(M::get_migration_with_status(db)
         .await?
         .iter()
-        .map(|m| MigrationState {
-            name: m.name().to_owned(),
-            applied: m.status() == sea_orm_migration::MigrationStatus::Applied,
-        })
+        .map(|m| MigrationState { name: m.name().to_owned(), applied: m.status() == sea_orm_migration::MigrationStatus::Applied })
         .collect())
 }

@@ -37,7 +37,8 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     if req.email.len() > 254 || req.password.len() > 1024 {
         return Err(bad_credentials());
     }
-    let user = users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
+    let user =
+        users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
     // Verify against a decoy hash when the email is unknown, so both failures cost
     // one Argon2 verification and cannot be told apart by timing.
     let hash = user.as_ref().map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());

@@ -29,7 +29,8 @@ async fn health_summary(axum::extract::State(state): axum::extract::State<AppSta
     use axum::response::IntoResponse as _;
     let report = state.health.readiness().await;
     let status = if report.ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "status": if report.ready { "ok" } else { "degraded" }, "checks": report.dependencies }))).into_response()
+    (status, Json(serde_json::json!({ "status": if report.ready { "ok" } else { "degraded" }, "checks": report.dependencies })))
+        .into_response()
 }
 
 /// The verified caller, with the raw token to forward to the services.

@@ -85,7 +85,11 @@ pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result
     Ok(Json(limits))
 }
 
-pub async fn set_limits(State(state): State<AppState>, caller: Caller, Body(body): Body<SafetyLimits>) -> Result<Json<SafetyLimits>, ApiError> {
+pub async fn set_limits(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<SafetyLimits>,
+) -> Result<Json<SafetyLimits>, ApiError> {
     caller.require(&[Role::Admin])?;
     let res = state
         .safety

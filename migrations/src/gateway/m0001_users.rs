@@ -38,9 +38,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // Admin user listings filter by company.
-        manager
-            .create_index(Index::create().name("ix_users_company").table(Users::Table).col(Users::CompanyId).to_owned())
-            .await
+        manager.create_index(Index::create().name("ix_users_company").table(Users::Table).col(Users::CompanyId).to_owned()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -50,9 +50,7 @@ pub enum MigrateAction {
         steps: u32,
     },
     /// Lists each migration and whether it is applied.
-    Status {
-        component: Option<Component>,
-    },
+    Status { component: Option<Component> },
 }
 
 /// Runs the command and turns its outcome into an exit code, printing a failure

@@ -13,7 +13,9 @@ use axum::{
 };
 use tokio::net::TcpListener;
 
-use crate::{health::HealthState, lifecycle::Lifecycle, metrics::Metrics};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use crate::{health::HealthState, metrics::Metrics};
 
 #[derive(Clone)]
 struct AdminState {
@@ -35,10 +37,18 @@ fn probe_routes() -> Router<AdminState> {
     Router::new().route("/health/startup", get(startup)).route("/health/live", get(live)).route("/health/ready", get(ready))
 }
 
-/// Serves `router` on `listener` until `life` stops. Probes keep answering while
-/// the component drains, so they can report "not ready" rather than vanish.
-pub async fn serve(listener: TcpListener, router: Router, life: Lifecycle) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(async move { life.stopping().await }).await
+/// Serves `router` on `listener` in the background until the returned guard is
+/// dropped. The owner drops it after draining, so probes keep answering while the
+/// component drains and report "not ready" rather than vanish.
+pub fn spawn(listener: TcpListener, router: Router) -> DropGuard {
+    let stop = CancellationToken::new();
+    let cancelled = stop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(async move { cancelled.cancelled().await }).await {
+            tracing::error!(error = %e, "admin server failed");
+        }
+    });
+    stop.drop_guard()
 }
 
 async fn startup(State(s): State<AdminState>) -> Response {

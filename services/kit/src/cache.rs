@@ -15,10 +15,13 @@ const REDIS_OP_TIMEOUT: Duration = Duration::from_millis(500);
 /// Entries the in-process cache holds at most.
 const MEMORY_CAPACITY: usize = 10_000;
 
+/// Values with their expiry instant.
+type MemoryStore = Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>;
+
 #[derive(Clone)]
 pub struct Cache {
     redis: Option<deadpool_redis::Pool>,
-    memory: Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>,
+    memory: MemoryStore,
 }
 
 impl std::fmt::Debug for Cache {

@@ -78,11 +78,7 @@ impl Env {
     pub fn u64_in(&self, key: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
         let expected = format!("an integer from {} to {}", range.start(), range.end());
         let value = self.parse_or(key, default, &expected)?;
-        if range.contains(&value) {
-            Ok(value)
-        } else {
-            Err(ConfigError::new(key, &value.to_string(), &expected))
-        }
+        if range.contains(&value) { Ok(value) } else { Err(ConfigError::new(key, &value.to_string(), &expected)) }
     }
 
     /// A duration given in milliseconds.

@@ -29,11 +29,7 @@ pub fn database(err: &sea_orm::DbErr) -> Status {
     let unreachable = matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_));
     let trace = crate::telemetry::current_trace_id().unwrap_or_default();
     tracing::error!(error = %err, trace_id = %trace, "database error");
-    if unreachable {
-        Status::unavailable(format!("database unavailable (trace id {trace})"))
-    } else {
-        internal_with_trace(&trace)
-    }
+    if unreachable { Status::unavailable(format!("database unavailable (trace id {trace})")) } else { internal_with_trace(&trace) }
 }
 
 /// INTERNAL for a failure the client cannot act on; `err` goes to the log only.

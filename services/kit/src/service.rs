@@ -43,6 +43,8 @@ pub struct ServiceRuntime {
     pub keys: Arc<TokenKeys>,
     pub health: Arc<HealthState>,
     pub metrics: Metrics,
+    /// Stops the admin server when the runtime is dropped, after draining.
+    _admin: tokio_util::sync::DropGuard,
 }
 
 impl std::fmt::Debug for ServiceRuntime {
@@ -70,8 +72,7 @@ impl ServiceRuntime {
             }
             .boxed()
         }));
-        let router = admin::router(health.clone(), metrics.clone());
-        tokio::spawn(admin::serve(admin_listener, router, life.clone()));
+        let admin = admin::spawn(admin_listener, admin::router(health.clone(), metrics.clone()));
 
         let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
         if cfg.migrate_on_start {
@@ -80,7 +81,7 @@ impl ServiceRuntime {
         let _ = connected.set(db.clone());
         health.mark_started();
         let keys = Arc::new(TokenKeys::new(cfg.jwt_secret.as_bytes()));
-        Ok(Self { cfg, db, keys, health, metrics })
+        Ok(Self { cfg, db, keys, health, metrics, _admin: admin })
     }
 
     /// The interceptor that verifies every call's bearer token.
@@ -105,7 +106,8 @@ impl ServiceRuntime {
             .build_v1alpha()?;
         let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
-        let poller = tokio::spawn(keep_health_current(self.health.clone(), reporter.clone(), names.clone(), life.clone(), self.metrics.clone()));
+        let poller =
+            tokio::spawn(keep_health_current(self.health.clone(), reporter.clone(), names.clone(), life.clone(), self.metrics.clone()));
 
         let component = self.cfg.component;
         let limits = self.cfg.server.clone();

@@ -7,7 +7,11 @@
 //! OTLP/gRPC. Trace context crosses every hop in the `traceparent` header: servers
 //! extract it into their request span, clients inject the current span's.
 
-use std::{pin::Pin, task::{Context as TaskContext, Poll}, time::Instant};
+use std::{
+    pin::Pin,
+    task::{Context as TaskContext, Poll},
+    time::Instant,
+};
 
 use opentelemetry::{
     Context,
@@ -181,12 +185,9 @@ where
                 // Unary errors come back trailers-only, with the status in the headers;
                 // a response without it in the headers carries OK (or a streamed status).
                 let code = match &result {
-                    Ok(res) => res
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .unwrap_or(0),
+                    Ok(res) => {
+                        res.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0)
+                    }
                     Err(_) => tonic::Code::Unknown as i32,
                 };
                 Span::current().record("rpc.grpc.status_code", code);
