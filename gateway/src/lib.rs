@@ -82,7 +82,7 @@ impl std::ops::Deref for AppState {
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
     let svc = &cfg.service;
     let metrics = Metrics::new(Component::Gateway.name());
-    let db_cell: Arc<std::sync::OnceLock<DatabaseConnection>> = Arc::default();
+    let db_cell = kit::db::PendingConnection::default();
     let health = Arc::new(readiness_checks(svc, db_cell.clone())?);
     // Dropped when serve returns, after draining: probes answer until the end.
     let _admin = kit::admin::spawn(listeners.admin, kit::admin::router(health.clone(), metrics.clone()));
@@ -131,22 +131,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let server = axum::serve(listeners.main, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(draining)
         .into_future();
-    tokio::pin!(server);
-    let deadline = {
-        let life = life.clone();
-        let budget = svc.shutdown.pre_stop_delay + svc.shutdown.drain_deadline;
-        async move {
-            life.stopping().await;
-            tokio::time::sleep(budget).await;
-        }
-    };
-    let result = tokio::select! {
-        r = &mut server => r.map_err(anyhow::Error::from),
-        () = deadline => {
-            tracing::warn!("drain deadline passed; abandoning in-flight requests");
-            Ok(())
-        }
-    };
+    let budget = svc.shutdown.pre_stop_delay + svc.shutdown.drain_deadline;
+    let result = life.run_until_drained("gateway", budget, server).await.map_err(anyhow::Error::from);
     ready_flag.abort();
     life.set_ready(false);
     tracing::info!(component = "gateway", "stopped");
@@ -154,17 +140,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
 }
 
 /// Ready = the gateway's database answers and every service reports SERVING.
-fn readiness_checks(svc: &ServiceConfig, db: Arc<std::sync::OnceLock<DatabaseConnection>>) -> anyhow::Result<HealthState> {
-    let mut health = HealthState::new(Component::Gateway.name()).with_check("database", move || {
-        let db = db.get().cloned();
-        async move {
-            match db {
-                Some(db) => kit::db::ping(&db).await,
-                None => Err("not connected yet".to_owned()),
-            }
-        }
-        .boxed()
-    });
+fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyhow::Result<HealthState> {
+    let mut health = HealthState::new(Component::Gateway.name()).with_check("database", kit::db::readiness_check(db));
     for component in Component::SERVICES {
         let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
         health = health.with_check(component.name(), move || {

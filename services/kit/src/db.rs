@@ -86,6 +86,27 @@ pub async fn connect_with_retry(url: &str, component: &str, life: &crate::Lifecy
     }
 }
 
+/// The connection a component will have once it is connected; readiness fails
+/// until then.
+pub type PendingConnection = std::sync::Arc<std::sync::OnceLock<DatabaseConnection>>;
+
+/// A readiness check for `db`: "not connected yet", then a ping.
+pub fn readiness_check(
+    db: PendingConnection,
+) -> impl Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync + 'static {
+    use futures::FutureExt as _;
+    move || {
+        let db = db.get().cloned();
+        async move {
+            match db {
+                Some(db) => ping(&db).await,
+                None => Err("not connected yet".to_owned()),
+            }
+        }
+        .boxed()
+    }
+}
+
 /// A cheap round trip, for readiness.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), String> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| e.to_string())

@@ -95,6 +95,30 @@ impl Lifecycle {
     }
 }
 
+impl Lifecycle {
+    /// Runs `server` to completion, unless it is still running `budget` after
+    /// shutdown was asked for: then in-flight work is abandoned and this returns.
+    pub async fn run_until_drained<E>(
+        &self,
+        component: &str,
+        budget: std::time::Duration,
+        server: impl Future<Output = Result<(), E>>,
+    ) -> Result<(), E> {
+        tokio::pin!(server);
+        let deadline = async {
+            self.stopping().await;
+            tokio::time::sleep(budget).await;
+        };
+        tokio::select! {
+            r = &mut server => r,
+            () = deadline => {
+                tracing::warn!(component, "drain deadline passed; abandoning in-flight calls");
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -7,14 +7,10 @@
 //!    flip to SERVING once the dependencies answer, and on shutdown go
 //!    NOT_SERVING, wait the pre-stop delay, then drain under the deadline.
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 
-use futures::FutureExt as _;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
@@ -60,18 +56,8 @@ impl ServiceRuntime {
         let metrics = Metrics::new(cfg.component.name());
         // The admin server answers from the first moment: live at once, startup and
         // ready only once the database is connected and migrated.
-        let connected: Arc<OnceLock<DatabaseConnection>> = Arc::default();
-        let cell = connected.clone();
-        let health = Arc::new(HealthState::new(cfg.component.name()).with_check("database", move || {
-            let db = cell.get().cloned();
-            async move {
-                match db {
-                    Some(db) => db::ping(&db).await,
-                    None => Err("not connected yet".to_owned()),
-                }
-            }
-            .boxed()
-        }));
+        let connected = db::PendingConnection::default();
+        let health = Arc::new(HealthState::new(cfg.component.name()).with_check("database", db::readiness_check(connected.clone())));
         let admin = admin::spawn(admin_listener, admin::router(health.clone(), metrics.clone()));
 
         let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
@@ -139,23 +125,8 @@ impl ServiceRuntime {
             .layer(layers)
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining);
-        tokio::pin!(server);
-
-        let deadline = {
-            let life = life.clone();
-            let budget = self.cfg.shutdown.pre_stop_delay + self.cfg.shutdown.drain_deadline;
-            async move {
-                life.stopping().await;
-                tokio::time::sleep(budget).await;
-            }
-        };
-        let result = tokio::select! {
-            r = &mut server => r.map_err(anyhow::Error::from),
-            () = deadline => {
-                tracing::warn!(component = %component, "drain deadline passed; abandoning in-flight calls");
-                Ok(())
-            }
-        };
+        let budget = self.cfg.shutdown.pre_stop_delay + self.cfg.shutdown.drain_deadline;
+        let result = life.run_until_drained(component.name(), budget, server).await.map_err(anyhow::Error::from);
         poller.abort();
         life.set_ready(false);
         tracing::info!(component = %component, "stopped");
