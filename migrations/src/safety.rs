@@ -1,16 +1,17 @@
-//! The safety service's tables: per-company limit overrides (the audit trail
-//! arrives with the safety issue).
+//! The safety service's tables: limit overrides, the audit trail of autonomous
+//! actions, blocked attempts, and the audit chain's head and signed checkpoints.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_safety_limits;
+mod m0002_autonomous_action;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_safety_limits::Migration)]
+        vec![Box::new(m0001_safety_limits::Migration), Box::new(m0002_autonomous_action::Migration)]
     }
 
     fn migration_table_name() -> DynIden {

@@ -50,8 +50,8 @@ async fn rolling_back_one_set_leaves_the_others_alone() {
         let test_db = TestDb::new(backend).await.unwrap();
         let db = kit::db::connect(&test_db.url).await.unwrap();
         run("gateway", Operation::Up, &db).await.unwrap();
-        run("safety", Operation::Up, &db).await.unwrap();
-        run("safety", Operation::Down(1), &db).await.unwrap();
+        let applied = run("safety", Operation::Up, &db).await.unwrap().len() as u32;
+        run("safety", Operation::Down(applied), &db).await.unwrap();
         let tables = table_names(&db).await;
         assert!(tables.contains(&"users".to_owned()), "{backend:?}: {tables:?}");
         assert!(!tables.contains(&"safety_limit".to_owned()), "{backend:?}: {tables:?}");

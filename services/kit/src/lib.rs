@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;

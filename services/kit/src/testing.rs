@@ -69,6 +69,14 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Another handle on a database some other `TestDb` owns (and drops).
+    pub fn borrowed(url: &str) -> Self {
+        let backend = if url.starts_with("sqlite") { TestBackend::Sqlite } else { TestBackend::Postgres };
+        Self { url: url.to_owned(), backend, _dir: None, pg_admin: None }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((base, name)) = self.pg_admin.take() else { return };

@@ -1,0 +1,481 @@
+//! The admission engine: `AuthorizeAction` and `CompleteAction` for one company
+//! go through one queue, and the queue is drained in batches, each batch one
+//! transaction (group commit). Inside the transaction the company's chain-head
+//! row is locked first — `SELECT … FOR UPDATE` on PostgreSQL, the database write
+//! lock on SQLite — so however many callers and replicas there are, the window
+//! counts a batch reads are exact and no window ever admits more than its limit.
+//! The same lock orders the audit chain.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use chrono::{DateTime, Utc};
+use kit::clock::SharedClock;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _, Unchanged, sea_query::OnConflict,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    domain::{
+        chain::{AuthorizeEvent, CompleteEvent, GENESIS},
+        input::{Completion, NewAction},
+        limits::{EffectiveLimits, LimitDefaults},
+        windows::{Counts, LimitScope, Usage, Window, consumed_windows, first_full, slot_frees_at},
+    },
+    entities::{audit_chain_head, autonomous_action, safety_block, status},
+    metrics::SafetyMetrics,
+    notifier::Notifier,
+    store,
+};
+
+/// Most requests one transaction carries.
+const MAX_BATCH: usize = 256;
+/// Requests waiting per company before callers wait for room.
+const QUEUE_DEPTH: usize = 4096;
+
+/// What `AuthorizeAction` decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    Allowed { action: Box<autonomous_action::Model> },
+    Blocked { usage: Usage, retry_after: Option<DateTime<Utc>> },
+}
+
+/// Why a request could not be carried out.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("action {0} not found")]
+    NotFound(i64),
+    #[error("action {id} is already {status}")]
+    AlreadyCompleted { id: i64, status: String },
+    #[error("storage: {0}")]
+    Storage(Arc<DbErr>),
+    #[error("the safety engine stopped")]
+    Stopped,
+}
+
+impl From<DbErr> for EngineError {
+    fn from(e: DbErr) -> Self {
+        Self::Storage(Arc::new(e))
+    }
+}
+
+enum Request {
+    Authorize(NewAction),
+    Complete(Completion),
+}
+
+enum Outcome {
+    Decided(Decision),
+    Completed(Box<autonomous_action::Model>),
+    Failed(EngineError),
+}
+
+struct Job {
+    request: Request,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The per-company queues and what the batches need.
+pub struct Engine {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    defaults: LimitDefaults,
+    notifier: Notifier,
+    metrics: SafetyMetrics,
+    queues: Mutex<HashMap<i64, mpsc::Sender<Job>>>,
+}
+
+impl Engine {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: SharedClock,
+        defaults: LimitDefaults,
+        notifier: Notifier,
+        metrics: SafetyMetrics,
+    ) -> Arc<Self> {
+        Arc::new(Self { db, clock, defaults, notifier, metrics, queues: Mutex::default() })
+    }
+
+    pub async fn authorize(self: &Arc<Self>, company_id: i64, action: NewAction) -> Result<Decision, EngineError> {
+        match self.submit(company_id, Request::Authorize(action)).await? {
+            Outcome::Decided(d) => Ok(d),
+            Outcome::Failed(e) => Err(e),
+            Outcome::Completed(_) => unreachable!("an authorization is answered with a decision"),
+        }
+    }
+
+    pub async fn complete(self: &Arc<Self>, company_id: i64, completion: Completion) -> Result<autonomous_action::Model, EngineError> {
+        match self.submit(company_id, Request::Complete(completion)).await? {
+            Outcome::Completed(m) => Ok(*m),
+            Outcome::Failed(e) => Err(e),
+            Outcome::Decided(_) => unreachable!("a completion is answered with the action"),
+        }
+    }
+
+    async fn submit(self: &Arc<Self>, company_id: i64, request: Request) -> Result<Outcome, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue(company_id);
+        queue.send(Job { request, reply }).await.map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    fn queue(self: &Arc<Self>, company_id: i64) -> mpsc::Sender<Job> {
+        let mut queues = self.queues.lock().expect("queue map lock");
+        queues
+            .entry(company_id)
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+                tokio::spawn(self.clone().drain(company_id, rx));
+                tx
+            })
+            .clone()
+    }
+
+    /// Takes whatever is waiting (up to a batch) and runs it as one transaction.
+    async fn drain(self: Arc<Self>, company_id: i64, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.metrics.batch_size.observe(jobs.len() as f64);
+            let (requests, replies): (Vec<Request>, Vec<oneshot::Sender<Outcome>>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+            let run = std::panic::AssertUnwindSafe(self.run_batch(company_id, &requests));
+            match futures::FutureExt::catch_unwind(run).await.unwrap_or_else(|_| Err(DbErr::Custom("a safety batch panicked".into()))) {
+                Ok(batch) => {
+                    for (reply, outcome) in replies.into_iter().zip(batch.outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                    for (usage, retry_after) in batch.first_blocks {
+                        self.notifier.limit_reached(company_id, &usage, retry_after);
+                    }
+                }
+                Err(e) => {
+                    let e = EngineError::from(e);
+                    tracing::error!(company_id, error = %e, "safety batch failed; nothing of it was written");
+                    for reply in replies {
+                        let _ = reply.send(Outcome::Failed(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_batch(&self, company_id: i64, requests: &[Request]) -> Result<BatchResult, DbErr> {
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let head = lock_head(&txn, company_id, now).await?;
+        let limits = EffectiveLimits::resolve(self.defaults, &store::overrides(&txn, company_id).await?);
+        let mut window = WindowState::load(&txn, company_id, now).await?;
+
+        let completing: Vec<i64> = requests
+            .iter()
+            .filter_map(|r| match r {
+                Request::Complete(c) => Some(c.action_id),
+                Request::Authorize(_) => None,
+            })
+            .collect();
+        let mut rows: HashMap<i64, autonomous_action::Model> = if completing.is_empty() {
+            HashMap::new()
+        } else {
+            autonomous_action::Entity::find()
+                .filter(autonomous_action::Column::CompanyId.eq(company_id))
+                .filter(autonomous_action::Column::Id.is_in(completing))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect()
+        };
+
+        let mut seq = head.seq;
+        let mut hash = head.head_hash;
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(requests.len());
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        let mut blocks = Vec::new();
+        let mut admitted = Vec::new();
+        for request in requests {
+            match request {
+                Request::Authorize(a) => {
+                    let usages = window.counts.usages(&limits, &a.action_type);
+                    if let Some(full) = first_full(&usages) {
+                        let retry_after = window.frees_at(&usages, now);
+                        log_block(company_id, &a.action_type, full);
+                        blocks.push((a.action_type.clone(), full.clone(), retry_after));
+                        outcomes.push(Some(Outcome::Decided(Decision::Blocked { usage: full.clone(), retry_after })));
+                        continue;
+                    }
+                    seq += 1;
+                    let event = AuthorizeEvent {
+                        company_id,
+                        seq,
+                        booking_id: a.booking_id,
+                        driver_id: a.driver_id,
+                        action_type: a.action_type.clone(),
+                        description: a.description.clone(),
+                        data: a.data.clone(),
+                        confidence_score: a.confidence_score,
+                        expected_improvement_minutes: a.expected_improvement_minutes,
+                        trigger_source: a.trigger_source.clone(),
+                        created_at: now,
+                        consumed_windows: consumed_windows(&usages),
+                    };
+                    let row_hash = event.hash(&hash);
+                    inserts.push(new_row(&event, &hash, &row_hash));
+                    hash = row_hash;
+                    window.admit(&a.action_type, now);
+                    admitted.push((outcomes.len(), seq));
+                    outcomes.push(None);
+                }
+                Request::Complete(c) => {
+                    let Some(row) = rows.get_mut(&c.action_id) else {
+                        outcomes.push(Some(Outcome::Failed(EngineError::NotFound(c.action_id))));
+                        continue;
+                    };
+                    if row.status != status::AUTHORIZED {
+                        outcomes.push(Some(Outcome::Failed(EngineError::AlreadyCompleted { id: row.id, status: row.status.clone() })));
+                        continue;
+                    }
+                    seq += 1;
+                    let event = CompleteEvent {
+                        company_id,
+                        seq,
+                        action_seq: row.chain_seq,
+                        success: c.success,
+                        error_message: c.error_message.clone(),
+                        execution_time_ms: c.execution_time_ms,
+                        completed_at: now,
+                    };
+                    let completion_hash = event.hash(&hash);
+                    row.success = c.success;
+                    row.status = if c.success { status::SUCCEEDED } else { status::FAILED }.to_owned();
+                    row.error_message = c.error_message.clone();
+                    row.execution_time_ms = c.execution_time_ms;
+                    row.updated_at = now;
+                    row.completion_seq = Some(seq);
+                    row.completion_hash = Some(completion_hash.clone());
+                    hash = completion_hash;
+                    if !c.success {
+                        // A failed action frees its slot, for this batch too.
+                        window.release(row.id, &row.action_type, row.created_at, now);
+                    }
+                    updates.push(row.clone());
+                    outcomes.push(Some(Outcome::Completed(Box::new(row.clone()))));
+                }
+            }
+        }
+
+        let first_blocks = first_blocks_of_window(&txn, company_id, &blocks, now).await?;
+        if !inserts.is_empty() {
+            let inserted = autonomous_action::Entity::insert_many(inserts).exec_with_returning_many(&txn).await?;
+            let mut by_seq: HashMap<i64, autonomous_action::Model> = inserted.into_iter().map(|m| (m.chain_seq, m)).collect();
+            for (index, seq) in admitted {
+                let action = by_seq.remove(&seq).ok_or_else(|| DbErr::Custom(format!("inserted chain position {seq} not returned")))?;
+                outcomes[index] = Some(Outcome::Decided(Decision::Allowed { action: Box::new(action) }));
+            }
+        }
+        for row in updates {
+            autonomous_action::ActiveModel {
+                id: Unchanged(row.id),
+                success: Set(row.success),
+                status: Set(row.status),
+                error_message: Set(row.error_message),
+                execution_time_ms: Set(row.execution_time_ms),
+                updated_at: Set(row.updated_at),
+                completion_seq: Set(row.completion_seq),
+                completion_hash: Set(row.completion_hash),
+                ..Default::default()
+            }
+            .update(&txn)
+            .await?;
+        }
+        if !blocks.is_empty() {
+            let rows = blocks.iter().map(|(action_type, u, _)| safety_block::ActiveModel {
+                company_id: Set(company_id),
+                action_type: Set(action_type.clone()),
+                scope: Set(u.scope.key()),
+                window: Set(u.window.name().to_owned()),
+                limit_value: Set(u.limit as i32),
+                used: Set(u.used as i32),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            safety_block::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        }
+        if seq != head.seq {
+            audit_chain_head::ActiveModel { company_id: Set(company_id), seq: Set(seq), head_hash: Set(hash), updated_at: Set(now) }
+                .update(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+
+        let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect();
+        for o in &outcomes {
+            match o {
+                Outcome::Decided(Decision::Allowed { .. }) => self.metrics.decisions.with_label_values(&["allowed", "", ""]).inc(),
+                Outcome::Decided(Decision::Blocked { usage, .. }) => {
+                    let scope = if usage.scope == LimitScope::Company { "company" } else { "action_type" };
+                    self.metrics.decisions.with_label_values(&["blocked", scope, usage.window.name()]).inc();
+                }
+                Outcome::Completed(m) => self.metrics.completions.with_label_values(&[&m.status]).inc(),
+                Outcome::Failed(_) => {}
+            }
+        }
+        Ok(BatchResult { outcomes, first_blocks })
+    }
+}
+
+struct BatchResult {
+    outcomes: Vec<Outcome>,
+    /// Blocks that were the first of their window: each sends a notification.
+    first_blocks: Vec<(Usage, Option<DateTime<Utc>>)>,
+}
+
+fn log_block(company_id: i64, action_type: &str, full: &Usage) {
+    tracing::warn!(
+        blocked_by_limits = true,
+        company_id,
+        action_type,
+        scope = full.scope.label(),
+        window = full.window.name(),
+        limit = full.limit,
+        used = full.used,
+        "action blocked_by_limits: limit reached"
+    );
+}
+
+/// Creates the company's chain head on first use and locks it for the rest of
+/// the transaction.
+async fn lock_head(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>) -> Result<audit_chain_head::Model, DbErr> {
+    // On SQLite this first write takes the database write lock at once, before
+    // anything is read; on PostgreSQL the row lock below serializes the company.
+    audit_chain_head::Entity::insert(audit_chain_head::ActiveModel {
+        company_id: Set(company_id),
+        seq: Set(0),
+        head_hash: Set(GENESIS.to_owned()),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::column(audit_chain_head::Column::CompanyId).do_nothing().to_owned())
+    .exec_without_returning(txn)
+    .await?;
+    audit_chain_head::Entity::find_by_id(company_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("audit chain head of company {company_id}")))
+}
+
+/// The counted actions of the last 24 hours, kept in memory for the batch.
+struct WindowState {
+    /// (action id, or 0 for one admitted in this batch; type; created_at), oldest first.
+    rows: Vec<(i64, String, DateTime<Utc>)>,
+    counts: Counts,
+}
+
+impl WindowState {
+    async fn load(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>) -> Result<Self, DbErr> {
+        let rows: Vec<(i64, String, DateTime<Utc>)> = autonomous_action::Entity::find()
+            .select_only()
+            .columns([autonomous_action::Column::Id, autonomous_action::Column::ActionType, autonomous_action::Column::CreatedAt])
+            .filter(autonomous_action::Column::CompanyId.eq(company_id))
+            .filter(autonomous_action::Column::Status.ne(status::FAILED))
+            .filter(autonomous_action::Column::CreatedAt.gt(Window::Day.start(now)))
+            .order_by_asc(autonomous_action::Column::CreatedAt)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let mut counts = Counts::default();
+        for (_, t, at) in &rows {
+            counts.add(t, *at, now);
+        }
+        Ok(Self { rows, counts })
+    }
+
+    fn admit(&mut self, action_type: &str, now: DateTime<Utc>) {
+        self.counts.add(action_type, now, now);
+        self.rows.push((0, action_type.to_owned(), now));
+    }
+
+    fn release(&mut self, id: i64, action_type: &str, created_at: DateTime<Utc>, now: DateTime<Utc>) {
+        if let Some(pos) = self.rows.iter().position(|(rid, _, _)| *rid == id) {
+            self.rows.remove(pos);
+            self.counts.remove(action_type, created_at, now);
+        }
+    }
+
+    /// When every full window among `usages` has a free slot again, if ever.
+    fn frees_at(&self, usages: &[Usage], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut latest: Option<DateTime<Utc>> = None;
+        for u in usages.iter().filter(|u| u.is_full()) {
+            let frees = slot_frees_at(self.rows.iter().map(|(_, t, at)| (t.as_str(), *at)), u, now)?;
+            latest = Some(latest.map_or(frees, |l| l.max(frees)));
+        }
+        latest
+    }
+}
+
+/// The blocks in this batch that are the first of their window (no block of the
+/// same scope and window in the window's length before): one notification each.
+async fn first_blocks_of_window(
+    txn: &DatabaseTransaction,
+    company_id: i64,
+    blocks: &[(String, Usage, Option<DateTime<Utc>>)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Usage, Option<DateTime<Utc>>)>, DbErr> {
+    let mut firsts: Vec<(Usage, Option<DateTime<Utc>>)> = Vec::new();
+    for (_, usage, retry_after) in blocks {
+        if firsts.iter().any(|(u, _)| u.scope == usage.scope && u.window == usage.window) {
+            continue;
+        }
+        let earlier = safety_block::Entity::find()
+            .filter(safety_block::Column::CompanyId.eq(company_id))
+            .filter(safety_block::Column::Scope.eq(usage.scope.key()))
+            .filter(safety_block::Column::Window.eq(usage.window.name()))
+            .filter(safety_block::Column::CreatedAt.gt(usage.window.start(now)))
+            .one(txn)
+            .await?;
+        if earlier.is_none() {
+            firsts.push((usage.clone(), *retry_after));
+        }
+    }
+    Ok(firsts)
+}
+
+fn new_row(e: &AuthorizeEvent, prev_hash: &str, row_hash: &str) -> autonomous_action::ActiveModel {
+    autonomous_action::ActiveModel {
+        company_id: Set(e.company_id),
+        booking_id: Set(e.booking_id),
+        driver_id: Set(e.driver_id),
+        action_type: Set(e.action_type.clone()),
+        action_description: Set(e.description.clone()),
+        action_data: Set(e.data.clone()),
+        success: Set(false),
+        error_message: Set(None),
+        execution_time_ms: Set(None),
+        confidence_score: Set(e.confidence_score),
+        expected_improvement_minutes: Set(e.expected_improvement_minutes),
+        trigger_source: Set(e.trigger_source.clone()),
+        reviewed_by_admin: Set(false),
+        reviewed_at: Set(None),
+        admin_notes: Set(None),
+        created_at: Set(e.created_at),
+        updated_at: Set(e.created_at),
+        status: Set(status::AUTHORIZED.to_owned()),
+        reviewed_by: Set(None),
+        consumed_windows: Set(e.consumed_windows.clone()),
+        chain_seq: Set(e.seq),
+        prev_hash: Set(prev_hash.to_owned()),
+        row_hash: Set(row_hash.to_owned()),
+        completion_seq: Set(None),
+        completion_hash: Set(None),
+        ..Default::default()
+    }
+}

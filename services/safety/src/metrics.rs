@@ -1,0 +1,35 @@
+//! The safety service's own metrics, beside the common gRPC ones.
+
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+
+#[derive(Clone)]
+pub struct SafetyMetrics {
+    /// Authorization decisions: allowed, or blocked by which scope and window.
+    pub decisions: IntCounterVec,
+    /// Completions by resulting status (succeeded, failed).
+    pub completions: IntCounterVec,
+    /// Requests carried by one transaction.
+    pub batch_size: Histogram,
+}
+
+impl SafetyMetrics {
+    pub fn register(registry: &Registry) -> anyhow::Result<Self> {
+        let decisions = IntCounterVec::new(
+            Opts::new(
+                "safety_authorizations_total",
+                "AuthorizeAction decisions; blocked ones by the limit scope and window that refused them",
+            ),
+            &["decision", "scope", "window"],
+        )?;
+        let completions =
+            IntCounterVec::new(Opts::new("safety_completions_total", "CompleteAction calls by resulting status"), &["status"])?;
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new("safety_batch_size", "authorize/complete requests carried by one transaction")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+        )?;
+        registry.register(Box::new(decisions.clone()))?;
+        registry.register(Box::new(completions.clone()))?;
+        registry.register(Box::new(batch_size.clone()))?;
+        Ok(Self { decisions, completions, batch_size })
+    }
+}
