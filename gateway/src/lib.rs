@@ -128,7 +128,12 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             tokio::time::sleep(shutdown.pre_stop_delay).await;
         }
     };
-    let server = axum::serve(listeners.main, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    use axum::serve::ListenerExt as _;
+    let listener = listeners.main.tap_io(|tcp| {
+        // Small JSON responses: do not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(draining)
         .into_future();
     let budget = svc.shutdown.pre_stop_delay + svc.shutdown.drain_deadline;

@@ -59,6 +59,7 @@ enum AuditChainHead {
     Seq,
     HeadHash,
     UpdatedAt,
+    LimitsVersion,
 }
 
 #[derive(DeriveIden)]
@@ -183,6 +184,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(AuditChainHead::Seq).big_integer().not_null())
                     .col(ColumnDef::new(AuditChainHead::HeadHash).string_len(64).not_null())
                     .col(ColumnDef::new(AuditChainHead::UpdatedAt).timestamp_with_time_zone().not_null())
+                    // Bumped by every SetLimits under this row's lock, so the engine
+                    // can keep the limits in memory and know when to reread them.
+                    .col(ColumnDef::new(AuditChainHead::LimitsVersion).big_integer().not_null().default(0))
                     .to_owned(),
             )
             .await?;

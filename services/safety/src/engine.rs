@@ -7,15 +7,15 @@
 //! The same lock orders the audit chain.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
 };
 
 use chrono::{DateTime, Utc};
 use kit::clock::SharedClock;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _, Unchanged, sea_query::OnConflict,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _, sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,6 +34,9 @@ use crate::{
 
 /// Most requests one transaction carries.
 const MAX_BATCH: usize = 256;
+/// In-flight actions remembered per company before the memory is dropped
+/// (completions then read their row from the database).
+const MAX_INFLIGHT: usize = 100_000;
 /// Requests waiting per company before callers wait for room.
 const QUEUE_DEPTH: usize = 4096;
 
@@ -137,6 +140,9 @@ impl Engine {
 
     /// Takes whatever is waiting (up to a batch) and runs it as one transaction.
     async fn drain(self: Arc<Self>, company_id: i64, mut rx: mpsc::Receiver<Job>) {
+        // The company's counted actions, valid while the chain head is still where
+        // the last batch of this process left it.
+        let mut cache: Option<CompanyCache> = None;
         while let Some(first) = rx.recv().await {
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
@@ -147,7 +153,7 @@ impl Engine {
             }
             self.metrics.batch_size.observe(jobs.len() as f64);
             let (requests, replies): (Vec<Request>, Vec<oneshot::Sender<Outcome>>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-            let run = std::panic::AssertUnwindSafe(self.run_batch(company_id, &requests));
+            let run = std::panic::AssertUnwindSafe(self.run_batch(company_id, &requests, &mut cache));
             match futures::FutureExt::catch_unwind(run).await.unwrap_or_else(|_| Err(DbErr::Custom("a safety batch panicked".into()))) {
                 Ok(batch) => {
                     for (reply, outcome) in replies.into_iter().zip(batch.outcomes) {
@@ -168,32 +174,45 @@ impl Engine {
         }
     }
 
-    async fn run_batch(&self, company_id: i64, requests: &[Request]) -> Result<BatchResult, DbErr> {
+    async fn run_batch(&self, company_id: i64, requests: &[Request], cache: &mut Option<CompanyCache>) -> Result<BatchResult, DbErr> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let head = lock_head(&txn, company_id, now).await?;
-        let limits = EffectiveLimits::resolve(self.defaults, &store::overrides(&txn, company_id).await?);
-        let mut window = WindowState::load(&txn, company_id, now).await?;
+        // Taken out: if this batch fails, the next one starts from the database.
+        let cached = cache.take();
+        let head = lock_head(&txn, company_id, now, cached.is_some()).await?;
+        // What this process remembers is only trusted if nobody else wrote since.
+        let (mut window, mut inflight, limits) = match cached {
+            Some(c) if c.window.seq == head.seq => {
+                let limits = match c.limits {
+                    Some((version, limits)) if version == head.limits_version => limits,
+                    _ => EffectiveLimits::resolve(self.defaults, &store::overrides(&txn, company_id).await?),
+                };
+                (c.window, c.inflight, limits)
+            }
+            _ => (
+                WindowState::load(&txn, company_id, head.seq, now).await?,
+                HashMap::new(),
+                EffectiveLimits::resolve(self.defaults, &store::overrides(&txn, company_id).await?),
+            ),
+        };
+        window.prune(now);
 
-        let completing: Vec<i64> = requests
+        let unknown: Vec<i64> = requests
             .iter()
             .filter_map(|r| match r {
-                Request::Complete(c) => Some(c.action_id),
-                Request::Authorize(_) => None,
+                Request::Complete(c) if !inflight.contains_key(&c.action_id) => Some(c.action_id),
+                _ => None,
             })
             .collect();
-        let mut rows: HashMap<i64, autonomous_action::Model> = if completing.is_empty() {
-            HashMap::new()
-        } else {
-            autonomous_action::Entity::find()
+        if !unknown.is_empty() {
+            let found = autonomous_action::Entity::find()
                 .filter(autonomous_action::Column::CompanyId.eq(company_id))
-                .filter(autonomous_action::Column::Id.is_in(completing))
+                .filter(autonomous_action::Column::Id.is_in(unknown))
                 .all(&txn)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m))
-                .collect()
-        };
+                .await?;
+            inflight.extend(found.into_iter().map(|m| (m.id, m)));
+        }
+        let rows = &mut inflight;
 
         let mut seq = head.seq;
         let mut hash = head.head_hash;
@@ -205,7 +224,7 @@ impl Engine {
         for request in requests {
             match request {
                 Request::Authorize(a) => {
-                    let usages = window.counts.usages(&limits, &a.action_type);
+                    let usages = window.usages(&limits, &a.action_type, now);
                     if let Some(full) = first_full(&usages) {
                         let retry_after = window.frees_at(&usages, now);
                         log_block(company_id, &a.action_type, full);
@@ -231,7 +250,7 @@ impl Engine {
                     let row_hash = event.hash(&hash);
                     inserts.push(new_row(&event, &hash, &row_hash));
                     hash = row_hash;
-                    window.admit(&a.action_type, now);
+                    window.admit(&a.action_type, now, seq);
                     admitted.push((outcomes.len(), seq));
                     outcomes.push(None);
                 }
@@ -265,7 +284,7 @@ impl Engine {
                     hash = completion_hash;
                     if !c.success {
                         // A failed action frees its slot, for this batch too.
-                        window.release(row.id, &row.action_type, row.created_at, now);
+                        window.release(row.chain_seq, &row.action_type, row.created_at);
                     }
                     updates.push(row.clone());
                     outcomes.push(Some(Outcome::Completed(Box::new(row.clone()))));
@@ -274,29 +293,17 @@ impl Engine {
         }
 
         let first_blocks = first_blocks_of_window(&txn, company_id, &blocks, now).await?;
+        let mut new_inflight = Vec::new();
         if !inserts.is_empty() {
             let inserted = autonomous_action::Entity::insert_many(inserts).exec_with_returning_many(&txn).await?;
             let mut by_seq: HashMap<i64, autonomous_action::Model> = inserted.into_iter().map(|m| (m.chain_seq, m)).collect();
             for (index, seq) in admitted {
                 let action = by_seq.remove(&seq).ok_or_else(|| DbErr::Custom(format!("inserted chain position {seq} not returned")))?;
+                new_inflight.push(action.clone());
                 outcomes[index] = Some(Outcome::Decided(Decision::Allowed { action: Box::new(action) }));
             }
         }
-        for row in updates {
-            autonomous_action::ActiveModel {
-                id: Unchanged(row.id),
-                success: Set(row.success),
-                status: Set(row.status),
-                error_message: Set(row.error_message),
-                execution_time_ms: Set(row.execution_time_ms),
-                updated_at: Set(row.updated_at),
-                completion_seq: Set(row.completion_seq),
-                completion_hash: Set(row.completion_hash),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
-        }
+        complete_rows(&txn, &updates).await?;
         if !blocks.is_empty() {
             let rows = blocks.iter().map(|(action_type, u, _)| safety_block::ActiveModel {
                 company_id: Set(company_id),
@@ -311,11 +318,28 @@ impl Engine {
             safety_block::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         }
         if seq != head.seq {
-            audit_chain_head::ActiveModel { company_id: Set(company_id), seq: Set(seq), head_hash: Set(hash), updated_at: Set(now) }
-                .update(&txn)
-                .await?;
+            audit_chain_head::ActiveModel {
+                company_id: Set(company_id),
+                seq: Set(seq),
+                head_hash: Set(hash),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .update(&txn)
+            .await?;
         }
         txn.commit().await?;
+        window.seq = seq;
+        for row in &updates {
+            inflight.remove(&row.id);
+        }
+        // Rows read for a completion that was refused need not stay.
+        inflight.retain(|_, m| m.status == status::AUTHORIZED);
+        if inflight.len() + new_inflight.len() > MAX_INFLIGHT {
+            inflight.clear();
+        }
+        inflight.extend(new_inflight.into_iter().map(|m| (m.id, m)));
+        *cache = Some(CompanyCache { window, inflight, limits: Some((head.limits_version, limits)) });
 
         let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect();
         for o in &outcomes {
@@ -352,62 +376,166 @@ fn log_block(company_id: i64, action_type: &str, full: &Usage) {
     );
 }
 
-/// Creates the company's chain head on first use and locks it for the rest of
-/// the transaction.
-async fn lock_head(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>) -> Result<audit_chain_head::Model, DbErr> {
-    // On SQLite this first write takes the database write lock at once, before
-    // anything is read; on PostgreSQL the row lock below serializes the company.
+/// Creates the company's chain head if it does not exist yet.
+pub(crate) async fn ensure_head(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
     audit_chain_head::Entity::insert(audit_chain_head::ActiveModel {
         company_id: Set(company_id),
         seq: Set(0),
         head_hash: Set(GENESIS.to_owned()),
         updated_at: Set(now),
+        limits_version: Set(0),
     })
     .on_conflict(OnConflict::column(audit_chain_head::Column::CompanyId).do_nothing().to_owned())
     .exec_without_returning(txn)
-    .await?;
-    audit_chain_head::Entity::find_by_id(company_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("audit chain head of company {company_id}")))
+    .await
+    .map(|_| ())
 }
 
-/// The counted actions of the last 24 hours, kept in memory for the batch.
+/// Locks the company's chain head for the rest of the transaction, creating it
+/// on first use. `known` skips the creation attempt when this process has seen
+/// the head before.
+async fn lock_head(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>, known: bool) -> Result<audit_chain_head::Model, DbErr> {
+    let select = || audit_chain_head::Entity::find_by_id(company_id).lock_exclusive().one(txn);
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        // SQLite has no row locks: a first write takes the database write lock
+        // before anything is read. The no-op insert is that write.
+        ensure_head(txn, company_id, now).await?;
+    } else if known && let Some(head) = select().await? {
+        return Ok(head);
+    } else {
+        ensure_head(txn, company_id, now).await?;
+    }
+    select().await?.ok_or_else(|| DbErr::RecordNotFound(format!("audit chain head of company {company_id}")))
+}
+
+/// What a company's queue remembers between batches.
+struct CompanyCache {
+    window: WindowState,
+    /// Authorized, not yet completed actions this process wrote, by id.
+    inflight: HashMap<i64, autonomous_action::Model>,
+    /// The limits and the version they were read at.
+    limits: Option<(i64, EffectiveLimits)>,
+}
+
+/// Writes the completions of a batch in one statement.
+async fn complete_rows(txn: &DatabaseTransaction, rows: &[autonomous_action::Model]) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    let mut values = Vec::with_capacity(rows.len() * 8);
+    let mut tuples = Vec::with_capacity(rows.len());
+    for r in rows {
+        let base = values.len();
+        let p = |i: usize| if backend == DbBackend::Postgres { format!("${}", base + i) } else { "?".to_owned() };
+        tuples.push(format!("({}, {}, {}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8)));
+        values.extend([
+            r.id.into(),
+            r.success.into(),
+            r.status.clone().into(),
+            r.error_message.clone().into(),
+            r.execution_time_ms.into(),
+            r.updated_at.into(),
+            r.completion_seq.into(),
+            r.completion_hash.clone().into(),
+        ]);
+    }
+    // VALUES columns are column1..column8 on both PostgreSQL and SQLite.
+    let sql = format!(
+        "UPDATE autonomous_action SET success = v.column2, status = v.column3, error_message = v.column4, \
+         execution_time_ms = v.column5, updated_at = v.column6, completion_seq = v.column7, completion_hash = v.column8 \
+         FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1",
+        tuples.join(", ")
+    );
+    let res = txn.execute(Statement::from_sql_and_values(backend, sql, values)).await?;
+    if res.rows_affected() != rows.len() as u64 {
+        return Err(DbErr::Custom(format!("completed {} of {} actions", res.rows_affected(), rows.len())));
+    }
+    Ok(())
+}
+
+/// The counted (authorized or succeeded) actions of a company's last 24 hours,
+/// oldest first, as of chain position `seq`: per company and per action type, so
+/// every window count is a binary search.
 struct WindowState {
-    /// (action id, or 0 for one admitted in this batch; type; created_at), oldest first.
-    rows: Vec<(i64, String, DateTime<Utc>)>,
-    counts: Counts,
+    seq: i64,
+    /// (created_at, chain_seq)
+    company: VecDeque<(DateTime<Utc>, i64)>,
+    by_type: HashMap<String, VecDeque<(DateTime<Utc>, i64)>>,
 }
 
 impl WindowState {
-    async fn load(txn: &DatabaseTransaction, company_id: i64, now: DateTime<Utc>) -> Result<Self, DbErr> {
+    async fn load(txn: &DatabaseTransaction, company_id: i64, seq: i64, now: DateTime<Utc>) -> Result<Self, DbErr> {
         let rows: Vec<(i64, String, DateTime<Utc>)> = autonomous_action::Entity::find()
             .select_only()
-            .columns([autonomous_action::Column::Id, autonomous_action::Column::ActionType, autonomous_action::Column::CreatedAt])
+            .columns([autonomous_action::Column::ChainSeq, autonomous_action::Column::ActionType, autonomous_action::Column::CreatedAt])
             .filter(autonomous_action::Column::CompanyId.eq(company_id))
             .filter(autonomous_action::Column::Status.ne(status::FAILED))
             .filter(autonomous_action::Column::CreatedAt.gt(Window::Day.start(now)))
             .order_by_asc(autonomous_action::Column::CreatedAt)
+            .order_by_asc(autonomous_action::Column::ChainSeq)
             .into_tuple()
             .all(txn)
             .await?;
-        let mut counts = Counts::default();
-        for (_, t, at) in &rows {
-            counts.add(t, *at, now);
+        let mut state = Self { seq, company: VecDeque::with_capacity(rows.len()), by_type: HashMap::new() };
+        for (row_seq, action_type, at) in rows {
+            state.push(&action_type, at, row_seq);
         }
-        Ok(Self { rows, counts })
+        Ok(state)
     }
 
-    fn admit(&mut self, action_type: &str, now: DateTime<Utc>) {
-        self.counts.add(action_type, now, now);
-        self.rows.push((0, action_type.to_owned(), now));
+    fn push(&mut self, action_type: &str, at: DateTime<Utc>, seq: i64) {
+        self.company.push_back((at, seq));
+        self.by_type.entry(action_type.to_owned()).or_default().push_back((at, seq));
     }
 
-    fn release(&mut self, id: i64, action_type: &str, created_at: DateTime<Utc>, now: DateTime<Utc>) {
-        if let Some(pos) = self.rows.iter().position(|(rid, _, _)| *rid == id) {
-            self.rows.remove(pos);
-            self.counts.remove(action_type, created_at, now);
+    /// Forgets what left the 24-hour window.
+    fn prune(&mut self, now: DateTime<Utc>) {
+        let start = Window::Day.start(now);
+        while self.company.front().is_some_and(|(at, _)| *at <= start) {
+            self.company.pop_front();
+        }
+        self.by_type.retain(|_, q| {
+            while q.front().is_some_and(|(at, _)| *at <= start) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+    }
+
+    fn in_window(q: &VecDeque<(DateTime<Utc>, i64)>, window: Window, now: DateTime<Utc>) -> u32 {
+        let start = window.start(now);
+        (q.len() - q.partition_point(|(at, _)| *at <= start)) as u32
+    }
+
+    fn usages(&self, limits: &EffectiveLimits, action_type: &str, now: DateTime<Utc>) -> [Usage; 4] {
+        let empty = VecDeque::new();
+        let typed = self.by_type.get(action_type).unwrap_or(&empty);
+        let counts = Counts {
+            company: [Self::in_window(&self.company, Window::Hour, now), Self::in_window(&self.company, Window::Day, now)],
+            by_type: HashMap::from([(
+                action_type.to_owned(),
+                [Self::in_window(typed, Window::Hour, now), Self::in_window(typed, Window::Day, now)],
+            )]),
+        };
+        counts.usages(limits, action_type)
+    }
+
+    fn admit(&mut self, action_type: &str, now: DateTime<Utc>, seq: i64) {
+        self.push(action_type, now, seq);
+    }
+
+    /// A failed action leaves the windows (it was counted while in flight).
+    fn release(&mut self, seq: i64, action_type: &str, created_at: DateTime<Utc>) {
+        let remove = |q: &mut VecDeque<(DateTime<Utc>, i64)>| {
+            let from = q.partition_point(|(at, _)| *at < created_at);
+            if let Some(pos) = q.iter().skip(from).position(|(_, s)| *s == seq) {
+                q.remove(from + pos);
+            }
+        };
+        remove(&mut self.company);
+        if let Some(q) = self.by_type.get_mut(action_type) {
+            remove(q);
         }
     }
 
@@ -415,7 +543,11 @@ impl WindowState {
     fn frees_at(&self, usages: &[Usage], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut latest: Option<DateTime<Utc>> = None;
         for u in usages.iter().filter(|u| u.is_full()) {
-            let frees = slot_frees_at(self.rows.iter().map(|(_, t, at)| (t.as_str(), *at)), u, now)?;
+            let rows: Vec<(&str, DateTime<Utc>)> = match &u.scope {
+                LimitScope::Company => self.company.iter().map(|(at, _)| ("", *at)).collect(),
+                LimitScope::Type(t) => self.by_type.get(t).map(|q| q.iter().map(|(at, _)| (t.as_str(), *at)).collect()).unwrap_or_default(),
+            };
+            let frees = slot_frees_at(rows, u, now)?;
             latest = Some(latest.map_or(frees, |l| l.max(frees)));
         }
         latest

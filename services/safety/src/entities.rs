@@ -96,6 +96,7 @@ pub mod audit_chain_head {
         pub seq: i64,
         pub head_hash: String,
         pub updated_at: ChronoDateTimeUtc,
+        pub limits_version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

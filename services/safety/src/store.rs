@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::{
     domain::limits::{Override, Scope},
-    entities::{audit_checkpoint, autonomous_action, safety_block, safety_limit, status},
+    entities::{audit_chain_head, audit_checkpoint, autonomous_action, safety_block, safety_limit, status},
 };
 
 /// Every override of one company, in scope order.
@@ -42,6 +42,14 @@ pub async fn replace_overrides(db: &DatabaseConnection, company_id: i64, overrid
         })
         .collect();
     let txn = db.begin().await?;
+    // Under the company's chain-head lock: admission batches see the old limits or
+    // the new ones, and the version tells their caches to reread.
+    crate::engine::ensure_head(&txn, company_id, now).await?;
+    audit_chain_head::Entity::update_many()
+        .col_expr(audit_chain_head::Column::LimitsVersion, Expr::col(audit_chain_head::Column::LimitsVersion).add(1))
+        .filter(audit_chain_head::Column::CompanyId.eq(company_id))
+        .exec(&txn)
+        .await?;
     safety_limit::Entity::delete_many().filter(safety_limit::Column::CompanyId.eq(company_id)).exec(&txn).await?;
     if !rows.is_empty() {
         safety_limit::Entity::insert_many(rows).exec(&txn).await?;

@@ -106,18 +106,6 @@ impl Counts {
         }
     }
 
-    /// Removes one counted action (it failed, so it frees its slot).
-    pub fn remove(&mut self, action_type: &str, at: DateTime<Utc>, now: DateTime<Utc>) {
-        for w in Window::ALL {
-            if at > w.start(now) {
-                self.company[slot(w)] = self.company[slot(w)].saturating_sub(1);
-                if let Some(t) = self.by_type.get_mut(action_type) {
-                    t[slot(w)] = t[slot(w)].saturating_sub(1);
-                }
-            }
-        }
-    }
-
     /// The four windows an action of `action_type` must fit in, in checking order:
     /// company hour, company day, type hour, type day.
     pub fn usages(&self, limits: &EffectiveLimits, action_type: &str) -> [Usage; 4] {
@@ -216,12 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_action_frees_its_slot_and_consumption_is_named() {
+    fn consumption_is_named_with_the_slot_taken() {
         let now = Utc::now();
         let mut c = Counts::default();
         c.add("reassign", now, now);
-        c.add("reassign", now, now);
-        c.remove("reassign", now, now);
         let u = c.usages(&limits(), "reassign");
         assert!(first_full(&u).is_none());
         assert_eq!(consumed_windows(&u), "company/hour=2/3;company/day=2/5;type:reassign/hour=2/2;type:reassign/day=2/4");
