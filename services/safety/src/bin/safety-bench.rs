@@ -111,7 +111,7 @@ fn authorize_request(i: usize) -> pb::AuthorizeActionRequest {
     pb::AuthorizeActionRequest {
         booking_id: Some(i as i64 + 1),
         driver_id: Some(7),
-        action_type: if i % 2 == 0 { "reassign" } else { "delay" }.to_owned(),
+        action_type: if i.is_multiple_of(2) { "reassign" } else { "delay" }.to_owned(),
         action_description: "bench action".to_owned(),
         action_data: r#"{"bench": true}"#.to_owned(),
         confidence_score: Some(0.9),
