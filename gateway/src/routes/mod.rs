@@ -22,6 +22,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/refresh", post(auth::refresh))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/safety-limits", get(safety::get_limits).put(safety::set_limits))
+        .route("/api/admin/autonomous-actions", get(safety::list_actions))
+        .route("/api/admin/autonomous-actions/stats", get(safety::action_stats))
+        .route("/api/admin/autonomous-actions/verify", get(safety::verify_chain))
+        .route("/api/admin/autonomous-actions/{id}", get(safety::get_action))
+        .route("/api/admin/autonomous-actions/{id}/review", post(safety::review_action))
         .with_state(state)
 }
 
@@ -62,6 +67,29 @@ impl FromRequestParts<AppState> for Caller {
         }
         let token = header.and_then(|h| h.split_once(' ')).map(|(_, t)| t.trim().to_owned()).unwrap_or_default();
         Ok(Self { claims, token })
+    }
+}
+
+/// Query parameters; unknown parameters and wrong types are 400 in the API's
+/// error format.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(rejection) => Err(ApiError::new(http::StatusCode::BAD_REQUEST, "invalid_argument", rejection.body_text())),
+        }
+    }
+}
+
+/// A path id that must be a positive integer.
+pub fn positive_id(field: &str, raw: &str) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(ApiError::invalid(field, format!("{field} must be a positive integer, got {raw:?}"))),
     }
 }
 

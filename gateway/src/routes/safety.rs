@@ -2,11 +2,14 @@
 //! safety service.
 
 use atmr_proto::safety::v1 as pb;
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller};
+use super::{Body, Caller, Params, positive_id};
 use crate::{AppState, error::ApiError};
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".
@@ -101,4 +104,246 @@ pub async fn set_limits(
     let mut limits: SafetyLimits = res.limits.unwrap_or_default().into();
     limits.overridden = res.overridden;
     Ok(Json(limits))
+}
+
+/// One autonomous action: the source's columns, plus its life cycle and chain.
+#[derive(Debug, Serialize)]
+pub struct Action {
+    id: i64,
+    company_id: i64,
+    booking_id: Option<i64>,
+    driver_id: Option<i64>,
+    action_type: String,
+    action_description: String,
+    action_data: Option<serde_json::Value>,
+    success: bool,
+    error_message: Option<String>,
+    execution_time_ms: Option<f64>,
+    confidence_score: Option<f64>,
+    expected_improvement_minutes: Option<f64>,
+    trigger_source: String,
+    reviewed_by_admin: bool,
+    reviewed_at: Option<String>,
+    reviewed_by: Option<String>,
+    admin_notes: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    status: &'static str,
+    consumed_windows: Vec<String>,
+    chain_hash: String,
+}
+
+fn rfc3339(t: Option<prost_types::Timestamp>) -> Option<String> {
+    let t = t?;
+    chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+impl From<pb::Action> for Action {
+    fn from(a: pb::Action) -> Self {
+        let status = match a.status() {
+            pb::ActionStatus::Authorized => "authorized",
+            pb::ActionStatus::Succeeded => "succeeded",
+            pb::ActionStatus::Failed => "failed",
+            pb::ActionStatus::Unspecified => "unspecified",
+        };
+        Self {
+            id: a.id,
+            company_id: a.company_id,
+            booking_id: a.booking_id,
+            driver_id: a.driver_id,
+            action_type: a.action_type,
+            action_description: a.action_description,
+            action_data: (!a.action_data.is_empty())
+                .then(|| serde_json::from_str(&a.action_data).unwrap_or(serde_json::Value::String(a.action_data))),
+            success: a.success,
+            error_message: a.error_message,
+            execution_time_ms: a.execution_time_ms,
+            confidence_score: a.confidence_score,
+            expected_improvement_minutes: a.expected_improvement_minutes,
+            trigger_source: a.trigger_source,
+            reviewed_by_admin: a.reviewed_by_admin,
+            reviewed_at: rfc3339(a.reviewed_at),
+            reviewed_by: a.reviewed_by,
+            admin_notes: a.admin_notes,
+            created_at: rfc3339(a.create_time),
+            updated_at: rfc3339(a.update_time),
+            status,
+            consumed_windows: a.consumed_windows,
+            chain_hash: a.chain_hash,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: Option<i32>,
+    #[serde(default)]
+    per_page: Option<i32>,
+    #[serde(default)]
+    action_type: Option<String>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    reviewed: Option<bool>,
+    #[serde(default)]
+    trigger_source: Option<String>,
+    /// RFC 3339; inclusive.
+    #[serde(default)]
+    from: Option<String>,
+    /// RFC 3339; exclusive.
+    #[serde(default)]
+    to: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    items: Vec<T>,
+    page: i32,
+    per_page: i32,
+    total: i64,
+}
+
+fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<prost_types::Timestamp>, ApiError> {
+    raw.map(|r| {
+        chrono::DateTime::parse_from_rfc3339(r)
+            .map(|t| prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
+            .map_err(|_| ApiError::invalid(field, format!("{field} must be an RFC 3339 time, got {r:?}")))
+    })
+    .transpose()
+}
+
+pub async fn list_actions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page<Action>>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let created = match (timestamp("from", q.from.as_deref())?, timestamp("to", q.to.as_deref())?) {
+        (None, None) => None,
+        (start_time, end_time) => Some(atmr_proto::common::v1::TimeRange { start_time, end_time }),
+    };
+    let req = pb::ListActionsRequest {
+        page: Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) }),
+        action_type: q.action_type,
+        success: q.success,
+        reviewed: q.reviewed,
+        created,
+        trigger_source: q.trigger_source,
+        company_id: None,
+    };
+    let res = state
+        .safety
+        .clone()
+        .list_actions(kit::grpc::request(req, &caller.token))
+        .await
+        .map_err(|s| ApiError::from_status("safety", &s))?
+        .into_inner();
+    let page = res.page.unwrap_or_default();
+    Ok(Json(Page {
+        items: res.actions.into_iter().map(Action::from).collect(),
+        page: page.page,
+        per_page: page.per_page,
+        total: page.total,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    #[serde(default)]
+    period: Option<String>,
+}
+
+pub async fn action_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<StatsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let period = match q.period.as_deref().unwrap_or("day") {
+        "hour" => pb::StatsPeriod::Hour,
+        "day" => pb::StatsPeriod::Day,
+        "week" => pb::StatsPeriod::Week,
+        "month" => pb::StatsPeriod::Month,
+        other => return Err(ApiError::invalid("period", format!("period must be hour, day, week or month, got {other:?}"))),
+    };
+    let s = state
+        .safety
+        .clone()
+        .get_action_stats(kit::grpc::request(pb::GetActionStatsRequest { period: period as i32 }, &caller.token))
+        .await
+        .map_err(|s| ApiError::from_status("safety", &s))?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "period": q.period.as_deref().unwrap_or("day"),
+        "total": s.total,
+        "succeeded": s.succeeded,
+        "failed": s.failed,
+        "pending": s.pending,
+        "success_rate": s.success_rate,
+        "blocked": s.blocked,
+        "reviewed": s.reviewed,
+        "avg_execution_time_ms": s.avg_execution_time_ms,
+        "p95_execution_time_ms": s.p95_execution_time_ms,
+        "by_type": s.by_type.iter().map(|t| serde_json::json!({
+            "action_type": t.action_type, "total": t.total, "succeeded": t.succeeded, "failed": t.failed,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let action_id = positive_id("id", &id)?;
+    let res = state
+        .safety
+        .clone()
+        .get_action(kit::grpc::request(pb::GetActionRequest { action_id }, &caller.token))
+        .await
+        .map_err(|s| ApiError::from_status("safety", &s))?
+        .into_inner();
+    Ok(Json(res.action.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    notes: String,
+}
+
+pub async fn review_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<ReviewBody>,
+) -> Result<Json<Action>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let action_id = positive_id("id", &id)?;
+    let res = state
+        .safety
+        .clone()
+        .review_action(kit::grpc::request(pb::ReviewActionRequest { action_id, notes: body.notes }, &caller.token))
+        .await
+        .map_err(|s| ApiError::from_status("safety", &s))?
+        .into_inner();
+    Ok(Json(res.action.unwrap_or_default().into()))
+}
+
+pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let v = state
+        .safety
+        .clone()
+        .verify_audit_chain(kit::grpc::request(pb::VerifyAuditChainRequest {}, &caller.token))
+        .await
+        .map_err(|s| ApiError::from_status("safety", &s))?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "intact": v.intact,
+        "rows_checked": v.rows_checked,
+        "checkpoints_checked": v.checkpoints_checked,
+        "last_checkpoint_at": rfc3339(v.last_checkpoint_time),
+        "breaks": v.breaks.iter().map(|b| serde_json::json!({ "action_id": b.action_id, "kind": b.kind, "detail": b.detail })).collect::<Vec<_>>(),
+    })))
 }

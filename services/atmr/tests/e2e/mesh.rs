@@ -112,6 +112,63 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
             .unwrap();
         assert_eq!(malformed.status(), 400);
 
+        // An autonomous action, authorized by a component with a service token, is
+        // then reviewed by the admin through the REST API.
+        let safety_url = mesh.services.iter().find(|(c, _)| *c == Component::Safety).unwrap().1.url();
+        let mut safety = atmr_proto::safety::v1::safety_service_client::SafetyServiceClient::connect(safety_url).await.unwrap();
+        let service_token = mesh.gateway.keys.service_token("dispatch", 1);
+        let req = atmr_proto::safety::v1::AuthorizeActionRequest {
+            action_type: "reassign".into(),
+            action_description: "move booking 12 to driver 4".into(),
+            action_data: r#"{"booking": 12}"#.into(),
+            trigger_source: "autonomous_manager".into(),
+            ..Default::default()
+        };
+        let id = safety.authorize_action(kit::grpc::request(req, &service_token)).await.unwrap().into_inner().action_id;
+        let refused = http.get(format!("{gw}/api/admin/autonomous-actions")).bearer_auth(&service_token).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "service tokens are not accepted from outside");
+
+        let list: Value = http
+            .get(format!("{gw}/api/admin/autonomous-actions?per_page=10"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!((list["total"].as_i64(), list["items"][0]["id"].as_i64()), (Some(1), Some(id)), "{list}");
+        assert_eq!(list["items"][0]["action_data"]["booking"], 12);
+        assert_eq!(list["items"][0]["status"], "authorized");
+        let action: Value =
+            http.get(format!("{gw}/api/admin/autonomous-actions/{id}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(action["action_description"], "move booking 12 to driver 4");
+        let review = |notes: &str| {
+            http.post(format!("{gw}/api/admin/autonomous-actions/{id}/review")).bearer_auth(&token).json(&json!({ "notes": notes })).send()
+        };
+        let reviewed: Value = review("Action validée - Tout est OK").await.unwrap().json().await.unwrap();
+        assert_eq!((reviewed["reviewed_by_admin"].as_bool(), reviewed["reviewed_by"].as_str()), (Some(true), Some(ADMIN_EMAIL)));
+        let twice = review("again").await.unwrap();
+        assert_eq!(twice.status(), 400, "a second review is refused, not an overwrite");
+        assert_eq!(twice.json::<Value>().await.unwrap()["error"]["code"], "failed_precondition");
+        let stats: Value = http
+            .get(format!("{gw}/api/admin/autonomous-actions/stats?period=week"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!((stats["total"].as_i64(), stats["reviewed"].as_i64()), (Some(1), Some(1)), "{stats}");
+        let bad_period = http.get(format!("{gw}/api/admin/autonomous-actions/stats?period=year")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(bad_period.status(), 400);
+        assert_eq!(http.get(format!("{gw}/api/admin/autonomous-actions/abc")).bearer_auth(&token).send().await.unwrap().status(), 400);
+        assert_eq!(http.get(format!("{gw}/api/admin/autonomous-actions/999999")).bearer_auth(&token).send().await.unwrap().status(), 404);
+        let verify: Value =
+            http.get(format!("{gw}/api/admin/autonomous-actions/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!((verify["intact"].as_bool(), verify["rows_checked"].as_i64()), (Some(true), Some(1)), "{verify}");
+
         // Stop the safety service: its route answers 503 naming it, readiness drops.
         let Mesh { services, gateway, _dbs } = mesh;
         for (component, svc) in services {
