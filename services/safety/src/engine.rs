@@ -176,9 +176,30 @@ impl Engine {
 
     async fn run_batch(&self, company_id: i64, requests: &[Request], cache: &mut Option<CompanyCache>) -> Result<BatchResult, DbErr> {
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
         // Taken out: if this batch fails, the next one starts from the database.
-        let cached = cache.take();
+        let mut cached = cache.take();
+        if self.db.get_database_backend() == DbBackend::Postgres
+            && let Some(c) = cached.as_mut()
+            && let Some((version, limits)) = c.limits.clone()
+        {
+            c.window.prune(now);
+            let (head_seq, head_hash) = (c.window.seq, c.window.hash.clone());
+            if let Some(plan) = plan(company_id, requests, &mut c.window, &mut c.inflight, &limits, head_seq, &head_hash, now, true) {
+                match swap_head(&self.db, company_id, &plan, head_seq, &head_hash, version, now).await? {
+                    Some(inserted) => {
+                        let c = cached.take().expect("checked above");
+                        return Ok(self.finish(plan, inserted, Vec::new(), c.window, c.inflight, version, limits, cache));
+                    }
+                    // Another writer moved the head: what this process remembers is stale.
+                    None => cached = None,
+                }
+            } else {
+                // A block or an unknown action: the locked path decides, from the database.
+                cached = None;
+            }
+        }
+
+        let txn = self.db.begin().await?;
         let head = lock_head(&txn, company_id, now, cached.is_some()).await?;
         // What this process remembers is only trusted if nobody else wrote since.
         let (mut window, mut inflight, limits) = match cached {
@@ -190,7 +211,7 @@ impl Engine {
                 (c.window, c.inflight, limits)
             }
             _ => (
-                WindowState::load(&txn, company_id, head.seq, now).await?,
+                WindowState::load(&txn, company_id, &head, now).await?,
                 HashMap::new(),
                 EffectiveLimits::resolve(self.defaults, &store::overrides(&txn, company_id).await?),
             ),
@@ -212,100 +233,21 @@ impl Engine {
                 .await?;
             inflight.extend(found.into_iter().map(|m| (m.id, m)));
         }
-        let rows = &mut inflight;
-
-        let mut seq = head.seq;
-        let mut hash = head.head_hash;
-        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(requests.len());
-        let mut inserts = Vec::new();
-        let mut updates = Vec::new();
-        let mut blocks = Vec::new();
-        let mut admitted = Vec::new();
-        for request in requests {
-            match request {
-                Request::Authorize(a) => {
-                    let usages = window.usages(&limits, &a.action_type, now);
-                    if let Some(full) = first_full(&usages) {
-                        let retry_after = window.frees_at(&usages, now);
-                        log_block(company_id, &a.action_type, full);
-                        blocks.push((a.action_type.clone(), full.clone(), retry_after));
-                        outcomes.push(Some(Outcome::Decided(Decision::Blocked { usage: full.clone(), retry_after })));
-                        continue;
-                    }
-                    seq += 1;
-                    let event = AuthorizeEvent {
-                        company_id,
-                        seq,
-                        booking_id: a.booking_id,
-                        driver_id: a.driver_id,
-                        action_type: a.action_type.clone(),
-                        description: a.description.clone(),
-                        data: a.data.clone(),
-                        confidence_score: a.confidence_score,
-                        expected_improvement_minutes: a.expected_improvement_minutes,
-                        trigger_source: a.trigger_source.clone(),
-                        created_at: now,
-                        consumed_windows: consumed_windows(&usages),
-                    };
-                    let row_hash = event.hash(&hash);
-                    inserts.push(new_row(&event, &hash, &row_hash));
-                    hash = row_hash;
-                    window.admit(&a.action_type, now, seq);
-                    admitted.push((outcomes.len(), seq));
-                    outcomes.push(None);
-                }
-                Request::Complete(c) => {
-                    let Some(row) = rows.get_mut(&c.action_id) else {
-                        outcomes.push(Some(Outcome::Failed(EngineError::NotFound(c.action_id))));
-                        continue;
-                    };
-                    if row.status != status::AUTHORIZED {
-                        outcomes.push(Some(Outcome::Failed(EngineError::AlreadyCompleted { id: row.id, status: row.status.clone() })));
-                        continue;
-                    }
-                    seq += 1;
-                    let event = CompleteEvent {
-                        company_id,
-                        seq,
-                        action_seq: row.chain_seq,
-                        success: c.success,
-                        error_message: c.error_message.clone(),
-                        execution_time_ms: c.execution_time_ms,
-                        completed_at: now,
-                    };
-                    let completion_hash = event.hash(&hash);
-                    row.success = c.success;
-                    row.status = if c.success { status::SUCCEEDED } else { status::FAILED }.to_owned();
-                    row.error_message = c.error_message.clone();
-                    row.execution_time_ms = c.execution_time_ms;
-                    row.updated_at = now;
-                    row.completion_seq = Some(seq);
-                    row.completion_hash = Some(completion_hash.clone());
-                    hash = completion_hash;
-                    if !c.success {
-                        // A failed action frees its slot, for this batch too.
-                        window.release(row.chain_seq, &row.action_type, row.created_at);
-                    }
-                    updates.push(row.clone());
-                    outcomes.push(Some(Outcome::Completed(Box::new(row.clone()))));
-                }
-            }
+        let plan = plan(company_id, requests, &mut window, &mut inflight, &limits, head.seq, &head.head_hash, now, false)
+            .expect("a locked plan always completes");
+        for (action_type, full, _) in &plan.blocks {
+            log_block(company_id, action_type, full);
         }
 
-        let first_blocks = first_blocks_of_window(&txn, company_id, &blocks, now).await?;
-        let mut new_inflight = Vec::new();
-        if !inserts.is_empty() {
-            let inserted = autonomous_action::Entity::insert_many(inserts).exec_with_returning_many(&txn).await?;
-            let mut by_seq: HashMap<i64, autonomous_action::Model> = inserted.into_iter().map(|m| (m.chain_seq, m)).collect();
-            for (index, seq) in admitted {
-                let action = by_seq.remove(&seq).ok_or_else(|| DbErr::Custom(format!("inserted chain position {seq} not returned")))?;
-                new_inflight.push(action.clone());
-                outcomes[index] = Some(Outcome::Decided(Decision::Allowed { action: Box::new(action) }));
-            }
-        }
-        complete_rows(&txn, &updates).await?;
-        if !blocks.is_empty() {
-            let rows = blocks.iter().map(|(action_type, u, _)| safety_block::ActiveModel {
+        let first_blocks = first_blocks_of_window(&txn, company_id, &plan.blocks, now).await?;
+        let inserted = if plan.inserts.is_empty() {
+            Vec::new()
+        } else {
+            autonomous_action::Entity::insert_many(plan.inserts.clone()).exec_with_returning_many(&txn).await?
+        };
+        complete_rows(&txn, &plan.updates).await?;
+        if !plan.blocks.is_empty() {
+            let rows = plan.blocks.iter().map(|(action_type, u, _)| safety_block::ActiveModel {
                 company_id: Set(company_id),
                 action_type: Set(action_type.clone()),
                 scope: Set(u.scope.key()),
@@ -317,11 +259,11 @@ impl Engine {
             });
             safety_block::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         }
-        if seq != head.seq {
+        if plan.seq != head.seq {
             audit_chain_head::ActiveModel {
                 company_id: Set(company_id),
-                seq: Set(seq),
-                head_hash: Set(hash),
+                seq: Set(plan.seq),
+                head_hash: Set(plan.hash.clone()),
                 updated_at: Set(now),
                 ..Default::default()
             }
@@ -329,7 +271,39 @@ impl Engine {
             .await?;
         }
         txn.commit().await?;
+        Ok(self.finish(plan, inserted, first_blocks, window, inflight, head.limits_version, limits, cache))
+    }
+
+    /// After a commit: answers, remembered state, metrics.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        plan: Plan,
+        inserted: Vec<autonomous_action::Model>,
+        first_blocks: Vec<(Usage, Option<DateTime<Utc>>)>,
+        mut window: WindowState,
+        mut inflight: HashMap<i64, autonomous_action::Model>,
+        limits_version: i64,
+        limits: EffectiveLimits,
+        cache: &mut Option<CompanyCache>,
+    ) -> BatchResult {
+        let Plan { mut outcomes, admitted, updates, seq, hash, .. } = plan;
+        let mut by_seq: HashMap<i64, autonomous_action::Model> = inserted.into_iter().map(|m| (m.chain_seq, m)).collect();
+        let mut new_inflight = Vec::with_capacity(admitted.len());
+        for (index, row_seq) in admitted {
+            // The insert returned every row it wrote; a missing one is a bug, and
+            // the caller learns its action id is unknown rather than a wrong one.
+            let outcome = match by_seq.remove(&row_seq) {
+                Some(action) => {
+                    new_inflight.push(action.clone());
+                    Outcome::Decided(Decision::Allowed { action: Box::new(action) })
+                }
+                None => Outcome::Failed(EngineError::Storage(Arc::new(DbErr::Custom(format!("chain position {row_seq} not returned"))))),
+            };
+            outcomes[index] = Some(outcome);
+        }
         window.seq = seq;
+        window.hash = hash;
         for row in &updates {
             inflight.remove(&row.id);
         }
@@ -339,7 +313,7 @@ impl Engine {
             inflight.clear();
         }
         inflight.extend(new_inflight.into_iter().map(|m| (m.id, m)));
-        *cache = Some(CompanyCache { window, inflight, limits: Some((head.limits_version, limits)) });
+        *cache = Some(CompanyCache { window, inflight, limits: Some((limits_version, limits)) });
 
         let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect();
         for o in &outcomes {
@@ -353,8 +327,223 @@ impl Engine {
                 Outcome::Failed(_) => {}
             }
         }
-        Ok(BatchResult { outcomes, first_blocks })
+        BatchResult { outcomes, first_blocks }
     }
+}
+
+/// What a batch will write, decided in memory.
+struct Plan {
+    outcomes: Vec<Option<Outcome>>,
+    inserts: Vec<autonomous_action::ActiveModel>,
+    /// (request index, chain position) of each admitted action.
+    admitted: Vec<(usize, i64)>,
+    updates: Vec<autonomous_action::Model>,
+    blocks: Vec<(String, Usage, Option<DateTime<Utc>>)>,
+    seq: i64,
+    hash: String,
+}
+
+/// Decides every request of a batch in order, from the window and the in-flight
+/// actions, chaining each event to the previous. With `optimistic`, gives up
+/// (None) on anything the locked path must decide from the database: a block
+/// (it needs "first of its window") or an action it does not know.
+#[allow(clippy::too_many_arguments)]
+fn plan(
+    company_id: i64,
+    requests: &[Request],
+    window: &mut WindowState,
+    rows: &mut HashMap<i64, autonomous_action::Model>,
+    limits: &EffectiveLimits,
+    head_seq: i64,
+    head_hash: &str,
+    now: DateTime<Utc>,
+    optimistic: bool,
+) -> Option<Plan> {
+    let mut p = Plan {
+        outcomes: Vec::with_capacity(requests.len()),
+        inserts: Vec::new(),
+        admitted: Vec::new(),
+        updates: Vec::new(),
+        blocks: Vec::new(),
+        seq: head_seq,
+        hash: head_hash.to_owned(),
+    };
+    for request in requests {
+        match request {
+            Request::Authorize(a) => {
+                let usages = window.usages(limits, &a.action_type, now);
+                if let Some(full) = first_full(&usages) {
+                    if optimistic {
+                        return None;
+                    }
+                    let retry_after = window.frees_at(&usages, now);
+                    p.blocks.push((a.action_type.clone(), full.clone(), retry_after));
+                    p.outcomes.push(Some(Outcome::Decided(Decision::Blocked { usage: full.clone(), retry_after })));
+                    continue;
+                }
+                p.seq += 1;
+                let event = AuthorizeEvent {
+                    company_id,
+                    seq: p.seq,
+                    booking_id: a.booking_id,
+                    driver_id: a.driver_id,
+                    action_type: a.action_type.clone(),
+                    description: a.description.clone(),
+                    data: a.data.clone(),
+                    confidence_score: a.confidence_score,
+                    expected_improvement_minutes: a.expected_improvement_minutes,
+                    trigger_source: a.trigger_source.clone(),
+                    created_at: now,
+                    consumed_windows: consumed_windows(&usages),
+                };
+                let row_hash = event.hash(&p.hash);
+                p.inserts.push(new_row(&event, &p.hash, &row_hash));
+                p.hash = row_hash;
+                window.admit(&a.action_type, now, p.seq);
+                p.admitted.push((p.outcomes.len(), p.seq));
+                p.outcomes.push(None);
+            }
+            Request::Complete(c) => {
+                let Some(row) = rows.get_mut(&c.action_id) else {
+                    if optimistic {
+                        return None;
+                    }
+                    p.outcomes.push(Some(Outcome::Failed(EngineError::NotFound(c.action_id))));
+                    continue;
+                };
+                if row.status != status::AUTHORIZED {
+                    p.outcomes.push(Some(Outcome::Failed(EngineError::AlreadyCompleted { id: row.id, status: row.status.clone() })));
+                    continue;
+                }
+                p.seq += 1;
+                let event = CompleteEvent {
+                    company_id,
+                    seq: p.seq,
+                    action_seq: row.chain_seq,
+                    success: c.success,
+                    error_message: c.error_message.clone(),
+                    execution_time_ms: c.execution_time_ms,
+                    completed_at: now,
+                };
+                let completion_hash = event.hash(&p.hash);
+                row.success = c.success;
+                row.status = if c.success { status::SUCCEEDED } else { status::FAILED }.to_owned();
+                row.error_message = c.error_message.clone();
+                row.execution_time_ms = c.execution_time_ms;
+                row.updated_at = now;
+                row.completion_seq = Some(p.seq);
+                row.completion_hash = Some(completion_hash.clone());
+                p.hash = completion_hash;
+                if !c.success {
+                    // A failed action frees its slot, for this batch too.
+                    window.release(row.chain_seq, &row.action_type, row.created_at);
+                }
+                p.updates.push(row.clone());
+                p.outcomes.push(Some(Outcome::Completed(Box::new(row.clone()))));
+            }
+        }
+    }
+    Some(p)
+}
+
+/// The PostgreSQL fast path: one statement that moves the chain head from where
+/// this process left it (`seq`, `hash`, limits version) to the plan's, and writes
+/// the plan's rows only if that compare-and-swap succeeded. A statement is atomic,
+/// and the head row's lock orders it against every other writer. Returns the
+/// inserted rows, or None when another writer had moved the head.
+async fn swap_head(
+    db: &DatabaseConnection,
+    company_id: i64,
+    plan: &Plan,
+    seq: i64,
+    hash: &str,
+    limits_version: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<autonomous_action::Model>>, DbErr> {
+    use sea_orm::{FromQueryResult as _, Value};
+    let mut values: Vec<Value> =
+        vec![plan.seq.into(), plan.hash.clone().into(), now.into(), company_id.into(), seq.into(), hash.to_owned().into(), limits_version.into()];
+    let param = |values: &mut Vec<Value>, v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let mut sql = String::from(
+        "WITH cas AS (UPDATE audit_chain_head SET seq = $1, head_hash = $2, updated_at = $3 \
+         WHERE company_id = $4 AND seq = $5 AND head_hash = $6 AND limits_version = $7 RETURNING company_id)",
+    );
+    let insert_columns = [
+        "company_id", "booking_id", "driver_id", "action_type", "action_description", "action_data", "success", "error_message",
+        "execution_time_ms", "confidence_score", "expected_improvement_minutes", "trigger_source", "reviewed_by_admin", "reviewed_at",
+        "admin_notes", "created_at", "updated_at", "status", "reviewed_by", "consumed_windows", "chain_seq", "prev_hash", "row_hash",
+        "completion_seq", "completion_hash",
+    ];
+    if !plan.inserts.is_empty() {
+        let mut tuples = Vec::with_capacity(plan.inserts.len());
+        for row in &plan.inserts {
+            let cells: Vec<String> = insert_columns
+                .iter()
+                .map(|c| {
+                    let col = <autonomous_action::Column as std::str::FromStr>::from_str(c).expect("known column");
+                    let v = row.get(col).into_value().expect("every inserted column is set");
+                    param(&mut values, v)
+                })
+                .collect();
+            tuples.push(format!("({})", cells.join(", ")));
+        }
+        let numbered: Vec<String> = (1..=insert_columns.len()).map(|i| format!("column{i}")).collect();
+        sql.push_str(&format!(
+            ", ins AS (INSERT INTO autonomous_action ({}) SELECT {} FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM cas) RETURNING *)",
+            insert_columns.join(", "),
+            numbered.join(", "),
+            tuples.join(", ")
+        ));
+    }
+    if !plan.updates.is_empty() {
+        let mut tuples = Vec::with_capacity(plan.updates.len());
+        for r in &plan.updates {
+            let cells = [
+                param(&mut values, r.id.into()),
+                param(&mut values, r.success.into()),
+                param(&mut values, r.status.clone().into()),
+                param(&mut values, r.error_message.clone().into()),
+                param(&mut values, r.execution_time_ms.into()),
+                param(&mut values, r.updated_at.into()),
+                param(&mut values, r.completion_seq.into()),
+                param(&mut values, r.completion_hash.clone().into()),
+            ];
+            tuples.push(format!("({})", cells.join(", ")));
+        }
+        sql.push_str(&format!(
+            ", upd AS (UPDATE autonomous_action SET success = v.column2, status = v.column3, error_message = v.column4, \
+             execution_time_ms = v.column5, updated_at = v.column6, completion_seq = v.column7, completion_hash = v.column8 \
+             FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1 AND EXISTS (SELECT 1 FROM cas) RETURNING autonomous_action.id)",
+            tuples.join(", ")
+        ));
+    }
+    let updated = if plan.updates.is_empty() { "0::bigint" } else { "(SELECT COUNT(*) FROM upd)" };
+    if plan.inserts.is_empty() {
+        sql.push_str(&format!(" SELECT (SELECT COUNT(*) FROM cas) AS cas_applied, {updated} AS cas_updated"));
+    } else {
+        sql.push_str(&format!(
+            " SELECT c.cas_applied, {updated} AS cas_updated, i.* FROM (SELECT COUNT(*) AS cas_applied FROM cas) AS c LEFT JOIN ins AS i ON true"
+        ));
+    }
+    let rows = db.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    let first = rows.first().ok_or_else(|| DbErr::Custom("the batch statement returned no row".into()))?;
+    if first.try_get::<i64>("", "cas_applied")? == 0 {
+        return Ok(None);
+    }
+    let updated: i64 = first.try_get("", "cas_updated")?;
+    if updated != plan.updates.len() as i64 {
+        return Err(DbErr::Custom(format!("completed {updated} of {} actions", plan.updates.len())));
+    }
+    let mut inserted = Vec::with_capacity(plan.inserts.len());
+    for row in &rows {
+        if row.try_get::<Option<i64>>("", "id")?.is_some() {
+            inserted.push(autonomous_action::Model::from_query_result(row, "")?);
+        }
+    }
+    Ok(Some(inserted))
 }
 
 struct BatchResult {
@@ -457,15 +646,18 @@ async fn complete_rows(txn: &DatabaseTransaction, rows: &[autonomous_action::Mod
 /// The counted (authorized or succeeded) actions of a company's last 24 hours,
 /// oldest first, as of chain position `seq`: per company and per action type, so
 /// every window count is a binary search.
+#[derive(Clone)]
 struct WindowState {
     seq: i64,
+    /// The chain head's hash at `seq`.
+    hash: String,
     /// (created_at, chain_seq)
     company: VecDeque<(DateTime<Utc>, i64)>,
     by_type: HashMap<String, VecDeque<(DateTime<Utc>, i64)>>,
 }
 
 impl WindowState {
-    async fn load(txn: &DatabaseTransaction, company_id: i64, seq: i64, now: DateTime<Utc>) -> Result<Self, DbErr> {
+    async fn load(txn: &DatabaseTransaction, company_id: i64, head: &audit_chain_head::Model, now: DateTime<Utc>) -> Result<Self, DbErr> {
         let rows: Vec<(i64, String, DateTime<Utc>)> = autonomous_action::Entity::find()
             .select_only()
             .columns([autonomous_action::Column::ChainSeq, autonomous_action::Column::ActionType, autonomous_action::Column::CreatedAt])
@@ -477,7 +669,7 @@ impl WindowState {
             .into_tuple()
             .all(txn)
             .await?;
-        let mut state = Self { seq, company: VecDeque::with_capacity(rows.len()), by_type: HashMap::new() };
+        let mut state = Self { seq: head.seq, hash: head.head_hash.clone(), company: VecDeque::with_capacity(rows.len()), by_type: HashMap::new() };
         for (row_seq, action_type, at) in rows {
             state.push(&action_type, at, row_seq);
         }
