@@ -461,8 +461,15 @@ async fn swap_head(
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<autonomous_action::Model>>, DbErr> {
     use sea_orm::{FromQueryResult as _, Value};
-    let mut values: Vec<Value> =
-        vec![plan.seq.into(), plan.hash.clone().into(), now.into(), company_id.into(), seq.into(), hash.to_owned().into(), limits_version.into()];
+    let mut values: Vec<Value> = vec![
+        plan.seq.into(),
+        plan.hash.clone().into(),
+        now.into(),
+        company_id.into(),
+        seq.into(),
+        hash.to_owned().into(),
+        limits_version.into(),
+    ];
     let param = |values: &mut Vec<Value>, v: Value| {
         values.push(v);
         format!("${}", values.len())
@@ -472,10 +479,31 @@ async fn swap_head(
          WHERE company_id = $4 AND seq = $5 AND head_hash = $6 AND limits_version = $7 RETURNING company_id)",
     );
     let insert_columns = [
-        "company_id", "booking_id", "driver_id", "action_type", "action_description", "action_data", "success", "error_message",
-        "execution_time_ms", "confidence_score", "expected_improvement_minutes", "trigger_source", "reviewed_by_admin", "reviewed_at",
-        "admin_notes", "created_at", "updated_at", "status", "reviewed_by", "consumed_windows", "chain_seq", "prev_hash", "row_hash",
-        "completion_seq", "completion_hash",
+        "company_id",
+        "booking_id",
+        "driver_id",
+        "action_type",
+        "action_description",
+        "action_data",
+        "success",
+        "error_message",
+        "execution_time_ms",
+        "confidence_score",
+        "expected_improvement_minutes",
+        "trigger_source",
+        "reviewed_by_admin",
+        "reviewed_at",
+        "admin_notes",
+        "created_at",
+        "updated_at",
+        "status",
+        "reviewed_by",
+        "consumed_windows",
+        "chain_seq",
+        "prev_hash",
+        "row_hash",
+        "completion_seq",
+        "completion_hash",
     ];
     if !plan.inserts.is_empty() {
         let mut tuples = Vec::with_capacity(plan.inserts.len());
@@ -669,7 +697,8 @@ impl WindowState {
             .into_tuple()
             .all(txn)
             .await?;
-        let mut state = Self { seq: head.seq, hash: head.head_hash.clone(), company: VecDeque::with_capacity(rows.len()), by_type: HashMap::new() };
+        let mut state =
+            Self { seq: head.seq, hash: head.head_hash.clone(), company: VecDeque::with_capacity(rows.len()), by_type: HashMap::new() };
         for (row_seq, action_type, at) in rows {
             state.push(&action_type, at, row_seq);
         }

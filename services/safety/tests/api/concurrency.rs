@@ -59,3 +59,31 @@ async fn two_instances_on_one_postgres_database_admit_exactly_ten() {
     assert_eq!(stored(&a).await, 10);
     assert!(a.verify(1).await.intact, "one chain, however many writers");
 }
+
+/// Two instances taking turns: each one's remembered chain head is stale on
+/// every turn, so each write must notice the other's and fall back, and the
+/// company keeps one unbroken chain.
+#[tokio::test]
+async fn instances_taking_turns_keep_one_chain() {
+    if !backends().contains(&TestBackend::Postgres) {
+        return;
+    }
+    let roomy = LimitDefaults { per_hour: 1000, per_day: 1000, type_per_hour: 1000, type_per_day: 1000 };
+    let db = TestDb::new(TestBackend::Postgres).await.unwrap();
+    let url = db.url.clone();
+    let clock = ManualClock::new(t0());
+    let a = start_on(db, roomy, &[], clock.clone()).await;
+    let b = start_on(TestDb::borrowed(&url), roomy, &[], clock).await;
+    let mut ids = Vec::new();
+    for turn in 0..6 {
+        let (first, second) = if turn % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        ids.push(first.authorize(1, "reassign").await.action_id);
+        ids.push(second.authorize(1, "swap").await.action_id);
+        // Each completes an action the other authorized.
+        first.complete(1, ids[ids.len() - 1], true, None).await.unwrap();
+        second.complete(1, ids[ids.len() - 2], turn % 3 != 0, None).await.unwrap();
+    }
+    assert_eq!(stored(&a).await, 12);
+    let v = a.verify(1).await;
+    assert!(v.intact, "{:?}", v.breaks);
+}
