@@ -40,6 +40,11 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
     Mesh { services, gateway, _dbs: dbs }
 }
 
+/// GET `url` with `token`, as JSON.
+async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
     http.post(format!("{gateway}/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
 }
@@ -67,7 +72,7 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         assert_eq!(body["token_type"], "Bearer");
         let token = body["access_token"].as_str().unwrap().to_owned();
 
-        let me: Value = http.get(format!("{gw}/api/auth/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let me = get_json(&http, format!("{gw}/api/auth/me"), &token).await;
         assert_eq!((me["email"].as_str(), me["role"].as_str()), (Some(ADMIN_EMAIL), Some("admin")));
 
         let unauthenticated = http.get(format!("{gw}/api/admin/safety-limits")).send().await.unwrap();
@@ -128,20 +133,11 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         let refused = http.get(format!("{gw}/api/admin/autonomous-actions")).bearer_auth(&service_token).send().await.unwrap();
         assert_eq!(refused.status(), 403, "service tokens are not accepted from outside");
 
-        let list: Value = http
-            .get(format!("{gw}/api/admin/autonomous-actions?per_page=10"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = get_json(&http, format!("{gw}/api/admin/autonomous-actions?per_page=10"), &token).await;
         assert_eq!((list["total"].as_i64(), list["items"][0]["id"].as_i64()), (Some(1), Some(id)), "{list}");
         assert_eq!(list["items"][0]["action_data"]["booking"], 12);
         assert_eq!(list["items"][0]["status"], "authorized");
-        let action: Value =
-            http.get(format!("{gw}/api/admin/autonomous-actions/{id}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let action = get_json(&http, format!("{gw}/api/admin/autonomous-actions/{id}"), &token).await;
         assert_eq!(action["action_description"], "move booking 12 to driver 4");
         let review = |notes: &str| {
             http.post(format!("{gw}/api/admin/autonomous-actions/{id}/review")).bearer_auth(&token).json(&json!({ "notes": notes })).send()
@@ -151,22 +147,13 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         let twice = review("again").await.unwrap();
         assert_eq!(twice.status(), 400, "a second review is refused, not an overwrite");
         assert_eq!(twice.json::<Value>().await.unwrap()["error"]["code"], "failed_precondition");
-        let stats: Value = http
-            .get(format!("{gw}/api/admin/autonomous-actions/stats?period=week"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = get_json(&http, format!("{gw}/api/admin/autonomous-actions/stats?period=week"), &token).await;
         assert_eq!((stats["total"].as_i64(), stats["reviewed"].as_i64()), (Some(1), Some(1)), "{stats}");
         let bad_period = http.get(format!("{gw}/api/admin/autonomous-actions/stats?period=year")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(bad_period.status(), 400);
         assert_eq!(http.get(format!("{gw}/api/admin/autonomous-actions/abc")).bearer_auth(&token).send().await.unwrap().status(), 400);
         assert_eq!(http.get(format!("{gw}/api/admin/autonomous-actions/999999")).bearer_auth(&token).send().await.unwrap().status(), 404);
-        let verify: Value =
-            http.get(format!("{gw}/api/admin/autonomous-actions/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let verify = get_json(&http, format!("{gw}/api/admin/autonomous-actions/verify"), &token).await;
         assert_eq!((verify["intact"].as_bool(), verify["rows_checked"].as_i64()), (Some(true), Some(1)), "{verify}");
 
         // Stop the safety service: its route answers 503 naming it, readiness drops.
