@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
     let cfg = atmr_safety::Config::from_env(&env)?;
     let listeners = Listeners::ephemeral().await?;
     let addr = listeners.main.local_addr()?;
+    let admin = listeners.admin.local_addr()?;
     let life = Lifecycle::new();
     let server = tokio::spawn(atmr_safety::serve(cfg, listeners, life.clone()));
     if !life.ready().await {
@@ -73,16 +74,19 @@ async fn main() -> anyhow::Result<()> {
     let backend = if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
     let base_company = std::process::id() as i64 * 1000;
 
-    println!("| backend | clients | pairs/s | p50 ms | p99 ms | over-admissions (limit 100) |");
-    println!("|---|---|---|---|---|---|");
+    println!("| backend | clients | pairs/s | p50 ms | p99 ms | requests per transaction | over-admissions (limit 100) |");
+    println!("|---|---|---|---|---|---|---|");
     for (i, &clients) in args.concurrency.iter().enumerate() {
         let company = base_company + i as i64;
         run_pairs(&channel, &keys, company, clients, Duration::from_secs(1)).await?;
+        let before = batch_totals(admin).await?;
         let (pairs, elapsed, mut lat) = run_pairs(&channel, &keys, company, clients, Duration::from_secs(args.seconds)).await?;
+        let after = batch_totals(admin).await?;
+        let per_transaction = (after.0 - before.0) / (after.1 - before.1).max(1.0);
         lat.sort_unstable_by(f64::total_cmp);
         let over = over_admissions(&channel, &keys, base_company + 500 + i as i64, clients).await?;
         println!(
-            "| {backend} | {clients} | {:.0} | {:.2} | {:.2} | {over} |",
+            "| {backend} | {clients} | {:.0} | {:.2} | {:.2} | {per_transaction:.1} | {over} |",
             pairs as f64 / elapsed.as_secs_f64(),
             percentile(&lat, 0.50),
             percentile(&lat, 0.99)
@@ -91,6 +95,19 @@ async fn main() -> anyhow::Result<()> {
     life.shutdown();
     let _ = server.await;
     Ok(())
+}
+
+/// (requests, transactions) so far, from the service's `safety_batch_size` histogram.
+async fn batch_totals(admin: std::net::SocketAddr) -> anyhow::Result<(f64, f64)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut conn = tokio::net::TcpStream::connect(admin).await?;
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").await?;
+    let mut body = String::new();
+    conn.read_to_string(&mut body).await?;
+    let value = |name: &str| {
+        body.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    Ok((value("safety_batch_size_sum"), value("safety_batch_size_count")))
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
