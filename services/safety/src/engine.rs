@@ -529,22 +529,12 @@ async fn swap_head(
     if !plan.updates.is_empty() {
         let mut tuples = Vec::with_capacity(plan.updates.len());
         for r in &plan.updates {
-            let cells = [
-                param(&mut values, r.id.into()),
-                param(&mut values, r.success.into()),
-                param(&mut values, r.status.clone().into()),
-                param(&mut values, r.error_message.clone().into()),
-                param(&mut values, r.execution_time_ms.into()),
-                param(&mut values, r.updated_at.into()),
-                param(&mut values, r.completion_seq.into()),
-                param(&mut values, r.completion_hash.clone().into()),
-            ];
+            let cells: Vec<String> = completion_cells(r).into_iter().map(|v| param(&mut values, v)).collect();
             tuples.push(format!("({})", cells.join(", ")));
         }
         sql.push_str(&format!(
-            ", upd AS (UPDATE autonomous_action SET success = v.column2, status = v.column3, error_message = v.column4, \
-             execution_time_ms = v.column5, updated_at = v.column6, completion_seq = v.column7, completion_hash = v.column8 \
-             FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1 AND EXISTS (SELECT 1 FROM cas) RETURNING autonomous_action.id)",
+            ", upd AS (UPDATE autonomous_action SET {COMPLETION_SET} FROM (VALUES {}) AS v \
+             WHERE autonomous_action.id = v.column1 AND EXISTS (SELECT 1 FROM cas) RETURNING autonomous_action.id)",
             tuples.join(", ")
         ));
     }
@@ -634,6 +624,25 @@ struct CompanyCache {
     limits: Option<(i64, EffectiveLimits)>,
 }
 
+/// Writes a completion from `v`, a VALUES row laid out by [`completion_cells`]
+/// (VALUES columns are named column1.. on both PostgreSQL and SQLite).
+const COMPLETION_SET: &str = "success = v.column2, status = v.column3, error_message = v.column4, execution_time_ms = v.column5, \
+     updated_at = v.column6, completion_seq = v.column7, completion_hash = v.column8";
+
+/// A completed row's VALUES cells, in the order [`COMPLETION_SET`] reads them.
+fn completion_cells(r: &autonomous_action::Model) -> [sea_orm::Value; 8] {
+    [
+        r.id.into(),
+        r.success.into(),
+        r.status.clone().into(),
+        r.error_message.clone().into(),
+        r.execution_time_ms.into(),
+        r.updated_at.into(),
+        r.completion_seq.into(),
+        r.completion_hash.clone().into(),
+    ]
+}
+
 /// Writes the completions of a batch in one statement.
 async fn complete_rows(txn: &DatabaseTransaction, rows: &[autonomous_action::Model]) -> Result<(), DbErr> {
     if rows.is_empty() {
@@ -643,25 +652,17 @@ async fn complete_rows(txn: &DatabaseTransaction, rows: &[autonomous_action::Mod
     let mut values = Vec::with_capacity(rows.len() * 8);
     let mut tuples = Vec::with_capacity(rows.len());
     for r in rows {
-        let base = values.len();
-        let p = |i: usize| if backend == DbBackend::Postgres { format!("${}", base + i) } else { "?".to_owned() };
-        tuples.push(format!("({}, {}, {}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8)));
-        values.extend([
-            r.id.into(),
-            r.success.into(),
-            r.status.clone().into(),
-            r.error_message.clone().into(),
-            r.execution_time_ms.into(),
-            r.updated_at.into(),
-            r.completion_seq.into(),
-            r.completion_hash.clone().into(),
-        ]);
+        let cells: Vec<String> = completion_cells(r)
+            .into_iter()
+            .map(|v| {
+                values.push(v);
+                if backend == DbBackend::Postgres { format!("${}", values.len()) } else { "?".to_owned() }
+            })
+            .collect();
+        tuples.push(format!("({})", cells.join(", ")));
     }
-    // VALUES columns are column1..column8 on both PostgreSQL and SQLite.
     let sql = format!(
-        "UPDATE autonomous_action SET success = v.column2, status = v.column3, error_message = v.column4, \
-         execution_time_ms = v.column5, updated_at = v.column6, completion_seq = v.column7, completion_hash = v.column8 \
-         FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1",
+        "UPDATE autonomous_action SET {COMPLETION_SET} FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1",
         tuples.join(", ")
     );
     let res = txn.execute(Statement::from_sql_and_values(backend, sql, values)).await?;
