@@ -64,12 +64,6 @@ pub struct Claims {
     pub exp: i64,
 }
 
-impl Claims {
-    pub fn is_admin(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Service)
-    }
-}
-
 /// Why a token was refused. Every variant maps to UNAUTHENTICATED; the reason is
 /// logged, and the client only learns which of these broad cases applied.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -9,7 +9,10 @@ use kit::{Lifecycle, clock::SharedClock};
 use sea_orm::{ColumnTrait as _, DatabaseConnection, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set};
 
 use crate::{
-    domain::chain::{self, AuthorizeEvent, Checkpoint, CompleteEvent, StoredRow, Verification},
+    domain::{
+        chain::{self, AuthorizeEvent, Checkpoint, CompleteEvent, StoredRow, Verification},
+        input::NewAction,
+    },
     entities::{audit_chain_head, audit_checkpoint, autonomous_action},
     store,
 };
@@ -86,14 +89,16 @@ fn stored_row(m: autonomous_action::Model) -> StoredRow {
     let authorize = AuthorizeEvent {
         company_id: m.company_id,
         seq: m.chain_seq,
-        booking_id: m.booking_id,
-        driver_id: m.driver_id,
-        action_type: m.action_type,
-        description: m.action_description,
-        data: m.action_data,
-        confidence_score: m.confidence_score,
-        expected_improvement_minutes: m.expected_improvement_minutes,
-        trigger_source: m.trigger_source,
+        action: NewAction {
+            booking_id: m.booking_id,
+            driver_id: m.driver_id,
+            action_type: m.action_type,
+            description: m.action_description,
+            data: m.action_data,
+            confidence_score: m.confidence_score,
+            expected_improvement_minutes: m.expected_improvement_minutes,
+            trigger_source: m.trigger_source,
+        },
         created_at: m.created_at,
         consumed_windows: m.consumed_windows,
     };

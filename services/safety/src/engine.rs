@@ -385,14 +385,7 @@ fn plan(
                 let event = AuthorizeEvent {
                     company_id,
                     seq: p.seq,
-                    booking_id: a.booking_id,
-                    driver_id: a.driver_id,
-                    action_type: a.action_type.clone(),
-                    description: a.description.clone(),
-                    data: a.data.clone(),
-                    confidence_score: a.confidence_score,
-                    expected_improvement_minutes: a.expected_improvement_minutes,
-                    trigger_source: a.trigger_source.clone(),
+                    action: a.clone(),
                     created_at: now,
                     consumed_windows: consumed_windows(&usages),
                 };
@@ -804,19 +797,20 @@ async fn first_blocks_of_window(
 }
 
 fn new_row(e: &AuthorizeEvent, prev_hash: &str, row_hash: &str) -> autonomous_action::ActiveModel {
+    let a = &e.action;
     autonomous_action::ActiveModel {
         company_id: Set(e.company_id),
-        booking_id: Set(e.booking_id),
-        driver_id: Set(e.driver_id),
-        action_type: Set(e.action_type.clone()),
-        action_description: Set(e.description.clone()),
-        action_data: Set(e.data.clone()),
+        booking_id: Set(a.booking_id),
+        driver_id: Set(a.driver_id),
+        action_type: Set(a.action_type.clone()),
+        action_description: Set(a.description.clone()),
+        action_data: Set(a.data.clone()),
         success: Set(false),
         error_message: Set(None),
         execution_time_ms: Set(None),
-        confidence_score: Set(e.confidence_score),
-        expected_improvement_minutes: Set(e.expected_improvement_minutes),
-        trigger_source: Set(e.trigger_source.clone()),
+        confidence_score: Set(a.confidence_score),
+        expected_improvement_minutes: Set(a.expected_improvement_minutes),
+        trigger_source: Set(a.trigger_source.clone()),
         reviewed_by_admin: Set(false),
         reviewed_at: Set(None),
         admin_notes: Set(None),

@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
+use super::input::NewAction;
+
 /// The `prev` of a company's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -67,19 +69,13 @@ impl Canonical {
     }
 }
 
-/// What an authorization commits to.
+/// What an authorization commits to: the action as asked for, and where and
+/// when it entered the trail.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthorizeEvent {
     pub company_id: i64,
     pub seq: i64,
-    pub booking_id: Option<i64>,
-    pub driver_id: Option<i64>,
-    pub action_type: String,
-    pub description: String,
-    pub data: Option<String>,
-    pub confidence_score: Option<f64>,
-    pub expected_improvement_minutes: Option<f64>,
-    pub trigger_source: Option<String>,
+    pub action: NewAction,
     pub created_at: DateTime<Utc>,
     pub consumed_windows: String,
 }
@@ -89,14 +85,15 @@ impl AuthorizeEvent {
         let mut c = Canonical::new("authorize", prev);
         c.int(Some(self.company_id));
         c.int(Some(self.seq));
-        c.int(self.booking_id);
-        c.int(self.driver_id);
-        c.text(Some(&self.action_type));
-        c.text(Some(&self.description));
-        c.text(self.data.as_deref());
-        c.float(self.confidence_score);
-        c.float(self.expected_improvement_minutes);
-        c.text(self.trigger_source.as_deref());
+        let a = &self.action;
+        c.int(a.booking_id);
+        c.int(a.driver_id);
+        c.text(Some(&a.action_type));
+        c.text(Some(&a.description));
+        c.text(a.data.as_deref());
+        c.float(a.confidence_score);
+        c.float(a.expected_improvement_minutes);
+        c.text(a.trigger_source.as_deref());
         c.time(self.created_at);
         c.text(Some(&self.consumed_windows));
         c.finish()
@@ -365,14 +362,16 @@ mod tests {
             let authorize = AuthorizeEvent {
                 company_id: 1,
                 seq,
-                booking_id: Some(i),
-                driver_id: None,
-                action_type: "reassign".into(),
-                description: format!("action {i}"),
-                data: Some("{}".into()),
-                confidence_score: Some(0.8),
-                expected_improvement_minutes: Some(4.5),
-                trigger_source: Some("autonomous_manager".into()),
+                action: NewAction {
+                    booking_id: Some(i),
+                    driver_id: None,
+                    action_type: "reassign".into(),
+                    description: format!("action {i}"),
+                    data: Some("{}".into()),
+                    confidence_score: Some(0.8),
+                    expected_improvement_minutes: Some(4.5),
+                    trigger_source: Some("autonomous_manager".into()),
+                },
                 created_at: t0 + Duration::minutes(i),
                 consumed_windows: "company/hour=1/50".into(),
             };
@@ -420,7 +419,7 @@ mod tests {
     #[test]
     fn an_edited_field_names_its_row() {
         let mut rows = chain(6);
-        rows[2].authorize.description.push('!');
+        rows[2].authorize.action.description.push('!');
         let v = verify(&rows, &[], &key().verifying_key());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (3, BreakKind::ContentChanged));
@@ -459,7 +458,7 @@ mod tests {
         // Rewrite row 2 and recompute every later hash, as an attacker with
         // database access could: only the signed checkpoint notices.
         let mut forged = rows.clone();
-        forged[1].authorize.description = "nothing to see".into();
+        forged[1].authorize.action.description = "nothing to see".into();
         let mut prev = forged[0].completion.as_ref().map_or(forged[0].row_hash.clone(), |(_, h)| h.clone());
         for r in forged.iter_mut().skip(1) {
             r.prev_hash = prev.clone();
