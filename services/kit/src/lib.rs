@@ -7,15 +7,18 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bench;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod convert;
 pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod health;
 pub mod lifecycle;
 pub mod metrics;
+pub mod notify;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]

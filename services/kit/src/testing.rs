@@ -2,7 +2,12 @@
 //! PostgreSQL database when `TEST_DATABASE_URL` is set), components started on
 //! ephemeral ports and awaited until ready — never slept for.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use sea_orm::{ConnectionTrait as _, Database};
 use tokio::task::JoinHandle;
@@ -193,6 +198,80 @@ where
     let life = Lifecycle::new();
     let task = tokio::spawn(run(listeners, life.clone()));
     Ok(Spawned { addr, admin_addr, life, task, keys: TokenKeys::new(TEST_JWT_SECRET.as_bytes()) })
+}
+
+/// A stand-in for the notify service that records every notification it is
+/// handed (with the token it came with), so tests can assert what was sent.
+pub struct NotifyRecorder {
+    /// Where the recorder listens: the value for `NOTIFY_URL`.
+    pub url: String,
+    received: tokio::sync::mpsc::UnboundedReceiver<(atmr_proto::notify::v1::SendRequest, crate::auth::Claims)>,
+}
+
+struct Recorder {
+    tx: tokio::sync::mpsc::UnboundedSender<(atmr_proto::notify::v1::SendRequest, crate::auth::Claims)>,
+    keys: TokenKeys,
+    /// Calls still to refuse with UNAVAILABLE, as a notify that is restarting.
+    refuse: AtomicUsize,
+}
+
+#[tonic::async_trait]
+impl atmr_proto::notify::v1::notify_service_server::NotifyService for Recorder {
+    async fn send(
+        &self,
+        req: tonic::Request<atmr_proto::notify::v1::SendRequest>,
+    ) -> Result<tonic::Response<atmr_proto::notify::v1::SendResponse>, tonic::Status> {
+        let token = req.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let claims = self
+            .keys
+            .verify(token.unwrap_or_default())
+            .map_err(|e| tonic::Status::unauthenticated(format!("notification without a valid token: {e}")))?;
+        let refused = self.refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if refused {
+            return Err(tonic::Status::unavailable("restarting"));
+        }
+        let _ = self.tx.send((req.into_inner(), claims));
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+impl NotifyRecorder {
+    /// Starts a recorder on an ephemeral port; it runs until the test ends.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::refusing(0).await
+    }
+
+    /// A recorder that answers UNAVAILABLE to its first `refuse` calls.
+    pub async fn refusing(refuse: usize) -> anyhow::Result<Self> {
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let service = atmr_proto::notify::v1::notify_service_server::NotifyServiceServer::new(Recorder {
+            tx,
+            keys: TokenKeys::new(TEST_JWT_SECRET.as_bytes()),
+            refuse: AtomicUsize::new(refuse),
+        });
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        Ok(Self { url, received })
+    }
+
+    /// The next notification and the verified claims it came with; the bound only
+    /// turns a hang into a failure.
+    pub async fn next(&mut self) -> (atmr_proto::notify::v1::SendRequest, crate::auth::Claims) {
+        tokio::time::timeout(Duration::from_secs(30), self.received.recv())
+            .await
+            .expect("a notification within 30 s")
+            .expect("the recorder runs")
+    }
+
+    /// Whatever has arrived and not been taken yet, without waiting.
+    pub fn pending(&mut self) -> Vec<atmr_proto::notify::v1::SendRequest> {
+        std::iter::from_fn(|| self.received.try_recv().ok()).map(|(r, _)| r).collect()
+    }
 }
 
 #[cfg(test)]
