@@ -9,7 +9,9 @@
 
 pub use sea_orm_migration::MigratorTrait;
 
+pub mod bugs;
 pub mod gateway;
+pub mod notify;
 pub mod safety;
 
 macro_rules! migration_set {
@@ -37,14 +39,6 @@ macro_rules! migration_set {
 migration_set!(
     /// The dispatch service's tables (companies, drivers, clients, bookings, runs).
     dispatch, "seaql_migrations_dispatch", []
-);
-migration_set!(
-    /// The bug-tracking service's tables.
-    bugs, "seaql_migrations_bugs", []
-);
-migration_set!(
-    /// The notification service's tables (outbox, channels, monitors).
-    notify, "seaql_migrations_notify", []
 );
 
 /// The components that own a migration set, by name.

@@ -1,0 +1,21 @@
+//! The notification service's tables: the outbox (notifications and their
+//! delivery attempts), channels and routing rules; uptime monitors, their
+//! heartbeats and maintenance windows.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_outbox;
+mod m0002_monitors;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_outbox::Migration), Box::new(m0002_monitors::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("seaql_migrations_notify").into_iden()
+    }
+}
