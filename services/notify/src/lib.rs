@@ -1,44 +1,154 @@
 //! The `notify` component: a durable notification outbox delivered to the log,
-//! Discord, email and signed webhooks, and uptime monitors.
+//! Discord and signed webhooks, with retries, dead letters and replay.
 //!
-//! This version registers `NotifyService` and `MonitorService` with health,
-//! reflection and token verification; their RPCs arrive with the notification
-//! issue and answer UNIMPLEMENTED until then.
+//! `Send` stores one row per channel (routing by event type and severity, the
+//! log when no rule matches) and returns at once; workers claim due rows under
+//! a lease, deliver, and record every attempt. Channels: the log, Discord,
+//! signed webhooks and email over SMTP. Uptime monitors (`monitors.rs`) check
+//! HTTP, gRPC health and TCP targets and alert through the same outbox.
+
+mod delivery;
+mod domain;
+mod email;
+mod entities;
+mod grpc;
+mod grpc_monitors;
+mod metrics;
+mod monitor_rules;
+mod monitors;
+mod store;
+mod worker;
+
+use std::{sync::Arc, time::Duration};
 
 use atmr_proto::notify::v1::{
-    monitor_service_server::{self, MonitorService, MonitorServiceServer},
-    notify_service_server::{self, NotifyService, NotifyServiceServer},
+    monitor_service_server::{self, MonitorServiceServer},
+    notify_service_server::{self, NotifyServiceServer},
 };
-use kit::{Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig, service::ServiceRuntime};
+use kit::{
+    Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
+    clock::{self, SharedClock},
+    service::ServiceRuntime,
+};
 use tonic::service::{Routes, interceptor::InterceptedService};
+
+pub use delivery::headers as webhook_headers;
+pub use domain::sign as webhook_signature;
+pub use worker::Policy;
 
 /// Everything the notify component is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub service: ServiceConfig,
+    /// `NOTIFY_MAX_ATTEMPTS` (8), `NOTIFY_BACKOFF_BASE_MS` (2000),
+    /// `NOTIFY_BACKOFF_MAX_SECS` (3600), `NOTIFY_LEASE_SECS` (60),
+    /// `NOTIFY_POLL_MS` (1000), `NOTIFY_BATCH` (32).
+    pub policy: Policy,
+    /// Delivery workers in this process (`NOTIFY_WORKERS`, 1).
+    pub workers: usize,
+    /// Per-attempt HTTP and SMTP timeout (`NOTIFY_HTTP_TIMEOUT_MS`, 10000).
+    pub http_timeout: Duration,
+    /// The SMTP server email channels send through; `None` without `NOTIFY_SMTP_HOST`.
+    pub smtp: Option<email::SmtpConfig>,
+    /// How often the monitor scheduler looks for due checks (`NOTIFY_MONITOR_TICK_MS`, 1000).
+    pub monitor_tick: Duration,
+    /// Where "now" comes from; tests move it.
+    pub clock: SharedClock,
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { service: ServiceConfig::from_env(Component::Notify, env)? })
+        Ok(Self {
+            service: ServiceConfig::from_env(Component::Notify, env)?,
+            policy: Policy {
+                max_attempts: env.u64_in("NOTIFY_MAX_ATTEMPTS", 8, 1..=100)? as u32,
+                base_backoff: Duration::from_millis(env.u64_in("NOTIFY_BACKOFF_BASE_MS", 2_000, 1..=3_600_000)?),
+                max_backoff: Duration::from_secs(env.u64_in("NOTIFY_BACKOFF_MAX_SECS", 3_600, 1..=86_400)?),
+                lease: Duration::from_secs(env.u64_in("NOTIFY_LEASE_SECS", 60, 1..=3_600)?),
+                poll: Duration::from_millis(env.u64_in("NOTIFY_POLL_MS", 1_000, 10..=60_000)?),
+                batch: env.u64_in("NOTIFY_BATCH", 32, 1..=1_000)?,
+            },
+            workers: env.u64_in("NOTIFY_WORKERS", 1, 0..=64)? as usize,
+            http_timeout: Duration::from_millis(env.u64_in("NOTIFY_HTTP_TIMEOUT_MS", 10_000, 100..=120_000)?),
+            smtp: email::SmtpConfig::from_env(env)?,
+            monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
+            clock: clock::system(),
+        })
     }
 }
 
-struct NotifyApi;
-
-impl NotifyService for NotifyApi {}
-
-struct MonitorApi;
-
-impl MonitorService for MonitorApi {}
-
 /// Runs the notify component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
-    let rt = ServiceRuntime::start::<atmr_migrations::notify::Migrator>(cfg.service, listeners.admin, &life).await?;
+    let rt = ServiceRuntime::start::<atmr_migrations::notify::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
-    let notify = NotifyServiceServer::new(NotifyApi).max_decoding_message_size(max).max_encoding_message_size(max);
-    let monitor = MonitorServiceServer::new(MonitorApi).max_decoding_message_size(max).max_encoding_message_size(max);
+    let metrics = metrics::NotifyMetrics::register(&rt.metrics.registry)?;
+    let store = store::Store::new(rt.db.clone());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mailer = cfg.smtp.as_ref().map(|smtp| email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
+    let deliverer = Arc::new(delivery::Deliverer::new(cfg.http_timeout, mailer)?);
+    for _ in 0..cfg.workers {
+        let worker = Arc::new(worker::Worker {
+            store: store.clone(),
+            deliverer: deliverer.clone(),
+            policy: cfg.policy,
+            clock: cfg.clock.clone(),
+            wake: wake.clone(),
+            metrics: metrics.clone(),
+        });
+        tokio::spawn(worker.run(life.clone()));
+    }
+    let monitors = Arc::new(monitors::Monitors {
+        db: rt.db.clone(),
+        store: store.clone(),
+        http: reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION"))).build()?,
+        clock: cfg.clock.clone(),
+        tick: cfg.monitor_tick,
+        wake: wake.clone(),
+    });
+    tokio::spawn(monitors.run(life.clone()));
+    let api = grpc::NotifyApi::new(store, cfg.clock.clone(), wake, metrics, cfg.smtp.is_some());
+    let notify = NotifyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
+    let monitor_api = grpc_monitors::MonitorApi::new(rt.db.clone(), cfg.clock.clone());
+    let monitor = MonitorServiceServer::new(monitor_api).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await
+}
+
+/// One of the mesh's own components, to be watched by a monitor.
+#[derive(Clone, Debug)]
+pub struct MeshTarget {
+    pub name: String,
+    /// `host:port` of a gRPC server (checked with `grpc.health.v1`), or an http URL.
+    pub target: String,
+    pub grpc: bool,
+}
+
+/// Registers monitors for the mesh's own components in notify's database, once:
+/// only when `company_id` has no monitor yet. Returns how many were created.
+pub async fn register_mesh_monitors(database_url: &str, company_id: i64, targets: &[MeshTarget]) -> anyhow::Result<usize> {
+    use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set};
+    let db = kit::db::connect_and_migrate::<atmr_migrations::notify::Migrator>(database_url, true).await?;
+    let existing = entities::monitor::Entity::find().filter(entities::monitor::Column::CompanyId.eq(company_id)).count(&db).await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    for t in targets {
+        let mut row = grpc_monitors::new_monitor(company_id, now);
+        row.name = Set(t.name.clone());
+        row.kind = Set(if t.grpc { "grpc_health" } else { "http" }.to_owned());
+        row.target = Set(t.target.clone());
+        row.expected_status = Set(0);
+        row.keyword = Set(String::new());
+        row.grpc_service = Set(String::new());
+        row.interval_secs = Set(30);
+        row.timeout_secs = Set(10);
+        row.retries = Set(1);
+        row.recovery_checks = Set(1);
+        row.parent_id = Set(None);
+        row.insert(&db).await?;
+    }
+    db.close().await?;
+    Ok(targets.len())
 }

@@ -1,0 +1,236 @@
+//! Sends one notification to one channel and says how it went: the log, email
+//! (see `email.rs`), a Discord webhook (embeds within Discord's limits; its rate-limit headers read,
+//! not guessed), or a generic webhook (JSON signed with HMAC-SHA256 over the
+//! timestamp and the body).
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::{
+    domain::{Field, Severity, fit_discord, sign},
+    entities::{notification, notify_channel},
+};
+
+/// How an attempt ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub success: bool,
+    /// The HTTP status, when there was a response.
+    pub code: Option<i32>,
+    pub error: Option<String>,
+    /// The receiver asked to wait this long (429 `retry_after` / `Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Retrying cannot help (the receiver refused the request itself).
+    pub permanent: bool,
+}
+
+impl Outcome {
+    fn delivered(code: Option<i32>) -> Self {
+        Self { success: true, code, ..Self::default() }
+    }
+
+    fn failed(code: Option<i32>, error: impl Into<String>) -> Self {
+        Self { code, error: Some(error.into()), ..Self::default() }
+    }
+}
+
+/// The webhook headers, documented for receivers.
+pub mod headers {
+    /// The notification's id: the same on every retry, so receivers can drop repeats.
+    pub const ID: &str = "x-atmr-notification-id";
+    pub const EVENT: &str = "x-atmr-event";
+    /// Unix seconds when this attempt was signed.
+    pub const TIMESTAMP: &str = "x-atmr-timestamp";
+    /// `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`, when the channel has a secret.
+    pub const SIGNATURE: &str = "x-atmr-signature";
+}
+
+pub struct Deliverer {
+    http: reqwest::Client,
+    mailer: Option<crate::email::Mailer>,
+    /// Discord buckets that said "no more until then", by channel id.
+    discord_blocked: Mutex<HashMap<String, Instant>>,
+}
+
+impl Deliverer {
+    pub fn new(timeout: Duration, mailer: Option<crate::email::Mailer>) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(timeout).user_agent(concat!("atmr-notify/", env!("CARGO_PKG_VERSION"))).build()?;
+        Ok(Self { http, mailer, discord_blocked: Mutex::new(HashMap::new()) })
+    }
+
+    pub async fn deliver(&self, channel: &notify_channel::Model, n: &notification::Model) -> Outcome {
+        let fields: Vec<Field> = serde_json::from_str(&n.fields).unwrap_or_default();
+        let severity = Severity::from_rank(n.severity.into()).unwrap_or(Severity::Info);
+        match channel.kind.as_str() {
+            "log" => {
+                tracing::info!(
+                    target: "atmr::notification",
+                    company_id = n.company_id,
+                    id = %n.id,
+                    event_type = %n.event_type,
+                    severity = severity.label(),
+                    title = %n.title,
+                    body = %n.body,
+                    fields = %n.fields,
+                    "notification"
+                );
+                Outcome::delivered(None)
+            }
+            "webhook" => self.webhook(channel, n, severity, &fields).await,
+            "discord" => self.discord(channel, n, severity, &fields).await,
+            "email" => match &self.mailer {
+                Some(mailer) => {
+                    let recipients: Vec<String> = channel.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect();
+                    let mut body = n.body.clone();
+                    for f in &fields {
+                        body.push_str(&format!("\n{}: {}", f.name, f.value));
+                    }
+                    body.push_str(&format!("\n\n{} · {} · {}", n.event_type, severity.label(), n.created_at.to_rfc3339()));
+                    mailer.send(&recipients, &format!("[{}] {}", severity.label(), n.title), body).await
+                }
+                None => Outcome { error: Some("no SMTP server is configured (NOTIFY_SMTP_HOST)".into()), ..Outcome::default() },
+            },
+            other => Outcome { permanent: true, ..Outcome::failed(None, format!("channel kind {other:?} cannot deliver in this version")) },
+        }
+    }
+
+    async fn webhook(&self, channel: &notify_channel::Model, n: &notification::Model, severity: Severity, fields: &[Field]) -> Outcome {
+        let Some(url) = channel.url.as_deref() else {
+            return Outcome { permanent: true, ..Outcome::failed(None, "webhook channel without a URL") };
+        };
+        let body = json!({
+            "id": n.id,
+            "company_id": n.company_id,
+            "event_type": n.event_type,
+            "severity": severity.label(),
+            "title": n.title,
+            "body": n.body,
+            "fields": fields,
+            "created_at": n.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "attempt": n.attempts,
+        })
+        .to_string();
+        let timestamp = Utc::now().timestamp();
+        let mut req = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header(headers::ID, &n.id)
+            .header(headers::EVENT, &n.event_type)
+            .header(headers::TIMESTAMP, timestamp.to_string());
+        if let Some(secret) = channel.secret.as_deref().filter(|s| !s.is_empty()) {
+            req = req.header(headers::SIGNATURE, format!("sha256={}", sign(secret, timestamp, body.as_bytes())));
+        }
+        match req.body(body).send().await {
+            Ok(res) => classify(res.status(), retry_after_header(res.headers()), None),
+            Err(e) => Outcome::failed(None, describe(&e)),
+        }
+    }
+
+    async fn discord(&self, channel: &notify_channel::Model, n: &notification::Model, severity: Severity, fields: &[Field]) -> Outcome {
+        let Some(url) = channel.url.as_deref() else {
+            return Outcome { permanent: true, ..Outcome::failed(None, "Discord channel without a URL") };
+        };
+        let blocked = self.discord_blocked.lock().expect("bucket lock").get(&channel.id).copied();
+        if let Some(until) = blocked.filter(|t| *t > Instant::now()) {
+            return Outcome {
+                retry_after: Some(until - Instant::now()),
+                ..Outcome::failed(None, "Discord rate limit: waiting for the bucket to reset")
+            };
+        }
+        let (title, description, fields) = fit_discord(&n.title, &n.body, fields);
+        let payload = json!({
+            "embeds": [{
+                "title": title,
+                "description": description,
+                "color": severity.discord_colour(),
+                "fields": fields,
+                "timestamp": n.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "footer": { "text": format!("{} · {}", n.event_type, severity.label()) },
+            }],
+            "allowed_mentions": { "parse": [] },
+        });
+        let res = match self.http.post(url).json(&payload).send().await {
+            Ok(res) => res,
+            Err(e) => return Outcome::failed(None, describe(&e)),
+        };
+        let status = res.status();
+        let headers = res.headers().clone();
+        // The bucket: when it says nothing is left, hold this channel until it resets.
+        let remaining = header_f64(&headers, "x-ratelimit-remaining");
+        let reset_after = header_f64(&headers, "x-ratelimit-reset-after");
+        if let (Some(r), Some(after)) = (remaining, reset_after)
+            && r <= 0.0
+        {
+            self.discord_blocked
+                .lock()
+                .expect("bucket lock")
+                .insert(channel.id.clone(), Instant::now() + Duration::from_secs_f64(after.max(0.0)));
+        }
+        let body_retry = if status.as_u16() == 429 {
+            res.json::<serde_json::Value>().await.ok().and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64))
+        } else {
+            None
+        };
+        classify(status, retry_after_header(&headers), body_retry.map(|s| Duration::from_secs_f64(s.max(0.0))))
+    }
+}
+
+/// 2xx delivered; 429 and 408 and 5xx retried (429 after what the receiver
+/// asked); any other 4xx is the request's fault and will not get better.
+fn classify(status: reqwest::StatusCode, header_retry: Option<Duration>, body_retry: Option<Duration>) -> Outcome {
+    let code = Some(i32::from(status.as_u16()));
+    if status.is_success() {
+        return Outcome::delivered(code);
+    }
+    let mut out = Outcome::failed(code, format!("HTTP {status}"));
+    match status.as_u16() {
+        429 => out.retry_after = body_retry.or(header_retry),
+        408 | 425 => {}
+        400..=499 => out.permanent = true,
+        _ => out.retry_after = header_retry,
+    }
+    out
+}
+
+fn header_f64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<f64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by the receivers we know).
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    header_f64(headers, "retry-after").map(|s| Duration::from_secs_f64(s.max(0.0)))
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        format!("request failed: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        let s = |c: u16| reqwest::StatusCode::from_u16(c).unwrap();
+        assert!(classify(s(204), None, None).success);
+        let limited = classify(s(429), Some(Duration::from_secs(9)), Some(Duration::from_millis(1500)));
+        assert_eq!((limited.permanent, limited.retry_after), (false, Some(Duration::from_millis(1500))), "the body's retry_after first");
+        assert_eq!(classify(s(429), Some(Duration::from_secs(9)), None).retry_after, Some(Duration::from_secs(9)));
+        assert!(classify(s(404), None, None).permanent);
+        assert!(!classify(s(503), None, None).permanent);
+        assert!(!classify(s(408), None, None).permanent);
+    }
+}

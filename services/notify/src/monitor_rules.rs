@@ -1,0 +1,126 @@
+//! The rules of uptime monitoring, free of I/O: how a check result moves a
+//! monitor between up, pending and down, and when a change is worth an alert.
+
+/// Where a monitor stands, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Up,
+    /// Failing, fewer times in a row than its retries (or not checked yet).
+    Pending,
+    Down,
+    Paused,
+    Maintenance,
+}
+
+impl State {
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Up => "up",
+            State::Pending => "pending",
+            State::Down => "down",
+            State::Paused => "paused",
+            State::Maintenance => "maintenance",
+        }
+    }
+
+    pub fn parse(s: &str) -> State {
+        match s {
+            "up" => State::Up,
+            "down" => State::Down,
+            "paused" => State::Paused,
+            "maintenance" => State::Maintenance,
+            _ => State::Pending,
+        }
+    }
+}
+
+/// A monitor's running tally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub state: State,
+    pub fail_streak: u32,
+    pub ok_streak: u32,
+}
+
+/// A change worth telling someone about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    WentDown,
+    CameBack,
+}
+
+/// Applies one check result. Down after more than `retries` failures in a row
+/// (pending before that); up again after `recovery` good checks in a row.
+pub fn observe(t: Tally, up: bool, retries: u32, recovery: u32) -> (Tally, Option<Change>) {
+    if up {
+        let ok = t.ok_streak + 1;
+        let next = match t.state {
+            State::Down if ok < recovery.max(1) => State::Down,
+            _ => State::Up,
+        };
+        let change = (t.state == State::Down && next == State::Up).then_some(Change::CameBack);
+        (Tally { state: next, fail_streak: 0, ok_streak: ok }, change)
+    } else {
+        let fail = t.fail_streak + 1;
+        let next = if t.state == State::Down || fail > retries { State::Down } else { State::Pending };
+        let change = (t.state != State::Down && next == State::Down).then_some(Change::WentDown);
+        (Tally { state: next, fail_streak: fail, ok_streak: 0 }, change)
+    }
+}
+
+/// Percent of `(up, in_maintenance)` checks that were up, maintenance left out;
+/// `None` when nothing was checked outside maintenance.
+pub fn uptime(checks: impl IntoIterator<Item = (bool, bool)>) -> Option<f64> {
+    let (mut up, mut total) = (0u64, 0u64);
+    for (ok, maintenance) in checks {
+        if !maintenance {
+            total += 1;
+            up += u64::from(ok);
+        }
+    }
+    (total > 0).then(|| up as f64 * 100.0 / total as f64)
+}
+
+/// "3 h 25 min", "12 min", "40 s": a downtime for people.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, min, _) => format!("{min} min"),
+        (h, min, _) => format!("{h} h {min} min"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(results: &[bool], retries: u32, recovery: u32) -> (State, Vec<Change>) {
+        let mut t = Tally { state: State::Pending, fail_streak: 0, ok_streak: 0 };
+        let mut changes = Vec::new();
+        for &r in results {
+            let (next, change) = observe(t, r, retries, recovery);
+            t = next;
+            changes.extend(change);
+        }
+        (t.state, changes)
+    }
+
+    #[test]
+    fn down_only_after_the_retries_and_up_after_the_recovery_checks() {
+        assert_eq!(run(&[true, false, false], 2, 1), (State::Pending, vec![]));
+        assert_eq!(run(&[true, false, false, false], 2, 1), (State::Down, vec![Change::WentDown]));
+        assert_eq!(run(&[false, false, false, false, true], 2, 2), (State::Down, vec![Change::WentDown]), "one good check is not enough");
+        assert_eq!(run(&[false, false, false, true, true], 2, 2), (State::Up, vec![Change::WentDown, Change::CameBack]));
+        assert_eq!(run(&[false, true, false, true], 2, 1), (State::Up, vec![]), "a blip is not an outage");
+        assert_eq!(run(&[false], 0, 1), (State::Down, vec![Change::WentDown]), "no retries: down at once");
+    }
+
+    #[test]
+    fn uptime_leaves_maintenance_out() {
+        assert_eq!(uptime([(true, false), (false, false), (false, true), (true, false)]), Some(200.0 / 3.0));
+        assert_eq!(uptime([(false, true)]), None);
+        assert_eq!(human_duration(chrono::Duration::seconds(12_345)), "3 h 25 min");
+        assert_eq!(human_duration(chrono::Duration::seconds(40)), "40 s");
+    }
+}

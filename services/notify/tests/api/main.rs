@@ -1,0 +1,9 @@
+//! The notify service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
+//! PostgreSQL, delivering to real local peers on loopback: a fake Discord and a
+//! webhook receiver that checks signatures, and an SMTP server.
+
+mod delivery;
+mod email;
+mod harness;
+mod input;
+mod monitors;
