@@ -9,6 +9,7 @@ use atmr_proto::{
 };
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
+use kit::convert::timestamp as ts;
 use kit::{
     auth::{Claims, Role, require_role},
     clock::SharedClock,
@@ -123,12 +124,8 @@ impl From<EngineError> for Status {
     }
 }
 
-fn ts(t: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
 fn from_ts(field: &str, t: &Timestamp) -> Result<DateTime<Utc>, Status> {
-    DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32).ok_or_else(|| kit::error::invalid_argument(field, "is not a valid time"))
+    kit::convert::time(t).map_err(|m| kit::error::invalid_argument(field, m))
 }
 
 fn window_proto(w: Window) -> i32 {
@@ -290,7 +287,7 @@ impl SafetyService for SafetyApi {
         let (rows, total) = store::list_actions(&self.db, company_id, &filter, page, per_page).await.map_err(|e| db_status(&e))?;
         Ok(Response::new(pb::ListActionsResponse {
             actions: rows.into_iter().map(action_proto).collect(),
-            page: Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64 }),
+            page: Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false }),
         }))
     }
 

@@ -16,10 +16,7 @@ mod store;
 
 use std::time::Duration;
 
-use atmr_proto::{
-    notify::v1::notify_service_client::NotifyServiceClient,
-    safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer},
-};
+use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
 use ed25519_dalek::SigningKey;
 use kit::{
     Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
@@ -87,10 +84,9 @@ impl Config {
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
     let rt = ServiceRuntime::start::<atmr_migrations::safety::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
-    let notify = NotifyServiceClient::new(kit::grpc::lazy_channel(&rt.cfg.peers.notify, rt.cfg.server.request_timeout)?);
+    let notify = kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "safety")?;
     let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
-    let engine =
-        engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, notifier::Notifier::new(notify, rt.keys.clone()), metrics);
+    let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, notifier::Notifier::new(notify), metrics);
     tokio::spawn(audit::run_checkpoints(rt.db.clone(), cfg.signing_key.clone(), cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
     let api = grpc::SafetyApi::new(rt.db.clone(), cfg.defaults, engine, cfg.clock.clone(), cfg.signing_key.clone());
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);

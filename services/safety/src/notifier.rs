@@ -3,30 +3,21 @@
 //! notification over, in the background, with an idempotency key per window so a
 //! retry never alerts twice.
 
-use std::sync::Arc;
-
-use atmr_proto::notify::v1::{self as pb, notify_service_client::NotifyServiceClient};
+use atmr_proto::notify::v1 as pb;
 use chrono::{DateTime, Utc};
-use kit::auth::TokenKeys;
-use tonic::transport::Channel;
 
 use crate::domain::windows::Usage;
 
 #[derive(Clone)]
-pub struct Notifier {
-    client: NotifyServiceClient<Channel>,
-    keys: Arc<TokenKeys>,
-}
+pub struct Notifier(kit::notify::Notifier);
 
 impl Notifier {
-    pub fn new(client: NotifyServiceClient<Channel>, keys: Arc<TokenKeys>) -> Self {
-        Self { client, keys }
+    pub fn new(inner: kit::notify::Notifier) -> Self {
+        Self(inner)
     }
 
     /// Sends "limit reached" for `company_id` without waiting for it.
     pub fn limit_reached(&self, company_id: i64, usage: &Usage, retry_after: Option<DateTime<Utc>>) {
-        let mut client = self.client.clone();
-        let token = self.keys.service_token("safety", company_id);
         let window = usage.window.name();
         let scope = usage.scope.label().to_owned();
         let frees = retry_after.map_or_else(|| "never (the limit is 0)".to_owned(), |t| t.to_rfc3339());
@@ -47,10 +38,6 @@ impl Notifier {
             ],
             idempotency_key: key,
         };
-        tokio::spawn(async move {
-            if let Err(status) = client.send(kit::grpc::request(request, &token)).await {
-                tracing::warn!(company_id, code = ?status.code(), error = status.message(), "limit-reached notification not handed to notify");
-            }
-        });
+        self.0.send(company_id, request);
     }
 }

@@ -50,7 +50,7 @@ fn parse_args() -> Result<Args, String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args().map_err(anyhow::Error::msg)?;
-    let dir = tempfile_dir()?;
+    let dir = kit::bench::scratch_dir("safety-bench")?;
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     let mut env = Env::default();
     env.set("SAFETY_DATABASE_URL", &url);
@@ -88,8 +88,8 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "| {backend} | {clients} | {:.0} | {:.2} | {:.2} | {per_transaction:.1} | {over} |",
             pairs as f64 / elapsed.as_secs_f64(),
-            percentile(&lat, 0.50),
-            percentile(&lat, 0.99)
+            kit::bench::percentile(&lat, 0.50),
+            kit::bench::percentile(&lat, 0.99)
         );
     }
     life.shutdown();
@@ -108,20 +108,6 @@ async fn batch_totals(admin: std::net::SocketAddr) -> anyhow::Result<(f64, f64)>
         body.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
     };
     Ok((value("safety_batch_size_sum"), value("safety_batch_size_count")))
-}
-
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("safety-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn percentile(sorted_ms: &[f64], q: f64) -> f64 {
-    if sorted_ms.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted_ms.len() as f64).ceil() as usize).clamp(1, sorted_ms.len());
-    sorted_ms[rank - 1]
 }
 
 fn authorize_request(i: usize) -> pb::AuthorizeActionRequest {

@@ -3,18 +3,13 @@
 
 use atmr_proto::{
     common::v1::{PageRequest, TimeRange},
-    notify::v1::{
-        self as npb,
-        notify_service_server::{NotifyService, NotifyServiceServer},
-    },
     safety::v1::{self as pb, ListActionsRequest, ReviewActionRequest},
 };
 use chrono::Duration;
 use kit::{
     auth::Role,
-    testing::{TestBackend, backends},
+    testing::{NotifyRecorder, TestBackend, backends},
 };
-use tokio::sync::mpsc;
 use tonic::Code;
 
 use crate::harness::{LIMITS, TestService, start, start_with, t0};
@@ -141,37 +136,18 @@ async fn the_admin_list_filters_pages_and_counts() {
     }
 }
 
-/// Plays the notify service, recording what it is sent.
-struct Recorder(mpsc::UnboundedSender<npb::SendRequest>);
-
-#[tonic::async_trait]
-impl NotifyService for Recorder {
-    async fn send(&self, req: tonic::Request<npb::SendRequest>) -> Result<tonic::Response<npb::SendResponse>, tonic::Status> {
-        let claims = req.metadata().get("authorization").is_some();
-        assert!(claims, "the service token is forwarded");
-        let _ = self.0.send(req.into_inner());
-        Ok(tonic::Response::new(npb::SendResponse::default()))
-    }
-}
-
 #[tokio::test]
 async fn the_first_block_of_a_window_notifies_once() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(NotifyServiceServer::new(Recorder(tx)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
-    let url = format!("http://{addr}");
+    let mut notify = NotifyRecorder::start().await.unwrap();
+    let url = notify.url.clone();
     let s = start_with(TestBackend::Sqlite, LIMITS, &[("NOTIFY_URL", url.as_str())]).await;
 
     for _ in 0..3 {
         s.authorize(1, "reassign").await;
     }
     assert!(!s.authorize(1, "reassign").await.allowed);
-    let first = next_notification(&mut rx).await;
+    let (first, claims) = notify.next().await;
+    assert_eq!((claims.sub.as_str(), claims.company_id), ("safety", 1), "sent with safety's service token for the company");
     assert_eq!(first.event_type, "safety.limit_reached");
     assert!(first.title.contains("reassign limit per hour"), "{}", first.title);
     assert!(!s.authorize(1, "reassign").await.allowed, "a second block in the same window");
@@ -181,11 +157,6 @@ async fn the_first_block_of_a_window_notifies_once() {
         s.authorize(1, "swap").await;
     }
     assert!(!s.authorize(1, "delay").await.allowed, "the company's hourly limit of 5");
-    let next = next_notification(&mut rx).await;
+    let (next, _) = notify.next().await;
     assert!(next.title.contains("company limit per hour"), "{}", next.title);
-}
-
-/// The next notification; the bound only turns a hang into a failure.
-async fn next_notification(rx: &mut mpsc::UnboundedReceiver<npb::SendRequest>) -> npb::SendRequest {
-    tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv()).await.expect("a notification").unwrap()
 }
