@@ -16,11 +16,21 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds for a `Retry-After` header (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Value::Null }
+        Self { status, code, message: message.into(), details: Value::Null, retry_after: None }
+    }
+
+    /// 429: too many requests; try again in `retry_after_secs`.
+    pub fn too_many(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "resource_exhausted", message);
+        e.details = json!({ "retry_after_secs": retry_after_secs });
+        e.retry_after = Some(retry_after_secs);
+        e
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -92,7 +102,13 @@ impl IntoResponse for ApiError {
         if !self.details.is_null() {
             body["error"]["details"] = self.details;
         }
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            res.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 

@@ -2,11 +2,13 @@
 //! roles, issues JWTs at login, and serves the public REST API by calling the
 //! services over gRPC with the caller's token and trace context.
 //!
-//! This version serves login, token refresh and `me`, the probes, and the safety
-//! limits routes; the rest of the public API, rate limits, cache, breakers and
-//! OpenAPI arrive with the gateway issue.
+//! This version serves login, token refresh and `me`, the probes, the safety
+//! admin routes, the bug tracker (`/api/bugs`), and notify's admin routes
+//! (`/api/admin/notification…`, `/api/admin/monitors`); the rest of the public API,
+//! rate limits, cache, breakers and OpenAPI arrive with the gateway issue.
 
 mod error;
+mod login_limit;
 mod middleware;
 mod routes;
 pub mod users;
@@ -14,7 +16,11 @@ pub mod users;
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use atmr_proto::safety::v1::safety_service_client::SafetyServiceClient;
+use atmr_proto::{
+    bugs::v1::bug_service_client::BugServiceClient,
+    notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
+    safety::v1::safety_service_client::SafetyServiceClient,
+};
 use axum::Router;
 use futures::FutureExt as _;
 use kit::{Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig, auth::TokenKeys, health::HealthState, metrics::Metrics};
@@ -29,6 +35,13 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 900).
     pub token_ttl: Duration,
+    /// Login attempts per minute per account and per client address
+    /// (`ATMR_LOGIN_RATE_PER_MINUTE`, default 5; 0 turns the limit off).
+    pub login_rate_per_minute: u32,
+    /// The header a trusted reverse proxy puts the client's address in
+    /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
+    /// used). Unset: the peer address, which behind a proxy is the proxy's.
+    pub client_ip_header: Option<http::HeaderName>,
     /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`); a
     /// password is generated when none is given.
     pub admin_email: Option<String>,
@@ -48,6 +61,14 @@ impl Config {
         Ok(Self {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
             token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
+            login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
+            client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
+                None => None,
+                Some(h) => Some(
+                    http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| ConfigError::new("ATMR_CLIENT_IP_HEADER", h, "an HTTP header name, e.g. x-forwarded-for"))?,
+                ),
+            },
             admin_email,
             admin_password,
         })
@@ -65,7 +86,13 @@ struct Inner {
     keys: TokenKeys,
     token_ttl: Duration,
     safety: SafetyServiceClient<Channel>,
+    bugs: BugServiceClient<Channel>,
+    notify: NotifyServiceClient<Channel>,
+    monitors: MonitorServiceClient<Channel>,
     health: Arc<HealthState>,
+    /// `None` when login attempts are not limited.
+    login_limit: Option<login_limit::LoginLimiter>,
+    client_ip_header: Option<http::HeaderName>,
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
     decoy_hash: String,
@@ -106,11 +133,34 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             token_ttl: cfg.token_ttl,
             safety: SafetyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.safety, svc.server.request_timeout)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
+            bugs: BugServiceClient::new(kit::grpc::lazy_channel(&svc.peers.bugs, svc.server.request_timeout)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            notify: NotifyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.notify, svc.server.request_timeout)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            monitors: MonitorServiceClient::new(kit::grpc::lazy_channel(&svc.peers.notify, svc.server.request_timeout)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
             health: health.clone(),
+            login_limit: login_limit::LoginLimiter::new(cfg.login_rate_per_minute),
+            client_ip_header: cfg.client_ip_header.clone(),
             decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
         }),
     };
     health.mark_started();
+    if state.login_limit.is_some() {
+        let (state, life) = (state.clone(), life.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = life.stopping() => return,
+                }
+                if let Some(l) = &state.login_limit {
+                    l.forget_idle();
+                }
+            }
+        });
+    }
 
     let app: Router = routes::router(state.clone())
         .merge(kit::admin::probes(health.clone(), metrics))

@@ -1,6 +1,9 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{ConnectInfo, State},
+};
 use serde::{Deserialize, Serialize};
 
 use super::{Body, Caller};
@@ -33,7 +36,20 @@ fn bad_credentials() -> ApiError {
     ApiError::unauthenticated("invalid email or password")
 }
 
-pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: http::HeaderMap,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let client = client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
+    if let Some(limit) = &state.login_limit
+        && let Err(wait) = limit.check(&req.email, client)
+    {
+        let secs = wait.as_secs() + 1;
+        tracing::warn!(%client, "login rate limited");
+        return Err(ApiError::too_many(format!("too many login attempts; try again in {secs} s"), secs));
+    }
     if req.email.len() > 254 || req.password.len() > 1024 {
         return Err(bad_credentials());
     }
@@ -55,6 +71,17 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     Ok(Json(issue(&state, &user.id.to_string(), &user.email, user.company_id, role)))
 }
 
+/// The client's address: the first address in the trusted proxy's header when
+/// one is configured and present, else the peer's.
+fn client_address(header: Option<&http::HeaderName>, headers: &http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
+    header
+        .and_then(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|first| first.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// A fresh token for a caller whose token is still valid and whose account is
 /// still active.
 pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenResponse>, ApiError> {
@@ -74,5 +101,22 @@ fn issue(state: &AppState, subject: &str, email: &str, company_id: i64, role: ki
         access_token: state.keys.issue(subject, email, company_id, role, state.token_ttl),
         token_type: "Bearer",
         expires_in: state.token_ttl.as_secs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+
+    #[test]
+    fn the_client_address_comes_from_the_trusted_header_only() {
+        let peer: std::net::IpAddr = "10.1.0.7".parse().unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 10.1.0.7".parse().unwrap());
+        let xff = http::HeaderName::from_static("x-forwarded-for");
+        assert_eq!(client_address(Some(&xff), &headers, peer), "203.0.113.9".parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(client_address(None, &headers, peer), peer, "not trusted unless configured");
+        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_address(Some(&xff), &headers, peer), peer);
     }
 }

@@ -9,7 +9,7 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller, Params, positive_id};
+use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
 use crate::{AppState, error::ApiError};
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".
@@ -133,11 +133,6 @@ pub struct Action {
     chain_hash: String,
 }
 
-fn rfc3339(t: Option<prost_types::Timestamp>) -> Option<String> {
-    let t = t?;
-    chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-}
-
 impl From<pb::Action> for Action {
     fn from(a: pb::Action) -> Self {
         let status = match a.status() {
@@ -197,33 +192,13 @@ pub struct ListQuery {
     to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    items: Vec<T>,
-    page: i32,
-    per_page: i32,
-    total: i64,
-}
-
-fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<prost_types::Timestamp>, ApiError> {
-    raw.map(|r| {
-        chrono::DateTime::parse_from_rfc3339(r)
-            .map(|t| prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
-            .map_err(|_| ApiError::invalid(field, format!("{field} must be an RFC 3339 time, got {r:?}")))
-    })
-    .transpose()
-}
-
 pub async fn list_actions(
     State(state): State<AppState>,
     caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Page<Action>>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let created = match (timestamp("from", q.from.as_deref())?, timestamp("to", q.to.as_deref())?) {
-        (None, None) => None,
-        (start_time, end_time) => Some(atmr_proto::common::v1::TimeRange { start_time, end_time }),
-    };
+    let created = time_range(q.from.as_deref(), q.to.as_deref())?;
     let req = pb::ListActionsRequest {
         page: Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) }),
         action_type: q.action_type,
@@ -240,13 +215,7 @@ pub async fn list_actions(
         .await
         .map_err(|s| ApiError::from_status("safety", &s))?
         .into_inner();
-    let page = res.page.unwrap_or_default();
-    Ok(Json(Page {
-        items: res.actions.into_iter().map(Action::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: page.total,
-    }))
+    Ok(Json(Page::new(res.actions.into_iter().map(Action::from).collect(), res.page)))
 }
 
 #[derive(Debug, Deserialize)]

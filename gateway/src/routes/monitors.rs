@@ -1,0 +1,246 @@
+//! `/api/admin/monitors` and `/api/admin/maintenance-windows`: uptime monitors,
+//! their heartbeats and uptime, served by the notify service, for admins.
+
+use atmr_proto::notify::v1 as pb;
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use kit::auth::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Body, Caller, Params, name_of, number_of, rfc3339, time_range, timestamp};
+use crate::{AppState, error::ApiError};
+
+const ADMINS: &[Role] = &[Role::Admin];
+const KINDS: [&str; 4] = ["unspecified", "http", "grpc_health", "tcp"];
+const STATES: [&str; 6] = ["unspecified", "up", "pending", "down", "paused", "maintenance"];
+
+fn notify_error(status: tonic::Status) -> ApiError {
+    ApiError::from_status("notify", &status)
+}
+
+fn monitor_json(m: pb::Monitor) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "kind": name_of(&KINDS, m.kind),
+        "target": m.target,
+        "expected_status": m.expected_status,
+        "keyword": m.keyword,
+        "grpc_service": m.grpc_service,
+        "interval_seconds": m.interval_seconds,
+        "timeout_seconds": m.timeout_seconds,
+        "retries": m.retries,
+        "recovery_checks": m.recovery_checks,
+        "parent_id": m.parent_id,
+        "state": name_of(&STATES, m.state),
+        "state_since": rfc3339(m.state_since),
+        "created_at": rfc3339(m.create_time),
+    })
+}
+
+/// A monitor's configuration as JSON; absent numbers take the service's defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorBody {
+    name: String,
+    kind: String,
+    target: String,
+    #[serde(default)]
+    expected_status: i32,
+    #[serde(default)]
+    keyword: String,
+    #[serde(default)]
+    grpc_service: String,
+    #[serde(default)]
+    interval_seconds: i32,
+    #[serde(default)]
+    timeout_seconds: i32,
+    #[serde(default)]
+    retries: i32,
+    #[serde(default)]
+    recovery_checks: i32,
+    #[serde(default)]
+    parent_id: Option<String>,
+}
+
+impl MonitorBody {
+    fn into_proto(self, id: String) -> Result<pb::Monitor, ApiError> {
+        Ok(pb::Monitor {
+            id,
+            name: self.name,
+            kind: number_of("kind", &KINDS, &self.kind)?,
+            target: self.target,
+            expected_status: self.expected_status,
+            keyword: self.keyword,
+            grpc_service: self.grpc_service,
+            interval_seconds: self.interval_seconds,
+            timeout_seconds: self.timeout_seconds,
+            retries: self.retries,
+            recovery_checks: self.recovery_checks,
+            parent_id: self.parent_id,
+            ..Default::default()
+        })
+    }
+}
+
+/// `GET /api/admin/monitors`
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let res =
+        state.monitors.clone().list_monitors(kit::grpc::request(pb::ListMonitorsRequest {}, &caller.token)).await.map_err(notify_error)?;
+    Ok(Json(json!({ "items": res.into_inner().monitors.into_iter().map(monitor_json).collect::<Vec<_>>() })))
+}
+
+/// `POST /api/admin/monitors`
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<MonitorBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::CreateMonitorRequest { monitor: Some(b.into_proto(String::new())?) };
+    let res = state.monitors.clone().create_monitor(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok((StatusCode::CREATED, Json(res.monitor.map(monitor_json).unwrap_or(Value::Null))))
+}
+
+/// `GET /api/admin/monitors/{id}`
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::GetMonitorRequest { monitor_id: id };
+    let res = state.monitors.clone().get_monitor(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
+}
+
+/// `PUT /api/admin/monitors/{id}`: the whole configuration.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<MonitorBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::UpdateMonitorRequest { monitor: Some(b.into_proto(id)?) };
+    let res = state.monitors.clone().update_monitor(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
+}
+
+/// `DELETE /api/admin/monitors/{id}`
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(ADMINS)?;
+    state
+        .monitors
+        .clone()
+        .delete_monitor(kit::grpc::request(pb::DeleteMonitorRequest { monitor_id: id }, &caller.token))
+        .await
+        .map_err(notify_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/admin/monitors/{id}/pause`
+pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::PauseMonitorRequest { monitor_id: id };
+    let res = state.monitors.clone().pause_monitor(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
+}
+
+/// `POST /api/admin/monitors/{id}/resume`
+pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::ResumeMonitorRequest { monitor_id: id };
+    let res = state.monitors.clone().resume_monitor(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatQuery {
+    limit: Option<i32>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/admin/monitors/{id}/heartbeats`: newest first.
+pub async fn heartbeats(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(q): Params<HeartbeatQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let range = time_range(q.from.as_deref(), q.to.as_deref())?;
+    let req = pb::ListHeartbeatsRequest { monitor_id: id, range, limit: q.limit.unwrap_or(0) };
+    let res = state.monitors.clone().list_heartbeats(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let items: Vec<Value> = res
+        .heartbeats
+        .into_iter()
+        .map(|h| json!({ "time": rfc3339(h.time), "up": h.up, "latency_ms": h.latency_ms, "message": h.message, "state": name_of(&STATES, h.state) }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/admin/monitors/{id}/uptime`
+pub async fn uptime(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::GetUptimeRequest { monitor_id: id };
+    let u = state.monitors.clone().get_uptime(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(json!({ "uptime_24h": u.uptime_24h, "uptime_30d": u.uptime_30d, "avg_latency_ms_24h": u.avg_latency_ms_24h })))
+}
+
+fn window_json(w: pb::MaintenanceWindow) -> Value {
+    json!({ "id": w.id, "monitor_ids": w.monitor_ids, "start_time": rfc3339(w.start_time), "end_time": rfc3339(w.end_time), "reason": w.reason })
+}
+
+/// `GET /api/admin/maintenance-windows`
+pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::ListMaintenanceWindowsRequest {};
+    let res =
+        state.monitors.clone().list_maintenance_windows(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(json!({ "items": res.windows.into_iter().map(window_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowBody {
+    /// Empty or absent: every monitor of the company.
+    #[serde(default)]
+    monitor_ids: Vec<String>,
+    /// RFC 3339.
+    start_time: String,
+    end_time: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/admin/maintenance-windows`
+pub async fn create_window(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<WindowBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(ADMINS)?;
+    let window = pb::MaintenanceWindow {
+        id: String::new(),
+        monitor_ids: b.monitor_ids,
+        start_time: timestamp("start_time", Some(&b.start_time))?,
+        end_time: timestamp("end_time", Some(&b.end_time))?,
+        reason: b.reason,
+    };
+    let req = pb::CreateMaintenanceWindowRequest { window: Some(window) };
+    let res =
+        state.monitors.clone().create_maintenance_window(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok((StatusCode::CREATED, Json(res.window.map(window_json).unwrap_or(Value::Null))))
+}
+
+/// `DELETE /api/admin/maintenance-windows/{id}`
+pub async fn delete_window(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::DeleteMaintenanceWindowRequest { window_id: id };
+    state.monitors.clone().delete_maintenance_window(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}

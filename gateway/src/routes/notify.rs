@@ -1,0 +1,319 @@
+//! `/api/admin/notifications…`: the outbox, its channels and routing rules,
+//! served by the notify service, for admins.
+
+use atmr_proto::{
+    common::v1::PageRequest,
+    notify::v1::{self as pb},
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use kit::auth::Role;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Body, Caller, Page, Params, name_of, number_of, rfc3339, time_range};
+use crate::{AppState, error::ApiError};
+
+const ADMINS: &[Role] = &[Role::Admin];
+
+/// Names in proto order (index = enum number).
+const SEVERITIES: [&str; 5] = ["unspecified", "info", "warning", "error", "critical"];
+const STATUSES: [&str; 5] = ["unspecified", "pending", "sending", "delivered", "dead"];
+const KINDS: [&str; 5] = ["unspecified", "log", "discord", "email", "webhook"];
+
+fn notify_error(status: tonic::Status) -> ApiError {
+    ApiError::from_status("notify", &status)
+}
+
+fn notification_json(n: pb::Notification) -> Value {
+    json!({
+        "id": n.id,
+        "channel_id": n.channel_id,
+        "event_type": n.event_type,
+        "title": n.title,
+        "body": n.body,
+        "severity": name_of(&SEVERITIES, n.severity),
+        "fields": n.fields.iter().map(|f| json!({ "name": f.name, "value": f.value, "inline": f.inline })).collect::<Vec<_>>(),
+        "idempotency_key": n.idempotency_key,
+        "status": name_of(&STATUSES, n.status),
+        "attempts": n.attempts,
+        "next_attempt_at": rfc3339(n.next_attempt_time),
+        "created_at": rfc3339(n.create_time),
+        "delivered_at": rfc3339(n.delivered_time),
+        "last_error": n.last_error,
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Channel {
+    id: String,
+    name: String,
+    kind: &'static str,
+    url: String,
+    recipients: Vec<String>,
+    enabled: bool,
+    has_secret: bool,
+    created_at: Option<String>,
+}
+
+impl From<pb::Channel> for Channel {
+    fn from(c: pb::Channel) -> Self {
+        Self {
+            kind: name_of(&KINDS, c.kind),
+            id: c.id,
+            name: c.name,
+            url: c.url,
+            recipients: c.recipients,
+            enabled: c.enabled,
+            has_secret: c.has_secret,
+            created_at: rfc3339(c.create_time),
+        }
+    }
+}
+
+fn route_json(r: pb::Route) -> Value {
+    json!({ "id": r.id, "event_type": r.event_type, "min_severity": name_of(&SEVERITIES, r.min_severity), "channel_id": r.channel_id })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    /// Comma-separated: pending, sending, delivered, dead.
+    status: Option<String>,
+    channel_id: Option<String>,
+    event_type: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/admin/notifications`
+pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Value>>, ApiError> {
+    caller.require(ADMINS)?;
+    let statuses = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|v| number_of("status", &STATUSES, v)).collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let req = pb::ListNotificationsRequest {
+        page: Some(PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) }),
+        statuses,
+        channel_id: q.channel_id,
+        event_type: q.event_type,
+        created: time_range(q.from.as_deref(), q.to.as_deref())?,
+    };
+    let res = state.notify.clone().list_notifications(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(Page::new(res.notifications.into_iter().map(notification_json).collect(), res.page)))
+}
+
+/// `GET /api/admin/notifications/{id}`: with every delivery attempt.
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::GetNotificationRequest { notification_id: id };
+    let res = state.notify.clone().get_notification(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let attempts: Vec<Value> = res
+        .attempts
+        .into_iter()
+        .map(|a| {
+            json!({
+                "number": a.number, "started_at": rfc3339(a.start_time), "duration_ms": a.duration_ms,
+                "success": a.success, "response_code": a.response_code, "error": a.error,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "notification": res.notification.map(notification_json), "attempts": attempts })))
+}
+
+/// `POST /api/admin/notifications/{id}/retry`: a failed or dead notification, again.
+pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::RetryNotificationRequest { notification_id: id };
+    let res = state.notify.clone().retry_notification(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.notification.map(notification_json).unwrap_or(Value::Null)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplayBody {
+    channel_id: Option<String>,
+    event_type: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `POST /api/admin/notifications/replay`: every dead notification matching the filter.
+pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body<ReplayBody>) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::ReplayDeadNotificationsRequest {
+        channel_id: b.channel_id,
+        event_type: b.event_type,
+        created: time_range(b.from.as_deref(), b.to.as_deref())?,
+    };
+    let res =
+        state.notify.clone().replay_dead_notifications(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(json!({ "replayed": res.replayed })))
+}
+
+/// `GET /api/admin/notification-channels`
+pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let res = state
+        .notify
+        .clone()
+        .list_channels(kit::grpc::request(pb::ListChannelsRequest {}, &caller.token))
+        .await
+        .map_err(notify_error)?
+        .into_inner();
+    let items: Vec<Channel> = res.channels.into_iter().map(Channel::from).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    name: String,
+    kind: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    recipients: Vec<String>,
+    #[serde(default)]
+    secret: String,
+}
+
+/// `POST /api/admin/notification-channels`
+pub async fn create_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(c): Body<NewChannel>,
+) -> Result<(StatusCode, Json<Channel>), ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::CreateChannelRequest {
+        name: c.name,
+        kind: number_of("kind", &KINDS, &c.kind)?,
+        url: c.url,
+        recipients: c.recipients,
+        secret: c.secret,
+    };
+    let res = state.notify.clone().create_channel(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok((StatusCode::CREATED, Json(res.channel.unwrap_or_default().into())))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelPatch {
+    name: Option<String>,
+    url: Option<String>,
+    recipients: Vec<String>,
+    enabled: Option<bool>,
+    secret: Option<String>,
+}
+
+/// `PATCH /api/admin/notification-channels/{id}`
+pub async fn update_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(p): Body<ChannelPatch>,
+) -> Result<Json<Channel>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::UpdateChannelRequest {
+        channel_id: id,
+        name: p.name,
+        url: p.url,
+        recipients: p.recipients,
+        enabled: p.enabled,
+        secret: p.secret,
+    };
+    let res = state.notify.clone().update_channel(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.channel.unwrap_or_default().into()))
+}
+
+/// `DELETE /api/admin/notification-channels/{id}`
+pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(ADMINS)?;
+    state
+        .notify
+        .clone()
+        .delete_channel(kit::grpc::request(pb::DeleteChannelRequest { channel_id: id }, &caller.token))
+        .await
+        .map_err(notify_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/admin/notification-channels/{id}/test`: sends a test notification through the channel.
+pub async fn test_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::SendRequest {
+        channel_id: id,
+        event_type: "notify.test".into(),
+        title: "Test notification from atmr".into(),
+        body: format!("Sent by {} to check this channel.", if caller.claims.email.is_empty() { "an admin" } else { &caller.claims.email }),
+        severity: pb::Severity::Info as i32,
+        fields: Vec::new(),
+        idempotency_key: String::new(),
+    };
+    let res = state.notify.clone().send(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let sent = res.notifications.into_iter().next().map(notification_json).unwrap_or(Value::Null);
+    Ok((StatusCode::ACCEPTED, Json(sent)))
+}
+
+/// `GET /api/admin/notification-routes`
+pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let res = state
+        .notify
+        .clone()
+        .list_routes(kit::grpc::request(pb::ListRoutesRequest {}, &caller.token))
+        .await
+        .map_err(notify_error)?
+        .into_inner();
+    Ok(Json(json!({ "items": res.routes.into_iter().map(route_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoute {
+    /// Empty or absent: every event type.
+    #[serde(default)]
+    event_type: String,
+    #[serde(default)]
+    min_severity: Option<String>,
+    channel_id: String,
+}
+
+/// `POST /api/admin/notification-routes`
+pub async fn create_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(r): Body<NewRoute>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(ADMINS)?;
+    let min_severity = r.min_severity.as_deref().map(|s| number_of("min_severity", &SEVERITIES, s)).transpose()?.unwrap_or(0);
+    let req = pb::CreateRouteRequest { event_type: r.event_type, min_severity, channel_id: r.channel_id };
+    let res = state.notify.clone().create_route(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok((StatusCode::CREATED, Json(res.route.map(route_json).unwrap_or(Value::Null))))
+}
+
+/// `DELETE /api/admin/notification-routes/{id}`
+pub async fn delete_route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(ADMINS)?;
+    state
+        .notify
+        .clone()
+        .delete_route(kit::grpc::request(pb::DeleteRouteRequest { route_id: id }, &caller.token))
+        .await
+        .map_err(notify_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
