@@ -148,6 +148,26 @@ fn restrict_permissions(path: &std::path::Path) {
 #[cfg(not(unix))]
 fn restrict_permissions(_: &std::path::Path) {}
 
+/// A monitor target per component: the gateway's readiness over HTTP, the
+/// services' `grpc.health.v1`. Unspecified listen addresses are watched on loopback.
+fn mesh_monitors(bound: &[(Component, kit::ServiceConfig, Listeners)]) -> Vec<atmr_notify::MeshTarget> {
+    bound
+        .iter()
+        .map(|(component, cfg, _)| {
+            let mut addr = cfg.listen_addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let grpc = *component != Component::Gateway;
+            atmr_notify::MeshTarget {
+                name: component.name().to_owned(),
+                target: if grpc { addr.to_string() } else { format!("http://{addr}/health/ready") },
+                grpc,
+            }
+        })
+        .collect()
+}
+
 /// Every component in this process until Ctrl-C or SIGTERM.
 pub async fn up(env: Env) -> anyhow::Result<()> {
     let configs = Component::ALL.map(|c| kit::ServiceConfig::from_env(c, &env).map(|cfg| (c, cfg)));
@@ -164,6 +184,10 @@ pub async fn up(env: Env) -> anyhow::Result<()> {
     atmr_migrations::run("gateway", atmr_migrations::Operation::Up, &db).await?;
     let login = atmr_gateway::users::ensure_admin(&db, gateway_cfg.admin_email.as_deref(), gateway_cfg.admin_password.as_deref()).await?;
     db.close().await?;
+    // The mesh watches itself: on first start, a monitor per component for the first company.
+    let watched = mesh_monitors(&bound);
+    let notify_db = &bound.iter().find(|(c, ..)| *c == Component::Notify).expect("notify is a component").1.database_url;
+    let registered = atmr_notify::register_mesh_monitors(notify_db, atmr_gateway::users::FIRST_COMPANY_ID, &watched).await?;
 
     let root = Lifecycle::new();
     let mut tasks = futures::stream::FuturesUnordered::new();
@@ -190,6 +214,9 @@ pub async fn up(env: Env) -> anyhow::Result<()> {
             None => println!("first start: admin login {} with the password from ATMR_ADMIN_PASSWORD", l.email),
         },
         None => println!("log in with an existing account (the first admin was created on an earlier start)"),
+    }
+    if registered > 0 {
+        println!("first start: {registered} uptime monitors watch the components (MonitorService, notify)");
     }
     println!("stop with Ctrl-C");
 

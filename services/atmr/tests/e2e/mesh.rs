@@ -45,6 +45,12 @@ async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
     http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
+/// The bootstrapped admin's access token.
+async fn admin_token(http: &reqwest::Client, gateway: &str) -> String {
+    let body: Value = login(http, gateway, ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
     http.post(format!("{gateway}/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
 }
@@ -170,4 +176,212 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         assert_eq!(ready.status(), 503);
         gateway.stop().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn the_bug_tracker_over_rest() {
+    for backend in backends() {
+        let mesh = start_mesh(backend).await;
+        let http = reqwest::Client::new();
+        let gw = mesh.gateway.url();
+        let token = admin_token(&http, &gw).await;
+        let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+
+        // The source's example report, then the same problem again.
+        let report = json!({
+            "title": "Test bug après Phase 2",
+            "description": "Vérification API bug tracking",
+            "severity": "high",
+            "category": "backend",
+            "stack_trace": "Traceback:\n  File \"/app/api.py\", line 12, in create\nKeyError: 'id'",
+            "tags": ["phase2"]
+        });
+        let created = send(http.post(format!("{gw}/api/bugs/")).json(&report)).await.unwrap();
+        assert_eq!(created.status(), 201, "{backend:?}");
+        let created: Value = created.json().await.unwrap();
+        assert_eq!((created["grouping"].as_str(), created["bug"]["severity"].as_str()), (Some("created"), Some("high")), "{created}");
+        let id = created["bug"]["id"].as_i64().unwrap();
+        let again = send(http.post(format!("{gw}/api/bugs")).json(&report)).await.unwrap();
+        assert_eq!(again.status(), 200);
+        let again: Value = again.json().await.unwrap();
+        assert_eq!((again["grouping"].as_str(), again["bug"]["occurrence_count"].as_i64()), (Some("grouped"), Some(2)));
+
+        let list = get_json(&http, format!("{gw}/api/bugs?status=open,in_progress&severity=high&q=phase&sort=-severity"), &token).await;
+        assert_eq!((list["total"].as_i64(), list["items"][0]["id"].as_i64()), (Some(1), Some(id)), "{list}");
+        let bad = send(http.get(format!("{gw}/api/bugs?status=fixed"))).await.unwrap();
+        assert_eq!(bad.status(), 400);
+        assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "status");
+
+        let patched = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "status": "resolved", "assignee": "ana@example.com" })))
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+        let patched: Value = patched.json().await.unwrap();
+        assert_eq!((patched["status"].as_str(), patched["assignee"].as_str()), (Some("resolved"), Some("ana@example.com")));
+        assert!(patched["resolved_at"].as_str().unwrap().ends_with('Z'), "{patched}");
+        let cleared: Value =
+            send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "assignee": null }))).await.unwrap().json().await.unwrap();
+        assert_eq!(cleared["assignee"], Value::Null);
+        let closed_to_resolved = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "status": "closed" }))).await.unwrap();
+        assert_eq!(closed_to_resolved.status(), 200);
+        let refused = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "status": "resolved" }))).await.unwrap();
+        assert_eq!(refused.status(), 400);
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "failed_precondition");
+        let unknown = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "reporter": "me" }))).await.unwrap();
+        assert_eq!(unknown.status(), 422);
+        let bad_severity = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "severity": "huge" }))).await.unwrap();
+        assert_eq!(bad_severity.json::<Value>().await.unwrap()["error"]["details"]["field"], "severity");
+        let null_title = send(http.patch(format!("{gw}/api/bugs/{id}")).json(&json!({ "title": null }))).await.unwrap();
+        assert_eq!(null_title.status(), 400);
+
+        let comment = send(http.post(format!("{gw}/api/bugs/{id}/comments")).json(&json!({ "body": "Corrigé en 2.1" }))).await.unwrap();
+        assert_eq!(comment.status(), 201);
+        let comment_id = comment.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let detail = get_json(&http, format!("{gw}/api/bugs/{id}"), &token).await;
+        assert_eq!((detail["bug"]["status"].as_str(), detail["comments"][0]["body"].as_str()), (Some("closed"), Some("Corrigé en 2.1")));
+        let comments = get_json(&http, format!("{gw}/api/bugs/{id}/comments?per_page=5"), &token).await;
+        assert_eq!(comments["total"], 1);
+        let deleted = send(http.delete(format!("{gw}/api/bugs/{id}/comments/{comment_id}"))).await.unwrap();
+        assert_eq!(deleted.status(), 204);
+        assert_eq!(send(http.get(format!("{gw}/api/bugs/999999"))).await.unwrap().status(), 404);
+        assert_eq!(send(http.get(format!("{gw}/api/bugs/abc"))).await.unwrap().status(), 400);
+
+        let summary = get_json(&http, format!("{gw}/api/bugs/metrics/summary"), &token).await;
+        assert_eq!((summary["total"].as_i64(), summary["by_status"]["closed"].as_i64()), (Some(1), Some(1)), "{summary}");
+        assert_eq!(summary["by_category"]["backend"], 1);
+        let trends = get_json(&http, format!("{gw}/api/bugs/metrics/trends?days=7"), &token).await;
+        let points = trends["points"].as_array().unwrap();
+        assert_eq!(points.len(), 7);
+        assert_eq!(
+            (points[6]["opened"].as_i64(), points[6]["resolved"].as_i64(), points[6]["open_backlog"].as_i64()),
+            (Some(1), Some(1), Some(0))
+        );
+        let too_long = send(http.get(format!("{gw}/api/bugs/metrics/trends?days=400"))).await.unwrap();
+        assert_eq!(too_long.json::<Value>().await.unwrap()["error"]["details"]["field"], "days");
+        mesh.gateway.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_per_account_and_address() {
+    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    // Five attempts a minute per account (and per address): the sixth waits, even
+    // with the right password; the answer says how long.
+    for _ in 0..5 {
+        assert_eq!(login(&http, &gw, ADMIN_EMAIL, "wrong password").await.status(), 401);
+    }
+    let limited = login(&http, &gw, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=13).contains(&retry_after), "{retry_after}");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "resource_exhausted");
+    assert_eq!(body["error"]["details"]["retry_after_secs"], retry_after);
+    // Another account from the same address is limited too.
+    assert_eq!(login(&http, &gw, "someone@example.com", "x").await.status(), 429);
+    mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn admins_configure_channels_and_read_the_outbox_over_rest() {
+    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+
+    let bad =
+        send(http.post(format!("{gw}/api/admin/notification-channels")).json(&json!({ "name": "x", "kind": "pager" }))).await.unwrap();
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "kind");
+    let created =
+        send(http.post(format!("{gw}/api/admin/notification-channels")).json(&json!({ "name": "ops log", "kind": "log" }))).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let channel: Value = created.json().await.unwrap();
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let route = send(
+        http.post(format!("{gw}/api/admin/notification-routes"))
+            .json(&json!({ "event_type": "bugs.regression", "min_severity": "warning", "channel_id": id })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(route.status(), 201);
+    let routes = get_json(&http, format!("{gw}/api/admin/notification-routes"), &token).await;
+    assert_eq!(routes["items"][0]["min_severity"], "warning");
+
+    let tested = send(http.post(format!("{gw}/api/admin/notification-channels/{id}/test"))).await.unwrap();
+    assert_eq!(tested.status(), 202);
+    let sent: Value = tested.json().await.unwrap();
+    let nid = sent["id"].as_str().unwrap().to_owned();
+    // The outbox delivers in the background: wait for it (bounded).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let detail = loop {
+        let d = get_json(&http, format!("{gw}/api/admin/notifications/{nid}"), &token).await;
+        if d["notification"]["status"] == "delivered" {
+            break d;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never delivered: {d}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(detail["attempts"][0]["success"], true);
+    let listed = get_json(&http, format!("{gw}/api/admin/notifications?status=delivered&event_type=notify.test"), &token).await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    let bad_status = send(http.get(format!("{gw}/api/admin/notifications?status=lost"))).await.unwrap();
+    assert_eq!(bad_status.status(), 400);
+    let channels = get_json(&http, format!("{gw}/api/admin/notification-channels"), &token).await;
+    assert_eq!(channels["items"][0]["name"], "ops log");
+    let retry_delivered = send(http.post(format!("{gw}/api/admin/notifications/{nid}/retry"))).await.unwrap();
+    assert_eq!(retry_delivered.status(), 400, "a delivered notification is not retried");
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/notification-channels/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/notification-channels/{id}"))).await.unwrap().status(), 404);
+    mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn admins_manage_monitors_over_rest() {
+    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+
+    let too_fast = json!({ "name": "gateway", "kind": "http", "target": format!("{gw}/health/live"), "interval_seconds": 5 });
+    let bad = send(http.post(format!("{gw}/api/admin/monitors")).json(&too_fast)).await.unwrap();
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "monitor.interval_seconds");
+    let monitor = json!({ "name": "gateway", "kind": "http", "target": format!("{gw}/health/live") });
+    let created = send(http.post(format!("{gw}/api/admin/monitors")).json(&monitor)).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!((created["interval_seconds"].as_i64(), created["state"].as_str()), (Some(30), Some("pending")), "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // The first check runs at once (the scheduler ticks every second); wait for it, bounded.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let beats = loop {
+        let b = get_json(&http, format!("{gw}/api/admin/monitors/{id}/heartbeats"), &token).await;
+        if !b["items"].as_array().unwrap().is_empty() {
+            break b;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no heartbeat: {b}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(beats["items"][0]["up"], true, "{beats}");
+    assert_eq!(get_json(&http, format!("{gw}/api/admin/monitors/{id}"), &token).await["state"], "up");
+    assert_eq!(get_json(&http, format!("{gw}/api/admin/monitors/{id}/uptime"), &token).await["uptime_24h"], 100.0);
+
+    let paused: Value = send(http.post(format!("{gw}/api/admin/monitors/{id}/pause"))).await.unwrap().json().await.unwrap();
+    assert_eq!(paused["state"], "paused");
+    let resumed: Value = send(http.post(format!("{gw}/api/admin/monitors/{id}/resume"))).await.unwrap().json().await.unwrap();
+    assert_eq!(resumed["state"], "pending");
+    let window =
+        json!({ "monitor_ids": [id], "start_time": "2026-12-01T02:00:00Z", "end_time": "2026-12-01T03:00:00Z", "reason": "upgrade" });
+    let w = send(http.post(format!("{gw}/api/admin/maintenance-windows")).json(&window)).await.unwrap();
+    assert_eq!(w.status(), 201);
+    let wid = w.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(get_json(&http, format!("{gw}/api/admin/maintenance-windows"), &token).await["items"][0]["reason"], "upgrade");
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/maintenance-windows/{wid}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/monitors/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.get(format!("{gw}/api/admin/monitors/{id}"))).await.unwrap().status(), 404);
+    mesh.gateway.stop().await.unwrap();
 }

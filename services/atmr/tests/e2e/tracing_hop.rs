@@ -9,7 +9,7 @@ use kit::{
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tracing::Instrument as _;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt as _};
 
 use crate::spawn_one;
 
@@ -18,6 +18,13 @@ async fn the_server_span_continues_the_callers_trace() {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let subscriber = tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    // tracing caches each callsite's interest process-wide. With one registered
+    // dispatcher it asks the *registering thread's* default, so another test that
+    // first reaches the gRPC server span on a thread with no subscriber would cache
+    // "never" and this test would see no server span. A global subscriber that is
+    // never interested makes two registered dispatchers: interest then comes out
+    // "sometimes" and is asked per call, on this thread, of the subscriber below.
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LevelFilter::OFF));
     // The runtime has one thread, so the server's tasks see this subscriber too.
     let _guard = tracing::subscriber::set_default(subscriber);
 
@@ -30,14 +37,23 @@ async fn the_server_span_continues_the_callers_trace() {
     }
     .instrument(tracing::info_span!("client-call"))
     .await;
+    drop(client);
     svc.stop().await.unwrap();
+    // The client may have its answer before the server's connection task has
+    // finished the call and ended its span: let that task run until the span is
+    // exported (bounded, so a missing span fails instead of hanging).
+    let server_name = "/atmr.safety.v1.SafetyService/GetLimits";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !exporter.get_finished_spans().unwrap().iter().any(|s| s.name == server_name) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     provider.force_flush().unwrap();
 
     let spans = exporter.get_finished_spans().unwrap();
     let client_span = spans.iter().find(|s| s.name == "client-call").expect("client span exported");
     let server_span = spans
         .iter()
-        .find(|s| s.name == "/atmr.safety.v1.SafetyService/GetLimits")
+        .find(|s| s.name == server_name)
         .unwrap_or_else(|| panic!("server span exported: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
     assert_eq!(server_span.span_context.trace_id(), client_span.span_context.trace_id(), "one trace across the hop");
     assert_eq!(server_span.parent_span_id, client_span.span_context.span_id(), "the server span is the client span's child");
