@@ -74,16 +74,34 @@ pub async fn ensure_admin(db: &DatabaseConnection, email: Option<&str>, password
         Some(p) => (p.to_owned(), false),
         None => (random_password(), true),
     };
+    insert(db, &email, &password, Role::Admin, FIRST_COMPANY_ID).await?;
+    tracing::info!(email = %email, "created the first admin account");
+    Ok(Some(BootstrapLogin { email, generated_password: generated.then_some(password) }))
+}
+
+/// Creates `email` with `role` in `company_id` and a generated password unless
+/// the account exists. Returns the password when it was created.
+pub async fn ensure_user(db: &DatabaseConnection, email: &str, role: Role, company_id: i64) -> anyhow::Result<Option<String>> {
+    if find_by_email(db, email).await?.is_some() {
+        return Ok(None);
+    }
+    let password = random_password();
+    insert(db, email, &password, role, company_id).await?;
+    tracing::info!(email = %email, role = role.as_str(), "created an account");
+    Ok(Some(password))
+}
+
+async fn insert(db: &DatabaseConnection, email: &str, password: &str, role: Role, company_id: i64) -> anyhow::Result<()> {
     let hash = {
-        let password = password.clone();
+        let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash_password(&password)).await?
     };
     let now = Utc::now();
     entity::Entity::insert(entity::ActiveModel {
-        email: Set(email.clone()),
+        email: Set(email.to_owned()),
         password_hash: Set(hash),
-        role: Set(Role::Admin.as_str().to_owned()),
-        company_id: Set(FIRST_COMPANY_ID),
+        role: Set(role.as_str().to_owned()),
+        company_id: Set(company_id),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
@@ -91,8 +109,7 @@ pub async fn ensure_admin(db: &DatabaseConnection, email: Option<&str>, password
     })
     .exec(db)
     .await?;
-    tracing::info!(email = %email, "created the first admin account");
-    Ok(Some(BootstrapLogin { email, generated_password: generated.then_some(password) }))
+    Ok(())
 }
 
 fn random_password() -> String {

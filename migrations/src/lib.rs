@@ -3,43 +3,14 @@
 //! components can share a PostgreSQL database in small setups without touching
 //! each other's tables. `atmr migrate <up|down|status> [component]` runs them;
 //! components also run their own set at start unless `ATMR_MIGRATE=false`.
-//!
-//! Sets start empty for components whose tables arrive with their own issue;
-//! an empty set is valid and reports nothing to do.
 
 pub use sea_orm_migration::MigratorTrait;
 
 pub mod bugs;
+pub mod dispatch;
 pub mod gateway;
 pub mod notify;
 pub mod safety;
-
-macro_rules! migration_set {
-    ($(#[$doc:meta])* $module:ident, $table:literal, [$($migration:path),* $(,)?]) => {
-        $(#[$doc])*
-        pub mod $module {
-            use sea_orm_migration::prelude::*;
-
-            pub struct Migrator;
-
-            #[async_trait::async_trait]
-            impl MigratorTrait for Migrator {
-                fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-                    vec![$(Box::new($migration)),*]
-                }
-
-                fn migration_table_name() -> DynIden {
-                    Alias::new($table).into_iden()
-                }
-            }
-        }
-    };
-}
-
-migration_set!(
-    /// The dispatch service's tables (companies, drivers, clients, bookings, runs).
-    dispatch, "seaql_migrations_dispatch", []
-);
 
 /// The components that own a migration set, by name.
 pub const COMPONENTS: [&str; 5] = ["dispatch", "safety", "bugs", "notify", "gateway"];

@@ -22,7 +22,15 @@ pub struct Cli {
 pub enum Command {
     /// Runs every component in this process on loopback, with SQLite files under
     /// ./data (or ATMR_DATA_DIR), the in-memory cache and the log notification channel.
-    Up,
+    Up {
+        /// Creates the demo company's data first (see `atmr demo`).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Creates demo data in the first company: 40 drivers, 600 patients and 500
+    /// bookings for tomorrow around Geneva and Lausanne, and a dispatcher login.
+    /// Running it again creates nothing twice.
+    Demo,
     /// Runs one component, as a container does.
     Serve {
         /// dispatch, safety, bugs, notify or gateway.
@@ -80,10 +88,17 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
         other => return Err(kit::ConfigError::new("ATMR_LOG_FORMAT", other, "text or json").into()),
     };
     match cli.command {
-        Command::Up => {
+        Command::Up { demo: with_demo } => {
             prepare_local_secret(&mut env)?;
             let _telemetry = kit::telemetry::init("atmr", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"), format)?;
+            if with_demo {
+                demo(&env).await?;
+            }
             up(env).await
+        }
+        Command::Demo => {
+            prepare_local_secret(&mut env)?;
+            demo(&env).await
         }
         Command::Serve { component } => {
             let _telemetry = kit::telemetry::init(&format!("atmr-{component}"), env.get("OTEL_EXPORTER_OTLP_ENDPOINT"), format)?;
@@ -269,6 +284,38 @@ pub async fn up(env: Env) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The demo company's e-mail of the dispatcher login `atmr demo` creates.
+pub const DEMO_DISPATCHER: &str = "dispatcher@demo.atmr.local";
+
+/// Seeds the demo data for tomorrow (Europe/Zurich) in the first company and
+/// prints what it created and the dispatcher login.
+pub async fn demo(env: &Env) -> anyhow::Result<()> {
+    let company = atmr_gateway::users::FIRST_COMPANY_ID;
+    let dispatch = atmr_dispatch::Config::from_env(env)?;
+    let db = kit::db::connect(&dispatch.service.database_url).await?;
+    atmr_migrations::run("dispatch", atmr_migrations::Operation::Up, &db).await?;
+    let tomorrow = (chrono::Utc::now().with_timezone(&dispatch.default_tz) + chrono::Duration::days(1)).date_naive();
+    let seeded = atmr_dispatch::demo::seed(&db, company, tomorrow).await?;
+    db.close().await?;
+
+    let gateway = atmr_gateway::Config::from_env(env)?;
+    let db = kit::db::connect(&gateway.service.database_url).await?;
+    atmr_migrations::run("gateway", atmr_migrations::Operation::Up, &db).await?;
+    let password = atmr_gateway::users::ensure_user(&db, DEMO_DISPATCHER, kit::auth::Role::Dispatcher, company).await?;
+    db.close().await?;
+
+    println!(
+        "demo data for {tomorrow}: created {} drivers, {} patients, {} bookings (existing data is kept, not duplicated)",
+        seeded.drivers, seeded.patients, seeded.bookings
+    );
+    match password {
+        Some(p) => println!("dispatcher login: {DEMO_DISPATCHER} / {p}   (shown once)"),
+        None => println!("dispatcher login: {DEMO_DISPATCHER} (created earlier; its password was shown then)"),
+    }
+    println!("plan the day: POST /api/dispatch/runs {{\"service_day\": \"{tomorrow}\"}} through the gateway, or RunDispatch over gRPC");
+    Ok(())
 }
 
 async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {

@@ -98,12 +98,6 @@ fn label_of_rank<T: Ranked>(rank: i16) -> String {
     T::from_rank(rank.into()).map_or_else(|| rank.to_string(), |v| v.label().to_owned())
 }
 
-impl From<Invalid> for Status {
-    fn from(e: Invalid) -> Self {
-        kit::error::invalid_argument(&e.field, e.message)
-    }
-}
-
 impl From<StoreError> for Status {
     fn from(e: StoreError) -> Self {
         match e {

@@ -4,6 +4,8 @@
 use atmr_proto::{bugs::v1 as pb, common::v1 as common};
 use chrono::{DateTime, Utc};
 
+pub use kit::input::{long_text, optional_line, required_line};
+
 use crate::domain::{BugStatus, Invalid, Priority, Ranked, Severity, fingerprint};
 
 pub const MAX_TITLE: usize = 200;
@@ -17,45 +19,6 @@ pub const MAX_FINGERPRINT: usize = 128;
 pub const MAX_COMMENT: usize = 10_000;
 pub const MAX_QUERY: usize = 200;
 pub const MAX_TREND_DAYS: i32 = 365;
-
-fn chars(s: &str) -> usize {
-    s.chars().count()
-}
-
-fn no_control(field: &str, value: &str, allow_newlines: bool) -> Result<(), Invalid> {
-    if value.chars().any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'))) {
-        return Err(Invalid::new(field, "contains control characters"));
-    }
-    Ok(())
-}
-
-/// A required single-line text of 1..=max characters, trimmed.
-pub fn required_line(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Invalid::new(field, "is required"));
-    }
-    optional_line(field, v, max)
-}
-
-/// A single-line text of at most `max` characters, trimmed (may be empty).
-pub fn optional_line(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
-    let v = value.trim();
-    if chars(v) > max {
-        return Err(Invalid::new(field, format!("is longer than {max} characters")));
-    }
-    no_control(field, v, false)?;
-    Ok(v.to_owned())
-}
-
-/// A multi-line text of at most `max` characters (bytes for stack traces are close enough to say characters).
-pub fn long_text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
-    if chars(value) > max {
-        return Err(Invalid::new(field, format!("is longer than {max} characters")));
-    }
-    no_control(field, value, true)?;
-    Ok(value.to_owned())
-}
 
 /// A category or environment: lower-case, 1..=50 characters, no commas; `default` when empty.
 pub fn label(field: &str, value: &str, default: &str) -> Result<String, Invalid> {

@@ -1,32 +1,85 @@
 //! The `dispatch` component: companies, drivers, patients, bookings, dispatch
-//! runs and assignments, the optimizer and the autonomous manager.
+//! runs and assignments, with a set-based data path (a run's SQL statements do
+//! not grow with its bookings), a travel model, a baseline solver behind the
+//! `solver::Solver` trait and an independent feasibility checker.
 //!
-//! This version registers `DispatchService` and `AutonomyService` with health,
-//! reflection and token verification; their RPCs arrive with the dispatch,
-//! optimizer and autonomy issues and answer UNIMPLEMENTED until then.
+//! `AutonomyService` is registered and answers UNIMPLEMENTED until the
+//! autonomy issue; so do recurring templates and the OSRM client (see
+//! ARCHITECTURE.md, "dispatch").
+
+pub mod demo;
+pub mod domain;
+mod entities;
+mod grpc;
+pub mod input;
+mod metrics;
+pub mod planning;
+pub mod routing;
+mod run;
+pub mod solver;
+mod store;
+
+use std::{sync::Arc, time::Duration};
 
 use atmr_proto::dispatch::v1::{
     autonomy_service_server::{self, AutonomyService, AutonomyServiceServer},
-    dispatch_service_server::{self, DispatchService, DispatchServiceServer},
+    dispatch_service_server::{self, DispatchServiceServer},
 };
-use kit::{Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig, service::ServiceRuntime};
+use kit::{
+    Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
+    clock::{self, SharedClock},
+    service::ServiceRuntime,
+};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
 /// Everything the dispatch component is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub service: ServiceConfig,
+    /// The time zone of companies that did not set theirs (`DISPATCH_DEFAULT_TIME_ZONE`, Europe/Zurich).
+    pub default_tz: chrono_tz::Tz,
+    /// Maximum ride time = direct × factor + extra (`DISPATCH_MAX_RIDE_FACTOR` 1.5,
+    /// `DISPATCH_MAX_RIDE_EXTRA_MINUTES` 15).
+    pub ride: planning::RideLimit,
+    /// The haversine model (`DISPATCH_ROAD_FACTOR` 1.3, `DISPATCH_TOWN_KMH` 30,
+    /// `DISPATCH_ROAD_KMH` 70).
+    pub haversine: routing::Haversine,
+    /// Solver time when a request gives none, and the most a request may ask
+    /// (`DISPATCH_SOLVER_BUDGET_MS` 2,000, `DISPATCH_SOLVER_MAX_BUDGET_MS` 60,000).
+    pub default_budget: Duration,
+    pub max_budget: Duration,
+    pub clock: SharedClock,
+}
+
+fn ratio(env: &Env, key: &str, default: f64, range: std::ops::RangeInclusive<f64>) -> Result<f64, ConfigError> {
+    let expected = format!("a number between {} and {}", range.start(), range.end());
+    let v: f64 = env.parse_or(key, default, &expected)?;
+    if range.contains(&v) { Ok(v) } else { Err(ConfigError::new(key, &v.to_string(), &expected)) }
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { service: ServiceConfig::from_env(Component::Dispatch, env)? })
+        let tz_name = env.get("DISPATCH_DEFAULT_TIME_ZONE").unwrap_or("Europe/Zurich");
+        let default_tz = tz_name.parse().map_err(|_| ConfigError::new("DISPATCH_DEFAULT_TIME_ZONE", tz_name, "an IANA time zone"))?;
+        Ok(Self {
+            service: ServiceConfig::from_env(Component::Dispatch, env)?,
+            default_tz,
+            ride: planning::RideLimit {
+                factor: ratio(env, "DISPATCH_MAX_RIDE_FACTOR", 1.5, 1.0..=5.0)?,
+                extra: chrono::Duration::minutes(env.u64_in("DISPATCH_MAX_RIDE_EXTRA_MINUTES", 15, 0..=240)? as i64),
+            },
+            haversine: routing::Haversine {
+                road_factor: ratio(env, "DISPATCH_ROAD_FACTOR", 1.3, 1.0..=3.0)?,
+                town_kmh: ratio(env, "DISPATCH_TOWN_KMH", 30.0, 5.0..=130.0)?,
+                town_km: 5.0,
+                road_kmh: ratio(env, "DISPATCH_ROAD_KMH", 70.0, 5.0..=130.0)?,
+            },
+            default_budget: env.millis_in("DISPATCH_SOLVER_BUDGET_MS", Duration::from_secs(2), 10..=600_000)?,
+            max_budget: env.millis_in("DISPATCH_SOLVER_MAX_BUDGET_MS", Duration::from_secs(60), 10..=600_000)?,
+            clock: clock::system(),
+        })
     }
 }
-
-struct DispatchApi;
-
-impl DispatchService for DispatchApi {}
 
 struct AutonomyApi;
 
@@ -34,9 +87,23 @@ impl AutonomyService for AutonomyApi {}
 
 /// Runs the dispatch component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
-    let rt = ServiceRuntime::start::<atmr_migrations::dispatch::Migrator>(cfg.service, listeners.admin, &life).await?;
+    let rt = ServiceRuntime::start::<atmr_migrations::dispatch::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
-    let dispatch = DispatchServiceServer::new(DispatchApi).max_decoding_message_size(max).max_encoding_message_size(max);
+    let metrics = metrics::DispatchMetrics::register(&rt.metrics.registry)?;
+    // Every statement is counted: a run's count must not grow with its bookings.
+    let mut db = rt.db.clone();
+    let statements = metrics.statements.clone();
+    db.set_metric_callback(move |_| statements.inc());
+    let planner = run::Planner {
+        router: routing::Router::new(cfg.haversine),
+        solver: Arc::new(solver::insertion::Insertion),
+        ride: cfg.ride,
+        default_budget: cfg.default_budget,
+        max_budget: cfg.max_budget,
+        stale_after: chrono::Duration::from_std(cfg.max_budget)? + chrono::Duration::minutes(5),
+    };
+    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics);
+    let dispatch = DispatchServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let autonomy = AutonomyServiceServer::new(AutonomyApi).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));
     let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME];

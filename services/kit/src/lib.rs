@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod health;
+pub mod input;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;

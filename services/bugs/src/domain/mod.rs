@@ -8,18 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-/// An input that is not acceptable, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-impl Invalid {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
+pub use kit::input::Invalid;
 
 /// The ordered vocabularies (severity, priority): stored as a rank so they sort.
 pub trait Ranked: Sized + Copy + 'static {

@@ -1,0 +1,126 @@
+//! The dispatch tables as sea-orm entities.
+
+macro_rules! entity {
+    ($module:ident, $table:literal, { $($field:ident : $ty:ty),* $(,)? }) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                $(pub $field: $ty,)*
+            }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(company, "company", {
+    name: String,
+    time_zone: String,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+});
+
+entity!(driver, "driver", {
+    company_id: i64,
+    name: String,
+    phone: String,
+    vehicle_kind: String,
+    seats: i32,
+    wheelchair_places: i32,
+    shift_start_minute: i32,
+    shift_end_minute: i32,
+    depot_lat: f64,
+    depot_lon: f64,
+    status: String,
+    last_lat: Option<f64>,
+    last_lon: Option<f64>,
+    last_position_at: Option<ChronoDateTimeUtc>,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+    deleted_at: Option<ChronoDateTimeUtc>,
+});
+
+entity!(client, "client", {
+    company_id: i64,
+    name: String,
+    phone: String,
+    address: String,
+    lat: f64,
+    lon: f64,
+    mobility: String,
+    notes: String,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+    deleted_at: Option<ChronoDateTimeUtc>,
+});
+
+entity!(booking, "booking", {
+    company_id: i64,
+    client_id: i64,
+    pickup_address: String,
+    pickup_lat: f64,
+    pickup_lon: f64,
+    dropoff_address: String,
+    dropoff_lat: f64,
+    dropoff_lon: f64,
+    pickup_earliest: Option<ChronoDateTimeUtc>,
+    pickup_latest: Option<ChronoDateTimeUtc>,
+    appointment_time: Option<ChronoDateTimeUtc>,
+    scheduled_time: ChronoDateTimeUtc,
+    service_day: String,
+    passengers: i32,
+    mobility: String,
+    boarding_minutes: i32,
+    return_of: Option<i64>,
+    will_call: bool,
+    recurring_template_id: Option<i64>,
+    notes: String,
+    status: String,
+    status_reason: String,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+});
+
+entity!(dispatch_run, "dispatch_run", {
+    company_id: i64,
+    service_day: String,
+    mode: String,
+    status: String,
+    started_at: ChronoDateTimeUtc,
+    finished_at: Option<ChronoDateTimeUtc>,
+    load_ms: f64,
+    solver_ms: f64,
+    write_ms: f64,
+    bookings_considered: i32,
+    bookings_assigned: i32,
+    drivers_used: i32,
+    total_distance_km: f64,
+    total_duration_minutes: f64,
+    unassigned: String,
+    routing_source: String,
+    solver: String,
+    seed: i64,
+    error: Option<String>,
+    created_by: String,
+});
+
+entity!(assignment, "assignment", {
+    company_id: i64,
+    booking_id: i64,
+    driver_id: i64,
+    dispatch_run_id: Option<i64>,
+    sequence: i32,
+    planned_pickup_at: ChronoDateTimeUtc,
+    planned_dropoff_at: ChronoDateTimeUtc,
+    status: String,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+});

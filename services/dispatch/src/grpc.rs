@@ -1,0 +1,864 @@
+//! The `atmr.dispatch.v1.DispatchService` implementation: checks the caller and
+//! the input, calls the store or the run, and turns rows into messages. Patient
+//! names, phones and addresses never reach the log: only ids are logged.
+
+use std::{collections::HashMap, pin::Pin};
+
+use atmr_proto::{common::v1 as common, dispatch::v1 as pb, dispatch::v1::dispatch_service_server::DispatchService};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt as _};
+use kit::{
+    auth::{Claims, Role, require_role},
+    clock::SharedClock,
+    convert::{page, timestamp},
+};
+use tokio::sync::broadcast;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, VehicleKind},
+    entities::{assignment, booking, client, company, dispatch_run, driver},
+    input::{self, mask_paths},
+    metrics::DispatchMetrics,
+    planning,
+    run::{self, Planner},
+    solver::{Plan, Route, check, insertion},
+    store::{AssignmentFilter, BoardChange, BookingFilter, DriverFilter, Store, StoreError, UnassignedRow},
+};
+
+const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
+
+pub struct DispatchApi {
+    store: Store,
+    planner: Planner,
+    clock: SharedClock,
+    board: broadcast::Sender<BoardChange>,
+    metrics: DispatchMetrics,
+}
+
+impl DispatchApi {
+    pub fn new(store: Store, planner: Planner, clock: SharedClock, metrics: DispatchMetrics) -> Self {
+        let (board, _) = broadcast::channel(4_096);
+        Self { store, planner, clock, board, metrics }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
+        for assignment in rows {
+            // No receiver is fine: nobody is watching.
+            let _ = self.board.send(BoardChange { company_id, service_day: service_day.to_owned(), change, assignment });
+        }
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            StoreError::Invalid(invalid) => invalid.into(),
+            StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
+            StoreError::PermissionDenied(m) => Status::permission_denied(m),
+            StoreError::Db(db) => kit::error::database(&db),
+        }
+    }
+}
+
+fn caller<T>(req: &Request<T>) -> Result<Claims, Status> {
+    require_role(req, &ROLES).cloned()
+}
+
+fn point(lat: f64, lon: f64) -> Option<common::GeoPoint> {
+    Some(common::GeoPoint { latitude: lat, longitude: lon })
+}
+
+fn page_info((page, per_page): (u64, u64), total: u64) -> Option<common::PageInfo> {
+    Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false })
+}
+
+fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {
+    page(p).map_err(|(field, message)| Invalid::new(format!("page.{field}"), message).into())
+}
+
+fn vehicle_kind_pb(s: &str) -> pb::VehicleKind {
+    match VehicleKind::parse(s) {
+        Some(VehicleKind::Car) => pb::VehicleKind::Car,
+        Some(VehicleKind::WheelchairVan) => pb::VehicleKind::WheelchairVan,
+        Some(VehicleKind::Stretcher) => pb::VehicleKind::Stretcher,
+        None => pb::VehicleKind::Unspecified,
+    }
+}
+
+fn mobility_pb(s: &str) -> pb::Mobility {
+    match Mobility::parse(s) {
+        Some(Mobility::Ambulatory) => pb::Mobility::Ambulatory,
+        Some(Mobility::Wheelchair) => pb::Mobility::Wheelchair,
+        Some(Mobility::Stretcher) => pb::Mobility::Stretcher,
+        None => pb::Mobility::Unspecified,
+    }
+}
+
+fn driver_status_pb(s: &str) -> pb::DriverStatus {
+    match DriverStatus::parse(s) {
+        Some(DriverStatus::Available) => pb::DriverStatus::Available,
+        Some(DriverStatus::OnDuty) => pb::DriverStatus::OnDuty,
+        Some(DriverStatus::OffDuty) => pb::DriverStatus::OffDuty,
+        Some(DriverStatus::Inactive) => pb::DriverStatus::Inactive,
+        None => pb::DriverStatus::Unspecified,
+    }
+}
+
+fn booking_status_pb(s: BookingStatus) -> pb::BookingStatus {
+    match s {
+        BookingStatus::Pending => pb::BookingStatus::Pending,
+        BookingStatus::Assigned => pb::BookingStatus::Assigned,
+        BookingStatus::EnRoute => pb::BookingStatus::EnRoute,
+        BookingStatus::PickedUp => pb::BookingStatus::PickedUp,
+        BookingStatus::Completed => pb::BookingStatus::Completed,
+        BookingStatus::Cancelled => pb::BookingStatus::Cancelled,
+        BookingStatus::NoShow => pb::BookingStatus::NoShow,
+    }
+}
+
+fn booking_status(field: &str, v: i32) -> Result<BookingStatus, Invalid> {
+    let s = pb::BookingStatus::try_from(v).map_err(|_| Invalid::new(field, format!("unknown booking status {v}")))?;
+    BookingStatus::ALL.iter().copied().find(|b| booking_status_pb(*b) == s).ok_or_else(|| Invalid::new(field, "must be a booking status"))
+}
+
+fn assignment_status_pb(s: &str) -> pb::AssignmentStatus {
+    match AssignmentStatus::parse(s) {
+        Some(AssignmentStatus::Planned) => pb::AssignmentStatus::Planned,
+        Some(AssignmentStatus::Active) => pb::AssignmentStatus::Active,
+        Some(AssignmentStatus::Done) => pb::AssignmentStatus::Done,
+        Some(AssignmentStatus::Superseded) => pb::AssignmentStatus::Superseded,
+        None => pb::AssignmentStatus::Unspecified,
+    }
+}
+
+fn company_pb(c: company::Model) -> pb::Company {
+    pb::Company { id: c.id, name: c.name, time_zone: c.time_zone, create_time: Some(timestamp(c.created_at)) }
+}
+
+fn driver_pb(d: driver::Model) -> pb::Driver {
+    pb::Driver {
+        id: d.id,
+        company_id: d.company_id,
+        name: d.name,
+        phone: d.phone,
+        vehicle_kind: vehicle_kind_pb(&d.vehicle_kind) as i32,
+        seats: d.seats,
+        wheelchair_places: d.wheelchair_places,
+        shift_start_minute: d.shift_start_minute,
+        shift_end_minute: d.shift_end_minute,
+        depot: point(d.depot_lat, d.depot_lon),
+        status: driver_status_pb(&d.status) as i32,
+        last_position: d.last_lat.zip(d.last_lon).and_then(|(lat, lon)| point(lat, lon)),
+        last_position_time: d.last_position_at.map(timestamp),
+        create_time: Some(timestamp(d.created_at)),
+        update_time: Some(timestamp(d.updated_at)),
+    }
+}
+
+fn client_pb(c: client::Model) -> pb::Client {
+    pb::Client {
+        id: c.id,
+        company_id: c.company_id,
+        name: c.name,
+        phone: c.phone,
+        address: c.address,
+        location: point(c.lat, c.lon),
+        mobility: mobility_pb(&c.mobility) as i32,
+        notes: c.notes,
+        create_time: Some(timestamp(c.created_at)),
+        update_time: Some(timestamp(c.updated_at)),
+    }
+}
+
+fn booking_pb(b: booking::Model) -> pb::Booking {
+    pb::Booking {
+        id: b.id,
+        company_id: b.company_id,
+        client_id: b.client_id,
+        pickup_address: b.pickup_address,
+        pickup: point(b.pickup_lat, b.pickup_lon),
+        dropoff_address: b.dropoff_address,
+        dropoff: point(b.dropoff_lat, b.dropoff_lon),
+        pickup_earliest: b.pickup_earliest.map(timestamp),
+        pickup_latest: b.pickup_latest.map(timestamp),
+        appointment_time: b.appointment_time.map(timestamp),
+        passengers: b.passengers,
+        mobility: mobility_pb(&b.mobility) as i32,
+        boarding_minutes: b.boarding_minutes,
+        return_of: b.return_of,
+        will_call: b.will_call,
+        recurring_template_id: b.recurring_template_id,
+        notes: b.notes,
+        status: BookingStatus::parse(&b.status).map_or(pb::BookingStatus::Unspecified, booking_status_pb) as i32,
+        service_day: b.service_day,
+        create_time: Some(timestamp(b.created_at)),
+        update_time: Some(timestamp(b.updated_at)),
+    }
+}
+
+fn assignment_pb(a: assignment::Model) -> pb::Assignment {
+    pb::Assignment {
+        id: a.id,
+        booking_id: a.booking_id,
+        driver_id: a.driver_id,
+        dispatch_run_id: a.dispatch_run_id.unwrap_or_default(),
+        sequence: a.sequence,
+        planned_pickup_time: Some(timestamp(a.planned_pickup_at)),
+        planned_dropoff_time: Some(timestamp(a.planned_dropoff_at)),
+        status: assignment_status_pb(&a.status) as i32,
+        create_time: Some(timestamp(a.created_at)),
+    }
+}
+
+fn run_pb(r: dispatch_run::Model) -> pb::DispatchRun {
+    let unassigned: Vec<UnassignedRow> = serde_json::from_str(&r.unassigned).unwrap_or_default();
+    pb::DispatchRun {
+        id: r.id,
+        company_id: r.company_id,
+        service_day: r.service_day,
+        mode: match RunMode::parse(&r.mode) {
+            Some(RunMode::Full) => pb::RunMode::Full,
+            Some(RunMode::PendingOnly) => pb::RunMode::PendingOnly,
+            None => pb::RunMode::Unspecified,
+        } as i32,
+        status: match RunStatus::parse(&r.status) {
+            Some(RunStatus::Running) => pb::RunStatus::Running,
+            Some(RunStatus::Completed) => pb::RunStatus::Completed,
+            Some(RunStatus::Failed) => pb::RunStatus::Failed,
+            None => pb::RunStatus::Unspecified,
+        } as i32,
+        start_time: Some(timestamp(r.started_at)),
+        finish_time: r.finished_at.map(timestamp),
+        solver_ms: r.solver_ms,
+        load_ms: r.load_ms,
+        write_ms: r.write_ms,
+        bookings_considered: r.bookings_considered,
+        bookings_assigned: r.bookings_assigned,
+        drivers_used: r.drivers_used,
+        total_distance_km: r.total_distance_km,
+        total_duration_minutes: r.total_duration_minutes,
+        unassigned: unassigned
+            .into_iter()
+            .map(|u| pb::UnassignedBooking { booking_id: u.booking_id, reason: u.reason, detail: u.detail })
+            .collect(),
+        routing_source: match r.routing_source.as_str() {
+            "osrm" => pb::RoutingSource::Osrm,
+            "haversine" => pb::RoutingSource::Haversine,
+            _ => pb::RoutingSource::Unspecified,
+        } as i32,
+        solver: r.solver,
+        error: r.error,
+    }
+}
+
+fn required<T>(field: &str, v: Option<T>) -> Result<T, Status> {
+    v.ok_or_else(|| Invalid::new(field, "is required").into())
+}
+
+fn optional_query(field: &str, q: Option<&str>) -> Result<Option<String>, Invalid> {
+    match q.map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(None),
+        Some(q) => kit::input::optional_line(field, q, 100).map(Some),
+    }
+}
+
+/// `current` with the masked fields taken from `patch`.
+fn merge_driver(current: pb::Driver, patch: pb::Driver, paths: &[&str]) -> pb::Driver {
+    let mut d = current;
+    for p in paths {
+        match *p {
+            "name" => d.name.clone_from(&patch.name),
+            "phone" => d.phone.clone_from(&patch.phone),
+            "vehicle_kind" => d.vehicle_kind = patch.vehicle_kind,
+            "seats" => d.seats = patch.seats,
+            "wheelchair_places" => d.wheelchair_places = patch.wheelchair_places,
+            "shift_start_minute" => d.shift_start_minute = patch.shift_start_minute,
+            "shift_end_minute" => d.shift_end_minute = patch.shift_end_minute,
+            "depot" => d.depot = patch.depot,
+            "status" => d.status = patch.status,
+            _ => {}
+        }
+    }
+    d
+}
+
+fn merge_client(current: pb::Client, patch: pb::Client, paths: &[&str]) -> pb::Client {
+    let mut c = current;
+    for p in paths {
+        match *p {
+            "name" => c.name.clone_from(&patch.name),
+            "phone" => c.phone.clone_from(&patch.phone),
+            "address" => c.address.clone_from(&patch.address),
+            "location" => c.location = patch.location,
+            "mobility" => c.mobility = patch.mobility,
+            "notes" => c.notes.clone_from(&patch.notes),
+            _ => {}
+        }
+    }
+    c
+}
+
+fn merge_booking(current: pb::Booking, patch: pb::Booking, paths: &[&str]) -> pb::Booking {
+    let mut b = current;
+    for p in paths {
+        match *p {
+            "pickup_address" => b.pickup_address.clone_from(&patch.pickup_address),
+            "pickup" => b.pickup = patch.pickup,
+            "dropoff_address" => b.dropoff_address.clone_from(&patch.dropoff_address),
+            "dropoff" => b.dropoff = patch.dropoff,
+            "pickup_earliest" => b.pickup_earliest = patch.pickup_earliest,
+            "pickup_latest" => b.pickup_latest = patch.pickup_latest,
+            "appointment_time" => b.appointment_time = patch.appointment_time,
+            "passengers" => b.passengers = patch.passengers,
+            "mobility" => b.mobility = patch.mobility,
+            "boarding_minutes" => b.boarding_minutes = patch.boarding_minutes,
+            "will_call" => b.will_call = patch.will_call,
+            "notes" => b.notes.clone_from(&patch.notes),
+            _ => {}
+        }
+    }
+    b
+}
+
+const DRIVER_PATHS: [&str; 9] =
+    ["name", "phone", "vehicle_kind", "seats", "wheelchair_places", "shift_start_minute", "shift_end_minute", "depot", "status"];
+const CLIENT_PATHS: [&str; 6] = ["name", "phone", "address", "location", "mobility", "notes"];
+const BOOKING_PATHS: [&str; 12] = [
+    "pickup_address",
+    "pickup",
+    "dropoff_address",
+    "dropoff",
+    "pickup_earliest",
+    "pickup_latest",
+    "appointment_time",
+    "passengers",
+    "mobility",
+    "boarding_minutes",
+    "will_call",
+    "notes",
+];
+
+type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl DispatchService for DispatchApi {
+    async fn get_company(&self, req: Request<pb::GetCompanyRequest>) -> Result<Response<pb::GetCompanyResponse>, Status> {
+        let c = caller(&req)?;
+        let company = self.store.company(c.company_id, self.now()).await?;
+        Ok(Response::new(pb::GetCompanyResponse { company: Some(company_pb(company)) }))
+    }
+
+    async fn update_company(&self, req: Request<pb::UpdateCompanyRequest>) -> Result<Response<pb::UpdateCompanyResponse>, Status> {
+        let c = require_role(&req, &[Role::Admin])?.clone();
+        let r = req.into_inner();
+        let paths = mask_paths(r.update_mask.as_ref(), &["name", "time_zone"])?;
+        let patch = required("company", r.company)?;
+        let now = self.now();
+        let mut company = self.store.company(c.company_id, now).await?;
+        for p in paths {
+            match p {
+                "name" => company.name = kit::input::required_line("company.name", &patch.name, input::MAX_NAME)?,
+                _ => {
+                    let tz: chrono_tz::Tz = patch.time_zone.trim().parse().map_err(|_| {
+                        Invalid::new(
+                            "company.time_zone",
+                            format!("must be an IANA time zone such as Europe/Zurich, got {:?}", patch.time_zone),
+                        )
+                    })?;
+                    company.time_zone = tz.name().to_owned();
+                }
+            }
+        }
+        company.updated_at = now;
+        let saved = self.store.save_company(company).await?;
+        Ok(Response::new(pb::UpdateCompanyResponse { company: Some(company_pb(saved)) }))
+    }
+
+    async fn create_driver(&self, req: Request<pb::CreateDriverRequest>) -> Result<Response<pb::CreateDriverResponse>, Status> {
+        let c = caller(&req)?;
+        let d = input::driver(&required("driver", req.into_inner().driver)?).map_err(|e| e.under("driver."))?;
+        let row = self.store.create_driver(c.company_id, d, self.now()).await?;
+        tracing::info!(driver_id = row.id, "driver created");
+        Ok(Response::new(pb::CreateDriverResponse { driver: Some(driver_pb(row)) }))
+    }
+
+    async fn get_driver(&self, req: Request<pb::GetDriverRequest>) -> Result<Response<pb::GetDriverResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("driver_id", req.into_inner().driver_id)?;
+        Ok(Response::new(pb::GetDriverResponse { driver: Some(driver_pb(self.store.driver(c.company_id, id).await?)) }))
+    }
+
+    async fn list_drivers(&self, req: Request<pb::ListDriversRequest>) -> Result<Response<pb::ListDriversResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let p = checked_page(r.page.as_ref())?;
+        let statuses = r
+            .statuses
+            .iter()
+            .map(|&s| input::driver_status("statuses", s)?.ok_or_else(|| Invalid::new("statuses", "must not contain UNSPECIFIED")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let kinds = r.vehicle_kinds.iter().map(|&k| input::vehicle_kind("vehicle_kinds", k)).collect::<Result<Vec<_>, _>>()?;
+        let filter = DriverFilter { statuses, kinds, query: optional_query("query", r.query.as_deref())? };
+        let (rows, total) = self.store.list_drivers(c.company_id, &filter, p).await?;
+        Ok(Response::new(pb::ListDriversResponse { drivers: rows.into_iter().map(driver_pb).collect(), page: page_info(p, total) }))
+    }
+
+    async fn update_driver(&self, req: Request<pb::UpdateDriverRequest>) -> Result<Response<pb::UpdateDriverResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let paths = mask_paths(r.update_mask.as_ref(), &DRIVER_PATHS)?;
+        let patch = required("driver", r.driver)?;
+        let id = input::id("driver.id", patch.id)?;
+        let current = driver_pb(self.store.driver(c.company_id, id).await?);
+        let d = input::driver(&merge_driver(current, patch, &paths)).map_err(|e| e.under("driver."))?;
+        let row = self.store.update_driver(c.company_id, id, d, self.now()).await?;
+        Ok(Response::new(pb::UpdateDriverResponse { driver: Some(driver_pb(row)) }))
+    }
+
+    async fn delete_driver(&self, req: Request<pb::DeleteDriverRequest>) -> Result<Response<pb::DeleteDriverResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("driver_id", req.into_inner().driver_id)?;
+        self.store.delete_driver(c.company_id, id, self.now()).await?;
+        Ok(Response::new(pb::DeleteDriverResponse {}))
+    }
+
+    async fn create_client(&self, req: Request<pb::CreateClientRequest>) -> Result<Response<pb::CreateClientResponse>, Status> {
+        let c = caller(&req)?;
+        let input = input::client(&required("client", req.into_inner().client)?).map_err(|e| e.under("client."))?;
+        let row = self.store.create_client(c.company_id, input, self.now()).await?;
+        tracing::info!(client_id = row.id, "client created");
+        Ok(Response::new(pb::CreateClientResponse { client: Some(client_pb(row)) }))
+    }
+
+    async fn get_client(&self, req: Request<pb::GetClientRequest>) -> Result<Response<pb::GetClientResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("client_id", req.into_inner().client_id)?;
+        Ok(Response::new(pb::GetClientResponse { client: Some(client_pb(self.store.client(c.company_id, id).await?)) }))
+    }
+
+    async fn list_clients(&self, req: Request<pb::ListClientsRequest>) -> Result<Response<pb::ListClientsResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let p = checked_page(r.page.as_ref())?;
+        let mobilities = r
+            .mobilities
+            .iter()
+            .map(|&m| input::mobility("mobilities", m)?.ok_or_else(|| Invalid::new("mobilities", "must not contain UNSPECIFIED")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let query = optional_query("query", r.query.as_deref())?;
+        let (rows, total) = self.store.list_clients(c.company_id, &mobilities, query.as_deref(), p).await?;
+        Ok(Response::new(pb::ListClientsResponse { clients: rows.into_iter().map(client_pb).collect(), page: page_info(p, total) }))
+    }
+
+    async fn update_client(&self, req: Request<pb::UpdateClientRequest>) -> Result<Response<pb::UpdateClientResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let paths = mask_paths(r.update_mask.as_ref(), &CLIENT_PATHS)?;
+        let patch = required("client", r.client)?;
+        let id = input::id("client.id", patch.id)?;
+        let current = client_pb(self.store.client(c.company_id, id).await?);
+        let input = input::client(&merge_client(current, patch, &paths)).map_err(|e| e.under("client."))?;
+        let row = self.store.update_client(c.company_id, id, input, self.now()).await?;
+        Ok(Response::new(pb::UpdateClientResponse { client: Some(client_pb(row)) }))
+    }
+
+    async fn delete_client(&self, req: Request<pb::DeleteClientRequest>) -> Result<Response<pb::DeleteClientResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("client_id", req.into_inner().client_id)?;
+        self.store.delete_client(c.company_id, id, self.now()).await?;
+        Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
+        let c = caller(&req)?;
+        let input = input::booking(&required("booking", req.into_inner().booking)?).map_err(|e| e.under("booking."))?;
+        let mut rows = self.store.create_bookings(c.company_id, vec![input], self.now()).await.map_err(|e| prefix_store(e, "booking."))?;
+        let row = rows.pop().expect("one booking in, one out");
+        tracing::info!(booking_id = row.id, client_id = row.client_id, "booking created");
+        Ok(Response::new(pb::CreateBookingResponse { booking: Some(booking_pb(row)) }))
+    }
+
+    async fn create_bookings(&self, req: Request<pb::CreateBookingsRequest>) -> Result<Response<pb::CreateBookingsResponse>, Status> {
+        let c = caller(&req)?;
+        let rows = req.into_inner().bookings;
+        if rows.is_empty() {
+            return Err(Invalid::new("bookings", "is empty").into());
+        }
+        if rows.len() > input::MAX_BATCH {
+            return Err(Invalid::new("bookings", format!("has {} rows; at most {} per call", rows.len(), input::MAX_BATCH)).into());
+        }
+        let mut inputs = Vec::with_capacity(rows.len());
+        let mut bad: Vec<Invalid> = Vec::new();
+        for (i, b) in rows.iter().enumerate() {
+            match input::booking(b) {
+                Ok(v) => inputs.push(v),
+                Err(e) => bad.push(e.under(&format!("bookings[{i}]."))),
+            }
+        }
+        if let Some(first) = bad.first() {
+            let all = bad.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            return Err(Invalid::new(first.field.clone(), format!("{} bad rows, nothing written: {all}", bad.len())).into());
+        }
+        let created = if inputs.len() == 1 {
+            self.store.create_bookings(c.company_id, inputs, self.now()).await.map_err(|e| prefix_store(e, "bookings[0]."))?
+        } else {
+            self.store.create_bookings(c.company_id, inputs, self.now()).await?
+        };
+        tracing::info!(count = created.len(), "bookings created");
+        Ok(Response::new(pb::CreateBookingsResponse { bookings: created.into_iter().map(booking_pb).collect() }))
+    }
+
+    async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("booking_id", req.into_inner().booking_id)?;
+        let booking = self.store.booking(c.company_id, id).await?;
+        let assignment = self.store.live_assignment(id).await?;
+        Ok(Response::new(pb::GetBookingResponse { booking: Some(booking_pb(booking)), assignment: assignment.map(assignment_pb) }))
+    }
+
+    async fn list_bookings(&self, req: Request<pb::ListBookingsRequest>) -> Result<Response<pb::ListBookingsResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let p = checked_page(r.page.as_ref())?;
+        let filter = BookingFilter {
+            service_day: r.service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?,
+            statuses: r.statuses.iter().map(|&s| booking_status("statuses", s)).collect::<Result<_, _>>()?,
+            client_id: r.client_id.map(|v| input::id("client_id", v)).transpose()?,
+            driver_id: r.driver_id.map(|v| input::id("driver_id", v)).transpose()?,
+        };
+        let (rows, total) = self.store.list_bookings(c.company_id, &filter, p).await?;
+        Ok(Response::new(pb::ListBookingsResponse { bookings: rows.into_iter().map(booking_pb).collect(), page: page_info(p, total) }))
+    }
+
+    async fn update_booking(&self, req: Request<pb::UpdateBookingRequest>) -> Result<Response<pb::UpdateBookingResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let paths = mask_paths(r.update_mask.as_ref(), &BOOKING_PATHS)?;
+        let patch = required("booking", r.booking)?;
+        let id = input::id("booking.id", patch.id)?;
+        let current = booking_pb(self.store.booking(c.company_id, id).await?);
+        let merged = merge_booking(current, patch, &paths);
+        let input = input::booking(&merged).map_err(|e| e.under("booking."))?;
+        let (row, superseded) = self.store.update_booking(c.company_id, id, input, self.now()).await?;
+        self.publish(c.company_id, &row.service_day, "superseded", superseded);
+        Ok(Response::new(pb::UpdateBookingResponse { booking: Some(booking_pb(row)) }))
+    }
+
+    async fn update_booking_status(
+        &self,
+        req: Request<pb::UpdateBookingStatusRequest>,
+    ) -> Result<Response<pb::UpdateBookingStatusResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let id = input::id("booking_id", r.booking_id)?;
+        let to = booking_status("status", r.status)?;
+        let reason = kit::input::optional_line("reason", &r.reason, 300)?;
+        let (row, changed) = self.store.update_booking_status(c.company_id, id, to, &reason, self.now()).await?;
+        tracing::info!(booking_id = id, status = %to, "booking status changed");
+        self.publish(c.company_id, &row.service_day, "status_changed", changed);
+        Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)) }))
+    }
+
+    async fn create_recurring_template(
+        &self,
+        _req: Request<pb::CreateRecurringTemplateRequest>,
+    ) -> Result<Response<pb::CreateRecurringTemplateResponse>, Status> {
+        Err(recurring_not_built())
+    }
+
+    async fn list_recurring_templates(
+        &self,
+        _req: Request<pb::ListRecurringTemplatesRequest>,
+    ) -> Result<Response<pb::ListRecurringTemplatesResponse>, Status> {
+        Err(recurring_not_built())
+    }
+
+    async fn delete_recurring_template(
+        &self,
+        _req: Request<pb::DeleteRecurringTemplateRequest>,
+    ) -> Result<Response<pb::DeleteRecurringTemplateResponse>, Status> {
+        Err(recurring_not_built())
+    }
+
+    async fn generate_recurring_bookings(
+        &self,
+        _req: Request<pb::GenerateRecurringBookingsRequest>,
+    ) -> Result<Response<pb::GenerateRecurringBookingsResponse>, Status> {
+        Err(recurring_not_built())
+    }
+
+    async fn run_dispatch(&self, req: Request<pb::RunDispatchRequest>) -> Result<Response<pb::RunDispatchResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let day = input::day("service_day", &r.service_day)?;
+        let mode = match pb::RunMode::try_from(r.mode) {
+            Ok(pb::RunMode::Unspecified | pb::RunMode::Full) => RunMode::Full,
+            Ok(pb::RunMode::PendingOnly) => RunMode::PendingOnly,
+            Err(_) => return Err(Invalid::new("mode", format!("unknown run mode {}", r.mode)).into()),
+        };
+        if r.time_budget_ms < 0 {
+            return Err(Invalid::new("time_budget_ms", "must not be negative").into());
+        }
+        let who = if c.email.is_empty() { c.sub.clone() } else { c.email.clone() };
+        let started = std::time::Instant::now();
+        let result =
+            run::run(&self.store, &self.planner, &self.clock, c.company_id, day, mode, r.time_budget_ms as u32, r.seed, &who).await;
+        let done = match result {
+            Ok(done) => done,
+            Err(e) => {
+                self.metrics.runs.with_label_values(&["failed"]).inc();
+                return Err(e.into());
+            }
+        };
+        self.metrics.runs.with_label_values(&["completed"]).inc();
+        self.metrics.run_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics.unassigned.inc_by(done.run.bookings_considered.saturating_sub(done.run.bookings_assigned) as u64);
+        tracing::info!(
+            run_id = done.run.id,
+            considered = done.run.bookings_considered,
+            assigned = done.run.bookings_assigned,
+            load_ms = done.run.load_ms,
+            solver_ms = done.run.solver_ms,
+            write_ms = done.run.write_ms,
+            "dispatch run completed"
+        );
+        let day = done.run.service_day.clone();
+        self.publish(c.company_id, &day, "superseded", done.superseded);
+        self.publish(c.company_id, &day, "created", done.created.iter().cloned());
+        Ok(Response::new(pb::RunDispatchResponse {
+            run: Some(run_pb(done.run)),
+            assignments: done.created.into_iter().map(assignment_pb).collect(),
+        }))
+    }
+
+    async fn get_dispatch_run(&self, req: Request<pb::GetDispatchRunRequest>) -> Result<Response<pb::GetDispatchRunResponse>, Status> {
+        let c = caller(&req)?;
+        let id = input::id("run_id", req.into_inner().run_id)?;
+        Ok(Response::new(pb::GetDispatchRunResponse { run: Some(run_pb(self.store.run(c.company_id, id).await?)) }))
+    }
+
+    async fn list_dispatch_runs(
+        &self,
+        req: Request<pb::ListDispatchRunsRequest>,
+    ) -> Result<Response<pb::ListDispatchRunsResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let p = checked_page(r.page.as_ref())?;
+        let day = r.service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?;
+        let (rows, total) = self.store.list_runs(c.company_id, day, p).await?;
+        Ok(Response::new(pb::ListDispatchRunsResponse { runs: rows.into_iter().map(run_pb).collect(), page: page_info(p, total) }))
+    }
+
+    async fn list_assignments(&self, req: Request<pb::ListAssignmentsRequest>) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let p = checked_page(r.page.as_ref())?;
+        let statuses = r
+            .statuses
+            .iter()
+            .map(|&s| match pb::AssignmentStatus::try_from(s) {
+                Ok(pb::AssignmentStatus::Planned) => Ok(AssignmentStatus::Planned),
+                Ok(pb::AssignmentStatus::Active) => Ok(AssignmentStatus::Active),
+                Ok(pb::AssignmentStatus::Done) => Ok(AssignmentStatus::Done),
+                Ok(pb::AssignmentStatus::Superseded) => Ok(AssignmentStatus::Superseded),
+                _ => Err(Invalid::new("statuses", format!("unknown assignment status {s}"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let filter = AssignmentFilter {
+            run_id: r.run_id.map(|v| input::id("run_id", v)).transpose()?,
+            driver_id: r.driver_id.map(|v| input::id("driver_id", v)).transpose()?,
+            service_day: r.service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?,
+            statuses,
+        };
+        let (rows, total) = self.store.list_assignments(c.company_id, &filter, p).await?;
+        Ok(Response::new(pb::ListAssignmentsResponse {
+            assignments: rows.into_iter().map(assignment_pb).collect(),
+            page: page_info(p, total),
+        }))
+    }
+
+    async fn reassign_booking(&self, req: Request<pb::ReassignBookingRequest>) -> Result<Response<pb::ReassignBookingResponse>, Status> {
+        let c = caller(&req)?;
+        let r = req.into_inner();
+        let booking_id = input::id("booking_id", r.booking_id)?;
+        let driver_id = input::id("driver_id", r.driver_id)?;
+        let booking = self.store.booking(c.company_id, booking_id).await?;
+        let driver = self.store.driver(c.company_id, driver_id).await?;
+        let status = BookingStatus::parse(&booking.status).unwrap_or(BookingStatus::Pending);
+        if !status.not_started() {
+            return Err(Status::failed_precondition(format!(
+                "booking {booking_id} is {status}; only pending or assigned bookings can be reassigned"
+            )));
+        }
+        if booking.pickup_earliest.is_none() {
+            return Err(Status::failed_precondition(format!("booking {booking_id} is a will-call return without a pickup window yet")));
+        }
+        if !planning::plannable(&driver) {
+            return Err(Status::failed_precondition(format!(
+                "driver {driver_id} is {}; only available or on-duty drivers take bookings",
+                driver.status
+            )));
+        }
+        let day = chrono::NaiveDate::parse_from_str(&booking.service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
+        let tz = self.store.time_zone(c.company_id).await?;
+        let (live, mut on_route) = self.store.driver_day(c.company_id, driver_id, &booking.service_day).await?;
+        // Trips already started stay as they are; the planned rest is re-timed.
+        let started: Vec<i64> = live.iter().filter(|a| a.status != AssignmentStatus::Planned.as_str()).map(|a| a.booking_id).collect();
+        on_route.retain(|b| b.id != booking_id);
+        let mut bookings = on_route;
+        bookings.push(booking.clone());
+        let (mut problem, _) =
+            planning::build(&self.planner.router, self.planner.ride, tz, day, std::slice::from_ref(&driver), &bookings).await;
+        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
+        let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
+        let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
+            Some(route) => (route, Vec::new()),
+            None => {
+                // No feasible place: the booking goes where its pickup time puts it.
+                let mut stops = current.stops.clone();
+                let q = &problem.requests[ri];
+                let at = stops.iter().position(|s| s.time > q.earliest).unwrap_or(stops.len());
+                stops.insert(at, crate::solver::Stop { request: ri, pickup: true, time: q.earliest });
+                let drop_time = q.earliest + q.service + problem.travel.secs(q.pickup, q.dropoff);
+                stops.insert(at + 1, crate::solver::Stop { request: ri, pickup: false, time: drop_time });
+                let route = Route { vehicle: 0, stops };
+                let others: Vec<usize> = (0..problem.requests.len()).filter(|i| !route.stops.iter().any(|s| s.request == *i)).collect();
+                problem.keep = Vec::new();
+                let plan = Plan {
+                    routes: vec![route.clone()],
+                    unassigned: others
+                        .into_iter()
+                        .map(|request| crate::solver::Unassigned {
+                            request,
+                            reason: crate::solver::Reason::FleetFull,
+                            detail: String::new(),
+                        })
+                        .collect(),
+                };
+                let found: Vec<String> = check::violations(&problem, &plan).into_iter().map(|v| v.message).collect();
+                if !r.force {
+                    return Err(Status::failed_precondition(format!(
+                        "booking {booking_id} does not fit driver {driver_id}'s day: {}; pass force to assign anyway",
+                        found.join("; ")
+                    )));
+                }
+                tracing::warn!(booking_id, driver_id, violations = found.len(), "forced reassignment despite violations");
+                (route, found)
+            }
+        };
+        let rows: Vec<_> = planning::assignments_of(&problem, std::slice::from_ref(&route))
+            .into_iter()
+            .filter(|a| !started.contains(&a.booking_id))
+            .map(|a| planning::NewAssignment { driver_id, ..a })
+            .collect();
+        let (created, superseded) = self.store.write_route(c.company_id, booking_id, driver_id, &rows, self.now()).await?;
+        tracing::info!(booking_id, driver_id, forced = !violations.is_empty(), "booking reassigned");
+        self.publish(c.company_id, &booking.service_day, "superseded", superseded);
+        self.publish(c.company_id, &booking.service_day, "created", created.iter().cloned());
+        let assignment = created.into_iter().find(|a| a.booking_id == booking_id).map(assignment_pb);
+        Ok(Response::new(pb::ReassignBookingResponse { assignment, violations }))
+    }
+
+    async fn report_driver_positions(
+        &self,
+        req: Request<Streaming<pb::ReportDriverPositionsRequest>>,
+    ) -> Result<Response<pb::ReportDriverPositionsResponse>, Status> {
+        let c = caller(&req)?;
+        let mut stream = req.into_inner();
+        let (mut accepted, mut rejected) = (0_i64, 0_i64);
+        // The latest position of each driver and how many reports each sent,
+        // written every 200 drivers and at the end of the stream.
+        let mut batch = PositionBatch::default();
+        while let Some(msg) = stream.next().await {
+            let msg = msg?;
+            let parsed = input::id("driver_id", msg.driver_id)
+                .and_then(|id| Ok((id, input::point("position", msg.position.as_ref())?, input::time("time", msg.time.as_ref())?)));
+            let Ok((id, p, t)) = parsed else {
+                rejected += 1;
+                continue;
+            };
+            batch.add(id, p.lat, p.lon, t.unwrap_or_else(|| self.now()));
+            if batch.latest.len() >= 200 {
+                let (a, r) = batch.flush(&self.store, c.company_id).await?;
+                (accepted, rejected) = (accepted + a, rejected + r);
+            }
+        }
+        let (a, r) = batch.flush(&self.store, c.company_id).await?;
+        (accepted, rejected) = (accepted + a, rejected + r);
+        self.metrics.positions.with_label_values(&["accepted"]).inc_by(accepted as u64);
+        self.metrics.positions.with_label_values(&["rejected"]).inc_by(rejected as u64);
+        Ok(Response::new(pb::ReportDriverPositionsResponse { accepted, rejected }))
+    }
+
+    async fn watch_assignments(&self, req: Request<pb::WatchAssignmentsRequest>) -> Result<Response<BoardStream>, Status> {
+        let c = caller(&req)?;
+        let day = req.into_inner().service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?.map(|d| d.to_string());
+        let company = c.company_id;
+        let rx = tokio_stream::wrappers::BroadcastStream::new(self.board.subscribe());
+        let stream = rx.filter_map(move |item| {
+            let day = day.clone();
+            async move {
+                match item {
+                    Ok(change) if change.company_id == company && day.as_ref().is_none_or(|d| *d == change.service_day) => {
+                        Some(Ok(pb::WatchAssignmentsResponse {
+                            change: change.change.to_owned(),
+                            assignment: Some(assignment_pb(change.assignment)),
+                            time: Some(timestamp(Utc::now())),
+                        }))
+                    }
+                    Ok(_) => None,
+                    // A watcher too slow to keep up is told, and reloads the board.
+                    Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => Some(Err(Status::data_loss(format!(
+                        "{n} changes were missed; reload the board with ListAssignments and watch again"
+                    )))),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// Names the single booking's field in store errors (`booking.client_id`).
+fn prefix_store(e: StoreError, prefix: &str) -> StoreError {
+    match e {
+        StoreError::Invalid(i) => StoreError::Invalid(i.under(prefix)),
+        StoreError::PermissionDenied(m) => StoreError::PermissionDenied(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
+fn recurring_not_built() -> Status {
+    Status::unimplemented("recurring booking templates are not built yet (tracked in the dispatch issue)")
+}
+
+#[derive(Default)]
+struct PositionBatch {
+    latest: HashMap<i64, (f64, f64, DateTime<Utc>)>,
+    reports: HashMap<i64, i64>,
+}
+
+impl PositionBatch {
+    fn add(&mut self, driver: i64, lat: f64, lon: f64, at: DateTime<Utc>) {
+        *self.reports.entry(driver).or_default() += 1;
+        if self.latest.get(&driver).is_none_or(|(_, _, prev)| *prev < at) {
+            self.latest.insert(driver, (lat, lon, at));
+        }
+    }
+
+    /// Writes the batch; `(accepted, rejected)` reports, those of drivers not in
+    /// the caller's company being rejected.
+    async fn flush(&mut self, store: &Store, company_id: i64) -> Result<(i64, i64), StoreError> {
+        let (_, unknown) = store.record_positions(company_id, &self.latest).await?;
+        let total: i64 = self.reports.values().sum();
+        let rejected: i64 = unknown.iter().map(|id| self.reports.get(id).copied().unwrap_or(0)).sum();
+        self.latest.clear();
+        self.reports.clear();
+        Ok((total - rejected, rejected))
+    }
+}

@@ -1,0 +1,284 @@
+//! Checks every request field before anything is written and turns requests
+//! into the store's plain types. Errors name the field as the contract spells it.
+
+use atmr_proto::{common::v1 as common, dispatch::v1 as pb};
+use chrono::{DateTime, NaiveDate, Utc};
+use kit::input::{long_text, optional_line, required_line};
+
+use crate::domain::{DriverStatus, Invalid, Mobility, VehicleKind, geo::Point};
+
+pub const MAX_NAME: usize = 200;
+pub const MAX_PHONE: usize = 40;
+pub const MAX_ADDRESS: usize = 300;
+pub const MAX_NOTES: usize = 2_000;
+pub const MAX_PASSENGERS: i32 = 8;
+pub const MAX_BOARDING_MINUTES: i32 = 60;
+pub const MAX_BATCH: usize = 5_000;
+const MINUTES_PER_DAY: i32 = 24 * 60;
+
+/// A driver as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriverInput {
+    pub name: String,
+    pub phone: String,
+    pub vehicle_kind: VehicleKind,
+    pub seats: i32,
+    pub wheelchair_places: i32,
+    pub shift_start_minute: i32,
+    pub shift_end_minute: i32,
+    pub depot: Point,
+    pub status: DriverStatus,
+}
+
+/// A client (patient) as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientInput {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub location: Point,
+    pub mobility: Mobility,
+    pub notes: String,
+}
+
+/// A booking as written; `mobility` None means "the client's".
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookingInput {
+    pub client_id: i64,
+    pub pickup_address: String,
+    pub pickup: Point,
+    pub dropoff_address: String,
+    pub dropoff: Point,
+    /// Both or neither; neither only for a will-call return.
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub appointment: Option<DateTime<Utc>>,
+    pub passengers: i32,
+    pub mobility: Option<Mobility>,
+    pub boarding_minutes: i32,
+    pub return_of: Option<i64>,
+    pub will_call: bool,
+    /// Required when there is no window (will-call); else derived from the window.
+    pub service_day: Option<NaiveDate>,
+    pub notes: String,
+}
+
+pub fn point(field: &str, p: Option<&common::GeoPoint>) -> Result<Point, Invalid> {
+    let p = p.ok_or_else(|| Invalid::new(field, "is required"))?;
+    Point::new(field, p.latitude, p.longitude)
+}
+
+pub fn time(field: &str, t: Option<&prost_types::Timestamp>) -> Result<Option<DateTime<Utc>>, Invalid> {
+    t.map(|t| kit::convert::time(t).map_err(|m| Invalid::new(field, m))).transpose()
+}
+
+pub fn day(field: &str, s: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| Invalid::new(field, format!("must be a date as YYYY-MM-DD, got {s:?}")))
+}
+
+pub fn id(field: &str, v: i64) -> Result<i64, Invalid> {
+    if v <= 0 { Err(Invalid::new(field, format!("must be a positive id, got {v}"))) } else { Ok(v) }
+}
+
+pub fn vehicle_kind(field: &str, v: i32) -> Result<VehicleKind, Invalid> {
+    match pb::VehicleKind::try_from(v) {
+        Ok(pb::VehicleKind::Car) => Ok(VehicleKind::Car),
+        Ok(pb::VehicleKind::WheelchairVan) => Ok(VehicleKind::WheelchairVan),
+        Ok(pb::VehicleKind::Stretcher) => Ok(VehicleKind::Stretcher),
+        _ => Err(Invalid::new(field, "must be one of car, wheelchair_van, stretcher")),
+    }
+}
+
+/// A mobility need; None when unspecified.
+pub fn mobility(field: &str, v: i32) -> Result<Option<Mobility>, Invalid> {
+    match pb::Mobility::try_from(v) {
+        Ok(pb::Mobility::Unspecified) => Ok(None),
+        Ok(pb::Mobility::Ambulatory) => Ok(Some(Mobility::Ambulatory)),
+        Ok(pb::Mobility::Wheelchair) => Ok(Some(Mobility::Wheelchair)),
+        Ok(pb::Mobility::Stretcher) => Ok(Some(Mobility::Stretcher)),
+        Err(_) => Err(Invalid::new(field, format!("unknown mobility {v}"))),
+    }
+}
+
+/// A driver status; None when unspecified.
+pub fn driver_status(field: &str, v: i32) -> Result<Option<DriverStatus>, Invalid> {
+    match pb::DriverStatus::try_from(v) {
+        Ok(pb::DriverStatus::Unspecified) => Ok(None),
+        Ok(pb::DriverStatus::Available) => Ok(Some(DriverStatus::Available)),
+        Ok(pb::DriverStatus::OnDuty) => Ok(Some(DriverStatus::OnDuty)),
+        Ok(pb::DriverStatus::OffDuty) => Ok(Some(DriverStatus::OffDuty)),
+        Ok(pb::DriverStatus::Inactive) => Ok(Some(DriverStatus::Inactive)),
+        Err(_) => Err(Invalid::new(field, format!("unknown driver status {v}"))),
+    }
+}
+
+pub fn driver(d: &pb::Driver) -> Result<DriverInput, Invalid> {
+    let count = |field: &str, v: i32, max: i32| {
+        if (0..=max).contains(&v) { Ok(v) } else { Err(Invalid::new(field, format!("must be between 0 and {max}, got {v}"))) }
+    };
+    let seats = count("seats", d.seats, 60)?;
+    let wheelchair_places = count("wheelchair_places", d.wheelchair_places, 10)?;
+    let vehicle_kind = vehicle_kind("vehicle_kind", d.vehicle_kind)?;
+    if vehicle_kind == VehicleKind::WheelchairVan && wheelchair_places == 0 {
+        return Err(Invalid::new("wheelchair_places", "a wheelchair van needs at least one wheelchair place"));
+    }
+    let start = count("shift_start_minute", d.shift_start_minute, MINUTES_PER_DAY)?;
+    let end = count("shift_end_minute", d.shift_end_minute, MINUTES_PER_DAY)?;
+    if end <= start {
+        return Err(Invalid::new("shift_end_minute", format!("must be after shift_start_minute ({start}), got {end}")));
+    }
+    Ok(DriverInput {
+        name: required_line("name", &d.name, MAX_NAME)?,
+        phone: optional_line("phone", &d.phone, MAX_PHONE)?,
+        vehicle_kind,
+        seats,
+        wheelchair_places,
+        shift_start_minute: start,
+        shift_end_minute: end,
+        depot: point("depot", d.depot.as_ref())?,
+        status: driver_status("status", d.status)?.unwrap_or(DriverStatus::Available),
+    })
+}
+
+pub fn client(c: &pb::Client) -> Result<ClientInput, Invalid> {
+    Ok(ClientInput {
+        name: required_line("name", &c.name, MAX_NAME)?,
+        phone: optional_line("phone", &c.phone, MAX_PHONE)?,
+        address: required_line("address", &c.address, MAX_ADDRESS)?,
+        location: point("location", c.location.as_ref())?,
+        mobility: mobility("mobility", c.mobility)?.unwrap_or(Mobility::Ambulatory),
+        notes: long_text("notes", &c.notes, MAX_NOTES)?,
+    })
+}
+
+pub fn booking(b: &pb::Booking) -> Result<BookingInput, Invalid> {
+    let earliest = time("pickup_earliest", b.pickup_earliest.as_ref())?;
+    let latest = time("pickup_latest", b.pickup_latest.as_ref())?;
+    let appointment = time("appointment_time", b.appointment_time.as_ref())?;
+    let window = match (earliest, latest) {
+        (Some(e), Some(l)) if l < e => {
+            return Err(Invalid::new("pickup_latest", format!("must not be before pickup_earliest ({e}), got {l}")));
+        }
+        (Some(e), Some(l)) if l - e > chrono::Duration::hours(12) => {
+            return Err(Invalid::new("pickup_latest", "the pickup window must not be longer than 12 hours"));
+        }
+        (Some(e), Some(l)) => Some((e, l)),
+        (None, None) if b.will_call => None,
+        (None, _) => return Err(Invalid::new("pickup_earliest", "is required (only a will-call return may leave its window unset)")),
+        (_, None) => return Err(Invalid::new("pickup_latest", "is required (only a will-call return may leave its window unset)")),
+    };
+    if let (Some(a), Some((e, _))) = (appointment, window)
+        && a <= e
+    {
+        return Err(Invalid::new("appointment_time", format!("must be after the pickup window opens ({e}), got {a}")));
+    }
+    if appointment.is_some() && window.is_none() {
+        return Err(Invalid::new("appointment_time", "needs a pickup window"));
+    }
+    if !(1..=MAX_PASSENGERS).contains(&b.passengers) {
+        return Err(Invalid::new("passengers", format!("must be between 1 and {MAX_PASSENGERS}, got {}", b.passengers)));
+    }
+    if !(0..=MAX_BOARDING_MINUTES).contains(&b.boarding_minutes) {
+        return Err(Invalid::new("boarding_minutes", format!("must be between 0 and {MAX_BOARDING_MINUTES}, got {}", b.boarding_minutes)));
+    }
+    let return_of = b.return_of.map(|v| id("return_of", v)).transpose()?;
+    if b.will_call && return_of.is_none() {
+        return Err(Invalid::new("will_call", "only a return trip (return_of set) can be will-call"));
+    }
+    let service_day = if b.service_day.trim().is_empty() { None } else { Some(day("service_day", &b.service_day)?) };
+    if window.is_none() && service_day.is_none() {
+        return Err(Invalid::new("service_day", "is required for a will-call return without a pickup window"));
+    }
+    Ok(BookingInput {
+        client_id: id("client_id", b.client_id)?,
+        pickup_address: required_line("pickup_address", &b.pickup_address, MAX_ADDRESS)?,
+        pickup: point("pickup", b.pickup.as_ref())?,
+        dropoff_address: required_line("dropoff_address", &b.dropoff_address, MAX_ADDRESS)?,
+        dropoff: point("dropoff", b.dropoff.as_ref())?,
+        window,
+        appointment,
+        passengers: b.passengers,
+        mobility: mobility("mobility", b.mobility)?,
+        boarding_minutes: b.boarding_minutes,
+        return_of,
+        will_call: b.will_call,
+        service_day,
+        notes: long_text("notes", &b.notes, MAX_NOTES)?,
+    })
+}
+
+/// The paths of `mask`, each one of `allowed`; every path when the mask is empty.
+pub fn mask_paths<'a>(mask: Option<&'a prost_types::FieldMask>, allowed: &[&'a str]) -> Result<Vec<&'a str>, Invalid> {
+    let paths: Vec<&str> = mask.map(|m| m.paths.iter().map(String::as_str).collect()).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(Invalid::new("update_mask", format!("is required: name the fields to change among {}", allowed.join(", "))));
+    }
+    for p in &paths {
+        if !allowed.contains(p) {
+            return Err(Invalid::new("update_mask", format!("{p:?} cannot be changed; allowed: {}", allowed.join(", "))));
+        }
+    }
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(secs: i64) -> Option<prost_types::Timestamp> {
+        Some(prost_types::Timestamp { seconds: secs, nanos: 0 })
+    }
+
+    fn good() -> pb::Booking {
+        pb::Booking {
+            client_id: 1,
+            pickup_address: "Rue du Rhône 1, Genève".into(),
+            pickup: Some(common::GeoPoint { latitude: 46.2, longitude: 6.14 }),
+            dropoff_address: "HUG, Genève".into(),
+            dropoff: Some(common::GeoPoint { latitude: 46.19, longitude: 6.15 }),
+            pickup_earliest: ts(1_800_000_000),
+            pickup_latest: ts(1_800_000_900),
+            appointment_time: ts(1_800_003_600),
+            passengers: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_booking_passes_and_bad_ones_name_the_field() {
+        assert!(booking(&good()).is_ok());
+        let cases: Vec<(fn(&mut pb::Booking), &str)> = vec![
+            (|b| b.pickup_latest = ts(1_799_999_000), "pickup_latest"),
+            (|b| b.appointment_time = ts(1_799_999_000), "appointment_time"),
+            (|b| b.pickup = Some(common::GeoPoint { latitude: 120.0, longitude: 0.0 }), "pickup.latitude"),
+            (|b| b.passengers = 0, "passengers"),
+            (|b| b.client_id = -3, "client_id"),
+            (|b| b.pickup_earliest = None, "pickup_earliest"),
+            (|b| b.will_call = true, "will_call"),
+            (|b| b.dropoff_address = " ".into(), "dropoff_address"),
+        ];
+        for (break_it, field) in cases {
+            let mut b = good();
+            break_it(&mut b);
+            assert_eq!(booking(&b).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn drivers_need_a_shift_and_places() {
+        let d = pb::Driver {
+            name: "A".into(),
+            vehicle_kind: pb::VehicleKind::WheelchairVan as i32,
+            seats: 3,
+            wheelchair_places: 0,
+            shift_start_minute: 420,
+            shift_end_minute: 1020,
+            depot: Some(common::GeoPoint { latitude: 46.2, longitude: 6.1 }),
+            ..Default::default()
+        };
+        assert_eq!(driver(&d).unwrap_err().field, "wheelchair_places");
+        let d = pb::Driver { wheelchair_places: 1, shift_end_minute: 400, ..d };
+        assert_eq!(driver(&d).unwrap_err().field, "shift_end_minute");
+        let d = pb::Driver { seats: -1, shift_end_minute: 1000, ..d };
+        assert_eq!(driver(&d).unwrap_err().field, "seats");
+    }
+}

@@ -1,0 +1,41 @@
+//! The dispatch service's own metrics, beside the gRPC ones every service has.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+#[derive(Clone)]
+pub struct DispatchMetrics {
+    /// Runs by outcome (completed, failed).
+    pub runs: IntCounterVec,
+    /// End-to-end seconds of completed runs (load, solve, write).
+    pub run_seconds: Histogram,
+    /// Bookings runs considered and could not plan.
+    pub unassigned: IntCounter,
+    /// Driver position reports by outcome (accepted, rejected).
+    pub positions: IntCounterVec,
+    /// SQL statements sent to the database by this service.
+    pub statements: IntCounter,
+}
+
+impl DispatchMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            runs: IntCounterVec::new(Opts::new("dispatch_runs_total", "Dispatch runs by outcome"), &["outcome"])?,
+            run_seconds: Histogram::with_opts(
+                HistogramOpts::new("dispatch_run_seconds", "End-to-end duration of completed dispatch runs")
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
+            )?,
+            unassigned: IntCounter::new("dispatch_unassigned_bookings_total", "Bookings dispatch runs could not plan")?,
+            positions: IntCounterVec::new(
+                Opts::new("dispatch_driver_positions_total", "Driver position reports by outcome"),
+                &["outcome"],
+            )?,
+            statements: IntCounter::new("dispatch_sql_statements_total", "SQL statements the dispatch service sent to its database")?,
+        };
+        registry.register(Box::new(m.runs.clone()))?;
+        registry.register(Box::new(m.run_seconds.clone()))?;
+        registry.register(Box::new(m.unassigned.clone()))?;
+        registry.register(Box::new(m.positions.clone()))?;
+        registry.register(Box::new(m.statements.clone()))?;
+        Ok(m)
+    }
+}

@@ -1,0 +1,171 @@
+//! From rows to a solver problem and from a plan back to assignment rows. Pure:
+//! the store loads, this translates, the solver solves, the store writes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono_tz::Tz;
+
+use crate::{
+    domain::{AssignmentStatus, DriverStatus, Load, Mobility, VehicleKind, geo::Point},
+    entities::{assignment, booking, driver},
+    routing::{Matrix, Router},
+    solver::{Problem, Request, Route, Stop, Vehicle},
+};
+
+/// How long a patient may be on board: `direct × factor + extra`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RideLimit {
+    pub factor: f64,
+    pub extra: Duration,
+}
+
+impl RideLimit {
+    pub fn max_ride_secs(&self, direct_secs: i64) -> i64 {
+        (direct_secs as f64 * self.factor).round() as i64 + self.extra.num_seconds()
+    }
+}
+
+/// The UTC instant of `minute` minutes after local midnight of `day` in `tz`.
+/// A minute that does not exist (the spring-forward gap) moves to the first that does.
+pub fn local_minute(tz: Tz, day: NaiveDate, minute: i32) -> DateTime<Utc> {
+    let mut naive = day.and_hms_opt(0, 0, 0).expect("midnight exists") + Duration::minutes(minute.into());
+    for _ in 0..4 {
+        if let Some(t) = tz.from_local_datetime(&naive).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        naive += Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&naive)
+}
+
+/// The local day of `t` in `tz`.
+pub fn local_day(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// The problem of planning `bookings` on `drivers` for `day`. Bookings without
+/// a window (will-call returns not yet called) must not be passed.
+pub async fn build(
+    router: &Router,
+    limit: RideLimit,
+    tz: Tz,
+    day: NaiveDate,
+    drivers: &[driver::Model],
+    bookings: &[booking::Model],
+) -> (Problem, crate::routing::Source) {
+    let mut points: Vec<Point> = Vec::with_capacity(drivers.len() + 2 * bookings.len());
+    let mut vehicles = Vec::with_capacity(drivers.len());
+    for d in drivers {
+        let kind = VehicleKind::parse(&d.vehicle_kind).unwrap_or(VehicleKind::Car);
+        vehicles.push(Vehicle {
+            id: d.id,
+            kind,
+            capacity: Load::of_vehicle(kind, d.seats, d.wheelchair_places),
+            start: local_minute(tz, day, d.shift_start_minute).timestamp(),
+            end: local_minute(tz, day, d.shift_end_minute).timestamp(),
+            depot: points.len(),
+        });
+        points.push(Point { lat: d.depot_lat, lon: d.depot_lon });
+    }
+    let mut requests = Vec::with_capacity(bookings.len());
+    for b in bookings {
+        let (Some(earliest), Some(latest)) = (b.pickup_earliest, b.pickup_latest) else { continue };
+        let mobility = Mobility::parse(&b.mobility).unwrap_or(Mobility::Ambulatory);
+        let pickup = Point { lat: b.pickup_lat, lon: b.pickup_lon };
+        let dropoff = Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
+        requests.push(Request {
+            id: b.id,
+            pickup: points.len(),
+            dropoff: points.len() + 1,
+            earliest: earliest.timestamp(),
+            latest: latest.timestamp(),
+            deadline: b.appointment_time.map(|t| t.timestamp()),
+            load: Load::of_trip(mobility, b.passengers),
+            mobility,
+            service: i64::from(b.boarding_minutes) * 60,
+            max_ride: limit.max_ride_secs(router.direct_secs(pickup, dropoff)),
+        });
+        points.extend([pickup, dropoff]);
+    }
+    let (travel, source): (Matrix, _) = router.matrix(&points).await;
+    (Problem { vehicles, requests, travel, keep: Vec::new() }, source)
+}
+
+/// Drivers a run may plan.
+pub fn plannable(d: &driver::Model) -> bool {
+    DriverStatus::parse(&d.status).is_some_and(DriverStatus::plannable)
+}
+
+/// Routes rebuilt from live assignments: each driver's stops in planned-time
+/// order (a pickup before a drop-off at the same instant). Assignments whose
+/// booking or driver is not in the problem are left out.
+pub fn routes_of(p: &Problem, live: &[assignment::Model]) -> Vec<Route> {
+    let vehicle_of: HashMap<i64, usize> = p.vehicles.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
+    let request_of: HashMap<i64, usize> = p.requests.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut by_vehicle: HashMap<usize, Vec<Stop>> = HashMap::new();
+    for a in live {
+        let (Some(&v), Some(&r)) = (vehicle_of.get(&a.driver_id), request_of.get(&a.booking_id)) else { continue };
+        let stops = by_vehicle.entry(v).or_default();
+        stops.push(Stop { request: r, pickup: true, time: a.planned_pickup_at.timestamp() });
+        stops.push(Stop { request: r, pickup: false, time: a.planned_dropoff_at.timestamp() });
+    }
+    let mut routes: Vec<Route> = by_vehicle
+        .into_iter()
+        .map(|(vehicle, mut stops)| {
+            stops.sort_by_key(|s| (s.time, !s.pickup));
+            Route { vehicle, stops }
+        })
+        .collect();
+    routes.sort_by_key(|r| r.vehicle);
+    routes
+}
+
+/// One assignment row to write per planned booking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAssignment {
+    pub booking_id: i64,
+    pub driver_id: i64,
+    pub sequence: i32,
+    pub pickup_at: DateTime<Utc>,
+    pub dropoff_at: DateTime<Utc>,
+}
+
+pub fn assignments_of(p: &Problem, routes: &[Route]) -> Vec<NewAssignment> {
+    let mut out = Vec::new();
+    for route in routes {
+        let driver_id = p.vehicles[route.vehicle].id;
+        for (sequence, (k, s)) in (1..).zip(route.stops.iter().enumerate().filter(|(_, s)| s.pickup)) {
+            let drop = route.stops[k..].iter().find(|d| !d.pickup && d.request == s.request).expect("a checked plan drops off everyone");
+            out.push(NewAssignment {
+                booking_id: p.requests[s.request].id,
+                driver_id,
+                sequence,
+                pickup_at: DateTime::from_timestamp(s.time, 0).expect("a plan's times are valid"),
+                dropoff_at: DateTime::from_timestamp(drop.time, 0).expect("a plan's times are valid"),
+            });
+        }
+    }
+    out
+}
+
+/// Assignment statuses that hold a booking on a driver's route.
+pub const LIVE: [AssignmentStatus; 2] = [AssignmentStatus::Planned, AssignmentStatus::Active];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_minutes_follow_the_zone_and_its_gaps() {
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let winter = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        assert_eq!(local_minute(tz, winter, 8 * 60).to_rfc3339(), "2026-01-15T07:00:00+00:00");
+        let summer = NaiveDate::from_ymd_opt(2026, 7, 15).unwrap();
+        assert_eq!(local_minute(tz, summer, 8 * 60).to_rfc3339(), "2026-07-15T06:00:00+00:00");
+        // 29 March 2026, 02:30 does not exist in Zurich: it becomes 03:00 local.
+        let spring = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        assert_eq!(local_minute(tz, spring, 150).to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        assert_eq!(local_day(tz, "2026-07-15T22:30:00Z".parse().unwrap()), NaiveDate::from_ymd_opt(2026, 7, 16).unwrap());
+    }
+}

@@ -1,0 +1,86 @@
+//! Travel times and distances between places: a matrix over the points a run
+//! needs, from OSRM when it is configured and healthy, otherwise from the
+//! haversine model (which is also the embedded default). The run records which.
+
+mod haversine;
+
+pub use haversine::Haversine;
+
+use crate::domain::geo::Point;
+
+/// Where a matrix came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Osrm,
+    Haversine,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Osrm => "osrm",
+            Source::Haversine => "haversine",
+        }
+    }
+}
+
+/// Durations (seconds) and distances (metres) between every pair of `n` points,
+/// row-major: entry `i * n + j` is from `i` to `j`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    n: usize,
+    durations: Vec<i32>,
+    distances: Vec<i32>,
+}
+
+impl Matrix {
+    /// A matrix from its two row-major tables; `None` if their sizes are not n × n.
+    pub fn new(n: usize, durations: Vec<i32>, distances: Vec<i32>) -> Option<Self> {
+        (durations.len() == n * n && distances.len() == n * n).then_some(Self { n, durations, distances })
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Seconds from `i` to `j`.
+    #[inline]
+    pub fn secs(&self, i: usize, j: usize) -> i64 {
+        i64::from(self.durations[i * self.n + j])
+    }
+
+    /// Metres from `i` to `j`.
+    #[inline]
+    pub fn metres(&self, i: usize, j: usize) -> i64 {
+        i64::from(self.distances[i * self.n + j])
+    }
+}
+
+/// The travel model a run uses: the haversine model, always available.
+/// (An OSRM client, tried first when configured, is tracked in the dispatch
+/// issue and not built yet.)
+#[derive(Clone, Debug)]
+pub struct Router {
+    haversine: Haversine,
+}
+
+impl Router {
+    pub fn new(haversine: Haversine) -> Self {
+        Self { haversine }
+    }
+
+    /// The matrix over `points` and where it came from.
+    pub async fn matrix(&self, points: &[Point]) -> (Matrix, Source) {
+        (self.haversine.matrix(points), Source::Haversine)
+    }
+
+    /// Seconds of the direct trip from `a` to `b` under the fallback model: what
+    /// a patient's maximum ride time is measured against.
+    pub fn direct_secs(&self, a: Point, b: Point) -> i64 {
+        self.haversine.secs(a, b)
+    }
+}

@@ -1,0 +1,320 @@
+//! The solver interface: a dial-a-ride problem (paired pickups and drop-offs
+//! with time windows, appointment deadlines, loads in three dimensions, vehicle
+//! kinds, shifts, a maximum ride time per patient) in, a plan out.
+//!
+//! Times are seconds since the Unix epoch; places are indexes into the travel
+//! matrix. `insertion` is the baseline solver; `check` is the independent
+//! feasibility checker every plan goes through before it is written.
+
+pub mod check;
+pub mod insertion;
+mod schedule;
+
+use std::time::Duration;
+
+use crate::{
+    domain::{Load, Mobility, VehicleKind},
+    routing::Matrix,
+};
+
+/// One driver's vehicle for the day.
+#[derive(Clone, Debug)]
+pub struct Vehicle {
+    /// The driver id.
+    pub id: i64,
+    pub kind: VehicleKind,
+    pub capacity: Load,
+    /// Leaves the depot no earlier than `start`, is back by `end`.
+    pub start: i64,
+    pub end: i64,
+    /// Matrix index of the depot.
+    pub depot: usize,
+}
+
+/// One booking: a pickup and a drop-off served by the same vehicle.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The booking id.
+    pub id: i64,
+    pub pickup: usize,
+    pub dropoff: usize,
+    /// The pickup window: service at the pickup starts within [earliest, latest].
+    pub earliest: i64,
+    pub latest: i64,
+    /// The latest drop-off (an appointment), if any.
+    pub deadline: Option<i64>,
+    pub load: Load,
+    pub mobility: Mobility,
+    /// Boarding time at the pickup and alighting time at the drop-off, seconds.
+    pub service: i64,
+    /// Longest time on board: from the end of boarding to the drop-off.
+    pub max_ride: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub vehicles: Vec<Vehicle>,
+    pub requests: Vec<Request>,
+    pub travel: Matrix,
+    /// Routes already planned that a solver keeps and may insert into (a
+    /// "pending only" run). A kept route that is no longer feasible is re-planned.
+    pub keep: Vec<Route>,
+}
+
+/// A stop of a route: the pickup or drop-off of a request, and when its service starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stop {
+    /// Index into `Problem::requests`.
+    pub request: usize,
+    pub pickup: bool,
+    pub time: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    /// Index into `Problem::vehicles`.
+    pub vehicle: usize,
+    pub stops: Vec<Stop>,
+}
+
+/// Why a request is not in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// No plannable vehicle of a kind that can carry the patient.
+    NoVehicleOfKind,
+    /// The trip needs more places than any fitting vehicle has.
+    Capacity,
+    /// No fitting vehicle can meet the pickup window or the appointment, even empty.
+    TimeWindow,
+    /// The maximum ride time cannot be met.
+    RideTime,
+    /// The trip does not fit any fitting driver's shift.
+    Shift,
+    /// Feasible alone, but every fitting vehicle's day is full around it.
+    FleetFull,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoVehicleOfKind => "no_vehicle_of_kind",
+            Reason::Capacity => "capacity",
+            Reason::TimeWindow => "time_window",
+            Reason::RideTime => "ride_time",
+            Reason::Shift => "shift",
+            Reason::FleetFull => "fleet_full",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unassigned {
+    pub request: usize,
+    pub reason: Reason,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Non-empty routes only.
+    pub routes: Vec<Route>,
+    pub unassigned: Vec<Unassigned>,
+}
+
+impl Plan {
+    /// Total driven metres and minutes on duty (depot to depot) of all routes.
+    pub fn totals(&self, p: &Problem) -> (i64, i64) {
+        let (mut metres, mut secs) = (0, 0);
+        for r in &self.routes {
+            let v = &p.vehicles[r.vehicle];
+            let mut at = v.depot;
+            for s in &r.stops {
+                let node = p.node(s);
+                metres += p.travel.metres(at, node);
+                at = node;
+            }
+            metres += p.travel.metres(at, v.depot);
+            if let (Some(first), Some(last)) = (r.stops.first(), r.stops.last()) {
+                let leave = first.time - p.travel.secs(v.depot, p.node(first));
+                let back = last.time + p.requests[last.request].service + p.travel.secs(p.node(last), v.depot);
+                secs += back - leave;
+            }
+        }
+        (metres, secs / 60)
+    }
+}
+
+impl Problem {
+    /// The matrix index of a stop.
+    pub fn node(&self, s: &Stop) -> usize {
+        let r = &self.requests[s.request];
+        if s.pickup { r.pickup } else { r.dropoff }
+    }
+}
+
+/// What a solver is asked.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub time: Duration,
+    pub seed: u64,
+}
+
+/// A dial-a-ride solver. Implementations return plans that `check::violations`
+/// accepts; the caller checks anyway.
+pub trait Solver: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn solve(&self, problem: &Problem, budget: Budget) -> Plan;
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
+
+    use super::*;
+    use crate::{domain::geo::Point, routing::Haversine};
+
+    const DAY: i64 = 1_800_000_000 - 1_800_000_000 % 86_400;
+
+    fn vehicle(id: i64, kind: VehicleKind, depot: usize) -> Vehicle {
+        Vehicle { id, kind, capacity: Load::of_vehicle(kind, 4, 2), start: DAY + 6 * 3600, end: DAY + 20 * 3600, depot }
+    }
+
+    /// `n` random trips around Geneva over a day, `k` mixed vehicles at one depot.
+    fn instance(seed: u64, n: usize, k: usize) -> Problem {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut points = vec![Point { lat: 46.2, lon: 6.14 }];
+        let h = Haversine::default();
+        let mut requests = Vec::new();
+        for i in 0..n {
+            let mut p = || Point { lat: 46.15 + rng.random::<f64>() * 0.15, lon: 6.0 + rng.random::<f64>() * 0.3 };
+            let (a, b) = (p(), p());
+            points.extend([a, b]);
+            let earliest = DAY + 7 * 3600 + rng.random_range(0..10 * 3600);
+            let mobility = [Mobility::Ambulatory, Mobility::Ambulatory, Mobility::Wheelchair][rng.random_range(0..3)];
+            let direct = h.secs(a, b);
+            requests.push(Request {
+                id: 100 + i as i64,
+                pickup: 1 + 2 * i,
+                dropoff: 2 + 2 * i,
+                earliest,
+                latest: earliest + 20 * 60,
+                deadline: rng.random_bool(0.5).then_some(earliest + 20 * 60 + direct + 30 * 60),
+                load: Load::of_trip(mobility, rng.random_range(1..=2)),
+                mobility,
+                service: 180,
+                max_ride: direct * 3 / 2 + 15 * 60,
+            });
+        }
+        let kinds = [VehicleKind::Car, VehicleKind::WheelchairVan];
+        let vehicles = (0..k).map(|v| vehicle(v as i64 + 1, kinds[v % 2], 0)).collect();
+        Problem { vehicles, requests, travel: h.matrix(&points), keep: Vec::new() }
+    }
+
+    fn budget() -> Budget {
+        Budget { time: Duration::from_secs(1), seed: 7 }
+    }
+
+    #[test]
+    fn insertion_plans_pass_the_checker() {
+        for seed in 0..5 {
+            let p = instance(seed, 60, 6);
+            let plan = insertion::Insertion.solve(&p, budget());
+            assert_eq!(check::violations(&p, &plan), vec![], "seed {seed}");
+            let served: usize = plan.routes.iter().map(|r| r.stops.len() / 2).sum();
+            assert!(served >= 45, "seed {seed}: only {served} of 60 served");
+            assert_eq!(served + plan.unassigned.len(), 60);
+            assert_eq!(plan, insertion::Insertion.solve(&p, budget()), "deterministic");
+        }
+    }
+
+    #[test]
+    fn kept_routes_are_kept_and_extended() {
+        let p = instance(4, 30, 4);
+        let first = insertion::Insertion.solve(&Problem { requests: p.requests[..20].to_vec(), ..p.clone() }, budget());
+        let q = Problem { keep: first.routes.clone(), ..p };
+        let plan = insertion::Insertion.solve(&q, budget());
+        assert!(check::violations(&q, &plan).is_empty());
+        for kept in &first.routes {
+            let now = plan.routes.iter().find(|r| r.vehicle == kept.vehicle).unwrap();
+            for s in &kept.stops {
+                assert!(now.stops.iter().any(|x| x.request == s.request && x.pickup == s.pickup), "kept stop {s:?} still planned");
+            }
+        }
+    }
+
+    #[test]
+    fn unassigned_bookings_say_why() {
+        let mut p = instance(1, 3, 1); // one car
+        p.requests[0].mobility = Mobility::Wheelchair;
+        p.requests[0].load = Load::of_trip(Mobility::Wheelchair, 1);
+        p.requests[1].load = Load::of_trip(Mobility::Ambulatory, 9);
+        p.requests[1].mobility = Mobility::Ambulatory;
+        p.requests[2].mobility = Mobility::Ambulatory;
+        p.requests[2].load = Load::of_trip(Mobility::Ambulatory, 1);
+        p.requests[2].deadline = Some(p.requests[2].earliest + 60);
+        p.vehicles[0].kind = VehicleKind::Car;
+        let plan = insertion::Insertion.solve(&p, budget());
+        let reasons: Vec<_> = plan.unassigned.iter().map(|u| u.reason).collect();
+        assert_eq!(reasons, [Reason::NoVehicleOfKind, Reason::Capacity, Reason::TimeWindow]);
+        assert!(check::violations(&p, &plan).is_empty());
+    }
+
+    #[test]
+    fn waiting_happens_before_the_pickup_not_on_board() {
+        // One trip whose pickup window opens long after the shift starts: the
+        // vehicle waits at the depot side, not with the patient aboard; and a
+        // second patient with a late window is not picked up early to wait aboard.
+        let mut p = instance(3, 2, 1);
+        p.vehicles[0].kind = VehicleKind::WheelchairVan;
+        let plan = insertion::Insertion.solve(&p, budget());
+        assert!(check::violations(&p, &plan).is_empty());
+        for route in &plan.routes {
+            for s in route.stops.iter().filter(|s| !s.pickup) {
+                let r = &p.requests[s.request];
+                let pick = route.stops.iter().find(|x| x.pickup && x.request == s.request).unwrap();
+                assert!(s.time - (pick.time + r.service) <= r.max_ride);
+            }
+        }
+    }
+
+    #[test]
+    fn the_checker_catches_broken_plans() {
+        let p = instance(2, 10, 2);
+        let plan = insertion::Insertion.solve(&p, budget());
+        assert!(check::violations(&p, &plan).is_empty());
+        let route = plan.routes.iter().position(|r| !r.stops.is_empty()).unwrap();
+
+        let mut early = plan.clone();
+        early.routes[route].stops[0].time -= 3 * 3600;
+        assert!(!check::violations(&p, &early).is_empty(), "a pickup before its window or before the van can be there");
+
+        let mut missing = plan.clone();
+        let dropped = missing.routes[route].stops.remove(1);
+        let v = check::violations(&p, &missing);
+        assert!(
+            v.iter().any(|x| x.message.contains("never dropped off") || x.message.contains("only one")),
+            "{v:?} after removing {dropped:?}"
+        );
+
+        let mut twice = plan.clone();
+        twice.unassigned.push(Unassigned {
+            request: plan.routes[route].stops[0].request,
+            reason: Reason::FleetFull,
+            detail: String::new(),
+        });
+        assert!(check::violations(&p, &twice).iter().any(|x| x.message.contains("more than once")));
+
+        let mut wrong_kind = plan.clone();
+        let wheelchair = p.requests.iter().position(|r| r.mobility == Mobility::Wheelchair).unwrap();
+        let car = p.vehicles.iter().position(|v| v.kind == VehicleKind::Car).unwrap();
+        wrong_kind.routes.retain(|r| r.stops.iter().all(|s| s.request != wheelchair));
+        wrong_kind.unassigned.retain(|u| u.request != wheelchair);
+        let t = p.requests[wheelchair].earliest;
+        let stops = vec![Stop { request: wheelchair, pickup: true, time: t }, Stop { request: wheelchair, pickup: false, time: t + 7200 }];
+        match wrong_kind.routes.iter_mut().find(|r| r.vehicle == car) {
+            Some(r) => r.stops.extend(stops),
+            None => wrong_kind.routes.push(Route { vehicle: car, stops }),
+        }
+        assert!(check::violations(&p, &wrong_kind).iter().any(|x| x.message.contains("cannot ride in a car")));
+    }
+}

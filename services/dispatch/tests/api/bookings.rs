@@ -1,0 +1,127 @@
+//! Bookings: bulk creation all or nothing, every bad row named, the life cycle
+//! and its checked transitions, will-call returns.
+
+use atmr_proto::dispatch::v1 as pb;
+use kit::testing::backends;
+use tonic::Code;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_bulk_import_is_all_or_nothing_and_names_every_bad_row() {
+    for backend in backends() {
+        let t = start(backend).await;
+        let p = t.patient(1, patient("Claire Moser")).await;
+        let other = t.patient(2, patient("Someone Else")).await;
+
+        let mut rows = day_of_trips(p.id, 5);
+        rows[1].pickup = geo(46.2, 200.0);
+        rows[3].appointment_time = rows[3].pickup_earliest;
+        let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{backend:?}");
+        assert_eq!(kit::error::field_of(&err), Some("bookings[1].pickup.longitude"));
+        assert!(err.message().contains("2 bad rows") && err.message().contains("bookings[3].appointment_time"), "{}", err.message());
+
+        let mut rows = day_of_trips(p.id, 3);
+        rows[2].client_id = 424_242;
+        let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
+        assert_eq!(kit::error::field_of(&err), Some("bookings[2].client_id"), "{backend:?}: {err:?}");
+
+        let mut rows = day_of_trips(p.id, 3);
+        rows[0].client_id = other.id;
+        let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "another company's patient");
+        assert!(err.message().contains("bookings[0].client_id"));
+
+        let listed = t.api().list_bookings(t.req(1, pb::ListBookingsRequest::default())).await.unwrap().into_inner();
+        assert_eq!(listed.page.unwrap().total, 0, "{backend:?}: nothing partial was written");
+
+        let created = t.bookings(1, day_of_trips(p.id, 40)).await;
+        assert_eq!(created.len(), 40);
+        assert!(created.iter().all(|b| b.status() == pb::BookingStatus::Pending && b.service_day == day().to_string()));
+        assert_eq!(created[0].mobility(), pb::Mobility::Ambulatory, "the patient's mobility by default");
+        let page = pb::ListBookingsRequest {
+            service_day: Some(day().to_string()),
+            page: Some(atmr_proto::common::v1::PageRequest { page: 2, per_page: 15 }),
+            ..Default::default()
+        };
+        let listed = t.api().list_bookings(t.req(1, page)).await.unwrap().into_inner();
+        assert_eq!((listed.bookings.len(), listed.page.unwrap().total), (15, 40));
+        assert!(listed.bookings.windows(2).all(|w| w[0].pickup_earliest.unwrap().seconds <= w[1].pickup_earliest.unwrap().seconds));
+    }
+}
+
+#[tokio::test]
+async fn the_life_cycle_is_checked() {
+    let t = start(kit::testing::TestBackend::Sqlite).await;
+    let p = t.patient(1, patient("Jean Dubois")).await;
+    t.driver(1, car("Driver")).await;
+    let b = t.bookings(1, vec![trip(p.id, 0, 9, 0)]).await.remove(0);
+    let status = |to: pb::BookingStatus| pb::UpdateBookingStatusRequest { booking_id: b.id, status: to as i32, reason: String::new() };
+
+    let err = t.api().update_booking_status(t.req(1, status(pb::BookingStatus::EnRoute))).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "a pending booking has no driver on the way");
+    let err = t.api().update_booking_status(t.req(1, status(pb::BookingStatus::Assigned))).await.unwrap_err();
+    assert!(err.message().contains("dispatch run"), "{err:?}");
+
+    let run = t.run(1, pb::RunMode::Full).await.unwrap();
+    assert_eq!(run.assignments.len(), 1);
+    for to in [pb::BookingStatus::EnRoute, pb::BookingStatus::PickedUp, pb::BookingStatus::Completed] {
+        let got = t.api().update_booking_status(t.req(1, status(to))).await.unwrap().into_inner().booking.unwrap();
+        assert_eq!(got.status(), to);
+    }
+    let got = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: b.id })).await.unwrap().into_inner();
+    assert!(got.assignment.is_none(), "a completed trip's assignment is done, not live");
+    let err = t.api().update_booking_status(t.req(1, status(pb::BookingStatus::Cancelled))).await.unwrap_err();
+    assert!(err.message().contains("does not change"), "{err:?}");
+    let err = t.api().update_booking_status(t.req(2, status(pb::BookingStatus::Cancelled))).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn will_call_returns_wait_for_their_time_and_changed_trips_go_back_to_pending() {
+    let t = start(kit::testing::TestBackend::Sqlite).await;
+    let p = t.patient(1, patient("Sophie Gay")).await;
+    t.driver(1, car("Driver")).await;
+    let out = t.bookings(1, vec![trip(p.id, 0, 8, 0)]).await.remove(0);
+    let back = pb::Booking {
+        return_of: Some(out.id),
+        will_call: true,
+        pickup_earliest: None,
+        pickup_latest: None,
+        appointment_time: None,
+        service_day: day().to_string(),
+        pickup: out.dropoff,
+        pickup_address: out.dropoff_address.clone(),
+        dropoff: out.pickup,
+        dropoff_address: out.pickup_address.clone(),
+        ..out.clone()
+    };
+    let back = t.bookings(1, vec![back]).await.remove(0);
+    assert!(back.will_call);
+
+    let run = t.run(1, pb::RunMode::Full).await.unwrap().run.unwrap();
+    assert_eq!((run.bookings_considered, run.bookings_assigned), (1, 1), "the will-call return waits for its time");
+
+    // The hospital calls: the return gets its window, and the next run plans it.
+    let mask = prost_types::FieldMask { paths: vec!["pickup_earliest".into(), "pickup_latest".into(), "will_call".into()] };
+    let called =
+        pb::Booking { id: back.id, pickup_earliest: ts(at(14, 0)), pickup_latest: ts(at(14, 30)), will_call: false, ..Default::default() };
+    t.api().update_booking(t.req(1, pb::UpdateBookingRequest { booking: Some(called), update_mask: Some(mask) })).await.unwrap();
+    let run = t.run(1, pb::RunMode::PendingOnly).await.unwrap().run.unwrap();
+    assert_eq!((run.bookings_considered, run.bookings_assigned), (2, 2));
+
+    // Moving a planned trip's window makes its plan stale: it goes back to pending.
+    let mask = prost_types::FieldMask { paths: vec!["pickup_earliest".into(), "pickup_latest".into(), "appointment_time".into()] };
+    let moved = pb::Booking {
+        id: out.id,
+        pickup_earliest: ts(at(10, 0)),
+        pickup_latest: ts(at(10, 20)),
+        appointment_time: None,
+        ..Default::default()
+    };
+    let got = t.api().update_booking(t.req(1, pb::UpdateBookingRequest { booking: Some(moved), update_mask: Some(mask) })).await.unwrap();
+    assert_eq!(got.into_inner().booking.unwrap().status(), pb::BookingStatus::Pending);
+    let got = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: out.id })).await.unwrap().into_inner();
+    assert!(got.assignment.is_none());
+}

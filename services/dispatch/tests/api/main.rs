@@ -1,0 +1,10 @@
+//! The dispatch service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
+//! PostgreSQL: resources and their checks, bulk bookings, dispatch runs and
+//! their statement count, reassignment, positions, the live board, and that
+//! patients' details never reach the log.
+
+mod bookings;
+mod harness;
+mod privacy;
+mod resources;
+mod runs;
