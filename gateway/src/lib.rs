@@ -18,6 +18,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use atmr_proto::{
     bugs::v1::bug_service_client::BugServiceClient,
+    dispatch::v1::dispatch_service_client::DispatchServiceClient,
     notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
     safety::v1::safety_service_client::SafetyServiceClient,
 };
@@ -87,6 +88,7 @@ struct Inner {
     token_ttl: Duration,
     safety: SafetyServiceClient<Channel>,
     bugs: BugServiceClient<Channel>,
+    dispatch: DispatchServiceClient<Channel>,
     notify: NotifyServiceClient<Channel>,
     monitors: MonitorServiceClient<Channel>,
     health: Arc<HealthState>,
@@ -134,6 +136,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             safety: SafetyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.safety, svc.server.request_timeout)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
             bugs: BugServiceClient::new(kit::grpc::lazy_channel(&svc.peers.bugs, svc.server.request_timeout)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            dispatch: DispatchServiceClient::new(kit::grpc::lazy_channel(&svc.peers.dispatch, svc.server.request_timeout)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
             notify: NotifyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.notify, svc.server.request_timeout)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),

@@ -63,10 +63,11 @@ pub async fn find_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<entit
     entity::Entity::find_by_id(id).one(db).await
 }
 
-/// Creates the first admin when there is no user at all. Returns the login to
-/// show, or None when users already exist.
+/// Creates the first admin when there is no admin at all (other accounts, such
+/// as the demo dispatcher, do not count). Returns the login to show, or None
+/// when an admin exists.
 pub async fn ensure_admin(db: &DatabaseConnection, email: Option<&str>, password: Option<&str>) -> anyhow::Result<Option<BootstrapLogin>> {
-    if entity::Entity::find().count(db).await? > 0 {
+    if entity::Entity::find().filter(entity::Column::Role.eq(Role::Admin.as_str())).count(db).await? > 0 {
         return Ok(None);
     }
     let email = email.unwrap_or("admin@atmr.local").trim().to_lowercase();

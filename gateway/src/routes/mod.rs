@@ -3,6 +3,7 @@
 
 mod auth;
 mod bugs;
+mod dispatch;
 mod monitors;
 mod notify;
 mod safety;
@@ -37,6 +38,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bugs/{bug_id}", get(bugs::get_bug).patch(bugs::update_bug))
         .route("/api/bugs/{bug_id}/comments", get(bugs::list_comments).post(bugs::add_comment))
         .route("/api/bugs/{bug_id}/comments/{comment_id}", axum::routing::delete(bugs::delete_comment))
+        .route("/api/company", get(dispatch::get_company).patch(dispatch::update_company))
+        .route("/api/drivers", get(dispatch::list_drivers).post(dispatch::create_driver))
+        .route("/api/drivers/{id}", get(dispatch::get_driver).patch(dispatch::update_driver).delete(dispatch::delete_driver))
+        .route("/api/clients", get(dispatch::list_clients).post(dispatch::create_client))
+        .route("/api/clients/{id}", get(dispatch::get_client).patch(dispatch::update_client).delete(dispatch::delete_client))
+        .route("/api/bookings", get(dispatch::list_bookings).post(dispatch::create_booking))
+        .route("/api/bookings/bulk", post(dispatch::create_bookings))
+        .route("/api/bookings/{id}", get(dispatch::get_booking).patch(dispatch::update_booking))
+        .route("/api/bookings/{id}/status", post(dispatch::update_booking_status))
+        .route("/api/bookings/{id}/reassign", post(dispatch::reassign_booking))
+        .route("/api/dispatch/runs", get(dispatch::list_runs).post(dispatch::run_dispatch))
+        .route("/api/dispatch/runs/{id}", get(dispatch::get_run))
+        .route("/api/dispatch/assignments", get(dispatch::list_assignments))
         .route("/api/admin/notifications", get(notify::list))
         .route("/api/admin/notifications/replay", post(notify::replay))
         .route("/api/admin/notifications/{id}", get(notify::get))

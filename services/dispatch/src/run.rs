@@ -77,6 +77,8 @@ async fn plan_and_write(
     let started = Instant::now();
     let tz = store.time_zone(run.company_id).await?;
     let inputs = store.run_inputs(run.company_id, day).await?;
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let solve_started = Instant::now();
     let drivers: Vec<_> = inputs.drivers.into_iter().filter(planning::plannable).collect();
     // A full re-plan reconsiders every not-started booking; a pending-only run
     // keeps the planned routes (re-timed) and inserts the other bookings into them.
@@ -84,11 +86,9 @@ async fn plan_and_write(
     if mode == RunMode::PendingOnly {
         problem.keep = planning::routes_of(&problem, &inputs.live);
     }
-    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let budget =
         if budget_ms == 0 { planner.default_budget } else { std::time::Duration::from_millis(budget_ms.into()).min(planner.max_budget) };
-    let solve_started = Instant::now();
     let solver = planner.solver.clone();
     let (problem, plan) = tokio::task::spawn_blocking(move || {
         let plan = solver.solve(&problem, Budget { time: budget, seed });

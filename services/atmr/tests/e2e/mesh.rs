@@ -385,3 +385,70 @@ async fn admins_manage_monitors_over_rest() {
     assert_eq!(send(http.get(format!("{gw}/api/admin/monitors/{id}"))).await.unwrap().status(), 404);
     mesh.gateway.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_dispatcher_plans_a_day_over_rest() {
+    for backend in backends() {
+        let mesh = start_mesh(backend).await;
+        let http = reqwest::Client::new();
+        let gw = mesh.gateway.url();
+        let token = admin_token(&http, &gw).await;
+        let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+
+        let company = get_json(&http, format!("{gw}/api/company"), &token).await;
+        assert_eq!(company["time_zone"], "Europe/Zurich", "{company}");
+        let driver = json!({
+            "name": "Anne Favre", "phone": "+41 79 123 45 67", "vehicle_kind": "wheelchair_van", "seats": 3, "wheelchair_places": 2,
+            "shift_start_minute": 420, "shift_end_minute": 1080, "depot": { "latitude": 46.21, "longitude": 6.12 }
+        });
+        let created = send(http.post(format!("{gw}/api/drivers")).json(&driver)).await.unwrap();
+        assert_eq!(created.status(), 201, "{backend:?}");
+        let driver_id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let patient = json!({
+            "name": "Marie Perrin", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
+            "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "wheelchair"
+        });
+        let patient: Value = send(http.post(format!("{gw}/api/clients")).json(&patient)).await.unwrap().json().await.unwrap();
+        let trip = |hour: u32| {
+            json!({
+                "client_id": patient["id"], "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
+                "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
+                "pickup_earliest": format!("2026-12-03T{hour:02}:00:00Z"), "pickup_latest": format!("2026-12-03T{hour:02}:20:00Z"),
+                "boarding_minutes": 5
+            })
+        };
+        let mut bad = trip(10);
+        bad["pickup"]["latitude"] = json!(123.0);
+        let refused = send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), bad] }))).await.unwrap();
+        assert_eq!(refused.status(), 400, "{backend:?}");
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "bookings[1].pickup.latitude");
+        let listed = get_json(&http, format!("{gw}/api/bookings?service_day=2026-12-03"), &token).await;
+        assert_eq!(listed["total"], 0, "all or nothing: {listed}");
+        let created = send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
+        assert_eq!(created.status(), 201);
+
+        let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": "2026-12-03" }))).await.unwrap();
+        assert_eq!(run.status(), 201, "{backend:?}");
+        let run: Value = run.json().await.unwrap();
+        assert_eq!((run["run"]["status"].as_str(), run["run"]["bookings_assigned"].as_i64()), (Some("completed"), Some(3)), "{run}");
+        assert_eq!(run["run"]["routing_source"], "haversine");
+        assert!(run["assignments"].as_array().unwrap().iter().all(|a| a["driver_id"].as_i64() == Some(driver_id)));
+        let run_id = run["run"]["id"].as_i64().unwrap();
+        let assignments = get_json(&http, format!("{gw}/api/dispatch/assignments?run_id={run_id}&status=planned"), &token).await;
+        assert_eq!(assignments["total"], 3, "{assignments}");
+        let booking_id = assignments["items"][0]["booking_id"].as_i64().unwrap();
+        let moved = send(http.post(format!("{gw}/api/bookings/{booking_id}/status")).json(&json!({ "status": "picked_up" }))).await.unwrap();
+        assert_eq!(moved.status(), 400, "a planned trip is en route before its patient is picked up");
+        assert_eq!(moved.json::<Value>().await.unwrap()["error"]["code"], "failed_precondition");
+        let moved: Value = send(http.post(format!("{gw}/api/bookings/{booking_id}/status")).json(&json!({ "status": "en_route" })))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(moved["status"], "en_route");
+        let detail = get_json(&http, format!("{gw}/api/bookings/{booking_id}"), &token).await;
+        assert_eq!(detail["assignment"]["status"], "active", "{detail}");
+        mesh.gateway.stop().await.unwrap();
+    }
+}

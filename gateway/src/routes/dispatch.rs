@@ -1,0 +1,757 @@
+//! The dispatcher's routes, served by the dispatch service: the company,
+//! drivers, patients (`/api/clients`), bookings (one or a bulk import, status,
+//! reassignment), dispatch runs and assignments. Admins and dispatchers only.
+
+use atmr_proto::{
+    common::v1::{GeoPoint, PageRequest},
+    dispatch::v1::{self as pb, dispatch_service_client::DispatchServiceClient},
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use kit::auth::Role;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tonic::transport::Channel;
+
+use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
+use crate::{AppState, error::ApiError};
+
+const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
+
+/// JSON names of the vocabularies, in proto order (index = enum number).
+const VEHICLE_KINDS: [&str; 4] = ["unspecified", "car", "wheelchair_van", "stretcher"];
+const MOBILITIES: [&str; 4] = ["unspecified", "ambulatory", "wheelchair", "stretcher"];
+const DRIVER_STATUSES: [&str; 5] = ["unspecified", "available", "on_duty", "off_duty", "inactive"];
+const BOOKING_STATUSES: [&str; 8] = ["unspecified", "pending", "assigned", "en_route", "picked_up", "completed", "cancelled", "no_show"];
+const RUN_MODES: [&str; 3] = ["unspecified", "full", "pending_only"];
+const RUN_STATUSES: [&str; 4] = ["unspecified", "running", "completed", "failed"];
+const ASSIGNMENT_STATUSES: [&str; 5] = ["unspecified", "planned", "active", "done", "superseded"];
+const ROUTING_SOURCES: [&str; 3] = ["unspecified", "osrm", "haversine"];
+
+fn dispatch_error(status: tonic::Status) -> ApiError {
+    ApiError::from_status("dispatch", &status)
+}
+
+fn client(state: &AppState) -> DispatchServiceClient<Channel> {
+    state.dispatch.clone()
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    latitude: f64,
+    longitude: f64,
+}
+
+impl From<Point> for GeoPoint {
+    fn from(p: Point) -> Self {
+        GeoPoint { latitude: p.latitude, longitude: p.longitude }
+    }
+}
+
+fn point(p: Option<GeoPoint>) -> Option<Point> {
+    p.map(|p| Point { latitude: p.latitude, longitude: p.longitude })
+}
+
+fn page_request(page: Option<i32>, per_page: Option<i32>) -> Option<PageRequest> {
+    Some(PageRequest { page: page.unwrap_or(1), per_page: per_page.unwrap_or(20) })
+}
+
+/// A comma-separated list of names (`?status=pending,assigned`).
+fn numbers(field: &str, names: &[&str], raw: Option<&str>) -> Result<Vec<i32>, ApiError> {
+    raw.map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|v| number_of(field, names, v)).collect())
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+fn optional_number(field: &str, names: &[&str], raw: Option<&str>) -> Result<i32, ApiError> {
+    raw.map(|v| number_of(field, names, v)).transpose().map(Option::unwrap_or_default)
+}
+
+/// The keys of a PATCH body, as update-mask paths, and the body as `T`.
+fn patch<T: serde::de::DeserializeOwned>(body: Map<String, Value>) -> Result<(Vec<String>, T), ApiError> {
+    let paths = body.keys().cloned().collect();
+    let parsed = serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument", e.to_string()))?;
+    Ok((paths, parsed))
+}
+
+fn mask(paths: Vec<String>) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask { paths })
+}
+
+// ---- company --------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Company {
+    id: i64,
+    name: String,
+    time_zone: String,
+}
+
+impl From<pb::Company> for Company {
+    fn from(c: pb::Company) -> Self {
+        Self { id: c.id, name: c.name, time_zone: c.time_zone }
+    }
+}
+
+/// `GET /api/company`
+pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Result<Json<Company>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let res = client(&state).get_company(kit::grpc::request(pb::GetCompanyRequest {}, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().company.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CompanyPatch {
+    name: String,
+    time_zone: String,
+}
+
+/// `PATCH /api/company` `{name?, time_zone?}` (admins).
+pub async fn update_company(State(state): State<AppState>, caller: Caller, Body(body): Body<Map<String, Value>>) -> Result<Json<Company>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let (paths, p): (_, CompanyPatch) = patch(body)?;
+    let req = pb::UpdateCompanyRequest { company: Some(pb::Company { name: p.name, time_zone: p.time_zone, ..Default::default() }), update_mask: mask(paths) };
+    let res = client(&state).update_company(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().company.unwrap_or_default().into()))
+}
+
+// ---- drivers --------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Driver {
+    id: i64,
+    name: String,
+    phone: String,
+    vehicle_kind: &'static str,
+    seats: i32,
+    wheelchair_places: i32,
+    shift_start_minute: i32,
+    shift_end_minute: i32,
+    depot: Option<Point>,
+    status: &'static str,
+    last_position: Option<Point>,
+    last_position_at: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<pb::Driver> for Driver {
+    fn from(d: pb::Driver) -> Self {
+        Self {
+            id: d.id,
+            vehicle_kind: name_of(&VEHICLE_KINDS, d.vehicle_kind),
+            status: name_of(&DRIVER_STATUSES, d.status),
+            name: d.name,
+            phone: d.phone,
+            seats: d.seats,
+            wheelchair_places: d.wheelchair_places,
+            shift_start_minute: d.shift_start_minute,
+            shift_end_minute: d.shift_end_minute,
+            depot: point(d.depot),
+            last_position: point(d.last_position),
+            last_position_at: rfc3339(d.last_position_time),
+            created_at: rfc3339(d.create_time),
+            updated_at: rfc3339(d.update_time),
+        }
+    }
+}
+
+/// A driver as sent: every field for POST, any of them for PATCH.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriverBody {
+    name: String,
+    phone: String,
+    vehicle_kind: Option<String>,
+    seats: i32,
+    wheelchair_places: i32,
+    shift_start_minute: i32,
+    shift_end_minute: i32,
+    depot: Option<Point>,
+    status: Option<String>,
+}
+
+impl DriverBody {
+    fn into_pb(self, id: i64) -> Result<pb::Driver, ApiError> {
+        Ok(pb::Driver {
+            id,
+            name: self.name,
+            phone: self.phone,
+            vehicle_kind: optional_number("vehicle_kind", &VEHICLE_KINDS, self.vehicle_kind.as_deref())?,
+            seats: self.seats,
+            wheelchair_places: self.wheelchair_places,
+            shift_start_minute: self.shift_start_minute,
+            shift_end_minute: self.shift_end_minute,
+            depot: self.depot.map(Into::into),
+            status: optional_number("status", &DRIVER_STATUSES, self.status.as_deref())?,
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriverQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    status: Option<String>,
+    vehicle_kind: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /api/drivers?status=&vehicle_kind=&q=`
+pub async fn list_drivers(State(state): State<AppState>, caller: Caller, Params(q): Params<DriverQuery>) -> Result<Json<Page<Driver>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListDriversRequest {
+        page: page_request(q.page, q.per_page),
+        statuses: numbers("status", &DRIVER_STATUSES, q.status.as_deref())?,
+        vehicle_kinds: numbers("vehicle_kind", &VEHICLE_KINDS, q.vehicle_kind.as_deref())?,
+        query: q.q,
+    };
+    let res = client(&state).list_drivers(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.drivers.into_iter().map(Driver::from).collect(), res.page)))
+}
+
+/// `POST /api/drivers`
+pub async fn create_driver(State(state): State<AppState>, caller: Caller, Body(b): Body<DriverBody>) -> Result<(StatusCode, Json<Driver>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::CreateDriverRequest { driver: Some(b.into_pb(0)?) };
+    let res = client(&state).create_driver(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok((StatusCode::CREATED, Json(res.into_inner().driver.unwrap_or_default().into())))
+}
+
+/// `GET /api/drivers/{id}`
+pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::GetDriverRequest { driver_id: positive_id("driver_id", &id)? };
+    let res = client(&state).get_driver(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().driver.unwrap_or_default().into()))
+}
+
+/// `PATCH /api/drivers/{id}`: the fields present in the body.
+pub async fn update_driver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Map<String, Value>>,
+) -> Result<Json<Driver>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let id = positive_id("driver_id", &id)?;
+    let (paths, b): (_, DriverBody) = patch(body)?;
+    let req = pb::UpdateDriverRequest { driver: Some(b.into_pb(id)?), update_mask: mask(paths) };
+    let res = client(&state).update_driver(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().driver.unwrap_or_default().into()))
+}
+
+/// `DELETE /api/drivers/{id}`
+pub async fn delete_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::DeleteDriverRequest { driver_id: positive_id("driver_id", &id)? };
+    client(&state).delete_driver(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- clients (patients) ---------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Client {
+    id: i64,
+    name: String,
+    phone: String,
+    address: String,
+    location: Option<Point>,
+    mobility: &'static str,
+    notes: String,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<pb::Client> for Client {
+    fn from(c: pb::Client) -> Self {
+        Self {
+            id: c.id,
+            mobility: name_of(&MOBILITIES, c.mobility),
+            name: c.name,
+            phone: c.phone,
+            address: c.address,
+            location: point(c.location),
+            notes: c.notes,
+            created_at: rfc3339(c.create_time),
+            updated_at: rfc3339(c.update_time),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientBody {
+    name: String,
+    phone: String,
+    address: String,
+    location: Option<Point>,
+    mobility: Option<String>,
+    notes: String,
+}
+
+impl ClientBody {
+    fn into_pb(self, id: i64) -> Result<pb::Client, ApiError> {
+        Ok(pb::Client {
+            id,
+            name: self.name,
+            phone: self.phone,
+            address: self.address,
+            location: self.location.map(Into::into),
+            mobility: optional_number("mobility", &MOBILITIES, self.mobility.as_deref())?,
+            notes: self.notes,
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    mobility: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /api/clients?mobility=&q=`
+pub async fn list_clients(State(state): State<AppState>, caller: Caller, Params(q): Params<ClientQuery>) -> Result<Json<Page<Client>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListClientsRequest {
+        page: page_request(q.page, q.per_page),
+        mobilities: numbers("mobility", &MOBILITIES, q.mobility.as_deref())?,
+        query: q.q,
+    };
+    let res = client(&state).list_clients(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.clients.into_iter().map(Client::from).collect(), res.page)))
+}
+
+/// `POST /api/clients`
+pub async fn create_client(State(state): State<AppState>, caller: Caller, Body(b): Body<ClientBody>) -> Result<(StatusCode, Json<Client>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::CreateClientRequest { client: Some(b.into_pb(0)?) };
+    let res = client(&state).create_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok((StatusCode::CREATED, Json(res.into_inner().client.unwrap_or_default().into())))
+}
+
+/// `GET /api/clients/{id}`
+pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Client>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::GetClientRequest { client_id: positive_id("client_id", &id)? };
+    let res = client(&state).get_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().client.unwrap_or_default().into()))
+}
+
+/// `PATCH /api/clients/{id}`
+pub async fn update_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Map<String, Value>>,
+) -> Result<Json<Client>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let id = positive_id("client_id", &id)?;
+    let (paths, b): (_, ClientBody) = patch(body)?;
+    let req = pb::UpdateClientRequest { client: Some(b.into_pb(id)?), update_mask: mask(paths) };
+    let res = client(&state).update_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().client.unwrap_or_default().into()))
+}
+
+/// `DELETE /api/clients/{id}`
+pub async fn delete_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::DeleteClientRequest { client_id: positive_id("client_id", &id)? };
+    client(&state).delete_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- bookings -------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Booking {
+    id: i64,
+    client_id: i64,
+    pickup_address: String,
+    pickup: Option<Point>,
+    dropoff_address: String,
+    dropoff: Option<Point>,
+    pickup_earliest: Option<String>,
+    pickup_latest: Option<String>,
+    appointment_time: Option<String>,
+    passengers: i32,
+    mobility: &'static str,
+    boarding_minutes: i32,
+    return_of: Option<i64>,
+    will_call: bool,
+    notes: String,
+    status: &'static str,
+    service_day: String,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<pb::Booking> for Booking {
+    fn from(b: pb::Booking) -> Self {
+        Self {
+            id: b.id,
+            client_id: b.client_id,
+            mobility: name_of(&MOBILITIES, b.mobility),
+            status: name_of(&BOOKING_STATUSES, b.status),
+            pickup_address: b.pickup_address,
+            pickup: point(b.pickup),
+            dropoff_address: b.dropoff_address,
+            dropoff: point(b.dropoff),
+            pickup_earliest: rfc3339(b.pickup_earliest),
+            pickup_latest: rfc3339(b.pickup_latest),
+            appointment_time: rfc3339(b.appointment_time),
+            passengers: b.passengers,
+            boarding_minutes: b.boarding_minutes,
+            return_of: b.return_of,
+            will_call: b.will_call,
+            notes: b.notes,
+            service_day: b.service_day,
+            created_at: rfc3339(b.create_time),
+            updated_at: rfc3339(b.update_time),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingBody {
+    client_id: i64,
+    pickup_address: String,
+    pickup: Option<Point>,
+    dropoff_address: String,
+    dropoff: Option<Point>,
+    pickup_earliest: Option<String>,
+    pickup_latest: Option<String>,
+    appointment_time: Option<String>,
+    /// 1 when absent.
+    passengers: Option<i32>,
+    mobility: Option<String>,
+    boarding_minutes: i32,
+    return_of: Option<i64>,
+    will_call: bool,
+    service_day: String,
+    notes: String,
+}
+
+impl BookingBody {
+    fn into_pb(self, id: i64, field: &str) -> Result<pb::Booking, ApiError> {
+        let named = |f: &str| format!("{field}{f}");
+        Ok(pb::Booking {
+            id,
+            client_id: self.client_id,
+            pickup_address: self.pickup_address,
+            pickup: self.pickup.map(Into::into),
+            dropoff_address: self.dropoff_address,
+            dropoff: self.dropoff.map(Into::into),
+            pickup_earliest: timestamp(&named("pickup_earliest"), self.pickup_earliest.as_deref())?,
+            pickup_latest: timestamp(&named("pickup_latest"), self.pickup_latest.as_deref())?,
+            appointment_time: timestamp(&named("appointment_time"), self.appointment_time.as_deref())?,
+            passengers: self.passengers.unwrap_or(1),
+            mobility: optional_number(&named("mobility"), &MOBILITIES, self.mobility.as_deref())?,
+            boarding_minutes: self.boarding_minutes,
+            return_of: self.return_of,
+            will_call: self.will_call,
+            service_day: self.service_day,
+            notes: self.notes,
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    service_day: Option<String>,
+    status: Option<String>,
+    client_id: Option<i64>,
+    driver_id: Option<i64>,
+}
+
+/// `GET /api/bookings?service_day=&status=&client_id=&driver_id=`
+pub async fn list_bookings(State(state): State<AppState>, caller: Caller, Params(q): Params<BookingQuery>) -> Result<Json<Page<Booking>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListBookingsRequest {
+        page: page_request(q.page, q.per_page),
+        service_day: q.service_day,
+        statuses: numbers("status", &BOOKING_STATUSES, q.status.as_deref())?,
+        client_id: q.client_id,
+        driver_id: q.driver_id,
+    };
+    let res = client(&state).list_bookings(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.bookings.into_iter().map(Booking::from).collect(), res.page)))
+}
+
+/// `POST /api/bookings`
+pub async fn create_booking(State(state): State<AppState>, caller: Caller, Body(b): Body<BookingBody>) -> Result<(StatusCode, Json<Booking>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::CreateBookingRequest { booking: Some(b.into_pb(0, "")?) };
+    let res = client(&state).create_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok((StatusCode::CREATED, Json(res.into_inner().booking.unwrap_or_default().into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBookings {
+    bookings: Vec<BookingBody>,
+}
+
+/// `POST /api/bookings/bulk` `{bookings: [...]}`: all or nothing; every bad row is named.
+pub async fn create_bookings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<BulkBookings>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let bookings = b.bookings.into_iter().enumerate().map(|(i, b)| b.into_pb(0, &format!("bookings[{i}]."))).collect::<Result<Vec<_>, _>>()?;
+    let req = pb::CreateBookingsRequest { bookings };
+    let res = client(&state).create_bookings(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    let created: Vec<Booking> = res.bookings.into_iter().map(Booking::from).collect();
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "bookings": created }))))
+}
+
+/// `GET /api/bookings/{id}`: the booking and its live assignment.
+pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::GetBookingRequest { booking_id: positive_id("booking_id", &id)? };
+    let res = client(&state).get_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(serde_json::json!({
+        "booking": Booking::from(res.booking.unwrap_or_default()),
+        "assignment": res.assignment.map(Assignment::from),
+    })))
+}
+
+/// `PATCH /api/bookings/{id}`: a booking not started yet; a planned one whose trip changes goes back to pending.
+pub async fn update_booking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Map<String, Value>>,
+) -> Result<Json<Booking>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let id = positive_id("booking_id", &id)?;
+    let (paths, b): (_, BookingBody) = patch(body)?;
+    let req = pb::UpdateBookingRequest { booking: Some(b.into_pb(id, "")?), update_mask: mask(paths) };
+    let res = client(&state).update_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().booking.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/bookings/{id}/status` `{status, reason?}`: transitions are checked.
+pub async fn update_booking_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<StatusBody>,
+) -> Result<Json<Booking>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::UpdateBookingStatusRequest {
+        booking_id: positive_id("booking_id", &id)?,
+        status: number_of("status", &BOOKING_STATUSES, &b.status)?,
+        reason: b.reason,
+    };
+    let res = client(&state).update_booking_status(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().booking.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignBody {
+    driver_id: i64,
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /api/bookings/{id}/reassign` `{driver_id, force?}`: checked for feasibility unless forced.
+pub async fn reassign_booking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<ReassignBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ReassignBookingRequest { booking_id: positive_id("booking_id", &id)?, driver_id: b.driver_id, force: b.force };
+    let res = client(&state).reassign_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(serde_json::json!({ "assignment": res.assignment.map(Assignment::from), "violations": res.violations })))
+}
+
+// ---- runs and assignments -------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Assignment {
+    id: i64,
+    booking_id: i64,
+    driver_id: i64,
+    dispatch_run_id: Option<i64>,
+    sequence: i32,
+    planned_pickup_time: Option<String>,
+    planned_dropoff_time: Option<String>,
+    status: &'static str,
+    created_at: Option<String>,
+}
+
+impl From<pb::Assignment> for Assignment {
+    fn from(a: pb::Assignment) -> Self {
+        Self {
+            id: a.id,
+            booking_id: a.booking_id,
+            driver_id: a.driver_id,
+            dispatch_run_id: (a.dispatch_run_id > 0).then_some(a.dispatch_run_id),
+            sequence: a.sequence,
+            planned_pickup_time: rfc3339(a.planned_pickup_time),
+            planned_dropoff_time: rfc3339(a.planned_dropoff_time),
+            status: name_of(&ASSIGNMENT_STATUSES, a.status),
+            created_at: rfc3339(a.create_time),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Run {
+    id: i64,
+    service_day: String,
+    mode: &'static str,
+    status: &'static str,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    load_ms: f64,
+    solver_ms: f64,
+    write_ms: f64,
+    bookings_considered: i32,
+    bookings_assigned: i32,
+    drivers_used: i32,
+    total_distance_km: f64,
+    total_duration_minutes: f64,
+    unassigned: Vec<Value>,
+    routing_source: &'static str,
+    solver: String,
+    error: Option<String>,
+}
+
+impl From<pb::DispatchRun> for Run {
+    fn from(r: pb::DispatchRun) -> Self {
+        Self {
+            id: r.id,
+            mode: name_of(&RUN_MODES, r.mode),
+            status: name_of(&RUN_STATUSES, r.status),
+            routing_source: name_of(&ROUTING_SOURCES, r.routing_source),
+            service_day: r.service_day,
+            started_at: rfc3339(r.start_time),
+            finished_at: rfc3339(r.finish_time),
+            load_ms: r.load_ms,
+            solver_ms: r.solver_ms,
+            write_ms: r.write_ms,
+            bookings_considered: r.bookings_considered,
+            bookings_assigned: r.bookings_assigned,
+            drivers_used: r.drivers_used,
+            total_distance_km: r.total_distance_km,
+            total_duration_minutes: r.total_duration_minutes,
+            unassigned: r
+                .unassigned
+                .into_iter()
+                .map(|u| serde_json::json!({ "booking_id": u.booking_id, "reason": u.reason, "detail": u.detail }))
+                .collect(),
+            solver: r.solver,
+            error: r.error,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunBody {
+    service_day: String,
+    #[serde(default)]
+    time_budget_ms: i32,
+    /// full (default) or pending_only.
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    seed: u64,
+}
+
+/// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
+pub async fn run_dispatch(State(state): State<AppState>, caller: Caller, Body(b): Body<RunBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::RunDispatchRequest {
+        service_day: b.service_day,
+        time_budget_ms: b.time_budget_ms,
+        mode: optional_number("mode", &RUN_MODES, b.mode.as_deref())?,
+        seed: b.seed,
+    };
+    let res = client(&state).run_dispatch(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    let assignments: Vec<Assignment> = res.assignments.into_iter().map(Assignment::from).collect();
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "run": Run::from(res.run.unwrap_or_default()), "assignments": assignments }))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    service_day: Option<String>,
+}
+
+/// `GET /api/dispatch/runs?service_day=`
+pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q): Params<RunQuery>) -> Result<Json<Page<Run>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListDispatchRunsRequest { page: page_request(q.page, q.per_page), service_day: q.service_day };
+    let res = client(&state).list_dispatch_runs(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.runs.into_iter().map(Run::from).collect(), res.page)))
+}
+
+/// `GET /api/dispatch/runs/{id}`
+pub async fn get_run(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Run>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::GetDispatchRunRequest { run_id: positive_id("run_id", &id)? };
+    let res = client(&state).get_dispatch_run(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().run.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    run_id: Option<i64>,
+    driver_id: Option<i64>,
+    service_day: Option<String>,
+    status: Option<String>,
+}
+
+/// `GET /api/dispatch/assignments?run_id=&driver_id=&service_day=&status=`
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<AssignmentQuery>,
+) -> Result<Json<Page<Assignment>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListAssignmentsRequest {
+        page: page_request(q.page, q.per_page),
+        run_id: q.run_id,
+        driver_id: q.driver_id,
+        service_day: q.service_day,
+        statuses: numbers("status", &ASSIGNMENT_STATUSES, q.status.as_deref())?,
+    };
+    let res = client(&state).list_assignments(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.assignments.into_iter().map(Assignment::from).collect(), res.page)))
+}
