@@ -73,7 +73,8 @@ fn optional_number(field: &str, names: &[&str], raw: Option<&str>) -> Result<i32
 /// The keys of a PATCH body, as update-mask paths, and the body as `T`.
 fn patch<T: serde::de::DeserializeOwned>(body: Map<String, Value>) -> Result<(Vec<String>, T), ApiError> {
     let paths = body.keys().cloned().collect();
-    let parsed = serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument", e.to_string()))?;
+    let parsed = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument", e.to_string()))?;
     Ok((paths, parsed))
 }
 
@@ -111,10 +112,17 @@ struct CompanyPatch {
 }
 
 /// `PATCH /api/company` `{name?, time_zone?}` (admins).
-pub async fn update_company(State(state): State<AppState>, caller: Caller, Body(body): Body<Map<String, Value>>) -> Result<Json<Company>, ApiError> {
+pub async fn update_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<Map<String, Value>>,
+) -> Result<Json<Company>, ApiError> {
     caller.require(&[Role::Admin])?;
     let (paths, p): (_, CompanyPatch) = patch(body)?;
-    let req = pb::UpdateCompanyRequest { company: Some(pb::Company { name: p.name, time_zone: p.time_zone, ..Default::default() }), update_mask: mask(paths) };
+    let req = pb::UpdateCompanyRequest {
+        company: Some(pb::Company { name: p.name, time_zone: p.time_zone, ..Default::default() }),
+        update_mask: mask(paths),
+    };
     let res = client(&state).update_company(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
     Ok(Json(res.into_inner().company.unwrap_or_default().into()))
 }
@@ -204,7 +212,11 @@ pub struct DriverQuery {
 }
 
 /// `GET /api/drivers?status=&vehicle_kind=&q=`
-pub async fn list_drivers(State(state): State<AppState>, caller: Caller, Params(q): Params<DriverQuery>) -> Result<Json<Page<Driver>>, ApiError> {
+pub async fn list_drivers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<DriverQuery>,
+) -> Result<Json<Page<Driver>>, ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::ListDriversRequest {
         page: page_request(q.page, q.per_page),
@@ -217,7 +229,11 @@ pub async fn list_drivers(State(state): State<AppState>, caller: Caller, Params(
 }
 
 /// `POST /api/drivers`
-pub async fn create_driver(State(state): State<AppState>, caller: Caller, Body(b): Body<DriverBody>) -> Result<(StatusCode, Json<Driver>), ApiError> {
+pub async fn create_driver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<DriverBody>,
+) -> Result<(StatusCode, Json<Driver>), ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::CreateDriverRequest { driver: Some(b.into_pb(0)?) };
     let res = client(&state).create_driver(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
@@ -322,7 +338,11 @@ pub struct ClientQuery {
 }
 
 /// `GET /api/clients?mobility=&q=`
-pub async fn list_clients(State(state): State<AppState>, caller: Caller, Params(q): Params<ClientQuery>) -> Result<Json<Page<Client>>, ApiError> {
+pub async fn list_clients(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ClientQuery>,
+) -> Result<Json<Page<Client>>, ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::ListClientsRequest {
         page: page_request(q.page, q.per_page),
@@ -334,7 +354,11 @@ pub async fn list_clients(State(state): State<AppState>, caller: Caller, Params(
 }
 
 /// `POST /api/clients`
-pub async fn create_client(State(state): State<AppState>, caller: Caller, Body(b): Body<ClientBody>) -> Result<(StatusCode, Json<Client>), ApiError> {
+pub async fn create_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ClientBody>,
+) -> Result<(StatusCode, Json<Client>), ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::CreateClientRequest { client: Some(b.into_pb(0)?) };
     let res = client(&state).create_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
@@ -481,7 +505,11 @@ pub struct BookingQuery {
 }
 
 /// `GET /api/bookings?service_day=&status=&client_id=&driver_id=`
-pub async fn list_bookings(State(state): State<AppState>, caller: Caller, Params(q): Params<BookingQuery>) -> Result<Json<Page<Booking>>, ApiError> {
+pub async fn list_bookings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<BookingQuery>,
+) -> Result<Json<Page<Booking>>, ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::ListBookingsRequest {
         page: page_request(q.page, q.per_page),
@@ -495,7 +523,11 @@ pub async fn list_bookings(State(state): State<AppState>, caller: Caller, Params
 }
 
 /// `POST /api/bookings`
-pub async fn create_booking(State(state): State<AppState>, caller: Caller, Body(b): Body<BookingBody>) -> Result<(StatusCode, Json<Booking>), ApiError> {
+pub async fn create_booking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<BookingBody>,
+) -> Result<(StatusCode, Json<Booking>), ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::CreateBookingRequest { booking: Some(b.into_pb(0, "")?) };
     let res = client(&state).create_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
@@ -515,7 +547,8 @@ pub async fn create_bookings(
     Body(b): Body<BulkBookings>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(DISPATCHERS)?;
-    let bookings = b.bookings.into_iter().enumerate().map(|(i, b)| b.into_pb(0, &format!("bookings[{i}]."))).collect::<Result<Vec<_>, _>>()?;
+    let bookings =
+        b.bookings.into_iter().enumerate().map(|(i, b)| b.into_pb(0, &format!("bookings[{i}]."))).collect::<Result<Vec<_>, _>>()?;
     let req = pb::CreateBookingsRequest { bookings };
     let res = client(&state).create_bookings(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     let created: Vec<Booking> = res.bookings.into_iter().map(Booking::from).collect();
@@ -690,7 +723,11 @@ pub struct RunBody {
 }
 
 /// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
-pub async fn run_dispatch(State(state): State<AppState>, caller: Caller, Body(b): Body<RunBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn run_dispatch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<RunBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(DISPATCHERS)?;
     let req = pb::RunDispatchRequest {
         service_day: b.service_day,

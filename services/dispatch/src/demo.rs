@@ -80,9 +80,25 @@ fn geo(lat: f64, lon: f64) -> Option<common::GeoPoint> {
     Some(common::GeoPoint { latitude: lat, longitude: lon })
 }
 
+/// How much demo data to create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    pub drivers: usize,
+    pub patients: usize,
+    pub bookings: usize,
+}
+
+/// The demo company: 40 drivers, 600 patients, 500 bookings.
+pub const DEMO: Size = Size { drivers: DRIVERS, patients: PATIENTS, bookings: BOOKINGS };
+
 /// Creates the demo data for `company_id` with bookings on `day`, skipping
 /// drivers and patients if the company has any and bookings if the day has any.
 pub async fn seed(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -> anyhow::Result<Seeded> {
+    seed_sized(db, company_id, day, DEMO).await
+}
+
+/// `seed` with another size (the benchmark's 100, 500 and 2,000 bookings).
+pub async fn seed_sized(db: &DatabaseConnection, company_id: i64, day: NaiveDate, size: Size) -> anyhow::Result<Seeded> {
     let store = Store::new(db.clone(), "Europe/Zurich".parse().expect("a valid zone"));
     let tz = store.time_zone(company_id).await?;
     let now = Utc::now();
@@ -91,7 +107,7 @@ pub async fn seed(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -> a
 
     let (_, drivers) = store.list_drivers(company_id, &Default::default(), (1, 1)).await?;
     if drivers == 0 {
-        for i in 0..DRIVERS {
+        for i in 0..size.drivers {
             let (kind, seats, wheelchairs) = match i % 10 {
                 0..=5 => (pb::VehicleKind::Car, 4, 0),
                 6..=8 => (pb::VehicleKind::WheelchairVan, 3, 2),
@@ -118,7 +134,7 @@ pub async fn seed(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -> a
 
     let (_, patients) = store.list_clients(company_id, &[], None, (1, 1)).await?;
     if patients == 0 {
-        for i in 0..PATIENTS {
+        for i in 0..size.patients {
             let town = if i % 5 < 3 { GENEVA } else { LAUSANNE };
             let (lat, lon) = jitter(&mut rng, town, 6.0);
             let mobility = match rng.random_range(0..20) {
@@ -145,8 +161,8 @@ pub async fn seed(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -> a
     let (_, bookings) = store.list_bookings(company_id, &filter, (1, 1)).await?;
     if bookings == 0 {
         let (clients, _) = all_clients(&store, company_id).await?;
-        let mut rows = Vec::with_capacity(BOOKINGS);
-        for i in 0..BOOKINGS {
+        let mut rows = Vec::with_capacity(size.bookings);
+        for i in 0..size.bookings {
             let client = &clients[rng.random_range(0..clients.len())];
             let near_geneva = client.lat < 46.35;
             let options: Vec<&Place> = DESTINATIONS.iter().filter(|p| (p.lat < 46.35) == near_geneva || p.name.contains("Nyon")).collect();

@@ -424,7 +424,8 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "bookings[1].pickup.latitude");
         let listed = get_json(&http, format!("{gw}/api/bookings?service_day=2026-12-03"), &token).await;
         assert_eq!(listed["total"], 0, "all or nothing: {listed}");
-        let created = send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
+        let created =
+            send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
         assert_eq!(created.status(), 201);
 
         let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": "2026-12-03" }))).await.unwrap();
@@ -437,7 +438,8 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         let assignments = get_json(&http, format!("{gw}/api/dispatch/assignments?run_id={run_id}&status=planned"), &token).await;
         assert_eq!(assignments["total"], 3, "{assignments}");
         let booking_id = assignments["items"][0]["booking_id"].as_i64().unwrap();
-        let moved = send(http.post(format!("{gw}/api/bookings/{booking_id}/status")).json(&json!({ "status": "picked_up" }))).await.unwrap();
+        let moved =
+            send(http.post(format!("{gw}/api/bookings/{booking_id}/status")).json(&json!({ "status": "picked_up" }))).await.unwrap();
         assert_eq!(moved.status(), 400, "a planned trip is en route before its patient is picked up");
         assert_eq!(moved.json::<Value>().await.unwrap()["error"]["code"], "failed_precondition");
         let moved: Value = send(http.post(format!("{gw}/api/bookings/{booking_id}/status")).json(&json!({ "status": "en_route" })))
