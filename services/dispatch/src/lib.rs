@@ -4,8 +4,7 @@
 //! `solver::Solver` trait and an independent feasibility checker.
 //!
 //! `AutonomyService` is registered and answers UNIMPLEMENTED until the
-//! autonomy issue; so do recurring templates and the OSRM client (see
-//! ARCHITECTURE.md, "dispatch").
+//! autonomy issue; so do recurring templates (see ARCHITECTURE.md, "dispatch").
 
 pub mod demo;
 pub mod domain;
@@ -48,6 +47,10 @@ pub struct Config {
     /// (`DISPATCH_SOLVER_BUDGET_MS` 2,000, `DISPATCH_SOLVER_MAX_BUDGET_MS` 60,000).
     pub default_budget: Duration,
     pub max_budget: Duration,
+    /// OSRM, when `DISPATCH_OSRM_URL` is set (`DISPATCH_OSRM_MAX_TABLE` 100,
+    /// `DISPATCH_OSRM_TIMEOUT_MS` 5,000, `DISPATCH_OSRM_BREAKER_FAILURES` 3,
+    /// `DISPATCH_OSRM_BREAKER_COOLDOWN_SECS` 30).
+    pub osrm: Option<routing::osrm::OsrmConfig>,
     pub clock: SharedClock,
 }
 
@@ -76,6 +79,19 @@ impl Config {
             },
             default_budget: env.millis_in("DISPATCH_SOLVER_BUDGET_MS", Duration::from_secs(2), 10..=600_000)?,
             max_budget: env.millis_in("DISPATCH_SOLVER_MAX_BUDGET_MS", Duration::from_secs(60), 10..=600_000)?,
+            osrm: match env.get("DISPATCH_OSRM_URL").map(str::trim).filter(|u| !u.is_empty()) {
+                None => None,
+                Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                    return Err(ConfigError::new("DISPATCH_OSRM_URL", url, "an http:// or https:// URL"));
+                }
+                Some(url) => Some(routing::osrm::OsrmConfig {
+                    url: url.to_owned(),
+                    max_table: env.u64_in("DISPATCH_OSRM_MAX_TABLE", 100, 2..=100_000)? as usize,
+                    timeout: env.millis_in("DISPATCH_OSRM_TIMEOUT_MS", Duration::from_secs(5), 100..=120_000)?,
+                    breaker_failures: env.u64_in("DISPATCH_OSRM_BREAKER_FAILURES", 3, 1..=100)? as u32,
+                    breaker_cooldown: Duration::from_secs(env.u64_in("DISPATCH_OSRM_BREAKER_COOLDOWN_SECS", 30, 1..=3_600)?),
+                }),
+            },
             clock: clock::system(),
         })
     }
@@ -94,8 +110,13 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let mut db = rt.db.clone();
     let statements = metrics.statements.clone();
     db.set_metric_callback(move |_| statements.inc());
+    let mut router = routing::Router::new(cfg.haversine).with_metrics(metrics.matrices.clone());
+    if let Some(osrm) = cfg.osrm.clone() {
+        tracing::info!(url = %osrm.url, max_table = osrm.max_table, "routing with OSRM, the haversine model as fallback");
+        router = router.with_osrm(routing::osrm::Osrm::new(osrm, cfg.haversine, Some(metrics.osrm.clone()))?);
+    }
     let planner = run::Planner {
-        router: routing::Router::new(cfg.haversine),
+        router,
         solver: Arc::new(solver::insertion::Insertion),
         ride: cfg.ride,
         default_budget: cfg.default_budget,

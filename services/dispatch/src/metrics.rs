@@ -14,6 +14,10 @@ pub struct DispatchMetrics {
     pub positions: IntCounterVec,
     /// SQL statements sent to the database by this service.
     pub statements: IntCounter,
+    /// Travel matrices by source (osrm, haversine).
+    pub matrices: IntCounterVec,
+    /// OSRM table requests by outcome (ok, error, refused).
+    pub osrm: IntCounterVec,
 }
 
 impl DispatchMetrics {
@@ -30,12 +34,16 @@ impl DispatchMetrics {
                 &["outcome"],
             )?,
             statements: IntCounter::new("dispatch_sql_statements_total", "SQL statements the dispatch service sent to its database")?,
+            matrices: IntCounterVec::new(Opts::new("dispatch_routing_matrices_total", "Travel matrices built, by source"), &["source"])?,
+            osrm: IntCounterVec::new(Opts::new("dispatch_osrm_requests_total", "OSRM table requests by outcome"), &["outcome"])?,
         };
         registry.register(Box::new(m.runs.clone()))?;
         registry.register(Box::new(m.run_seconds.clone()))?;
         registry.register(Box::new(m.unassigned.clone()))?;
         registry.register(Box::new(m.positions.clone()))?;
         registry.register(Box::new(m.statements.clone()))?;
+        registry.register(Box::new(m.matrices.clone()))?;
+        registry.register(Box::new(m.osrm.clone()))?;
         Ok(m)
     }
 }

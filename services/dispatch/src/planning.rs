@@ -84,11 +84,15 @@ pub async fn build(
             load: Load::of_trip(mobility, b.passengers),
             mobility,
             service: i64::from(b.boarding_minutes) * 60,
-            max_ride: limit.max_ride_secs(router.direct_secs(pickup, dropoff)),
+            // Set from the matrix below: the direct trip as the routing sees it.
+            max_ride: 0,
         });
         points.extend([pickup, dropoff]);
     }
     let (travel, source): (Matrix, _) = router.matrix(&points).await;
+    for r in &mut requests {
+        r.max_ride = limit.max_ride_secs(travel.secs(r.pickup, r.dropoff));
+    }
     (Problem { vehicles, requests, travel, keep: Vec::new() }, source)
 }
 

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod bench;
+pub mod breaker;
 pub mod cache;
 pub mod clock;
 pub mod config;

@@ -3,8 +3,12 @@
 //! haversine model (which is also the embedded default). The run records which.
 
 mod haversine;
+pub mod osrm;
+
+use std::sync::Arc;
 
 pub use haversine::Haversine;
+use prometheus::IntCounterVec;
 
 use crate::domain::geo::Point;
 
@@ -60,27 +64,46 @@ impl Matrix {
     }
 }
 
-/// The travel model a run uses: the haversine model, always available.
-/// (An OSRM client, tried first when configured, is tracked in the dispatch
-/// issue and not built yet.)
+/// The travel model a run uses: OSRM when configured and its breaker is
+/// closed, else (and whenever OSRM fails) the haversine model.
 #[derive(Clone, Debug)]
 pub struct Router {
     haversine: Haversine,
+    osrm: Option<Arc<osrm::Osrm>>,
+    /// Matrices by source (osrm, haversine).
+    matrices: Option<IntCounterVec>,
 }
 
 impl Router {
     pub fn new(haversine: Haversine) -> Self {
-        Self { haversine }
+        Self { haversine, osrm: None, matrices: None }
+    }
+
+    pub fn with_osrm(mut self, osrm: osrm::Osrm) -> Self {
+        self.osrm = Some(Arc::new(osrm));
+        self
+    }
+
+    pub fn with_metrics(mut self, matrices: IntCounterVec) -> Self {
+        self.matrices = Some(matrices);
+        self
     }
 
     /// The matrix over `points` and where it came from.
     pub async fn matrix(&self, points: &[Point]) -> (Matrix, Source) {
-        (self.haversine.matrix(points), Source::Haversine)
-    }
-
-    /// Seconds of the direct trip from `a` to `b` under the fallback model: what
-    /// a patient's maximum ride time is measured against.
-    pub fn direct_secs(&self, a: Point, b: Point) -> i64 {
-        self.haversine.secs(a, b)
+        let (m, source) = match &self.osrm {
+            Some(osrm) => match osrm.matrix(points).await {
+                Ok(m) => (m, Source::Osrm),
+                Err(e) => {
+                    tracing::warn!(error = %e, points = points.len(), "OSRM unavailable: using the haversine model");
+                    (self.haversine.matrix(points), Source::Haversine)
+                }
+            },
+            None => (self.haversine.matrix(points), Source::Haversine),
+        };
+        if let Some(c) = &self.matrices {
+            c.with_label_values(&[source.as_str()]).inc();
+        }
+        (m, source)
     }
 }

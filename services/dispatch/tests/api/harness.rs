@@ -37,9 +37,17 @@ pub struct TestService {
 }
 
 pub async fn start(backend: TestBackend) -> TestService {
+    start_with(backend, &[]).await
+}
+
+/// Starts the service with extra environment variables.
+pub async fn start_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestService {
     testing::init_logging();
     let db = TestDb::new(backend).await.unwrap();
-    let env = testing::env_for(Component::Dispatch, &db.url);
+    let mut env = testing::env_for(Component::Dispatch, &db.url);
+    for (k, v) in vars {
+        env.set(k, *v);
+    }
     let cfg = atmr_dispatch::Config::from_env(&env).unwrap();
     let svc = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let client = DispatchServiceClient::connect(svc.url()).await.unwrap();

@@ -5,6 +5,7 @@
 
 mod bookings;
 mod harness;
+mod osrm;
 mod privacy;
 mod resources;
 mod runs;
