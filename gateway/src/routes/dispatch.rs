@@ -792,3 +792,154 @@ pub async fn list_assignments(
     let res = client(&state).list_assignments(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Page::new(res.assignments.into_iter().map(Assignment::from).collect(), res.page)))
 }
+
+// ---- recurring templates --------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct Template {
+    id: i64,
+    client_id: i64,
+    weekdays: Vec<i32>,
+    pickup_address: String,
+    pickup: Option<Point>,
+    dropoff_address: String,
+    dropoff: Option<Point>,
+    pickup_earliest_minute: i32,
+    pickup_latest_minute: i32,
+    appointment_minute: Option<i32>,
+    return_earliest_minute: Option<i32>,
+    return_latest_minute: Option<i32>,
+    passengers: i32,
+    mobility: &'static str,
+    boarding_minutes: i32,
+    valid_from: String,
+    valid_until: Option<String>,
+    notes: String,
+}
+
+impl From<pb::RecurringTemplate> for Template {
+    fn from(t: pb::RecurringTemplate) -> Self {
+        Self {
+            id: t.id,
+            client_id: t.client_id,
+            weekdays: t.weekdays,
+            pickup_address: t.pickup_address,
+            pickup: point(t.pickup),
+            dropoff_address: t.dropoff_address,
+            dropoff: point(t.dropoff),
+            pickup_earliest_minute: t.pickup_earliest_minute,
+            pickup_latest_minute: t.pickup_latest_minute,
+            appointment_minute: t.appointment_minute,
+            return_earliest_minute: t.return_earliest_minute,
+            return_latest_minute: t.return_latest_minute,
+            passengers: t.passengers,
+            mobility: name_of(&MOBILITIES, t.mobility),
+            boarding_minutes: t.boarding_minutes,
+            valid_from: t.valid_from,
+            valid_until: Some(t.valid_until).filter(|u| !u.is_empty()),
+            notes: t.notes,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateBody {
+    client_id: i64,
+    /// ISO weekdays, 1 = Monday.
+    weekdays: Vec<i32>,
+    pickup_address: String,
+    pickup: Option<Point>,
+    dropoff_address: String,
+    dropoff: Option<Point>,
+    pickup_earliest_minute: i32,
+    pickup_latest_minute: i32,
+    appointment_minute: Option<i32>,
+    return_earliest_minute: Option<i32>,
+    return_latest_minute: Option<i32>,
+    passengers: Option<i32>,
+    mobility: Option<String>,
+    boarding_minutes: i32,
+    valid_from: String,
+    valid_until: Option<String>,
+    notes: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateQuery {
+    client_id: Option<i64>,
+}
+
+/// `GET /api/recurring-templates?client_id=`
+pub async fn list_templates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<TemplateQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::ListRecurringTemplatesRequest { client_id: q.client_id };
+    let res = client(&state).list_recurring_templates(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    let items: Vec<Template> = res.templates.into_iter().map(Template::from).collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+/// `POST /api/recurring-templates`
+pub async fn create_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<TemplateBody>,
+) -> Result<(StatusCode, Json<Template>), ApiError> {
+    caller.require(DISPATCHERS)?;
+    let template = pb::RecurringTemplate {
+        client_id: b.client_id,
+        weekdays: b.weekdays,
+        pickup_address: b.pickup_address,
+        pickup: b.pickup.map(Into::into),
+        dropoff_address: b.dropoff_address,
+        dropoff: b.dropoff.map(Into::into),
+        pickup_earliest_minute: b.pickup_earliest_minute,
+        pickup_latest_minute: b.pickup_latest_minute,
+        appointment_minute: b.appointment_minute,
+        return_earliest_minute: b.return_earliest_minute,
+        return_latest_minute: b.return_latest_minute,
+        passengers: b.passengers.unwrap_or(1),
+        mobility: optional_number("mobility", &MOBILITIES, b.mobility.as_deref())?,
+        boarding_minutes: b.boarding_minutes,
+        valid_from: b.valid_from,
+        valid_until: b.valid_until.unwrap_or_default(),
+        notes: b.notes,
+        ..Default::default()
+    };
+    let req = pb::CreateRecurringTemplateRequest { template: Some(template) };
+    let res = client(&state).create_recurring_template(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok((StatusCode::CREATED, Json(res.into_inner().template.unwrap_or_default().into())))
+}
+
+/// `DELETE /api/recurring-templates/{id}`: stops the template; its bookings stay.
+pub async fn delete_template(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::DeleteRecurringTemplateRequest { template_id: positive_id("template_id", &id)? };
+    client(&state).delete_recurring_template(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateBody {
+    service_day: String,
+}
+
+/// `POST /api/bookings/generate` `{service_day}`: the day's bookings from the templates, once.
+pub async fn generate_bookings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(b): Body<GenerateBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = pb::GenerateRecurringBookingsRequest { service_day: b.service_day };
+    let res =
+        client(&state).generate_recurring_bookings(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    let created: Vec<Booking> = res.bookings.into_iter().map(Booking::from).collect();
+    Ok(Json(serde_json::json!({ "bookings": created, "already_present": res.already_present })))
+}

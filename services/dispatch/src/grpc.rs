@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, VehicleKind},
-    entities::{assignment, booking, client, company, dispatch_run, driver},
+    entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{self, mask_paths},
     metrics::DispatchMetrics,
     planning,
@@ -567,30 +567,47 @@ impl DispatchService for DispatchApi {
 
     async fn create_recurring_template(
         &self,
-        _req: Request<pb::CreateRecurringTemplateRequest>,
+        req: Request<pb::CreateRecurringTemplateRequest>,
     ) -> Result<Response<pb::CreateRecurringTemplateResponse>, Status> {
-        Err(recurring_not_built())
+        let c = caller(&req)?;
+        let t = input::template(&required("template", req.into_inner().template)?).map_err(|e| e.under("template."))?;
+        let row = self.store.create_template(c.company_id, t, self.now()).await.map_err(|e| prefix_store(e, "template."))?;
+        tracing::info!(template_id = row.id, client_id = row.client_id, "recurring template created");
+        Ok(Response::new(pb::CreateRecurringTemplateResponse { template: Some(template_pb(row)) }))
     }
 
     async fn list_recurring_templates(
         &self,
-        _req: Request<pb::ListRecurringTemplatesRequest>,
+        req: Request<pb::ListRecurringTemplatesRequest>,
     ) -> Result<Response<pb::ListRecurringTemplatesResponse>, Status> {
-        Err(recurring_not_built())
+        let c = caller(&req)?;
+        let client_id = req.into_inner().client_id.map(|v| input::id("client_id", v)).transpose()?;
+        let rows = self.store.list_templates(c.company_id, client_id).await?;
+        Ok(Response::new(pb::ListRecurringTemplatesResponse { templates: rows.into_iter().map(template_pb).collect() }))
     }
 
     async fn delete_recurring_template(
         &self,
-        _req: Request<pb::DeleteRecurringTemplateRequest>,
+        req: Request<pb::DeleteRecurringTemplateRequest>,
     ) -> Result<Response<pb::DeleteRecurringTemplateResponse>, Status> {
-        Err(recurring_not_built())
+        let c = caller(&req)?;
+        let id = input::id("template_id", req.into_inner().template_id)?;
+        self.store.delete_template(c.company_id, id, self.now()).await?;
+        Ok(Response::new(pb::DeleteRecurringTemplateResponse {}))
     }
 
     async fn generate_recurring_bookings(
         &self,
-        _req: Request<pb::GenerateRecurringBookingsRequest>,
+        req: Request<pb::GenerateRecurringBookingsRequest>,
     ) -> Result<Response<pb::GenerateRecurringBookingsResponse>, Status> {
-        Err(recurring_not_built())
+        let c = caller(&req)?;
+        let day = input::day("service_day", &req.into_inner().service_day)?;
+        let (created, already_present) = self.store.generate_recurring(c.company_id, day, self.now()).await?;
+        tracing::info!(service_day = %day, created = created.len(), already_present, "recurring bookings generated");
+        Ok(Response::new(pb::GenerateRecurringBookingsResponse {
+            bookings: created.into_iter().map(booking_pb).collect(),
+            already_present,
+        }))
     }
 
     async fn run_dispatch(&self, req: Request<pb::RunDispatchRequest>) -> Result<Response<pb::RunDispatchResponse>, Status> {
@@ -833,8 +850,28 @@ fn prefix_store(e: StoreError, prefix: &str) -> StoreError {
     }
 }
 
-fn recurring_not_built() -> Status {
-    Status::unimplemented("recurring booking templates are not built yet (tracked in the dispatch issue)")
+fn template_pb(t: recurring_template::Model) -> pb::RecurringTemplate {
+    pb::RecurringTemplate {
+        id: t.id,
+        company_id: t.company_id,
+        client_id: t.client_id,
+        weekdays: t.weekdays.split(',').filter_map(|d| d.parse().ok()).collect(),
+        pickup_address: t.pickup_address,
+        pickup: point(t.pickup_lat, t.pickup_lon),
+        dropoff_address: t.dropoff_address,
+        dropoff: point(t.dropoff_lat, t.dropoff_lon),
+        pickup_earliest_minute: t.pickup_earliest_minute,
+        pickup_latest_minute: t.pickup_latest_minute,
+        appointment_minute: t.appointment_minute,
+        return_earliest_minute: t.return_earliest_minute,
+        return_latest_minute: t.return_latest_minute,
+        passengers: t.passengers,
+        mobility: mobility_pb(&t.mobility) as i32,
+        boarding_minutes: t.boarding_minutes,
+        valid_from: t.valid_from,
+        valid_until: t.valid_until.unwrap_or_default(),
+        notes: t.notes,
+    }
 }
 
 #[derive(Default)]

@@ -206,6 +206,101 @@ pub fn booking(b: &pb::Booking) -> Result<BookingInput, Invalid> {
     })
 }
 
+/// A recurring template as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateInput {
+    pub client_id: i64,
+    /// Sorted, distinct ISO weekdays 1..=7.
+    pub weekdays: Vec<u32>,
+    pub pickup_address: String,
+    pub pickup: Point,
+    pub dropoff_address: String,
+    pub dropoff: Point,
+    pub pickup_window: (i32, i32),
+    pub appointment_minute: Option<i32>,
+    pub return_window: Option<(i32, i32)>,
+    pub passengers: i32,
+    pub mobility: Option<Mobility>,
+    pub boarding_minutes: i32,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub notes: String,
+}
+
+fn minute(field: &str, v: i32) -> Result<i32, Invalid> {
+    if (0..MINUTES_PER_DAY).contains(&v) {
+        Ok(v)
+    } else {
+        Err(Invalid::new(field, format!("must be a minute of the day, 0..1440, got {v}")))
+    }
+}
+
+pub fn template(t: &pb::RecurringTemplate) -> Result<TemplateInput, Invalid> {
+    let mut weekdays: Vec<u32> = Vec::new();
+    for &d in &t.weekdays {
+        if !(1..=7).contains(&d) {
+            return Err(Invalid::new("weekdays", format!("must be ISO weekdays 1 (Monday) to 7 (Sunday), got {d}")));
+        }
+        weekdays.push(d as u32);
+    }
+    weekdays.sort_unstable();
+    weekdays.dedup();
+    if weekdays.is_empty() {
+        return Err(Invalid::new("weekdays", "is required: at least one weekday"));
+    }
+    let (e, l) = (minute("pickup_earliest_minute", t.pickup_earliest_minute)?, minute("pickup_latest_minute", t.pickup_latest_minute)?);
+    if l < e {
+        return Err(Invalid::new("pickup_latest_minute", format!("must not be before pickup_earliest_minute ({e}), got {l}")));
+    }
+    let appointment_minute = t.appointment_minute.map(|a| minute("appointment_minute", a)).transpose()?;
+    if appointment_minute.is_some_and(|a| a <= e) {
+        return Err(Invalid::new("appointment_minute", "must be after the pickup window opens"));
+    }
+    let return_window = match (t.return_earliest_minute, t.return_latest_minute) {
+        (None, None) => None,
+        (Some(re), Some(rl)) => {
+            let (re, rl) = (minute("return_earliest_minute", re)?, minute("return_latest_minute", rl)?);
+            if rl < re {
+                return Err(Invalid::new("return_latest_minute", format!("must not be before return_earliest_minute ({re}), got {rl}")));
+            }
+            if re <= e {
+                return Err(Invalid::new("return_earliest_minute", "the return must start after the outbound pickup window opens"));
+            }
+            Some((re, rl))
+        }
+        (Some(_), None) => return Err(Invalid::new("return_latest_minute", "is required with return_earliest_minute")),
+        (None, Some(_)) => return Err(Invalid::new("return_earliest_minute", "is required with return_latest_minute")),
+    };
+    if !(1..=MAX_PASSENGERS).contains(&t.passengers) {
+        return Err(Invalid::new("passengers", format!("must be between 1 and {MAX_PASSENGERS}, got {}", t.passengers)));
+    }
+    if !(0..=MAX_BOARDING_MINUTES).contains(&t.boarding_minutes) {
+        return Err(Invalid::new("boarding_minutes", format!("must be between 0 and {MAX_BOARDING_MINUTES}, got {}", t.boarding_minutes)));
+    }
+    let valid_from = day("valid_from", &t.valid_from)?;
+    let valid_until = if t.valid_until.trim().is_empty() { None } else { Some(day("valid_until", &t.valid_until)?) };
+    if valid_until.is_some_and(|u| u < valid_from) {
+        return Err(Invalid::new("valid_until", "must not be before valid_from"));
+    }
+    Ok(TemplateInput {
+        client_id: id("client_id", t.client_id)?,
+        weekdays,
+        pickup_address: required_line("pickup_address", &t.pickup_address, MAX_ADDRESS)?,
+        pickup: point("pickup", t.pickup.as_ref())?,
+        dropoff_address: required_line("dropoff_address", &t.dropoff_address, MAX_ADDRESS)?,
+        dropoff: point("dropoff", t.dropoff.as_ref())?,
+        pickup_window: (e, l),
+        appointment_minute,
+        return_window,
+        passengers: t.passengers,
+        mobility: mobility("mobility", t.mobility)?,
+        boarding_minutes: t.boarding_minutes,
+        valid_from,
+        valid_until,
+        notes: long_text("notes", &t.notes, MAX_NOTES)?,
+    })
+}
+
 /// The paths of `mask`, each one of `allowed`; every path when the mask is empty.
 pub fn mask_paths<'a>(mask: Option<&'a prost_types::FieldMask>, allowed: &[&'a str]) -> Result<Vec<&'a str>, Invalid> {
     let paths: Vec<&str> = mask.map(|m| m.paths.iter().map(String::as_str).collect()).unwrap_or_default();

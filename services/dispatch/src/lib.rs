@@ -4,7 +4,7 @@
 //! `solver::Solver` trait and an independent feasibility checker.
 //!
 //! `AutonomyService` is registered and answers UNIMPLEMENTED until the
-//! autonomy issue; so do recurring templates (see ARCHITECTURE.md, "dispatch").
+//! autonomy issue (see ARCHITECTURE.md, "dispatch").
 
 pub mod demo;
 pub mod domain;

@@ -125,3 +125,65 @@ async fn will_call_returns_wait_for_their_time_and_changed_trips_go_back_to_pend
     let got = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: out.id })).await.unwrap().into_inner();
     assert!(got.assignment.is_none());
 }
+
+#[tokio::test]
+async fn recurring_templates_make_each_days_trips_once() {
+    for backend in backends() {
+        let t = start(backend).await;
+        let p = t.patient(1, pb::Client { mobility: pb::Mobility::Wheelchair as i32, ..patient("Dialysis Patient") }).await;
+        let template = pb::RecurringTemplate {
+            client_id: p.id,
+            weekdays: vec![1, 3, 5],
+            pickup_address: "Rue de Carouge 12".into(),
+            pickup: geo(46.195, 6.14),
+            dropoff_address: "Centre de dialyse".into(),
+            dropoff: geo(46.215, 6.146),
+            pickup_earliest_minute: 7 * 60,
+            pickup_latest_minute: 7 * 60 + 20,
+            appointment_minute: Some(8 * 60),
+            return_earliest_minute: Some(12 * 60),
+            return_latest_minute: Some(12 * 60 + 30),
+            passengers: 1,
+            valid_from: "2026-11-30".into(),
+            ..Default::default()
+        };
+        let bad = pb::RecurringTemplate { weekdays: vec![0], ..template.clone() };
+        let err =
+            t.api().create_recurring_template(t.req(1, pb::CreateRecurringTemplateRequest { template: Some(bad) })).await.unwrap_err();
+        assert_eq!(kit::error::field_of(&err), Some("template.weekdays"), "{backend:?}");
+        let created =
+            t.api().create_recurring_template(t.req(1, pb::CreateRecurringTemplateRequest { template: Some(template) })).await.unwrap();
+        let created = created.into_inner().template.unwrap();
+        assert_eq!((created.weekdays.clone(), created.mobility()), (vec![1, 3, 5], pb::Mobility::Wheelchair), "the patient's mobility");
+
+        // 3 December 2026 is a Thursday: nothing; 2 December, a Wednesday: both legs.
+        let generate = |day: &str| pb::GenerateRecurringBookingsRequest { service_day: day.into() };
+        let none = t.api().generate_recurring_bookings(t.req(1, generate("2026-12-03"))).await.unwrap().into_inner();
+        assert!(none.bookings.is_empty());
+        let made = t.api().generate_recurring_bookings(t.req(1, generate("2026-12-02"))).await.unwrap().into_inner();
+        assert_eq!((made.bookings.len(), made.already_present), (2, 0), "{backend:?}");
+        let (out, back) = (&made.bookings[0], &made.bookings[1]);
+        assert_eq!(back.return_of, Some(out.id));
+        assert_eq!(back.pickup_address, "Centre de dialyse");
+        assert_eq!(
+            out.pickup_earliest.unwrap().seconds,
+            chrono::DateTime::parse_from_rfc3339("2026-12-02T06:00:00Z").unwrap().timestamp(),
+            "07:00 in Zurich"
+        );
+        assert!(out.appointment_time.is_some() && back.appointment_time.is_none());
+        let again = t.api().generate_recurring_bookings(t.req(1, generate("2026-12-02"))).await.unwrap().into_inner();
+        assert_eq!((again.bookings.len(), again.already_present), (0, 2), "idempotent");
+        // Before the template starts: nothing.
+        let early = t.api().generate_recurring_bookings(t.req(1, generate("2026-11-27"))).await.unwrap().into_inner();
+        assert!(early.bookings.is_empty());
+
+        let listed = t.api().list_recurring_templates(t.req(1, pb::ListRecurringTemplatesRequest { client_id: Some(p.id) })).await.unwrap();
+        assert_eq!(listed.into_inner().templates.len(), 1);
+        let err =
+            t.api().delete_recurring_template(t.req(2, pb::DeleteRecurringTemplateRequest { template_id: created.id })).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        t.api().delete_recurring_template(t.req(1, pb::DeleteRecurringTemplateRequest { template_id: created.id })).await.unwrap();
+        let after = t.api().generate_recurring_bookings(t.req(1, generate("2026-12-04"))).await.unwrap().into_inner();
+        assert!(after.bookings.is_empty(), "a deleted template makes nothing");
+    }
+}
