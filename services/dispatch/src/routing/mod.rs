@@ -7,6 +7,7 @@ pub mod osrm;
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 pub use haversine::Haversine;
 use prometheus::IntCounterVec;
 
@@ -25,6 +26,33 @@ impl Source {
             Source::Osrm => "osrm",
             Source::Haversine => "haversine",
         }
+    }
+}
+
+/// A source of travel matrices.
+pub trait TravelTimes: Send + Sync + std::fmt::Debug {
+    fn source(&self) -> Source;
+    /// The matrix over `points`, or why this source cannot give it now.
+    fn matrix<'a>(&'a self, points: &'a [Point]) -> BoxFuture<'a, anyhow::Result<Matrix>>;
+}
+
+impl TravelTimes for Haversine {
+    fn source(&self) -> Source {
+        Source::Haversine
+    }
+
+    fn matrix<'a>(&'a self, points: &'a [Point]) -> BoxFuture<'a, anyhow::Result<Matrix>> {
+        Box::pin(async move { Ok(Haversine::matrix(self, points)) })
+    }
+}
+
+impl TravelTimes for Arc<osrm::Osrm> {
+    fn source(&self) -> Source {
+        Source::Osrm
+    }
+
+    fn matrix<'a>(&'a self, points: &'a [Point]) -> BoxFuture<'a, anyhow::Result<Matrix>> {
+        Box::pin(async move { Ok(osrm::Osrm::matrix(self, points).await?) })
     }
 }
 
@@ -64,23 +92,28 @@ impl Matrix {
     }
 }
 
-/// The travel model a run uses: OSRM when configured and its breaker is
-/// closed, else (and whenever OSRM fails) the haversine model.
+/// The travel model a run uses: a primary source (OSRM when configured) and
+/// the haversine model, used when there is no primary or it fails (its
+/// breaker open, an error, a timeout). The run records which answered.
 #[derive(Clone, Debug)]
 pub struct Router {
-    haversine: Haversine,
-    osrm: Option<Arc<osrm::Osrm>>,
+    primary: Option<Arc<dyn TravelTimes>>,
+    fallback: Haversine,
     /// Matrices by source (osrm, haversine).
     matrices: Option<IntCounterVec>,
 }
 
 impl Router {
-    pub fn new(haversine: Haversine) -> Self {
-        Self { haversine, osrm: None, matrices: None }
+    pub fn new(fallback: Haversine) -> Self {
+        Self { primary: None, fallback, matrices: None }
     }
 
-    pub fn with_osrm(mut self, osrm: osrm::Osrm) -> Self {
-        self.osrm = Some(Arc::new(osrm));
+    pub fn with_osrm(self, osrm: osrm::Osrm) -> Self {
+        self.with_primary(Arc::new(Arc::new(osrm)))
+    }
+
+    pub fn with_primary(mut self, primary: Arc<dyn TravelTimes>) -> Self {
+        self.primary = Some(primary);
         self
     }
 
@@ -91,16 +124,17 @@ impl Router {
 
     /// The matrix over `points` and where it came from.
     pub async fn matrix(&self, points: &[Point]) -> (Matrix, Source) {
-        let (m, source) = match &self.osrm {
-            Some(osrm) => match osrm.matrix(points).await {
-                Ok(m) => (m, Source::Osrm),
+        let primary = match &self.primary {
+            Some(p) => match p.matrix(points).await {
+                Ok(m) => Some((m, p.source())),
                 Err(e) => {
-                    tracing::warn!(error = %e, points = points.len(), "OSRM unavailable: using the haversine model");
-                    (self.haversine.matrix(points), Source::Haversine)
+                    tracing::warn!(error = %e, source = p.source().as_str(), points = points.len(), "travel source unavailable: using the haversine model");
+                    None
                 }
             },
-            None => (self.haversine.matrix(points), Source::Haversine),
+            None => None,
         };
+        let (m, source) = primary.unwrap_or_else(|| (self.fallback.matrix(points), Source::Haversine));
         if let Some(c) = &self.matrices {
             c.with_label_values(&[source.as_str()]).inc();
         }

@@ -235,3 +235,17 @@ async fn positions_stream_in_and_the_board_streams_out() {
     let other = t.api().get_driver(t.req(2, pb::GetDriverRequest { driver_id: theirs.id })).await.unwrap().into_inner().driver.unwrap();
     assert!(other.last_position.is_none());
 }
+
+#[tokio::test]
+async fn demo_data_is_made_once_and_can_be_dispatched() {
+    let t = start(kit::testing::TestBackend::Sqlite).await;
+    let db = kit::db::connect(&t.db.url).await.unwrap();
+    let size = atmr_dispatch::demo::Size { drivers: 6, patients: 40, bookings: 60 };
+    let first = atmr_dispatch::demo::seed_sized(&db, 9, day(), size).await.unwrap();
+    assert_eq!((first.drivers, first.patients, first.bookings), (6, 40, 60));
+    let second = atmr_dispatch::demo::seed_sized(&db, 9, day(), size).await.unwrap();
+    assert_eq!(second, atmr_dispatch::demo::Seeded::default(), "running it twice duplicates nothing");
+    let run = t.run(9, pb::RunMode::Full).await.unwrap().run.unwrap();
+    assert_eq!(run.bookings_considered, 60);
+    assert!(run.bookings_assigned > 0 && run.unassigned.iter().all(|u| !u.reason.is_empty()));
+}
