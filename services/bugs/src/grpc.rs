@@ -23,7 +23,7 @@ use crate::{
     entities::{bug_comments, bug_reports},
     input::{self, NewBug},
     metrics::BugMetrics,
-    store::{Actor, BugFilter, Grouping, SortField, Store, StoreError, Total},
+    store::{Actor, BugFilter, Grouping, SortField, Store, Total},
 };
 
 /// How many comments GetBug returns with the bug (the oldest); ListComments pages the rest.
@@ -96,18 +96,6 @@ fn truncate(s: &str, max: usize) -> String {
 
 fn label_of_rank<T: Ranked>(rank: i16) -> String {
     T::from_rank(rank.into()).map_or_else(|| rank.to_string(), |v| v.label().to_owned())
-}
-
-impl From<StoreError> for Status {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            StoreError::Invalid(invalid) => invalid.into(),
-            StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
-            StoreError::PermissionDenied(m) => Status::permission_denied(m),
-            StoreError::Db(db) => kit::error::database(&db),
-        }
-    }
 }
 
 fn actor(c: &Claims) -> Actor {

@@ -27,26 +27,7 @@ use crate::{
     input::{Change, NewBug},
 };
 
-/// Why a store call did not happen. Nothing was written in any of these cases.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{}: {}", .0.field, .0.message)]
-    Invalid(Invalid),
-    #[error("{0}")]
-    FailedPrecondition(String),
-    #[error("{0}")]
-    PermissionDenied(String),
-    #[error(transparent)]
-    Db(#[from] DbErr),
-}
-
-impl From<Invalid> for StoreError {
-    fn from(e: Invalid) -> Self {
-        StoreError::Invalid(e)
-    }
-}
+pub use kit::error::StoreError;
 
 /// What CreateBug did with a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,18 +54,6 @@ impl DispatchApi {
     }
 }
 
-impl From<StoreError> for Status {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            StoreError::Invalid(invalid) => invalid.into(),
-            StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
-            StoreError::PermissionDenied(m) => Status::permission_denied(m),
-            StoreError::Db(db) => kit::error::database(&db),
-        }
-    }
-}
-
 fn caller<T>(req: &Request<T>) -> Result<Claims, Status> {
     require_role(req, &ROLES).cloned()
 }

@@ -24,26 +24,7 @@ use crate::{
     planning::{self, LIVE, NewAssignment},
 };
 
-/// Why a store call did not happen. Nothing was written in any of these cases.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(Invalid),
-    #[error("{0}")]
-    FailedPrecondition(String),
-    #[error("{0}")]
-    PermissionDenied(String),
-    #[error(transparent)]
-    Db(#[from] DbErr),
-}
-
-impl From<Invalid> for StoreError {
-    fn from(e: Invalid) -> Self {
-        StoreError::Invalid(e)
-    }
-}
+pub use kit::error::StoreError;
 
 /// A page of rows and the number of rows that match.
 pub type Page<T> = (Vec<T>, u64);

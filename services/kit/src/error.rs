@@ -64,3 +64,41 @@ mod tests {
         assert_eq!(s.code(), Code::Unavailable);
     }
 }
+
+/// Why a service's store did not do what it was asked. Nothing was written in
+/// any of these cases. Becomes the matching gRPC status; database failures are
+/// logged and answered without detail (see [`database`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(crate::input::Invalid),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl From<crate::input::Invalid> for StoreError {
+    fn from(e: crate::input::Invalid) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            StoreError::Invalid(invalid) => invalid.into(),
+            StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
+            StoreError::PermissionDenied(m) => Status::permission_denied(m),
+            StoreError::AlreadyExists(m) => Status::already_exists(m),
+            StoreError::Db(db) => database(&db),
+        }
+    }
+}

@@ -74,17 +74,6 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> Status {
     kit::error::invalid_argument(field, message)
 }
 
-impl From<StoreError> for Status {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
-            StoreError::AlreadyExists(m) => Status::already_exists(m),
-            StoreError::Db(db) => kit::error::database(&db),
-        }
-    }
-}
-
 pub(crate) fn time(field: &str, t: &Timestamp) -> Result<DateTime<Utc>, Status> {
     kit::convert::time(t).map_err(|m| invalid(field, m))
 }

@@ -19,17 +19,7 @@ use crate::{
     entities::{LOG_CHANNEL, notification, notification_attempt, notify_channel, notify_route, status},
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0}")]
-    FailedPrecondition(String),
-    #[error("{0}")]
-    AlreadyExists(String),
-    #[error(transparent)]
-    Db(#[from] DbErr),
-}
+pub use kit::error::StoreError;
 
 /// A notification as Send gives it, checked.
 #[derive(Clone, Debug)]
