@@ -341,7 +341,8 @@ mod tests {
     #[test]
     fn a_good_booking_passes_and_bad_ones_name_the_field() {
         assert!(booking(&good()).is_ok());
-        let cases: Vec<(fn(&mut pb::Booking), &str)> = vec![
+        type Breaks = fn(&mut pb::Booking);
+        let cases: Vec<(Breaks, &str)> = vec![
             (|b| b.pickup_latest = ts(1_799_999_000), "pickup_latest"),
             (|b| b.appointment_time = ts(1_799_999_000), "appointment_time"),
             (|b| b.pickup = Some(common::GeoPoint { latitude: 120.0, longitude: 0.0 }), "pickup.latitude"),
