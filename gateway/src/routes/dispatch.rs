@@ -540,7 +540,7 @@ pub struct BulkBookings {
     bookings: Vec<BookingBody>,
 }
 
-/// `POST /api/bookings/bulk` `{bookings: [...]}`: all or nothing; every bad row is named.
+/// `POST /api/bookings/batch` `{bookings: [...]}`: all or nothing; every bad row is named.
 pub async fn create_bookings(
     State(state): State<AppState>,
     caller: Caller,
@@ -773,6 +773,49 @@ pub struct AssignmentQuery {
     driver_id: Option<i64>,
     service_day: Option<String>,
     status: Option<String>,
+}
+
+/// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`
+pub async fn run_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(q): Params<AssignmentQuery>,
+) -> Result<Json<Page<Assignment>>, ApiError> {
+    let run_id = positive_id("run_id", &id)?;
+    list_assignments(State(state), caller, Params(AssignmentQuery { run_id: Some(run_id), ..q })).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardQuery {
+    service_day: Option<String>,
+}
+
+/// `GET /api/dispatch/board?service_day=`: Server-Sent Events, one per
+/// assignment change (`event: created | superseded | status_changed`, the
+/// assignment as data), for a live board. A watcher too slow to keep up gets
+/// an `error` event and should reload with `/api/dispatch/assignments`.
+pub async fn board(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<BoardQuery>,
+) -> Result<axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt as _;
+    caller.require(DISPATCHERS)?;
+    let req = pb::WatchAssignmentsRequest { service_day: q.service_day };
+    let stream = client(&state).watch_assignments(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    let events = stream.map(|item| {
+        Ok(match item {
+            Ok(change) => {
+                let data = serde_json::json!({ "change": change.change, "assignment": change.assignment.map(Assignment::from), "time": rfc3339(change.time) });
+                Event::default().event(change.change).data(data.to_string())
+            }
+            Err(status) => Event::default().event("error").data(serde_json::json!({ "message": status.message() }).to_string()),
+        })
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
 /// `GET /api/dispatch/assignments?run_id=&driver_id=&service_day=&status=`

@@ -419,17 +419,28 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         };
         let mut bad = trip(10);
         bad["pickup"]["latitude"] = json!(123.0);
-        let refused = send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), bad] }))).await.unwrap();
+        let refused = send(http.post(format!("{gw}/api/bookings/batch")).json(&json!({ "bookings": [trip(8), bad] }))).await.unwrap();
         assert_eq!(refused.status(), 400, "{backend:?}");
         assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "bookings[1].pickup.latitude");
         let listed = get_json(&http, format!("{gw}/api/bookings?service_day=2026-12-03"), &token).await;
         assert_eq!(listed["total"], 0, "all or nothing: {listed}");
         let created =
-            send(http.post(format!("{gw}/api/bookings/bulk")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
+            send(http.post(format!("{gw}/api/bookings/batch")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
         assert_eq!(created.status(), 201);
 
+        // The live board, watched while the run happens.
+        let board = send(http.get(format!("{gw}/api/dispatch/board?service_day=2026-12-03"))).await.unwrap();
+        assert_eq!(board.headers()["content-type"], "text/event-stream");
+        let mut board = board;
         let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": "2026-12-03" }))).await.unwrap();
         assert_eq!(run.status(), 201, "{backend:?}");
+        let mut seen = String::new();
+        while seen.matches("event: created").count() < 3 {
+            let chunk = board.chunk().await.unwrap().expect("the board stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(seen.contains("\"status\":\"planned\""), "{seen}");
+        drop(board);
         let run: Value = run.json().await.unwrap();
         assert_eq!((run["run"]["status"].as_str(), run["run"]["bookings_assigned"].as_i64()), (Some("completed"), Some(3)), "{run}");
         assert_eq!(run["run"]["routing_source"], "haversine");
