@@ -53,6 +53,12 @@ impl ApiError {
         e
     }
 
+    /// The gateway's own database failed: logged with the trace id, answered
+    /// without detail (503 when it cannot be reached).
+    pub fn database(e: &sea_orm::DbErr) -> Self {
+        Self::from_status("gateway", &kit::error::database(e))
+    }
+
     /// Maps a downstream status. `service` names the component that answered.
     pub fn from_status(service: &str, status: &tonic::Status) -> Self {
         let (http, code) = http_of(status.code());

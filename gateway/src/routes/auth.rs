@@ -53,8 +53,7 @@ pub async fn login(
     if req.email.len() > 254 || req.password.len() > 1024 {
         return Err(bad_credentials());
     }
-    let user =
-        users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
+    let user = users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::database(&e))?;
     // Verify against a decoy hash when the email is unknown, so both failures cost
     // one Argon2 verification and cannot be told apart by timing.
     let hash = user.as_ref().map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
@@ -86,7 +85,7 @@ fn client_address(header: Option<&http::HeaderName>, headers: &http::HeaderMap, 
 /// still active.
 pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenResponse>, ApiError> {
     let id: i64 = caller.claims.sub.parse().map_err(|_| ApiError::unauthenticated("invalid token"))?;
-    let user = users::find_by_id(&state.db, id).await.map_err(|e| ApiError::from_status("gateway", &kit::error::database(&e)))?;
+    let user = users::find_by_id(&state.db, id).await.map_err(|e| ApiError::database(&e))?;
     let Some(user) = user.filter(|u| u.active) else { return Err(ApiError::unauthenticated("account disabled")) };
     let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
     Ok(Json(issue(&state, &caller.claims.sub, &user.email, user.company_id, role)))

@@ -7,6 +7,7 @@ mod dispatch;
 mod monitors;
 mod notify;
 mod safety;
+mod users;
 
 use axum::{
     Json, Router,
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/refresh", post(auth::refresh))
         .route("/api/auth/me", get(auth::me))
+        .route("/api/admin/users", get(users::list).post(users::create))
+        .route("/api/admin/users/{id}", axum::routing::patch(users::update).delete(users::deactivate))
         .route("/api/admin/safety-limits", get(safety::get_limits).put(safety::set_limits))
         .route("/api/admin/autonomous-actions", get(safety::list_actions))
         .route("/api/admin/autonomous-actions/stats", get(safety::action_stats))

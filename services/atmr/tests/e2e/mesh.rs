@@ -465,3 +465,60 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         mesh.gateway.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn admins_manage_their_companys_accounts() {
+    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+
+    let new = json!({ "email": "Ana@Example.com", "password": "a-dispatcher-password", "role": "dispatcher" });
+    let created = send(http.post(format!("{gw}/api/admin/users")).json(&new)).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(
+        (created["email"].as_str(), created["role"].as_str(), created["company_id"].as_i64()),
+        (Some("ana@example.com"), Some("dispatcher"), Some(1))
+    );
+    assert!(created.get("password_hash").is_none(), "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(send(http.post(format!("{gw}/api/admin/users")).json(&new)).await.unwrap().status(), 409);
+    let weak = send(
+        http.post(format!("{gw}/api/admin/users")).json(&json!({ "email": "b@example.com", "password": "short", "role": "dispatcher" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(weak.json::<Value>().await.unwrap()["error"]["details"]["field"], "password");
+    let bad_role = send(
+        http.post(format!("{gw}/api/admin/users"))
+            .json(&json!({ "email": "b@example.com", "password": "long-enough-pass", "role": "root" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad_role.json::<Value>().await.unwrap()["error"]["details"]["field"], "role");
+
+    // The new dispatcher logs in, and is not an admin.
+    let login_res: Value = login(&http, &gw, "ana@example.com", "a-dispatcher-password").await.json().await.unwrap();
+    let ana = login_res["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(http.get(format!("{gw}/api/admin/users")).bearer_auth(&ana).send().await.unwrap().status(), 403);
+    let list = get_json(&http, format!("{gw}/api/admin/users"), &token).await;
+    assert_eq!(list["total"], 2, "{list}");
+
+    // Promoted, then deactivated: the login stops working.
+    let patched: Value =
+        send(http.patch(format!("{gw}/api/admin/users/{id}")).json(&json!({ "role": "reporter" }))).await.unwrap().json().await.unwrap();
+    assert_eq!(patched["role"], "reporter");
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/users/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(login(&http, &gw, "ana@example.com", "a-dispatcher-password").await.status(), 401);
+
+    // No lock-out: an admin cannot demote or deactivate themself.
+    let me: Value = get_json(&http, format!("{gw}/api/auth/me"), &token).await;
+    let my_id = me["id"].as_str().unwrap();
+    let demote = send(http.patch(format!("{gw}/api/admin/users/{my_id}")).json(&json!({ "role": "dispatcher" }))).await.unwrap();
+    assert_eq!(demote.status(), 409);
+    assert_eq!(send(http.delete(format!("{gw}/api/admin/users/{my_id}"))).await.unwrap().status(), 409);
+    assert_eq!(send(http.patch(format!("{gw}/api/admin/users/9999")).json(&json!({ "active": true }))).await.unwrap().status(), 404);
+    mesh.gateway.stop().await.unwrap();
+}

@@ -1,0 +1,208 @@
+//! `/api/admin/users`: an admin manages the accounts of their own company —
+//! list, create (with a role and a password), change role, password or active
+//! state, and deactivate. An admin cannot lock themself out (demote or
+//! deactivate their own account).
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use chrono::Utc;
+use kit::auth::Role;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, Order, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{Body, Caller, Page, Params, positive_id};
+use crate::{AppState, error::ApiError, users};
+
+const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 1024;
+
+#[derive(Debug, Serialize)]
+pub struct User {
+    id: i64,
+    email: String,
+    role: String,
+    company_id: i64,
+    active: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<users::entity::Model> for User {
+    fn from(u: users::entity::Model) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            company_id: u.company_id,
+            active: u.active,
+            created_at: u.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            updated_at: u.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        }
+    }
+}
+
+fn role(raw: &str) -> Result<Role, ApiError> {
+    match raw {
+        "admin" => Ok(Role::Admin),
+        "dispatcher" => Ok(Role::Dispatcher),
+        "reporter" => Ok(Role::Reporter),
+        _ => Err(ApiError::invalid("role", format!("role must be one of admin, dispatcher, reporter, got {raw:?}"))),
+    }
+}
+
+fn password(raw: &str) -> Result<(), ApiError> {
+    let n = raw.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(ApiError::invalid("password", format!("password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters, got {n}")));
+    }
+    Ok(())
+}
+
+fn email(raw: &str) -> Result<String, ApiError> {
+    let e = raw.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
+    if !valid || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::invalid("email", format!("email must be an address such as ana@example.com, got {raw:?}")));
+    }
+    Ok(e)
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || users::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))
+}
+
+/// The user `id` of the caller's company (404 otherwise: other companies' accounts are not shown).
+async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<users::entity::Model, ApiError> {
+    users::find_by_id(&state.db, id)
+        .await
+        .map_err(|e| ApiError::database(&e))?
+        .filter(|u| u.company_id == caller.claims.company_id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("user {id} not found")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+}
+
+/// `GET /api/admin/users`
+pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<User>>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let (page, per_page) =
+        kit::convert::page(Some(&atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) }))
+            .map_err(|(field, message)| ApiError::invalid(field, format!("{field} {message}")))?;
+    let query = users::entity::Entity::find().filter(users::entity::Column::CompanyId.eq(caller.claims.company_id));
+    let total = query.clone().count(&state.db).await.map_err(|e| ApiError::database(&e))?;
+    let rows = query
+        .order_by(users::entity::Column::Email, Order::Asc)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(&state.db)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    let info = atmr_proto::common::v1::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false };
+    Ok(Json(Page::new(rows.into_iter().map(User::from).collect(), Some(info))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    email: String,
+    password: String,
+    role: String,
+}
+
+/// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
+pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
+    caller.require(&[Role::Admin])?;
+    let email = email(&u.email)?;
+    password(&u.password)?;
+    let role = role(&u.role)?;
+    if users::find_by_email(&state.db, &email).await.map_err(|e| ApiError::database(&e))?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} exists already")));
+    }
+    let now = Utc::now();
+    let row = users::entity::ActiveModel {
+        email: Set(email),
+        password_hash: Set(hash(u.password).await?),
+        role: Set(role.as_str().to_owned()),
+        company_id: Set(caller.claims.company_id),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let created = row.insert(&state.db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::new(StatusCode::CONFLICT, "already_exists", "an account for this email exists already")
+        }
+        _ => ApiError::database(&e),
+    })?;
+    tracing::info!(user_id = created.id, role = role.as_str(), by = %caller.claims.sub, "account created");
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Patch {
+    role: Option<String>,
+    password: Option<String>,
+    active: Option<bool>,
+}
+
+/// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(p): Body<Patch>,
+) -> Result<Json<User>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let id = positive_id("user_id", &id)?;
+    let user = owned(&state, &caller, id).await?;
+    let myself = caller.claims.sub == user.id.to_string();
+    let mut row = user.into_active_model();
+    if let Some(r) = p.role {
+        let r = role(&r)?;
+        if myself && r != Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "failed_precondition",
+                "an admin cannot demote their own account; ask another admin",
+            ));
+        }
+        row.role = Set(r.as_str().to_owned());
+    }
+    if let Some(active) = p.active {
+        if myself && !active {
+            return Err(ApiError::new(StatusCode::CONFLICT, "failed_precondition", "an admin cannot deactivate their own account"));
+        }
+        row.active = Set(active);
+    }
+    if let Some(pw) = p.password {
+        password(&pw)?;
+        row.password_hash = Set(hash(pw).await?);
+    }
+    row.updated_at = Set(Utc::now());
+    let saved = row.update(&state.db).await.map_err(|e| ApiError::database(&e))?;
+    tracing::info!(user_id = saved.id, by = %caller.claims.sub, "account changed");
+    Ok(Json(saved.into()))
+}
+
+/// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop
+/// refreshing; audit records keep its email).
+pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let _deactivated = update(State(state), caller, Path(id), Body(Patch { active: Some(false), ..Default::default() })).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
