@@ -10,6 +10,7 @@
 mod error;
 mod login_limit;
 mod middleware;
+mod rate_limit;
 mod routes;
 pub mod users;
 
@@ -39,6 +40,12 @@ pub struct Config {
     /// Login attempts per minute per account and per client address
     /// (`ATMR_LOGIN_RATE_PER_MINUTE`, default 5; 0 turns the limit off).
     pub login_rate_per_minute: u32,
+    /// Requests per minute per user and per client address on every `/api`
+    /// route, and the burst (`ATMR_RATE_LIMIT_PER_MINUTE` 600,
+    /// `ATMR_RATE_LIMIT_BURST` 100; 0 per minute turns it off). Shared through
+    /// Redis when `REDIS_URL` is set.
+    pub rate_per_minute: u32,
+    pub rate_burst: u32,
     /// The header a trusted reverse proxy puts the client's address in
     /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
     /// used). Unset: the peer address, which behind a proxy is the proxy's.
@@ -63,6 +70,8 @@ impl Config {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
             token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
             login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
+            rate_per_minute: env.u64_in("ATMR_RATE_LIMIT_PER_MINUTE", 600, 0..=6_000_000)? as u32,
+            rate_burst: env.u64_in("ATMR_RATE_LIMIT_BURST", 100, 1..=100_000)? as u32,
             client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
                 None => None,
                 Some(h) => Some(
@@ -94,6 +103,8 @@ struct Inner {
     health: Arc<HealthState>,
     /// `None` when login attempts are not limited.
     login_limit: Option<login_limit::LoginLimiter>,
+    /// `None` when request rates are not limited.
+    rate_limit: Option<rate_limit::Limiter>,
     client_ip_header: Option<http::HeaderName>,
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
@@ -145,12 +156,18 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
                 .max_decoding_message_size(svc.server.max_message_bytes),
             health: health.clone(),
             login_limit: login_limit::LoginLimiter::new(cfg.login_rate_per_minute),
+            rate_limit: rate_limit::Limiter::new(
+                cfg.rate_per_minute,
+                cfg.rate_burst,
+                svc.redis_url.as_deref(),
+                Some(rate_decisions(&metrics)?),
+            )?,
             client_ip_header: cfg.client_ip_header.clone(),
             decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
         }),
     };
     health.mark_started();
-    if state.login_limit.is_some() {
+    if state.login_limit.is_some() || state.rate_limit.is_some() {
         let (state, life) = (state.clone(), life.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -160,6 +177,9 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
                     () = life.stopping() => return,
                 }
                 if let Some(l) = &state.login_limit {
+                    l.forget_idle();
+                }
+                if let Some(l) = &state.rate_limit {
                     l.forget_idle();
                 }
             }
@@ -196,6 +216,15 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     life.set_ready(false);
     tracing::info!(component = "gateway", "stopped");
     result
+}
+
+fn rate_decisions(metrics: &Metrics) -> anyhow::Result<prometheus::IntCounterVec> {
+    let c = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("gateway_rate_limit_decisions_total", "Rate-limit decisions by outcome and by the store that decided"),
+        &["decision", "store"],
+    )?;
+    metrics.registry.register(Box::new(c.clone()))?;
+    Ok(c)
 }
 
 /// Ready = the gateway's database answers and every service reports SERVING.

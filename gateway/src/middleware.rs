@@ -31,14 +31,65 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     );
     let _ = span.set_parent(kit::telemetry::extract(req.headers()));
 
+    let limited = if route.starts_with("/api/") {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        limit(&state, req.headers(), peer).await
+    } else {
+        None
+    };
     let mut res = if state.health.is_draining() && !route.starts_with("/health") {
         ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down").into_response()
     } else {
-        next.run(req).instrument(span.clone()).await
+        match limited {
+            Some(d) if !d.allowed => {
+                let secs = d.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                span.in_scope(|| tracing::info!(retry_after_secs = secs, "rate limited"));
+                let mut res = ApiError::too_many(format!("too many requests; try again in {secs} s"), secs).into_response();
+                rate_headers(&mut res, &state, &d);
+                res
+            }
+            _ => {
+                let mut res = next.run(req).instrument(span.clone()).await;
+                if let Some(d) = limited {
+                    rate_headers(&mut res, &state, &d);
+                }
+                res
+            }
+        }
     };
     span.record("http.status_code", res.status().as_u16());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// The tightest of the request's limits (user and address), if limits are on.
+async fn limit(state: &AppState, headers: &http::HeaderMap, peer: Option<std::net::IpAddr>) -> Option<crate::rate_limit::Decision> {
+    let limiter = state.rate_limit.as_ref()?;
+    let peer = peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let address = crate::routes::client_address(state.client_ip_header.as_ref(), headers, peer);
+    let header = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let claims = header.and_then(|h| state.keys.verify_header(Some(h)).ok());
+    let mut tightest: Option<crate::rate_limit::Decision> = None;
+    for key in crate::rate_limit::keys(claims.as_ref().map(|c| (c.company_id, c.sub.as_str())), address) {
+        let d = limiter.check(&key).await;
+        tightest = Some(match tightest {
+            None => d,
+            Some(t) if !d.allowed && (t.allowed || d.retry_after > t.retry_after) => d,
+            Some(t) if t.allowed && d.allowed && d.remaining < t.remaining => d,
+            Some(t) => t,
+        });
+    }
+    tightest
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds), as
+/// the IETF draft names them.
+fn rate_headers(res: &mut Response, state: &AppState, d: &crate::rate_limit::Decision) {
+    let Some(limiter) = &state.rate_limit else { return };
+    let headers = res.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(limiter.burst()));
+    headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(d.reset.as_secs_f64().ceil() as u64));
 }

@@ -72,7 +72,7 @@ pub async fn login(
 
 /// The client's address: the first address in the trusted proxy's header when
 /// one is configured and present, else the peer's.
-fn client_address(header: Option<&http::HeaderName>, headers: &http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
+pub(crate) fn client_address(header: Option<&http::HeaderName>, headers: &http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
     header
         .and_then(|h| headers.get(h))
         .and_then(|v| v.to_str().ok())

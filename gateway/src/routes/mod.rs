@@ -2,6 +2,7 @@
 //! bodies whose errors are reported in the API's error format.
 
 mod auth;
+pub(crate) use auth::client_address;
 mod bugs;
 mod dispatch;
 mod monitors;

@@ -46,14 +46,7 @@ impl Cache {
     /// A Redis-backed cache (connections are made lazily), or memory when `url` is None.
     pub fn new(url: Option<&str>) -> anyhow::Result<Self> {
         let Some(url) = url else { return Ok(Self::memory()) };
-        let mut cfg = deadpool_redis::Config::from_url(url);
-        let mut pool = deadpool_redis::PoolConfig::new(16);
-        pool.timeouts.wait = Some(REDIS_OP_TIMEOUT);
-        pool.timeouts.create = Some(REDIS_OP_TIMEOUT);
-        pool.timeouts.recycle = Some(REDIS_OP_TIMEOUT);
-        cfg.pool = Some(pool);
-        let pool = cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))?;
-        Ok(Self { redis: Some(pool), memory: Arc::default() })
+        Ok(Self { redis: Some(redis_pool(url, REDIS_OP_TIMEOUT)?), memory: Arc::default() })
     }
 
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
@@ -118,6 +111,18 @@ impl Cache {
         };
         tokio::time::timeout(REDIS_OP_TIMEOUT, fut).await.map_err(|_| anyhow::anyhow!("redis timed out"))?
     }
+}
+
+/// A pool of Redis connections made lazily, each wait, connect and recycle
+/// bounded by `timeout`, so a Redis that stops answering costs at most that.
+pub fn redis_pool(url: &str, timeout: Duration) -> anyhow::Result<deadpool_redis::Pool> {
+    let mut cfg = deadpool_redis::Config::from_url(url);
+    let mut pool = deadpool_redis::PoolConfig::new(16);
+    pool.timeouts.wait = Some(timeout);
+    pool.timeouts.create = Some(timeout);
+    pool.timeouts.recycle = Some(timeout);
+    cfg.pool = Some(pool);
+    Ok(cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))?)
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@ struct Mesh {
 }
 
 async fn start_mesh(backend: testing::TestBackend) -> Mesh {
+    start_mesh_with(backend, &[]).await
+}
+
+/// The mesh with extra settings for the gateway.
+async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
     testing::init_logging();
     let mut dbs = Vec::new();
     let mut services = Vec::new();
@@ -33,6 +38,7 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
     peers.push(("GATEWAY_DATABASE_URL".into(), db.url.clone()));
     peers.push(("ATMR_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()));
     peers.push(("ATMR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    peers.extend(gateway_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     dbs.push(db);
     let env = crate::env_with(&peers);
     let gateway =
@@ -520,5 +526,52 @@ async fn admins_manage_their_companys_accounts() {
     assert_eq!(demote.status(), 409);
     assert_eq!(send(http.delete(format!("{gw}/api/admin/users/{my_id}"))).await.unwrap().status(), 409);
     assert_eq!(send(http.patch(format!("{gw}/api/admin/users/9999")).json(&json!({ "active": true }))).await.unwrap().status(), 404);
+    mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_api_route_is_rate_limited_per_user_and_address() {
+    // Three requests of burst, then one a second; with Redis when the tests have one.
+    let redis = std::env::var("TEST_REDIS_URL").ok();
+    let mut env = vec![("ATMR_RATE_LIMIT_PER_MINUTE", "60"), ("ATMR_RATE_LIMIT_BURST", "3"), ("ATMR_CLIENT_IP_HEADER", "x-forwarded-for")];
+    if let Some(url) = &redis {
+        env.push(("REDIS_URL", url.as_str()));
+    }
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &env).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    // A fresh client address per run, so a shared Redis holds no earlier run's bucket.
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() ^ u128::from(std::process::id());
+    let address = format!("10.{}.{}.{}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff);
+    let login = http
+        .post(format!("{gw}/api/auth/login"))
+        .header("x-forwarded-for", &address)
+        .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.headers()["ratelimit-remaining"], "2", "the login is one of the address's three");
+    let token = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let me = |t: &str| http.get(format!("{gw}/api/auth/me")).header("x-forwarded-for", &address).bearer_auth(t.to_owned()).send();
+    let first = me(&token).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["ratelimit-limit"], "3");
+    let remaining: u32 = first.headers()["ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+    assert!(remaining <= 1, "{remaining}");
+    let mut limited = None;
+    for _ in 0..3 {
+        let res = me(&token).await.unwrap();
+        if res.status() == 429 {
+            limited = Some(res);
+            break;
+        }
+    }
+    let limited = limited.expect("the burst runs out");
+    let retry: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(limited.headers()["ratelimit-remaining"], "0");
+    assert_eq!(limited.json::<Value>().await.unwrap()["error"]["code"], "resource_exhausted");
+    // Probes are never limited.
+    assert_eq!(http.get(format!("{gw}/health/live")).send().await.unwrap().status(), 200);
     mesh.gateway.stop().await.unwrap();
 }
