@@ -7,7 +7,9 @@
 //! (`/api/admin/notification…`, `/api/admin/monitors`); the rest of the public API,
 //! rate limits, cache, breakers and OpenAPI arrive with the gateway issue.
 
+mod downstream;
 mod error;
+mod http_metrics;
 mod login_limit;
 mod middleware;
 mod rate_limit;
@@ -27,7 +29,6 @@ use axum::Router;
 use futures::FutureExt as _;
 use kit::{Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig, auth::TokenKeys, health::HealthState, metrics::Metrics};
 use sea_orm::DatabaseConnection;
-use tonic::transport::Channel;
 
 pub use error::ApiError;
 
@@ -46,6 +47,11 @@ pub struct Config {
     /// Redis when `REDIS_URL` is set.
     pub rate_per_minute: u32,
     pub rate_burst: u32,
+    /// Unavailable or timed-out calls in a row that open a service's circuit
+    /// breaker, and how long it stays open before one call probes
+    /// (`ATMR_BREAKER_FAILURES` 5, `ATMR_BREAKER_COOLDOWN_MS` 10,000).
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
     /// The header a trusted reverse proxy puts the client's address in
     /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
     /// used). Unset: the peer address, which behind a proxy is the proxy's.
@@ -72,6 +78,8 @@ impl Config {
             login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
             rate_per_minute: env.u64_in("ATMR_RATE_LIMIT_PER_MINUTE", 600, 0..=6_000_000)? as u32,
             rate_burst: env.u64_in("ATMR_RATE_LIMIT_BURST", 100, 1..=100_000)? as u32,
+            breaker_failures: env.u64_in("ATMR_BREAKER_FAILURES", 5, 1..=1_000)? as u32,
+            breaker_cooldown: env.millis_in("ATMR_BREAKER_COOLDOWN_MS", Duration::from_secs(10), 100..=600_000)?,
             client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
                 None => None,
                 Some(h) => Some(
@@ -95,14 +103,15 @@ struct Inner {
     db: DatabaseConnection,
     keys: TokenKeys,
     token_ttl: Duration,
-    safety: SafetyServiceClient<Channel>,
-    bugs: BugServiceClient<Channel>,
-    dispatch: DispatchServiceClient<Channel>,
-    notify: NotifyServiceClient<Channel>,
-    monitors: MonitorServiceClient<Channel>,
+    safety: SafetyServiceClient<downstream::Guarded>,
+    bugs: BugServiceClient<downstream::Guarded>,
+    dispatch: DispatchServiceClient<downstream::Guarded>,
+    notify: NotifyServiceClient<downstream::Guarded>,
+    monitors: MonitorServiceClient<downstream::Guarded>,
     health: Arc<HealthState>,
     /// `None` when login attempts are not limited.
     login_limit: Option<login_limit::LoginLimiter>,
+    http: http_metrics::HttpMetrics,
     /// `None` when request rates are not limited.
     rate_limit: Option<rate_limit::Limiter>,
     client_ip_header: Option<http::HeaderName>,
@@ -139,22 +148,30 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     }
     let _ = db_cell.set(db.clone());
 
+    let breaker_open = prometheus::IntGaugeVec::new(
+        prometheus::Opts::new("gateway_circuit_breaker_open", "1 while the circuit breaker to a service is open"),
+        &["service"],
+    )?;
+    metrics.registry.register(Box::new(breaker_open.clone()))?;
+    let guard = |service: &'static str, url: &str| -> anyhow::Result<downstream::Guarded> {
+        let channel = kit::grpc::lazy_channel(url, svc.server.request_timeout)?;
+        Ok(downstream::Guarded::new(channel, service, cfg.breaker_failures, cfg.breaker_cooldown, Some(breaker_open.clone())))
+    };
+    // Notifications and monitors are one service: one breaker.
+    let notify_channel = guard("notify", &svc.peers.notify)?;
     let state = AppState {
         inner: Arc::new(Inner {
             db,
             keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
             token_ttl: cfg.token_ttl,
-            safety: SafetyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.safety, svc.server.request_timeout)?)
+            safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety)?).max_decoding_message_size(svc.server.max_message_bytes),
+            bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs)?).max_decoding_message_size(svc.server.max_message_bytes),
+            dispatch: DispatchServiceClient::new(guard("dispatch", &svc.peers.dispatch)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
-            bugs: BugServiceClient::new(kit::grpc::lazy_channel(&svc.peers.bugs, svc.server.request_timeout)?)
-                .max_decoding_message_size(svc.server.max_message_bytes),
-            dispatch: DispatchServiceClient::new(kit::grpc::lazy_channel(&svc.peers.dispatch, svc.server.request_timeout)?)
-                .max_decoding_message_size(svc.server.max_message_bytes),
-            notify: NotifyServiceClient::new(kit::grpc::lazy_channel(&svc.peers.notify, svc.server.request_timeout)?)
-                .max_decoding_message_size(svc.server.max_message_bytes),
-            monitors: MonitorServiceClient::new(kit::grpc::lazy_channel(&svc.peers.notify, svc.server.request_timeout)?)
-                .max_decoding_message_size(svc.server.max_message_bytes),
+            notify: NotifyServiceClient::new(notify_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
+            monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),
             health: health.clone(),
+            http: http_metrics::HttpMetrics::register(&metrics.registry)?,
             login_limit: login_limit::LoginLimiter::new(cfg.login_rate_per_minute),
             rate_limit: rate_limit::Limiter::new(
                 cfg.rate_per_minute,

@@ -19,7 +19,10 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let request_bytes = body_size(req.headers(), req.body());
     let span = tracing::info_span!(
         "http.request",
         otel.name = %format!("{} {route}", req.method()),
@@ -58,6 +61,14 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         }
     };
     span.record("http.status_code", res.status().as_u16());
+    state.http.observe(
+        method.as_str(),
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+        request_bytes,
+        body_size(res.headers(), res.body()),
+    );
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }
@@ -92,4 +103,12 @@ fn rate_headers(res: &mut Response, state: &AppState, d: &crate::rate_limit::Dec
     headers.insert("ratelimit-limit", HeaderValue::from(limiter.burst()));
     headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(d.reset.as_secs_f64().ceil() as u64));
+}
+
+/// A body's size: exact when known before it is sent, else its `Content-Length`.
+fn body_size(headers: &http::HeaderMap, body: &axum::body::Body) -> Option<u64> {
+    use axum::body::HttpBody as _;
+    body.size_hint()
+        .exact()
+        .or_else(|| headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()))
 }

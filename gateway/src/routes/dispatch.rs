@@ -14,7 +14,6 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tonic::transport::Channel;
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
 use crate::{AppState, error::ApiError};
@@ -35,7 +34,7 @@ fn dispatch_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("dispatch", &status)
 }
 
-fn client(state: &AppState) -> DispatchServiceClient<Channel> {
+fn client(state: &AppState) -> DispatchServiceClient<crate::downstream::Guarded> {
     state.dispatch.clone()
 }
 

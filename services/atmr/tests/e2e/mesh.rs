@@ -575,3 +575,44 @@ async fn every_api_route_is_rate_limited_per_user_and_address() {
     assert_eq!(http.get(format!("{gw}/health/live")).send().await.unwrap().status(), 200);
     mesh.gateway.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_service_opens_its_breaker_and_is_named() {
+    let env = [("ATMR_BREAKER_FAILURES", "2"), ("ATMR_BREAKER_COOLDOWN_MS", "600000")];
+    let mut mesh = start_mesh_with(testing::TestBackend::Sqlite, &env).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+    assert_eq!(send(http.get(format!("{gw}/api/bugs"))).await.unwrap().status(), 200);
+
+    let at = mesh.services.iter().position(|(c, _)| *c == Component::Bugs).unwrap();
+    let (_, bugs) = mesh.services.remove(at);
+    bugs.stop().await.unwrap();
+    for _ in 0..2 {
+        let res = send(http.get(format!("{gw}/api/bugs"))).await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["details"]["service"], "bugs");
+    }
+    // Open: answered at once, without trying the service.
+    let res = send(http.get(format!("{gw}/api/bugs"))).await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["details"]["service"], "bugs");
+    assert!(body["error"]["details"]["reason"].as_str().unwrap().contains("circuit open"), "{body}");
+    let metrics = http.get(format!("{}/metrics", mesh.gateway.admin_url())).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("gateway_circuit_breaker_open") && l.contains("service=\"bugs\"") && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    let served = |status: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("http_requests_total") && l.contains("route=\"/api/bugs\"") && l.contains(&format!("status=\"{status}\""))
+        })
+    };
+    assert!(served("200") && served("503"), "the HTTP families count by route template and status: {metrics}");
+    assert!(metrics.contains("http_request_duration_seconds_bucket") && metrics.contains("http_response_size_bytes_bucket"));
+    // The other services are not affected.
+    assert_eq!(send(http.get(format!("{gw}/api/admin/safety-limits"))).await.unwrap().status(), 200);
+    mesh.gateway.stop().await.unwrap();
+}
