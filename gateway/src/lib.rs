@@ -13,6 +13,7 @@ mod http_metrics;
 mod login_limit;
 mod middleware;
 mod rate_limit;
+mod response_cache;
 mod routes;
 pub mod users;
 
@@ -52,6 +53,8 @@ pub struct Config {
     /// (`ATMR_BREAKER_FAILURES` 5, `ATMR_BREAKER_COOLDOWN_MS` 10,000).
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// How long summaries stay in the response cache (`ATMR_CACHE_TTL_SECS`, 30; 0 caches nothing).
+    pub cache_ttl: Duration,
     /// The header a trusted reverse proxy puts the client's address in
     /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
     /// used). Unset: the peer address, which behind a proxy is the proxy's.
@@ -80,6 +83,7 @@ impl Config {
             rate_burst: env.u64_in("ATMR_RATE_LIMIT_BURST", 100, 1..=100_000)? as u32,
             breaker_failures: env.u64_in("ATMR_BREAKER_FAILURES", 5, 1..=1_000)? as u32,
             breaker_cooldown: env.millis_in("ATMR_BREAKER_COOLDOWN_MS", Duration::from_secs(10), 100..=600_000)?,
+            cache_ttl: Duration::from_secs(env.u64_in("ATMR_CACHE_TTL_SECS", 30, 0..=86_400)?),
             client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
                 None => None,
                 Some(h) => Some(
@@ -112,6 +116,7 @@ struct Inner {
     /// `None` when login attempts are not limited.
     login_limit: Option<login_limit::LoginLimiter>,
     http: http_metrics::HttpMetrics,
+    cache: response_cache::ResponseCache,
     /// `None` when request rates are not limited.
     rate_limit: Option<rate_limit::Limiter>,
     client_ip_header: Option<http::HeaderName>,
@@ -172,6 +177,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),
             health: health.clone(),
             http: http_metrics::HttpMetrics::register(&metrics.registry)?,
+            cache: response_cache::ResponseCache::new(svc.redis_url.as_deref(), cfg.cache_ttl, &metrics.registry)?,
             login_limit: login_limit::LoginLimiter::new(cfg.login_rate_per_minute),
             rate_limit: rate_limit::Limiter::new(
                 cfg.rate_per_minute,
@@ -247,6 +253,21 @@ fn rate_decisions(metrics: &Metrics) -> anyhow::Result<prometheus::IntCounterVec
 /// Ready = the gateway's database answers and every service reports SERVING.
 fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyhow::Result<HealthState> {
     let mut health = HealthState::new(Component::Gateway.name()).with_check("database", kit::db::readiness_check(db));
+    if let Some(url) = &svc.redis_url {
+        // Reported, not decisive: rate limits and the cache fall back to memory without it.
+        let cache = kit::cache::Cache::new(Some(url))?;
+        health = health.with_optional_check("redis", move || {
+            let cache = cache.clone();
+            Box::pin(async move {
+                match cache.backend().await {
+                    kit::cache::CacheBackend::Redis { reachable: false } => {
+                        Err("unreachable (using in-process rate limits and cache)".to_owned())
+                    }
+                    _ => Ok(()),
+                }
+            })
+        });
+    }
     for component in Component::SERVICES {
         let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
         health = health.with_check(component.name(), move || {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
-use crate::{AppState, error::ApiError};
+use crate::{AppState, error::ApiError, response_cache::Family};
 
 const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Reporter];
 const TRIAGERS: &[Role] = &[Role::Admin, Role::Dispatcher];
@@ -155,6 +155,7 @@ pub async fn create_bug(
         assignee: b.assignee,
     };
     let res = state.bugs.clone().create_bug(kit::grpc::request(req, &caller.token)).await.map_err(bugs_error)?.into_inner();
+    state.cache.invalidate(Family::BugMetrics, caller.claims.company_id).await;
     let grouping = res.grouping;
     let status = if grouping == pb::Grouping::Created as i32 { StatusCode::CREATED } else { StatusCode::OK };
     let bug = Bug::from(res.bug.unwrap_or_default());
@@ -305,6 +306,7 @@ pub async fn update_bug(
     }
     let req = pb::UpdateBugRequest { bug: Some(bug), update_mask: Some(prost_types::FieldMask { paths }) };
     let res = state.bugs.clone().update_bug(kit::grpc::request(req, &caller.token)).await.map_err(bugs_error)?.into_inner();
+    state.cache.invalidate(Family::BugMetrics, caller.claims.company_id).await;
     Ok(Json(res.bug.unwrap_or_default().into()))
 }
 
@@ -364,23 +366,30 @@ pub async fn delete_comment(
 /// `GET /api/bugs/metrics/summary`
 pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(TRIAGERS)?;
-    let s = state
-        .bugs
-        .clone()
-        .metrics_summary(kit::grpc::request(pb::MetricsSummaryRequest {}, &caller.token))
-        .await
-        .map_err(bugs_error)?
-        .into_inner();
-    let by = |counts: &[pb::CountByKey]| counts.iter().map(|c| (c.key.clone(), Value::from(c.count))).collect::<Map<_, _>>();
-    Ok(Json(serde_json::json!({
-        "total": s.total,
-        "by_status": by(&s.by_status),
-        "by_severity": by(&s.by_severity),
-        "by_priority": by(&s.by_priority),
-        "by_category": by(&s.by_category),
-        "open_critical": s.open_critical,
-        "mean_time_to_resolve_hours": s.mean_time_to_resolve_hours,
-    })))
+    let company = caller.claims.company_id;
+    let value = state
+        .cache
+        .get_or(Family::BugMetrics, company, "summary", || async {
+            let s = state
+                .bugs
+                .clone()
+                .metrics_summary(kit::grpc::request(pb::MetricsSummaryRequest {}, &caller.token))
+                .await
+                .map_err(bugs_error)?
+                .into_inner();
+            let by = |counts: &[pb::CountByKey]| counts.iter().map(|c| (c.key.clone(), Value::from(c.count))).collect::<Map<_, _>>();
+            Ok(serde_json::json!({
+                "total": s.total,
+                "by_status": by(&s.by_status),
+                "by_severity": by(&s.by_severity),
+                "by_priority": by(&s.by_priority),
+                "by_category": by(&s.by_category),
+                "open_critical": s.open_critical,
+                "mean_time_to_resolve_hours": s.mean_time_to_resolve_hours,
+            }))
+        })
+        .await?;
+    Ok(Json(value))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -393,12 +402,23 @@ pub struct TrendsQuery {
 pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Params<TrendsQuery>) -> Result<Json<Value>, ApiError> {
     caller.require(TRIAGERS)?;
     let days = q.days.unwrap_or(30);
-    let t =
-        state.bugs.clone().trends(kit::grpc::request(pb::TrendsRequest { days }, &caller.token)).await.map_err(bugs_error)?.into_inner();
-    let points: Vec<Value> = t
-        .points
-        .into_iter()
-        .map(|p| serde_json::json!({ "day": p.day, "opened": p.opened, "resolved": p.resolved, "reopened": p.reopened, "open_backlog": p.open_backlog }))
-        .collect();
-    Ok(Json(serde_json::json!({ "days": days, "points": points })))
+    let value = state
+        .cache
+        .get_or(Family::BugMetrics, caller.claims.company_id, &format!("trends:{days}"), || async {
+            let t = state
+                .bugs
+                .clone()
+                .trends(kit::grpc::request(pb::TrendsRequest { days }, &caller.token))
+                .await
+                .map_err(bugs_error)?
+                .into_inner();
+            let points: Vec<Value> = t
+                .points
+                .into_iter()
+                .map(|p| serde_json::json!({ "day": p.day, "opened": p.opened, "resolved": p.resolved, "reopened": p.reopened, "open_backlog": p.open_backlog }))
+                .collect();
+            Ok(serde_json::json!({ "days": days, "points": points }))
+        })
+        .await?;
+    Ok(Json(value))
 }

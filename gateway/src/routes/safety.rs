@@ -10,7 +10,7 @@ use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
 use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
-use crate::{AppState, error::ApiError};
+use crate::{AppState, error::ApiError, response_cache::Family};
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -238,28 +238,35 @@ pub async fn action_stats(
         "month" => pb::StatsPeriod::Month,
         other => return Err(ApiError::invalid("period", format!("period must be hour, day, week or month, got {other:?}"))),
     };
-    let s = state
-        .safety
-        .clone()
-        .get_action_stats(kit::grpc::request(pb::GetActionStatsRequest { period: period as i32 }, &caller.token))
-        .await
-        .map_err(|s| ApiError::from_status("safety", &s))?
-        .into_inner();
-    Ok(Json(serde_json::json!({
-        "period": q.period.as_deref().unwrap_or("day"),
-        "total": s.total,
-        "succeeded": s.succeeded,
-        "failed": s.failed,
-        "pending": s.pending,
-        "success_rate": s.success_rate,
-        "blocked": s.blocked,
-        "reviewed": s.reviewed,
-        "avg_execution_time_ms": s.avg_execution_time_ms,
-        "p95_execution_time_ms": s.p95_execution_time_ms,
-        "by_type": s.by_type.iter().map(|t| serde_json::json!({
-            "action_type": t.action_type, "total": t.total, "succeeded": t.succeeded, "failed": t.failed,
-        })).collect::<Vec<_>>(),
-    })))
+    let period_name = q.period.as_deref().unwrap_or("day").to_owned();
+    let value = state
+        .cache
+        .get_or(Family::ActionStats, caller.claims.company_id, &period_name, || async {
+            let s = state
+                .safety
+                .clone()
+                .get_action_stats(kit::grpc::request(pb::GetActionStatsRequest { period: period as i32 }, &caller.token))
+                .await
+                .map_err(|s| ApiError::from_status("safety", &s))?
+                .into_inner();
+            Ok(serde_json::json!({
+                "period": period_name,
+                "total": s.total,
+                "succeeded": s.succeeded,
+                "failed": s.failed,
+                "pending": s.pending,
+                "success_rate": s.success_rate,
+                "blocked": s.blocked,
+                "reviewed": s.reviewed,
+                "avg_execution_time_ms": s.avg_execution_time_ms,
+                "p95_execution_time_ms": s.p95_execution_time_ms,
+                "by_type": s.by_type.iter().map(|t| serde_json::json!({
+                    "action_type": t.action_type, "total": t.total, "succeeded": t.succeeded, "failed": t.failed,
+                })).collect::<Vec<_>>(),
+            }))
+        })
+        .await?;
+    Ok(Json(value))
 }
 
 pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
@@ -296,6 +303,7 @@ pub async fn review_action(
         .await
         .map_err(|s| ApiError::from_status("safety", &s))?
         .into_inner();
+    state.cache.invalidate(Family::ActionStats, caller.claims.company_id).await;
     Ok(Json(res.action.unwrap_or_default().into()))
 }
 

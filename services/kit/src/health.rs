@@ -25,7 +25,9 @@ pub struct HealthState {
     component: String,
     started: AtomicBool,
     draining: AtomicBool,
-    checks: Vec<(String, CheckFn)>,
+    /// (name, check, required): a dependency that is not required is reported
+    /// but does not decide readiness (the component works without it).
+    checks: Vec<(String, CheckFn, bool)>,
 }
 
 impl std::fmt::Debug for HealthState {
@@ -39,6 +41,8 @@ impl std::fmt::Debug for HealthState {
 pub struct DependencyReport {
     pub name: String,
     pub ok: bool,
+    /// False for a dependency the component works without (e.g. Redis, with its in-process fallback).
+    pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -63,7 +67,16 @@ impl HealthState {
     where
         F: Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
     {
-        self.checks.push((name.to_owned(), Arc::new(check)));
+        self.checks.push((name.to_owned(), Arc::new(check), true));
+        self
+    }
+
+    /// Adds a dependency whose state is reported but does not decide readiness.
+    pub fn with_optional_check<F>(mut self, name: &str, check: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+    {
+        self.checks.push((name.to_owned(), Arc::new(check), false));
         self
     }
 
@@ -90,17 +103,17 @@ impl HealthState {
 
     /// Runs every dependency check concurrently, each under a timeout.
     pub async fn readiness(&self) -> ReadinessReport {
-        let dependencies = futures::future::join_all(self.checks.iter().map(|(name, check)| async move {
+        let dependencies = futures::future::join_all(self.checks.iter().map(|(name, check, required)| async move {
             let result = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
                 Ok(r) => r,
                 Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
             };
-            DependencyReport { name: name.clone(), ok: result.is_ok(), error: result.err() }
+            DependencyReport { name: name.clone(), ok: result.is_ok(), required: *required, error: result.err() }
         }))
         .await;
         let started = self.is_started();
         let draining = self.is_draining();
-        let ready = started && !draining && dependencies.iter().all(|d| d.ok);
+        let ready = started && !draining && dependencies.iter().all(|d| d.ok || !d.required);
         ReadinessReport { component: self.component.clone(), ready, started, draining, dependencies }
     }
 }
@@ -114,13 +127,17 @@ mod tests {
     async fn ready_needs_start_every_dependency_and_no_drain() {
         let ok = Arc::new(AtomicBool::new(true));
         let flag = ok.clone();
-        let health = HealthState::new("t").with_check("db", move || {
-            let up = flag.load(Ordering::SeqCst);
-            async move { if up { Ok(()) } else { Err("down".to_owned()) } }.boxed()
-        });
+        let health = HealthState::new("t")
+            .with_check("db", move || {
+                let up = flag.load(Ordering::SeqCst);
+                async move { if up { Ok(()) } else { Err("down".to_owned()) } }.boxed()
+            })
+            .with_optional_check("cache", || async { Err("unreachable".to_owned()) }.boxed());
         assert!(!health.readiness().await.ready, "not started yet");
         health.mark_started();
-        assert!(health.readiness().await.ready);
+        let report = health.readiness().await;
+        assert!(report.ready, "an optional dependency that fails is reported, not decisive");
+        assert_eq!((report.dependencies[1].ok, report.dependencies[1].required), (false, false));
         ok.store(false, Ordering::SeqCst);
         let report = health.readiness().await;
         assert!(!report.ready);

@@ -264,6 +264,21 @@ async fn the_bug_tracker_over_rest() {
         );
         let too_long = send(http.get(format!("{gw}/api/bugs/metrics/trends?days=400"))).await.unwrap();
         assert_eq!(too_long.json::<Value>().await.unwrap()["error"]["details"]["field"], "days");
+
+        // Summaries come from the response cache until a write changes them.
+        let again = get_json(&http, format!("{gw}/api/bugs/metrics/summary"), &token).await;
+        assert_eq!(again, summary);
+        let metrics = http.get(format!("{}/metrics", mesh.gateway.admin_url())).send().await.unwrap().text().await.unwrap();
+        assert!(
+            metrics.lines().any(|l| l.starts_with("gateway_cache_lookups_total") && l.contains("result=\"hit\"") && !l.ends_with(" 0")),
+            "{metrics}"
+        );
+        let another = json!({ "title": "Une autre panne", "description": "Encore", "severity": "low", "category": "ui" });
+        assert_eq!(send(http.post(format!("{gw}/api/bugs")).json(&another)).await.unwrap().status(), 201);
+        let after = get_json(&http, format!("{gw}/api/bugs/metrics/summary"), &token).await;
+        assert_eq!(after["total"], 2, "the write left the cached summary behind: {after}");
+        let trends = get_json(&http, format!("{gw}/api/bugs/metrics/trends?days=7"), &token).await;
+        assert_eq!(trends["points"][6]["opened"], 2);
         mesh.gateway.stop().await.unwrap();
     }
 }
