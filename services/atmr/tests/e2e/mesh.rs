@@ -631,3 +631,93 @@ async fn a_failing_service_opens_its_breaker_and_is_named() {
     assert_eq!(send(http.get(format!("{gw}/api/admin/safety-limits"))).await.unwrap().status(), 200);
     mesh.gateway.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_route_family_checks_tokens_roles_and_the_company() {
+    use kit::auth::{Role, TokenKeys};
+    // Many calls from one address: request limits (tested on their own) are off here.
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0")]).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let keys = TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes());
+    let token = |company: i64, role: Role| keys.issue("77", "user@example.com", company, role, std::time::Duration::from_secs(600));
+    let status = |path: &'static str, token: Option<String>| {
+        let req = http.get(format!("{gw}{path}"));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+
+    // (route, admin, dispatcher, reporter)
+    let families: [(&str, u16, u16, u16); 11] = [
+        ("/api/admin/autonomous-actions", 200, 403, 403),
+        ("/api/admin/safety-limits", 200, 403, 403),
+        ("/api/admin/notifications", 200, 403, 403),
+        ("/api/admin/monitors", 200, 403, 403),
+        ("/api/admin/users", 200, 403, 403),
+        ("/api/drivers", 200, 200, 403),
+        ("/api/bookings", 200, 200, 403),
+        ("/api/dispatch/runs", 200, 200, 403),
+        ("/api/company", 200, 200, 403),
+        ("/api/bugs", 200, 200, 200),
+        ("/api/bugs/metrics/summary", 200, 200, 403),
+    ];
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| serde_json::json!({"sub": "77", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now, "exp": exp});
+    let tampered = {
+        let t = token(1, Role::Reporter);
+        // The payload says reporter; claim admin with the same signature.
+        let (head, rest) = t.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now + 600)).unwrap());
+        format!("{head}.{payload}.{sig}")
+    };
+    for (path, admin, dispatcher, reporter) in families {
+        assert_eq!(status(path, None).await, 401, "{path} without a token");
+        assert_eq!(status(path, Some(tampered.clone())).await, 401, "{path} with a tampered token");
+        let none = crate::tokens::forge(serde_json::json!({"alg": "none"}), claims(now + 600), b"");
+        assert_eq!(status(path, Some(none)).await, 401, "{path} with alg none");
+        let expired = crate::tokens::forge(serde_json::json!({"alg": "HS256"}), claims(now - 600), testing::TEST_JWT_SECRET.as_bytes());
+        assert_eq!(status(path, Some(expired)).await, 401, "{path} with an expired token");
+        assert_eq!(status(path, Some(token(1, Role::Admin))).await, admin, "{path} as admin");
+        assert_eq!(status(path, Some(token(1, Role::Dispatcher))).await, dispatcher, "{path} as dispatcher");
+        assert_eq!(status(path, Some(token(1, Role::Reporter))).await, reporter, "{path} as reporter");
+    }
+    // Reporters file bugs.
+    let filed = http
+        .post(format!("{gw}/api/bugs"))
+        .bearer_auth(token(1, Role::Reporter))
+        .json(&json!({ "title": "La carte ne charge pas", "description": "Écran blanc", "severity": "medium" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filed.status(), 201);
+    let bug_id = filed.json::<Value>().await.unwrap()["bug"]["id"].as_i64().unwrap();
+
+    // Another company sees none of company 1's rows.
+    let driver = json!({ "name": "Léa", "vehicle_kind": "car", "seats": 4, "shift_start_minute": 420, "shift_end_minute": 960,
+                         "depot": { "latitude": 46.2, "longitude": 6.1 } });
+    let created: Value = http
+        .post(format!("{gw}/api/drivers"))
+        .bearer_auth(token(1, Role::Dispatcher))
+        .json(&driver)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other = token(2, Role::Admin);
+    let drivers: Value = http.get(format!("{gw}/api/drivers")).bearer_auth(&other).send().await.unwrap().json().await.unwrap();
+    assert_eq!(drivers["total"], 0);
+    let theirs = http.get(format!("{gw}/api/drivers/{}", created["id"])).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(theirs.status(), 403);
+    let bug = http.get(format!("{gw}/api/bugs/{bug_id}")).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(bug.status(), 404);
+    let bugs: Value = http.get(format!("{gw}/api/bugs")).bearer_auth(&other).send().await.unwrap().json().await.unwrap();
+    assert_eq!(bugs["total"], 0);
+    mesh.gateway.stop().await.unwrap();
+}

@@ -11,7 +11,7 @@ use tonic::Code;
 
 use crate::spawn_one;
 
-fn forge(header: serde_json::Value, claims: serde_json::Value, key: &[u8]) -> String {
+pub fn forge(header: serde_json::Value, claims: serde_json::Value, key: &[u8]) -> String {
     use base64::Engine as _;
     let enc = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
     let head = format!("{}.{}", enc(&header), enc(&claims));
