@@ -1,5 +1,6 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
 
+use super::openapi::ErrorBody;
 use axum::{
     Json,
     extract::{ConnectInfo, State},
@@ -9,21 +10,21 @@ use serde::{Deserialize, Serialize};
 use super::{Body, Caller};
 use crate::{AppState, error::ApiError, users};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     id: String,
     email: String,
@@ -36,6 +37,14 @@ fn bad_credentials() -> ApiError {
     ApiError::unauthenticated("invalid email or password")
 }
 
+#[utoipa::path(
+    operation_id = "auth_login",
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, description = "OK", body = TokenResponse), (status = 401, description = "wrong email or password", body = ErrorBody), (status = 429, description = "too many attempts", body = ErrorBody))
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -81,6 +90,14 @@ pub(crate) fn client_address(header: Option<&http::HeaderName>, headers: &http::
         .unwrap_or(peer)
 }
 
+#[utoipa::path(
+    operation_id = "auth_refresh",
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    responses((status = 200, description = "OK", body = TokenResponse), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// A fresh token for a caller whose token is still valid and whose account is
 /// still active.
 pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenResponse>, ApiError> {
@@ -91,6 +108,14 @@ pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Js
     Ok(Json(issue(&state, &caller.claims.sub, &user.email, user.company_id, role)))
 }
 
+#[utoipa::path(
+    operation_id = "auth_me",
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    responses((status = 200, description = "OK", body = Me), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me { id: caller.claims.sub, email: caller.claims.email, role: caller.claims.role.as_str(), company_id: caller.claims.company_id })
 }

@@ -3,6 +3,7 @@
 //! summary, trends), plus listing and deleting comments. Everyone may file and
 //! read bugs; reporters may do nothing else (the service checks it again).
 
+use super::openapi::ErrorBody;
 use atmr_proto::{
     bugs::v1::{self as pb},
     common::v1::{PageRequest, SortDirection, TimeRange},
@@ -34,7 +35,7 @@ fn numbers_of(field: &str, names: &[&str], raw: Option<&str>) -> Result<Vec<i32>
         .unwrap_or_else(|| Ok(Vec::new()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Bug {
     id: i64,
     title: String,
@@ -89,7 +90,7 @@ impl From<pb::Bug> for Bug {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Comment {
     id: i64,
     bug_id: i64,
@@ -108,7 +109,7 @@ fn bugs_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("bugs", &status)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBug {
     title: String,
@@ -134,6 +135,15 @@ pub struct NewBug {
     assignee: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "bugs_create_bug",
+    post,
+    path = "/api/bugs",
+    tag = "bugs",
+    request_body = NewBug,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bugs`: 201 with the new bug, or 200 with the bug the report was grouped into.
 pub async fn create_bug(
     State(state): State<AppState>,
@@ -162,8 +172,9 @@ pub async fn create_bug(
     Ok((status, Json(serde_json::json!({ "bug": bug, "grouping": name_of(&GROUPINGS, grouping) }))))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -211,6 +222,15 @@ fn sort_of(raw: Option<&str>) -> Result<(pb::BugSortField, SortDirection), ApiEr
     Ok((field, direction))
 }
 
+#[utoipa::path(
+    operation_id = "bugs_list_bugs",
+    get,
+    path = "/api/bugs",
+    tag = "bugs",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Page<Bug>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bugs`
 pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Bug>>, ApiError> {
     caller.require(READERS)?;
@@ -238,6 +258,15 @@ pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q):
     Ok(Json(Page::new(res.bugs.into_iter().map(Bug::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "bugs_get_bug",
+    get,
+    path = "/api/bugs/{bug_id}",
+    tag = "bugs",
+    params(("bug_id" = i64, Path, description = "the bug id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bugs/{bug_id}`: the bug with its first comments.
 pub async fn get_bug(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
@@ -250,7 +279,7 @@ pub async fn get_bug(State(state): State<AppState>, caller: Caller, Path(id): Pa
 
 /// The fields a PATCH may carry; present fields are changed, `null` clears
 /// `assignee` and `duplicate_of`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct Patch {
     title: Option<String>,
@@ -266,6 +295,16 @@ struct Patch {
     duplicate_of: Option<i64>,
 }
 
+#[utoipa::path(
+    operation_id = "bugs_update_bug",
+    patch,
+    path = "/api/bugs/{bug_id}",
+    tag = "bugs",
+    params(("bug_id" = i64, Path, description = "the bug id")),
+    request_body = Patch,
+    responses((status = 200, description = "OK", body = Bug), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/bugs/{bug_id}`: the fields present in the body, as one update.
 pub async fn update_bug(
     State(state): State<AppState>,
@@ -310,12 +349,22 @@ pub async fn update_bug(
     Ok(Json(res.bug.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     body: String,
 }
 
+#[utoipa::path(
+    operation_id = "bugs_add_comment",
+    post,
+    path = "/api/bugs/{bug_id}/comments",
+    tag = "bugs",
+    params(("bug_id" = i64, Path, description = "the bug id")),
+    request_body = NewComment,
+    responses((status = 201, description = "created", body = Comment), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bugs/{bug_id}/comments`
 pub async fn add_comment(
     State(state): State<AppState>,
@@ -330,13 +379,23 @@ pub async fn add_comment(
     Ok((StatusCode::CREATED, Json(res.comment.unwrap_or_default().into())))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     page: Option<i32>,
     per_page: Option<i32>,
 }
 
+#[utoipa::path(
+    operation_id = "bugs_list_comments",
+    get,
+    path = "/api/bugs/{bug_id}/comments",
+    tag = "bugs",
+    params(("bug_id" = i64, Path, description = "the bug id"), PageQuery),
+    responses((status = 200, description = "OK", body = Page<Comment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bugs/{bug_id}/comments`
 pub async fn list_comments(
     State(state): State<AppState>,
@@ -351,6 +410,15 @@ pub async fn list_comments(
     Ok(Json(Page::new(res.comments.into_iter().map(Comment::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "bugs_delete_comment",
+    delete,
+    path = "/api/bugs/{bug_id}/comments/{comment_id}",
+    tag = "bugs",
+    params(("bug_id" = i64, Path, description = "the bug id"), ("comment_id" = i64, Path, description = "the comment id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/bugs/{bug_id}/comments/{comment_id}`: the author or an admin.
 pub async fn delete_comment(
     State(state): State<AppState>,
@@ -363,6 +431,14 @@ pub async fn delete_comment(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    operation_id = "bugs_metrics_summary",
+    get,
+    path = "/api/bugs/metrics/summary",
+    tag = "bugs",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bugs/metrics/summary`
 pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(TRIAGERS)?;
@@ -392,12 +468,22 @@ pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> R
     Ok(Json(value))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TrendsQuery {
     days: Option<i32>,
 }
 
+#[utoipa::path(
+    operation_id = "bugs_trends",
+    get,
+    path = "/api/bugs/metrics/trends",
+    tag = "bugs",
+    params(TrendsQuery),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bugs/metrics/trends?days=30`
 pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Params<TrendsQuery>) -> Result<Json<Value>, ApiError> {
     caller.require(TRIAGERS)?;

@@ -2,6 +2,7 @@
 //! drivers, patients (`/api/clients`), bookings (one or a bulk import, status,
 //! reassignment), dispatch runs and assignments. Admins and dispatchers only.
 
+use super::openapi::ErrorBody;
 use atmr_proto::{
     common::v1::{GeoPoint, PageRequest},
     dispatch::v1::{self as pb, dispatch_service_client::DispatchServiceClient},
@@ -38,7 +39,7 @@ fn client(state: &AppState) -> DispatchServiceClient<crate::downstream::Guarded>
     state.dispatch.clone()
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
     latitude: f64,
@@ -83,7 +84,7 @@ fn mask(paths: Vec<String>) -> Option<prost_types::FieldMask> {
 
 // ---- company --------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Company {
     id: i64,
     name: String,
@@ -96,6 +97,14 @@ impl From<pb::Company> for Company {
     }
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_get_company",
+    get,
+    path = "/api/company",
+    tag = "dispatch",
+    responses((status = 200, description = "OK", body = Company), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/company`
 pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Result<Json<Company>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -103,13 +112,22 @@ pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(res.into_inner().company.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct CompanyPatch {
     name: String,
     time_zone: String,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_update_company",
+    patch,
+    path = "/api/company",
+    tag = "dispatch",
+    request_body = CompanyPatch,
+    responses((status = 200, description = "OK", body = Company), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/company` `{name?, time_zone?}` (admins).
 pub async fn update_company(
     State(state): State<AppState>,
@@ -128,7 +146,7 @@ pub async fn update_company(
 
 // ---- drivers --------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Driver {
     id: i64,
     name: String,
@@ -168,7 +186,7 @@ impl From<pb::Driver> for Driver {
 }
 
 /// A driver as sent: every field for POST, any of them for PATCH.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DriverBody {
     name: String,
@@ -200,8 +218,9 @@ impl DriverBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DriverQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -210,6 +229,15 @@ pub struct DriverQuery {
     q: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_drivers",
+    get,
+    path = "/api/drivers",
+    tag = "dispatch",
+    params(DriverQuery),
+    responses((status = 200, description = "OK", body = Page<Driver>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/drivers?status=&vehicle_kind=&q=`
 pub async fn list_drivers(
     State(state): State<AppState>,
@@ -227,6 +255,15 @@ pub async fn list_drivers(
     Ok(Json(Page::new(res.drivers.into_iter().map(Driver::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_create_driver",
+    post,
+    path = "/api/drivers",
+    tag = "dispatch",
+    request_body = DriverBody,
+    responses((status = 201, description = "created", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/drivers`
 pub async fn create_driver(
     State(state): State<AppState>,
@@ -239,6 +276,15 @@ pub async fn create_driver(
     Ok((StatusCode::CREATED, Json(res.into_inner().driver.unwrap_or_default().into())))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_get_driver",
+    get,
+    path = "/api/drivers/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/drivers/{id}`
 pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -247,6 +293,16 @@ pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id):
     Ok(Json(res.into_inner().driver.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_update_driver",
+    patch,
+    path = "/api/drivers/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = DriverBody,
+    responses((status = 200, description = "OK", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/drivers/{id}`: the fields present in the body.
 pub async fn update_driver(
     State(state): State<AppState>,
@@ -262,6 +318,15 @@ pub async fn update_driver(
     Ok(Json(res.into_inner().driver.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_delete_driver",
+    delete,
+    path = "/api/drivers/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/drivers/{id}`
 pub async fn delete_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -272,7 +337,7 @@ pub async fn delete_driver(State(state): State<AppState>, caller: Caller, Path(i
 
 // ---- clients (patients) ---------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Client {
     id: i64,
     name: String,
@@ -301,7 +366,7 @@ impl From<pb::Client> for Client {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientBody {
     name: String,
@@ -327,8 +392,9 @@ impl ClientBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ClientQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -336,6 +402,15 @@ pub struct ClientQuery {
     q: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_clients",
+    get,
+    path = "/api/clients",
+    tag = "dispatch",
+    params(ClientQuery),
+    responses((status = 200, description = "OK", body = Page<Client>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/clients?mobility=&q=`
 pub async fn list_clients(
     State(state): State<AppState>,
@@ -352,6 +427,15 @@ pub async fn list_clients(
     Ok(Json(Page::new(res.clients.into_iter().map(Client::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_create_client",
+    post,
+    path = "/api/clients",
+    tag = "dispatch",
+    request_body = ClientBody,
+    responses((status = 201, description = "created", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/clients`
 pub async fn create_client(
     State(state): State<AppState>,
@@ -364,6 +448,15 @@ pub async fn create_client(
     Ok((StatusCode::CREATED, Json(res.into_inner().client.unwrap_or_default().into())))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_get_client",
+    get,
+    path = "/api/clients/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/clients/{id}`
 pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Client>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -372,6 +465,16 @@ pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id):
     Ok(Json(res.into_inner().client.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_update_client",
+    patch,
+    path = "/api/clients/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = ClientBody,
+    responses((status = 200, description = "OK", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/clients/{id}`
 pub async fn update_client(
     State(state): State<AppState>,
@@ -387,6 +490,15 @@ pub async fn update_client(
     Ok(Json(res.into_inner().client.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_delete_client",
+    delete,
+    path = "/api/clients/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/clients/{id}`
 pub async fn delete_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -397,7 +509,7 @@ pub async fn delete_client(State(state): State<AppState>, caller: Caller, Path(i
 
 // ---- bookings -------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Booking {
     id: i64,
     client_id: i64,
@@ -446,7 +558,7 @@ impl From<pb::Booking> for Booking {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BookingBody {
     client_id: i64,
@@ -492,8 +604,9 @@ impl BookingBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BookingQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -503,6 +616,15 @@ pub struct BookingQuery {
     driver_id: Option<i64>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_bookings",
+    get,
+    path = "/api/bookings",
+    tag = "dispatch",
+    params(BookingQuery),
+    responses((status = 200, description = "OK", body = Page<Booking>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bookings?service_day=&status=&client_id=&driver_id=`
 pub async fn list_bookings(
     State(state): State<AppState>,
@@ -521,6 +643,15 @@ pub async fn list_bookings(
     Ok(Json(Page::new(res.bookings.into_iter().map(Booking::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_create_booking",
+    post,
+    path = "/api/bookings",
+    tag = "dispatch",
+    request_body = BookingBody,
+    responses((status = 201, description = "created", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bookings`
 pub async fn create_booking(
     State(state): State<AppState>,
@@ -533,12 +664,21 @@ pub async fn create_booking(
     Ok((StatusCode::CREATED, Json(res.into_inner().booking.unwrap_or_default().into())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkBookings {
     bookings: Vec<BookingBody>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_create_bookings",
+    post,
+    path = "/api/bookings/batch",
+    tag = "dispatch",
+    request_body = BulkBookings,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bookings/batch` `{bookings: [...]}`: all or nothing; every bad row is named.
 pub async fn create_bookings(
     State(state): State<AppState>,
@@ -554,6 +694,15 @@ pub async fn create_bookings(
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "bookings": created }))))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_get_booking",
+    get,
+    path = "/api/bookings/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/bookings/{id}`: the booking and its live assignment.
 pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -565,6 +714,16 @@ pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id)
     })))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_update_booking",
+    patch,
+    path = "/api/bookings/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = BookingBody,
+    responses((status = 200, description = "OK", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/bookings/{id}`: a booking not started yet; a planned one whose trip changes goes back to pending.
 pub async fn update_booking(
     State(state): State<AppState>,
@@ -580,7 +739,7 @@ pub async fn update_booking(
     Ok(Json(res.into_inner().booking.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     status: String,
@@ -588,6 +747,16 @@ pub struct StatusBody {
     reason: String,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_update_booking_status",
+    post,
+    path = "/api/bookings/{id}/status",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = StatusBody,
+    responses((status = 200, description = "OK", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bookings/{id}/status` `{status, reason?}`: transitions are checked.
 pub async fn update_booking_status(
     State(state): State<AppState>,
@@ -605,7 +774,7 @@ pub async fn update_booking_status(
     Ok(Json(res.into_inner().booking.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignBody {
     driver_id: i64,
@@ -613,6 +782,16 @@ pub struct ReassignBody {
     force: bool,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_reassign_booking",
+    post,
+    path = "/api/bookings/{id}/reassign",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = ReassignBody,
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bookings/{id}/reassign` `{driver_id, force?}`: checked for feasibility unless forced.
 pub async fn reassign_booking(
     State(state): State<AppState>,
@@ -628,7 +807,7 @@ pub async fn reassign_booking(
 
 // ---- runs and assignments -------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Assignment {
     id: i64,
     booking_id: i64,
@@ -657,7 +836,7 @@ impl From<pb::Assignment> for Assignment {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Run {
     id: i64,
     service_day: String,
@@ -708,7 +887,7 @@ impl From<pb::DispatchRun> for Run {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunBody {
     service_day: String,
@@ -721,6 +900,15 @@ pub struct RunBody {
     seed: u64,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_run_dispatch",
+    post,
+    path = "/api/dispatch/runs",
+    tag = "dispatch",
+    request_body = RunBody,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
 pub async fn run_dispatch(
     State(state): State<AppState>,
@@ -739,14 +927,24 @@ pub async fn run_dispatch(
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "run": Run::from(res.run.unwrap_or_default()), "assignments": assignments }))))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RunQuery {
     page: Option<i32>,
     per_page: Option<i32>,
     service_day: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_runs",
+    get,
+    path = "/api/dispatch/runs",
+    tag = "dispatch",
+    params(RunQuery),
+    responses((status = 200, description = "OK", body = Page<Run>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/dispatch/runs?service_day=`
 pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q): Params<RunQuery>) -> Result<Json<Page<Run>>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -755,6 +953,15 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q):
     Ok(Json(Page::new(res.runs.into_iter().map(Run::from).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_get_run",
+    get,
+    path = "/api/dispatch/runs/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = Run), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/dispatch/runs/{id}`
 pub async fn get_run(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Run>, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -763,8 +970,9 @@ pub async fn get_run(State(state): State<AppState>, caller: Caller, Path(id): Pa
     Ok(Json(res.into_inner().run.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AssignmentQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -774,6 +982,15 @@ pub struct AssignmentQuery {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_run_assignments",
+    get,
+    path = "/api/dispatch/runs/{id}/assignments",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id"), AssignmentQuery),
+    responses((status = 200, description = "OK", body = Page<Assignment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`
 pub async fn run_assignments(
     State(state): State<AppState>,
@@ -785,12 +1002,22 @@ pub async fn run_assignments(
     list_assignments(State(state), caller, Params(AssignmentQuery { run_id: Some(run_id), ..q })).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     service_day: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_board",
+    get,
+    path = "/api/dispatch/board",
+    tag = "dispatch",
+    params(BoardQuery),
+    responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/dispatch/board?service_day=`: Server-Sent Events, one per
 /// assignment change (`event: created | superseded | status_changed`, the
 /// assignment as data), for a live board. A watcher too slow to keep up gets
@@ -817,6 +1044,15 @@ pub async fn board(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_assignments",
+    get,
+    path = "/api/dispatch/assignments",
+    tag = "dispatch",
+    params(AssignmentQuery),
+    responses((status = 200, description = "OK", body = Page<Assignment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/dispatch/assignments?run_id=&driver_id=&service_day=&status=`
 pub async fn list_assignments(
     State(state): State<AppState>,
@@ -837,7 +1073,7 @@ pub async fn list_assignments(
 
 // ---- recurring templates --------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Template {
     id: i64,
     client_id: i64,
@@ -884,7 +1120,7 @@ impl From<pb::RecurringTemplate> for Template {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TemplateBody {
     client_id: i64,
@@ -907,12 +1143,22 @@ pub struct TemplateBody {
     notes: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
     client_id: Option<i64>,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_list_templates",
+    get,
+    path = "/api/recurring-templates",
+    tag = "dispatch",
+    params(TemplateQuery),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/recurring-templates?client_id=`
 pub async fn list_templates(
     State(state): State<AppState>,
@@ -926,6 +1172,15 @@ pub async fn list_templates(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_create_template",
+    post,
+    path = "/api/recurring-templates",
+    tag = "dispatch",
+    request_body = TemplateBody,
+    responses((status = 201, description = "created", body = Template), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/recurring-templates`
 pub async fn create_template(
     State(state): State<AppState>,
@@ -958,6 +1213,15 @@ pub async fn create_template(
     Ok((StatusCode::CREATED, Json(res.into_inner().template.unwrap_or_default().into())))
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_delete_template",
+    delete,
+    path = "/api/recurring-templates/{id}",
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/recurring-templates/{id}`: stops the template; its bookings stay.
 pub async fn delete_template(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(DISPATCHERS)?;
@@ -966,12 +1230,21 @@ pub async fn delete_template(State(state): State<AppState>, caller: Caller, Path
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateBody {
     service_day: String,
 }
 
+#[utoipa::path(
+    operation_id = "dispatch_generate_bookings",
+    post,
+    path = "/api/bookings/generate",
+    tag = "dispatch",
+    request_body = GenerateBody,
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/bookings/generate` `{service_day}`: the day's bookings from the templates, once.
 pub async fn generate_bookings(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ mod bugs;
 mod dispatch;
 mod monitors;
 mod notify;
+mod openapi;
 mod safety;
 mod users;
 
@@ -77,7 +78,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/monitors/{id}/uptime", get(monitors::uptime))
         .route("/api/admin/maintenance-windows", get(monitors::windows).post(monitors::create_window))
         .route("/api/admin/maintenance-windows/{id}", axum::routing::delete(monitors::delete_window))
+        .route("/openapi.json", get(openapi::document))
         .with_state(state)
+        .merge(openapi::swagger_ui())
 }
 
 async fn health_summary(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
@@ -168,7 +171,7 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
 }
 
 /// One page of a list, as every list route answers it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     items: Vec<T>,
     page: i32,

@@ -1,6 +1,7 @@
 //! `/api/admin/monitors` and `/api/admin/maintenance-windows`: uptime monitors,
 //! their heartbeats and uptime, served by the notify service, for admins.
 
+use super::openapi::ErrorBody;
 use atmr_proto::notify::v1 as pb;
 use axum::{
     Json,
@@ -43,7 +44,7 @@ fn monitor_json(m: pb::Monitor) -> Value {
 }
 
 /// A monitor's configuration as JSON; absent numbers take the service's defaults.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorBody {
     name: String,
@@ -87,6 +88,14 @@ impl MonitorBody {
     }
 }
 
+#[utoipa::path(
+    operation_id = "monitors_list",
+    get,
+    path = "/api/admin/monitors",
+    tag = "monitors",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/monitors`
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -95,6 +104,15 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     Ok(Json(json!({ "items": res.into_inner().monitors.into_iter().map(monitor_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_create",
+    post,
+    path = "/api/admin/monitors",
+    tag = "monitors",
+    request_body = MonitorBody,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/monitors`
 pub async fn create(
     State(state): State<AppState>,
@@ -107,6 +125,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(res.monitor.map(monitor_json).unwrap_or(Value::Null))))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_get",
+    get,
+    path = "/api/admin/monitors/{id}",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/monitors/{id}`
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -115,6 +142,16 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_update",
+    put,
+    path = "/api/admin/monitors/{id}",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = MonitorBody,
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PUT /api/admin/monitors/{id}`: the whole configuration.
 pub async fn update(
     State(state): State<AppState>,
@@ -128,6 +165,15 @@ pub async fn update(
     Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_delete",
+    delete,
+    path = "/api/admin/monitors/{id}",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/admin/monitors/{id}`
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
@@ -140,6 +186,15 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    operation_id = "monitors_pause",
+    post,
+    path = "/api/admin/monitors/{id}/pause",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/monitors/{id}/pause`
 pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -148,6 +203,15 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
     Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_resume",
+    post,
+    path = "/api/admin/monitors/{id}/resume",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/monitors/{id}/resume`
 pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -156,14 +220,24 @@ pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(Json(res.monitor.map(monitor_json).unwrap_or(Value::Null)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HeartbeatQuery {
     limit: Option<i32>,
     from: Option<String>,
     to: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "monitors_heartbeats",
+    get,
+    path = "/api/admin/monitors/{id}/heartbeats",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id"), HeartbeatQuery),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/monitors/{id}/heartbeats`: newest first.
 pub async fn heartbeats(
     State(state): State<AppState>,
@@ -183,6 +257,15 @@ pub async fn heartbeats(
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_uptime",
+    get,
+    path = "/api/admin/monitors/{id}/uptime",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/monitors/{id}/uptime`
 pub async fn uptime(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -195,6 +278,14 @@ fn window_json(w: pb::MaintenanceWindow) -> Value {
     json!({ "id": w.id, "monitor_ids": w.monitor_ids, "start_time": rfc3339(w.start_time), "end_time": rfc3339(w.end_time), "reason": w.reason })
 }
 
+#[utoipa::path(
+    operation_id = "monitors_windows",
+    get,
+    path = "/api/admin/maintenance-windows",
+    tag = "monitors",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/maintenance-windows`
 pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -204,7 +295,7 @@ pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Js
     Ok(Json(json!({ "items": res.windows.into_iter().map(window_json).collect::<Vec<_>>() })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WindowBody {
     /// Empty or absent: every monitor of the company.
@@ -217,6 +308,15 @@ pub struct WindowBody {
     reason: String,
 }
 
+#[utoipa::path(
+    operation_id = "monitors_create_window",
+    post,
+    path = "/api/admin/maintenance-windows",
+    tag = "monitors",
+    request_body = WindowBody,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/maintenance-windows`
 pub async fn create_window(
     State(state): State<AppState>,
@@ -237,6 +337,15 @@ pub async fn create_window(
     Ok((StatusCode::CREATED, Json(res.window.map(window_json).unwrap_or(Value::Null))))
 }
 
+#[utoipa::path(
+    operation_id = "monitors_delete_window",
+    delete,
+    path = "/api/admin/maintenance-windows/{id}",
+    tag = "monitors",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/admin/maintenance-windows/{id}`
 pub async fn delete_window(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;

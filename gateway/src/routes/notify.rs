@@ -1,6 +1,7 @@
 //! `/api/admin/notifications…`: the outbox, its channels and routing rules,
 //! served by the notify service, for admins.
 
+use super::openapi::ErrorBody;
 use atmr_proto::{
     common::v1::PageRequest,
     notify::v1::{self as pb},
@@ -47,7 +48,7 @@ fn notification_json(n: pb::Notification) -> Value {
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     id: String,
     name: String,
@@ -78,8 +79,9 @@ fn route_json(r: pb::Route) -> Value {
     json!({ "id": r.id, "event_type": r.event_type, "min_severity": name_of(&SEVERITIES, r.min_severity), "channel_id": r.channel_id })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<i32>,
     per_page: Option<i32>,
@@ -91,6 +93,15 @@ pub struct ListQuery {
     to: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "notify_list",
+    get,
+    path = "/api/admin/notifications",
+    tag = "notify",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Page<Value>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/notifications`
 pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Value>>, ApiError> {
     caller.require(ADMINS)?;
@@ -113,6 +124,15 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
     Ok(Json(Page::new(res.notifications.into_iter().map(notification_json).collect(), res.page)))
 }
 
+#[utoipa::path(
+    operation_id = "notify_get",
+    get,
+    path = "/api/admin/notifications/{id}",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/notifications/{id}`: with every delivery attempt.
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -131,6 +151,15 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     Ok(Json(json!({ "notification": res.notification.map(notification_json), "attempts": attempts })))
 }
 
+#[utoipa::path(
+    operation_id = "notify_retry",
+    post,
+    path = "/api/admin/notifications/{id}/retry",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/notifications/{id}/retry`: a failed or dead notification, again.
 pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -139,7 +168,7 @@ pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path
     Ok(Json(res.notification.map(notification_json).unwrap_or(Value::Null)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplayBody {
     channel_id: Option<String>,
@@ -148,6 +177,15 @@ pub struct ReplayBody {
     to: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "notify_replay",
+    post,
+    path = "/api/admin/notifications/replay",
+    tag = "notify",
+    request_body = ReplayBody,
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/notifications/replay`: every dead notification matching the filter.
 pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body<ReplayBody>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -161,6 +199,14 @@ pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body
     Ok(Json(json!({ "replayed": res.replayed })))
 }
 
+#[utoipa::path(
+    operation_id = "notify_channels",
+    get,
+    path = "/api/admin/notification-channels",
+    tag = "notify",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/notification-channels`
 pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -175,7 +221,7 @@ pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<J
     Ok(Json(json!({ "items": items })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     name: String,
@@ -188,6 +234,15 @@ pub struct NewChannel {
     secret: String,
 }
 
+#[utoipa::path(
+    operation_id = "notify_create_channel",
+    post,
+    path = "/api/admin/notification-channels",
+    tag = "notify",
+    request_body = NewChannel,
+    responses((status = 201, description = "created", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/notification-channels`
 pub async fn create_channel(
     State(state): State<AppState>,
@@ -206,7 +261,7 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, Json(res.channel.unwrap_or_default().into())))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChannelPatch {
     name: Option<String>,
@@ -216,6 +271,16 @@ pub struct ChannelPatch {
     secret: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "notify_update_channel",
+    patch,
+    path = "/api/admin/notification-channels/{id}",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = ChannelPatch,
+    responses((status = 200, description = "OK", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/admin/notification-channels/{id}`
 pub async fn update_channel(
     State(state): State<AppState>,
@@ -236,6 +301,15 @@ pub async fn update_channel(
     Ok(Json(res.channel.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "notify_delete_channel",
+    delete,
+    path = "/api/admin/notification-channels/{id}",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/admin/notification-channels/{id}`
 pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
@@ -248,6 +322,15 @@ pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    operation_id = "notify_test_channel",
+    post,
+    path = "/api/admin/notification-channels/{id}/test",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/notification-channels/{id}/test`: sends a test notification through the channel.
 pub async fn test_channel(
     State(state): State<AppState>,
@@ -269,6 +352,14 @@ pub async fn test_channel(
     Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
+#[utoipa::path(
+    operation_id = "notify_routes",
+    get,
+    path = "/api/admin/notification-routes",
+    tag = "notify",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/notification-routes`
 pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
@@ -282,7 +373,7 @@ pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Jso
     Ok(Json(json!({ "items": res.routes.into_iter().map(route_json).collect::<Vec<_>>() })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRoute {
     /// Empty or absent: every event type.
@@ -293,6 +384,15 @@ pub struct NewRoute {
     channel_id: String,
 }
 
+#[utoipa::path(
+    operation_id = "notify_create_route",
+    post,
+    path = "/api/admin/notification-routes",
+    tag = "notify",
+    request_body = NewRoute,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/notification-routes`
 pub async fn create_route(
     State(state): State<AppState>,
@@ -306,6 +406,15 @@ pub async fn create_route(
     Ok((StatusCode::CREATED, Json(res.route.map(route_json).unwrap_or(Value::Null))))
 }
 
+#[utoipa::path(
+    operation_id = "notify_delete_route",
+    delete,
+    path = "/api/admin/notification-routes/{id}",
+    tag = "notify",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/admin/notification-routes/{id}`
 pub async fn delete_route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;

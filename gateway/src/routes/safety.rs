@@ -1,6 +1,7 @@
 //! `GET|PUT /api/admin/safety-limits`: the company's safety limits, served by the
 //! safety service.
 
+use super::openapi::ErrorBody;
 use atmr_proto::safety::v1 as pb;
 use axum::{
     Json,
@@ -13,7 +14,7 @@ use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
 use crate::{AppState, error::ApiError, response_cache::Family};
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SafetyLimits {
     #[serde(default)]
@@ -31,7 +32,7 @@ pub struct SafetyLimits {
     overridden: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionTypeLimits {
     action_type: String,
@@ -74,6 +75,14 @@ impl From<SafetyLimits> for pb::SafetyLimits {
     }
 }
 
+#[utoipa::path(
+    operation_id = "safety_get_limits",
+    get,
+    path = "/api/admin/safety-limits",
+    tag = "safety",
+    responses((status = 200, description = "OK", body = SafetyLimits), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result<Json<SafetyLimits>, ApiError> {
     caller.require(&[Role::Admin])?;
     let res = state
@@ -88,6 +97,15 @@ pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result
     Ok(Json(limits))
 }
 
+#[utoipa::path(
+    operation_id = "safety_set_limits",
+    put,
+    path = "/api/admin/safety-limits",
+    tag = "safety",
+    request_body = SafetyLimits,
+    responses((status = 200, description = "OK", body = SafetyLimits), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn set_limits(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,7 +125,7 @@ pub async fn set_limits(
 }
 
 /// One autonomous action: the source's columns, plus its life cycle and chain.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Action {
     id: i64,
     company_id: i64,
@@ -169,8 +187,9 @@ impl From<pb::Action> for Action {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
     page: Option<i32>,
@@ -192,6 +211,15 @@ pub struct ListQuery {
     to: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "safety_list_actions",
+    get,
+    path = "/api/admin/autonomous-actions",
+    tag = "safety",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Page<Action>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list_actions(
     State(state): State<AppState>,
     caller: Caller,
@@ -218,13 +246,23 @@ pub async fn list_actions(
     Ok(Json(Page::new(res.actions.into_iter().map(Action::from).collect(), res.page)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     #[serde(default)]
     period: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "safety_action_stats",
+    get,
+    path = "/api/admin/autonomous-actions/stats",
+    tag = "safety",
+    params(StatsQuery),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn action_stats(
     State(state): State<AppState>,
     caller: Caller,
@@ -269,6 +307,15 @@ pub async fn action_stats(
     Ok(Json(value))
 }
 
+#[utoipa::path(
+    operation_id = "safety_get_action",
+    get,
+    path = "/api/admin/autonomous-actions/{id}",
+    tag = "safety",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 200, description = "OK", body = Action), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
     caller.require(&[Role::Admin])?;
     let action_id = positive_id("id", &id)?;
@@ -282,12 +329,22 @@ pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id):
     Ok(Json(res.action.unwrap_or_default().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
     notes: String,
 }
 
+#[utoipa::path(
+    operation_id = "safety_review_action",
+    post,
+    path = "/api/admin/autonomous-actions/{id}/review",
+    tag = "safety",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = ReviewBody,
+    responses((status = 200, description = "OK", body = Action), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn review_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,6 +364,14 @@ pub async fn review_action(
     Ok(Json(res.action.unwrap_or_default().into()))
 }
 
+#[utoipa::path(
+    operation_id = "safety_verify_chain",
+    get,
+    path = "/api/admin/autonomous-actions/verify",
+    tag = "safety",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(&[Role::Admin])?;
     let v = state

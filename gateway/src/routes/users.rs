@@ -3,6 +3,7 @@
 //! state, and deactivate. An admin cannot lock themself out (demote or
 //! deactivate their own account).
 
+use super::openapi::ErrorBody;
 use axum::{
     Json,
     extract::{Path, State},
@@ -22,7 +23,7 @@ use crate::{AppState, error::ApiError, users};
 const MIN_PASSWORD: usize = 12;
 const MAX_PASSWORD: usize = 1024;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct User {
     id: i64,
     email: String,
@@ -89,13 +90,23 @@ async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<users::enti
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("user {id} not found")))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<i32>,
     per_page: Option<i32>,
 }
 
+#[utoipa::path(
+    operation_id = "users_list",
+    get,
+    path = "/api/admin/users",
+    tag = "users",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Page<User>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `GET /api/admin/users`
 pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<User>>, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -115,7 +126,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
     Ok(Json(Page::new(rows.into_iter().map(User::from).collect(), Some(info))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     email: String,
@@ -123,6 +134,15 @@ pub struct NewUser {
     role: String,
 }
 
+#[utoipa::path(
+    operation_id = "users_create",
+    post,
+    path = "/api/admin/users",
+    tag = "users",
+    request_body = NewUser,
+    responses((status = 201, description = "created", body = User), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
     caller.require(&[Role::Admin])?;
@@ -153,7 +173,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Patch {
     role: Option<String>,
@@ -161,6 +181,16 @@ pub struct Patch {
     active: Option<bool>,
 }
 
+#[utoipa::path(
+    operation_id = "users_update",
+    patch,
+    path = "/api/admin/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "the id")),
+    request_body = Patch,
+    responses((status = 200, description = "OK", body = User), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`
 pub async fn update(
     State(state): State<AppState>,
@@ -200,6 +230,15 @@ pub async fn update(
     Ok(Json(saved.into()))
 }
 
+#[utoipa::path(
+    operation_id = "users_deactivate",
+    delete,
+    path = "/api/admin/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "the id")),
+    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
 /// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop
 /// refreshing; audit records keep its email).
 pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
