@@ -4,7 +4,7 @@
 //!
 //! This version serves login, token refresh and `me`, the probes, the safety
 //! admin routes, the bug tracker (`/api/bugs`), and notify's admin routes
-//! (`/api/admin/notification…`, `/api/admin/monitors`); the rest of the public API,
+//! (`/api/admin/notification…`, `/api/monitors`); the rest of the public API,
 //! rate limits, cache, breakers and OpenAPI arrive with the gateway issue.
 
 mod downstream;

@@ -1,4 +1,4 @@
-//! `/api/admin/monitors` and `/api/admin/maintenance-windows`: uptime monitors,
+//! `/api/monitors` and `/api/maintenance-windows`: uptime monitors,
 //! their heartbeats and uptime, served by the notify service, for admins.
 
 use super::openapi::ErrorBody;
@@ -91,12 +91,12 @@ impl MonitorBody {
 #[utoipa::path(
     operation_id = "monitors_list",
     get,
-    path = "/api/admin/monitors",
+    path = "/api/monitors",
     tag = "monitors",
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/monitors`
+/// `GET /api/monitors`
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let res =
@@ -107,13 +107,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 #[utoipa::path(
     operation_id = "monitors_create",
     post,
-    path = "/api/admin/monitors",
+    path = "/api/monitors",
     tag = "monitors",
     request_body = MonitorBody,
     responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/monitors`
+/// `POST /api/monitors`
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,13 +128,13 @@ pub async fn create(
 #[utoipa::path(
     operation_id = "monitors_get",
     get,
-    path = "/api/admin/monitors/{id}",
+    path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/monitors/{id}`
+/// `GET /api/monitors/{id}`
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::GetMonitorRequest { monitor_id: id };
@@ -145,14 +145,14 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 #[utoipa::path(
     operation_id = "monitors_update",
     put,
-    path = "/api/admin/monitors/{id}",
+    path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     request_body = MonitorBody,
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `PUT /api/admin/monitors/{id}`: the whole configuration.
+/// `PUT /api/monitors/{id}`: the whole configuration.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,13 +168,13 @@ pub async fn update(
 #[utoipa::path(
     operation_id = "monitors_delete",
     delete,
-    path = "/api/admin/monitors/{id}",
+    path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `DELETE /api/admin/monitors/{id}`
+/// `DELETE /api/monitors/{id}`
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
     state
@@ -189,13 +189,13 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 #[utoipa::path(
     operation_id = "monitors_pause",
     post,
-    path = "/api/admin/monitors/{id}/pause",
+    path = "/api/monitors/{id}/pause",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/monitors/{id}/pause`
+/// `POST /api/monitors/{id}/pause`
 pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::PauseMonitorRequest { monitor_id: id };
@@ -206,13 +206,13 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
 #[utoipa::path(
     operation_id = "monitors_resume",
     post,
-    path = "/api/admin/monitors/{id}/resume",
+    path = "/api/monitors/{id}/resume",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/monitors/{id}/resume`
+/// `POST /api/monitors/{id}/resume`
 pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::ResumeMonitorRequest { monitor_id: id };
@@ -232,13 +232,13 @@ pub struct HeartbeatQuery {
 #[utoipa::path(
     operation_id = "monitors_heartbeats",
     get,
-    path = "/api/admin/monitors/{id}/heartbeats",
+    path = "/api/monitors/{id}/heartbeats",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id"), HeartbeatQuery),
+    params(("id" = String, Path, description = "the id"), HeartbeatQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/monitors/{id}/heartbeats`: newest first.
+/// `GET /api/monitors/{id}/heartbeats`: newest first.
 pub async fn heartbeats(
     State(state): State<AppState>,
     caller: Caller,
@@ -260,13 +260,13 @@ pub async fn heartbeats(
 #[utoipa::path(
     operation_id = "monitors_uptime",
     get,
-    path = "/api/admin/monitors/{id}/uptime",
+    path = "/api/monitors/{id}/uptime",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/monitors/{id}/uptime`
+/// `GET /api/monitors/{id}/uptime`
 pub async fn uptime(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::GetUptimeRequest { monitor_id: id };
@@ -281,12 +281,12 @@ fn window_json(w: pb::MaintenanceWindow) -> Value {
 #[utoipa::path(
     operation_id = "monitors_windows",
     get,
-    path = "/api/admin/maintenance-windows",
+    path = "/api/maintenance-windows",
     tag = "monitors",
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/maintenance-windows`
+/// `GET /api/maintenance-windows`
 pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::ListMaintenanceWindowsRequest {};
@@ -311,13 +311,13 @@ pub struct WindowBody {
 #[utoipa::path(
     operation_id = "monitors_create_window",
     post,
-    path = "/api/admin/maintenance-windows",
+    path = "/api/maintenance-windows",
     tag = "monitors",
     request_body = WindowBody,
     responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/maintenance-windows`
+/// `POST /api/maintenance-windows`
 pub async fn create_window(
     State(state): State<AppState>,
     caller: Caller,
@@ -340,13 +340,13 @@ pub async fn create_window(
 #[utoipa::path(
     operation_id = "monitors_delete_window",
     delete,
-    path = "/api/admin/maintenance-windows/{id}",
+    path = "/api/maintenance-windows/{id}",
     tag = "monitors",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `DELETE /api/admin/maintenance-windows/{id}`
+/// `DELETE /api/maintenance-windows/{id}`
 pub async fn delete_window(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::DeleteMaintenanceWindowRequest { window_id: id };

@@ -1,4 +1,4 @@
-//! `/api/admin/notifications…`: the outbox, its channels and routing rules,
+//! `/api/notifications…`: the outbox, its channels and routing rules,
 //! served by the notify service, for admins.
 
 use super::openapi::ErrorBody;
@@ -96,13 +96,13 @@ pub struct ListQuery {
 #[utoipa::path(
     operation_id = "notify_list",
     get,
-    path = "/api/admin/notifications",
+    path = "/api/notifications",
     tag = "notify",
     params(ListQuery),
     responses((status = 200, description = "OK", body = Page<Value>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/notifications`
+/// `GET /api/notifications`
 pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Value>>, ApiError> {
     caller.require(ADMINS)?;
     let statuses = q
@@ -124,16 +124,73 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
     Ok(Json(Page::new(res.notifications.into_iter().map(notification_json).collect(), res.page)))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldBody {
+    name: String,
+    value: String,
+    #[serde(default)]
+    inline: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    /// A channel id; omitted, the company's routing rules choose by event type and severity.
+    #[serde(default)]
+    channel_id: String,
+    /// e.g. `dispatch.delay`.
+    event_type: String,
+    title: String,
+    #[serde(default)]
+    body: String,
+    /// info, warning (default), error or critical.
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    fields: Vec<FieldBody>,
+    /// A second send with the same key sends nothing and answers the first notifications.
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+#[utoipa::path(
+    operation_id = "notify_send",
+    post,
+    path = "/api/notifications",
+    tag = "notify",
+    request_body = SendBody,
+    responses((status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value), (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+/// `POST /api/notifications`: queues a notification (admins and dispatchers).
+pub async fn send(State(state): State<AppState>, caller: Caller, Body(b): Body<SendBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin, Role::Dispatcher])?;
+    let req = pb::SendRequest {
+        channel_id: b.channel_id,
+        event_type: b.event_type,
+        title: b.title,
+        body: b.body,
+        severity: b.severity.as_deref().map(|s| number_of("severity", &SEVERITIES, s)).transpose()?.unwrap_or(pb::Severity::Warning as i32),
+        fields: b.fields.into_iter().map(|f| pb::Field { name: f.name, value: f.value, inline: f.inline }).collect(),
+        idempotency_key: b.idempotency_key,
+    };
+    let res = state.notify.clone().send(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let status = if res.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let notifications: Vec<Value> = res.notifications.into_iter().map(notification_json).collect();
+    Ok((status, Json(json!({ "notifications": notifications, "duplicate": res.duplicate }))))
+}
+
 #[utoipa::path(
     operation_id = "notify_get",
     get,
-    path = "/api/admin/notifications/{id}",
+    path = "/api/notifications/{id}",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/notifications/{id}`: with every delivery attempt.
+/// `GET /api/notifications/{id}`: with every delivery attempt.
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::GetNotificationRequest { notification_id: id };
@@ -154,13 +211,13 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 #[utoipa::path(
     operation_id = "notify_retry",
     post,
-    path = "/api/admin/notifications/{id}/retry",
+    path = "/api/notifications/{id}/retry",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/notifications/{id}/retry`: a failed or dead notification, again.
+/// `POST /api/notifications/{id}/retry`: a failed or dead notification, again.
 pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::RetryNotificationRequest { notification_id: id };
@@ -180,13 +237,13 @@ pub struct ReplayBody {
 #[utoipa::path(
     operation_id = "notify_replay",
     post,
-    path = "/api/admin/notifications/replay",
+    path = "/api/notifications/replay",
     tag = "notify",
     request_body = ReplayBody,
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/notifications/replay`: every dead notification matching the filter.
+/// `POST /api/notifications/replay`: every dead notification matching the filter.
 pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body<ReplayBody>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::ReplayDeadNotificationsRequest {
@@ -202,12 +259,12 @@ pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body
 #[utoipa::path(
     operation_id = "notify_channels",
     get,
-    path = "/api/admin/notification-channels",
+    path = "/api/notification-channels",
     tag = "notify",
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/notification-channels`
+/// `GET /api/notification-channels`
 pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let res = state
@@ -237,13 +294,13 @@ pub struct NewChannel {
 #[utoipa::path(
     operation_id = "notify_create_channel",
     post,
-    path = "/api/admin/notification-channels",
+    path = "/api/notification-channels",
     tag = "notify",
     request_body = NewChannel,
     responses((status = 201, description = "created", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/notification-channels`
+/// `POST /api/notification-channels`
 pub async fn create_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,14 +331,14 @@ pub struct ChannelPatch {
 #[utoipa::path(
     operation_id = "notify_update_channel",
     patch,
-    path = "/api/admin/notification-channels/{id}",
+    path = "/api/notification-channels/{id}",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     request_body = ChannelPatch,
     responses((status = 200, description = "OK", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `PATCH /api/admin/notification-channels/{id}`
+/// `PATCH /api/notification-channels/{id}`
 pub async fn update_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -304,13 +361,13 @@ pub async fn update_channel(
 #[utoipa::path(
     operation_id = "notify_delete_channel",
     delete,
-    path = "/api/admin/notification-channels/{id}",
+    path = "/api/notification-channels/{id}",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `DELETE /api/admin/notification-channels/{id}`
+/// `DELETE /api/notification-channels/{id}`
 pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
     state
@@ -325,13 +382,13 @@ pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(
 #[utoipa::path(
     operation_id = "notify_test_channel",
     post,
-    path = "/api/admin/notification-channels/{id}/test",
+    path = "/api/notification-channels/{id}/test",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/notification-channels/{id}/test`: sends a test notification through the channel.
+/// `POST /api/notification-channels/{id}/test`: sends a test notification through the channel.
 pub async fn test_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -355,12 +412,12 @@ pub async fn test_channel(
 #[utoipa::path(
     operation_id = "notify_routes",
     get,
-    path = "/api/admin/notification-routes",
+    path = "/api/notification-routes",
     tag = "notify",
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `GET /api/admin/notification-routes`
+/// `GET /api/notification-routes`
 pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let res = state
@@ -387,13 +444,13 @@ pub struct NewRoute {
 #[utoipa::path(
     operation_id = "notify_create_route",
     post,
-    path = "/api/admin/notification-routes",
+    path = "/api/notification-routes",
     tag = "notify",
     request_body = NewRoute,
     responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `POST /api/admin/notification-routes`
+/// `POST /api/notification-routes`
 pub async fn create_route(
     State(state): State<AppState>,
     caller: Caller,
@@ -409,13 +466,13 @@ pub async fn create_route(
 #[utoipa::path(
     operation_id = "notify_delete_route",
     delete,
-    path = "/api/admin/notification-routes/{id}",
+    path = "/api/notification-routes/{id}",
     tag = "notify",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-/// `DELETE /api/admin/notification-routes/{id}`
+/// `DELETE /api/notification-routes/{id}`
 pub async fn delete_route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require(ADMINS)?;
     state

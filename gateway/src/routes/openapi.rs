@@ -97,6 +97,7 @@ impl Modify for Bearer {
         super::dispatch::board,
         super::dispatch::list_assignments,
         super::notify::list,
+        super::notify::send,
         super::notify::replay,
         super::notify::get,
         super::notify::retry,

@@ -25,8 +25,9 @@ use crate::{
     store::{Filter, NewNotification, Store, StoreError},
 };
 
-/// Who may send: the components (service tokens always pass) and admins.
-const SENDERS: &[Role] = &[Role::Admin];
+/// Who may send: the components (service tokens always pass), admins and
+/// dispatchers (a delay, a message to the team).
+const SENDERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// Who configures channels and routes and reads the outbox.
 const ADMINS: &[Role] = &[Role::Admin];
 

@@ -313,32 +313,31 @@ async fn admins_configure_channels_and_read_the_outbox_over_rest() {
     let token = admin_token(&http, &gw).await;
     let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
 
-    let bad =
-        send(http.post(format!("{gw}/api/admin/notification-channels")).json(&json!({ "name": "x", "kind": "pager" }))).await.unwrap();
+    let bad = send(http.post(format!("{gw}/api/notification-channels")).json(&json!({ "name": "x", "kind": "pager" }))).await.unwrap();
     assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "kind");
     let created =
-        send(http.post(format!("{gw}/api/admin/notification-channels")).json(&json!({ "name": "ops log", "kind": "log" }))).await.unwrap();
+        send(http.post(format!("{gw}/api/notification-channels")).json(&json!({ "name": "ops log", "kind": "log" }))).await.unwrap();
     assert_eq!(created.status(), 201);
     let channel: Value = created.json().await.unwrap();
     let id = channel["id"].as_str().unwrap().to_owned();
     let route = send(
-        http.post(format!("{gw}/api/admin/notification-routes"))
+        http.post(format!("{gw}/api/notification-routes"))
             .json(&json!({ "event_type": "bugs.regression", "min_severity": "warning", "channel_id": id })),
     )
     .await
     .unwrap();
     assert_eq!(route.status(), 201);
-    let routes = get_json(&http, format!("{gw}/api/admin/notification-routes"), &token).await;
+    let routes = get_json(&http, format!("{gw}/api/notification-routes"), &token).await;
     assert_eq!(routes["items"][0]["min_severity"], "warning");
 
-    let tested = send(http.post(format!("{gw}/api/admin/notification-channels/{id}/test"))).await.unwrap();
+    let tested = send(http.post(format!("{gw}/api/notification-channels/{id}/test"))).await.unwrap();
     assert_eq!(tested.status(), 202);
     let sent: Value = tested.json().await.unwrap();
     let nid = sent["id"].as_str().unwrap().to_owned();
     // The outbox delivers in the background: wait for it (bounded).
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let detail = loop {
-        let d = get_json(&http, format!("{gw}/api/admin/notifications/{nid}"), &token).await;
+        let d = get_json(&http, format!("{gw}/api/notifications/{nid}"), &token).await;
         if d["notification"]["status"] == "delivered" {
             break d;
         }
@@ -346,16 +345,16 @@ async fn admins_configure_channels_and_read_the_outbox_over_rest() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(detail["attempts"][0]["success"], true);
-    let listed = get_json(&http, format!("{gw}/api/admin/notifications?status=delivered&event_type=notify.test"), &token).await;
+    let listed = get_json(&http, format!("{gw}/api/notifications?status=delivered&event_type=notify.test"), &token).await;
     assert_eq!(listed["total"], 1, "{listed}");
-    let bad_status = send(http.get(format!("{gw}/api/admin/notifications?status=lost"))).await.unwrap();
+    let bad_status = send(http.get(format!("{gw}/api/notifications?status=lost"))).await.unwrap();
     assert_eq!(bad_status.status(), 400);
-    let channels = get_json(&http, format!("{gw}/api/admin/notification-channels"), &token).await;
+    let channels = get_json(&http, format!("{gw}/api/notification-channels"), &token).await;
     assert_eq!(channels["items"][0]["name"], "ops log");
-    let retry_delivered = send(http.post(format!("{gw}/api/admin/notifications/{nid}/retry"))).await.unwrap();
+    let retry_delivered = send(http.post(format!("{gw}/api/notifications/{nid}/retry"))).await.unwrap();
     assert_eq!(retry_delivered.status(), 400, "a delivered notification is not retried");
-    assert_eq!(send(http.delete(format!("{gw}/api/admin/notification-channels/{id}"))).await.unwrap().status(), 204);
-    assert_eq!(send(http.delete(format!("{gw}/api/admin/notification-channels/{id}"))).await.unwrap().status(), 404);
+    assert_eq!(send(http.delete(format!("{gw}/api/notification-channels/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.delete(format!("{gw}/api/notification-channels/{id}"))).await.unwrap().status(), 404);
     mesh.gateway.stop().await.unwrap();
 }
 
@@ -368,10 +367,10 @@ async fn admins_manage_monitors_over_rest() {
     let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
 
     let too_fast = json!({ "name": "gateway", "kind": "http", "target": format!("{gw}/health/live"), "interval_seconds": 5 });
-    let bad = send(http.post(format!("{gw}/api/admin/monitors")).json(&too_fast)).await.unwrap();
+    let bad = send(http.post(format!("{gw}/api/monitors")).json(&too_fast)).await.unwrap();
     assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "monitor.interval_seconds");
     let monitor = json!({ "name": "gateway", "kind": "http", "target": format!("{gw}/health/live") });
-    let created = send(http.post(format!("{gw}/api/admin/monitors")).json(&monitor)).await.unwrap();
+    let created = send(http.post(format!("{gw}/api/monitors")).json(&monitor)).await.unwrap();
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
     assert_eq!((created["interval_seconds"].as_i64(), created["state"].as_str()), (Some(30), Some("pending")), "{created}");
@@ -380,7 +379,7 @@ async fn admins_manage_monitors_over_rest() {
     // The first check runs at once (the scheduler ticks every second); wait for it, bounded.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let beats = loop {
-        let b = get_json(&http, format!("{gw}/api/admin/monitors/{id}/heartbeats"), &token).await;
+        let b = get_json(&http, format!("{gw}/api/monitors/{id}/heartbeats"), &token).await;
         if !b["items"].as_array().unwrap().is_empty() {
             break b;
         }
@@ -388,22 +387,22 @@ async fn admins_manage_monitors_over_rest() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(beats["items"][0]["up"], true, "{beats}");
-    assert_eq!(get_json(&http, format!("{gw}/api/admin/monitors/{id}"), &token).await["state"], "up");
-    assert_eq!(get_json(&http, format!("{gw}/api/admin/monitors/{id}/uptime"), &token).await["uptime_24h"], 100.0);
+    assert_eq!(get_json(&http, format!("{gw}/api/monitors/{id}"), &token).await["state"], "up");
+    assert_eq!(get_json(&http, format!("{gw}/api/monitors/{id}/uptime"), &token).await["uptime_24h"], 100.0);
 
-    let paused: Value = send(http.post(format!("{gw}/api/admin/monitors/{id}/pause"))).await.unwrap().json().await.unwrap();
+    let paused: Value = send(http.post(format!("{gw}/api/monitors/{id}/pause"))).await.unwrap().json().await.unwrap();
     assert_eq!(paused["state"], "paused");
-    let resumed: Value = send(http.post(format!("{gw}/api/admin/monitors/{id}/resume"))).await.unwrap().json().await.unwrap();
+    let resumed: Value = send(http.post(format!("{gw}/api/monitors/{id}/resume"))).await.unwrap().json().await.unwrap();
     assert_eq!(resumed["state"], "pending");
     let window =
         json!({ "monitor_ids": [id], "start_time": "2026-12-01T02:00:00Z", "end_time": "2026-12-01T03:00:00Z", "reason": "upgrade" });
-    let w = send(http.post(format!("{gw}/api/admin/maintenance-windows")).json(&window)).await.unwrap();
+    let w = send(http.post(format!("{gw}/api/maintenance-windows")).json(&window)).await.unwrap();
     assert_eq!(w.status(), 201);
     let wid = w.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(get_json(&http, format!("{gw}/api/admin/maintenance-windows"), &token).await["items"][0]["reason"], "upgrade");
-    assert_eq!(send(http.delete(format!("{gw}/api/admin/maintenance-windows/{wid}"))).await.unwrap().status(), 204);
-    assert_eq!(send(http.delete(format!("{gw}/api/admin/monitors/{id}"))).await.unwrap().status(), 204);
-    assert_eq!(send(http.get(format!("{gw}/api/admin/monitors/{id}"))).await.unwrap().status(), 404);
+    assert_eq!(get_json(&http, format!("{gw}/api/maintenance-windows"), &token).await["items"][0]["reason"], "upgrade");
+    assert_eq!(send(http.delete(format!("{gw}/api/maintenance-windows/{wid}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.delete(format!("{gw}/api/monitors/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(send(http.get(format!("{gw}/api/monitors/{id}"))).await.unwrap().status(), 404);
     mesh.gateway.stop().await.unwrap();
 }
 
@@ -654,8 +653,8 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
     let families: [(&str, u16, u16, u16); 11] = [
         ("/api/admin/autonomous-actions", 200, 403, 403),
         ("/api/admin/safety-limits", 200, 403, 403),
-        ("/api/admin/notifications", 200, 403, 403),
-        ("/api/admin/monitors", 200, 403, 403),
+        ("/api/notifications", 200, 403, 403),
+        ("/api/monitors", 200, 403, 403),
         ("/api/admin/users", 200, 403, 403),
         ("/api/drivers", 200, 200, 403),
         ("/api/bookings", 200, 200, 403),
@@ -736,7 +735,7 @@ async fn the_api_describes_itself_at_openapi_json_and_docs() {
         ("/api/bookings/batch", "post"),
         ("/api/bugs/{bug_id}", "patch"),
         ("/api/admin/autonomous-actions/{id}/review", "post"),
-        ("/api/admin/monitors/{id}/uptime", "get"),
+        ("/api/monitors/{id}/uptime", "get"),
         ("/api/admin/users", "post"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
@@ -750,5 +749,44 @@ async fn the_api_describes_itself_at_openapi_json_and_docs() {
     let docs = http.get(format!("{gw}/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().to_lowercase().contains("swagger"));
+    mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dispatcher_sends_a_notification_once_per_key() {
+    use kit::auth::{Role, TokenKeys};
+    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let dispatcher = TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()).issue(
+        "5",
+        "d@example.com",
+        1,
+        Role::Dispatcher,
+        std::time::Duration::from_secs(600),
+    );
+    let note = json!({ "event_type": "dispatch.delay", "title": "Retard course 42", "body": "Bouchons à Cornavin", "severity": "warning",
+                       "fields": [{ "name": "booking", "value": "42" }], "idempotency_key": "delay-42" });
+    let sent = http.post(format!("{gw}/api/notifications")).bearer_auth(&dispatcher).json(&note).send().await.unwrap();
+    assert_eq!(sent.status(), 202);
+    let sent: Value = sent.json().await.unwrap();
+    let id = sent["notifications"][0]["id"].as_str().unwrap().to_owned();
+    let again = http.post(format!("{gw}/api/notifications")).bearer_auth(&dispatcher).json(&note).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!((again["duplicate"].as_bool(), again["notifications"][0]["id"].as_str()), (Some(true), Some(id.as_str())));
+    let bad = http
+        .post(format!("{gw}/api/notifications"))
+        .bearer_auth(&dispatcher)
+        .json(&json!({ "event_type": "x", "title": "t", "severity": "loud" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["details"]["field"], "severity");
+    // Reading the outbox stays an admin's job.
+    assert_eq!(http.get(format!("{gw}/api/notifications")).bearer_auth(&dispatcher).send().await.unwrap().status(), 403);
+    let admin = admin_token(&http, &gw).await;
+    let got = get_json(&http, format!("{gw}/api/notifications/{id}"), &admin).await;
+    assert_eq!(got["notification"]["title"], "Retard course 42", "{got}");
     mesh.gateway.stop().await.unwrap();
 }
