@@ -33,7 +33,16 @@ pub mod bug_reports {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(has_many = "super::bug_comments::Entity")]
+        Comments,
+    }
+
+    impl Related<super::bug_comments::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Comments.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
@@ -55,7 +64,16 @@ pub mod bug_comments {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(belongs_to = "super::bug_reports::Entity", from = "Column::BugId", to = "super::bug_reports::Column::Id")]
+        Bug,
+    }
+
+    impl Related<super::bug_reports::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Bug.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }

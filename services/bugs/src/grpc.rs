@@ -245,8 +245,7 @@ impl BugService for BugApi {
     async fn get_bug(&self, req: Request<pb::GetBugRequest>) -> Result<Response<pb::GetBugResponse>, Status> {
         let company_id = require_role(&req, READERS)?.company_id;
         let bug_id = input::id("bug_id", req.get_ref().bug_id)?;
-        let bug = self.store.get(company_id, bug_id).await?;
-        let (comments, _) = self.store.comments(company_id, bug_id, (1, COMMENTS_WITH_BUG)).await?;
+        let (bug, comments) = self.store.get_with_comments(company_id, bug_id, COMMENTS_WITH_BUG as usize).await?;
         Ok(Response::new(pb::GetBugResponse { bug: Some(bug_proto(bug)), comments: comments.into_iter().map(comment_proto).collect() }))
     }
 

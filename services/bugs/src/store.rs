@@ -562,6 +562,26 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// A bug and its first `limit` comments in one query (GetBug): the bug
+    /// joined with its comments, oldest first.
+    pub async fn get_with_comments(
+        &self,
+        company_id: i64,
+        bug_id: i64,
+        limit: usize,
+    ) -> Result<(bug_reports::Model, Vec<bug_comments::Model>), StoreError> {
+        let mut rows = bug_reports::Entity::find_by_id(bug_id)
+            .filter(bug_reports::Column::CompanyId.eq(company_id))
+            .find_with_related(bug_comments::Entity)
+            .order_by_asc(bug_comments::Column::CreatedAt)
+            .order_by_asc(bug_comments::Column::Id)
+            .all(&self.db)
+            .await?;
+        let (bug, mut comments) = rows.pop().ok_or_else(|| StoreError::NotFound(format!("bug {bug_id}")))?;
+        comments.truncate(limit);
+        Ok((bug, comments))
+    }
+
     /// Deletes a comment; only its author or an admin may.
     pub async fn delete_comment(&self, actor: &Actor, bug_id: i64, comment_id: i64) -> Result<(), StoreError> {
         let comment = bug_comments::Entity::find_by_id(comment_id)
