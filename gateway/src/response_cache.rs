@@ -14,6 +14,15 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
+/// A JSON body already serialised (a cache hit is sent without parsing it again).
+pub struct JsonBytes(Vec<u8>);
+
+impl axum::response::IntoResponse for JsonBytes {
+    fn into_response(self) -> axum::response::Response {
+        ([(http::header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
 #[derive(Clone)]
 pub struct ResponseCache {
     store: kit::cache::Cache,
@@ -58,8 +67,9 @@ impl ResponseCache {
         format!("atmr:gen:{}:{company}", family.name())
     }
 
-    /// The cached answer for `variant` of `family` in `company`, or `compute`'s, stored for next time.
-    pub async fn get_or<F, Fut>(&self, family: Family, company: i64, variant: &str, compute: F) -> Result<Value, ApiError>
+    /// The cached answer for `variant` of `family` in `company`, or `compute`'s,
+    /// stored for next time. A hit is answered with the stored bytes as they are.
+    pub async fn get_or<F, Fut>(&self, family: Family, company: i64, variant: &str, compute: F) -> Result<JsonBytes, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value, ApiError>>,
@@ -72,18 +82,15 @@ impl ResponseCache {
             .map(|g| String::from_utf8_lossy(&g).into_owned())
             .unwrap_or_default();
         let key = format!("atmr:cache:{}:{company}:{generation}:{variant}", family.name());
-        if let Some(bytes) = self.store.get(&key).await
-            && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
-        {
+        if let Some(bytes) = self.store.get(&key).await {
             self.observe(family, "hit", started);
-            return Ok(value);
+            return Ok(JsonBytes(bytes));
         }
         self.observe(family, "miss", started);
         let value = compute().await?;
-        if let Ok(bytes) = serde_json::to_vec(&value) {
-            self.store.set(&key, &bytes, self.ttl).await;
-        }
-        Ok(value)
+        let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+        self.store.set(&key, &bytes, self.ttl).await;
+        Ok(JsonBytes(bytes))
     }
 
     /// Leaves every cached answer of `family` in `company` behind.

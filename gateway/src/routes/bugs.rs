@@ -18,7 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
-use crate::{AppState, error::ApiError, response_cache::Family};
+use crate::{
+    AppState,
+    error::ApiError,
+    response_cache::{Family, JsonBytes},
+};
 
 const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Reporter];
 const TRIAGERS: &[Role] = &[Role::Admin, Role::Dispatcher];
@@ -440,10 +444,10 @@ pub async fn delete_comment(
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/metrics/summary`
-pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> Result<JsonBytes, ApiError> {
     caller.require(TRIAGERS)?;
     let company = caller.claims.company_id;
-    let value = state
+    state
         .cache
         .get_or(Family::BugMetrics, company, "summary", || async {
             let s = state
@@ -464,8 +468,7 @@ pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> R
                 "mean_time_to_resolve_hours": s.mean_time_to_resolve_hours,
             }))
         })
-        .await?;
-    Ok(Json(value))
+        .await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -485,10 +488,10 @@ pub struct TrendsQuery {
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/metrics/trends?days=30`
-pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Params<TrendsQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Params<TrendsQuery>) -> Result<JsonBytes, ApiError> {
     caller.require(TRIAGERS)?;
     let days = q.days.unwrap_or(30);
-    let value = state
+    state
         .cache
         .get_or(Family::BugMetrics, caller.claims.company_id, &format!("trends:{days}"), || async {
             let t = state
@@ -505,6 +508,5 @@ pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Pa
                 .collect();
             Ok(serde_json::json!({ "days": days, "points": points }))
         })
-        .await?;
-    Ok(Json(value))
+        .await
 }

@@ -11,7 +11,11 @@ use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
 use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
-use crate::{AppState, error::ApiError, response_cache::Family};
+use crate::{
+    AppState,
+    error::ApiError,
+    response_cache::{Family, JsonBytes},
+};
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -263,11 +267,7 @@ pub struct StatsQuery {
     responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn action_stats(
-    State(state): State<AppState>,
-    caller: Caller,
-    Params(q): Params<StatsQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(q): Params<StatsQuery>) -> Result<JsonBytes, ApiError> {
     caller.require(&[Role::Admin])?;
     let period = match q.period.as_deref().unwrap_or("day") {
         "hour" => pb::StatsPeriod::Hour,
@@ -277,7 +277,7 @@ pub async fn action_stats(
         other => return Err(ApiError::invalid("period", format!("period must be hour, day, week or month, got {other:?}"))),
     };
     let period_name = q.period.as_deref().unwrap_or("day").to_owned();
-    let value = state
+    state
         .cache
         .get_or(Family::ActionStats, caller.claims.company_id, &period_name, || async {
             let s = state
@@ -303,8 +303,7 @@ pub async fn action_stats(
                 })).collect::<Vec<_>>(),
             }))
         })
-        .await?;
-    Ok(Json(value))
+        .await
 }
 
 #[utoipa::path(
