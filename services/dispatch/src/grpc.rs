@@ -12,10 +12,10 @@ use kit::{
     clock::SharedClock,
     convert::{page, timestamp},
 };
-use tokio::sync::broadcast;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
+    board::Board,
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, VehicleKind},
     entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{self, mask_paths},
@@ -23,7 +23,7 @@ use crate::{
     planning,
     run::{self, Planner},
     solver::{Plan, Route, check, insertion},
-    store::{AssignmentFilter, BoardChange, BookingFilter, DriverFilter, Store, StoreError, UnassignedRow},
+    store::{AssignmentFilter, BookingFilter, DriverFilter, Store, StoreError, UnassignedRow},
 };
 
 const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
@@ -32,13 +32,12 @@ pub struct DispatchApi {
     store: Store,
     planner: Planner,
     clock: SharedClock,
-    board: broadcast::Sender<BoardChange>,
+    board: Board,
     metrics: DispatchMetrics,
 }
 
 impl DispatchApi {
-    pub fn new(store: Store, planner: Planner, clock: SharedClock, metrics: DispatchMetrics) -> Self {
-        let (board, _) = broadcast::channel(4_096);
+    pub fn new(store: Store, planner: Planner, clock: SharedClock, metrics: DispatchMetrics, board: Board) -> Self {
         Self { store, planner, clock, board, metrics }
     }
 
@@ -47,10 +46,7 @@ impl DispatchApi {
     }
 
     fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
-        for assignment in rows {
-            // No receiver is fine: nobody is watching.
-            let _ = self.board.send(BoardChange { company_id, service_day: service_day.to_owned(), change, assignment });
-        }
+        self.board.publish(company_id, service_day, change, rows.into_iter().collect());
     }
 }
 

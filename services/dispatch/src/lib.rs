@@ -6,6 +6,7 @@
 //! `AutonomyService` is registered and answers UNIMPLEMENTED until the
 //! autonomy issue (see ARCHITECTURE.md, "dispatch").
 
+mod board;
 pub mod demo;
 pub mod domain;
 mod entities;
@@ -123,7 +124,9 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         max_budget: cfg.max_budget,
         stale_after: chrono::Duration::from_std(cfg.max_budget)? + chrono::Duration::minutes(5),
     };
-    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics);
+    // The live board's relay between replicas reads through the uncounted connection.
+    let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;
+    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics, board);
     let dispatch = DispatchServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let autonomy = AutonomyServiceServer::new(AutonomyApi).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));

@@ -12,7 +12,7 @@ pub struct DispatchMetrics {
     pub unassigned: IntCounter,
     /// Driver position reports by outcome (accepted, rejected).
     pub positions: IntCounterVec,
-    /// SQL statements sent to the database by this service.
+    /// SQL statements of the data path (the live board's relay between replicas is not counted).
     pub statements: IntCounter,
     /// Travel matrices by source (osrm, haversine).
     pub matrices: IntCounterVec,
@@ -33,7 +33,10 @@ impl DispatchMetrics {
                 Opts::new("dispatch_driver_positions_total", "Driver position reports by outcome"),
                 &["outcome"],
             )?,
-            statements: IntCounter::new("dispatch_sql_statements_total", "SQL statements the dispatch service sent to its database")?,
+            statements: IntCounter::new(
+                "dispatch_sql_statements_total",
+                "SQL statements the dispatch service's data path sent to its database (the live board's relay between replicas excluded)",
+            )?,
             matrices: IntCounterVec::new(Opts::new("dispatch_routing_matrices_total", "Travel matrices built, by source"), &["source"])?,
             osrm: IntCounterVec::new(Opts::new("dispatch_osrm_requests_total", "OSRM table requests by outcome"), &["outcome"])?,
         };

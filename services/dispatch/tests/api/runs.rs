@@ -249,3 +249,45 @@ async fn demo_data_is_made_once_and_can_be_dispatched() {
     assert_eq!(run.bookings_considered, 60);
     assert!(run.bookings_assigned > 0 && run.unassigned.iter().all(|u| !u.reason.is_empty()));
 }
+
+/// Two replicas on one PostgreSQL database: a watcher on one sees the run made
+/// on the other.
+#[tokio::test]
+async fn the_board_spans_replicas_on_postgres() {
+    if !backends().contains(&kit::testing::TestBackend::Postgres) {
+        return;
+    }
+    let a = start(kit::testing::TestBackend::Postgres).await;
+    let env = kit::testing::env_for(kit::Component::Dispatch, &a.db.url);
+    let cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+    let b = kit::testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
+    let b_client = atmr_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient::connect(b.url()).await.unwrap();
+
+    a.driver(1, car("Car")).await;
+    let p = a.patient(1, patient("P")).await;
+    a.bookings(1, day_of_trips(p.id, 3)).await;
+    let mut board = a
+        .api()
+        .watch_assignments(a.req(1, pb::WatchAssignmentsRequest { service_day: Some(day().to_string()) }))
+        .await
+        .unwrap()
+        .into_inner();
+    // Each replica listens before it reports ready, so B's NOTIFY reaches A.
+    let run = pb::RunDispatchRequest { service_day: day().to_string(), mode: pb::RunMode::Full as i32, seed: 1, time_budget_ms: 0 };
+    let res = b_client.clone().run_dispatch(a.req(1, run)).await.unwrap().into_inner();
+    assert_eq!(res.assignments.len(), 3);
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 3 {
+        let change = tokio::time::timeout(std::time::Duration::from_secs(30), board.next())
+            .await
+            .expect("the change crosses replicas")
+            .unwrap()
+            .unwrap();
+        if change.change == "created" {
+            seen.insert(change.assignment.unwrap().id);
+        }
+    }
+    let made: std::collections::HashSet<i64> = res.assignments.iter().map(|x| x.id).collect();
+    assert_eq!(seen, made);
+    b.stop().await.unwrap();
+}

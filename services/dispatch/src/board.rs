@@ -1,0 +1,163 @@
+//! The live board behind `WatchAssignments`: assignment changes broadcast to
+//! every watcher of a company. Within one process a broadcast channel carries
+//! them; with PostgreSQL, changes also travel between replicas through
+//! `NOTIFY atmr_board` (the ids of the changed assignments, in chunks under the
+//! 8,000-byte payload limit), and each replica's listener reloads them and
+//! passes them on to its own watchers. A replica ignores its own notifications.
+
+use std::sync::Arc;
+
+use sea_orm::{ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, sqlx};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::{entities::assignment, store::BoardChange};
+
+const CHANNEL: &str = "atmr_board";
+/// Ids per notification: well under PostgreSQL's 8,000-byte payload.
+const IDS_PER_NOTICE: usize = 500;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Notice {
+    origin: String,
+    company_id: i64,
+    service_day: String,
+    change: String,
+    ids: Vec<i64>,
+}
+
+#[derive(Clone)]
+pub struct Board {
+    local: broadcast::Sender<BoardChange>,
+    origin: Arc<str>,
+    /// The pool NOTIFYs go out on (PostgreSQL only); not the data path's connection.
+    relay: Option<sqlx::PgPool>,
+}
+
+fn change_name(change: &str) -> Option<&'static str> {
+    ["created", "superseded", "status_changed"].into_iter().find(|c| *c == change)
+}
+
+impl Board {
+    /// A board for one process; with a PostgreSQL `database_url`, joined to the other replicas.
+    pub async fn start(database_url: &str, db: DatabaseConnection, life: kit::Lifecycle) -> anyhow::Result<Self> {
+        let (local, _) = broadcast::channel(4_096);
+        let origin: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        let relay = if database_url.starts_with("postgres") {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_lazy(database_url)?;
+            // Listening before the service reports ready: nothing published after that is missed.
+            let first = match tokio::time::timeout(std::time::Duration::from_secs(5), subscribe(database_url)).await {
+                Ok(Ok(l)) => Some(l),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "board relay not listening yet; retrying in the background");
+                    None
+                }
+                Err(_) => None,
+            };
+            tokio::spawn(listen(database_url.to_owned(), first, db, local.clone(), origin.clone(), life));
+            Some(pool)
+        } else {
+            None
+        };
+        Ok(Self { local, origin, relay })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<BoardChange> {
+        self.local.subscribe()
+    }
+
+    /// Tells every watcher (here and, with PostgreSQL, on the other replicas) about `rows`.
+    pub fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: Vec<assignment::Model>) {
+        if rows.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
+        for assignment in rows {
+            // No receiver is fine: nobody is watching here.
+            let _ = self.local.send(BoardChange { company_id, service_day: service_day.to_owned(), change, assignment });
+        }
+        let Some(pool) = self.relay.clone() else { return };
+        let notices: Vec<String> = ids
+            .chunks(IDS_PER_NOTICE)
+            .filter_map(|chunk| {
+                let n = Notice {
+                    origin: self.origin.to_string(),
+                    company_id,
+                    service_day: service_day.to_owned(),
+                    change: change.to_owned(),
+                    ids: chunk.to_vec(),
+                };
+                serde_json::to_string(&n).ok()
+            })
+            .collect();
+        tokio::spawn(async move {
+            for payload in notices {
+                if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(&pool).await {
+                    tracing::warn!(error = %e, "could not relay a board change to the other replicas");
+                }
+            }
+        });
+    }
+}
+
+async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Receives the other replicas' changes until shutdown, reconnecting after failures.
+async fn listen(
+    url: String,
+    mut first: Option<sqlx::postgres::PgListener>,
+    db: DatabaseConnection,
+    local: broadcast::Sender<BoardChange>,
+    origin: Arc<str>,
+    life: kit::Lifecycle,
+) {
+    let mut backoff = std::time::Duration::from_millis(500);
+    loop {
+        let result = async {
+            let mut listener = match first.take() {
+                Some(l) => l,
+                None => subscribe(&url).await?,
+            };
+            loop {
+                let n = tokio::select! {
+                    n = listener.recv() => n?,
+                    () = life.stopping() => return Ok::<_, anyhow::Error>(()),
+                };
+                let Ok(notice) = serde_json::from_str::<Notice>(n.payload()) else { continue };
+                let Some(change) = change_name(&notice.change) else { continue };
+                if *notice.origin == *origin {
+                    continue;
+                }
+                let rows = assignment::Entity::find()
+                    .filter(assignment::Column::Id.is_in(notice.ids))
+                    .filter(assignment::Column::CompanyId.eq(notice.company_id))
+                    .all(&db)
+                    .await?;
+                for assignment in rows {
+                    let _ = local.send(BoardChange {
+                        company_id: notice.company_id,
+                        service_day: notice.service_day.clone(),
+                        change,
+                        assignment,
+                    });
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "board relay interrupted; reconnecting");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = life.stopping() => return,
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            }
+        }
+    }
+}
