@@ -3,7 +3,7 @@
 //! `http_request_duration_seconds`, `http_request_size_bytes` and
 //! `http_response_size_bytes` (from `Content-Length` where the message has one).
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct HttpMetrics {
@@ -11,6 +11,24 @@ pub struct HttpMetrics {
     duration: HistogramVec,
     request_size: HistogramVec,
     response_size: HistogramVec,
+    /// Open live-board streams (Server-Sent Events).
+    pub streams: IntGauge,
+}
+
+/// Counts one open stream for as long as it lives.
+pub struct StreamGuard(IntGauge);
+
+impl StreamGuard {
+    pub fn new(gauge: &IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 const SIZES: [f64; 8] = [100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0, 50_000_000.0, 100_000_000.0];
@@ -35,7 +53,9 @@ impl HttpMetrics {
                 HistogramOpts::new("http_response_size_bytes", "HTTP response body sizes by method and route").buckets(SIZES.to_vec()),
                 &["method", "route"],
             )?,
+            streams: IntGauge::new("gateway_open_streams", "Open live-board streams (Server-Sent Events)")?,
         };
+        registry.register(Box::new(m.streams.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.request_size.clone()))?;

@@ -460,6 +460,8 @@ async fn a_dispatcher_plans_a_day_over_rest() {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
         assert!(seen.contains("\"status\":\"planned\""), "{seen}");
+        let metrics = http.get(format!("{}/metrics", mesh.gateway.admin_url())).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.lines().any(|l| l.starts_with("gateway_open_streams") && l.ends_with(" 1")), "{metrics}");
         drop(board);
         let run: Value = run.json().await.unwrap();
         assert_eq!((run["run"]["status"].as_str(), run["run"]["bookings_assigned"].as_i64()), (Some("completed"), Some(3)), "{run}");
@@ -789,4 +791,26 @@ async fn a_dispatcher_sends_a_notification_once_per_key() {
     let got = get_json(&http, format!("{gw}/api/notifications/{id}"), &admin).await;
     assert_eq!(got["notification"]["title"], "Retard course 42", "{got}");
     mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_gateway_drains_on_shutdown() {
+    let env = [("ATMR_PRE_STOP_DELAY_MS", "1500"), ("ATMR_DRAIN_DEADLINE_MS", "2000")];
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &env).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    assert_eq!(http.get(format!("{gw}/api/auth/me")).bearer_auth(&token).send().await.unwrap().status(), 200);
+
+    mesh.gateway.life.shutdown();
+    // During the pre-stop delay the listener is still open: new work is refused
+    // with 503, readiness is down, liveness is not.
+    let refused = http.get(format!("{gw}/api/auth/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("shutting down"));
+    assert_eq!(http.get(format!("{gw}/health/ready")).send().await.unwrap().status(), 503);
+    assert_eq!(http.get(format!("{gw}/health/live")).send().await.unwrap().status(), 200);
+    // And it ends by itself, within the delay and the drain deadline.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), mesh.gateway.task).await;
+    ended.expect("the gateway stops within its deadlines").unwrap().unwrap();
 }
