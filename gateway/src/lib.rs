@@ -53,6 +53,10 @@ pub struct Config {
     /// (`ATMR_BREAKER_FAILURES` 5, `ATMR_BREAKER_COOLDOWN_MS` 10,000).
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Per-service call deadlines (`ATMR_TIMEOUT_<SERVICE>_MS`): dispatch 90 s
+    /// (a run may solve for up to a minute), the others 10 s. A call that runs
+    /// out answers 504 and counts against the service's breaker.
+    pub timeouts: Timeouts,
     /// How long summaries stay in the response cache (`ATMR_CACHE_TTL_SECS`, 30; 0 caches nothing).
     pub cache_ttl: Duration,
     /// The header a trusted reverse proxy puts the client's address in
@@ -84,6 +88,12 @@ impl Config {
             breaker_failures: env.u64_in("ATMR_BREAKER_FAILURES", 5, 1..=1_000)? as u32,
             breaker_cooldown: env.millis_in("ATMR_BREAKER_COOLDOWN_MS", Duration::from_secs(10), 100..=600_000)?,
             cache_ttl: Duration::from_secs(env.u64_in("ATMR_CACHE_TTL_SECS", 30, 0..=86_400)?),
+            timeouts: Timeouts {
+                dispatch: env.millis_in("ATMR_TIMEOUT_DISPATCH_MS", Duration::from_secs(90), 100..=900_000)?,
+                safety: env.millis_in("ATMR_TIMEOUT_SAFETY_MS", Duration::from_secs(10), 100..=900_000)?,
+                bugs: env.millis_in("ATMR_TIMEOUT_BUGS_MS", Duration::from_secs(10), 100..=900_000)?,
+                notify: env.millis_in("ATMR_TIMEOUT_NOTIFY_MS", Duration::from_secs(10), 100..=900_000)?,
+            },
             client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
                 None => None,
                 Some(h) => Some(
@@ -95,6 +105,15 @@ impl Config {
             admin_password,
         })
     }
+}
+
+/// Deadlines of the calls to each service.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub dispatch: Duration,
+    pub safety: Duration,
+    pub bugs: Duration,
+    pub notify: Duration,
 }
 
 /// What every handler can reach.
@@ -158,20 +177,22 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         &["service"],
     )?;
     metrics.registry.register(Box::new(breaker_open.clone()))?;
-    let guard = |service: &'static str, url: &str| -> anyhow::Result<downstream::Guarded> {
-        let channel = kit::grpc::lazy_channel(url, svc.server.request_timeout)?;
+    let guard = |service: &'static str, url: &str, timeout: Duration| -> anyhow::Result<downstream::Guarded> {
+        let channel = kit::grpc::lazy_channel(url, timeout)?;
         Ok(downstream::Guarded::new(channel, service, cfg.breaker_failures, cfg.breaker_cooldown, Some(breaker_open.clone())))
     };
     // Notifications and monitors are one service: one breaker.
-    let notify_channel = guard("notify", &svc.peers.notify)?;
+    let notify_channel = guard("notify", &svc.peers.notify, cfg.timeouts.notify)?;
     let state = AppState {
         inner: Arc::new(Inner {
             db,
             keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
             token_ttl: cfg.token_ttl,
-            safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety)?).max_decoding_message_size(svc.server.max_message_bytes),
-            bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs)?).max_decoding_message_size(svc.server.max_message_bytes),
-            dispatch: DispatchServiceClient::new(guard("dispatch", &svc.peers.dispatch)?)
+            safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety, cfg.timeouts.safety)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
+                .max_decoding_message_size(svc.server.max_message_bytes),
+            dispatch: DispatchServiceClient::new(guard("dispatch", &svc.peers.dispatch, cfg.timeouts.dispatch)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
             notify: NotifyServiceClient::new(notify_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
             monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),

@@ -45,7 +45,9 @@ pub struct Config {
     /// `DISPATCH_ROAD_KMH` 70).
     pub haversine: routing::Haversine,
     /// Solver time when a request gives none, and the most a request may ask
-    /// (`DISPATCH_SOLVER_BUDGET_MS` 2,000, `DISPATCH_SOLVER_MAX_BUDGET_MS` 60,000).
+    /// (`DISPATCH_SOLVER_BUDGET_MS` 2,000, `DISPATCH_SOLVER_MAX_BUDGET_MS`
+    /// 20,000; it must stay under the call deadline `ATMR_REQUEST_TIMEOUT_MS`,
+    /// which also covers loading and writing).
     pub default_budget: Duration,
     pub max_budget: Duration,
     /// OSRM, when `DISPATCH_OSRM_URL` is set (`DISPATCH_OSRM_MAX_TABLE` 100,
@@ -65,8 +67,17 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let tz_name = env.get("DISPATCH_DEFAULT_TIME_ZONE").unwrap_or("Europe/Zurich");
         let default_tz = tz_name.parse().map_err(|_| ConfigError::new("DISPATCH_DEFAULT_TIME_ZONE", tz_name, "an IANA time zone"))?;
+        let service = ServiceConfig::from_env(Component::Dispatch, env)?;
+        let max_budget = env.millis_in("DISPATCH_SOLVER_MAX_BUDGET_MS", Duration::from_secs(20), 10..=600_000)?;
+        if max_budget >= service.server.request_timeout {
+            return Err(ConfigError::new(
+                "DISPATCH_SOLVER_MAX_BUDGET_MS",
+                &max_budget.as_millis().to_string(),
+                &format!("less than the call deadline ATMR_REQUEST_TIMEOUT_MS ({} ms)", service.server.request_timeout.as_millis()),
+            ));
+        }
         Ok(Self {
-            service: ServiceConfig::from_env(Component::Dispatch, env)?,
+            service,
             default_tz,
             ride: planning::RideLimit {
                 factor: ratio(env, "DISPATCH_MAX_RIDE_FACTOR", 1.5, 1.0..=5.0)?,
@@ -79,7 +90,7 @@ impl Config {
                 road_kmh: ratio(env, "DISPATCH_ROAD_KMH", 70.0, 5.0..=130.0)?,
             },
             default_budget: env.millis_in("DISPATCH_SOLVER_BUDGET_MS", Duration::from_secs(2), 10..=600_000)?,
-            max_budget: env.millis_in("DISPATCH_SOLVER_MAX_BUDGET_MS", Duration::from_secs(60), 10..=600_000)?,
+            max_budget,
             osrm: match env.get("DISPATCH_OSRM_URL").map(str::trim).filter(|u| !u.is_empty()) {
                 None => None,
                 Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
@@ -132,4 +143,21 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));
     let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_solver_budget_stays_under_the_call_deadline() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        assert!(Config::from_env(&env(&[])).is_ok(), "the defaults agree");
+        let err = Config::from_env(&env(&[("ATMR_REQUEST_TIMEOUT_MS", "5000")])).unwrap_err();
+        assert!(err.to_string().contains("DISPATCH_SOLVER_MAX_BUDGET_MS"), "{err}");
+        let err = Config::from_env(&env(&[("DISPATCH_DEFAULT_TIME_ZONE", "Moon/Base")])).unwrap_err();
+        assert!(err.to_string().contains("DISPATCH_DEFAULT_TIME_ZONE"), "{err}");
+        let err = Config::from_env(&env(&[("DISPATCH_OSRM_URL", "osrm:5000")])).unwrap_err();
+        assert!(err.to_string().contains("DISPATCH_OSRM_URL"), "{err}");
+    }
 }
