@@ -1,6 +1,6 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
 
-use super::openapi::ErrorBody;
+use super::openapi::{Failures, LoginFailures};
 use axum::{
     Json,
     extract::{ConnectInfo, State},
@@ -43,7 +43,7 @@ fn bad_credentials() -> ApiError {
     path = "/api/auth/login",
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, description = "OK", body = TokenResponse), (status = 401, description = "wrong email or password", body = ErrorBody), (status = 429, description = "too many attempts", body = ErrorBody))
+    responses((status = 200, description = "OK", body = TokenResponse), LoginFailures)
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -95,7 +95,7 @@ pub(crate) fn client_address(header: Option<&http::HeaderName>, headers: &http::
     post,
     path = "/api/auth/refresh",
     tag = "auth",
-    responses((status = 200, description = "OK", body = TokenResponse), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = TokenResponse), Failures),
     security(("bearer" = []))
 )]
 /// A fresh token for a caller whose token is still valid and whose account is
@@ -113,7 +113,7 @@ pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Js
     get,
     path = "/api/auth/me",
     tag = "auth",
-    responses((status = 200, description = "OK", body = Me), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Me), Failures),
     security(("bearer" = []))
 )]
 pub async fn me(caller: Caller) -> Json<Me> {

@@ -3,7 +3,7 @@
 //! summary, trends), plus listing and deleting comments. Everyone may file and
 //! read bugs; reporters may do nothing else (the service checks it again).
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use atmr_proto::{
     bugs::v1::{self as pb},
     common::v1::{PageRequest, SortDirection, TimeRange},
@@ -145,7 +145,7 @@ pub struct NewBug {
     path = "/api/bugs",
     tag = "bugs",
     request_body = NewBug,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bugs`: 201 with the new bug, or 200 with the bug the report was grouped into.
@@ -232,7 +232,7 @@ fn sort_of(raw: Option<&str>) -> Result<(pb::BugSortField, SortDirection), ApiEr
     path = "/api/bugs",
     tag = "bugs",
     params(ListQuery),
-    responses((status = 200, description = "OK", body = Page<Bug>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Bug>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bugs`
@@ -268,7 +268,7 @@ pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q):
     path = "/api/bugs/{bug_id}",
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/{bug_id}`: the bug with its first comments.
@@ -306,7 +306,7 @@ struct Patch {
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id")),
     request_body = Patch,
-    responses((status = 200, description = "OK", body = Bug), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Bug), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/bugs/{bug_id}`: the fields present in the body, as one update.
@@ -366,7 +366,7 @@ pub struct NewComment {
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id")),
     request_body = NewComment,
-    responses((status = 201, description = "created", body = Comment), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Comment), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bugs/{bug_id}/comments`
@@ -397,7 +397,7 @@ pub struct PageQuery {
     path = "/api/bugs/{bug_id}/comments",
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id"), PageQuery),
-    responses((status = 200, description = "OK", body = Page<Comment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Comment>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/{bug_id}/comments`
@@ -420,7 +420,7 @@ pub async fn list_comments(
     path = "/api/bugs/{bug_id}/comments/{comment_id}",
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id"), ("comment_id" = i64, Path, description = "the comment id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/bugs/{bug_id}/comments/{comment_id}`: the author or an admin.
@@ -440,7 +440,7 @@ pub async fn delete_comment(
     get,
     path = "/api/bugs/metrics/summary",
     tag = "bugs",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/metrics/summary`
@@ -484,7 +484,7 @@ pub struct TrendsQuery {
     path = "/api/bugs/metrics/trends",
     tag = "bugs",
     params(TrendsQuery),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bugs/metrics/trends?days=30`

@@ -2,7 +2,7 @@
 //! drivers, patients (`/api/clients`), bookings (one or a bulk import, status,
 //! reassignment), dispatch runs and assignments. Admins and dispatchers only.
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use atmr_proto::{
     common::v1::{GeoPoint, PageRequest},
     dispatch::v1::{self as pb, dispatch_service_client::DispatchServiceClient},
@@ -102,7 +102,7 @@ impl From<pb::Company> for Company {
     get,
     path = "/api/company",
     tag = "dispatch",
-    responses((status = 200, description = "OK", body = Company), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Company), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/company`
@@ -125,7 +125,7 @@ struct CompanyPatch {
     path = "/api/company",
     tag = "dispatch",
     request_body = CompanyPatch,
-    responses((status = 200, description = "OK", body = Company), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Company), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/company` `{name?, time_zone?}` (admins).
@@ -235,7 +235,7 @@ pub struct DriverQuery {
     path = "/api/drivers",
     tag = "dispatch",
     params(DriverQuery),
-    responses((status = 200, description = "OK", body = Page<Driver>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Driver>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/drivers?status=&vehicle_kind=&q=`
@@ -261,7 +261,7 @@ pub async fn list_drivers(
     path = "/api/drivers",
     tag = "dispatch",
     request_body = DriverBody,
-    responses((status = 201, description = "created", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Driver), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/drivers`
@@ -282,7 +282,7 @@ pub async fn create_driver(
     path = "/api/drivers/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Driver), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/drivers/{id}`
@@ -300,7 +300,7 @@ pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id):
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     request_body = DriverBody,
-    responses((status = 200, description = "OK", body = Driver), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Driver), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/drivers/{id}`: the fields present in the body.
@@ -324,7 +324,7 @@ pub async fn update_driver(
     path = "/api/drivers/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/drivers/{id}`
@@ -408,7 +408,7 @@ pub struct ClientQuery {
     path = "/api/clients",
     tag = "dispatch",
     params(ClientQuery),
-    responses((status = 200, description = "OK", body = Page<Client>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Client>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/clients?mobility=&q=`
@@ -433,7 +433,7 @@ pub async fn list_clients(
     path = "/api/clients",
     tag = "dispatch",
     request_body = ClientBody,
-    responses((status = 201, description = "created", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Client), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/clients`
@@ -454,7 +454,7 @@ pub async fn create_client(
     path = "/api/clients/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Client), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/clients/{id}`
@@ -472,7 +472,7 @@ pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id):
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     request_body = ClientBody,
-    responses((status = 200, description = "OK", body = Client), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Client), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/clients/{id}`
@@ -496,7 +496,7 @@ pub async fn update_client(
     path = "/api/clients/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/clients/{id}`
@@ -622,7 +622,7 @@ pub struct BookingQuery {
     path = "/api/bookings",
     tag = "dispatch",
     params(BookingQuery),
-    responses((status = 200, description = "OK", body = Page<Booking>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Booking>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bookings?service_day=&status=&client_id=&driver_id=`
@@ -649,7 +649,7 @@ pub async fn list_bookings(
     path = "/api/bookings",
     tag = "dispatch",
     request_body = BookingBody,
-    responses((status = 201, description = "created", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Booking), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bookings`
@@ -676,7 +676,7 @@ pub struct BulkBookings {
     path = "/api/bookings/batch",
     tag = "dispatch",
     request_body = BulkBookings,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bookings/batch` `{bookings: [...]}`: all or nothing; every bad row is named.
@@ -700,7 +700,7 @@ pub async fn create_bookings(
     path = "/api/bookings/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/bookings/{id}`: the booking and its live assignment.
@@ -721,7 +721,7 @@ pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id)
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     request_body = BookingBody,
-    responses((status = 200, description = "OK", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Booking), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/bookings/{id}`: a booking not started yet; a planned one whose trip changes goes back to pending.
@@ -754,7 +754,7 @@ pub struct StatusBody {
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     request_body = StatusBody,
-    responses((status = 200, description = "OK", body = Booking), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Booking), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bookings/{id}/status` `{status, reason?}`: transitions are checked.
@@ -789,7 +789,7 @@ pub struct ReassignBody {
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     request_body = ReassignBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bookings/{id}/reassign` `{driver_id, force?}`: checked for feasibility unless forced.
@@ -906,7 +906,7 @@ pub struct RunBody {
     path = "/api/dispatch/runs",
     tag = "dispatch",
     request_body = RunBody,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
@@ -942,7 +942,7 @@ pub struct RunQuery {
     path = "/api/dispatch/runs",
     tag = "dispatch",
     params(RunQuery),
-    responses((status = 200, description = "OK", body = Page<Run>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Run>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/dispatch/runs?service_day=`
@@ -959,7 +959,7 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q):
     path = "/api/dispatch/runs/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = Run), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Run), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/dispatch/runs/{id}`
@@ -988,7 +988,7 @@ pub struct AssignmentQuery {
     path = "/api/dispatch/runs/{id}/assignments",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id"), AssignmentQuery),
-    responses((status = 200, description = "OK", body = Page<Assignment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`
@@ -1015,7 +1015,7 @@ pub struct BoardQuery {
     path = "/api/dispatch/board",
     tag = "dispatch",
     params(BoardQuery),
-    responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream"), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/dispatch/board?service_day=`: Server-Sent Events, one per
@@ -1052,7 +1052,7 @@ pub async fn board(
     path = "/api/dispatch/assignments",
     tag = "dispatch",
     params(AssignmentQuery),
-    responses((status = 200, description = "OK", body = Page<Assignment>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/dispatch/assignments?run_id=&driver_id=&service_day=&status=`
@@ -1158,7 +1158,7 @@ pub struct TemplateQuery {
     path = "/api/recurring-templates",
     tag = "dispatch",
     params(TemplateQuery),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/recurring-templates?client_id=`
@@ -1180,7 +1180,7 @@ pub async fn list_templates(
     path = "/api/recurring-templates",
     tag = "dispatch",
     request_body = TemplateBody,
-    responses((status = 201, description = "created", body = Template), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Template), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/recurring-templates`
@@ -1221,7 +1221,7 @@ pub async fn create_template(
     path = "/api/recurring-templates/{id}",
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/recurring-templates/{id}`: stops the template; its bookings stay.
@@ -1244,7 +1244,7 @@ pub struct GenerateBody {
     path = "/api/bookings/generate",
     tag = "dispatch",
     request_body = GenerateBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/bookings/generate` `{service_day}`: the day's bookings from the templates, once.

@@ -1,7 +1,7 @@
 //! `/api/monitors` and `/api/maintenance-windows`: uptime monitors,
 //! their heartbeats and uptime, served by the notify service, for admins.
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use atmr_proto::notify::v1 as pb;
 use axum::{
     Json,
@@ -93,7 +93,7 @@ impl MonitorBody {
     get,
     path = "/api/monitors",
     tag = "monitors",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/monitors`
@@ -110,7 +110,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     path = "/api/monitors",
     tag = "monitors",
     request_body = MonitorBody,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/monitors`
@@ -131,7 +131,7 @@ pub async fn create(
     path = "/api/monitors/{id}",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/monitors/{id}`
@@ -149,7 +149,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     request_body = MonitorBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `PUT /api/monitors/{id}`: the whole configuration.
@@ -171,7 +171,7 @@ pub async fn update(
     path = "/api/monitors/{id}",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/monitors/{id}`
@@ -192,7 +192,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     path = "/api/monitors/{id}/pause",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/monitors/{id}/pause`
@@ -209,7 +209,7 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
     path = "/api/monitors/{id}/resume",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/monitors/{id}/resume`
@@ -235,7 +235,7 @@ pub struct HeartbeatQuery {
     path = "/api/monitors/{id}/heartbeats",
     tag = "monitors",
     params(("id" = String, Path, description = "the id"), HeartbeatQuery),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/monitors/{id}/heartbeats`: newest first.
@@ -263,7 +263,7 @@ pub async fn heartbeats(
     path = "/api/monitors/{id}/uptime",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/monitors/{id}/uptime`
@@ -283,7 +283,7 @@ fn window_json(w: pb::MaintenanceWindow) -> Value {
     get,
     path = "/api/maintenance-windows",
     tag = "monitors",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/maintenance-windows`
@@ -314,7 +314,7 @@ pub struct WindowBody {
     path = "/api/maintenance-windows",
     tag = "monitors",
     request_body = WindowBody,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/maintenance-windows`
@@ -343,7 +343,7 @@ pub async fn create_window(
     path = "/api/maintenance-windows/{id}",
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/maintenance-windows/{id}`

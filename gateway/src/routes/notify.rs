@@ -1,7 +1,7 @@
 //! `/api/notifications…`: the outbox, its channels and routing rules,
 //! served by the notify service, for admins.
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use atmr_proto::{
     common::v1::PageRequest,
     notify::v1::{self as pb},
@@ -99,7 +99,7 @@ pub struct ListQuery {
     path = "/api/notifications",
     tag = "notify",
     params(ListQuery),
-    responses((status = 200, description = "OK", body = Page<Value>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Value>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/notifications`
@@ -160,7 +160,7 @@ pub struct SendBody {
     path = "/api/notifications",
     tag = "notify",
     request_body = SendBody,
-    responses((status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value), (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value), (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notifications`: queues a notification (admins and dispatchers).
@@ -187,7 +187,7 @@ pub async fn send(State(state): State<AppState>, caller: Caller, Body(b): Body<S
     path = "/api/notifications/{id}",
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/notifications/{id}`: with every delivery attempt.
@@ -214,7 +214,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     path = "/api/notifications/{id}/retry",
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notifications/{id}/retry`: a failed or dead notification, again.
@@ -240,7 +240,7 @@ pub struct ReplayBody {
     path = "/api/notifications/replay",
     tag = "notify",
     request_body = ReplayBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notifications/replay`: every dead notification matching the filter.
@@ -261,7 +261,7 @@ pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body
     get,
     path = "/api/notification-channels",
     tag = "notify",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/notification-channels`
@@ -297,7 +297,7 @@ pub struct NewChannel {
     path = "/api/notification-channels",
     tag = "notify",
     request_body = NewChannel,
-    responses((status = 201, description = "created", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = Channel), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notification-channels`
@@ -335,7 +335,7 @@ pub struct ChannelPatch {
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     request_body = ChannelPatch,
-    responses((status = 200, description = "OK", body = Channel), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Channel), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/notification-channels/{id}`
@@ -364,7 +364,7 @@ pub async fn update_channel(
     path = "/api/notification-channels/{id}",
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/notification-channels/{id}`
@@ -385,7 +385,7 @@ pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(
     path = "/api/notification-channels/{id}/test",
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notification-channels/{id}/test`: sends a test notification through the channel.
@@ -414,7 +414,7 @@ pub async fn test_channel(
     get,
     path = "/api/notification-routes",
     tag = "notify",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/notification-routes`
@@ -447,7 +447,7 @@ pub struct NewRoute {
     path = "/api/notification-routes",
     tag = "notify",
     request_body = NewRoute,
-    responses((status = 201, description = "created", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/notification-routes`
@@ -469,7 +469,7 @@ pub async fn create_route(
     path = "/api/notification-routes/{id}",
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/notification-routes/{id}`

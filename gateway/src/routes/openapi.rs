@@ -25,6 +25,34 @@ pub struct ErrorDetail {
     pub details: serde_json::Value,
 }
 
+/// The failures an authenticated route may answer, all in the error body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its description is used
+pub enum Failures {
+    #[response(status = 400, description = "bad input, naming the field in `details.field`")]
+    BadInput(ErrorBody),
+    #[response(status = 401, description = "no valid token")]
+    Unauthenticated(ErrorBody),
+    #[response(status = 403, description = "the caller's role may not, or the row is another company's")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "not found")]
+    NotFound(ErrorBody),
+    #[response(status = 429, description = "rate limited; see `Retry-After`")]
+    RateLimited(ErrorBody),
+    #[response(status = 503, description = "a service is unavailable; `details.service` names it")]
+    Unavailable(ErrorBody),
+}
+
+/// The failures of a login.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its description is used
+pub enum LoginFailures {
+    #[response(status = 401, description = "wrong email or password (the same answer, in the same time)")]
+    Refused(ErrorBody),
+    #[response(status = 429, description = "too many attempts for the account or the address; see `Retry-After`")]
+    RateLimited(ErrorBody),
+}
+
 struct Bearer;
 
 impl Modify for Bearer {

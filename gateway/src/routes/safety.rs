@@ -1,7 +1,7 @@
 //! `GET|PUT /api/admin/safety-limits`: the company's safety limits, served by the
 //! safety service.
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use atmr_proto::safety::v1 as pb;
 use axum::{
     Json,
@@ -84,7 +84,7 @@ impl From<SafetyLimits> for pb::SafetyLimits {
     get,
     path = "/api/admin/safety-limits",
     tag = "safety",
-    responses((status = 200, description = "OK", body = SafetyLimits), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SafetyLimits), Failures),
     security(("bearer" = []))
 )]
 pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result<Json<SafetyLimits>, ApiError> {
@@ -107,7 +107,7 @@ pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result
     path = "/api/admin/safety-limits",
     tag = "safety",
     request_body = SafetyLimits,
-    responses((status = 200, description = "OK", body = SafetyLimits), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SafetyLimits), Failures),
     security(("bearer" = []))
 )]
 pub async fn set_limits(
@@ -221,7 +221,7 @@ pub struct ListQuery {
     path = "/api/admin/autonomous-actions",
     tag = "safety",
     params(ListQuery),
-    responses((status = 200, description = "OK", body = Page<Action>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<Action>), Failures),
     security(("bearer" = []))
 )]
 pub async fn list_actions(
@@ -264,7 +264,7 @@ pub struct StatsQuery {
     path = "/api/admin/autonomous-actions/stats",
     tag = "safety",
     params(StatsQuery),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(q): Params<StatsQuery>) -> Result<JsonBytes, ApiError> {
@@ -312,7 +312,7 @@ pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(
     path = "/api/admin/autonomous-actions/{id}",
     tag = "safety",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 200, description = "OK", body = Action), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Action), Failures),
     security(("bearer" = []))
 )]
 pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
@@ -341,7 +341,7 @@ pub struct ReviewBody {
     tag = "safety",
     params(("id" = i64, Path, description = "the id")),
     request_body = ReviewBody,
-    responses((status = 200, description = "OK", body = Action), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Action), Failures),
     security(("bearer" = []))
 )]
 pub async fn review_action(
@@ -368,7 +368,7 @@ pub async fn review_action(
     get,
     path = "/api/admin/autonomous-actions/verify",
     tag = "safety",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = []))
 )]
 pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {

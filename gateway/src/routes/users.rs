@@ -3,7 +3,7 @@
 //! state, and deactivate. An admin cannot lock themself out (demote or
 //! deactivate their own account).
 
-use super::openapi::ErrorBody;
+use super::openapi::Failures;
 use axum::{
     Json,
     extract::{Path, State},
@@ -104,7 +104,7 @@ pub struct ListQuery {
     path = "/api/admin/users",
     tag = "users",
     params(ListQuery),
-    responses((status = 200, description = "OK", body = Page<User>), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Page<User>), Failures),
     security(("bearer" = []))
 )]
 /// `GET /api/admin/users`
@@ -140,7 +140,7 @@ pub struct NewUser {
     path = "/api/admin/users",
     tag = "users",
     request_body = NewUser,
-    responses((status = 201, description = "created", body = User), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 201, description = "created", body = User), Failures),
     security(("bearer" = []))
 )]
 /// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
@@ -188,7 +188,7 @@ pub struct Patch {
     tag = "users",
     params(("id" = i64, Path, description = "the id")),
     request_body = Patch,
-    responses((status = 200, description = "OK", body = User), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = User), Failures),
     security(("bearer" = []))
 )]
 /// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`
@@ -236,7 +236,7 @@ pub async fn update(
     path = "/api/admin/users/{id}",
     tag = "users",
     params(("id" = i64, Path, description = "the id")),
-    responses((status = 204, description = "done"), (status = 400, description = "bad input, naming the field", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the role may not", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "a service is unavailable", body = ErrorBody)),
+    responses((status = 204, description = "done"), Failures),
     security(("bearer" = []))
 )]
 /// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop
