@@ -145,7 +145,11 @@ pub struct NewBug {
     path = "/api/bugs",
     tag = "bugs",
     request_body = NewBug,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses(
+        (status = 201, description = "a new bug: `{bug, grouping: \"created\"}`", body = serde_json::Value),
+        (status = 200, description = "grouped into an existing bug: `{bug, grouping}` with grouped, regression or grouped_within_grace", body = serde_json::Value),
+        Failures
+    ),
     security(("bearer" = []))
 )]
 /// `POST /api/bugs`: 201 with the new bug, or 200 with the bug the report was grouped into.
