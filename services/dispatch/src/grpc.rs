@@ -715,7 +715,7 @@ impl DispatchService for DispatchApi {
         let mut bookings = on_route;
         bookings.push(booking.clone());
         let (mut problem, _) =
-            planning::build(&self.planner.router, self.planner.ride, tz, day, std::slice::from_ref(&driver), &bookings).await;
+            planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
         let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
         let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
         let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {

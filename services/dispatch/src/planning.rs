@@ -44,13 +44,15 @@ pub fn local_day(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
 
-/// The problem of planning `bookings` on `drivers` for `day`. Bookings without
-/// a window (will-call returns not yet called) must not be passed.
+/// The problem of planning `bookings` on `drivers` for `day`, nothing before
+/// `not_before` (now: a re-plan at 10 a.m. does not schedule 8 a.m. pickups).
+/// Bookings without a window (will-call returns not yet called) must not be passed.
 pub async fn build(
     router: &Router,
     limit: RideLimit,
     tz: Tz,
     day: NaiveDate,
+    not_before: DateTime<Utc>,
     drivers: &[driver::Model],
     bookings: &[booking::Model],
 ) -> (Problem, crate::routing::Source) {
@@ -62,7 +64,7 @@ pub async fn build(
             id: d.id,
             kind,
             capacity: Load::of_vehicle(kind, d.seats, d.wheelchair_places),
-            start: local_minute(tz, day, d.shift_start_minute).timestamp(),
+            start: local_minute(tz, day, d.shift_start_minute).max(not_before).timestamp(),
             end: local_minute(tz, day, d.shift_end_minute).timestamp(),
             depot: points.len(),
         });
@@ -159,6 +161,74 @@ pub const LIVE: [AssignmentStatus; 2] = [AssignmentStatus::Planned, AssignmentSt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_re_plan_schedules_nothing_before_now() {
+        use crate::solver::{Budget, Reason, Solver as _, insertion::Insertion};
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let t = |h: u32| tz.from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap()).unwrap().with_timezone(&Utc);
+        let now = t(10);
+        let driver = driver::Model {
+            id: 1,
+            company_id: 1,
+            name: "D".into(),
+            phone: String::new(),
+            vehicle_kind: "car".into(),
+            seats: 4,
+            wheelchair_places: 0,
+            shift_start_minute: 6 * 60,
+            shift_end_minute: 20 * 60,
+            depot_lat: 46.2,
+            depot_lon: 6.14,
+            status: "available".into(),
+            last_lat: None,
+            last_lon: None,
+            last_position_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let booking = |id: i64, h: u32| booking::Model {
+            id,
+            company_id: 1,
+            client_id: 1,
+            pickup_address: "a".into(),
+            pickup_lat: 46.19,
+            pickup_lon: 6.13,
+            dropoff_address: "b".into(),
+            dropoff_lat: 46.2,
+            dropoff_lon: 6.15,
+            pickup_earliest: Some(t(h)),
+            pickup_latest: Some(t(h) + Duration::minutes(20)),
+            appointment_time: None,
+            scheduled_time: t(h),
+            service_day: day.to_string(),
+            passengers: 1,
+            mobility: "ambulatory".into(),
+            boarding_minutes: 2,
+            return_of: None,
+            will_call: false,
+            recurring_template_id: None,
+            recurring_leg: None,
+            notes: String::new(),
+            status: "pending".into(),
+            status_reason: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let limit = RideLimit { factor: 1.5, extra: Duration::minutes(15) };
+        let router = Router::new(crate::routing::Haversine::default());
+        let (p, _) = build(&router, limit, tz, day, now, &[driver], &[booking(1, 8), booking(2, 14)]).await;
+        assert_eq!(p.vehicles[0].start, now.timestamp(), "the shift started at 6, but it is 10 now");
+        let plan = Insertion.solve(&p, Budget { time: std::time::Duration::from_secs(1), seed: 1 });
+        assert_eq!(plan.unassigned.len(), 1);
+        assert_eq!(
+            (p.requests[plan.unassigned[0].request].id, plan.unassigned[0].reason),
+            (1, Reason::TimeWindow),
+            "the 8 o'clock pickup is past"
+        );
+    }
 
     #[test]
     fn local_minutes_follow_the_zone_and_its_gaps() {

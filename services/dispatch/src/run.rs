@@ -82,7 +82,7 @@ async fn plan_and_write(
     let drivers: Vec<_> = inputs.drivers.into_iter().filter(planning::plannable).collect();
     // A full re-plan reconsiders every not-started booking; a pending-only run
     // keeps the planned routes (re-timed) and inserts the other bookings into them.
-    let (mut problem, source) = planning::build(&planner.router, planner.ride, tz, day, &drivers, &inputs.bookings).await;
+    let (mut problem, source) = planning::build(&planner.router, planner.ride, tz, day, clock.now(), &drivers, &inputs.bookings).await;
     if mode == RunMode::PendingOnly {
         problem.keep = planning::routes_of(&problem, &inputs.live);
     }

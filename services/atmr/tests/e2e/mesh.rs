@@ -408,6 +408,8 @@ async fn admins_manage_monitors_over_rest() {
 
 #[tokio::test]
 async fn a_dispatcher_plans_a_day_over_rest() {
+    // Tomorrow (UTC): every window below is in the future, whenever this runs.
+    let day = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive().to_string();
     for backend in backends() {
         let mesh = start_mesh(backend).await;
         let http = reqwest::Client::new();
@@ -433,7 +435,7 @@ async fn a_dispatcher_plans_a_day_over_rest() {
             json!({
                 "client_id": patient["id"], "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
                 "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
-                "pickup_earliest": format!("2026-12-03T{hour:02}:00:00Z"), "pickup_latest": format!("2026-12-03T{hour:02}:20:00Z"),
+                "pickup_earliest": format!("{day}T{hour:02}:00:00Z"), "pickup_latest": format!("{day}T{hour:02}:20:00Z"),
                 "boarding_minutes": 5
             })
         };
@@ -442,17 +444,17 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         let refused = send(http.post(format!("{gw}/api/bookings/batch")).json(&json!({ "bookings": [trip(8), bad] }))).await.unwrap();
         assert_eq!(refused.status(), 400, "{backend:?}");
         assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "bookings[1].pickup.latitude");
-        let listed = get_json(&http, format!("{gw}/api/bookings?service_day=2026-12-03"), &token).await;
+        let listed = get_json(&http, format!("{gw}/api/bookings?service_day={day}"), &token).await;
         assert_eq!(listed["total"], 0, "all or nothing: {listed}");
         let created =
             send(http.post(format!("{gw}/api/bookings/batch")).json(&json!({ "bookings": [trip(8), trip(10), trip(14)] }))).await.unwrap();
         assert_eq!(created.status(), 201);
 
         // The live board, watched while the run happens.
-        let board = send(http.get(format!("{gw}/api/dispatch/board?service_day=2026-12-03"))).await.unwrap();
+        let board = send(http.get(format!("{gw}/api/dispatch/board?service_day={day}"))).await.unwrap();
         assert_eq!(board.headers()["content-type"], "text/event-stream");
         let mut board = board;
-        let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": "2026-12-03" }))).await.unwrap();
+        let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": day }))).await.unwrap();
         assert_eq!(run.status(), 201, "{backend:?}");
         let mut seen = String::new();
         while seen.matches("event: created").count() < 3 {

@@ -83,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
     let client = DispatchServiceClient::connect(format!("http://{addr}")).await?.max_decoding_message_size(64 << 20);
     let keys = TokenKeys::new(SECRET.as_bytes());
     let db = kit::db::connect(&url).await?;
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).expect("a valid day");
+    // Tomorrow in the companies' zone: a run plans nothing before now.
+    let day = (chrono::Utc::now().with_timezone(&chrono_tz::Europe::Zurich) + chrono::Duration::days(1)).date_naive();
 
     println!("backend: {backend}; {} runs per size; times in ms (median over runs)", args.runs);
     println!("| bookings | drivers | assigned | call wall | load | solve | write | load+write | SQL statements per run |");

@@ -22,6 +22,11 @@ pub fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 3, hour - 1, minute, 0).unwrap()
 }
 
+/// The service's "now": two days before `day()`, whatever the date the tests run on.
+pub fn clock() -> kit::clock::SharedClock {
+    std::sync::Arc::new(kit::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()))
+}
+
 pub fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(kit::convert::timestamp(t))
 }
@@ -48,7 +53,8 @@ pub async fn start_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestServ
     for (k, v) in vars {
         env.set(k, *v);
     }
-    let cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+    let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+    cfg.clock = clock();
     let svc = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let client = DispatchServiceClient::connect(svc.url()).await.unwrap();
     TestService { svc, client, db }

@@ -110,7 +110,8 @@ async fn two_runs_for_one_day_do_not_interleave() {
         t.bookings(1, day_of_trips(p.id, 3)).await;
         // Another replica's run in progress.
         let db = kit::db::connect(&t.db.url).await.unwrap();
-        let started = chrono::Utc::now().to_rfc3339();
+        // Started "now" by the service's clock.
+        let started = clock().now().to_rfc3339();
         let insert = format!(
             "INSERT INTO dispatch_run (company_id, service_day, mode, status, started_at, load_ms, solver_ms, write_ms, bookings_considered, \
              bookings_assigned, drivers_used, total_distance_km, total_duration_minutes, unassigned, routing_source, solver, seed, created_by) \
@@ -259,7 +260,8 @@ async fn the_board_spans_replicas_on_postgres() {
     }
     let a = start(kit::testing::TestBackend::Postgres).await;
     let env = kit::testing::env_for(kit::Component::Dispatch, &a.db.url);
-    let cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+    let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+    cfg.clock = clock();
     let b = kit::testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let b_client = atmr_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient::connect(b.url()).await.unwrap();
 
