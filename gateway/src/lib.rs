@@ -2,10 +2,11 @@
 //! roles, issues JWTs at login, and serves the public REST API by calling the
 //! services over gRPC with the caller's token and trace context.
 //!
-//! This version serves login, token refresh and `me`, the probes, the safety
-//! admin routes, the bug tracker (`/api/bugs`), and notify's admin routes
-//! (`/api/admin/notification…`, `/api/monitors`); the rest of the public API,
-//! rate limits, cache, breakers and OpenAPI arrive with the gateway issue.
+//! It serves login, token refresh and `me`, account management, the probes,
+//! and the REST API of every service (dispatch, safety, bugs, notify and its
+//! monitors), described at `/openapi.json` and `/docs`; with a rate limit per
+//! user and per address, a circuit breaker and a deadline per service, and a
+//! response cache for summaries.
 
 mod downstream;
 mod error;
