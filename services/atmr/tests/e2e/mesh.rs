@@ -816,3 +816,49 @@ async fn the_gateway_drains_on_shutdown() {
     let ended = tokio::time::timeout(std::time::Duration::from_secs(20), mesh.gateway.task).await;
     ended.expect("the gateway stops within its deadlines").unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_stopped_service_answers_503_and_recovers_after_restart() {
+    let mut mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let send = |req: reqwest::RequestBuilder| req.bearer_auth(&token).send();
+    let created: Value = send(http.post(format!("{gw}/api/bugs")).json(&json!({ "title": "Persistant", "description": "d" })))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["bug"]["id"].as_i64().unwrap();
+
+    let at = mesh.services.iter().position(|(c, _)| *c == Component::Bugs).unwrap();
+    let (_, bugs) = mesh.services.remove(at);
+    let addr = bugs.addr;
+    bugs.stop().await.unwrap();
+    let down = send(http.get(format!("{gw}/api/bugs/{id}"))).await.unwrap();
+    assert_eq!(down.status(), 503);
+    assert_eq!(down.json::<Value>().await.unwrap()["error"]["details"]["service"], "bugs");
+
+    // The same service again, on the same address and database: the gateway
+    // reconnects by itself and the bug written before is there.
+    let db = &mesh._dbs[Component::SERVICES.iter().position(|c| *c == Component::Bugs).unwrap()];
+    let env = {
+        let mut env = testing::env_for(Component::Bugs, &db.url);
+        env.set("NOTIFY_URL", "http://127.0.0.1:1");
+        env
+    };
+    let listeners = kit::Listeners::bind(addr, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let life = kit::Lifecycle::new();
+    let task = tokio::spawn({
+        let life = life.clone();
+        async move { atmr::serve(Component::Bugs, &env, listeners, life).await }
+    });
+    assert!(life.ready().await, "the bugs service starts again");
+    let back = send(http.get(format!("{gw}/api/bugs/{id}"))).await.unwrap();
+    assert_eq!(back.status(), 200);
+    assert_eq!(back.json::<Value>().await.unwrap()["bug"]["title"], "Persistant");
+    life.shutdown();
+    task.await.unwrap().unwrap();
+    mesh.gateway.stop().await.unwrap();
+}
