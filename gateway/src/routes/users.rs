@@ -122,7 +122,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
         .all(&state.db)
         .await
         .map_err(|e| ApiError::database(&e))?;
-    let info = atmr_proto::common::v1::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false };
+    let info = kit::convert::page_info((page, per_page), total, false);
     Ok(Json(Page::new(rows.into_iter().map(User::from).collect(), Some(info))))
 }
 

@@ -141,7 +141,7 @@ fn comment_proto(c: bug_comments::Model) -> pb::Comment {
 }
 
 fn page_info((page, per_page): (u64, u64), total: Total) -> Option<common::PageInfo> {
-    Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total.count as i64, total_capped: total.capped })
+    Some(kit::convert::page_info((page, per_page), total.count, total.capped))
 }
 
 fn grouping_proto(g: Grouping) -> pb::Grouping {

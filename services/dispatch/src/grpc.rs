@@ -59,7 +59,7 @@ fn point(lat: f64, lon: f64) -> Option<common::GeoPoint> {
 }
 
 fn page_info((page, per_page): (u64, u64), total: u64) -> Option<common::PageInfo> {
-    Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false })
+    Some(kit::convert::page_info((page, per_page), total, false))
 }
 
 fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {

@@ -2,7 +2,7 @@
 //! to and from `google.protobuf.Timestamp`, and the checked page of a
 //! `PageRequest`. Errors are plain messages, for each service's error type.
 
-use atmr_proto::common::v1::PageRequest;
+use atmr_proto::common::v1::{PageInfo, PageRequest};
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 
@@ -35,6 +35,12 @@ pub fn page(p: Option<&PageRequest>) -> Result<(u64, u64), (&'static str, String
         return Err(("per_page", format!("must be between 1 and {MAX_PER_PAGE}, got {}", p.per_page)));
     }
     Ok((p.page.max(1) as u64, per_page as u64))
+}
+
+/// The `PageInfo` of a list answer: the page served and how many rows match
+/// (`capped`: counting stopped there and more match).
+pub fn page_info((page, per_page): (u64, u64), total: u64, capped: bool) -> PageInfo {
+    PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: capped }
 }
 
 #[cfg(test)]

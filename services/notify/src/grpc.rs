@@ -305,7 +305,7 @@ impl NotifyService for NotifyApi {
         let (rows, total) = self.store.list(company_id, &f, page).await?;
         Ok(Response::new(pb::ListNotificationsResponse {
             notifications: rows.into_iter().map(notification_proto).collect(),
-            page: Some(common::PageInfo { page: page.0 as i32, per_page: page.1 as i32, total: total as i64, total_capped: false }),
+            page: Some(kit::convert::page_info(page, total, false)),
         }))
     }
 

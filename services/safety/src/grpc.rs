@@ -287,7 +287,7 @@ impl SafetyService for SafetyApi {
         let (rows, total) = store::list_actions(&self.db, company_id, &filter, page, per_page).await.map_err(|e| db_status(&e))?;
         Ok(Response::new(pb::ListActionsResponse {
             actions: rows.into_iter().map(action_proto).collect(),
-            page: Some(common::PageInfo { page: page as i32, per_page: per_page as i32, total: total as i64, total_capped: false }),
+            page: Some(kit::convert::page_info((page, per_page), total, false)),
         }))
     }
 
