@@ -20,7 +20,6 @@ pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context as _;
 use atmr_proto::{
     bugs::v1::bug_service_client::BugServiceClient,
     dispatch::v1::dispatch_service_client::DispatchServiceClient,
@@ -162,10 +161,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let _admin = kit::admin::spawn(listeners.admin, kit::admin::router(health.clone(), metrics.clone()));
 
     let db = kit::db::connect_with_retry(&svc.database_url, "gateway", &life).await?;
-    if svc.migrate_on_start {
-        use atmr_migrations::MigratorTrait as _;
-        atmr_migrations::gateway::Migrator::up(&db, None).await.context("gateway migration failed")?;
-    }
+    kit::db::prepare_schema::<atmr_migrations::gateway::Migrator>(&db, svc.migrate_on_start, "gateway", &life).await?;
     if let Some(login) = users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref()).await?
         && let Some(password) = &login.generated_password
     {
@@ -272,7 +268,11 @@ fn rate_decisions(metrics: &Metrics) -> anyhow::Result<prometheus::IntCounterVec
     Ok(c)
 }
 
-/// Ready = the gateway's database answers and every service reports SERVING.
+/// Ready = the gateway's database answers. Each service's `grpc.health.v1` state
+/// is reported beside it but does not decide: a gateway unready because dispatch
+/// is down would be pulled out of its Kubernetes Service and take the bug,
+/// safety and notify routes down with it, while it can answer them, and answer
+/// dispatch's with a 503 naming the service.
 fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyhow::Result<HealthState> {
     let mut health = HealthState::new(Component::Gateway.name()).with_check("database", kit::db::readiness_check(db));
     if let Some(url) = &svc.redis_url {
@@ -292,7 +292,7 @@ fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyh
     }
     for component in Component::SERVICES {
         let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
-        health = health.with_check(component.name(), move || {
+        health = health.with_optional_check(component.name(), move || {
             let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
             async move {
                 let res = client

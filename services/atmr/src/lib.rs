@@ -36,6 +36,14 @@ pub enum Command {
         /// dispatch, safety, bugs, notify or gateway.
         component: Component,
     },
+    /// Exits 0 when `url` answers 2xx in time, else 1 with the reason: the health
+    /// check of compose and of images without a shell or curl.
+    Probe {
+        /// For example http://127.0.0.1:9091/health/ready.
+        url: String,
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
     /// Applies, rolls back or lists database migrations.
     Migrate {
         #[command(subcommand)]
@@ -115,7 +123,16 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             serve(component, &env, listeners, life).await
         }
         Command::Migrate { action } => migrate(action, &env).await,
+        Command::Probe { url, timeout_ms } => probe(&url, std::time::Duration::from_millis(timeout_ms)).await,
     }
+}
+
+async fn probe(url: &str, timeout: std::time::Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(timeout).build()?;
+    let response = client.get(url).send().await.with_context(|| format!("{url} did not answer"))?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}: {}", response.text().await.unwrap_or_default().trim());
+    Ok(())
 }
 
 /// Runs `component` with the configuration in `env`.

@@ -86,6 +86,40 @@ pub async fn connect_with_retry(url: &str, component: &str, life: &crate::Lifecy
     }
 }
 
+/// Brings the schema to the newest version of migration set `M`: applies it when
+/// `migrate` is true (one replica, `atmr up`), else waits until someone else has
+/// (the migration Job in Kubernetes, the `migrate` service in compose), so that a
+/// new version never serves an old schema. Startup stays unfinished meanwhile.
+pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
+    db: &DatabaseConnection,
+    migrate: bool,
+    component: &str,
+    life: &crate::Lifecycle,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if migrate {
+        return M::up(db, None).await.with_context(|| format!("{component}: database migration failed"));
+    }
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let pending: Vec<String> = M::get_pending_migrations(db)
+            .await
+            .with_context(|| format!("{component}: reading the migration state"))?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(component, ?pending, "schema not current and ATMR_MIGRATE=false: waiting for `atmr migrate up`");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = life.stopping() => anyhow::bail!("{component}: stopped before the schema was migrated"),
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// The connection a component will have once it is connected; readiness fails
 /// until then.
 pub type PendingConnection = std::sync::Arc<std::sync::OnceLock<DatabaseConnection>>;

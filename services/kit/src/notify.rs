@@ -44,7 +44,9 @@ impl Notifier {
     /// event type and key.
     pub fn send(&self, company_id: i64, request: SendRequest) {
         let (mut client, keys, component) = (self.client.clone(), self.keys.clone(), self.component);
-        tokio::spawn(async move {
+        // The hand-over outlives the caller's request but belongs to its trace.
+        let span = tracing::info_span!("notify.handover", event = %request.event_type);
+        let handover = async move {
             let (event, key) = (request.event_type.clone(), request.idempotency_key.clone());
             let mut delay = FIRST_RETRY;
             for attempt in 1..=HANDOVER_ATTEMPTS {
@@ -63,6 +65,7 @@ impl Notifier {
                     }
                 }
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(handover, span));
     }
 }

@@ -9,8 +9,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context as _;
-
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
@@ -61,9 +59,7 @@ impl ServiceRuntime {
         let admin = admin::spawn(admin_listener, admin::router(health.clone(), metrics.clone()));
 
         let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
-        if cfg.migrate_on_start {
-            M::up(&db, None).await.context("database migration failed")?;
-        }
+        db::prepare_schema::<M>(&db, cfg.migrate_on_start, cfg.component.name(), life).await?;
         let _ = connected.set(db.clone());
         health.mark_started();
         let keys = Arc::new(TokenKeys::new(cfg.jwt_secret.as_bytes()));

@@ -1,0 +1,407 @@
+//! The deployment files against the real binary, each component its own process
+//! as in a pod: every probe the Kubernetes manifests declare is served on the
+//! port they name, the migration Job's command is what makes components start,
+//! and with `OTEL_EXPORTER_OTLP_ENDPOINT` set one REST call is one trace with
+//! spans from every component it reaches, received by an OTLP server in the test.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    trace_service_server::{TraceService, TraceServiceServer},
+};
+use serde_json::{Value, json};
+use serde_yaml_ng::Value as Yaml;
+
+const ADMIN_EMAIL: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "a-long-test-password";
+/// How long a process gets to answer a probe; generous for a loaded CI machine.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One `atmr` process, killed when dropped; its output goes to a file that a
+/// failing test prints.
+struct Proc {
+    name: String,
+    child: tokio::process::Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(name: &str, args: &[&str], env: &BTreeMap<String, String>, dir: &Path) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .env("RUST_LOG", "info")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        Self { name: name.to_owned(), child, log }
+    }
+
+    fn output(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        format!("--- {} ---\n{}", self.name, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+    }
+
+    /// SIGTERM, as Kubernetes sends, then the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        tokio::time::timeout(PATIENCE, self.child.wait()).await.expect("exits after SIGTERM").unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `probe` until it succeeds or `PATIENCE` runs out, then panics with the
+/// last failure and the processes' output.
+async fn eventually<F, Fut>(what: &str, procs: &[&Proc], mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let last = match probe().await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        if tokio::time::Instant::now() > deadline {
+            let logs: Vec<String> = procs.iter().map(|p| p.output()).collect();
+            panic!("{what}: {last}\n{}", logs.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn http_ok(url: String) -> Result<(), String> {
+    let res = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    if res.status().is_success() { Ok(()) } else { Err(format!("{url}: {}", res.status())) }
+}
+
+async fn grpc_serving(port: u16, service: &str) -> Result<(), String> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = HealthClient::new(channel);
+    let status = client.check(HealthCheckRequest { service: service.to_owned() }).await.map_err(|s| s.to_string())?;
+    match status.into_inner().status() {
+        ServingStatus::Serving => Ok(()),
+        other => Err(format!("grpc health {other:?}")),
+    }
+}
+
+/// Every document of the kustomize base, in the order of its `resources`.
+fn base_documents() -> Vec<Yaml> {
+    use serde::Deserialize as _;
+    let base = repo_root().join("deploy/k8s/base");
+    let kustomization: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(base.join("kustomization.yaml")).unwrap()).unwrap();
+    let mut docs = Vec::new();
+    for file in kustomization["resources"].as_sequence().unwrap() {
+        let text = std::fs::read_to_string(base.join(file.as_str().unwrap())).unwrap();
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            docs.push(Yaml::deserialize(doc).unwrap());
+        }
+    }
+    docs
+}
+
+fn of_kind<'a>(docs: &'a [Yaml], kind: &str) -> impl Iterator<Item = &'a Yaml> {
+    docs.iter().filter(move |d| d["kind"].as_str() == Some(kind))
+}
+
+fn text(v: &Yaml) -> String {
+    match v {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Bool(b) => b.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+fn port_of(v: &Yaml) -> u16 {
+    v.as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or_else(|| panic!("probes name ports by number: {v:?}"))
+}
+
+/// A container's environment as the pod would see it, with what the Secret
+/// would hold in a real cluster, and every `0.0.0.0:P` listen address moved to
+/// a free loopback port (recorded in `ports`: manifest port → real port).
+fn pod_env(
+    config: &Yaml,
+    container: &Yaml,
+    secrets: &BTreeMap<String, String>,
+    ports: &mut BTreeMap<u16, u16>,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = config["data"].as_mapping().unwrap().iter().map(|(k, v)| (text(k), text(v))).collect();
+    env.extend(secrets.clone());
+    for var in container["env"].as_sequence().into_iter().flatten() {
+        env.insert(text(&var["name"]), text(&var["value"]));
+    }
+    for value in env.values_mut() {
+        if let Some(port) = value.strip_prefix("0.0.0.0:") {
+            let port: u16 = port.parse().unwrap();
+            let real = *ports.entry(port).or_insert_with(free_port);
+            *value = format!("127.0.0.1:{real}");
+        }
+    }
+    env
+}
+
+#[tokio::test]
+async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
+    let docs = base_documents();
+    let config = of_kind(&docs, "ConfigMap").next().expect("a ConfigMap");
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = secrets_from_template(dir.path());
+    // Every Deployment, started as its pod would be, before the migrations ran.
+    struct Pod {
+        proc: Proc,
+        ports: BTreeMap<u16, u16>,
+        probes: Vec<(String, Yaml)>,
+    }
+    let mut pods = Vec::new();
+    let mut started = BTreeSet::new();
+    for deployment in of_kind(&docs, "Deployment") {
+        let name = text(&deployment["metadata"]["name"]);
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
+        assert_eq!(args, ["serve", name.as_str()], "the Deployment {name} runs its own component");
+        let declared: BTreeSet<u16> = container["ports"].as_sequence().unwrap().iter().map(|p| port_of(&p["containerPort"])).collect();
+        let mut ports = BTreeMap::new();
+        let env = pod_env(config, container, &secrets, &mut ports);
+        assert_eq!(ports.keys().copied().collect::<BTreeSet<_>>(), declared, "{name}: the ports it listens on are the ones it declares");
+        let probes: Vec<(String, Yaml)> =
+            ["startupProbe", "readinessProbe", "livenessProbe"].iter().map(|kind| (kind.to_string(), container[*kind].clone())).collect();
+        for (kind, probe) in &probes {
+            assert!(!probe.is_null(), "{name} has a {kind}");
+        }
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        pods.push(Pod { proc: Proc::start(&name, &arg_refs, &env, dir.path()), ports, probes });
+        started.insert(name);
+    }
+    assert_eq!(started, components().into_iter().map(str::to_owned).collect(), "one Deployment per component");
+
+    // ATMR_MIGRATE=false: the gateway is alive but does not finish starting
+    // while its schema is missing.
+    let gateway = pods.iter().find(|p| p.proc.name == "gateway").unwrap();
+    let admin = gateway.ports[&9090];
+    eventually("the gateway is alive", &[&gateway.proc], || http_ok(format!("http://127.0.0.1:{admin}/health/live"))).await;
+    let startup = reqwest::get(format!("http://127.0.0.1:{admin}/health/startup")).await.unwrap();
+    assert_eq!(startup.status(), 503, "started before the migration Job ran");
+
+    // The migration Job, as the manifest runs it.
+    let job = of_kind(&docs, "Job").next().expect("a migration Job");
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
+    let job_env = pod_env(config, container, &secrets, &mut BTreeMap::new());
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
+        .args(&args)
+        .env_clear()
+        .envs(&job_env)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(status.status.success(), "the migration Job failed: {}", String::from_utf8_lossy(&status.stderr));
+
+    // Now every probe of every pod passes, on the port the manifest names.
+    let all: Vec<&Proc> = pods.iter().map(|p| &p.proc).collect();
+    for pod in &pods {
+        for (kind, probe) in &pod.probes {
+            let what = format!("{} {kind}", pod.proc.name);
+            if let Some(http) = probe.get("httpGet") {
+                let port = pod.ports.get(&port_of(&http["port"])).unwrap_or_else(|| panic!("{what}: a port the pod listens on"));
+                let url = format!("http://127.0.0.1:{port}{}", text(&http["path"]));
+                eventually(&what, &all, || http_ok(url.clone())).await;
+            } else if let Some(grpc) = probe.get("grpc") {
+                let port = *pod.ports.get(&port_of(&grpc["port"])).unwrap_or_else(|| panic!("{what}: a port the pod listens on"));
+                let service = grpc.get("service").map(text).unwrap_or_default();
+                eventually(&what, &all, || {
+                    let service = service.clone();
+                    async move { grpc_serving(port, &service).await }
+                })
+                .await;
+            } else {
+                panic!("{what}: only httpGet and grpc probes are expected: {probe:?}");
+            }
+        }
+    }
+
+    // SIGTERM, as at the end of the preStop sleep: each exits cleanly in time.
+    let grace = Duration::from_secs(30);
+    for pod in pods {
+        let name = pod.proc.name.clone();
+        let status = tokio::time::timeout(grace, pod.proc.terminate()).await.unwrap_or_else(|_| panic!("{name} outlived its grace period"));
+        assert!(status.success(), "{name} exited with {status}");
+    }
+}
+
+/// The atmr-secrets Secret as an operator fills it from the template: the
+/// required keys get test values, the optional ones stay empty. A key the
+/// components need but the template lacks makes a component fail to start.
+fn secrets_from_template(dir: &Path) -> BTreeMap<String, String> {
+    let template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("deploy/k8s/secret.template.yaml")).unwrap()).unwrap();
+    let mut values = BTreeMap::from([
+        ("ATMR_JWT_SECRET".to_owned(), kit::testing::TEST_JWT_SECRET.to_owned()),
+        ("SAFETY_AUDIT_SIGNING_KEY".to_owned(), "7".repeat(64)),
+        ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
+        ("ATMR_ADMIN_PASSWORD".to_owned(), ADMIN_PASSWORD.to_owned()),
+    ]);
+    for component in components() {
+        let url = format!("sqlite://{}?mode=rwc", dir.join(format!("{component}.db")).display());
+        values.insert(format!("{}_DATABASE_URL", component.to_uppercase()), url);
+    }
+    let keys: BTreeSet<String> = template["stringData"].as_mapping().unwrap().keys().map(text).collect();
+    for key in values.keys() {
+        assert!(keys.contains(key), "the Secret template lacks {key}");
+    }
+    keys.into_iter().map(|k| (k.clone(), values.get(&k).cloned().unwrap_or_default())).collect()
+}
+
+fn components() -> Vec<&'static str> {
+    kit::Component::ALL.iter().map(|c| c.name()).collect()
+}
+
+/// Spans received over OTLP: (service.name, trace id, span name).
+#[derive(Clone, Default)]
+struct Collector {
+    spans: Arc<Mutex<Vec<(String, Vec<u8>, String)>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.spans.lock().unwrap();
+        for batch in request.into_inner().resource_spans {
+            let service = batch
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|a| a.key == "service.name")
+                .and_then(|a| a.value.as_ref())
+                .and_then(|v| match &v.value {
+                    Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            for scope in batch.scope_spans {
+                for span in scope.spans {
+                    spans.push((service.clone(), span.trace_id, span.name));
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+#[tokio::test]
+async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
+    // The OTLP receiver.
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tokio_stream_of(listener)),
+    );
+
+    // gateway → bugs → notify, each its own process exporting to the receiver.
+    let dir = tempfile::tempdir().unwrap();
+    let components = ["notify", "bugs", "gateway"];
+    let ports: BTreeMap<&str, (u16, u16)> = components.iter().map(|c| (*c, (free_port(), free_port()))).collect();
+    let mut env = BTreeMap::from([
+        ("ATMR_JWT_SECRET".to_owned(), kit::testing::TEST_JWT_SECRET.to_owned()),
+        ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
+        ("ATMR_ADMIN_PASSWORD".to_owned(), ADMIN_PASSWORD.to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), otlp),
+        // Export within 100 ms instead of the default 5 s.
+        ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned()),
+        ("ATMR_DATA_DIR".to_owned(), dir.path().display().to_string()),
+    ]);
+    for (component, (grpc, admin)) in &ports {
+        let up = component.to_uppercase();
+        env.insert(format!("{up}_LISTEN_ADDR"), format!("127.0.0.1:{grpc}"));
+        env.insert(format!("{up}_ADMIN_ADDR"), format!("127.0.0.1:{admin}"));
+        env.insert(format!("{up}_URL"), format!("http://127.0.0.1:{grpc}"));
+    }
+    let procs: Vec<Proc> = components.iter().map(|c| Proc::start(c, &["serve", c], &env, dir.path())).collect();
+    let all: Vec<&Proc> = procs.iter().collect();
+    for (component, (_, admin)) in &ports {
+        eventually(&format!("{component} ready"), &all, || http_ok(format!("http://127.0.0.1:{admin}/health/ready"))).await;
+    }
+
+    let gw = format!("http://127.0.0.1:{}", ports["gateway"].0);
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{gw}/api/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    // A critical bug: the gateway calls bugs, which hands a notification to notify.
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let created = http
+        .post(format!("{gw}/api/bugs"))
+        .bearer_auth(&token)
+        .header("traceparent", traceparent)
+        .json(&json!({"title": "Dispatch board frozen", "description": "The board stopped updating at 07:02.", "severity": "critical"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let trace_id = hex::decode("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    let services_in_trace = || -> BTreeSet<String> {
+        collector.spans.lock().unwrap().iter().filter(|(_, t, _)| *t == trace_id).map(|(s, _, _)| s.clone()).collect()
+    };
+    let want: BTreeSet<String> = components.iter().map(|c| format!("atmr-{c}")).collect();
+    eventually("spans from every component in the caller's trace", &all, || {
+        let (got, want) = (services_in_trace(), want.clone());
+        async move { if got == want { Ok(()) } else { Err(format!("services in the trace so far: {got:?}")) } }
+    })
+    .await;
+    let names: Vec<String> =
+        collector.spans.lock().unwrap().iter().filter(|(_, t, _)| *t == trace_id).map(|(s, _, n)| format!("{s}: {n}")).collect();
+    for expected in ["atmr-bugs: /atmr.bugs.v1.BugService/CreateBug", "atmr-notify: /atmr.notify.v1.NotifyService/Send"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+    }
+}
+
+fn tokio_stream_of(listener: tokio::net::TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
