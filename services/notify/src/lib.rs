@@ -52,6 +52,8 @@ pub struct Config {
     pub smtp: Option<email::SmtpConfig>,
     /// How often the monitor scheduler looks for due checks (`NOTIFY_MONITOR_TICK_MS`, 1000).
     pub monitor_tick: Duration,
+    /// How often the backlog gauges (`notify_backlog`, `…_oldest_seconds`) are refreshed.
+    pub backlog_refresh: Duration,
     /// Where "now" comes from; tests move it.
     pub clock: SharedClock,
 }
@@ -72,6 +74,7 @@ impl Config {
             http_timeout: Duration::from_millis(env.u64_in("NOTIFY_HTTP_TIMEOUT_MS", 10_000, 100..=120_000)?),
             smtp: email::SmtpConfig::from_env(env)?,
             monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
+            backlog_refresh: Duration::from_millis(env.u64_in("NOTIFY_BACKLOG_REFRESH_MS", 10_000, 10..=600_000)?),
             clock: clock::system(),
         })
     }
@@ -97,6 +100,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         });
         tokio::spawn(worker.run(life.clone()));
     }
+    tokio::spawn(worker::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
     let monitors = Arc::new(monitors::Monitors {
         db: rt.db.clone(),
         store: store.clone(),

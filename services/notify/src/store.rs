@@ -189,6 +189,20 @@ impl Store {
         Ok(out)
     }
 
+    /// How many notifications wait for delivery (pending or sending) and when
+    /// the oldest of them was accepted.
+    pub async fn backlog(&self) -> Result<(u64, Option<DateTime<Utc>>), DbErr> {
+        let undelivered = notification::Column::Status.is_in([status::PENDING, status::SENDING]);
+        let count = notification::Entity::find().filter(undelivered.clone()).count(&self.db).await?;
+        let oldest = notification::Entity::find()
+            .filter(undelivered)
+            .order_by_asc(notification::Column::CreatedAt)
+            .one(&self.db)
+            .await?
+            .map(|n| n.created_at);
+        Ok((count, oldest))
+    }
+
     /// Leases up to `limit` due notifications (pending and due, or sending with a
     /// lease run out) until `now + lease`, counting the attempt.
     pub async fn claim(&self, now: DateTime<Utc>, lease: Duration, limit: u64) -> Result<Vec<notification::Model>, DbErr> {

@@ -286,10 +286,12 @@ fn components() -> Vec<&'static str> {
     kit::Component::ALL.iter().map(|c| c.name()).collect()
 }
 
-/// Spans received over OTLP: (service.name, trace id, span name).
+/// A span received over OTLP: (service.name, trace id, span name).
+type Received = (String, Vec<u8>, String);
+
 #[derive(Clone, Default)]
 struct Collector {
-    spans: Arc<Mutex<Vec<(String, Vec<u8>, String)>>>,
+    spans: Arc<Mutex<Vec<Received>>>,
 }
 
 #[tonic::async_trait]

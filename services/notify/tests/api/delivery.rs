@@ -208,3 +208,29 @@ async fn two_instances_on_one_database_deliver_each_notification_once() {
         assert!(seen.values().all(|n| *n == 1), "{backend:?}: none twice: {seen:?}");
     }
 }
+
+#[tokio::test]
+async fn the_backlog_gauges_count_what_waits_and_how_long() {
+    // No worker in this process: what is accepted waits, as when delivery stalls.
+    let s = start(TestBackend::Sqlite, &[("NOTIFY_WORKERS", "0"), ("NOTIFY_BACKLOG_REFRESH_MS", "20")]).await;
+    for key in ["a", "b"] {
+        s.send(pb::SendRequest { idempotency_key: key.into(), ..event("Stuck") }).await.unwrap();
+    }
+    let metrics = format!("{}/metrics", s.svc.admin_url());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l == r#"notify_backlog{component="notify"} 2"#) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(text.lines().any(|l| l == r#"notify_backlog{component="notify"} 2"#), "{text}");
+    let oldest: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"notify_backlog_oldest_seconds{component="notify"} "#))
+        .expect("the oldest-age gauge is exported")
+        .parse()
+        .unwrap();
+    assert!((0.0..60.0).contains(&oldest), "{oldest}");
+}
