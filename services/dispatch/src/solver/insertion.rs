@@ -139,7 +139,7 @@ pub fn insert_into(p: &Problem, vi: usize, route: &[Stop], ri: usize) -> Option<
 }
 
 /// Why `ri` cannot be served by any of `fitting` even with nothing else to do, if so.
-fn impossible(p: &Problem, ri: usize, fitting: &[usize]) -> Option<Unassigned> {
+pub(crate) fn impossible(p: &Problem, ri: usize, fitting: &[usize]) -> Option<Unassigned> {
     let r: &Request = &p.requests[ri];
     let unassigned = |reason, detail: String| Some(Unassigned { request: ri, reason, detail });
     if fitting.is_empty() {

@@ -8,7 +8,11 @@
 
 pub mod check;
 pub mod insertion;
+pub mod instances;
+pub mod model;
+pub mod optimizer;
 mod schedule;
+pub mod sisr;
 
 use std::time::Duration;
 

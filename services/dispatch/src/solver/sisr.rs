@@ -1,0 +1,493 @@
+//! The optimizer: ruin and recreate in the style of SISR (Christiaens & Vanden
+//! Berghe, "Slack Induction by String Removals", Transportation Science 2020)
+//! under simulated annealing, on the compact `Model`.
+//!
+//! - **Construction:** every job, hardest first, at its cheapest feasible place.
+//! - **Ruin:** strings of consecutive stops cut from routes that lie near a
+//!   random seed job (adjacent routes), and now and then a whole short route
+//!   (to free a vehicle). A job goes whole: pickup and drop-off together.
+//! - **Recreate:** the removed jobs, in an order drawn among random, biggest
+//!   load first, farthest first and closest first, each at its cheapest
+//!   feasible place over all routes, skipping each place with a small
+//!   probability ("blinks") for diversity.
+//! - **Acceptance:** simulated annealing, the temperature falling
+//!   geometrically with the time (or iterations) spent.
+//!
+//! Feasibility of an insertion is tested in O(1) per position for time windows
+//! and capacity, from each route's earliest starts, latest starts and loads;
+//! the few candidates that pass are checked for ride times and route duration
+//! with the full schedule (`Model::schedule`) when the model has such limits.
+//! The result is deterministic for a given seed and iteration budget.
+
+use std::time::{Duration, Instant};
+
+use rand::{Rng as _, SeedableRng as _, rngs::StdRng, seq::SliceRandom as _};
+
+use super::model::{Amount, DIMS, Kind, Model, Objective};
+
+/// How long to search.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub time: Duration,
+    /// Stop after this many ruin-and-recreate iterations (deterministic runs).
+    pub iterations: Option<u64>,
+    pub seed: u64,
+}
+
+/// Nodes per vehicle (empty routes included) and the jobs left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Solution {
+    pub routes: Vec<Vec<usize>>,
+    pub unassigned: Vec<usize>,
+}
+
+/// What the search did, for benchmarks and logs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub iterations: u64,
+    pub construction_cost: i64,
+    pub best_cost: i64,
+}
+
+/// Average number of jobs removed per iteration, and the longest string (SISR's c̄ and L^max).
+const AVG_REMOVED: f64 = 10.0;
+const MAX_STRING: f64 = 10.0;
+const BLINK_RATE: f64 = 0.01;
+
+/// Solves `m`, starting from `initial` (pinned jobs must be in it) or from scratch.
+pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution, Stats) {
+    let started = Instant::now();
+    let mut search = Search::new(m, limits.seed);
+    let mut current = search.construct(initial);
+    let mut stats = Stats { construction_cost: current.cost, ..Stats::default() };
+    let mut best = current.clone();
+    let movable: Vec<usize> = (0..m.jobs.len()).filter(|&j| m.jobs[j].pinned.is_none()).collect();
+    if movable.is_empty() {
+        stats.best_cost = best.cost;
+        return (best.into_solution(), stats);
+    }
+    // SISR's temperatures (100 to 1 on Solomon's scale), relative to the mean
+    // cost of an edge of the first solution.
+    let routed: i64 = best.routes.iter().map(|r| m.route_cost(r.vehicle, &r.nodes)).sum();
+    let edges = best.routes.iter().filter(|r| !r.nodes.is_empty()).map(|r| r.nodes.len() + 1).sum::<usize>().max(1);
+    let t0 = (6.0 * routed as f64 / edges as f64).max(1.0);
+    let tf = t0 / 100.0;
+    let mut iteration = 0_u64;
+    loop {
+        let progress = match limits.iterations {
+            Some(n) => iteration as f64 / n.max(1) as f64,
+            None => started.elapsed().as_secs_f64() / limits.time.as_secs_f64().max(1e-9),
+        };
+        if progress >= 1.0 {
+            break;
+        }
+        let temperature = t0 * (tf / t0).powf(progress);
+        let mut next = current.clone();
+        let removed = search.ruin(&mut next);
+        search.recreate(&mut next, removed);
+        let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
+        if (next.cost as f64) < threshold {
+            current = next;
+            if current.cost < best.cost {
+                best = current.clone();
+            }
+        }
+        iteration += 1;
+    }
+    stats.iterations = iteration;
+    stats.best_cost = best.cost;
+    (best.into_solution(), stats)
+}
+
+/// A route with what makes insertion tests O(1): earliest and latest service
+/// starts and the load after each node.
+#[derive(Clone, Debug)]
+struct Route {
+    vehicle: usize,
+    nodes: Vec<usize>,
+    earliest: Vec<i64>,
+    latest: Vec<i64>,
+    load: Vec<Amount>,
+    /// The highest load from each position to the end.
+    peak: Vec<Amount>,
+    cost: i64,
+}
+
+#[derive(Clone, Debug)]
+struct State {
+    routes: Vec<Route>,
+    unassigned: Vec<usize>,
+    cost: i64,
+}
+
+impl State {
+    fn into_solution(self) -> Solution {
+        let mut unassigned = self.unassigned;
+        unassigned.sort_unstable();
+        Solution { routes: self.routes.into_iter().map(|r| r.nodes).collect(), unassigned }
+    }
+}
+
+struct Search<'m> {
+    m: &'m Model,
+    rng: StdRng,
+    /// Other jobs by distance, nearest first.
+    neighbours: Vec<Vec<usize>>,
+    vehicle_cost: i64,
+    unassigned_cost: i64,
+    /// Vehicles that are interchangeable share a class; one empty route per class is tried.
+    class: Vec<usize>,
+    /// Full schedules are needed to accept an insertion (ride times, durations).
+    exact: bool,
+    /// Where each job sits: (route, position of its first node); recomputed per state.
+    place: Vec<Option<usize>>,
+}
+
+impl<'m> Search<'m> {
+    fn new(m: &'m Model, seed: u64) -> Self {
+        let n = m.jobs.len();
+        let far = |j: usize, k: usize| {
+            let (a, b) = (&m.jobs[j].nodes, &m.jobs[k].nodes);
+            a.iter().flat_map(|&x| b.iter().map(move |&y| (x, y))).map(|(x, y)| m.c(m.nodes[x].loc, m.nodes[y].loc)).min().unwrap_or(0)
+        };
+        let neighbours = (0..n)
+            .map(|j| {
+                let mut others: Vec<usize> = (0..n).filter(|&k| k != j).collect();
+                others.sort_by_key(|&k| (far(j, k), k));
+                others
+            })
+            .collect();
+        let max_c = m.cost.iter().copied().max().unwrap_or(1).max(1);
+        let span = (m.nodes.len() + m.vehicles.len() + 1) as i64 * max_c * 2;
+        let vehicle_cost = if m.objective == Objective::Vehicles { span } else { 0 };
+        let unassigned_cost = (span + vehicle_cost) * 4;
+        let mut class = Vec::with_capacity(m.vehicles.len());
+        for (i, v) in m.vehicles.iter().enumerate() {
+            let same = (0..i).find(|&k| {
+                let w = &m.vehicles[k];
+                (w.start, w.end, w.early, w.late, w.capacity, w.max_duration)
+                    == (v.start, v.end, v.early, v.late, v.capacity, v.max_duration)
+                    && m.jobs.iter().all(|j| j.vehicles.as_ref().is_none_or(|a| a[i] == a[k]) && j.pinned.is_none_or(|p| p != i && p != k))
+            });
+            class.push(same.map_or(i, |k| class[k]));
+        }
+        let exact = m.jobs.iter().any(|j| j.max_ride.is_some()) || m.vehicles.iter().any(|v| v.max_duration.is_some());
+        Self { m, rng: StdRng::seed_from_u64(seed), neighbours, vehicle_cost, unassigned_cost, class, exact, place: vec![None; n] }
+    }
+
+    fn route(&self, vehicle: usize, nodes: Vec<usize>) -> Route {
+        let m = self.m;
+        let v = &m.vehicles[vehicle];
+        let q = nodes.len();
+        let mut earliest = Vec::with_capacity(q);
+        let mut load = Vec::with_capacity(q);
+        let (mut t, mut at, mut l) = (v.early, v.start, [0; DIMS]);
+        let mut prev_service = 0;
+        for &n in &nodes {
+            let node = &m.nodes[n];
+            t = (t + prev_service + m.t(at, node.loc)).max(node.early);
+            earliest.push(t);
+            for d in 0..DIMS {
+                l[d] += node.load[d];
+            }
+            load.push(l);
+            prev_service = node.service;
+            at = node.loc;
+        }
+        let mut latest = vec![0; q];
+        let mut next_latest = v.late;
+        let mut next_loc = v.end;
+        for k in (0..q).rev() {
+            let node = &m.nodes[nodes[k]];
+            latest[k] = node.late.min(next_latest - node.service - m.t(node.loc, next_loc));
+            next_latest = latest[k];
+            next_loc = node.loc;
+        }
+        let mut peak = vec![[i32::MIN; DIMS]; q + 1];
+        for k in (0..q).rev() {
+            for d in 0..DIMS {
+                peak[k][d] = peak[k + 1][d].max(load[k][d]);
+            }
+        }
+        let cost = m.route_cost(vehicle, &nodes) + if q > 0 { self.vehicle_cost } else { 0 };
+        Route { vehicle, nodes, earliest, latest, load, peak, cost }
+    }
+
+    fn total(&self, routes: &[Route], unassigned: usize) -> i64 {
+        routes.iter().map(|r| r.cost).sum::<i64>() + unassigned as i64 * self.unassigned_cost
+    }
+
+    /// The initial routes (kept ones first), then every other job inserted.
+    fn construct(&mut self, initial: Option<Solution>) -> State {
+        let m = self.m;
+        let mut routes: Vec<Route> = (0..m.vehicles.len()).map(|v| self.route(v, Vec::new())).collect();
+        let mut placed = vec![false; m.jobs.len()];
+        if let Some(initial) = initial {
+            for (v, nodes) in initial.routes.into_iter().enumerate() {
+                if v < routes.len() && !nodes.is_empty() && m.schedule(v, &nodes).is_some() {
+                    for &n in &nodes {
+                        placed[m.nodes[n].job] = true;
+                    }
+                    routes[v] = self.route(v, nodes);
+                }
+            }
+        }
+        let mut todo: Vec<usize> = (0..m.jobs.len()).filter(|&j| !placed[j]).collect();
+        // Hardest first: fewest vehicles, tightest windows.
+        let width = |j: usize| m.jobs[j].nodes.iter().map(|&n| m.nodes[n].late - m.nodes[n].early).min().unwrap_or(0);
+        let fleet = |j: usize| m.jobs[j].vehicles.as_ref().map_or(m.vehicles.len(), |v| v.iter().filter(|&&x| x).count());
+        todo.sort_by_key(|&j| (fleet(j), width(j), j));
+        let mut state = State { cost: 0, unassigned: Vec::new(), routes };
+        for j in todo {
+            self.insert_best(&mut state, j, 0.0);
+        }
+        state.cost = self.total(&state.routes, state.unassigned.len());
+        state
+    }
+
+    /// SISR's adjacent string removal (plus, for the vehicles objective, a
+    /// whole short route now and then). Returns the removed jobs.
+    fn ruin(&mut self, s: &mut State) -> Vec<usize> {
+        let m = self.m;
+        for p in self.place.iter_mut() {
+            *p = None;
+        }
+        let mut served = Vec::new();
+        let mut nonempty = 0;
+        for (ri, r) in s.routes.iter().enumerate() {
+            if !r.nodes.is_empty() {
+                nonempty += 1;
+            }
+            for &n in &r.nodes {
+                let j = m.nodes[n].job;
+                if self.place[j].is_none() {
+                    self.place[j] = Some(ri);
+                    if m.jobs[j].pinned.is_none() {
+                        served.push(j);
+                    }
+                }
+            }
+        }
+        let mut removed: Vec<usize> = Vec::new();
+        if served.is_empty() {
+            return std::mem::take(&mut s.unassigned);
+        }
+        let mut cut = vec![false; s.routes.len()];
+        if m.objective == Objective::Vehicles && nonempty > 1 && self.rng.random_bool(0.1) {
+            // The shortest of two random non-empty routes, whole.
+            let candidates: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
+            let (a, b) = (candidates[self.rng.random_range(0..candidates.len())], candidates[self.rng.random_range(0..candidates.len())]);
+            let r = if s.routes[a].nodes.len() <= s.routes[b].nodes.len() { a } else { b };
+            self.remove_window(s, r, 0, s.routes[r].nodes.len(), &mut removed);
+            cut[r] = true;
+        }
+        let jobs_per_route = served.len() as f64 / nonempty.max(1) as f64;
+        let l_max = MAX_STRING.min(jobs_per_route * 2.0).max(1.0);
+        let k_max = (4.0 * AVG_REMOVED / (1.0 + l_max) - 1.0).max(1.0);
+        let strings = self.rng.random_range(1.0..k_max + 1.0).floor() as usize;
+        let seed = served[self.rng.random_range(0..served.len())];
+        let mut done = 0;
+        let order: Vec<usize> = std::iter::once(seed).chain(self.neighbours[seed].iter().copied()).collect();
+        for j in order {
+            if done >= strings {
+                break;
+            }
+            let Some(ri) = self.place[j] else { continue };
+            if cut[ri] || m.jobs[j].pinned.is_some() || removed.contains(&j) {
+                continue;
+            }
+            let len = s.routes[ri].nodes.len();
+            let Some(pos) = s.routes[ri].nodes.iter().position(|&n| m.nodes[n].job == j) else { continue };
+            let string = self.rng.random_range(1.0..l_max.min(len as f64) + 1.0).floor() as usize;
+            let string = string.clamp(1, len);
+            let first = pos.saturating_sub(self.rng.random_range(0..string)).min(len - string);
+            self.remove_window(s, ri, first, first + string, &mut removed);
+            cut[ri] = true;
+            done += 1;
+        }
+        removed.append(&mut s.unassigned);
+        removed
+    }
+
+    /// Removes from route `ri` the (unpinned) jobs with a node in `from..to`.
+    fn remove_window(&mut self, s: &mut State, ri: usize, from: usize, to: usize, removed: &mut Vec<usize>) {
+        let m = self.m;
+        let r = &s.routes[ri];
+        let mut jobs: Vec<usize> = r.nodes[from..to].iter().map(|&n| m.nodes[n].job).filter(|&j| m.jobs[j].pinned.is_none()).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        if jobs.is_empty() {
+            return;
+        }
+        let nodes: Vec<usize> = r.nodes.iter().copied().filter(|&n| jobs.binary_search(&m.nodes[n].job).is_err()).collect();
+        let vehicle = r.vehicle;
+        s.routes[ri] = self.route(vehicle, nodes);
+        removed.extend(jobs);
+    }
+
+    fn recreate(&mut self, s: &mut State, mut removed: Vec<usize>) {
+        let m = self.m;
+        let depot = m.vehicles.first().map_or(0, |v| v.start);
+        let size =
+            |j: usize| -> i64 { m.jobs[j].nodes.iter().map(|&n| m.nodes[n].load.iter().map(|x| i64::from(x.abs())).sum::<i64>()).sum() };
+        let distance = |j: usize| m.c(depot, m.nodes[m.jobs[j].nodes[0]].loc);
+        removed.shuffle(&mut self.rng);
+        match self.rng.random_range(0..11) {
+            0..=3 => {}
+            4..=7 => removed.sort_by_key(|&j| std::cmp::Reverse(size(j))),
+            8..=9 => removed.sort_by_key(|&j| std::cmp::Reverse(distance(j))),
+            _ => removed.sort_by_key(|&j| distance(j)),
+        }
+        for j in removed {
+            self.insert_best(s, j, BLINK_RATE);
+        }
+        s.cost = self.total(&s.routes, s.unassigned.len());
+    }
+
+    /// Puts job `j` at its cheapest feasible place, or in `unassigned`.
+    fn insert_best(&mut self, s: &mut State, j: usize, blink: f64) {
+        let m = self.m;
+        let mut best: Option<(i64, usize, usize, usize)> = None;
+        let mut tried_empty = Vec::new();
+        let mut candidates: Vec<(i64, usize, usize)> = Vec::new();
+        for ri in 0..s.routes.len() {
+            let r = &s.routes[ri];
+            if !m.can_serve(r.vehicle, j) {
+                continue;
+            }
+            if r.nodes.is_empty() {
+                let class = self.class[r.vehicle];
+                if tried_empty.contains(&class) {
+                    continue;
+                }
+                tried_empty.push(class);
+            }
+            candidates.clear();
+            self.positions(r, j, blink, &mut candidates);
+            if candidates.is_empty() {
+                continue;
+            }
+            candidates.sort_unstable();
+            for &(delta, i, k) in candidates.iter() {
+                if best.is_some_and(|b| b.0 <= delta) {
+                    break;
+                }
+                if !self.exact || m.schedule(r.vehicle, &with(m, &r.nodes, j, i, k)).is_some() {
+                    best = Some((delta, ri, i, k));
+                    break;
+                }
+            }
+        }
+        match best {
+            Some((_, ri, i, k)) => {
+                let r = &s.routes[ri];
+                let nodes = with(m, &r.nodes, j, i, k);
+                let vehicle = r.vehicle;
+                s.routes[ri] = self.route(vehicle, nodes);
+            }
+            None => s.unassigned.push(j),
+        }
+    }
+
+    /// Every place in `r` where job `j` keeps time windows and capacity, with
+    /// its added cost: (delta, i, k) inserts the first node before position i
+    /// and, for a pair, the second before original position k (k ≥ i).
+    fn positions(&mut self, r: &Route, j: usize, blink: f64, out: &mut Vec<(i64, usize, usize)>) {
+        let m = self.m;
+        let v = &m.vehicles[r.vehicle];
+        let q = r.nodes.len();
+        let job = &m.jobs[j];
+        let opening = if q == 0 { self.vehicle_cost } else { 0 };
+        // Before position i: the previous node's departure and place.
+        let depart = |i: usize| -> (i64, usize) {
+            if i == 0 {
+                (v.early, v.start)
+            } else {
+                let n = &m.nodes[r.nodes[i - 1]];
+                (r.earliest[i - 1] + n.service, n.loc)
+            }
+        };
+        let next = |i: usize| -> (i64, usize) { if i == q { (v.late, v.end) } else { (r.latest[i], m.nodes[r.nodes[i]].loc) } };
+        let load_before = |i: usize| if i == 0 { [0; DIMS] } else { r.load[i - 1] };
+        let first = &m.nodes[job.nodes[0]];
+        let fits = |base: Amount, add: Amount| (0..DIMS).all(|d| base[d] + add[d] <= v.capacity[d]);
+        for i in 0..=q {
+            if blink > 0.0 && self.rng.random_bool(blink) {
+                continue;
+            }
+            let (t_prev, at) = depart(i);
+            let start_first = (t_prev + m.t(at, first.loc)).max(first.early);
+            if start_first > first.late {
+                // Later positions start even later (earliest starts only grow).
+                if t_prev > first.late {
+                    break;
+                }
+                continue;
+            }
+            if !fits(load_before(i), first.load) {
+                continue;
+            }
+            let (next_latest, next_loc) = next(i);
+            if first.kind == Kind::Single {
+                if start_first + first.service + m.t(first.loc, next_loc) > next_latest {
+                    continue;
+                }
+                if i < q && !fits(r.peak[i], first.load) {
+                    continue;
+                }
+                let delta = m.c(at, first.loc) + m.c(first.loc, next_loc) - m.c(at, next_loc);
+                out.push((delta + opening, i, i));
+                continue;
+            }
+            // A pair: walk the delivery's place forward from right after the pickup.
+            let second = &m.nodes[job.nodes[1]];
+            let pick_delta = m.c(at, first.loc) + m.c(first.loc, next_loc) - m.c(at, next_loc);
+            let (mut t, mut cur) = (start_first + first.service, first.loc);
+            for k in i..=q {
+                // The delivery before original position k.
+                let (k_latest, k_loc) = next(k);
+                let start_second = (t + m.t(cur, second.loc)).max(second.early);
+                if start_second <= second.late && start_second + second.service + m.t(second.loc, k_loc) <= k_latest {
+                    let delta = if k == i {
+                        m.c(at, first.loc) + m.c(first.loc, second.loc) + m.c(second.loc, k_loc) - m.c(at, k_loc)
+                    } else {
+                        let prev_loc = m.nodes[r.nodes[k - 1]].loc;
+                        pick_delta + m.c(prev_loc, second.loc) + m.c(second.loc, k_loc) - m.c(prev_loc, k_loc)
+                    };
+                    out.push((delta + opening, i, k));
+                }
+                if k == q {
+                    break;
+                }
+                // Carry original node k with the pickup's load aboard.
+                let node = &m.nodes[r.nodes[k]];
+                if !fits(r.load[k], first.load) {
+                    break;
+                }
+                let start_k = (t + m.t(cur, node.loc)).max(node.early);
+                if start_k > r.latest[k] || start_k > second.late {
+                    break;
+                }
+                t = start_k + node.service;
+                cur = node.loc;
+            }
+        }
+    }
+}
+
+/// `nodes` with job `j` inserted: its first node before position `i`, its
+/// second (if any) before original position `k`.
+fn with(m: &Model, nodes: &[usize], j: usize, i: usize, k: usize) -> Vec<usize> {
+    let job = &m.jobs[j].nodes;
+    let mut out = Vec::with_capacity(nodes.len() + job.len());
+    out.extend_from_slice(&nodes[..i]);
+    out.push(job[0]);
+    if job.len() == 2 {
+        out.extend_from_slice(&nodes[i..k]);
+        out.push(job[1]);
+        out.extend_from_slice(&nodes[k..]);
+    } else {
+        out.extend_from_slice(&nodes[i..]);
+    }
+    out
+}
