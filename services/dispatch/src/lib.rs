@@ -129,7 +129,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     }
     let planner = run::Planner {
         router,
-        solver: Arc::new(solver::insertion::Insertion),
+        solver: Arc::new(solver::optimizer::Optimizer),
         ride: cfg.ride,
         default_budget: cfg.default_budget,
         max_budget: cfg.max_budget,

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
         };
         let started = std::time::Instant::now();
         let model = instance.model(args.objective);
-        let (solution, stats) = sisr::solve(&model, None, Limits { time: args.time, iterations: None, seed: args.seed });
+        let (solution, stats) = sisr::solve(&model, None, Limits { time: args.time, iterations: None, patience: None, seed: args.seed });
         let seconds = started.elapsed().as_secs_f64();
         let routes = instance.routes_of(&model, &solution.routes);
         let unserved = solution.unassigned.len();

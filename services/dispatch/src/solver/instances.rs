@@ -382,3 +382,165 @@ fn site(w: &[&str], cols: [usize; 7], line: usize, expected_id: usize) -> Result
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::solver::sisr::{self, Limits};
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/instances")
+    }
+
+    fn load(rel: &str) -> Instance {
+        let path = dir().join(rel);
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        Instance::parse(&name, &std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    const ALL: [&str; 13] = [
+        "solomon/C101.txt",
+        "solomon/C201.txt",
+        "solomon/R101.txt",
+        "solomon/R201.txt",
+        "solomon/RC101.txt",
+        "solomon/RC201.txt",
+        "homberger/c1_2_1.txt",
+        "homberger/r1_2_1.txt",
+        "li_lim/lc101.txt",
+        "li_lim/lr101.txt",
+        "cordeau_darp/a2-16.txt",
+        "cordeau_darp/a4-32.txt",
+        "cordeau_darp/a6-48.txt",
+    ];
+
+    #[test]
+    fn the_real_files_parse_into_their_formats() {
+        let c101 = load("solomon/C101.txt");
+        assert_eq!((c101.format, c101.jobs.len(), c101.vehicles, c101.capacity), (Format::Solomon, 100, 25, 200));
+        assert_eq!((c101.sites[1].x, c101.sites[1].ready, c101.sites[1].due, c101.sites[1].service), (45.0, 912.0, 967.0, 90.0));
+        let h = load("homberger/r1_2_1.txt");
+        assert_eq!((h.format, h.jobs.len(), h.vehicles), (Format::Solomon, 200, 50));
+        let lc = load("li_lim/lc101.txt");
+        assert_eq!((lc.format, lc.jobs.len(), lc.vehicles, lc.capacity), (Format::LiLim, 53, 25, 200));
+        assert!(lc.jobs.iter().all(|j| j.len() == 2 && lc.sites[j[0]].demand == -lc.sites[j[1]].demand));
+        let a = load("cordeau_darp/a2-16.txt");
+        assert_eq!((a.format, a.jobs.len(), a.vehicles, a.capacity), (Format::Cordeau, 16, 2, 3));
+        assert_eq!((a.max_ride, a.max_duration, a.start, a.end), (Some(30.0), Some(480.0), 0, 33));
+        assert_eq!(a.jobs[0], vec![1, 17]);
+        for rel in ALL {
+            load(rel);
+        }
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_line() {
+        let err = Instance::parse("x", "2 2 480 3 30\n0 0 0 0 0 0 480\n1 1 1 3 1 0 1440\n").unwrap_err();
+        assert!(err.to_string().contains("expected 6"), "{err}");
+        let err = Instance::parse("x", "25\t200\t1\n0\t40\t50\t0\t0\tlate\t0\t0\t0\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(Instance::parse("x", "").is_err());
+    }
+
+    /// The published best-known route files pass the checker at their published distance.
+    #[test]
+    fn the_checker_accepts_the_best_known_solutions_at_their_distance() {
+        for (rel, file, published) in [
+            ("li_lim/lc101.txt", "lc101.10_828.9369.txt", 828.9369),
+            ("li_lim/lr101.txt", "lr101.19_1650.7992.txt", 1650.7992),
+            ("homberger/c1_2_1.txt", "c1_2_1.20_2704.5678.txt", 2704.5678),
+            ("homberger/r1_2_1.txt", "r1_2_1.20_4784.106.txt", 4784.106),
+        ] {
+            let instance = load(rel);
+            let text = std::fs::read_to_string(dir().join("bks_solutions").join(file)).unwrap();
+            let routes: Vec<Vec<usize>> = text
+                .lines()
+                .filter_map(|l| l.split_once(':').filter(|(k, _)| k.trim_start().starts_with("Route")))
+                .map(|(_, ids)| ids.split_whitespace().map(|x| x.parse().unwrap()).collect())
+                .collect();
+            let distance = instance.check(&routes).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+            assert!((distance - published).abs() < 1e-3, "{file}: {distance} vs {published}");
+        }
+    }
+
+    /// A two-request dial-a-ride instance on a line: depot at 0, request 1 from
+    /// 10 to 20, request 2 from 12 to 22; Q, L and T as given.
+    fn tiny(q: i32, l: f64, t: f64, window_2: (f64, f64)) -> Instance {
+        let text = format!(
+            "2 2 {t} {q} {l}\n0 0 0 0 0 0 480\n1 10 0 1 1 0 480\n2 12 0 1 1 {} {}\n3 20 0 1 -1 0 480\n4 22 0 1 -1 0 480\n5 0 0 0 0 0 480\n",
+            window_2.0, window_2.1
+        );
+        Instance::parse("tiny", &text).unwrap()
+    }
+
+    #[test]
+    fn the_checker_finds_each_broken_rule() {
+        let ok = tiny(3, 30.0, 480.0, (0.0, 480.0));
+        assert!((ok.check(&[vec![1, 2, 3, 4]]).unwrap() - 44.0).abs() < 1e-9);
+        let broken = |i: &Instance, routes: &[Vec<usize>], needle: &str| {
+            let problems = i.check(routes).unwrap_err();
+            assert!(problems.iter().any(|p| p.contains(needle)), "{needle:?} in {problems:?}");
+        };
+        // Time window: request 2's pickup must start by 5, but 12 away.
+        broken(&tiny(3, 30.0, 480.0, (0.0, 5.0)), &[vec![1, 2, 3, 4]], "no schedule");
+        // Capacity: one seat, both aboard at once.
+        broken(&tiny(1, 30.0, 480.0, (0.0, 480.0)), &[vec![1, 2, 3, 4]], "load 2");
+        // Ride time: request 1 rides at least 2 + 1 (request 2 boards) + 8 = 11 > 10.
+        assert!(tiny(3, 11.0, 480.0, (0.0, 480.0)).check(&[vec![1, 2, 3, 4]]).is_ok());
+        broken(&tiny(3, 10.0, 480.0, (0.0, 480.0)), &[vec![1, 2, 3, 4]], "no schedule");
+        // Route duration: 44 of driving and 4 of service do not fit in 40.
+        broken(&tiny(3, 30.0, 40.0, (0.0, 480.0)), &[vec![1, 2, 3, 4]], "no schedule");
+        // Precedence and pairing.
+        broken(&ok, &[vec![3, 1, 2, 4]], "not on one route in that order");
+        broken(&ok, &[vec![1, 2, 4], vec![3]], "not on one route in that order");
+        // Every node exactly once; no more routes than vehicles; no depots.
+        broken(&ok, &[vec![1, 2, 3, 4, 4]], "visited 2 times");
+        broken(&ok, &[vec![1, 3], vec![2, 4], vec![]], "3 routes for 2 vehicles");
+        broken(&ok, &[vec![1, 3, 2]], "visited 0 times");
+        broken(&ok, &[vec![5, 1, 2, 3, 4]], "not a customer node");
+    }
+
+    #[test]
+    fn solutions_are_feasible_on_every_shared_instance_with_a_short_budget() {
+        for rel in ALL {
+            let instance = load(rel);
+            let model = instance.model(Objective::Distance);
+            let (solution, stats) =
+                sisr::solve(&model, None, Limits { time: Duration::from_secs(60), iterations: Some(30), patience: None, seed: 3 });
+            assert!(solution.unassigned.is_empty(), "{rel}: {} jobs left out", solution.unassigned.len());
+            let routes = instance.routes_of(&model, &solution.routes);
+            instance.check(&routes).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+            assert!(stats.best_cost <= stats.construction_cost, "{rel}");
+        }
+    }
+
+    #[test]
+    fn a_seed_and_an_iteration_budget_give_one_result() {
+        let instance = load("li_lim/lr101.txt");
+        let model = instance.model(Objective::Distance);
+        let limits = Limits { time: Duration::from_secs(60), iterations: Some(200), patience: None, seed: 11 };
+        let (a, _) = sisr::solve(&model, None, limits);
+        let (b, _) = sisr::solve(&model, None, limits);
+        assert_eq!(a, b);
+        let (c, _) = sisr::solve(&model, None, Limits { seed: 12, ..limits });
+        assert_ne!(a, c, "another seed searches another way");
+    }
+
+    #[test]
+    fn the_vehicles_objective_uses_fewer_vehicles() {
+        let instance = load("solomon/R201.txt");
+        let limits = Limits { time: Duration::from_secs(60), iterations: Some(3_000), patience: None, seed: 5 };
+        let count = |objective| {
+            let model = instance.model(objective);
+            let (solution, _) = sisr::solve(&model, None, limits);
+            let routes = instance.routes_of(&model, &solution.routes);
+            instance.check(&routes).unwrap();
+            routes.len()
+        };
+        assert!(count(Objective::Vehicles) < count(Objective::Distance));
+    }
+
+    use std::time::Duration;
+}

@@ -218,6 +218,32 @@ mod tests {
         Budget { time: Duration::from_secs(1), seed: 7 }
     }
 
+    type Solve = Box<dyn Fn(&Problem) -> Plan>;
+
+    /// The baseline and the optimizer (deterministic: an iteration budget).
+    fn solvers() -> Vec<(&'static str, Solve)> {
+        vec![
+            ("insertion", Box::new(|p: &Problem| insertion::Insertion.solve(p, budget()))),
+            ("sisr", Box::new(|p: &Problem| optimizer::solve_iterations(p, 300, 7))),
+        ]
+    }
+
+    #[test]
+    fn the_optimizer_serves_at_least_as_many_and_drives_less() {
+        for seed in 0..4 {
+            let p = instance(seed, 60, 5);
+            let base = insertion::Insertion.solve(&p, budget());
+            let best = optimizer::solve_iterations(&p, 400, seed);
+            assert_eq!(check::violations(&p, &best), vec![], "seed {seed}");
+            let served = |plan: &Plan| plan.routes.iter().map(|r| r.stops.len() / 2).sum::<usize>();
+            assert!(served(&best) >= served(&base), "seed {seed}: {} < {}", served(&best), served(&base));
+            if served(&best) == served(&base) {
+                assert!(best.totals(&p).0 <= base.totals(&p).0, "seed {seed}");
+            }
+            assert_eq!(best, optimizer::solve_iterations(&p, 400, seed), "deterministic");
+        }
+    }
+
     #[test]
     fn insertion_plans_pass_the_checker() {
         for seed in 0..5 {
@@ -233,15 +259,20 @@ mod tests {
 
     #[test]
     fn kept_routes_are_kept_and_extended() {
-        let p = instance(4, 30, 4);
-        let first = insertion::Insertion.solve(&Problem { requests: p.requests[..20].to_vec(), ..p.clone() }, budget());
-        let q = Problem { keep: first.routes.clone(), ..p };
-        let plan = insertion::Insertion.solve(&q, budget());
-        assert!(check::violations(&q, &plan).is_empty());
-        for kept in &first.routes {
-            let now = plan.routes.iter().find(|r| r.vehicle == kept.vehicle).unwrap();
-            for s in &kept.stops {
-                assert!(now.stops.iter().any(|x| x.request == s.request && x.pickup == s.pickup), "kept stop {s:?} still planned");
+        for (name, solve) in solvers() {
+            let p = instance(4, 30, 4);
+            let first = solve(&Problem { requests: p.requests[..20].to_vec(), ..p.clone() });
+            let q = Problem { keep: first.routes.clone(), ..p };
+            let plan = solve(&q);
+            assert!(check::violations(&q, &plan).is_empty(), "{name}");
+            for kept in &first.routes {
+                let now = plan.routes.iter().find(|r| r.vehicle == kept.vehicle).unwrap();
+                for s in &kept.stops {
+                    assert!(
+                        now.stops.iter().any(|x| x.request == s.request && x.pickup == s.pickup),
+                        "{name}: kept stop {s:?} still planned"
+                    );
+                }
             }
         }
     }
@@ -257,10 +288,12 @@ mod tests {
         p.requests[2].load = Load::of_trip(Mobility::Ambulatory, 1);
         p.requests[2].deadline = Some(p.requests[2].earliest + 60);
         p.vehicles[0].kind = VehicleKind::Car;
-        let plan = insertion::Insertion.solve(&p, budget());
-        let reasons: Vec<_> = plan.unassigned.iter().map(|u| u.reason).collect();
-        assert_eq!(reasons, [Reason::NoVehicleOfKind, Reason::Capacity, Reason::TimeWindow]);
-        assert!(check::violations(&p, &plan).is_empty());
+        for (name, solve) in solvers() {
+            let plan = solve(&p);
+            let reasons: Vec<_> = plan.unassigned.iter().map(|u| u.reason).collect();
+            assert_eq!(reasons, [Reason::NoVehicleOfKind, Reason::Capacity, Reason::TimeWindow], "{name}");
+            assert!(check::violations(&p, &plan).is_empty(), "{name}");
+        }
     }
 
     #[test]
@@ -270,13 +303,15 @@ mod tests {
         // second patient with a late window is not picked up early to wait aboard.
         let mut p = instance(3, 2, 1);
         p.vehicles[0].kind = VehicleKind::WheelchairVan;
-        let plan = insertion::Insertion.solve(&p, budget());
-        assert!(check::violations(&p, &plan).is_empty());
-        for route in &plan.routes {
-            for s in route.stops.iter().filter(|s| !s.pickup) {
-                let r = &p.requests[s.request];
-                let pick = route.stops.iter().find(|x| x.pickup && x.request == s.request).unwrap();
-                assert!(s.time - (pick.time + r.service) <= r.max_ride);
+        for (_, solve) in solvers() {
+            let plan = solve(&p);
+            assert!(check::violations(&p, &plan).is_empty());
+            for route in &plan.routes {
+                for s in route.stops.iter().filter(|s| !s.pickup) {
+                    let r = &p.requests[s.request];
+                    let pick = route.stops.iter().find(|x| x.pickup && x.request == s.request).unwrap();
+                    assert!(s.time - (pick.time + r.service) <= r.max_ride);
+                }
             }
         }
     }

@@ -24,7 +24,8 @@ impl Solver for Optimizer {
 
     fn solve(&self, p: &Problem, budget: Budget) -> Plan {
         let (m, initial) = model_of(p);
-        let (solution, _) = sisr::solve(&m, Some(initial), Limits { time: budget.time, iterations: None, seed: budget.seed });
+        let limits = Limits { time: budget.time, iterations: None, patience: Some(patience(&m)), seed: budget.seed };
+        let (solution, _) = sisr::solve(&m, Some(initial), limits);
         plan_of(p, &m, &solution)
     }
 }
@@ -32,9 +33,14 @@ impl Solver for Optimizer {
 /// The same, stopping after `iterations` (deterministic, for tests and benchmarks).
 pub fn solve_iterations(p: &Problem, iterations: u64, seed: u64) -> Plan {
     let (m, initial) = model_of(p);
-    let limits = Limits { time: std::time::Duration::from_secs(3600), iterations: Some(iterations), seed };
+    let limits = Limits { time: std::time::Duration::from_secs(3600), iterations: Some(iterations), patience: None, seed };
     let (solution, _) = sisr::solve(&m, Some(initial), limits);
     plan_of(p, &m, &solution)
+}
+
+/// Iterations without improvement after which a run stops before its budget.
+fn patience(m: &Model) -> u64 {
+    (20 * m.jobs.len() as u64).max(2_000)
 }
 
 fn amount(l: Load) -> [i32; 3] {

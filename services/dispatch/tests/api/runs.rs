@@ -33,7 +33,7 @@ async fn a_run_plans_the_day_and_says_why_a_booking_was_left_out() {
         let res = t.run(1, pb::RunMode::Full).await.unwrap();
         let run = res.run.unwrap();
         assert_eq!(run.status(), pb::RunStatus::Completed, "{backend:?}: {:?}", run.error);
-        assert_eq!((run.bookings_considered, run.routing_source(), run.solver.as_str()), (33, pb::RoutingSource::Haversine, "insertion"));
+        assert_eq!((run.bookings_considered, run.routing_source(), run.solver.as_str()), (33, pb::RoutingSource::Haversine, "sisr"));
         assert_eq!(run.bookings_assigned as usize, res.assignments.len());
         assert_eq!(run.bookings_assigned as usize + run.unassigned.len(), 33);
         let left_out = run.unassigned.iter().find(|u| u.booking_id == stretcher_trip).expect("no stretcher vehicle");
