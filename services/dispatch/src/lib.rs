@@ -50,6 +50,10 @@ pub struct Config {
     /// which also covers loading and writing).
     pub default_budget: Duration,
     pub max_budget: Duration,
+    /// What the optimizer minimises after serving as many bookings as it can
+    /// (`DISPATCH_OBJECTIVE`: `distance`, the default; `duration`, driving
+    /// time; `vehicles`, drivers used first, then distance).
+    pub objective: solver::optimizer::Goal,
     /// OSRM, when `DISPATCH_OSRM_URL` is set (`DISPATCH_OSRM_MAX_TABLE` 100,
     /// `DISPATCH_OSRM_TIMEOUT_MS` 5,000, `DISPATCH_OSRM_BREAKER_FAILURES` 3,
     /// `DISPATCH_OSRM_BREAKER_COOLDOWN_SECS` 30).
@@ -90,6 +94,12 @@ impl Config {
                 road_kmh: ratio(env, "DISPATCH_ROAD_KMH", 70.0, 5.0..=130.0)?,
             },
             default_budget: env.millis_in("DISPATCH_SOLVER_BUDGET_MS", Duration::from_secs(2), 10..=600_000)?,
+            objective: match env.get("DISPATCH_OBJECTIVE").unwrap_or("distance") {
+                "distance" => solver::optimizer::Goal::Distance,
+                "duration" => solver::optimizer::Goal::Duration,
+                "vehicles" => solver::optimizer::Goal::Vehicles,
+                other => return Err(ConfigError::new("DISPATCH_OBJECTIVE", other, "distance, duration or vehicles")),
+            },
             max_budget,
             osrm: match env.get("DISPATCH_OSRM_URL").map(str::trim).filter(|u| !u.is_empty()) {
                 None => None,
@@ -129,7 +139,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     }
     let planner = run::Planner {
         router,
-        solver: Arc::new(solver::optimizer::Optimizer),
+        solver: Arc::new(solver::optimizer::Optimizer { goal: cfg.objective }),
         ride: cfg.ride,
         default_budget: cfg.default_budget,
         max_budget: cfg.max_budget,

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p atmr-dispatch --bin dispatch-bench -- \
-//!     [--database-url URL] [--bookings 100,500,2000] [--runs 5]
+//!     [--database-url URL] [--bookings 100,500,2000] [--runs 5] [--budget-ms MS]
 //! ```
 //! Without `--database-url`, a fresh SQLite file in a temporary directory is
 //! used. Each size gets its own company (drivers = bookings / 12.5, patients =
@@ -24,10 +24,12 @@ struct Args {
     database_url: Option<String>,
     sizes: Vec<usize>,
     runs: usize,
+    /// The solver's budget per run; 0: the service's default.
+    budget_ms: i32,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { database_url: None, sizes: vec![100, 500, 2_000], runs: 5 };
+    let mut args = Args { database_url: None, sizes: vec![100, 500, 2_000], runs: 5, budget_ms: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -40,7 +42,10 @@ fn parse_args() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--runs" => args.runs = value()?.parse::<usize>().map_err(|_| "--runs expects a whole number".to_owned())?.max(1),
-            "--help" | "-h" => return Err("usage: dispatch-bench [--database-url URL] [--bookings 100,500,2000] [--runs N]".to_owned()),
+            "--budget-ms" => args.budget_ms = value()?.parse::<i32>().map_err(|_| "--budget-ms expects milliseconds".to_owned())?,
+            "--help" | "-h" => {
+                return Err("usage: dispatch-bench [--database-url URL] [--bookings 100,500,2000] [--runs N] [--budget-ms MS]".to_owned());
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -107,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 service_day: day.to_string(),
                 mode: pb::RunMode::Full as i32,
                 seed: run as u64,
-                time_budget_ms: 0,
+                time_budget_ms: args.budget_ms,
             };
             let t = Instant::now();
             let res = client.clone().run_dispatch(kit::grpc::request(req, &token)).await?.into_inner();

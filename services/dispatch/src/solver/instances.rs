@@ -189,8 +189,9 @@ impl Instance {
             for b in 0..n {
                 let d = self.distance(a, b);
                 // Up for travel (feasible here ⇒ feasible in real numbers), nearest for cost.
-                time[a * n + b] = (d * SCALE).ceil() as i64;
-                cost[a * n + b] = (d * SCALE).round() as i64;
+                // Instances up to ~2,000 units across fit in 32 bits at this scale.
+                time[a * n + b] = i32::try_from((d * SCALE).ceil() as i64).expect("distances under 2,147 units");
+                cost[a * n + b] = i32::try_from((d * SCALE).round() as i64).expect("distances under 2,147 units");
             }
         }
         let scaled = |x: f64| (x * SCALE).round() as i64;

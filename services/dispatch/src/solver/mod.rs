@@ -224,7 +224,7 @@ mod tests {
     fn solvers() -> Vec<(&'static str, Solve)> {
         vec![
             ("insertion", Box::new(|p: &Problem| insertion::Insertion.solve(p, budget()))),
-            ("sisr", Box::new(|p: &Problem| optimizer::solve_iterations(p, 300, 7))),
+            ("sisr", Box::new(|p: &Problem| optimizer::solve_iterations(p, optimizer::Goal::Distance, 300, 7))),
         ]
     }
 
@@ -233,14 +233,14 @@ mod tests {
         for seed in 0..4 {
             let p = instance(seed, 60, 5);
             let base = insertion::Insertion.solve(&p, budget());
-            let best = optimizer::solve_iterations(&p, 400, seed);
+            let best = optimizer::solve_iterations(&p, optimizer::Goal::Distance, 400, seed);
             assert_eq!(check::violations(&p, &best), vec![], "seed {seed}");
             let served = |plan: &Plan| plan.routes.iter().map(|r| r.stops.len() / 2).sum::<usize>();
             assert!(served(&best) >= served(&base), "seed {seed}: {} < {}", served(&best), served(&base));
             if served(&best) == served(&base) {
                 assert!(best.totals(&p).0 <= base.totals(&p).0, "seed {seed}");
             }
-            assert_eq!(best, optimizer::solve_iterations(&p, 400, seed), "deterministic");
+            assert_eq!(best, optimizer::solve_iterations(&p, optimizer::Goal::Distance, 400, seed), "deterministic");
         }
     }
 
@@ -255,6 +255,20 @@ mod tests {
             assert_eq!(served + plan.unassigned.len(), 60);
             assert_eq!(plan, insertion::Insertion.solve(&p, budget()), "deterministic");
         }
+    }
+
+    #[test]
+    fn every_goal_serves_first_and_vehicles_uses_no_more_drivers() {
+        let p = instance(1, 60, 8);
+        let plan = |goal| optimizer::solve_iterations(&p, goal, 600, 3);
+        let (distance, duration, vehicles) =
+            (plan(optimizer::Goal::Distance), plan(optimizer::Goal::Duration), plan(optimizer::Goal::Vehicles));
+        for q in [&distance, &duration, &vehicles] {
+            assert_eq!(check::violations(&p, q), vec![]);
+        }
+        let served = |plan: &Plan| plan.routes.iter().map(|r| r.stops.len()).sum::<usize>();
+        assert_eq!((served(&duration), served(&vehicles)), (served(&distance), served(&distance)), "serving comes first");
+        assert!(vehicles.routes.len() <= distance.routes.len());
     }
 
     #[test]

@@ -79,9 +79,10 @@ pub struct Model {
     pub nodes: Vec<Node>,
     pub jobs: Vec<Job>,
     pub vehicles: Vec<Vehicle>,
-    /// Locations × locations, row-major.
-    pub time: Vec<i64>,
-    pub cost: Vec<i64>,
+    /// Locations × locations, row-major; 32 bits per entry (a 2,000-booking
+    /// day has 4,000 locations: 64 MB per matrix), sums in 64.
+    pub time: Vec<i32>,
+    pub cost: Vec<i32>,
     pub locations: usize,
     pub objective: Objective,
 }
@@ -89,12 +90,12 @@ pub struct Model {
 impl Model {
     #[inline]
     pub fn t(&self, a: usize, b: usize) -> i64 {
-        self.time[a * self.locations + b]
+        i64::from(self.time[a * self.locations + b])
     }
 
     #[inline]
     pub fn c(&self, a: usize, b: usize) -> i64 {
-        self.cost[a * self.locations + b]
+        i64::from(self.cost[a * self.locations + b])
     }
 
     pub fn can_serve(&self, vehicle: usize, job: usize) -> bool {

@@ -15,7 +15,22 @@ use super::{
 };
 use crate::domain::Load;
 
-pub struct Optimizer;
+/// What a dispatch day is optimised for, after serving as many bookings as possible.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Goal {
+    /// Kilometres driven.
+    #[default]
+    Distance,
+    /// Time driven.
+    Duration,
+    /// Drivers used, then kilometres.
+    Vehicles,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Optimizer {
+    pub goal: Goal,
+}
 
 impl Solver for Optimizer {
     fn name(&self) -> &'static str {
@@ -23,16 +38,23 @@ impl Solver for Optimizer {
     }
 
     fn solve(&self, p: &Problem, budget: Budget) -> Plan {
-        let (m, initial) = model_of(p);
+        let (m, initial) = model_of(p, self.goal);
         let limits = Limits { time: budget.time, iterations: None, patience: Some(patience(&m)), seed: budget.seed };
-        let (solution, _) = sisr::solve(&m, Some(initial), limits);
+        let (solution, stats) = sisr::solve(&m, Some(initial), limits);
+        tracing::debug!(
+            jobs = m.jobs.len(),
+            construction_ms = stats.construction.as_millis() as u64,
+            iterations = stats.iterations,
+            improvement = stats.construction_cost - stats.best_cost,
+            "optimizer done"
+        );
         plan_of(p, &m, &solution)
     }
 }
 
 /// The same, stopping after `iterations` (deterministic, for tests and benchmarks).
-pub fn solve_iterations(p: &Problem, iterations: u64, seed: u64) -> Plan {
-    let (m, initial) = model_of(p);
+pub fn solve_iterations(p: &Problem, goal: Goal, iterations: u64, seed: u64) -> Plan {
+    let (m, initial) = model_of(p, goal);
     let limits = Limits { time: std::time::Duration::from_secs(3600), iterations: Some(iterations), patience: None, seed };
     let (solution, _) = sisr::solve(&m, Some(initial), limits);
     plan_of(p, &m, &solution)
@@ -48,14 +70,15 @@ fn amount(l: Load) -> [i32; 3] {
 }
 
 /// The model of `p` and the kept routes that are still feasible, as a start.
-pub(crate) fn model_of(p: &Problem) -> (Model, Solution) {
+pub(crate) fn model_of(p: &Problem, goal: Goal) -> (Model, Solution) {
     let n = p.travel.len();
     let mut time = vec![0; n * n];
     let mut cost = vec![0; n * n];
     for a in 0..n {
         for b in 0..n {
-            time[a * n + b] = p.travel.secs(a, b);
-            cost[a * n + b] = p.travel.metres(a, b);
+            // The matrix holds 32-bit seconds and metres already.
+            time[a * n + b] = p.travel.secs(a, b) as i32;
+            cost[a * n + b] = (if goal == Goal::Duration { p.travel.secs(a, b) } else { p.travel.metres(a, b) }) as i32;
         }
     }
     let never = p.vehicles.iter().map(|v| v.end).max().unwrap_or(0) + 86_400;
@@ -81,7 +104,8 @@ pub(crate) fn model_of(p: &Problem) -> (Model, Solution) {
         .iter()
         .map(|v| Vehicle { start: v.depot, end: v.depot, early: v.start, late: v.end, capacity: amount(v.capacity), max_duration: None })
         .collect();
-    let mut m = Model { nodes, jobs, vehicles, time, cost, locations: n, objective: Objective::Distance };
+    let objective = if goal == Goal::Vehicles { Objective::Vehicles } else { Objective::Distance };
+    let mut m = Model { nodes, jobs, vehicles, time, cost, locations: n, objective };
     let mut initial = Solution { routes: vec![Vec::new(); p.vehicles.len()], unassigned: Vec::new() };
     for kept in &p.keep {
         let nodes: Vec<usize> = kept.stops.iter().map(|s| 2 * s.request + usize::from(!s.pickup)).collect();
