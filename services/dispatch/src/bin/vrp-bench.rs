@@ -3,14 +3,16 @@
 //! ```text
 //! cargo run --release -p atmr-dispatch --bin vrp-bench -- \
 //!     [--time-limit SECONDS] [--objective vehicles|distance] [--seed N] \
-//!     [--solutions DIR] FILE...
+//!     [--iterations N] [--solutions DIR] FILE...
 //! ```
 //! Each file's format (Solomon / Gehring & Homberger, Li & Lim, Cordeau DARP)
 //! is recognised by its content. The solution is checked by the independent
 //! checker (`instances::Instance::check`, real numbers, exact time feasibility)
 //! before its row is printed: `instance,vehicles,distance,seconds,feasible`.
 //! With `--solutions DIR`, `DIR/<instance>.sol` gets one line per route: the
-//! node ids in visit order, depot excluded. One core; defaults: 1 s, distance, seed 1.
+//! node ids in visit order, depot excluded. One core; defaults: 1 s, distance,
+//! seed 1. `--iterations N` replaces the clock: the same seed and N give the
+//! same routes on any machine.
 
 use std::{io::Write as _, path::PathBuf, process::ExitCode, time::Duration};
 
@@ -24,12 +26,21 @@ struct Args {
     time: Duration,
     objective: Objective,
     seed: u64,
+    /// A fixed number of iterations instead of the clock: the same result on any machine.
+    iterations: Option<u64>,
     solutions: Option<PathBuf>,
     files: Vec<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { time: Duration::from_secs(1), objective: Objective::Distance, seed: 1, solutions: None, files: Vec::new() };
+    let mut args = Args {
+        time: Duration::from_secs(1),
+        objective: Objective::Distance,
+        seed: 1,
+        iterations: None,
+        solutions: None,
+        files: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -52,6 +63,10 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => {
                 let raw = value()?;
                 args.seed = raw.parse().map_err(|_| format!("--seed expects a whole number, got {raw:?}"))?;
+            }
+            "--iterations" => {
+                let raw = value()?;
+                args.iterations = Some(raw.parse().map_err(|_| format!("--iterations expects a whole number, got {raw:?}"))?);
             }
             "--solutions" => args.solutions = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
@@ -101,7 +116,16 @@ fn main() -> ExitCode {
         };
         let started = std::time::Instant::now();
         let model = instance.model(args.objective);
-        let (solution, stats) = sisr::solve(&model, None, Limits { time: args.time, iterations: None, patience: None, seed: args.seed });
+        let (solution, stats) = sisr::solve(
+            &model,
+            None,
+            Limits {
+                time: if args.iterations.is_some() { Duration::MAX } else { args.time },
+                iterations: args.iterations,
+                patience: None,
+                seed: args.seed,
+            },
+        );
         let seconds = started.elapsed().as_secs_f64();
         let routes = instance.routes_of(&model, &solution.routes);
         let unserved = solution.unassigned.len();
