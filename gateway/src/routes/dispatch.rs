@@ -745,6 +745,10 @@ pub struct StatusBody {
     status: String,
     #[serde(default)]
     reason: String,
+    /// When it happened, if not now (RFC 3339; within the last 24 hours): a
+    /// driver's app syncing after a dead zone. Trip times are measured between these.
+    #[serde(default)]
+    occurred_at: Option<String>,
 }
 
 #[utoipa::path(
@@ -757,7 +761,7 @@ pub struct StatusBody {
     responses((status = 200, description = "OK", body = Booking), Failures),
     security(("bearer" = []))
 )]
-/// `POST /api/bookings/{id}/status` `{status, reason?}`: transitions are checked.
+/// `POST /api/bookings/{id}/status` `{status, reason?, occurred_at?}`: transitions are checked.
 pub async fn update_booking_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -769,6 +773,7 @@ pub async fn update_booking_status(
         booking_id: positive_id("booking_id", &id)?,
         status: number_of("status", &BOOKING_STATUSES, &b.status)?,
         reason: b.reason,
+        occurred_time: timestamp("occurred_at", b.occurred_at.as_deref())?,
     };
     let res = client(&state).update_booking_status(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
     Ok(Json(res.into_inner().booking.unwrap_or_default().into()))

@@ -150,3 +150,68 @@ entity!(recurring_template, "recurring_template", {
     created_at: ChronoDateTimeUtc,
     deleted_at: Option<ChronoDateTimeUtc>,
 });
+
+entity!(autonomy_settings, "autonomy_settings", {
+    company_id: i64,
+    mode: String,
+    lateness_threshold_minutes: i32,
+    drift_mae_threshold_minutes: f64,
+    drift_check_interval_seconds: i32,
+    cycle_interval_seconds: i32,
+    cycle_lease_until: ChronoDateTimeUtc,
+    drift_lease_until: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+});
+
+entity!(autonomy_suggestion, "autonomy_suggestion", {
+    company_id: i64,
+    kind: String,
+    booking_id: i64,
+    from_driver_id: Option<i64>,
+    to_driver_id: Option<i64>,
+    other_booking_id: Option<i64>,
+    description: String,
+    confidence_score: f64,
+    expected_improvement_minutes: f64,
+    state: String,
+    action_id: Option<i64>,
+    created_at: ChronoDateTimeUtc,
+    updated_at: ChronoDateTimeUtc,
+});
+
+entity!(eta_model, "eta_model", {
+    company_id: i64,
+    version: i64,
+    trained_at: ChronoDateTimeUtc,
+    trained_on_trips: i64,
+    mae_minutes: f64,
+    bias_minutes: f64,
+    factors: String,
+});
+
+entity!(trip_observation, "trip_observation", {
+    company_id: i64,
+    booking_id: i64,
+    model_version: i64,
+    hour: i32,
+    zone: String,
+    base_seconds: i64,
+    predicted_seconds: i64,
+    actual_seconds: Option<i64>,
+    picked_up_at: ChronoDateTimeUtc,
+    completed_at: Option<ChronoDateTimeUtc>,
+});
+
+entity!(drift_check, "drift_check", {
+    company_id: i64,
+    started_at: ChronoDateTimeUtc,
+    state: String,
+    attempts: i32,
+    model_version: i64,
+    trips: i64,
+    mae_minutes: f64,
+    bias_minutes: f64,
+    drift_detected: bool,
+    retrained_version: Option<i64>,
+    error: Option<String>,
+});

@@ -2,10 +2,10 @@
 //! the input, calls the store or the run, and turns rows into messages. Patient
 //! names, phones and addresses never reach the log: only ids are logged.
 
-use std::{collections::HashMap, pin::Pin};
+use std::{collections::HashMap, pin::Pin, sync::Arc};
 
 use atmr_proto::{common::v1 as common, dispatch::v1 as pb, dispatch::v1::dispatch_service_server::DispatchService};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use futures::{Stream, StreamExt as _};
 use kit::{
     auth::{Claims, Role, require_role},
@@ -28,29 +28,168 @@ use crate::{
 
 const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
 
+#[derive(Clone)]
 pub struct DispatchApi {
-    store: Store,
-    planner: Planner,
-    clock: SharedClock,
-    board: Board,
-    metrics: DispatchMetrics,
+    pub(crate) store: Store,
+    pub(crate) planner: Arc<Planner>,
+    pub(crate) clock: SharedClock,
+    pub(crate) board: Board,
+    pub(crate) metrics: DispatchMetrics,
+    pub(crate) autonomy: Arc<crate::autonomy::Autonomy>,
 }
 
 impl DispatchApi {
-    pub fn new(store: Store, planner: Planner, clock: SharedClock, metrics: DispatchMetrics, board: Board) -> Self {
-        Self { store, planner, clock, board, metrics }
+    pub fn new(
+        store: Store,
+        planner: Planner,
+        clock: SharedClock,
+        metrics: DispatchMetrics,
+        board: Board,
+        autonomy: crate::autonomy::Autonomy,
+    ) -> Self {
+        Self { store, planner: Arc::new(planner), clock, board, metrics, autonomy: Arc::new(autonomy) }
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
     fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
         self.board.publish(company_id, service_day, change, rows.into_iter().collect());
     }
+
+    /// Puts `booking_id` into `driver_id`'s day at its best feasible place (the
+    /// planned rest re-timed) or, with `force`, at its time despite the
+    /// violations it returns. For `ReassignBooking` and the autonomous manager.
+    pub(crate) async fn reassign(
+        &self,
+        company_id: i64,
+        booking_id: i64,
+        driver_id: i64,
+        force: bool,
+    ) -> Result<(Option<assignment::Model>, Vec<String>), Status> {
+        let booking = self.store.booking(company_id, booking_id).await?;
+        let driver = self.store.driver(company_id, driver_id).await?;
+        let status = BookingStatus::parse(&booking.status).unwrap_or(BookingStatus::Pending);
+        if !status.not_started() {
+            return Err(Status::failed_precondition(format!(
+                "booking {booking_id} is {status}; only pending or assigned bookings can be reassigned"
+            )));
+        }
+        if booking.pickup_earliest.is_none() {
+            return Err(Status::failed_precondition(format!("booking {booking_id} is a will-call return without a pickup window yet")));
+        }
+        if !planning::plannable(&driver) {
+            return Err(Status::failed_precondition(format!(
+                "driver {driver_id} is {}; only available or on-duty drivers take bookings",
+                driver.status
+            )));
+        }
+        let day = chrono::NaiveDate::parse_from_str(&booking.service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
+        let tz = self.store.time_zone(company_id).await?;
+        let (live, mut on_route) = self.store.driver_day(company_id, driver_id, &booking.service_day).await?;
+        // Trips already started stay as they are; the planned rest is re-timed.
+        let started: Vec<i64> = live.iter().filter(|a| a.status != AssignmentStatus::Planned.as_str()).map(|a| a.booking_id).collect();
+        on_route.retain(|b| b.id != booking_id);
+        let mut bookings = on_route;
+        bookings.push(booking.clone());
+        let (mut problem, _) =
+            planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
+        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
+        let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
+        let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
+            Some(route) => (route, Vec::new()),
+            None => {
+                // No feasible place: the booking goes where its pickup time puts it.
+                let mut stops = current.stops.clone();
+                let q = &problem.requests[ri];
+                let at = stops.iter().position(|s| s.time > q.earliest).unwrap_or(stops.len());
+                stops.insert(at, crate::solver::Stop { request: ri, pickup: true, time: q.earliest });
+                let drop_time = q.earliest + q.service + problem.travel.secs(q.pickup, q.dropoff);
+                stops.insert(at + 1, crate::solver::Stop { request: ri, pickup: false, time: drop_time });
+                let route = Route { vehicle: 0, stops };
+                let others: Vec<usize> = (0..problem.requests.len()).filter(|i| !route.stops.iter().any(|s| s.request == *i)).collect();
+                problem.keep = Vec::new();
+                let plan = Plan {
+                    routes: vec![route.clone()],
+                    unassigned: others
+                        .into_iter()
+                        .map(|request| crate::solver::Unassigned {
+                            request,
+                            reason: crate::solver::Reason::FleetFull,
+                            detail: String::new(),
+                        })
+                        .collect(),
+                };
+                let found: Vec<String> = check::violations(&problem, &plan).into_iter().map(|v| v.message).collect();
+                if !force {
+                    return Err(Status::failed_precondition(format!(
+                        "booking {booking_id} does not fit driver {driver_id}'s day: {}; pass force to assign anyway",
+                        found.join("; ")
+                    )));
+                }
+                tracing::warn!(booking_id, driver_id, violations = found.len(), "forced reassignment despite violations");
+                (route, found)
+            }
+        };
+        let rows: Vec<_> = planning::assignments_of(&problem, std::slice::from_ref(&route))
+            .into_iter()
+            .filter(|a| !started.contains(&a.booking_id))
+            .map(|a| planning::NewAssignment { driver_id, ..a })
+            .collect();
+        let (created, superseded) = self.store.write_route(company_id, booking_id, driver_id, &rows, self.now()).await?;
+        tracing::info!(booking_id, driver_id, forced = !violations.is_empty(), "booking reassigned");
+        self.publish(company_id, &booking.service_day, "superseded", superseded);
+        self.publish(company_id, &booking.service_day, "created", created.iter().cloned());
+        Ok((created.into_iter().find(|a| a.booking_id == booking_id), violations))
+    }
+
+    /// Records a trip's pickup (with the ETA model's prediction and version) or
+    /// its completion (the actual time); the model learns from these. A failure
+    /// here is logged, never the status change's failure.
+    async fn observe_trip(&self, company_id: i64, b: &booking::Model, to: BookingStatus, at: DateTime<Utc>) {
+        let result = match to {
+            BookingStatus::PickedUp => self.record_pickup(company_id, b, at).await,
+            BookingStatus::Completed => self.store.record_completion(b.id, at).await.map(|_| ()),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(booking_id = b.id, error = %e, "trip not recorded for the ETA model");
+        }
+    }
+
+    async fn record_pickup(&self, company_id: i64, b: &booking::Model, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let from = crate::domain::geo::Point { lat: b.pickup_lat, lon: b.pickup_lon };
+        let to = crate::domain::geo::Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
+        let base = self.autonomy.haversine.secs(from, to);
+        let hour = at.with_timezone(&self.store.time_zone(company_id).await?).hour();
+        let zone = crate::eta::zone(b.pickup_lat, b.pickup_lon);
+        let (version, factors) = match self.store.eta_model(company_id).await? {
+            Some(m) => (m.version, serde_json::from_str(&m.factors).unwrap_or_else(|_| crate::eta::Factors::identity())),
+            None => (0, crate::eta::Factors::identity()),
+        };
+        let predicted = factors.predict(base as f64, hour, &zone).round() as i64;
+        // The drift check's schedule starts with the company's first trip.
+        self.store.autonomy_settings(company_id, self.autonomy.defaults, self.now()).await?;
+        self.store
+            .record_pickup(crate::entities::trip_observation::ActiveModel {
+                id: sea_orm::NotSet,
+                company_id: sea_orm::Set(company_id),
+                booking_id: sea_orm::Set(b.id),
+                model_version: sea_orm::Set(version),
+                hour: sea_orm::Set(hour as i32),
+                zone: sea_orm::Set(zone),
+                base_seconds: sea_orm::Set(base),
+                predicted_seconds: sea_orm::Set(predicted),
+                actual_seconds: sea_orm::Set(None),
+                picked_up_at: sea_orm::Set(at),
+                completed_at: sea_orm::Set(None),
+            })
+            .await
+    }
 }
 
-fn caller<T>(req: &Request<T>) -> Result<Claims, Status> {
+pub(crate) fn caller<T>(req: &Request<T>) -> Result<Claims, Status> {
     require_role(req, &ROLES).cloned()
 }
 
@@ -58,11 +197,11 @@ fn point(lat: f64, lon: f64) -> Option<common::GeoPoint> {
     Some(common::GeoPoint { latitude: lat, longitude: lon })
 }
 
-fn page_info((page, per_page): (u64, u64), total: u64) -> Option<common::PageInfo> {
+pub(crate) fn page_info((page, per_page): (u64, u64), total: u64) -> Option<common::PageInfo> {
     Some(kit::convert::page_info((page, per_page), total, false))
 }
 
-fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {
+pub(crate) fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {
     page(p).map_err(|(field, message)| Invalid::new(format!("page.{field}"), message).into())
 }
 
@@ -543,8 +682,20 @@ impl DispatchService for DispatchApi {
         let id = input::id("booking_id", r.booking_id)?;
         let to = booking_status("status", r.status)?;
         let reason = kit::input::optional_line("reason", &r.reason, 300)?;
-        let (row, changed) = self.store.update_booking_status(c.company_id, id, to, &reason, self.now()).await?;
+        let now = self.now();
+        let at = match r.occurred_time {
+            None => now,
+            Some(t) => {
+                let at = kit::convert::time(&t).map_err(|m| Status::from(Invalid::new("occurred_time", m)))?;
+                if at > now + chrono::Duration::minutes(1) || at < now - chrono::Duration::hours(24) {
+                    return Err(Invalid::new("occurred_time", "must be within the last 24 hours and not in the future").into());
+                }
+                at
+            }
+        };
+        let (row, changed) = self.store.update_booking_status(c.company_id, id, to, &reason, now).await?;
         tracing::info!(booking_id = id, status = %to, "booking status changed");
+        self.observe_trip(c.company_id, &row, to, at).await;
         self.publish(c.company_id, &row.service_day, "status_changed", changed);
         Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)) }))
     }
@@ -689,81 +840,8 @@ impl DispatchService for DispatchApi {
         let r = req.into_inner();
         let booking_id = input::id("booking_id", r.booking_id)?;
         let driver_id = input::id("driver_id", r.driver_id)?;
-        let booking = self.store.booking(c.company_id, booking_id).await?;
-        let driver = self.store.driver(c.company_id, driver_id).await?;
-        let status = BookingStatus::parse(&booking.status).unwrap_or(BookingStatus::Pending);
-        if !status.not_started() {
-            return Err(Status::failed_precondition(format!(
-                "booking {booking_id} is {status}; only pending or assigned bookings can be reassigned"
-            )));
-        }
-        if booking.pickup_earliest.is_none() {
-            return Err(Status::failed_precondition(format!("booking {booking_id} is a will-call return without a pickup window yet")));
-        }
-        if !planning::plannable(&driver) {
-            return Err(Status::failed_precondition(format!(
-                "driver {driver_id} is {}; only available or on-duty drivers take bookings",
-                driver.status
-            )));
-        }
-        let day = chrono::NaiveDate::parse_from_str(&booking.service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
-        let tz = self.store.time_zone(c.company_id).await?;
-        let (live, mut on_route) = self.store.driver_day(c.company_id, driver_id, &booking.service_day).await?;
-        // Trips already started stay as they are; the planned rest is re-timed.
-        let started: Vec<i64> = live.iter().filter(|a| a.status != AssignmentStatus::Planned.as_str()).map(|a| a.booking_id).collect();
-        on_route.retain(|b| b.id != booking_id);
-        let mut bookings = on_route;
-        bookings.push(booking.clone());
-        let (mut problem, _) =
-            planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
-        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
-        let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
-        let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
-            Some(route) => (route, Vec::new()),
-            None => {
-                // No feasible place: the booking goes where its pickup time puts it.
-                let mut stops = current.stops.clone();
-                let q = &problem.requests[ri];
-                let at = stops.iter().position(|s| s.time > q.earliest).unwrap_or(stops.len());
-                stops.insert(at, crate::solver::Stop { request: ri, pickup: true, time: q.earliest });
-                let drop_time = q.earliest + q.service + problem.travel.secs(q.pickup, q.dropoff);
-                stops.insert(at + 1, crate::solver::Stop { request: ri, pickup: false, time: drop_time });
-                let route = Route { vehicle: 0, stops };
-                let others: Vec<usize> = (0..problem.requests.len()).filter(|i| !route.stops.iter().any(|s| s.request == *i)).collect();
-                problem.keep = Vec::new();
-                let plan = Plan {
-                    routes: vec![route.clone()],
-                    unassigned: others
-                        .into_iter()
-                        .map(|request| crate::solver::Unassigned {
-                            request,
-                            reason: crate::solver::Reason::FleetFull,
-                            detail: String::new(),
-                        })
-                        .collect(),
-                };
-                let found: Vec<String> = check::violations(&problem, &plan).into_iter().map(|v| v.message).collect();
-                if !r.force {
-                    return Err(Status::failed_precondition(format!(
-                        "booking {booking_id} does not fit driver {driver_id}'s day: {}; pass force to assign anyway",
-                        found.join("; ")
-                    )));
-                }
-                tracing::warn!(booking_id, driver_id, violations = found.len(), "forced reassignment despite violations");
-                (route, found)
-            }
-        };
-        let rows: Vec<_> = planning::assignments_of(&problem, std::slice::from_ref(&route))
-            .into_iter()
-            .filter(|a| !started.contains(&a.booking_id))
-            .map(|a| planning::NewAssignment { driver_id, ..a })
-            .collect();
-        let (created, superseded) = self.store.write_route(c.company_id, booking_id, driver_id, &rows, self.now()).await?;
-        tracing::info!(booking_id, driver_id, forced = !violations.is_empty(), "booking reassigned");
-        self.publish(c.company_id, &booking.service_day, "superseded", superseded);
-        self.publish(c.company_id, &booking.service_day, "created", created.iter().cloned());
-        let assignment = created.into_iter().find(|a| a.booking_id == booking_id).map(assignment_pb);
-        Ok(Response::new(pb::ReassignBookingResponse { assignment, violations }))
+        let (assignment, violations) = self.reassign(c.company_id, booking_id, driver_id, r.force).await?;
+        Ok(Response::new(pb::ReassignBookingResponse { assignment: assignment.map(assignment_pb), violations }))
     }
 
     async fn report_driver_positions(
@@ -794,6 +872,9 @@ impl DispatchService for DispatchApi {
         (accepted, rejected) = (accepted + a, rejected + r);
         self.metrics.positions.with_label_values(&["accepted"]).inc_by(accepted as u64);
         self.metrics.positions.with_label_values(&["rejected"]).inc_by(rejected as u64);
+        if accepted > 0 {
+            self.positions_moved(c.company_id);
+        }
         Ok(Response::new(pb::ReportDriverPositionsResponse { accepted, rejected }))
     }
 

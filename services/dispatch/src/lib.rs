@@ -1,16 +1,19 @@
 //! The `dispatch` component: companies, drivers, patients, bookings, dispatch
 //! runs and assignments, with a set-based data path (a run's SQL statements do
-//! not grow with its bookings), a travel model, a baseline solver behind the
-//! `solver::Solver` trait and an independent feasibility checker.
-//!
-//! `AutonomyService` is registered and answers UNIMPLEMENTED until the
-//! autonomy issue (see ARCHITECTURE.md, "dispatch").
+//! not grow with its bookings), a travel model, the optimizer behind the
+//! `solver::Solver` trait and an independent feasibility checker; the
+//! autonomous manager (`autonomy.rs`) with the ETA model (`eta.rs`) and its
+//! drift check (`drift.rs`).
 
+mod autonomy;
 mod board;
 pub mod demo;
 pub mod domain;
+mod drift;
 mod entities;
+pub mod eta;
 mod grpc;
+mod grpc_autonomy;
 pub mod input;
 mod metrics;
 pub mod planning;
@@ -22,7 +25,7 @@ mod store;
 use std::{sync::Arc, time::Duration};
 
 use atmr_proto::dispatch::v1::{
-    autonomy_service_server::{self, AutonomyService, AutonomyServiceServer},
+    autonomy_service_server::{self, AutonomyServiceServer},
     dispatch_service_server::{self, DispatchServiceServer},
 };
 use kit::{
@@ -58,6 +61,18 @@ pub struct Config {
     /// `DISPATCH_OSRM_TIMEOUT_MS` 5,000, `DISPATCH_OSRM_BREAKER_FAILURES` 3,
     /// `DISPATCH_OSRM_BREAKER_COOLDOWN_SECS` 30).
     pub osrm: Option<routing::osrm::OsrmConfig>,
+    /// A company's autonomy settings until an admin changes them
+    /// (`DISPATCH_AUTONOMY_MODE` off, `DISPATCH_LATENESS_THRESHOLD_MINUTES` 10,
+    /// `DISPATCH_DRIFT_MAE_MINUTES` 3, `DISPATCH_DRIFT_INTERVAL_SECS` 30,
+    /// `DISPATCH_AUTONOMY_INTERVAL_SECS` 30).
+    pub autonomy_defaults: store::SettingsDefaults,
+    /// How often the scheduler looks for due cycles and drift checks
+    /// (`DISPATCH_AUTONOMY_TICK_MS` 1,000; 0: no schedule, only on request).
+    pub autonomy_tick: Option<Duration>,
+    /// The drift check's window and retries (`DISPATCH_DRIFT_WINDOW_HOURS` 24,
+    /// `DISPATCH_DRIFT_MIN_TRIPS` 20, `DISPATCH_DRIFT_RETRIES` 2,
+    /// `DISPATCH_DRIFT_RETRY_DELAY_MS` 5,000).
+    pub drift: drift::DriftConfig,
     pub clock: SharedClock,
 }
 
@@ -114,14 +129,33 @@ impl Config {
                     breaker_cooldown: Duration::from_secs(env.u64_in("DISPATCH_OSRM_BREAKER_COOLDOWN_SECS", 30, 1..=3_600)?),
                 }),
             },
+            autonomy_defaults: store::SettingsDefaults {
+                mode: match env.get("DISPATCH_AUTONOMY_MODE").unwrap_or("off") {
+                    "off" => "off",
+                    "suggest" => "suggest",
+                    "autonomous" => "autonomous",
+                    other => return Err(ConfigError::new("DISPATCH_AUTONOMY_MODE", other, "off, suggest or autonomous")),
+                },
+                lateness_threshold_minutes: env.u64_in("DISPATCH_LATENESS_THRESHOLD_MINUTES", 10, 1..=240)? as i32,
+                drift_mae_threshold_minutes: ratio(env, "DISPATCH_DRIFT_MAE_MINUTES", 3.0, 0.1..=120.0)?,
+                drift_check_interval_seconds: env.u64_in("DISPATCH_DRIFT_INTERVAL_SECS", 30, 5..=86_400)? as i32,
+                cycle_interval_seconds: env.u64_in("DISPATCH_AUTONOMY_INTERVAL_SECS", 30, 5..=3_600)? as i32,
+            },
+            autonomy_tick: match env.u64_in("DISPATCH_AUTONOMY_TICK_MS", 1_000, 0..=60_000)? {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
+            drift: drift::DriftConfig {
+                window: chrono::Duration::hours(env.u64_in("DISPATCH_DRIFT_WINDOW_HOURS", 24, 1..=24 * 30)? as i64),
+                max_trips: 2_000,
+                min_trips: env.u64_in("DISPATCH_DRIFT_MIN_TRIPS", 20, 1..=100_000)? as usize,
+                retries: env.u64_in("DISPATCH_DRIFT_RETRIES", 2, 0..=10)? as u32,
+                retry_delay: env.millis_in("DISPATCH_DRIFT_RETRY_DELAY_MS", Duration::from_secs(5), 0..=600_000)?,
+            },
             clock: clock::system(),
         })
     }
 }
-
-struct AutonomyApi;
-
-impl AutonomyService for AutonomyApi {}
 
 /// Runs the dispatch component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -147,9 +181,27 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     };
     // The live board's relay between replicas reads through the uncounted connection.
     let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;
-    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics, board);
+    let autonomy = autonomy::Autonomy {
+        safety: atmr_proto::safety::v1::safety_service_client::SafetyServiceClient::new(kit::grpc::lazy_channel(
+            &rt.cfg.peers.safety,
+            rt.cfg.server.request_timeout,
+        )?),
+        notifier: kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "dispatch")?,
+        keys: rt.keys.clone(),
+        defaults: cfg.autonomy_defaults,
+        haversine: cfg.haversine,
+        drift: cfg.drift,
+        moved: Default::default(),
+        wake: tokio::sync::Notify::new(),
+    };
+    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics, board, autonomy);
+    if let Some(every) = cfg.autonomy_tick {
+        let polling = store::Store::new(rt.db.clone(), cfg.default_tz);
+        tokio::spawn(autonomy::schedule(api.clone(), polling, every, life.clone()));
+    }
+    let autonomy =
+        AutonomyServiceServer::new(grpc_autonomy::AutonomyApi(api.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let dispatch = DispatchServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let autonomy = AutonomyServiceServer::new(AutonomyApi).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));
     let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await

@@ -1,6 +1,6 @@
 //! The dispatch service's own metrics, beside the gRPC ones every service has.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct DispatchMetrics {
@@ -18,6 +18,14 @@ pub struct DispatchMetrics {
     pub matrices: IntCounterVec,
     /// OSRM table requests by outcome (ok, error, refused).
     pub osrm: IntCounterVec,
+    /// Seconds per autonomous-manager cycle.
+    pub autonomy_cycle: Histogram,
+    /// Autonomous actions by kind and outcome (executed, failed, blocked, safety_unavailable).
+    pub autonomy_actions: IntCounterVec,
+    /// Drift checks by state (completed, retried, failed).
+    pub drift_checks: IntCounterVec,
+    /// The ETA model's mean absolute error at the last drift check, minutes.
+    pub eta_mae: Gauge,
 }
 
 impl DispatchMetrics {
@@ -39,6 +47,16 @@ impl DispatchMetrics {
             )?,
             matrices: IntCounterVec::new(Opts::new("dispatch_routing_matrices_total", "Travel matrices built, by source"), &["source"])?,
             osrm: IntCounterVec::new(Opts::new("dispatch_osrm_requests_total", "OSRM table requests by outcome"), &["outcome"])?,
+            autonomy_cycle: Histogram::with_opts(
+                HistogramOpts::new("dispatch_autonomy_cycle_seconds", "Duration of autonomous-manager cycles")
+                    .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            )?,
+            autonomy_actions: IntCounterVec::new(
+                Opts::new("dispatch_autonomy_actions_total", "Autonomous actions by kind and outcome"),
+                &["kind", "outcome"],
+            )?,
+            drift_checks: IntCounterVec::new(Opts::new("eta_drift_checks_total", "ETA drift checks by state"), &["state"])?,
+            eta_mae: Gauge::new("eta_model_mae_minutes", "Mean absolute error of the ETA model at the last drift check, minutes")?,
         };
         registry.register(Box::new(m.runs.clone()))?;
         registry.register(Box::new(m.run_seconds.clone()))?;
@@ -47,6 +65,10 @@ impl DispatchMetrics {
         registry.register(Box::new(m.statements.clone()))?;
         registry.register(Box::new(m.matrices.clone()))?;
         registry.register(Box::new(m.osrm.clone()))?;
+        registry.register(Box::new(m.autonomy_cycle.clone()))?;
+        registry.register(Box::new(m.autonomy_actions.clone()))?;
+        registry.register(Box::new(m.drift_checks.clone()))?;
+        registry.register(Box::new(m.eta_mae.clone()))?;
         Ok(m)
     }
 }

@@ -26,6 +26,9 @@ use crate::{
 
 pub use kit::error::StoreError;
 
+mod autonomy;
+pub use autonomy::{Lease, NewSuggestion, SettingsDefaults};
+
 /// A page of rows and the number of rows that match.
 pub type Page<T> = (Vec<T>, u64);
 

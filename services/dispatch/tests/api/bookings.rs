@@ -57,7 +57,12 @@ async fn the_life_cycle_is_checked() {
     let p = t.patient(1, patient("Jean Dubois")).await;
     t.driver(1, car("Driver")).await;
     let b = t.bookings(1, vec![trip(p.id, 0, 9, 0)]).await.remove(0);
-    let status = |to: pb::BookingStatus| pb::UpdateBookingStatusRequest { booking_id: b.id, status: to as i32, reason: String::new() };
+    let status = |to: pb::BookingStatus| pb::UpdateBookingStatusRequest {
+        booking_id: b.id,
+        status: to as i32,
+        reason: String::new(),
+        occurred_time: None,
+    };
 
     let err = t.api().update_booking_status(t.req(1, status(pb::BookingStatus::EnRoute))).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "a pending booking has no driver on the way");

@@ -51,6 +51,7 @@ async fn patient_details_are_never_logged() {
         booking_id: created[0].id,
         status: pb::BookingStatus::Cancelled as i32,
         reason: "patient ill".into(),
+        occurred_time: None,
     };
     t.api().update_booking_status(t.req(1, status)).await.unwrap();
     t.svc.stop().await.unwrap();

@@ -1,0 +1,328 @@
+//! The autonomous manager's and the ETA model's queries: settings and the
+//! schedulers' leases, suggestions, model versions, observed trips, drift checks.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, Set,
+    sea_query::{Expr, OnConflict},
+};
+
+use super::{Page, Store, StoreError};
+use crate::{
+    domain::{AssignmentStatus, BookingStatus, DriverStatus},
+    entities::{assignment, autonomy_settings, autonomy_suggestion, booking, drift_check, driver, eta_model, trip_observation},
+};
+
+/// What a company's settings start as (`DISPATCH_AUTONOMY_*`).
+#[derive(Clone, Copy, Debug)]
+pub struct SettingsDefaults {
+    pub mode: &'static str,
+    pub lateness_threshold_minutes: i32,
+    pub drift_mae_threshold_minutes: f64,
+    pub drift_check_interval_seconds: i32,
+    pub cycle_interval_seconds: i32,
+}
+
+/// Which of a company's schedules a lease is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lease {
+    Cycle,
+    Drift,
+}
+
+/// A proposal to store.
+#[derive(Clone, Debug)]
+pub struct NewSuggestion {
+    pub kind: &'static str,
+    pub booking_id: i64,
+    pub from_driver_id: Option<i64>,
+    pub to_driver_id: Option<i64>,
+    pub other_booking_id: Option<i64>,
+    pub description: String,
+    pub confidence_score: f64,
+    pub expected_improvement_minutes: f64,
+    pub state: &'static str,
+    pub action_id: Option<i64>,
+}
+
+impl Store {
+    /// The company's settings, created with `defaults` on first use.
+    pub async fn autonomy_settings(
+        &self,
+        company_id: i64,
+        defaults: SettingsDefaults,
+        now: DateTime<Utc>,
+    ) -> Result<autonomy_settings::Model, StoreError> {
+        if let Some(row) =
+            autonomy_settings::Entity::find().filter(autonomy_settings::Column::CompanyId.eq(company_id)).one(&self.db).await?
+        {
+            return Ok(row);
+        }
+        let row = autonomy_settings::ActiveModel {
+            id: NotSet,
+            company_id: Set(company_id),
+            mode: Set(defaults.mode.to_owned()),
+            lateness_threshold_minutes: Set(defaults.lateness_threshold_minutes),
+            drift_mae_threshold_minutes: Set(defaults.drift_mae_threshold_minutes),
+            drift_check_interval_seconds: Set(defaults.drift_check_interval_seconds),
+            cycle_interval_seconds: Set(defaults.cycle_interval_seconds),
+            cycle_lease_until: Set(now),
+            drift_lease_until: Set(now),
+            updated_at: Set(now),
+        };
+        // Two first uses at once: the unique index keeps one row.
+        autonomy_settings::Entity::insert(row)
+            .on_conflict(OnConflict::column(autonomy_settings::Column::CompanyId).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await?;
+        autonomy_settings::Entity::find()
+            .filter(autonomy_settings::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("autonomy settings of company {company_id}")))
+    }
+
+    pub async fn save_autonomy_settings(&self, row: autonomy_settings::Model) -> Result<autonomy_settings::Model, StoreError> {
+        let mut active = row.into_active_model();
+        active.reset(autonomy_settings::Column::Mode);
+        active.reset(autonomy_settings::Column::LatenessThresholdMinutes);
+        active.reset(autonomy_settings::Column::DriftMaeThresholdMinutes);
+        active.reset(autonomy_settings::Column::DriftCheckIntervalSeconds);
+        active.reset(autonomy_settings::Column::CycleIntervalSeconds);
+        active.reset(autonomy_settings::Column::UpdatedAt);
+        Ok(active.update(&self.db).await?)
+    }
+
+    /// Every company with settings: the schedulers' work list.
+    pub async fn all_autonomy_settings(&self) -> Result<Vec<autonomy_settings::Model>, StoreError> {
+        Ok(autonomy_settings::Entity::find().order_by_asc(autonomy_settings::Column::CompanyId).all(&self.db).await?)
+    }
+
+    /// Takes the company's `lease` until `until` if nobody holds it at `now`:
+    /// one replica runs a company's cycle (or drift check) at a time.
+    pub async fn try_lease(&self, company_id: i64, lease: Lease, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let column = match lease {
+            Lease::Cycle => autonomy_settings::Column::CycleLeaseUntil,
+            Lease::Drift => autonomy_settings::Column::DriftLeaseUntil,
+        };
+        let r = autonomy_settings::Entity::update_many()
+            .col_expr(column, Expr::value(until))
+            .filter(autonomy_settings::Column::CompanyId.eq(company_id))
+            .filter(column.lte(now))
+            .exec(&self.db)
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+
+    /// Gives the lease back, so that the next cycle may start at its interval.
+    pub async fn release_lease(&self, company_id: i64, lease: Lease, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let column = match lease {
+            Lease::Cycle => autonomy_settings::Column::CycleLeaseUntil,
+            Lease::Drift => autonomy_settings::Column::DriftLeaseUntil,
+        };
+        autonomy_settings::Entity::update_many()
+            .col_expr(column, Expr::value(at))
+            .filter(autonomy_settings::Column::CompanyId.eq(company_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    // ---- suggestions ------------------------------------------------------
+
+    /// Open suggestions of the company (to avoid proposing the same twice).
+    pub async fn open_suggestions(&self, company_id: i64) -> Result<Vec<autonomy_suggestion::Model>, StoreError> {
+        Ok(autonomy_suggestion::Entity::find()
+            .filter(autonomy_suggestion::Column::CompanyId.eq(company_id))
+            .filter(autonomy_suggestion::Column::State.eq("open"))
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn insert_suggestion(
+        &self,
+        company_id: i64,
+        s: NewSuggestion,
+        now: DateTime<Utc>,
+    ) -> Result<autonomy_suggestion::Model, StoreError> {
+        let row = autonomy_suggestion::ActiveModel {
+            id: NotSet,
+            company_id: Set(company_id),
+            kind: Set(s.kind.to_owned()),
+            booking_id: Set(s.booking_id),
+            from_driver_id: Set(s.from_driver_id),
+            to_driver_id: Set(s.to_driver_id),
+            other_booking_id: Set(s.other_booking_id),
+            description: Set(s.description.chars().take(500).collect()),
+            confidence_score: Set(s.confidence_score),
+            expected_improvement_minutes: Set(s.expected_improvement_minutes),
+            state: Set(s.state.to_owned()),
+            action_id: Set(s.action_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// Marks open suggestions `ids` expired (their booking is no longer late).
+    pub async fn expire_suggestions(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        autonomy_suggestion::Entity::update_many()
+            .col_expr(autonomy_suggestion::Column::State, Expr::value("expired"))
+            .col_expr(autonomy_suggestion::Column::UpdatedAt, Expr::value(now))
+            .filter(autonomy_suggestion::Column::Id.is_in(ids.to_vec()))
+            .filter(autonomy_suggestion::Column::State.eq("open"))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_suggestions(
+        &self,
+        company_id: i64,
+        states: &[&str],
+        (page, per_page): (u64, u64),
+    ) -> Result<Page<autonomy_suggestion::Model>, StoreError> {
+        let mut q = autonomy_suggestion::Entity::find().filter(autonomy_suggestion::Column::CompanyId.eq(company_id));
+        if !states.is_empty() {
+            q = q.filter(autonomy_suggestion::Column::State.is_in(states.to_vec()));
+        }
+        let q = q.order_by(autonomy_suggestion::Column::Id, Order::Desc);
+        let total = q.clone().count(&self.db).await?;
+        Ok((q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?, total))
+    }
+
+    // ---- the ETA model ----------------------------------------------------
+
+    /// The company's newest model, if it ever trained one.
+    pub async fn eta_model(&self, company_id: i64) -> Result<Option<eta_model::Model>, StoreError> {
+        Ok(eta_model::Entity::find()
+            .filter(eta_model::Column::CompanyId.eq(company_id))
+            .order_by(eta_model::Column::Version, Order::Desc)
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn insert_eta_model(&self, row: eta_model::ActiveModel) -> Result<eta_model::Model, StoreError> {
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// Records a trip's start with its prediction (once per booking).
+    pub async fn record_pickup(&self, row: trip_observation::ActiveModel) -> Result<(), StoreError> {
+        trip_observation::Entity::insert(row)
+            .on_conflict(OnConflict::column(trip_observation::Column::BookingId).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a trip's end: its actual time is from the recorded pickup.
+    pub async fn record_completion(&self, booking_id: i64, at: DateTime<Utc>) -> Result<Option<trip_observation::Model>, StoreError> {
+        let Some(row) = trip_observation::Entity::find().filter(trip_observation::Column::BookingId.eq(booking_id)).one(&self.db).await?
+        else {
+            return Ok(None);
+        };
+        if row.completed_at.is_some() {
+            return Ok(Some(row));
+        }
+        let actual = (at - row.picked_up_at).num_seconds().max(0);
+        let mut active = row.into_active_model();
+        active.actual_seconds = Set(Some(actual));
+        active.completed_at = Set(Some(at));
+        Ok(Some(active.update(&self.db).await?))
+    }
+
+    /// The company's newest `limit` completed trips since `since`.
+    pub async fn completed_trips(
+        &self,
+        company_id: i64,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<trip_observation::Model>, StoreError> {
+        Ok(trip_observation::Entity::find()
+            .filter(trip_observation::Column::CompanyId.eq(company_id))
+            .filter(trip_observation::Column::CompletedAt.gte(since))
+            .order_by(trip_observation::Column::CompletedAt, Order::Desc)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    // ---- drift checks -----------------------------------------------------
+
+    pub async fn insert_drift_check(&self, row: drift_check::ActiveModel) -> Result<drift_check::Model, StoreError> {
+        Ok(row.insert(&self.db).await?)
+    }
+
+    pub async fn list_drift_checks(&self, company_id: i64, (page, per_page): (u64, u64)) -> Result<Page<drift_check::Model>, StoreError> {
+        let q = drift_check::Entity::find()
+            .filter(drift_check::Column::CompanyId.eq(company_id))
+            .order_by(drift_check::Column::Id, Order::Desc);
+        let total = q.clone().count(&self.db).await?;
+        Ok((q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?, total))
+    }
+}
+
+impl Store {
+    /// What the manager predicts from: plannable drivers, the day's bookings in
+    /// progress (assigned, en route, picked up) and their live assignments.
+    pub async fn live_day(
+        &self,
+        company_id: i64,
+        day: chrono::NaiveDate,
+    ) -> Result<(Vec<driver::Model>, Vec<booking::Model>, Vec<assignment::Model>), StoreError> {
+        let drivers = driver::Entity::find()
+            .filter(driver::Column::CompanyId.eq(company_id))
+            .filter(driver::Column::DeletedAt.is_null())
+            .filter(driver::Column::Status.is_in([DriverStatus::Available.as_str(), DriverStatus::OnDuty.as_str()]))
+            .order_by_asc(driver::Column::Id)
+            .all(&self.db)
+            .await?;
+        let in_progress = [BookingStatus::Assigned.as_str(), BookingStatus::EnRoute.as_str(), BookingStatus::PickedUp.as_str()];
+        let bookings = booking::Entity::find()
+            .filter(booking::Column::CompanyId.eq(company_id))
+            .filter(booking::Column::ServiceDay.eq(day.to_string()))
+            .filter(booking::Column::Status.is_in(in_progress))
+            .order_by_asc(booking::Column::Id)
+            .all(&self.db)
+            .await?;
+        let of_day = sea_orm::sea_query::Query::select()
+            .column(booking::Column::Id)
+            .from(booking::Entity)
+            .and_where(booking::Column::CompanyId.eq(company_id))
+            .and_where(booking::Column::ServiceDay.eq(day.to_string()))
+            .and_where(booking::Column::Status.is_in(in_progress))
+            .to_owned();
+        let live = assignment::Entity::find()
+            .filter(assignment::Column::BookingId.in_subquery(of_day))
+            .filter(assignment::Column::Status.is_in(super::live()))
+            .all(&self.db)
+            .await?;
+        Ok((drivers, bookings, live))
+    }
+
+    /// Moves a booking's planned assignment to new times (a delay within its
+    /// window); `None` when it has no planned assignment any more.
+    pub async fn retime(
+        &self,
+        company_id: i64,
+        booking_id: i64,
+        pickup: DateTime<Utc>,
+        dropoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<assignment::Model>, StoreError> {
+        let rows = assignment::Entity::update_many()
+            .col_expr(assignment::Column::PlannedPickupAt, Expr::value(pickup))
+            .col_expr(assignment::Column::PlannedDropoffAt, Expr::value(dropoff))
+            .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+            .filter(assignment::Column::CompanyId.eq(company_id))
+            .filter(assignment::Column::BookingId.eq(booking_id))
+            .filter(assignment::Column::Status.eq(AssignmentStatus::Planned.as_str()))
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+}
