@@ -1,0 +1,347 @@
+//! The autonomous manager and the ETA model over real gRPC, with real safety
+//! and notify components: a late driver's booking is reassigned through an
+//! authorized, completed, audited action; at the hourly limit the next action
+//! is blocked and becomes a suggestion and a notification; with safety down
+//! nothing is executed; a day whose trips drift from the model raises one
+//! drift alert and a retrain that lowers the error. Dispatch runs on a manual
+//! clock; nothing sleeps for time to pass.
+
+use std::{sync::Arc, time::Duration};
+
+use atmr_proto::{
+    dispatch::v1::{self as pb, autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
+    notify::v1::{ListNotificationsRequest, notify_service_client::NotifyServiceClient},
+    safety::v1::{GetActionRequest, safety_service_client::SafetyServiceClient},
+};
+use chrono::{DateTime, TimeZone as _, Utc};
+use kit::{
+    Component,
+    auth::Role,
+    clock::{Clock as _, ManualClock},
+    testing::{self, Spawned, TestBackend, TestDb},
+};
+use tonic::transport::Channel;
+
+/// 10:00 in Geneva on a winter day.
+fn morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+fn geo(lat: f64, lon: f64) -> Option<atmr_proto::common::v1::GeoPoint> {
+    Some(atmr_proto::common::v1::GeoPoint { latitude: lat, longitude: lon })
+}
+
+fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(kit::convert::timestamp(t))
+}
+
+struct World {
+    dispatch: Spawned,
+    safety: Option<Spawned>,
+    notify: Spawned,
+    clock: Arc<ManualClock>,
+    _dbs: Vec<TestDb>,
+}
+
+impl World {
+    /// Safety (with `safety_env`), notify, then dispatch on a manual clock
+    /// with no schedule of its own (`tick_ms` 0) unless asked.
+    async fn start(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str) -> Self {
+        testing::init_logging();
+        let mut dbs = Vec::new();
+        let db = TestDb::new(backend).await.unwrap();
+        let safety = crate::spawn_one(Component::Safety, &db, safety_env).await;
+        dbs.push(db);
+        let db = TestDb::new(backend).await.unwrap();
+        let notify = crate::spawn_one(Component::Notify, &db, &[]).await;
+        dbs.push(db);
+        let db = TestDb::new(backend).await.unwrap();
+        let mut env = testing::env_for(Component::Dispatch, &db.url);
+        env.set("SAFETY_URL", safety.url());
+        env.set("NOTIFY_URL", notify.url());
+        env.set("DISPATCH_AUTONOMY_TICK_MS", tick_ms);
+        env.set("DISPATCH_DRIFT_RETRY_DELAY_MS", "0");
+        let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+        let clock = Arc::new(ManualClock::new(morning()));
+        cfg.clock = clock.clone();
+        let dispatch = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
+        dbs.push(db);
+        Self { dispatch, safety: Some(safety), notify, clock, _dbs: dbs }
+    }
+
+    fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
+        kit::grpc::request(msg, &self.dispatch.token(1, role))
+    }
+
+    async fn api(&self) -> DispatchServiceClient<Channel> {
+        DispatchServiceClient::connect(self.dispatch.url()).await.unwrap()
+    }
+
+    async fn autonomy(&self) -> AutonomyServiceClient<Channel> {
+        AutonomyServiceClient::connect(self.dispatch.url()).await.unwrap()
+    }
+
+    async fn driver(&self, name: &str, lat: f64, lon: f64) -> i64 {
+        let d = pb::Driver {
+            name: name.into(),
+            phone: "+41 79 000 00 00".into(),
+            vehicle_kind: pb::VehicleKind::WheelchairVan as i32,
+            seats: 3,
+            wheelchair_places: 1,
+            shift_start_minute: 0,
+            shift_end_minute: 24 * 60 - 1,
+            depot: geo(lat, lon),
+            ..Default::default()
+        };
+        let d = self.api().await.create_driver(self.req(Role::Admin, pb::CreateDriverRequest { driver: Some(d) })).await.unwrap();
+        d.into_inner().driver.unwrap().id
+    }
+
+    async fn patient(&self) -> i64 {
+        let c = pb::Client {
+            name: "A. Patient".into(),
+            phone: "+41 22 555 12 34".into(),
+            address: "Rue de Carouge 12, 1205 Genève".into(),
+            location: geo(46.195, 6.14),
+            mobility: pb::Mobility::Ambulatory as i32,
+            ..Default::default()
+        };
+        self.api()
+            .await
+            .create_client(self.req(Role::Admin, pb::CreateClientRequest { client: Some(c) }))
+            .await
+            .unwrap()
+            .into_inner()
+            .client
+            .unwrap()
+            .id
+    }
+
+    /// A booking picked up near Geneva's station in the window [from, to] minutes from now.
+    async fn booking(&self, client: i64, from: i64, to: i64, lat: f64) -> i64 {
+        let now = self.clock.now();
+        let b = pb::Booking {
+            client_id: client,
+            pickup_address: "Gare Cornavin, Genève".into(),
+            pickup: geo(lat, 6.142),
+            dropoff_address: "HUG, Genève".into(),
+            dropoff: geo(46.1935, 6.149),
+            pickup_earliest: ts(now + chrono::Duration::minutes(from)),
+            pickup_latest: ts(now + chrono::Duration::minutes(to)),
+            passengers: 1,
+            boarding_minutes: 2,
+            ..Default::default()
+        };
+        let res = self.api().await.create_bookings(self.req(Role::Admin, pb::CreateBookingsRequest { bookings: vec![b] })).await.unwrap();
+        res.into_inner().bookings[0].id
+    }
+
+    async fn assign(&self, booking_id: i64, driver_id: i64) {
+        let r = pb::ReassignBookingRequest { booking_id, driver_id, force: true };
+        self.api().await.reassign_booking(self.req(Role::Admin, r)).await.unwrap();
+    }
+
+    async fn positions(&self, at: &[(i64, f64, f64)]) {
+        let now = self.clock.now();
+        let msgs: Vec<pb::ReportDriverPositionsRequest> = at
+            .iter()
+            .map(|&(driver_id, lat, lon)| pb::ReportDriverPositionsRequest { driver_id, position: geo(lat, lon), time: ts(now) })
+            .collect();
+        let res = self.api().await.report_driver_positions(self.req(Role::Dispatcher, futures::stream::iter(msgs))).await.unwrap();
+        assert_eq!(res.into_inner().rejected, 0);
+    }
+
+    async fn driver_of(&self, booking_id: i64) -> Option<i64> {
+        let b = self.api().await.get_booking(self.req(Role::Admin, pb::GetBookingRequest { booking_id })).await.unwrap().into_inner();
+        b.assignment.map(|a| a.driver_id)
+    }
+
+    async fn settings(&self, mode: pb::AutonomyMode) {
+        let s = pb::AutonomySettings {
+            mode: mode as i32,
+            lateness_threshold_minutes: 5,
+            drift_mae_threshold_minutes: 3.0,
+            drift_check_interval_seconds: 3600,
+            cycle_interval_seconds: 30,
+        };
+        self.autonomy()
+            .await
+            .update_autonomy_settings(self.req(Role::Admin, pb::UpdateAutonomySettingsRequest { settings: Some(s) }))
+            .await
+            .unwrap();
+    }
+
+    async fn cycle(&self) -> pb::RunAutonomyCycleResponse {
+        self.autonomy().await.run_autonomy_cycle(self.req(Role::Dispatcher, pb::RunAutonomyCycleRequest {})).await.unwrap().into_inner()
+    }
+
+    /// The notifications of `event` once at least `n` arrived (the hand-over is asynchronous).
+    async fn notifications(&self, event: &str, n: usize) -> Vec<atmr_proto::notify::v1::Notification> {
+        let mut client = NotifyServiceClient::connect(self.notify.url()).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let r = ListNotificationsRequest { event_type: Some(event.into()), ..Default::default() };
+            let found = client.list_notifications(kit::grpc::request(r, &self.notify.token(1, Role::Admin))).await.unwrap().into_inner();
+            if found.notifications.len() >= n || tokio::time::Instant::now() > deadline {
+                return found.notifications;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Geneva: the station, and Lausanne, 50 km away.
+const NEAR: (f64, f64) = (46.21, 6.142);
+const FAR: (f64, f64) = (46.52, 6.63);
+
+#[tokio::test]
+async fn a_late_booking_is_reassigned_through_safety_then_the_limit_blocks_and_safety_down_stops_everything() {
+    for backend in testing::backends() {
+        let mut w = World::start(backend, &[("SAFETY_MAX_ACTIONS_PER_HOUR", "1")], "0").await;
+        let far = w.driver("far", FAR.0, FAR.1).await;
+        let near = w.driver("near", NEAR.0, NEAR.1).await;
+        let client = w.patient().await;
+        // Booking 1's window closes in 12 minutes; the far driver has it.
+        let first = w.booking(client, 0, 12, 46.211).await;
+        w.assign(first, far).await;
+        w.positions(&[(far, FAR.0, FAR.1), (near, NEAR.0, NEAR.1)]).await;
+
+        // Off: the manager sees the lateness but does nothing.
+        let off = w.cycle().await;
+        assert_eq!((off.late_bookings, off.proposals.len(), off.executed), (1, 0, 0), "{backend:?}");
+
+        // Autonomous: authorized, executed, completed.
+        w.settings(pb::AutonomyMode::Autonomous).await;
+        let done = w.cycle().await;
+        assert_eq!((done.late_bookings, done.executed, done.blocked), (1, 1, 0), "{done:?}");
+        let s = &done.proposals[0];
+        assert_eq!((s.kind(), s.state(), s.to_driver_id), (pb::ActionKind::Reassign, pb::SuggestionState::Executed, Some(near)));
+        assert!(s.expected_improvement_minutes > 5.0 && s.confidence_score > 0.0 && s.confidence_score < 1.0, "{s:?}");
+        assert_eq!(w.driver_of(first).await, Some(near), "the booking moved");
+        let action_id = s.action_id.expect("the safety action id");
+        let mut safety = SafetyServiceClient::connect(w.safety.as_ref().unwrap().url()).await.unwrap();
+        let token = w.safety.as_ref().unwrap().token(1, Role::Admin);
+        let action =
+            safety.get_action(kit::grpc::request(GetActionRequest { action_id }, &token)).await.unwrap().into_inner().action.unwrap();
+        assert_eq!(
+            (action.action_type.as_str(), action.trigger_source.as_str(), action.booking_id),
+            ("reassign", "autonomous_manager", Some(first))
+        );
+        assert_eq!(action.status(), atmr_proto::safety::v1::ActionStatus::Succeeded, "completed as a success");
+        assert!(action.success && action.execution_time_ms.is_some());
+
+        // The hourly limit (1) is spent: the next action is blocked, kept as a
+        // suggestion, and the dispatcher is told.
+        let second = w.booking(client, 0, 25, 46.212).await;
+        w.assign(second, far).await;
+        let blocked = w.cycle().await;
+        assert_eq!((blocked.executed, blocked.blocked), (0, 1), "{blocked:?}");
+        assert_eq!(blocked.proposals[0].state(), pb::SuggestionState::Blocked);
+        assert_eq!(w.driver_of(second).await, Some(far), "nothing moved");
+        let listed = w
+            .autonomy()
+            .await
+            .list_suggestions(
+                w.req(Role::Dispatcher, pb::ListSuggestionsRequest { page: None, states: vec![pb::SuggestionState::Blocked as i32] }),
+            )
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.suggestions.len(), 1);
+        assert_eq!(w.notifications("dispatch.autonomy_blocked", 1).await.len(), 1);
+
+        // Safety down: fail closed, the dispatcher is told.
+        w.safety.take().unwrap().stop().await.unwrap();
+        let down = w.cycle().await;
+        assert_eq!((down.executed, down.blocked), (0, 0));
+        assert_eq!(down.proposals[0].state(), pb::SuggestionState::SafetyUnavailable);
+        assert_eq!(w.driver_of(second).await, Some(far), "nothing moved without safety");
+        assert_eq!(w.notifications("dispatch.autonomy_safety_unavailable", 1).await.len(), 1);
+        w.dispatch.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_position_report_wakes_the_manager_in_suggest_mode() {
+    let w = World::start(TestBackend::Sqlite, &[], "20").await;
+    let far = w.driver("far", FAR.0, FAR.1).await;
+    let near = w.driver("near", NEAR.0, NEAR.1).await;
+    let client = w.patient().await;
+    let booking = w.booking(client, 0, 12, 46.211).await;
+    w.assign(booking, far).await;
+    w.settings(pb::AutonomyMode::Suggest).await;
+    // The scheduler's first cycle for a company comes an interval after it
+    // first sees it; a position report brings it forward (at most every 5 s).
+    w.clock.advance(chrono::Duration::seconds(10));
+    w.positions(&[(far, FAR.0, FAR.1), (near, NEAR.0, NEAR.1)]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let found = loop {
+        let r = pb::ListSuggestionsRequest { page: None, states: vec![pb::SuggestionState::Open as i32] };
+        let found = w.autonomy().await.list_suggestions(w.req(Role::Dispatcher, r)).await.unwrap().into_inner().suggestions;
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        // Keep the manual clock past the minimum gap between cycles.
+        w.clock.advance(chrono::Duration::seconds(6));
+        w.positions(&[(far, FAR.0, FAR.1), (near, NEAR.0, NEAR.1)]).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(found.len(), 1, "one open suggestion, not one per cycle");
+    assert_eq!((found[0].kind(), found[0].booking_id, found[0].to_driver_id), (pb::ActionKind::Reassign, booking, Some(near)));
+    assert_eq!(w.driver_of(booking).await, Some(far), "suggest mode changes nothing");
+}
+
+#[tokio::test]
+async fn a_drifting_day_raises_one_alert_and_a_retrain_that_lowers_the_error() {
+    let w = World::start(TestBackend::Sqlite, &[], "0").await;
+    let driver = w.driver("d", NEAR.0, NEAR.1).await;
+    let client = w.patient().await;
+    let haversine = atmr_dispatch::routing::Haversine::default();
+    // 30 trips this morning, each taking 1.6 × what the map says (roadworks).
+    let start = w.clock.now() - chrono::Duration::hours(4);
+    let api = w.api().await;
+    for i in 0..30 {
+        let lat = 46.28 + f64::from(i % 6) * 0.01;
+        let booking = w.booking(client, 0, 60, lat).await;
+        w.assign(booking, driver).await;
+        let map = haversine
+            .secs(atmr_dispatch::domain::geo::Point { lat, lon: 6.142 }, atmr_dispatch::domain::geo::Point { lat: 46.1935, lon: 6.149 });
+        let picked = start + chrono::Duration::minutes(5 * i64::from(i));
+        let done = picked + chrono::Duration::seconds(map * 16 / 10);
+        for (status, at) in
+            [(pb::BookingStatus::EnRoute, None), (pb::BookingStatus::PickedUp, Some(picked)), (pb::BookingStatus::Completed, Some(done))]
+        {
+            let r = pb::UpdateBookingStatusRequest {
+                booking_id: booking,
+                status: status as i32,
+                reason: String::new(),
+                occurred_time: at.and_then(ts),
+            };
+            api.clone().update_booking_status(w.req(Role::Dispatcher, r)).await.unwrap();
+        }
+    }
+    let mut autonomy = w.autonomy().await;
+    let first = autonomy.run_drift_check(w.req(Role::Admin, pb::RunDriftCheckRequest {})).await.unwrap().into_inner().check.unwrap();
+    assert!(first.drift_detected, "{first:?}");
+    assert_eq!(
+        (first.trips, first.model_version, first.retrained_version, first.state()),
+        (30, 0, Some(1), pb::DriftCheckState::Completed)
+    );
+    assert!(first.bias_minutes < -3.0, "the map model is optimistic: {first:?}");
+    let model = autonomy.get_eta_model(w.req(Role::Dispatcher, pb::GetEtaModelRequest {})).await.unwrap().into_inner().model.unwrap();
+    assert_eq!((model.version, model.trained_on_trips), (1, 30));
+    assert!(model.mae_minutes < first.mae_minutes / 4.0, "retraining lowers the error: {} → {}", first.mae_minutes, model.mae_minutes);
+
+    // The next check measures the new model: no drift, no second alert.
+    let second = autonomy.run_drift_check(w.req(Role::Admin, pb::RunDriftCheckRequest {})).await.unwrap().into_inner().check.unwrap();
+    assert!(!second.drift_detected && second.model_version == 1 && second.mae_minutes < 3.0, "{second:?}");
+    let alerts = w.notifications("eta.drift", 1).await;
+    assert_eq!(alerts.len(), 1, "exactly one drift alert");
+    assert!(alerts[0].fields.iter().any(|f| f.name == "MAE after"), "{:?}", alerts[0]);
+    let checks = autonomy.list_drift_checks(w.req(Role::Dispatcher, pb::ListDriftChecksRequest { page: None })).await.unwrap().into_inner();
+    assert_eq!(checks.checks.len(), 2);
+
+    // Only admins start checks or change settings.
+    let refused = autonomy.run_drift_check(w.req(Role::Dispatcher, pb::RunDriftCheckRequest {})).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+}
