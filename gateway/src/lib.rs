@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 
 use atmr_proto::{
     bugs::v1::bug_service_client::BugServiceClient,
-    dispatch::v1::dispatch_service_client::DispatchServiceClient,
+    dispatch::v1::{autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
     notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
     safety::v1::safety_service_client::SafetyServiceClient,
 };
@@ -129,6 +129,8 @@ struct Inner {
     safety: SafetyServiceClient<downstream::Guarded>,
     bugs: BugServiceClient<downstream::Guarded>,
     dispatch: DispatchServiceClient<downstream::Guarded>,
+    /// Dispatch's other service, behind the same breaker.
+    autonomy: AutonomyServiceClient<downstream::Guarded>,
     notify: NotifyServiceClient<downstream::Guarded>,
     monitors: MonitorServiceClient<downstream::Guarded>,
     health: Arc<HealthState>,
@@ -178,8 +180,9 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         let channel = kit::grpc::lazy_channel(url, timeout)?;
         Ok(downstream::Guarded::new(channel, service, cfg.breaker_failures, cfg.breaker_cooldown, Some(breaker_open.clone())))
     };
-    // Notifications and monitors are one service: one breaker.
+    // Notifications and monitors are one service: one breaker; so are dispatch and autonomy.
     let notify_channel = guard("notify", &svc.peers.notify, cfg.timeouts.notify)?;
+    let dispatch_channel = guard("dispatch", &svc.peers.dispatch, cfg.timeouts.dispatch)?;
     let state = AppState {
         inner: Arc::new(Inner {
             db,
@@ -189,8 +192,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
                 .max_decoding_message_size(svc.server.max_message_bytes),
             bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
-            dispatch: DispatchServiceClient::new(guard("dispatch", &svc.peers.dispatch, cfg.timeouts.dispatch)?)
-                .max_decoding_message_size(svc.server.max_message_bytes),
+            dispatch: DispatchServiceClient::new(dispatch_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
+            autonomy: AutonomyServiceClient::new(dispatch_channel).max_decoding_message_size(svc.server.max_message_bytes),
             notify: NotifyServiceClient::new(notify_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
             monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),
             health: health.clone(),

@@ -3,6 +3,7 @@
 
 mod auth;
 pub(crate) use auth::client_address;
+mod autonomy;
 mod bugs;
 mod dispatch;
 mod monitors;
@@ -61,6 +62,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dispatch/runs/{id}/assignments", get(dispatch::run_assignments))
         .route("/api/dispatch/board", get(dispatch::board))
         .route("/api/dispatch/assignments", get(dispatch::list_assignments))
+        .route("/api/dispatch/autonomy/settings", get(autonomy::get_settings).put(autonomy::update_settings))
+        .route("/api/dispatch/autonomy/suggestions", get(autonomy::list_suggestions))
+        .route("/api/dispatch/autonomy/cycles", post(autonomy::run_cycle))
+        .route("/api/dispatch/eta-model", get(autonomy::get_eta_model))
+        .route("/api/dispatch/drift-checks", get(autonomy::list_drift_checks).post(autonomy::run_drift_check))
         .route("/api/notifications", get(notify::list).post(notify::send))
         .route("/api/notifications/replay", post(notify::replay))
         .route("/api/notifications/{id}", get(notify::get))

@@ -490,6 +490,32 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         assert_eq!(moved["status"], "en_route");
         let detail = get_json(&http, format!("{gw}/api/bookings/{booking_id}"), &token).await;
         assert_eq!(detail["assignment"]["status"], "active", "{detail}");
+
+        // The autonomous manager and the ETA model over REST.
+        let settings = get_json(&http, format!("{gw}/api/dispatch/autonomy/settings"), &token).await;
+        assert_eq!((settings["mode"].as_str(), settings["lateness_threshold_minutes"].as_i64()), (Some("off"), Some(10)), "{settings}");
+        let mut wanted = settings.clone();
+        wanted["mode"] = json!("suggest");
+        let saved = send(http.put(format!("{gw}/api/dispatch/autonomy/settings")).json(&wanted)).await.unwrap();
+        assert_eq!(saved.status(), 200);
+        assert_eq!(saved.json::<Value>().await.unwrap()["mode"], "suggest");
+        wanted["mode"] = json!("reckless");
+        let refused = send(http.put(format!("{gw}/api/dispatch/autonomy/settings")).json(&wanted)).await.unwrap();
+        assert_eq!(refused.status(), 400);
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "mode");
+        let cycle = send(http.post(format!("{gw}/api/dispatch/autonomy/cycles"))).await.unwrap();
+        assert_eq!(cycle.status(), 200);
+        let cycle: Value = cycle.json().await.unwrap();
+        assert_eq!(cycle["executed"], 0, "suggest mode executes nothing: {cycle}");
+        let suggestions = get_json(&http, format!("{gw}/api/dispatch/autonomy/suggestions?state=open,blocked"), &token).await;
+        assert!(suggestions["items"].is_array(), "{suggestions}");
+        let model = get_json(&http, format!("{gw}/api/dispatch/eta-model"), &token).await;
+        assert_eq!(model["version"], 0, "no trips yet, no model: {model}");
+        let check = send(http.post(format!("{gw}/api/dispatch/drift-checks"))).await.unwrap();
+        assert_eq!(check.status(), 201);
+        assert_eq!(check.json::<Value>().await.unwrap()["drift_detected"], false);
+        let checks = get_json(&http, format!("{gw}/api/dispatch/drift-checks"), &token).await;
+        assert_eq!(checks["total"], 1, "{checks}");
         mesh.gateway.stop().await.unwrap();
     }
 }
@@ -658,7 +684,7 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
     };
 
     // (route, admin, dispatcher, reporter)
-    let families: [(&str, u16, u16, u16); 11] = [
+    let families: [(&str, u16, u16, u16); 14] = [
         ("/api/admin/autonomous-actions", 200, 403, 403),
         ("/api/admin/safety-limits", 200, 403, 403),
         ("/api/notifications", 200, 403, 403),
@@ -667,6 +693,9 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
         ("/api/drivers", 200, 200, 403),
         ("/api/bookings", 200, 200, 403),
         ("/api/dispatch/runs", 200, 200, 403),
+        ("/api/dispatch/autonomy/suggestions", 200, 200, 403),
+        ("/api/dispatch/eta-model", 200, 200, 403),
+        ("/api/dispatch/drift-checks", 200, 200, 403),
         ("/api/company", 200, 200, 403),
         ("/api/bugs", 200, 200, 200),
         ("/api/bugs/metrics/summary", 200, 200, 403),

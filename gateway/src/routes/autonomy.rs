@@ -1,0 +1,307 @@
+//! The autonomous manager and the ETA model over REST: settings (admins
+//! change them), suggestions, a cycle on request, the current model and its
+//! drift checks. Calls go to dispatch's `AutonomyService` behind dispatch's breaker.
+
+use atmr_proto::dispatch::v1::{self as pb, autonomy_service_client::AutonomyServiceClient};
+use axum::{Json, extract::State, http::StatusCode};
+use kit::auth::Role;
+use serde::{Deserialize, Serialize};
+
+use super::{Body, Caller, Page, Params, name_of, number_of, openapi::Failures, rfc3339};
+use crate::{AppState, error::ApiError};
+
+const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
+const MODES: [&str; 4] = ["unspecified", "off", "suggest", "autonomous"];
+const KINDS: [&str; 5] = ["unspecified", "reassign", "swap", "delay", "notify_dispatcher"];
+const STATES: [&str; 6] = ["unspecified", "open", "blocked", "safety_unavailable", "executed", "expired"];
+const CHECK_STATES: [&str; 4] = ["unspecified", "completed", "failed", "retried"];
+
+fn client(state: &AppState) -> AutonomyServiceClient<crate::downstream::Guarded> {
+    state.autonomy.clone()
+}
+
+fn dispatch_error(status: tonic::Status) -> ApiError {
+    ApiError::from_status("dispatch", &status)
+}
+
+/// A company's autonomy settings.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `off`, `suggest` (proposals only) or `autonomous` (executed under the safety limits).
+    mode: String,
+    /// Predicted lateness (minutes) above which the manager acts (1–240).
+    lateness_threshold_minutes: i32,
+    /// The ETA model's mean absolute error (minutes) above which the drift check alerts and retrains.
+    drift_mae_threshold_minutes: f64,
+    drift_check_interval_seconds: i32,
+    cycle_interval_seconds: i32,
+}
+
+impl From<pb::AutonomySettings> for Settings {
+    fn from(s: pb::AutonomySettings) -> Self {
+        Self {
+            mode: name_of(&MODES, s.mode).to_owned(),
+            lateness_threshold_minutes: s.lateness_threshold_minutes,
+            drift_mae_threshold_minutes: s.drift_mae_threshold_minutes,
+            drift_check_interval_seconds: s.drift_check_interval_seconds,
+            cycle_interval_seconds: s.cycle_interval_seconds,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Suggestion {
+    id: i64,
+    /// `reassign`, `swap`, `delay` or `notify_dispatcher`.
+    kind: &'static str,
+    booking_id: i64,
+    from_driver_id: Option<i64>,
+    to_driver_id: Option<i64>,
+    other_booking_id: Option<i64>,
+    description: String,
+    confidence_score: f64,
+    expected_improvement_minutes: f64,
+    /// `open`, `blocked`, `safety_unavailable`, `executed` or `expired`.
+    state: &'static str,
+    /// The safety service's action (its audit trail) when it was authorized.
+    action_id: Option<i64>,
+    created_at: Option<String>,
+}
+
+impl From<pb::Suggestion> for Suggestion {
+    fn from(s: pb::Suggestion) -> Self {
+        Self {
+            id: s.id,
+            kind: name_of(&KINDS, s.kind),
+            booking_id: s.booking_id,
+            from_driver_id: s.from_driver_id,
+            to_driver_id: s.to_driver_id,
+            other_booking_id: s.other_booking_id,
+            description: s.description,
+            confidence_score: s.confidence_score,
+            expected_improvement_minutes: s.expected_improvement_minutes,
+            state: name_of(&STATES, s.state),
+            action_id: s.action_id,
+            created_at: rfc3339(s.create_time),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CycleReport {
+    late_bookings: i32,
+    proposals: Vec<Suggestion>,
+    executed: i32,
+    blocked: i32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EtaModel {
+    /// 0: no model trained yet (the routing estimate as is).
+    version: i64,
+    trained_at: Option<String>,
+    trained_on_trips: i64,
+    mae_minutes: f64,
+    bias_minutes: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DriftCheck {
+    id: i64,
+    started_at: Option<String>,
+    /// `completed`, `retried` (completed after a failed attempt) or `failed`.
+    state: &'static str,
+    attempts: i32,
+    model_version: i64,
+    trips: i64,
+    mae_minutes: f64,
+    bias_minutes: f64,
+    drift_detected: bool,
+    retrained_version: Option<i64>,
+    error: Option<String>,
+}
+
+impl From<pb::DriftCheck> for DriftCheck {
+    fn from(c: pb::DriftCheck) -> Self {
+        Self {
+            id: c.id,
+            started_at: rfc3339(c.start_time),
+            state: name_of(&CHECK_STATES, c.state),
+            attempts: c.attempts,
+            model_version: c.model_version,
+            trips: c.trips,
+            mae_minutes: c.mae_minutes,
+            bias_minutes: c.bias_minutes,
+            drift_detected: c.drift_detected,
+            retrained_version: c.retrained_version,
+            error: c.error,
+        }
+    }
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_get_settings",
+    get,
+    path = "/api/dispatch/autonomy/settings",
+    tag = "autonomy",
+    responses((status = 200, description = "OK", body = Settings), Failures),
+    security(("bearer" = []))
+)]
+/// `GET /api/dispatch/autonomy/settings`
+pub async fn get_settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Settings>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = kit::grpc::request(pb::GetAutonomySettingsRequest {}, &caller.token);
+    let res = client(&state).get_autonomy_settings(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(res.settings.unwrap_or_default().into()))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_update_settings",
+    put,
+    path = "/api/dispatch/autonomy/settings",
+    tag = "autonomy",
+    request_body = Settings,
+    responses((status = 200, description = "OK", body = Settings), Failures),
+    security(("bearer" = []))
+)]
+/// `PUT /api/dispatch/autonomy/settings` (admins): every field.
+pub async fn update_settings(State(state): State<AppState>, caller: Caller, Body(b): Body<Settings>) -> Result<Json<Settings>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let settings = pb::AutonomySettings {
+        mode: number_of("mode", &MODES, &b.mode)?,
+        lateness_threshold_minutes: b.lateness_threshold_minutes,
+        drift_mae_threshold_minutes: b.drift_mae_threshold_minutes,
+        drift_check_interval_seconds: b.drift_check_interval_seconds,
+        cycle_interval_seconds: b.cycle_interval_seconds,
+    };
+    let req = kit::grpc::request(pb::UpdateAutonomySettingsRequest { settings: Some(settings) }, &caller.token);
+    let res = client(&state).update_autonomy_settings(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(res.settings.unwrap_or_default().into()))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+    /// Comma-separated states, e.g. `open,blocked`; all when absent.
+    state: Option<String>,
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_list_suggestions",
+    get,
+    path = "/api/dispatch/autonomy/suggestions",
+    tag = "autonomy",
+    params(SuggestionQuery),
+    responses((status = 200, description = "OK", body = Page<Suggestion>), Failures),
+    security(("bearer" = []))
+)]
+/// `GET /api/dispatch/autonomy/suggestions?state=open,blocked`
+pub async fn list_suggestions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<SuggestionQuery>,
+) -> Result<Json<Page<Suggestion>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let states = q
+        .state
+        .as_deref()
+        .map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|v| number_of("state", &STATES, v)).collect())
+        .unwrap_or_else(|| Ok(Vec::new()))?;
+    let page = Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) });
+    let req = kit::grpc::request(pb::ListSuggestionsRequest { page, states }, &caller.token);
+    let res = client(&state).list_suggestions(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.suggestions.into_iter().map(Suggestion::from).collect(), res.page)))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_run_cycle",
+    post,
+    path = "/api/dispatch/autonomy/cycles",
+    tag = "autonomy",
+    responses((status = 200, description = "What the cycle found and did", body = CycleReport), Failures),
+    security(("bearer" = []))
+)]
+/// `POST /api/dispatch/autonomy/cycles`: one manager cycle now (409 while one runs).
+pub async fn run_cycle(State(state): State<AppState>, caller: Caller) -> Result<Json<CycleReport>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = kit::grpc::request(pb::RunAutonomyCycleRequest {}, &caller.token);
+    let r = client(&state).run_autonomy_cycle(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(CycleReport {
+        late_bookings: r.late_bookings,
+        proposals: r.proposals.into_iter().map(Suggestion::from).collect(),
+        executed: r.executed,
+        blocked: r.blocked,
+    }))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_get_eta_model",
+    get,
+    path = "/api/dispatch/eta-model",
+    tag = "autonomy",
+    responses((status = 200, description = "OK", body = EtaModel), Failures),
+    security(("bearer" = []))
+)]
+/// `GET /api/dispatch/eta-model`: the current version and its error.
+pub async fn get_eta_model(State(state): State<AppState>, caller: Caller) -> Result<Json<EtaModel>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = kit::grpc::request(pb::GetEtaModelRequest {}, &caller.token);
+    let m = client(&state).get_eta_model(req).await.map_err(dispatch_error)?.into_inner().model.unwrap_or_default();
+    Ok(Json(EtaModel {
+        version: m.version,
+        trained_at: rfc3339(m.train_time),
+        trained_on_trips: m.trained_on_trips,
+        mae_minutes: m.mae_minutes,
+        bias_minutes: m.bias_minutes,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CheckQuery {
+    page: Option<i32>,
+    per_page: Option<i32>,
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_list_drift_checks",
+    get,
+    path = "/api/dispatch/drift-checks",
+    tag = "autonomy",
+    params(CheckQuery),
+    responses((status = 200, description = "OK", body = Page<DriftCheck>), Failures),
+    security(("bearer" = []))
+)]
+/// `GET /api/dispatch/drift-checks`: newest first.
+pub async fn list_drift_checks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<CheckQuery>,
+) -> Result<Json<Page<DriftCheck>>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let page = Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) });
+    let req = kit::grpc::request(pb::ListDriftChecksRequest { page }, &caller.token);
+    let res = client(&state).list_drift_checks(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Page::new(res.checks.into_iter().map(DriftCheck::from).collect(), res.page)))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_run_drift_check",
+    post,
+    path = "/api/dispatch/drift-checks",
+    tag = "autonomy",
+    responses((status = 201, description = "The check, recorded", body = DriftCheck), Failures),
+    security(("bearer" = []))
+)]
+/// `POST /api/dispatch/drift-checks` (admins): one drift check now.
+pub async fn run_drift_check(State(state): State<AppState>, caller: Caller) -> Result<(StatusCode, Json<DriftCheck>), ApiError> {
+    caller.require(&[Role::Admin])?;
+    let req = kit::grpc::request(pb::RunDriftCheckRequest {}, &caller.token);
+    let c = client(&state).run_drift_check(req).await.map_err(dispatch_error)?.into_inner().check.unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
