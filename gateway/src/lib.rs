@@ -271,11 +271,10 @@ fn rate_decisions(metrics: &Metrics) -> anyhow::Result<prometheus::IntCounterVec
     Ok(c)
 }
 
-/// Ready = the gateway's database answers. Each service's `grpc.health.v1` state
-/// is reported beside it but does not decide: a gateway unready because dispatch
-/// is down would be pulled out of its Kubernetes Service and take the bug,
-/// safety and notify routes down with it, while it can answer them, and answer
-/// dispatch's with a 503 naming the service.
+/// Ready = the gateway's database answers and every service reports SERVING
+/// (the gateway issue's definition). Redis is reported, not decisive. A service
+/// down makes the gateway unready; its routes to the other services still
+/// answer whoever reaches it, and the down service's routes answer 503 naming it.
 fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyhow::Result<HealthState> {
     let mut health = HealthState::new(Component::Gateway.name()).with_check("database", kit::db::readiness_check(db));
     if let Some(url) = &svc.redis_url {
@@ -295,7 +294,7 @@ fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyh
     }
     for component in Component::SERVICES {
         let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
-        health = health.with_optional_check(component.name(), move || {
+        health = health.with_check(component.name(), move || {
             let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
             async move {
                 let res = client

@@ -147,27 +147,35 @@ fn port_of(v: &Yaml) -> u16 {
 }
 
 /// A container's environment as the pod would see it, with what the Secret
-/// would hold in a real cluster, and every `0.0.0.0:P` listen address moved to
-/// a free loopback port (recorded in `ports`: manifest port → real port).
+/// would hold in a real cluster; every `0.0.0.0:P` listen address moves to a
+/// free loopback port and every `http://<component>:P` address (a Service) to
+/// the same port, through `ports` (manifest port → real port, shared by all
+/// pods). Returns the environment and the manifest ports the pod listens on.
 fn pod_env(
     config: &Yaml,
     container: &Yaml,
     secrets: &BTreeMap<String, String>,
     ports: &mut BTreeMap<u16, u16>,
-) -> BTreeMap<String, String> {
+) -> (BTreeMap<String, String>, BTreeSet<u16>) {
     let mut env: BTreeMap<String, String> = config["data"].as_mapping().unwrap().iter().map(|(k, v)| (text(k), text(v))).collect();
     env.extend(secrets.clone());
     for var in container["env"].as_sequence().into_iter().flatten() {
         env.insert(text(&var["name"]), text(&var["value"]));
     }
+    let mut listens = BTreeSet::new();
     for value in env.values_mut() {
         if let Some(port) = value.strip_prefix("0.0.0.0:") {
             let port: u16 = port.parse().unwrap();
-            let real = *ports.entry(port).or_insert_with(free_port);
-            *value = format!("127.0.0.1:{real}");
+            listens.insert(port);
+            *value = format!("127.0.0.1:{}", ports.entry(port).or_insert_with(free_port));
+        } else if let Some((host, port)) = value.strip_prefix("http://").and_then(|rest| rest.split_once(':'))
+            && components().contains(&host)
+            && let Ok(port) = port.parse::<u16>()
+        {
+            *value = format!("http://127.0.0.1:{}", ports.entry(port).or_insert_with(free_port));
         }
     }
-    env
+    (env, listens)
 }
 
 #[tokio::test]
@@ -179,9 +187,10 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     // Every Deployment, started as its pod would be, before the migrations ran.
     struct Pod {
         proc: Proc,
-        ports: BTreeMap<u16, u16>,
         probes: Vec<(String, Yaml)>,
     }
+    // Manifest port → loopback port, for every pod (Service addresses resolve through it).
+    let mut every_port: BTreeMap<u16, u16> = BTreeMap::new();
     let mut pods = Vec::new();
     let mut started = BTreeSet::new();
     for deployment in of_kind(&docs, "Deployment") {
@@ -190,16 +199,15 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
         let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
         assert_eq!(args, ["serve", name.as_str()], "the Deployment {name} runs its own component");
         let declared: BTreeSet<u16> = container["ports"].as_sequence().unwrap().iter().map(|p| port_of(&p["containerPort"])).collect();
-        let mut ports = BTreeMap::new();
-        let env = pod_env(config, container, &secrets, &mut ports);
-        assert_eq!(ports.keys().copied().collect::<BTreeSet<_>>(), declared, "{name}: the ports it listens on are the ones it declares");
+        let (env, listens) = pod_env(config, container, &secrets, &mut every_port);
+        assert_eq!(listens, declared, "{name}: the ports it listens on are the ones it declares");
         let probes: Vec<(String, Yaml)> =
             ["startupProbe", "readinessProbe", "livenessProbe"].iter().map(|kind| (kind.to_string(), container[*kind].clone())).collect();
         for (kind, probe) in &probes {
             assert!(!probe.is_null(), "{name} has a {kind}");
         }
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        pods.push(Pod { proc: Proc::start(&name, &arg_refs, &env, dir.path()), ports, probes });
+        pods.push(Pod { proc: Proc::start(&name, &arg_refs, &env, dir.path()), probes });
         started.insert(name);
     }
     assert_eq!(started, components().into_iter().map(str::to_owned).collect(), "one Deployment per component");
@@ -207,7 +215,7 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     // ATMR_MIGRATE=false: the gateway is alive but does not finish starting
     // while its schema is missing.
     let gateway = pods.iter().find(|p| p.proc.name == "gateway").unwrap();
-    let admin = gateway.ports[&9090];
+    let admin = every_port[&9090];
     eventually("the gateway is alive", &[&gateway.proc], || http_ok(format!("http://127.0.0.1:{admin}/health/live"))).await;
     let startup = reqwest::get(format!("http://127.0.0.1:{admin}/health/startup")).await.unwrap();
     assert_eq!(startup.status(), 503, "started before the migration Job ran");
@@ -216,7 +224,7 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     let job = of_kind(&docs, "Job").next().expect("a migration Job");
     let container = &job["spec"]["template"]["spec"]["containers"][0];
     let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
-    let job_env = pod_env(config, container, &secrets, &mut BTreeMap::new());
+    let (job_env, _) = pod_env(config, container, &secrets, &mut every_port.clone());
     let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
         .args(&args)
         .env_clear()
@@ -233,11 +241,11 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
         for (kind, probe) in &pod.probes {
             let what = format!("{} {kind}", pod.proc.name);
             if let Some(http) = probe.get("httpGet") {
-                let port = pod.ports.get(&port_of(&http["port"])).unwrap_or_else(|| panic!("{what}: a port the pod listens on"));
+                let port = every_port.get(&port_of(&http["port"])).unwrap_or_else(|| panic!("{what}: a port the pods listen on"));
                 let url = format!("http://127.0.0.1:{port}{}", text(&http["path"]));
                 eventually(&what, &all, || http_ok(url.clone())).await;
             } else if let Some(grpc) = probe.get("grpc") {
-                let port = *pod.ports.get(&port_of(&grpc["port"])).unwrap_or_else(|| panic!("{what}: a port the pod listens on"));
+                let port = *every_port.get(&port_of(&grpc["port"])).unwrap_or_else(|| panic!("{what}: a port the pods listen on"));
                 let service = grpc.get("service").map(text).unwrap_or_default();
                 eventually(&what, &all, || {
                     let service = service.clone();
@@ -357,7 +365,9 @@ async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
     let procs: Vec<Proc> = components.iter().map(|c| Proc::start(c, &["serve", c], &env, dir.path())).collect();
     let all: Vec<&Proc> = procs.iter().collect();
     for (component, (_, admin)) in &ports {
-        eventually(&format!("{component} ready"), &all, || http_ok(format!("http://127.0.0.1:{admin}/health/ready"))).await;
+        // The gateway is not ready without dispatch and safety (not started here): started is enough.
+        let probe = if *component == "gateway" { "startup" } else { "ready" };
+        eventually(&format!("{component} {probe}"), &all, || http_ok(format!("http://127.0.0.1:{admin}/health/{probe}"))).await;
     }
 
     let gw = format!("http://127.0.0.1:{}", ports["gateway"].0);

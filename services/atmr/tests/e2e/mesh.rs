@@ -168,8 +168,8 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         let verify = get_json(&http, format!("{gw}/api/admin/autonomous-actions/verify"), &token).await;
         assert_eq!((verify["intact"].as_bool(), verify["rows_checked"].as_i64()), (Some(true), Some(1)), "{verify}");
 
-        // Stop the safety service: its route answers 503 naming it; the gateway stays
-        // ready (its other routes work) and reports safety as failing.
+        // Stop the safety service: its route answers 503 naming it, readiness drops
+        // and names it; the other routes still answer.
         let Mesh { services, gateway, _dbs } = mesh;
         for (component, svc) in services {
             if component == Component::Safety {
@@ -180,10 +180,12 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         assert_eq!(down.status(), 503);
         assert_eq!(down.json::<Value>().await.unwrap()["error"]["details"]["service"], "safety");
         let ready = http.get(format!("{gw}/health/ready")).send().await.unwrap();
-        assert_eq!(ready.status(), 200);
+        assert_eq!(ready.status(), 503);
         let ready: Value = ready.json().await.unwrap();
         let safety = ready["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == "safety").unwrap().clone();
-        assert_eq!((safety["ok"].clone(), safety["required"].clone()), (json!(false), json!(false)), "{ready}");
+        assert_eq!((safety["ok"].clone(), safety["required"].clone()), (json!(false), json!(true)), "{ready}");
+        let bugs = http.get(format!("{gw}/api/bugs")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(bugs.status(), 200, "the other services' routes still answer");
         gateway.stop().await.unwrap();
     }
 }

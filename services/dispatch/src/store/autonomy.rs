@@ -68,7 +68,8 @@ impl Store {
             drift_check_interval_seconds: Set(defaults.drift_check_interval_seconds),
             cycle_interval_seconds: Set(defaults.cycle_interval_seconds),
             cycle_lease_until: Set(now),
-            drift_lease_until: Set(now),
+            // The first scheduled drift check comes one interval after the company's first use.
+            drift_lease_until: Set(now + chrono::Duration::seconds(i64::from(defaults.drift_check_interval_seconds))),
             updated_at: Set(now),
         };
         // Two first uses at once: the unique index keeps one row.
