@@ -129,11 +129,11 @@ enum Assignment {
     UpdatedAt,
 }
 
-fn id<T: IntoIden>(col: T) -> ColumnDef {
+pub(super) fn id<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).big_integer().not_null().auto_increment().primary_key().to_owned()
 }
 
-fn time<T: IntoIden>(col: T) -> ColumnDef {
+pub(super) fn time<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
 }
 
@@ -141,19 +141,19 @@ fn optional_time<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
 }
 
-fn int<T: IntoIden>(col: T) -> ColumnDef {
+pub(super) fn int<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).integer().not_null().to_owned()
 }
 
-fn big<T: IntoIden>(col: T) -> ColumnDef {
+pub(super) fn big<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).big_integer().not_null().to_owned()
 }
 
-fn text<T: IntoIden>(col: T, len: u32) -> ColumnDef {
+pub(super) fn text<T: IntoIden>(col: T, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).not_null().to_owned()
 }
 
-fn degrees<T: IntoIden>(col: T) -> ColumnDef {
+pub(super) fn degrees<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col).double().not_null().to_owned()
 }
 

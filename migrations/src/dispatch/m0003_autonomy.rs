@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::m0001_dispatch::{big, degrees as real, id, int, text, time};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -86,30 +88,6 @@ enum DriftCheck {
     DriftDetected,
     RetrainedVersion,
     Error,
-}
-
-fn id<T: IntoIden>(c: T) -> ColumnDef {
-    ColumnDef::new(c).big_integer().not_null().auto_increment().primary_key().to_owned()
-}
-
-fn big<T: IntoIden>(c: T) -> ColumnDef {
-    ColumnDef::new(c).big_integer().not_null().to_owned()
-}
-
-fn int<T: IntoIden>(c: T) -> ColumnDef {
-    ColumnDef::new(c).integer().not_null().to_owned()
-}
-
-fn real<T: IntoIden>(c: T) -> ColumnDef {
-    ColumnDef::new(c).double().not_null().to_owned()
-}
-
-fn time<T: IntoIden>(c: T) -> ColumnDef {
-    ColumnDef::new(c).timestamp_with_time_zone().not_null().to_owned()
-}
-
-fn text<T: IntoIden>(c: T, len: u32) -> ColumnDef {
-    ColumnDef::new(c).string_len(len).not_null().to_owned()
 }
 
 #[async_trait::async_trait]

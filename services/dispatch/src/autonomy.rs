@@ -38,7 +38,7 @@ use crate::{
     eta::{self, Factors},
     grpc::DispatchApi,
     routing::Haversine,
-    store::{Lease, NewSuggestion, SettingsDefaults},
+    store::{Lease, SettingsDefaults},
 };
 
 /// A position older than this is not used to predict.
@@ -89,7 +89,7 @@ impl Mode {
     }
 }
 
-/// A corrective action the manager proposes.
+/// A corrective action the manager proposes (stored as a suggestion).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Proposal {
     pub kind: &'static str,
@@ -368,21 +368,6 @@ fn propose(
     (late.len(), proposals)
 }
 
-fn suggestion(p: &Proposal, state: &'static str, action_id: Option<i64>) -> NewSuggestion {
-    NewSuggestion {
-        kind: p.kind,
-        booking_id: p.booking_id,
-        from_driver_id: p.from_driver_id,
-        to_driver_id: p.to_driver_id,
-        other_booking_id: p.other_booking_id,
-        description: p.description.clone(),
-        confidence_score: p.confidence,
-        expected_improvement_minutes: p.improvement_minutes,
-        state,
-        action_id,
-    }
-}
-
 impl DispatchApi {
     /// One manager cycle for `company_id` now. Fails with ABORTED when another
     /// cycle of the company is running (here or on another replica).
@@ -432,12 +417,12 @@ impl DispatchApi {
         for p in proposals {
             if mode == Mode::Suggest {
                 if !open.iter().any(|s| same(s, &p)) {
-                    report.suggestions.push(self.store.insert_suggestion(company_id, suggestion(&p, "open", None), now).await?);
+                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, "open", None, now).await?);
                 }
                 continue;
             }
             if safety_down.is_some() {
-                report.suggestions.push(self.store.insert_suggestion(company_id, suggestion(&p, "safety_unavailable", None), now).await?);
+                report.suggestions.push(self.store.insert_suggestion(company_id, &p, "safety_unavailable", None, now).await?);
                 continue;
             }
             match self.authorize(company_id, &p).await {
@@ -457,12 +442,12 @@ impl DispatchApi {
                         }
                     };
                     self.metrics.autonomy_actions.with_label_values(&[p.kind, if outcome.is_ok() { "executed" } else { "failed" }]).inc();
-                    report.suggestions.push(self.store.insert_suggestion(company_id, suggestion(&p, state, Some(action_id)), now).await?);
+                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, state, Some(action_id), now).await?);
                 }
                 Ok(None) => {
                     report.blocked += 1;
                     self.metrics.autonomy_actions.with_label_values(&[p.kind, "blocked"]).inc();
-                    let row = self.store.insert_suggestion(company_id, suggestion(&p, "blocked", None), now).await?;
+                    let row = self.store.insert_suggestion(company_id, &p, "blocked", None, now).await?;
                     self.tell_dispatcher(
                         company_id,
                         "dispatch.autonomy_blocked",
@@ -483,9 +468,7 @@ impl DispatchApi {
                         &p,
                     );
                     safety_down = Some(status.message().to_owned());
-                    report
-                        .suggestions
-                        .push(self.store.insert_suggestion(company_id, suggestion(&p, "safety_unavailable", None), now).await?);
+                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, "safety_unavailable", None, now).await?);
                 }
             }
         }

@@ -27,7 +27,7 @@ use crate::{
 pub use kit::error::StoreError;
 
 mod autonomy;
-pub use autonomy::{Lease, NewSuggestion, SettingsDefaults};
+pub use autonomy::{Lease, SettingsDefaults};
 
 /// A page of rows and the number of rows that match.
 pub type Page<T> = (Vec<T>, u64);

@@ -10,6 +10,7 @@ use sea_orm::{
 
 use super::{Page, Store, StoreError};
 use crate::{
+    autonomy::Proposal,
     domain::{AssignmentStatus, BookingStatus, DriverStatus},
     entities::{assignment, autonomy_settings, autonomy_suggestion, booking, drift_check, driver, eta_model, trip_observation},
 };
@@ -29,21 +30,6 @@ pub struct SettingsDefaults {
 pub enum Lease {
     Cycle,
     Drift,
-}
-
-/// A proposal to store.
-#[derive(Clone, Debug)]
-pub struct NewSuggestion {
-    pub kind: &'static str,
-    pub booking_id: i64,
-    pub from_driver_id: Option<i64>,
-    pub to_driver_id: Option<i64>,
-    pub other_booking_id: Option<i64>,
-    pub description: String,
-    pub confidence_score: f64,
-    pub expected_improvement_minutes: f64,
-    pub state: &'static str,
-    pub action_id: Option<i64>,
 }
 
 impl Store {
@@ -141,25 +127,28 @@ impl Store {
             .await?)
     }
 
+    /// Stores proposal `p` in `state` (with safety's action id once authorized).
     pub async fn insert_suggestion(
         &self,
         company_id: i64,
-        s: NewSuggestion,
+        p: &Proposal,
+        state: &str,
+        action_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<autonomy_suggestion::Model, StoreError> {
         let row = autonomy_suggestion::ActiveModel {
             id: NotSet,
             company_id: Set(company_id),
-            kind: Set(s.kind.to_owned()),
-            booking_id: Set(s.booking_id),
-            from_driver_id: Set(s.from_driver_id),
-            to_driver_id: Set(s.to_driver_id),
-            other_booking_id: Set(s.other_booking_id),
-            description: Set(s.description.chars().take(500).collect()),
-            confidence_score: Set(s.confidence_score),
-            expected_improvement_minutes: Set(s.expected_improvement_minutes),
-            state: Set(s.state.to_owned()),
-            action_id: Set(s.action_id),
+            kind: Set(p.kind.to_owned()),
+            booking_id: Set(p.booking_id),
+            from_driver_id: Set(p.from_driver_id),
+            to_driver_id: Set(p.to_driver_id),
+            other_booking_id: Set(p.other_booking_id),
+            description: Set(p.description.chars().take(500).collect()),
+            confidence_score: Set(p.confidence),
+            expected_improvement_minutes: Set(p.improvement_minutes),
+            state: Set(state.to_owned()),
+            action_id: Set(action_id),
             created_at: Set(now),
             updated_at: Set(now),
         };
