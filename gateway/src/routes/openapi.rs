@@ -21,8 +21,9 @@ pub struct ErrorDetail {
     pub code: String,
     pub message: String,
     /// `{"field": …}` for bad input, `{"service": …}` for an unavailable service,
-    /// `{"retry_after_secs": …}` when rate limited.
-    pub details: serde_json::Value,
+    /// `{"retry_after_secs": …}` when rate limited; absent when there is nothing more to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// The failures an authenticated route may answer, all in the error body.

@@ -31,8 +31,9 @@ pub struct SafetyLimits {
     default_type_max_per_day: Option<i32>,
     #[serde(default)]
     action_types: Vec<ActionTypeLimits>,
-    /// Read-only: whether the company has overrides.
-    #[serde(default, skip_deserializing)]
+    /// Read-only: whether the company has overrides (ignored in a PUT).
+    #[serde(default)]
+    #[schema(read_only)]
     overridden: bool,
 }
 
