@@ -37,7 +37,7 @@ use crate::{
     entities::{assignment, booking, driver},
     eta::{self, Factors},
     grpc::DispatchApi,
-    routing::Haversine,
+    routing::{Matrix, Router},
     store::{Lease, SettingsDefaults},
 };
 
@@ -56,7 +56,6 @@ pub struct Autonomy {
     pub notifier: kit::notify::Notifier,
     pub keys: Arc<TokenKeys>,
     pub defaults: SettingsDefaults,
-    pub haversine: Haversine,
     pub drift: crate::drift::DriftConfig,
     /// Companies whose drivers reported positions since their last cycle.
     pub moved: Mutex<BTreeSet<i64>>,
@@ -137,29 +136,85 @@ impl Forecast {
     }
 }
 
+/// Where the manager's forecasts go: every driver's position and every
+/// booking's pickup and drop-off, with the travel matrix over them (the
+/// service's router: OSRM when configured, else the haversine model).
+pub(crate) struct Places {
+    matrix: Matrix,
+    index: Index,
+}
+
+/// The matrix position of each driver, pickup and drop-off.
+struct Index {
+    coords: Vec<Point>,
+    driver: HashMap<i64, usize>,
+    pickup: HashMap<i64, usize>,
+    dropoff: HashMap<i64, usize>,
+}
+
+impl Index {
+    /// The places of `positions` (driver id → position) and `bookings`.
+    fn new(positions: &[(i64, Point)], bookings: &HashMap<i64, booking::Model>) -> Self {
+        let mut index = Self {
+            coords: Vec::with_capacity(positions.len() + 2 * bookings.len()),
+            driver: HashMap::new(),
+            pickup: HashMap::new(),
+            dropoff: HashMap::new(),
+        };
+        for &(id, p) in positions {
+            index.driver.insert(id, index.coords.len());
+            index.coords.push(p);
+        }
+        let mut ids: Vec<&i64> = bookings.keys().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let b = &bookings[id];
+            index.pickup.insert(b.id, index.coords.len());
+            index.coords.push(Point { lat: b.pickup_lat, lon: b.pickup_lon });
+            index.dropoff.insert(b.id, index.coords.len());
+            index.coords.push(Point { lat: b.dropoff_lat, lon: b.dropoff_lon });
+        }
+        index
+    }
+}
+
+impl Places {
+    pub(crate) async fn routed(router: &Router, positions: &[(i64, Point)], bookings: &HashMap<i64, booking::Model>) -> Self {
+        let index = Index::new(positions, bookings);
+        let (matrix, _) = router.matrix(&index.coords).await;
+        Self { matrix, index }
+    }
+
+    #[cfg(test)]
+    fn haversine(positions: &[(i64, Point)], bookings: &HashMap<i64, booking::Model>) -> Self {
+        let index = Index::new(positions, bookings);
+        Self { matrix: crate::routing::Haversine::default().matrix(&index.coords), index }
+    }
+}
+
 /// The day as the manager sees it.
 struct Day<'a> {
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
     factors: &'a Factors,
-    haversine: Haversine,
+    places: &'a Places,
 }
 
 impl Day<'_> {
-    fn travel(&self, from: Point, to: Point, at: DateTime<Utc>) -> i64 {
-        let base = self.haversine.secs(from, to) as f64;
+    fn travel(&self, from: usize, to: usize, at: DateTime<Utc>) -> i64 {
+        let base = self.places.matrix.secs(from, to) as f64;
         let hour = at.with_timezone(&self.tz).hour();
-        self.factors.predict(base, hour, &eta::zone(from.lat, from.lon)).round() as i64
+        let p = self.places.index.coords[from];
+        self.factors.predict(base, hour, &eta::zone(p.lat, p.lon)).round() as i64
     }
 
-    /// Serves `stops` in order from `start` at `now`.
-    fn forecast(&self, start: Point, stops: &[Stop<'_>]) -> Forecast {
+    /// Serves `stops` in order from place `start` at `now`.
+    fn forecast(&self, start: usize, stops: &[Stop<'_>]) -> Forecast {
         let mut f = Forecast::default();
         let (mut t, mut at) = (self.now, start);
         for s in stops {
             let b = s.booking;
-            let place =
-                if s.pickup { Point { lat: b.pickup_lat, lon: b.pickup_lon } } else { Point { lat: b.dropoff_lat, lon: b.dropoff_lon } };
+            let place = if s.pickup { self.places.index.pickup[&b.id] } else { self.places.index.dropoff[&b.id] };
             let arrive = t + chrono::Duration::seconds(self.travel(at, place, t));
             let boarding = chrono::Duration::minutes(i64::from(b.boarding_minutes));
             if s.pickup {
@@ -179,6 +234,17 @@ impl Day<'_> {
         }
         f
     }
+}
+
+/// The drivers with a recent position, and where.
+fn positions(now: DateTime<Utc>, drivers: &[driver::Model]) -> Vec<(i64, Point)> {
+    drivers
+        .iter()
+        .filter_map(|d| match (d.last_lat, d.last_lon, d.last_position_at) {
+            (Some(lat), Some(lon), Some(at)) if now - at <= POSITION_MAX_AGE => Some((d.id, Point { lat, lon })),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A driver's remaining stops in planned order.
@@ -214,15 +280,11 @@ fn propose(
     bookings: &HashMap<i64, booking::Model>,
     live: &[assignment::Model],
 ) -> (usize, Vec<Proposal>) {
-    let position = |d: &driver::Model| match (d.last_lat, d.last_lon, d.last_position_at) {
-        (Some(lat), Some(lon), Some(at)) if day.now - at <= POSITION_MAX_AGE => Some(Point { lat, lon }),
-        _ => None,
-    };
-    let routes: HashMap<i64, (Point, Vec<Stop<'_>>)> = drivers
+    let routes: HashMap<i64, (usize, Vec<Stop<'_>>)> = drivers
         .iter()
         .filter_map(|d| {
             let stops: Vec<Stop<'_>> = stops_of(d.id, live, bookings).into_iter().map(|(s, _)| s).collect();
-            position(d).map(|p| (d.id, (p, stops)))
+            day.places.index.driver.get(&d.id).map(|&p| (d.id, (p, stops)))
         })
         .collect();
     let forecasts: HashMap<i64, Forecast> = routes.iter().map(|(&d, (p, stops))| (d, day.forecast(*p, stops))).collect();
@@ -400,7 +462,8 @@ impl DispatchApi {
         };
         let bookings: HashMap<i64, booking::Model> = bookings.into_iter().map(|b| (b.id, b)).collect();
         let threshold = i64::from(settings.lateness_threshold_minutes) * 60;
-        let day = Day { now, tz, factors: &factors, haversine: self.autonomy.haversine };
+        let places = Places::routed(&self.planner.router, &positions(now, &drivers), &bookings).await;
+        let day = Day { now, tz, factors: &factors, places: &places };
         let (late, proposals) = propose(&day, threshold, mae, &drivers, &bookings, &live);
         let mut report = CycleReport { late_bookings: late, ..CycleReport::default() };
         if mode == Mode::Off {
@@ -716,12 +779,13 @@ mod tests {
     #[test]
     fn a_far_driver_s_booking_goes_to_the_near_one_and_a_small_slip_is_retimed() {
         let factors = Factors::identity();
-        let day = Day { now: at(0), tz: chrono_tz::Europe::Zurich, factors: &factors, haversine: Haversine::default() };
         // Driver 1 is ~30 km away from booking 10's pickup (window closes in 10 min);
         // driver 2 is at the door.
         let drivers = vec![driver(1, 46.5, 6.6), driver(2, 46.2, 6.14)];
         let bookings: HashMap<i64, booking::Model> =
             [booking(10, (46.2, 6.14), (0, 10)), booking(11, (46.21, 6.6), (30, 60))].into_iter().map(|b| (b.id, b)).collect();
+        let places = Places::haversine(&positions(at(0), &drivers), &bookings);
+        let day = Day { now: at(0), tz: chrono_tz::Europe::Zurich, factors: &factors, places: &places };
         let live = vec![planned(1, 10, 1, 5), planned(2, 11, 2, 40)];
         let (late, proposals) = propose(&day, 5 * 60, 2.0, &drivers, &bookings, &live);
         assert_eq!(late, 1);
@@ -731,6 +795,8 @@ mod tests {
 
         // Alone and a little behind plan but inside its window: re-time it.
         let bookings: HashMap<i64, booking::Model> = [booking(12, (46.25, 6.14), (0, 60))].into_iter().map(|b| (b.id, b)).collect();
+        let places = Places::haversine(&positions(at(0), &drivers[1..]), &bookings);
+        let day = Day { places: &places, ..day };
         let (late, proposals) = propose(&day, 5 * 60, 2.0, &drivers[1..], &bookings, &[planned(3, 12, 2, 0)]);
         assert_eq!(late, 0);
         assert_eq!(proposals.len(), 1);
@@ -742,14 +808,17 @@ mod tests {
     #[test]
     fn with_nobody_better_placed_the_dispatcher_is_told() {
         let factors = Factors::identity();
-        let day = Day { now: at(0), tz: chrono_tz::Europe::Zurich, factors: &factors, haversine: Haversine::default() };
         let drivers = vec![driver(1, 46.5, 6.6)];
         let bookings: HashMap<i64, booking::Model> = [booking(10, (46.2, 6.14), (0, 10))].into_iter().map(|b| (b.id, b)).collect();
+        let places = Places::haversine(&positions(at(0), &drivers), &bookings);
+        let day = Day { now: at(0), tz: chrono_tz::Europe::Zurich, factors: &factors, places: &places };
         let (late, proposals) = propose(&day, 5 * 60, 2.0, &drivers, &bookings, &[planned(1, 10, 1, 5)]);
         assert_eq!((late, proposals.len(), proposals[0].kind), (1, 1, "notify_dispatcher"));
         // A stale position predicts nothing.
         let mut stale = drivers.clone();
         stale[0].last_position_at = Some(at(-45));
+        let places = Places::haversine(&positions(at(0), &stale), &bookings);
+        let day = Day { places: &places, ..day };
         assert_eq!(propose(&day, 5 * 60, 2.0, &stale, &bookings, &[planned(1, 10, 1, 5)]).0, 0);
     }
 }

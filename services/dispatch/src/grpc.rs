@@ -161,7 +161,8 @@ impl DispatchApi {
     async fn record_pickup(&self, company_id: i64, b: &booking::Model, at: DateTime<Utc>) -> Result<(), StoreError> {
         let from = crate::domain::geo::Point { lat: b.pickup_lat, lon: b.pickup_lon };
         let to = crate::domain::geo::Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
-        let base = self.autonomy.haversine.secs(from, to);
+        // The routing estimate the manager corrects: the same router as its forecasts.
+        let base = self.planner.router.matrix(&[from, to]).await.0.secs(0, 1);
         let hour = at.with_timezone(&self.store.time_zone(company_id).await?).hour();
         let zone = crate::eta::zone(b.pickup_lat, b.pickup_lon);
         let (version, factors) = match self.store.eta_model(company_id).await? {

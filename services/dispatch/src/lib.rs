@@ -189,7 +189,6 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         notifier: kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "dispatch")?,
         keys: rt.keys.clone(),
         defaults: cfg.autonomy_defaults,
-        haversine: cfg.haversine,
         drift: cfg.drift,
         moved: Default::default(),
         wake: tokio::sync::Notify::new(),
