@@ -903,3 +903,44 @@ async fn a_stopped_service_answers_503_and_recovers_after_restart() {
     task.await.unwrap().unwrap();
     mesh.gateway.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_documented_operation_refuses_a_missing_or_expired_token() {
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0")]).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let expired = crate::tokens::forge(
+        json!({"alg": "HS256"}),
+        json!({"sub": "77", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now - 1200, "exp": now - 600}),
+        testing::TEST_JWT_SECRET.as_bytes(),
+    );
+    // The only routes open without a token.
+    let public = ["/api/auth/login", "/api/auth/refresh"];
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        if public.contains(&path.as_str()) || !path.starts_with("/api/") {
+            continue;
+        }
+        // Every path parameter as 1: the token is checked before anything is looked up.
+        let concrete: String = path.split('/').map(|part| if part.starts_with('{') { "1" } else { part }).collect::<Vec<_>>().join("/");
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for token in [None, Some(expired.as_str())] {
+                let mut req = http.request(method.clone(), format!("{gw}{concrete}")).json(&json!({}));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                assert_eq!(status, 401, "{method} {path} with {}: {body}", if token.is_some() { "an expired token" } else { "no token" });
+                assert_eq!(body["error"]["code"], "unauthenticated", "{method} {path}: {body}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2 * 80, "{checked} calls");
+    mesh.gateway.stop().await.unwrap();
+}
