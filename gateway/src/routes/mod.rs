@@ -171,6 +171,8 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
     let (status, code) = match rejection {
         JsonRejection::JsonDataError(_) => (http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument"),
         JsonRejection::MissingJsonContentType(_) => (http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_argument"),
+        // A body over the limit (axum's 2 MiB) is refused before it is read whole.
+        _ if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE => (http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         _ => (http::StatusCode::BAD_REQUEST, "invalid_argument"),
     };
     ApiError::new(status, code, rejection.body_text())

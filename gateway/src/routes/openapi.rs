@@ -38,6 +38,8 @@ pub enum Failures {
     Forbidden(ErrorBody),
     #[response(status = 404, description = "not found")]
     NotFound(ErrorBody),
+    #[response(status = 413, description = "the body is over 2 MiB")]
+    TooLarge(ErrorBody),
     #[response(status = 429, description = "rate limited; see `Retry-After`")]
     RateLimited(ErrorBody),
     #[response(status = 503, description = "a service is unavailable; `details.service` names it")]

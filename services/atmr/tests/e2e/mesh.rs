@@ -944,3 +944,55 @@ async fn every_documented_operation_refuses_a_missing_or_expired_token() {
     assert!(checked >= 2 * 80, "{checked} calls");
     mesh.gateway.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn hostile_text_is_stored_and_returned_unchanged_and_huge_bodies_are_refused() {
+    for backend in backends() {
+        let mesh = start_mesh_with(backend, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0")]).await;
+        let http = reqwest::Client::new();
+        let gw = mesh.gateway.url();
+        let token = admin_token(&http, &gw).await;
+        let edge = [
+            "'; DROP TABLE bug_reports; --",
+            "Robert'); DELETE FROM driver WHERE ('1'='1",
+            "%_\\ LIKE wildcards and a backslash",
+            "Zoë Müller-Ågård — 救急車 🚑 \u{202e}txet lanoitcerid\u{202c}",
+            "e\u{301} (combining accent) and \u{200d}\u{fe0f} joiners",
+            "<script>alert('x')</script> & \"quotes\"",
+        ];
+        for (i, text) in edge.iter().enumerate() {
+            // A bug: title, description, stack trace (categories are a lower-cased vocabulary).
+            let bug = json!({ "title": text, "description": format!("{text}\nline two"), "severity": "low", "stack_trace": text });
+            let created = http.post(format!("{gw}/api/bugs")).bearer_auth(&token).json(&bug).send().await.unwrap();
+            assert_eq!(created.status(), 201, "{backend:?} {text:?}");
+            let id = created.json::<Value>().await.unwrap()["bug"]["id"].as_i64().unwrap();
+            let read = get_json(&http, format!("{gw}/api/bugs/{id}"), &token).await;
+            assert_eq!((read["bug"]["title"].as_str(), read["bug"]["stack_trace"].as_str()), (Some(*text), Some(*text)), "{backend:?}");
+            assert_eq!(read["bug"]["description"].as_str(), Some(format!("{text}\nline two").as_str()));
+            // A driver and a patient: names, phone-free notes, addresses.
+            let driver = json!({ "name": text, "vehicle_kind": "car", "seats": 4, "shift_start_minute": 420, "shift_end_minute": 960,
+                                 "depot": { "latitude": 46.2, "longitude": 6.1 } });
+            let d: Value =
+                http.post(format!("{gw}/api/drivers")).bearer_auth(&token).json(&driver).send().await.unwrap().json().await.unwrap();
+            assert_eq!(d["name"].as_str(), Some(*text), "{d}");
+            let patient = json!({ "name": text, "address": text, "notes": text, "location": { "latitude": 46.195, "longitude": 6.14 },
+                                  "mobility": "ambulatory", "phone": format!("+41 22 555 12 {i:02}") });
+            let c: Value =
+                http.post(format!("{gw}/api/clients")).bearer_auth(&token).json(&patient).send().await.unwrap().json().await.unwrap();
+            let c = get_json(&http, format!("{gw}/api/clients/{}", c["id"]), &token).await;
+            assert_eq!((c["name"].as_str(), c["address"].as_str(), c["notes"].as_str()), (Some(*text), Some(*text), Some(*text)), "{c}");
+        }
+        // A search with SQL metacharacters finds the text, and nothing else breaks.
+        let found = get_json(&http, format!("{gw}/api/bugs?q=DROP%20TABLE"), &token).await;
+        assert_eq!(found["total"], 1, "{found}");
+
+        // Over 2 MiB: refused with 413 before anything is stored.
+        let huge = json!({ "title": "big", "description": "x".repeat(3 << 20), "severity": "low" });
+        let refused = http.post(format!("{gw}/api/bugs")).bearer_auth(&token).json(&huge).send().await.unwrap();
+        assert_eq!(refused.status(), 413, "{backend:?}");
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
+        let all = get_json(&http, format!("{gw}/api/bugs"), &token).await;
+        assert_eq!(all["total"], edge.len(), "{all}");
+        mesh.gateway.stop().await.unwrap();
+    }
+}
