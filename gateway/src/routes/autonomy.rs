@@ -7,7 +7,13 @@ use axum::{Json, extract::State, http::StatusCode};
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller, Page, Params, name_of, number_of, openapi::Failures, rfc3339};
+use super::{
+    Body, Caller, Page, Params,
+    dispatch::{dispatch_error, numbers, page_request},
+    name_of, number_of,
+    openapi::Failures,
+    rfc3339,
+};
 use crate::{AppState, error::ApiError};
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
@@ -18,10 +24,6 @@ const CHECK_STATES: [&str; 4] = ["unspecified", "completed", "failed", "retried"
 
 fn client(state: &AppState) -> AutonomyServiceClient<crate::downstream::Guarded> {
     state.autonomy.clone()
-}
-
-fn dispatch_error(status: tonic::Status) -> ApiError {
-    ApiError::from_status("dispatch", &status)
 }
 
 /// A company's autonomy settings.
@@ -206,13 +208,8 @@ pub async fn list_suggestions(
     Params(q): Params<SuggestionQuery>,
 ) -> Result<Json<Page<Suggestion>>, ApiError> {
     caller.require(DISPATCHERS)?;
-    let states = q
-        .state
-        .as_deref()
-        .map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|v| number_of("state", &STATES, v)).collect())
-        .unwrap_or_else(|| Ok(Vec::new()))?;
-    let page = Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) });
-    let req = kit::grpc::request(pb::ListSuggestionsRequest { page, states }, &caller.token);
+    let states = numbers("state", &STATES, q.state.as_deref())?;
+    let req = kit::grpc::request(pb::ListSuggestionsRequest { page: page_request(q.page, q.per_page), states }, &caller.token);
     let res = client(&state).list_suggestions(req).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Page::new(res.suggestions.into_iter().map(Suggestion::from).collect(), res.page)))
 }
@@ -284,8 +281,7 @@ pub async fn list_drift_checks(
     Params(q): Params<CheckQuery>,
 ) -> Result<Json<Page<DriftCheck>>, ApiError> {
     caller.require(DISPATCHERS)?;
-    let page = Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) });
-    let req = kit::grpc::request(pb::ListDriftChecksRequest { page }, &caller.token);
+    let req = kit::grpc::request(pb::ListDriftChecksRequest { page: page_request(q.page, q.per_page) }, &caller.token);
     let res = client(&state).list_drift_checks(req).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Page::new(res.checks.into_iter().map(DriftCheck::from).collect(), res.page)))
 }

@@ -31,7 +31,7 @@ const RUN_STATUSES: [&str; 4] = ["unspecified", "running", "completed", "failed"
 const ASSIGNMENT_STATUSES: [&str; 5] = ["unspecified", "planned", "active", "done", "superseded"];
 const ROUTING_SOURCES: [&str; 3] = ["unspecified", "osrm", "haversine"];
 
-fn dispatch_error(status: tonic::Status) -> ApiError {
+pub(super) fn dispatch_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("dispatch", &status)
 }
 
@@ -56,12 +56,12 @@ fn point(p: Option<GeoPoint>) -> Option<Point> {
     p.map(|p| Point { latitude: p.latitude, longitude: p.longitude })
 }
 
-fn page_request(page: Option<i32>, per_page: Option<i32>) -> Option<PageRequest> {
+pub(super) fn page_request(page: Option<i32>, per_page: Option<i32>) -> Option<PageRequest> {
     Some(PageRequest { page: page.unwrap_or(1), per_page: per_page.unwrap_or(20) })
 }
 
 /// A comma-separated list of names (`?status=pending,assigned`).
-fn numbers(field: &str, names: &[&str], raw: Option<&str>) -> Result<Vec<i32>, ApiError> {
+pub(super) fn numbers(field: &str, names: &[&str], raw: Option<&str>) -> Result<Vec<i32>, ApiError> {
     raw.map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|v| number_of(field, names, v)).collect())
         .unwrap_or_else(|| Ok(Vec::new()))
 }
