@@ -62,7 +62,11 @@ impl ApiError {
     /// Maps a downstream status. `service` names the component that answered.
     pub fn from_status(service: &str, status: &tonic::Status) -> Self {
         let (http, code) = http_of(status.code());
+        // The channel broke under the call (the service died mid-answer): as
+        // unreachable as a refused connection, not an error of the service.
+        let broken = std::error::Error::source(status).is_some_and(|e| e.is::<tonic::transport::Error>());
         let mut e = match status.code() {
+            Code::Unknown if broken => Self::unavailable(service),
             // The service already hid internal detail behind a trace id; keep it.
             Code::Internal | Code::Unknown | Code::DataLoss => Self::new(http, code, status.message()),
             Code::Unavailable => {

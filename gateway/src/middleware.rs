@@ -1,5 +1,7 @@
 //! What wraps every request: a request id, a span that continues the caller's
-//! trace (or starts one), and 503 for new work while the gateway drains.
+//! trace (or starts one), rate limits, the roles the API documents for the
+//! operation (checked before the body is read), and 503 for new work while the
+//! gateway drains.
 
 use axum::{
     extract::{MatchedPath, Request, State},
@@ -34,12 +36,20 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     );
     let _ = span.set_parent(kit::telemetry::extract(req.headers()));
 
+    // The token is verified once here for the limits and the role gate; the
+    // handlers' `Caller` verifies it again (and answers 401 when it is bad).
+    let claims = route
+        .starts_with("/api/")
+        .then(|| req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|h| state.keys.verify_header(Some(h)).ok());
     let limited = if route.starts_with("/api/") {
         let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        limit(&state, req.headers(), peer).await
+        limit(&state, req.headers(), peer, claims.as_ref()).await
     } else {
         None
     };
+    let refused_role = claims.as_ref().and_then(|c| crate::routes::openapi::role_refusal(&method, &route, c.role));
     let mut res = if state.health.is_draining() && !route.starts_with("/health") {
         ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down").into_response()
     } else {
@@ -52,7 +62,10 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
                 res
             }
             _ => {
-                let mut res = next.run(req).instrument(span.clone()).await;
+                let mut res = match refused_role {
+                    Some(refusal) => refusal.into_response(),
+                    None => next.run(req).instrument(span.clone()).await,
+                };
                 if let Some(d) = limited {
                     rate_headers(&mut res, &state, &d);
                 }
@@ -76,14 +89,17 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 }
 
 /// The tightest of the request's limits (user and address), if limits are on.
-async fn limit(state: &AppState, headers: &http::HeaderMap, peer: Option<std::net::IpAddr>) -> Option<crate::rate_limit::Decision> {
+async fn limit(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    claims: Option<&kit::auth::Claims>,
+) -> Option<crate::rate_limit::Decision> {
     let limiter = state.rate_limit.as_ref()?;
     let peer = peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let address = crate::routes::client_address(state.client_ip_header.as_ref(), headers, peer);
-    let header = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let claims = header.and_then(|h| state.keys.verify_header(Some(h)).ok());
     let mut tightest: Option<crate::rate_limit::Decision> = None;
-    for key in crate::rate_limit::keys(claims.as_ref().map(|c| (c.company_id, c.sub.as_str())), address) {
+    for key in crate::rate_limit::keys(claims.map(|c| (c.company_id, c.sub.as_str())), address) {
         let d = limiter.check(&key).await;
         tightest = Some(match tightest {
             None => d,

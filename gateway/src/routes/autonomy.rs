@@ -148,7 +148,7 @@ impl From<pb::DriftCheck> for DriftCheck {
     path = "/api/dispatch/autonomy/settings",
     tag = "autonomy",
     responses((status = 200, description = "OK", body = Settings), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/autonomy/settings`
 pub async fn get_settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Settings>, ApiError> {
@@ -165,7 +165,7 @@ pub async fn get_settings(State(state): State<AppState>, caller: Caller) -> Resu
     tag = "autonomy",
     request_body = Settings,
     responses((status = 200, description = "OK", body = Settings), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `PUT /api/dispatch/autonomy/settings` (admins): every field.
 pub async fn update_settings(State(state): State<AppState>, caller: Caller, Body(b): Body<Settings>) -> Result<Json<Settings>, ApiError> {
@@ -199,7 +199,7 @@ pub struct SuggestionQuery {
     tag = "autonomy",
     params(SuggestionQuery),
     responses((status = 200, description = "OK", body = Page<Suggestion>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/autonomy/suggestions?state=open,blocked`
 pub async fn list_suggestions(
@@ -220,7 +220,7 @@ pub async fn list_suggestions(
     path = "/api/dispatch/autonomy/cycles",
     tag = "autonomy",
     responses((status = 200, description = "What the cycle found and did", body = CycleReport), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/dispatch/autonomy/cycles`: one manager cycle now (409 while one runs).
 pub async fn run_cycle(State(state): State<AppState>, caller: Caller) -> Result<Json<CycleReport>, ApiError> {
@@ -241,7 +241,7 @@ pub async fn run_cycle(State(state): State<AppState>, caller: Caller) -> Result<
     path = "/api/dispatch/eta-model",
     tag = "autonomy",
     responses((status = 200, description = "OK", body = EtaModel), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/eta-model`: the current version and its error.
 pub async fn get_eta_model(State(state): State<AppState>, caller: Caller) -> Result<Json<EtaModel>, ApiError> {
@@ -272,7 +272,7 @@ pub struct CheckQuery {
     tag = "autonomy",
     params(CheckQuery),
     responses((status = 200, description = "OK", body = Page<DriftCheck>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/drift-checks`: newest first.
 pub async fn list_drift_checks(
@@ -292,7 +292,7 @@ pub async fn list_drift_checks(
     path = "/api/dispatch/drift-checks",
     tag = "autonomy",
     responses((status = 201, description = "The check, recorded", body = DriftCheck), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/dispatch/drift-checks` (admins): one drift check now.
 pub async fn run_drift_check(State(state): State<AppState>, caller: Caller) -> Result<(StatusCode, Json<DriftCheck>), ApiError> {

@@ -150,7 +150,7 @@ pub struct NewBug {
         (status = 200, description = "grouped into an existing bug: `{bug, grouping}` with grouped, regression or grouped_within_grace", body = serde_json::Value),
         Failures
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
 /// `POST /api/bugs`: 201 with the new bug, or 200 with the bug the report was grouped into.
 pub async fn create_bug(
@@ -237,7 +237,7 @@ fn sort_of(raw: Option<&str>) -> Result<(pb::BugSortField, SortDirection), ApiEr
     tag = "bugs",
     params(ListQuery),
     responses((status = 200, description = "OK", body = Page<Bug>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
 /// `GET /api/bugs`
 pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Bug>>, ApiError> {
@@ -273,7 +273,7 @@ pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q):
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
 /// `GET /api/bugs/{bug_id}`: the bug with its first comments.
 pub async fn get_bug(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -311,7 +311,7 @@ struct Patch {
     params(("bug_id" = i64, Path, description = "the bug id")),
     request_body = Patch,
     responses((status = 200, description = "OK", body = Bug), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/bugs/{bug_id}`: the fields present in the body, as one update.
 pub async fn update_bug(
@@ -371,7 +371,7 @@ pub struct NewComment {
     params(("bug_id" = i64, Path, description = "the bug id")),
     request_body = NewComment,
     responses((status = 201, description = "created", body = Comment), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bugs/{bug_id}/comments`
 pub async fn add_comment(
@@ -402,7 +402,7 @@ pub struct PageQuery {
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id"), PageQuery),
     responses((status = 200, description = "OK", body = Page<Comment>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
 /// `GET /api/bugs/{bug_id}/comments`
 pub async fn list_comments(
@@ -425,7 +425,7 @@ pub async fn list_comments(
     tag = "bugs",
     params(("bug_id" = i64, Path, description = "the bug id"), ("comment_id" = i64, Path, description = "the comment id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `DELETE /api/bugs/{bug_id}/comments/{comment_id}`: the author or an admin.
 pub async fn delete_comment(
@@ -445,7 +445,7 @@ pub async fn delete_comment(
     path = "/api/bugs/metrics/summary",
     tag = "bugs",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/bugs/metrics/summary`
 pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> Result<JsonBytes, ApiError> {
@@ -489,7 +489,7 @@ pub struct TrendsQuery {
     tag = "bugs",
     params(TrendsQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/bugs/metrics/trends?days=30`
 pub async fn trends(State(state): State<AppState>, caller: Caller, Params(q): Params<TrendsQuery>) -> Result<JsonBytes, ApiError> {

@@ -103,7 +103,7 @@ impl From<pb::Company> for Company {
     path = "/api/company",
     tag = "dispatch",
     responses((status = 200, description = "OK", body = Company), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/company`
 pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Result<Json<Company>, ApiError> {
@@ -126,7 +126,7 @@ struct CompanyPatch {
     tag = "dispatch",
     request_body = CompanyPatch,
     responses((status = 200, description = "OK", body = Company), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/company` `{name?, time_zone?}` (admins).
 pub async fn update_company(
@@ -236,7 +236,7 @@ pub struct DriverQuery {
     tag = "dispatch",
     params(DriverQuery),
     responses((status = 200, description = "OK", body = Page<Driver>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/drivers?status=&vehicle_kind=&q=`
 pub async fn list_drivers(
@@ -262,7 +262,7 @@ pub async fn list_drivers(
     tag = "dispatch",
     request_body = DriverBody,
     responses((status = 201, description = "created", body = Driver), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/drivers`
 pub async fn create_driver(
@@ -283,7 +283,7 @@ pub async fn create_driver(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 200, description = "OK", body = Driver), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/drivers/{id}`
 pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
@@ -301,7 +301,7 @@ pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id):
     params(("id" = i64, Path, description = "the id")),
     request_body = DriverBody,
     responses((status = 200, description = "OK", body = Driver), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/drivers/{id}`: the fields present in the body.
 pub async fn update_driver(
@@ -325,7 +325,7 @@ pub async fn update_driver(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `DELETE /api/drivers/{id}`
 pub async fn delete_driver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -409,7 +409,7 @@ pub struct ClientQuery {
     tag = "dispatch",
     params(ClientQuery),
     responses((status = 200, description = "OK", body = Page<Client>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/clients?mobility=&q=`
 pub async fn list_clients(
@@ -434,7 +434,7 @@ pub async fn list_clients(
     tag = "dispatch",
     request_body = ClientBody,
     responses((status = 201, description = "created", body = Client), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/clients`
 pub async fn create_client(
@@ -455,7 +455,7 @@ pub async fn create_client(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 200, description = "OK", body = Client), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/clients/{id}`
 pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Client>, ApiError> {
@@ -473,7 +473,7 @@ pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id):
     params(("id" = i64, Path, description = "the id")),
     request_body = ClientBody,
     responses((status = 200, description = "OK", body = Client), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/clients/{id}`
 pub async fn update_client(
@@ -497,7 +497,7 @@ pub async fn update_client(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `DELETE /api/clients/{id}`
 pub async fn delete_client(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -623,7 +623,7 @@ pub struct BookingQuery {
     tag = "dispatch",
     params(BookingQuery),
     responses((status = 200, description = "OK", body = Page<Booking>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/bookings?service_day=&status=&client_id=&driver_id=`
 pub async fn list_bookings(
@@ -650,7 +650,7 @@ pub async fn list_bookings(
     tag = "dispatch",
     request_body = BookingBody,
     responses((status = 201, description = "created", body = Booking), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings`
 pub async fn create_booking(
@@ -677,7 +677,7 @@ pub struct BulkBookings {
     tag = "dispatch",
     request_body = BulkBookings,
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/batch` `{bookings: [...]}`: all or nothing; every bad row is named.
 pub async fn create_bookings(
@@ -701,7 +701,7 @@ pub async fn create_bookings(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/bookings/{id}`: the booking and its live assignment.
 pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -722,7 +722,7 @@ pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id)
     params(("id" = i64, Path, description = "the id")),
     request_body = BookingBody,
     responses((status = 200, description = "OK", body = Booking), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/bookings/{id}`: a booking not started yet; a planned one whose trip changes goes back to pending.
 pub async fn update_booking(
@@ -759,7 +759,7 @@ pub struct StatusBody {
     params(("id" = i64, Path, description = "the id")),
     request_body = StatusBody,
     responses((status = 200, description = "OK", body = Booking), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/{id}/status` `{status, reason?, occurred_at?}`: transitions are checked.
 pub async fn update_booking_status(
@@ -795,7 +795,7 @@ pub struct ReassignBody {
     params(("id" = i64, Path, description = "the id")),
     request_body = ReassignBody,
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/{id}/reassign` `{driver_id, force?}`: checked for feasibility unless forced.
 pub async fn reassign_booking(
@@ -912,7 +912,7 @@ pub struct RunBody {
     tag = "dispatch",
     request_body = RunBody,
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
 pub async fn run_dispatch(
@@ -948,7 +948,7 @@ pub struct RunQuery {
     tag = "dispatch",
     params(RunQuery),
     responses((status = 200, description = "OK", body = Page<Run>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/runs?service_day=`
 pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q): Params<RunQuery>) -> Result<Json<Page<Run>>, ApiError> {
@@ -965,7 +965,7 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q):
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 200, description = "OK", body = Run), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/runs/{id}`
 pub async fn get_run(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Run>, ApiError> {
@@ -994,7 +994,7 @@ pub struct AssignmentQuery {
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id"), AssignmentQuery),
     responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`
 pub async fn run_assignments(
@@ -1021,7 +1021,7 @@ pub struct BoardQuery {
     tag = "dispatch",
     params(BoardQuery),
     responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/board?service_day=`: Server-Sent Events, one per
 /// assignment change (`event: created | superseded | status_changed`, the
@@ -1058,7 +1058,7 @@ pub async fn board(
     tag = "dispatch",
     params(AssignmentQuery),
     responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/dispatch/assignments?run_id=&driver_id=&service_day=&status=`
 pub async fn list_assignments(
@@ -1164,7 +1164,7 @@ pub struct TemplateQuery {
     tag = "dispatch",
     params(TemplateQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `GET /api/recurring-templates?client_id=`
 pub async fn list_templates(
@@ -1186,7 +1186,7 @@ pub async fn list_templates(
     tag = "dispatch",
     request_body = TemplateBody,
     responses((status = 201, description = "created", body = Template), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/recurring-templates`
 pub async fn create_template(
@@ -1227,7 +1227,7 @@ pub async fn create_template(
     tag = "dispatch",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `DELETE /api/recurring-templates/{id}`: stops the template; its bookings stay.
 pub async fn delete_template(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -1250,7 +1250,7 @@ pub struct GenerateBody {
     tag = "dispatch",
     request_body = GenerateBody,
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/generate` `{service_day}`: the day's bookings from the templates, once.
 pub async fn generate_bookings(

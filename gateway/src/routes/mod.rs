@@ -8,7 +8,7 @@ mod bugs;
 mod dispatch;
 mod monitors;
 mod notify;
-mod openapi;
+pub(crate) mod openapi;
 mod safety;
 mod users;
 

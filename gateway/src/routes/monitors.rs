@@ -94,7 +94,7 @@ impl MonitorBody {
     path = "/api/monitors",
     tag = "monitors",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/monitors`
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -111,7 +111,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     tag = "monitors",
     request_body = MonitorBody,
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/monitors`
 pub async fn create(
@@ -132,7 +132,7 @@ pub async fn create(
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/monitors/{id}`
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -150,7 +150,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     params(("id" = String, Path, description = "the id")),
     request_body = MonitorBody,
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `PUT /api/monitors/{id}`: the whole configuration.
 pub async fn update(
@@ -172,7 +172,7 @@ pub async fn update(
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/monitors/{id}`
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -193,7 +193,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/monitors/{id}/pause`
 pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -210,7 +210,7 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/monitors/{id}/resume`
 pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -236,7 +236,7 @@ pub struct HeartbeatQuery {
     tag = "monitors",
     params(("id" = String, Path, description = "the id"), HeartbeatQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/monitors/{id}/heartbeats`: newest first.
 pub async fn heartbeats(
@@ -264,7 +264,7 @@ pub async fn heartbeats(
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/monitors/{id}/uptime`
 pub async fn uptime(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -284,7 +284,7 @@ fn window_json(w: pb::MaintenanceWindow) -> Value {
     path = "/api/maintenance-windows",
     tag = "monitors",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/maintenance-windows`
 pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -315,7 +315,7 @@ pub struct WindowBody {
     tag = "monitors",
     request_body = WindowBody,
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/maintenance-windows`
 pub async fn create_window(
@@ -344,7 +344,7 @@ pub async fn create_window(
     tag = "monitors",
     params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/maintenance-windows/{id}`
 pub async fn delete_window(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

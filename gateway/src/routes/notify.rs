@@ -100,7 +100,7 @@ pub struct ListQuery {
     tag = "notify",
     params(ListQuery),
     responses((status = 200, description = "OK", body = Page<Value>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/notifications`
 pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<Value>>, ApiError> {
@@ -161,7 +161,7 @@ pub struct SendBody {
     tag = "notify",
     request_body = SendBody,
     responses((status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value), (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/notifications`: queues a notification (admins and dispatchers).
 pub async fn send(State(state): State<AppState>, caller: Caller, Body(b): Body<SendBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -188,7 +188,7 @@ pub async fn send(State(state): State<AppState>, caller: Caller, Body(b): Body<S
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/notifications/{id}`: with every delivery attempt.
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -215,7 +215,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notifications/{id}/retry`: a failed or dead notification, again.
 pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -241,7 +241,7 @@ pub struct ReplayBody {
     tag = "notify",
     request_body = ReplayBody,
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notifications/replay`: every dead notification matching the filter.
 pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body<ReplayBody>) -> Result<Json<Value>, ApiError> {
@@ -262,7 +262,7 @@ pub async fn replay(State(state): State<AppState>, caller: Caller, Body(b): Body
     path = "/api/notification-channels",
     tag = "notify",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/notification-channels`
 pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -298,7 +298,7 @@ pub struct NewChannel {
     tag = "notify",
     request_body = NewChannel,
     responses((status = 201, description = "created", body = Channel), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-channels`
 pub async fn create_channel(
@@ -336,7 +336,7 @@ pub struct ChannelPatch {
     params(("id" = String, Path, description = "the id")),
     request_body = ChannelPatch,
     responses((status = 200, description = "OK", body = Channel), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/notification-channels/{id}`
 pub async fn update_channel(
@@ -365,7 +365,7 @@ pub async fn update_channel(
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/notification-channels/{id}`
 pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -386,7 +386,7 @@ pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-channels/{id}/test`: sends a test notification through the channel.
 pub async fn test_channel(
@@ -415,7 +415,7 @@ pub async fn test_channel(
     path = "/api/notification-routes",
     tag = "notify",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/notification-routes`
 pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -448,7 +448,7 @@ pub struct NewRoute {
     tag = "notify",
     request_body = NewRoute,
     responses((status = 201, description = "created", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-routes`
 pub async fn create_route(
@@ -470,7 +470,7 @@ pub async fn create_route(
     tag = "notify",
     params(("id" = String, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/notification-routes/{id}`
 pub async fn delete_route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -175,6 +175,39 @@ impl Modify for Bearer {
 )]
 pub struct ApiDoc;
 
+/// The roles each documented operation admits, by (method, path), read from
+/// its `security` requirement: OpenAPI 3.1 lets a bearer scheme list role
+/// names there. An operation without roles admits any signed-in user.
+static DOCUMENTED_ROLES: std::sync::LazyLock<std::collections::HashMap<(String, String), Vec<String>>> = std::sync::LazyLock::new(|| {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut roles = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let admitted: Vec<String> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|req| req["bearer"].as_array())
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect();
+            if !admitted.is_empty() {
+                roles.insert((method.to_uppercase(), path.clone()), admitted);
+            }
+        }
+    }
+    roles
+});
+
+/// 403 when the API documents roles for `method` `route` and `role` is not one
+/// of them; checked before the body is read, so a refused caller learns
+/// nothing about what the body should have been.
+pub fn role_refusal(method: &http::Method, route: &str, role: kit::auth::Role) -> Option<crate::error::ApiError> {
+    let admitted = DOCUMENTED_ROLES.get(&(method.as_str().to_owned(), route.to_owned()))?;
+    (!admitted.iter().any(|r| r == role.as_str()))
+        .then(|| crate::error::ApiError::forbidden(format!("role {} may not use this route", role.as_str())))
+}
+
 /// `GET /openapi.json`
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

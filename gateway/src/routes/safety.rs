@@ -86,7 +86,7 @@ impl From<SafetyLimits> for pb::SafetyLimits {
     path = "/api/admin/safety-limits",
     tag = "safety",
     responses((status = 200, description = "OK", body = SafetyLimits), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result<Json<SafetyLimits>, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -109,7 +109,7 @@ pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result
     tag = "safety",
     request_body = SafetyLimits,
     responses((status = 200, description = "OK", body = SafetyLimits), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn set_limits(
     State(state): State<AppState>,
@@ -223,7 +223,7 @@ pub struct ListQuery {
     tag = "safety",
     params(ListQuery),
     responses((status = 200, description = "OK", body = Page<Action>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn list_actions(
     State(state): State<AppState>,
@@ -266,7 +266,7 @@ pub struct StatsQuery {
     tag = "safety",
     params(StatsQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(q): Params<StatsQuery>) -> Result<JsonBytes, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -314,7 +314,7 @@ pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(
     tag = "safety",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 200, description = "OK", body = Action), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -343,7 +343,7 @@ pub struct ReviewBody {
     params(("id" = i64, Path, description = "the id")),
     request_body = ReviewBody,
     responses((status = 200, description = "OK", body = Action), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn review_action(
     State(state): State<AppState>,
@@ -370,7 +370,7 @@ pub async fn review_action(
     path = "/api/admin/autonomous-actions/verify",
     tag = "safety",
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(&[Role::Admin])?;

@@ -105,7 +105,7 @@ pub struct ListQuery {
     tag = "users",
     params(ListQuery),
     responses((status = 200, description = "OK", body = Page<User>), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `GET /api/admin/users`
 pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Json<Page<User>>, ApiError> {
@@ -141,7 +141,7 @@ pub struct NewUser {
     tag = "users",
     request_body = NewUser,
     responses((status = 201, description = "created", body = User), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
@@ -189,7 +189,7 @@ pub struct Patch {
     params(("id" = i64, Path, description = "the id")),
     request_body = Patch,
     responses((status = 200, description = "OK", body = User), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`
 pub async fn update(
@@ -237,7 +237,7 @@ pub async fn update(
     tag = "users",
     params(("id" = i64, Path, description = "the id")),
     responses((status = 204, description = "done"), Failures),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop
 /// refreshing; audit records keep its email).

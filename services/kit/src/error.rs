@@ -25,11 +25,24 @@ pub fn field_of(status: &Status) -> Option<&str> {
 /// A database failure: UNAVAILABLE when the database cannot be reached (the
 /// caller may retry), INTERNAL otherwise. The error itself is only logged.
 pub fn database(err: &sea_orm::DbErr) -> Status {
-    use sea_orm::DbErr;
-    let unreachable = matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_));
+    let unreachable = unreachable(err);
     let trace = crate::telemetry::current_trace_id().unwrap_or_default();
     tracing::error!(error = %err, trace_id = %trace, "database error");
     if unreachable { Status::unavailable(format!("database unavailable (trace id {trace})")) } else { internal_with_trace(&trace) }
+}
+
+/// Whether `err` says the database could not be reached, or the connection
+/// broke under a statement (the server went away mid-query), rather than that
+/// the statement itself failed.
+fn unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
+        }
+        _ => false,
+    }
 }
 
 /// INTERNAL for a failure the client cannot act on; `err` goes to the log only.
@@ -61,6 +74,10 @@ mod tests {
         assert_eq!(s.code(), Code::Internal);
         assert!(!s.message().contains("secret_table"));
         let s = database(&sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert_eq!(s.code(), Code::Unavailable);
+        // The server went away under a statement: unreachable too, not a bug.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        let s = database(&sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(sea_orm::sqlx::Error::Io(reset))));
         assert_eq!(s.code(), Code::Unavailable);
     }
 }

@@ -109,6 +109,7 @@ impl ServiceRuntime {
             // Outermost: every call gets its span (child of the caller's trace) and is
             // counted, including the ones shed below.
             .layer(GrpcServerLayer::new(self.metrics.grpc.clone()))
+            .map_response(tidy_status::<tonic::body::Body>)
             // Refuse at once (RESOURCE_EXHAUSTED) rather than queue when the process
             // is at its concurrency limit: queued calls would only time out later.
             .load_shed()
@@ -128,6 +129,48 @@ impl ServiceRuntime {
         tracing::info!(component = %component, "stopped");
         result
     }
+}
+
+/// The longest status message sent back, in (percent-encoded) bytes: gRPC
+/// peers may refuse response headers over 8 KiB, and a message that echoes a
+/// caller's 20 KB id would otherwise break the call with PROTOCOL_ERROR
+/// instead of answering it.
+const MAX_STATUS_MESSAGE: usize = 1024;
+
+/// What gRPC's percent-encoding of a status message escapes: everything outside
+/// printable ASCII, the space and `%` itself.
+const STATUS_MESSAGE_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'%');
+
+/// What every trailers-only answer (an error before any message) goes through:
+/// a request over the size limit is RESOURCE_EXHAUSTED, gRPC's code for it
+/// (tonic says OUT_OF_RANGE), and the status message is cut to
+/// [`MAX_STATUS_MESSAGE`] bytes.
+fn tidy_status<B>(mut res: http::Response<B>) -> http::Response<B> {
+    let headers = res.headers_mut();
+    let too_large = headers.get("grpc-status").is_some_and(|v| v == "11")
+        && headers.get("grpc-message").is_some_and(|m| m.as_bytes().starts_with(b"Error,%20decoded%20message%20length%20too%20large"));
+    if too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    if let Some(message) = headers.get("grpc-message").filter(|m| m.len() > MAX_STATUS_MESSAGE) {
+        // Cut the text, not its encoding: never inside an escape or a character.
+        let text = percent_encoding::percent_decode(message.as_bytes()).decode_utf8_lossy().into_owned();
+        let (mut cut, mut encoded_len) = (String::new(), 0);
+        for c in text.chars() {
+            encoded_len += if c == ' ' || c == '%' || !c.is_ascii() || c.is_ascii_control() { 3 * c.len_utf8() } else { 1 };
+            // Room for the `…` (9 bytes encoded).
+            if encoded_len > MAX_STATUS_MESSAGE - 9 {
+                break;
+            }
+            cut.push(c);
+        }
+        cut.push('…');
+        let encoded = percent_encoding::utf8_percent_encode(&cut, STATUS_MESSAGE_ESCAPES).to_string();
+        if let Ok(v) = http::HeaderValue::from_str(&encoded) {
+            headers.insert("grpc-message", v);
+        }
+    }
+    res
 }
 
 /// Accepted connections with Nagle's algorithm off: gRPC messages are small,
@@ -181,5 +224,42 @@ async fn keep_health_current(
         }
         metrics.ready.set(i64::from(report.ready));
         life.set_ready(report.ready);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trailers_only(status: &str, message: &str) -> http::Response<()> {
+        let mut res = http::Response::new(());
+        res.headers_mut().insert("grpc-status", http::HeaderValue::from_str(status).unwrap());
+        res.headers_mut().insert("grpc-message", http::HeaderValue::from_str(message).unwrap());
+        res
+    }
+
+    #[test]
+    fn an_oversized_request_is_resource_exhausted() {
+        let res = tidy_status(trailers_only("11", "Error,%20decoded%20message%20length%20too%20large:%20found%205%20bytes"));
+        assert_eq!(res.headers()["grpc-status"], "8");
+        // Other OUT_OF_RANGE answers keep their code.
+        let res = tidy_status(trailers_only("11", "page%20out%20of%20range"));
+        assert_eq!(res.headers()["grpc-status"], "11");
+    }
+
+    #[test]
+    fn a_long_message_is_cut_outside_an_escape() {
+        for pad in 0..3 {
+            let message = format!("{}{}", "a".repeat(900 + pad), "%C3%A9".repeat(100));
+            let res = tidy_status(trailers_only("5", &message));
+            let cut = res.headers()["grpc-message"].to_str().unwrap();
+            assert!(cut.len() <= MAX_STATUS_MESSAGE, "{}", cut.len());
+            // It decodes to whole characters, marked as cut.
+            let text = percent_encoding::percent_decode(cut.as_bytes()).decode_utf8().expect("whole characters");
+            let kept = text.strip_suffix('…').expect("marked as cut");
+            assert!(kept.starts_with(&"a".repeat(900 + pad)) && kept.ends_with('é'), "{text}");
+        }
+        let short = tidy_status(trailers_only("5", "monitor%20m1%20not%20found"));
+        assert_eq!(short.headers()["grpc-message"], "monitor%20m1%20not%20found");
     }
 }

@@ -1,0 +1,556 @@
+//! The scenarios: the workload on its own, then the same workload while a
+//! fault happens, each judged by what the users saw and by what is in the
+//! databases afterwards.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use kit::Component;
+use serde_json::{Value, json};
+
+use crate::{
+    Profile,
+    load::{self, Sample, Workload},
+    procs::{Backend, DRAIN, Mesh, PATIENCE, PRE_STOP},
+    report::Section,
+};
+
+/// The workload's routes served by the bugs service.
+const BUG_ROUTES: [&str; 4] = ["POST /api/bugs", "GET /api/bugs", "GET /api/bugs/{id}", "GET /api/bugs/metrics/summary"];
+
+fn spawn_load(wl: &Arc<Workload>, rate: f64, duration: Duration) -> tokio::task::JoinHandle<Vec<Sample>> {
+    let wl = wl.clone();
+    tokio::spawn(async move { wl.run(rate, duration).await })
+}
+
+/// Polls `probe` every 50 ms until it holds or `within` passes; the time it took.
+async fn until<F, Fut>(within: Duration, mut probe: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if probe().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Failures grouped by route and status, each with its first answer.
+fn describe(samples: &[&Sample]) -> String {
+    let mut by: BTreeMap<String, (usize, &str)> = BTreeMap::new();
+    for s in samples {
+        let entry =
+            by.entry(format!("{} → {}", s.route, s.status.map_or("no response".to_owned(), |c| c.to_string()))).or_insert((0, &s.detail));
+        entry.0 += 1;
+    }
+    by.iter()
+        .map(|(k, (n, first))| format!("{k} ×{n} (first: {})", first.chars().take(200).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The mixed workload at a fixed rate, nothing broken: every request succeeds.
+pub async fn steady_load(mesh: &Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Load: the mixed workload at a fixed rate", mesh.backend.name());
+    let started = Instant::now();
+    let samples = wl.run(profile.rate, profile.load).await;
+    let elapsed = started.elapsed();
+    s.figures = load::figures(&samples, elapsed);
+    let errors: Vec<&Sample> = samples.iter().filter(|x| !x.ok()).collect();
+    s.check(
+        format!("{} requests at {} req/s for {:?}, none failed", samples.len(), profile.rate, profile.load),
+        errors.is_empty(),
+        if errors.is_empty() { "0 errors".to_owned() } else { describe(&errors) },
+    );
+    s
+}
+
+/// kill -9 of the bugs service under load.
+pub async fn kill_a_service(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Fault: kill -9 of the bugs service under load", mesh.backend.name());
+    let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
+    let bug_id = wl.bugs.lock().expect("bugs").first().map_or(1, |b| b.0);
+    let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let killed_at = Instant::now();
+    mesh.take(Component::Bugs).kill().await;
+    // Its routes answer 503, naming it.
+    let named = Arc::new(Mutex::new(None));
+    let seen = until(Duration::from_secs(10), || {
+        let req = http.get(format!("{gw}/api/bugs/{bug_id}")).bearer_auth(&token).send();
+        let named = named.clone();
+        async move {
+            let Ok(res) = req.await else { return false };
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let service = body["error"]["details"]["service"].clone();
+            *named.lock().expect("named") = Some((status, service.clone()));
+            status == 503 && service == "bugs"
+        }
+    })
+    .await;
+    let named = named.lock().expect("named").clone();
+    s.check("its routes answer 503 naming the service", seen.is_some(), format!("last answer: {named:?}, after {seen:?}"));
+
+    tokio::time::sleep(profile.fault).await;
+    let restarted = mesh.restart(Component::Bugs).await;
+    let back_at = Instant::now();
+    s.check("the service starts again on its port and database", restarted.is_ok(), format!("{restarted:?}"));
+    let recovered = until(Duration::from_secs(20), || {
+        let req = http.get(format!("{gw}/api/bugs/{bug_id}")).bearer_auth(&token).send();
+        async move { req.await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    s.check(
+        "the gateway recovers by itself (breaker half-open, channel reconnects)",
+        recovered.is_some(),
+        format!("first 200 {recovered:?} after the restart"),
+    );
+
+    let samples = load.await.unwrap_or_default();
+    let others: Vec<&Sample> = samples.iter().filter(|x| !BUG_ROUTES.contains(&x.route) && !x.ok()).collect();
+    s.check(
+        "every other route kept answering",
+        others.is_empty(),
+        if others.is_empty() {
+            format!("{} requests to other routes, 0 failed", samples.iter().filter(|x| !BUG_ROUTES.contains(&x.route)).count())
+        } else {
+            describe(&others)
+        },
+    );
+    let down_window = |x: &&Sample| x.at >= killed_at && x.at < back_at;
+    let unclean: Vec<&Sample> = samples
+        .iter()
+        .filter(|x| BUG_ROUTES.contains(&x.route) && !x.ok())
+        .filter(|x| !(x.status == Some(503) && x.detail.contains("bugs")))
+        .collect();
+    s.check(
+        "bug routes failed only with 503 naming bugs",
+        unclean.is_empty(),
+        format!(
+            "{} bug-route requests while it was down, {} answered 503; other failures: {}",
+            samples.iter().filter(|x| BUG_ROUTES.contains(&x.route)).filter(down_window).count(),
+            samples.iter().filter(|x| BUG_ROUTES.contains(&x.route)).filter(down_window).filter(|x| x.status == Some(503)).count(),
+            if unclean.is_empty() { "none".to_owned() } else { describe(&unclean) }
+        ),
+    );
+    let settle = back_at + recovered.unwrap_or_default() + Duration::from_millis(100);
+    let late: Vec<&Sample> = samples.iter().filter(|x| x.at > settle && !x.ok()).collect();
+    s.check("after recovery nothing fails", late.is_empty(), describe(&late));
+    s
+}
+
+/// SIGTERM to the gateway under load: in-flight requests finish, new ones get
+/// 503, the process exits within its drain deadline.
+pub async fn terminate_the_gateway(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Fault: SIGTERM to the gateway under load", mesh.backend.name());
+    let load = spawn_load(wl, profile.rate, Duration::from_millis(1_500) + PRE_STOP + DRAIN);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A slow request in flight when the signal comes: a dispatch run of a busy day.
+    let day = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive().to_string();
+    let run = {
+        let req =
+            mesh.http.post(format!("{}/api/dispatch/runs", mesh.gateway())).bearer_auth(&wl.token).json(&json!({ "service_day": day }));
+        tokio::spawn(async move {
+            let res = req.send().await;
+            res.map(|r| r.status().as_u16()).map_err(|e| e.to_string())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let signalled = Instant::now();
+    let exit = mesh.take(Component::Gateway).terminate().await;
+    let deadline = PRE_STOP + DRAIN + Duration::from_secs(1);
+    match &exit {
+        Ok((status, took)) => s.check(
+            format!("exits cleanly within pre-stop + drain ({deadline:?})"),
+            status.success() && *took <= deadline,
+            format!("{status} after {took:?}"),
+        ),
+        Err(e) => s.check("exits after SIGTERM", false, e.to_string()),
+    }
+    let run = run.await.map_err(|e| e.to_string()).and_then(|r| r);
+    s.check("the dispatch run in flight at the signal completed", run.as_ref().is_ok_and(|c| (200..300).contains(c)), format!("{run:?}"));
+    let samples = load.await.unwrap_or_default();
+    let in_flight: Vec<&Sample> = samples.iter().filter(|x| x.at < signalled && x.at + x.latency > signalled).collect();
+    let cut: Vec<&&Sample> = in_flight.iter().filter(|x| !x.ok()).collect();
+    s.check("requests in flight at the signal completed", cut.is_empty(), format!("{} in flight, {} failed", in_flight.len(), cut.len()));
+    let after: Vec<&Sample> = samples.iter().filter(|x| x.at >= signalled).collect();
+    let refused_503 = after.iter().filter(|x| x.status == Some(503)).count();
+    let refused_closed = after.iter().filter(|x| x.status.is_none() && is_connect_error(&x.detail)).count();
+    let served = after.iter().filter(|x| x.ok()).count();
+    let wrong: Vec<&&Sample> =
+        after.iter().filter(|x| !x.ok() && x.status != Some(503) && !(x.status.is_none() && is_connect_error(&x.detail))).collect();
+    s.check(
+        "new requests get 503 while draining, then find the port closed",
+        wrong.is_empty() && refused_503 > 0,
+        format!(
+            "{} after the signal: {served} answered (accepted before the listener closed), {refused_503} × 503, {refused_closed} refused connections; other: {}",
+            after.len(),
+            if wrong.is_empty() { "none".to_owned() } else { describe(&wrong.iter().map(|x| **x).collect::<Vec<_>>()) }
+        ),
+    );
+    let back = mesh.restart(Component::Gateway).await;
+    s.check("the gateway starts again", back.is_ok(), format!("{back:?}"));
+    s
+}
+
+fn is_connect_error(detail: &str) -> bool {
+    detail.contains("Connection refused") || detail.contains("error sending request") || detail.contains("connection closed")
+}
+
+/// A webhook receiver on loopback: which notification ids arrived, when.
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<(String, Instant)>>>,
+}
+
+impl Receiver {
+    async fn start(delay: Duration) -> anyhow::Result<(Self, String)> {
+        let me = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post({
+                let me = me.clone();
+                move |headers: http::HeaderMap| async move {
+                    let id = headers.get("x-atmr-notification-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    me.seen.lock().expect("seen").push((id, Instant::now()));
+                    // A slow receiver, so that deliveries are in flight when notify dies.
+                    tokio::time::sleep(delay).await;
+                    http::StatusCode::OK
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((me, url))
+    }
+
+    fn counts(&self) -> BTreeMap<String, Vec<Instant>> {
+        let mut by: BTreeMap<String, Vec<Instant>> = BTreeMap::new();
+        for (id, at) in self.seen.lock().expect("seen").iter() {
+            by.entry(id.clone()).or_default().push(*at);
+        }
+        by
+    }
+}
+
+/// kill -9 of notify while it delivers to a webhook: every accepted
+/// notification arrives afterwards, each id once (a repeat only for an
+/// attempt in flight at the kill, with the same id, which receivers drop).
+pub async fn kill_notify_mid_delivery(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Fault: kill -9 of notify mid-delivery", mesh.backend.name());
+    let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
+    let (receiver, url) = match Receiver::start(Duration::from_millis(100)).await {
+        Ok(r) => r,
+        Err(e) => {
+            s.check("a local webhook receiver", false, e.to_string());
+            return s;
+        }
+    };
+    let channel: Value = match http
+        .post(format!("{gw}/api/notification-channels"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "reliability webhook", "kind": "webhook", "url": url }))
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    let Some(channel_id) = channel["id"].as_str().map(str::to_owned) else {
+        s.check("a webhook channel is created", false, channel.to_string());
+        return s;
+    };
+    let mut accepted = Vec::new();
+    for n in 0..profile.notifications {
+        let res = http
+            .post(format!("{gw}/api/notifications"))
+            .bearer_auth(&token)
+            .json(&json!({ "channel_id": channel_id, "event_type": "reliability.delivery", "title": format!("Livraison {n}"), "severity": "info" }))
+            .send()
+            .await;
+        if let Ok(res) = res
+            && res.status() == 202
+            && let Ok(body) = res.json::<Value>().await
+        {
+            accepted.extend(body["notifications"].as_array().into_iter().flatten().filter_map(|n| n["id"].as_str().map(str::to_owned)));
+        }
+    }
+    s.check("every send is accepted", accepted.len() == profile.notifications, format!("{} of {}", accepted.len(), profile.notifications));
+
+    // Kill it once a quarter has arrived.
+    let quarter = accepted.len().div_ceil(4).max(1);
+    let started = until(PATIENCE, || {
+        let n = receiver.seen.lock().expect("seen").len();
+        async move { n >= quarter }
+    })
+    .await;
+    let killed_at = Instant::now();
+    mesh.take(Component::Notify).kill().await;
+    let before_kill = receiver.seen.lock().expect("seen").len();
+    s.note(format!("killed after {before_kill} receipts ({started:?} after the sends)"));
+    let restarted = mesh.restart(Component::Notify).await;
+    s.check("notify starts again", restarted.is_ok(), format!("{restarted:?}"));
+
+    let all_in = until(PATIENCE, || {
+        let counts = receiver.counts();
+        let done = accepted.iter().all(|id| counts.contains_key(id));
+        async move { done }
+    })
+    .await;
+    let counts = receiver.counts();
+    let missing: Vec<&String> = accepted.iter().filter(|id| !counts.contains_key(*id)).collect();
+    s.check(
+        "every accepted notification reaches the webhook",
+        missing.is_empty(),
+        format!(
+            "{} of {} ids received, {all_in:?} after the restart; missing: {missing:?}",
+            accepted.len() - missing.len(),
+            accepted.len()
+        ),
+    );
+    let repeats: Vec<(&String, &Vec<Instant>)> = counts.iter().filter(|(_, at)| at.len() > 1).collect();
+    let unexplained: Vec<&String> = repeats.iter().filter(|(_, at)| at.len() > 2 || at[0] > killed_at).map(|(id, _)| *id).collect();
+    s.check(
+        "each id arrives once, or twice only when its first attempt was in flight at the kill",
+        unexplained.is_empty(),
+        format!(
+            "{} repeats, all of an attempt cut by the kill, with the same x-atmr-notification-id; unexplained: {unexplained:?}",
+            repeats.len()
+        ),
+    );
+    let stray: Vec<&String> = counts.keys().filter(|id| !accepted.contains(id)).collect();
+    s.check("nothing arrives that was not sent", stray.is_empty(), format!("{stray:?}"));
+    // The outbox agrees: every one is delivered.
+    let mut undelivered = Vec::new();
+    for id in &accepted {
+        let status = until(Duration::from_secs(10), || {
+            let req = http.get(format!("{gw}/api/notifications/{id}")).bearer_auth(&token).send();
+            async move {
+                match req.await {
+                    Ok(r) => r.json::<Value>().await.is_ok_and(|v| v["notification"]["status"] == "delivered"),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+        if status.is_none() {
+            undelivered.push(id.clone());
+        }
+    }
+    s.check("the outbox shows every one delivered", undelivered.is_empty(), format!("not delivered: {undelivered:?}"));
+    s
+}
+
+/// Redis goes away under load: the gateway limits and caches in process, no 5xx.
+pub async fn lose_redis(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Fault: Redis unreachable under load", mesh.backend.name());
+    let Backend::Postgres { redis, .. } = &mesh.backend else { return s };
+    let metrics = format!("{}/metrics", mesh.admin_url(Component::Gateway));
+    let memory_before = decisions(&mesh.http, &metrics, "memory").await;
+    let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cut_at = Instant::now();
+    redis.cut();
+    tokio::time::sleep(profile.fault).await;
+    let ready: Value = match mesh.http.get(format!("{}/health/ready", mesh.admin_url(Component::Gateway))).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    let redis_dep = ready["dependencies"].as_array().into_iter().flatten().find(|d| d["name"] == "redis").cloned().unwrap_or(Value::Null);
+    s.check(
+        "the gateway stays ready and reports Redis down",
+        ready["ready"] == true && redis_dep["ok"] == false,
+        format!("ready={}, redis={redis_dep}", ready["ready"]),
+    );
+    let memory_during = decisions(&mesh.http, &metrics, "memory").await;
+    redis.restore();
+    let restored_at = Instant::now();
+    let redis_at_restore = decisions(&mesh.http, &metrics, "redis").await;
+    let samples = load.await.unwrap_or_default();
+    let redis_after = decisions(&mesh.http, &metrics, "redis").await;
+    let failed: Vec<&Sample> = samples.iter().filter(|x| !x.ok()).collect();
+    let during = samples.iter().filter(|x| x.at >= cut_at && x.at < restored_at).count();
+    s.check(
+        "no request failed",
+        failed.is_empty(),
+        format!("{} requests, {during} while Redis was unreachable; failed: {}", samples.len(), describe(&failed)),
+    );
+    s.check(
+        "rate limiting fell back to the in-process limiter",
+        memory_during > memory_before,
+        format!("in-process decisions: {memory_before} before, {memory_during} during the outage"),
+    );
+    s.check(
+        "Redis decides again once it is back",
+        redis_after > redis_at_restore,
+        format!("Redis decisions: {redis_at_restore} at the restore, {redis_after} at the end of the load"),
+    );
+    s
+}
+
+/// The sum of `gateway_rate_limit_decisions_total` decided by `store`.
+async fn decisions(http: &reqwest::Client, metrics: &str, store: &str) -> f64 {
+    let Ok(res) = http.get(metrics).send().await else { return 0.0 };
+    let text = res.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("gateway_rate_limit_decisions_total{") && l.contains(&format!("store=\"{store}\"")))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum()
+}
+
+/// PostgreSQL unreachable under load: readiness drops, calls fail cleanly, and
+/// afterwards every acknowledged write is there and no batch is half-written.
+pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
+    let mut s = Section::new("Fault: PostgreSQL unreachable under load", mesh.backend.name());
+    let Backend::Postgres { postgres, .. } = &mesh.backend else { return s };
+    let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
+    let ready_url = format!("{}/health/ready", mesh.admin_url(Component::Gateway));
+    let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(4));
+    // Batches of bookings all along, each all-or-nothing: marked in their notes.
+    let day = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive().to_string();
+    let batches = {
+        let (gw, http, token, day) = (gw.clone(), http.clone(), token.clone(), day.clone());
+        let clients = wl_clients(&http, &gw, &token).await;
+        let until_at = Instant::now() + profile.fault + Duration::from_secs(3);
+        tokio::spawn(async move {
+            let mut sent: Vec<(String, Option<u16>)> = Vec::new();
+            let mut k = 0;
+            while Instant::now() < until_at {
+                let marker = format!("batch-{k}");
+                let bookings: Vec<Value> = (0..5)
+                    .map(|i| {
+                        json!({
+                            "client_id": clients[i % clients.len().max(1)], "pickup_address": "Av. de la Gare 1, Lausanne",
+                            "pickup": { "latitude": 46.517, "longitude": 6.629 }, "dropoff_address": "CHUV",
+                            "dropoff": { "latitude": 46.525, "longitude": 6.642 }, "notes": marker,
+                            "pickup_earliest": format!("{day}T{:02}:00:00Z", 8 + i), "pickup_latest": format!("{day}T{:02}:30:00Z", 8 + i)
+                        })
+                    })
+                    .collect();
+                let res =
+                    http.post(format!("{gw}/api/bookings/batch")).bearer_auth(&token).json(&json!({ "bookings": bookings })).send().await;
+                sent.push((marker, res.ok().map(|r| r.status().as_u16())));
+                k += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sent
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let cut_at = Instant::now();
+    postgres.cut();
+    let unready = until(profile.fault, || {
+        let req = http.get(&ready_url).send();
+        async move { req.await.is_ok_and(|r| r.status() == 503) }
+    })
+    .await;
+    s.check("readiness drops", unready.is_some(), format!("503 from /health/ready {unready:?} after the cut"));
+    tokio::time::sleep(profile.fault.saturating_sub(unready.unwrap_or_default())).await;
+    postgres.restore();
+    let restored_at = Instant::now();
+    let ready = until(PATIENCE, || {
+        let req = http.get(&ready_url).send();
+        async move { req.await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    s.check("readiness returns by itself", ready.is_some(), format!("{ready:?} after PostgreSQL came back"));
+    let samples = load.await.unwrap_or_default();
+    let sent = batches.await.unwrap_or_default();
+
+    let during: Vec<&Sample> = samples.iter().filter(|x| x.at >= cut_at && x.at < restored_at).collect();
+    let unclean: Vec<&Sample> = samples.iter().filter(|x| !x.ok() && !matches!(x.status, Some(503 | 504))).collect();
+    s.check(
+        "calls fail cleanly (503/504 with an error body), never 500 or a dropped connection",
+        unclean.is_empty(),
+        format!(
+            "{} requests during the outage, {} failed with 503/504; unclean: {}",
+            during.len(),
+            during.iter().filter(|x| matches!(x.status, Some(503 | 504))).count(),
+            if unclean.is_empty() { "none".to_owned() } else { describe(&unclean) }
+        ),
+    );
+    let settle = restored_at + ready.unwrap_or_default() + Duration::from_millis(500);
+    let late: Vec<&Sample> = samples.iter().filter(|x| x.at > settle && !x.ok()).collect();
+    s.check("after recovery nothing fails", late.is_empty(), describe(&late));
+
+    // Every acknowledged write is there.
+    let bugs = wl.bugs.lock().expect("bugs").clone();
+    let mut lost = Vec::new();
+    for (id, title) in &bugs {
+        let got: Value = match http.get(format!("{gw}/api/bugs/{id}")).bearer_auth(&token).send().await {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        if got["bug"]["title"].as_str() != Some(title) {
+            lost.push(format!("bug {id}"));
+        }
+    }
+    let bookings = wl.bookings.lock().expect("bookings").clone();
+    for id in &bookings {
+        if !http.get(format!("{gw}/api/bookings/{id}")).bearer_auth(&token).send().await.is_ok_and(|r| r.status() == 200) {
+            lost.push(format!("booking {id}"));
+        }
+    }
+    s.check(
+        "every write acknowledged before, during or after the outage is there",
+        lost.is_empty(),
+        format!("{} bugs and {} bookings checked by id; missing: {lost:?}", bugs.len(), bookings.len()),
+    );
+    // Every batch is all or nothing, and all when acknowledged.
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut page = 1;
+    loop {
+        let listed: Value =
+            match http.get(format!("{gw}/api/bookings?service_day={day}&per_page=100&page={page}")).bearer_auth(&token).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+        let items = listed["items"].as_array().cloned().unwrap_or_default();
+        for b in &items {
+            *stored.entry(b["notes"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+        }
+        if items.len() < 100 {
+            break;
+        }
+        page += 1;
+    }
+    let half: Vec<String> = sent
+        .iter()
+        .filter_map(|(marker, status)| {
+            let n = stored.get(marker).copied().unwrap_or(0);
+            let ok = if *status == Some(201) { n == 5 } else { n == 0 || n == 5 };
+            (!ok).then(|| format!("{marker}: answered {status:?}, {n} of 5 stored"))
+        })
+        .collect();
+    let refused = sent.iter().filter(|(_, st)| *st != Some(201)).count();
+    s.check(
+        "no batch is half-written",
+        half.is_empty(),
+        format!("{} batches of 5, {refused} refused during the outage; partial: {half:?}", sent.len()),
+    );
+    s
+}
+
+async fn wl_clients(http: &reqwest::Client, gw: &str, token: &str) -> Vec<i64> {
+    let listed: Value = match http.get(format!("{gw}/api/clients?per_page=20")).bearer_auth(token).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    listed["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_i64()).collect()
+}
+
+/// Components whose logs show a panic, checked after every scenario.
+pub fn no_panics(mesh: &Mesh, s: &mut Section) {
+    let panics = mesh.panics();
+    s.check("no component panicked", panics.is_empty(), if panics.is_empty() { "none".to_owned() } else { format!("{panics:?}") });
+}
