@@ -66,7 +66,10 @@ impl ApiError {
         // unreachable as a refused connection, not an error of the service.
         let broken = std::error::Error::source(status).is_some_and(|e| e.is::<tonic::transport::Error>());
         let mut e = match status.code() {
+            // So is a call the service's side reset (CANCEL): our own caller is
+            // still here, or there would be no one to answer.
             Code::Unknown if broken => Self::unavailable(service),
+            Code::Cancelled => Self::unavailable(service),
             // The service already hid internal detail behind a trace id; keep it.
             Code::Internal | Code::Unknown | Code::DataLoss => Self::new(http, code, status.message()),
             Code::Unavailable => {
@@ -98,8 +101,7 @@ pub fn http_of(code: Code) -> (StatusCode, &'static str) {
         Code::AlreadyExists => (StatusCode::CONFLICT, "already_exists"),
         Code::Aborted => (StatusCode::CONFLICT, "aborted"),
         Code::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, "resource_exhausted"),
-        Code::Cancelled => (StatusCode::from_u16(499).expect("499 is a valid status"), "cancelled"),
-        Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        Code::Cancelled | Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         Code::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
         Code::Unimplemented => (StatusCode::NOT_IMPLEMENTED, "unimplemented"),
         Code::Internal | Code::Unknown | Code::DataLoss => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -135,7 +137,7 @@ mod tests {
         assert_eq!(http_of(Code::NotFound).0, 404);
         assert_eq!(http_of(Code::AlreadyExists).0, 409);
         assert_eq!(http_of(Code::ResourceExhausted).0, 429);
-        assert_eq!(http_of(Code::Cancelled).0, 499);
+        assert_eq!(http_of(Code::Cancelled).0, 503, "the service reset the call");
         assert_eq!(http_of(Code::Unavailable).0, 503);
         assert_eq!(http_of(Code::DeadlineExceeded).0, 504);
         assert_eq!(http_of(Code::Internal).0, 500);

@@ -88,6 +88,11 @@ impl Workload {
         Ok(Arc::new(Self { http, gateway, token, clients, bugs: Mutex::new(Vec::new()), bookings: Mutex::new(Vec::new()) }))
     }
 
+    /// One of the company's patients.
+    pub fn client(&self, n: usize) -> i64 {
+        self.clients[n % self.clients.len()]
+    }
+
     /// Sends `rate` requests per second for `duration` and returns every sample.
     pub async fn run(self: &Arc<Self>, rate: f64, duration: Duration) -> Vec<Sample> {
         let samples = Arc::new(Mutex::new(Vec::new()));

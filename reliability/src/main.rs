@@ -10,6 +10,7 @@
 
 mod faults;
 mod fuzz;
+mod hostile;
 mod load;
 mod procs;
 mod proxy;
@@ -174,6 +175,8 @@ async fn run_backend(atmr: &std::path::Path, backend: procs::Backend, profile: &
     scenario!(faults::steady_load(&mesh, &workload, profile).await);
     println!("-- gRPC fuzz");
     scenario!(fuzz::run(&mut mesh, profile).await);
+    println!("-- hostile text");
+    scenario!(hostile::run(&mesh, &workload).await);
     println!("-- REST security sweep");
     scenario!(security::run(&mesh, &workload).await);
     println!("-- kill -9 bugs");

@@ -79,16 +79,10 @@ pub(crate) fn time(field: &str, t: &Timestamp) -> Result<DateTime<Utc>, Status> 
     kit::convert::time(t).map_err(|m| invalid(field, m))
 }
 
+/// A single-line text, trimmed, without control characters; `min` 0 or 1.
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, Status> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min {
-        return Err(invalid(field, "is required"));
-    }
-    if n > max {
-        return Err(invalid(field, format!("is longer than {max} characters")));
-    }
-    Ok(v.to_owned())
+    let checked = if min == 0 { kit::input::optional_line(field, value, max) } else { kit::input::required_line(field, value, max) };
+    Ok(checked?)
 }
 
 /// An event type: `a-z 0-9 . _ -`, 1..=100.
@@ -252,6 +246,7 @@ impl NotifyService for NotifyApi {
         if r.body.len() > MAX_BODY {
             return Err(invalid("body", format!("is larger than {MAX_BODY} bytes")));
         }
+        kit::input::long_text("body", &r.body, MAX_BODY)?;
         let key = text("idempotency_key", &r.idempotency_key, 0, MAX_KEY)?;
         let new = NewNotification {
             event_type: event.clone(),

@@ -44,10 +44,7 @@ impl MonitorApi {
 
     /// Checks a monitor's configuration; `id` is the monitor being updated (for cycles).
     async fn config(&self, company_id: i64, m: &pb::Monitor, id: Option<&str>) -> Result<Config, Status> {
-        let name = m.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(invalid("monitor.name", "must be 1 to 100 characters"));
-        }
+        let name = kit::input::required_line("monitor.name", &m.name, 100)?;
         let kind = match pb::MonitorKind::try_from(m.kind) {
             Ok(pb::MonitorKind::Http) => "http",
             Ok(pb::MonitorKind::GrpcHealth) => "grpc_health",
@@ -84,12 +81,9 @@ impl MonitorApi {
         if m.expected_status != 0 && !(100..=599).contains(&m.expected_status) {
             return Err(invalid("monitor.expected_status", "must be 0 (any 2xx) or an HTTP status"));
         }
-        if m.keyword.chars().count() > 200 || m.grpc_service.chars().count() > 200 {
-            return Err(invalid(
-                if m.keyword.chars().count() > 200 { "monitor.keyword" } else { "monitor.grpc_service" },
-                "is longer than 200 characters",
-            ));
-        }
+        // The keyword is matched as given (not trimmed), and may span lines.
+        let keyword = kit::input::long_text("monitor.keyword", &m.keyword, 200)?;
+        let grpc_service = kit::input::optional_line("monitor.grpc_service", &m.grpc_service, 200)?;
         let parent = match m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             None => None,
             Some(p) => {
@@ -112,12 +106,12 @@ impl MonitorApi {
             }
         };
         Ok(Config {
-            name: name.to_owned(),
+            name,
             kind,
             target: target.to_owned(),
             expected_status: m.expected_status,
-            keyword: m.keyword.clone(),
-            grpc_service: m.grpc_service.trim().to_owned(),
+            keyword,
+            grpc_service,
             interval,
             timeout,
             retries: m.retries,
