@@ -119,15 +119,12 @@ pub struct Mesh {
     starts: BTreeMap<Component, usize>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port").local_addr().expect("bound").port()
-}
-
 impl Mesh {
     /// Starts every component and waits until the gateway is ready.
     pub async fn start(atmr: &Path, backend: Backend) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let ports: BTreeMap<Component, (u16, u16)> = Component::ALL.iter().map(|c| (*c, (free_port(), free_port()))).collect();
+        let ports: BTreeMap<Component, (u16, u16)> =
+            Component::ALL.iter().map(|c| (*c, (kit::testing::free_port(), kit::testing::free_port()))).collect();
         let secret: String = {
             use rand::Rng as _;
             rand::rng().sample_iter(rand::distr::Alphanumeric).take(48).map(char::from).collect()

@@ -39,6 +39,20 @@ pub fn backends() -> Vec<TestBackend> {
 }
 
 /// Turns on log output when `TEST_LOG=1`.
+/// A free loopback port for a process that is told its port rather than
+/// handed a listener. Chosen below the kernel's ephemeral range (32768 and up
+/// by default), so that no `bind(0)` and no outgoing connection elsewhere can
+/// take it between this check and the process binding it.
+pub fn free_port() -> u16 {
+    use rand::Rng as _;
+    loop {
+        let port = rand::rng().random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 pub fn init_logging() {
     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
         let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();

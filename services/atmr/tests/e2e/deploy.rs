@@ -69,10 +69,6 @@ impl Proc {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Polls `probe` until it succeeds or `PATIENCE` runs out, then panics with the
 /// last failure and the processes' output.
 async fn eventually<F, Fut>(what: &str, procs: &[&Proc], mut probe: F)
@@ -167,12 +163,12 @@ fn pod_env(
         if let Some(port) = value.strip_prefix("0.0.0.0:") {
             let port: u16 = port.parse().unwrap();
             listens.insert(port);
-            *value = format!("127.0.0.1:{}", ports.entry(port).or_insert_with(free_port));
+            *value = format!("127.0.0.1:{}", ports.entry(port).or_insert_with(kit::testing::free_port));
         } else if let Some((host, port)) = value.strip_prefix("http://").and_then(|rest| rest.split_once(':'))
             && components().contains(&host)
             && let Ok(port) = port.parse::<u16>()
         {
-            *value = format!("http://127.0.0.1:{}", ports.entry(port).or_insert_with(free_port));
+            *value = format!("http://127.0.0.1:{}", ports.entry(port).or_insert_with(kit::testing::free_port));
         }
     }
     (env, listens)
@@ -346,7 +342,8 @@ async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
     // gateway → bugs → notify, each its own process exporting to the receiver.
     let dir = tempfile::tempdir().unwrap();
     let components = ["notify", "bugs", "gateway"];
-    let ports: BTreeMap<&str, (u16, u16)> = components.iter().map(|c| (*c, (free_port(), free_port()))).collect();
+    let ports: BTreeMap<&str, (u16, u16)> =
+        components.iter().map(|c| (*c, (kit::testing::free_port(), kit::testing::free_port()))).collect();
     let mut env = BTreeMap::from([
         ("ATMR_JWT_SECRET".to_owned(), kit::testing::TEST_JWT_SECRET.to_owned()),
         ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
