@@ -174,7 +174,11 @@ pub async fn terminate_the_gateway(mesh: &mut Mesh, wl: &Arc<Workload>, profile:
         .json(&json!({ "bookings": busy }))
         .send()
         .await;
-    s.check("a busy day to plan", filled.as_ref().is_ok_and(|r| r.status() == 201), format!("{:?}", filled.map(|r| r.status())));
+    let filled = match filled {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    };
+    s.check("a busy day to plan", filled.0 == 201, format!("{} {}", filled.0, filled.1.chars().take(200).collect::<String>()));
     let run = {
         let req = mesh
             .http
@@ -452,7 +456,9 @@ async fn decisions(http: &reqwest::Client, metrics: &str, store: &str) -> f64 {
     text.lines()
         .filter(|l| l.starts_with("gateway_rate_limit_decisions_total{") && l.contains(&format!("store=\"{store}\"")))
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
-        .sum()
+        .sum::<f64>()
+        // An empty sum is -0.
+        + 0.0
 }
 
 /// PostgreSQL unreachable under load: readiness drops, calls fail cleanly, and

@@ -151,6 +151,14 @@ pub async fn run(mesh: &Mesh, wl: &Workload) -> Section {
         bug: bug["bug"]["id"].as_i64().unwrap_or(1),
         day: (chrono::Utc::now() + chrono::Duration::days(40)).date_naive().to_string(),
     };
+    // Over 2 MiB: refused before it is read whole, nothing stored.
+    let huge = json!({ "title": "huge", "description": "x".repeat(3 << 20), "severity": "low" });
+    let (status, refused) = send(reqwest::Method::POST, "/api/bugs".into(), Some(huge)).await;
+    s.check(
+        "a 3 MiB body is refused with 413 payload_too_large",
+        status == 413 && refused["error"]["code"] == "payload_too_large",
+        format!("{status} {}", refused["error"]["code"]),
+    );
     for resource in resources() {
         let mut changed = Vec::new();
         for text in EDGE {

@@ -50,6 +50,10 @@ struct Cli {
     /// Where the Markdown report goes.
     #[arg(long, default_value = "target/reliability/report.md")]
     report: PathBuf,
+    /// Also runs schemathesis (from PyPI, on PATH) against the mesh's
+    /// /openapi.json with this many examples per operation.
+    #[arg(long)]
+    schemathesis: Option<u32>,
 }
 
 /// How hard and how long a run pushes.
@@ -81,7 +85,7 @@ impl Profile {
             },
             ProfileName::Full => Self {
                 name: "full",
-                rate: 150.0,
+                rate: 100.0,
                 load: Duration::from_secs(60),
                 fault: Duration::from_secs(10),
                 notifications: 200,
@@ -136,16 +140,17 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             Some((db, redis)) => procs::Backend::postgres(&db, &redis).await?,
         };
         println!("== {} ({} profile)", backend.name(), profile.name);
-        sections.extend(run_backend(&atmr, backend, &profile).await?);
+        sections.extend(run_backend(&atmr, backend, &profile, cli.schemathesis).await?);
     }
     let header = format!(
-        "Profile `{}` ({} req/s, load {:?}, faults {:?}), binary `{}`, {} cores, {}; run took {:.0} s.",
+        "Profile `{}` ({} req/s, load {:?}, faults {:?}), binary `{}`, {} cores ({}), {}; run took {:.0} s.",
         profile.name,
         profile.rate,
         profile.load,
         profile.fault,
         atmr.display(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_model(),
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         started.elapsed().as_secs_f64()
     );
@@ -159,7 +164,20 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     Ok(failed == 0)
 }
 
-async fn run_backend(atmr: &std::path::Path, backend: procs::Backend, profile: &Profile) -> anyhow::Result<Vec<report::Section>> {
+/// The CPU's model name, from /proc/cpuinfo where there is one.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+async fn run_backend(
+    atmr: &std::path::Path,
+    backend: procs::Backend,
+    profile: &Profile,
+    schemathesis: Option<u32>,
+) -> anyhow::Result<Vec<report::Section>> {
     let mut mesh = procs::Mesh::start(atmr, backend).await?;
     let token = mesh.admin_token().await?;
     let workload = load::Workload::prepare(mesh.http.clone(), mesh.gateway(), token).await?;
@@ -190,6 +208,11 @@ async fn run_backend(atmr: &std::path::Path, backend: procs::Backend, profile: &
         scenario!(faults::lose_redis(&mut mesh, &workload, profile).await);
         println!("-- PostgreSQL unreachable");
         scenario!(faults::lose_postgres(&mut mesh, &workload, profile).await);
+    }
+    // Last: schemathesis changes and deletes whatever its random ids hit.
+    if let Some(examples) = schemathesis {
+        println!("-- schemathesis");
+        scenario!(security::schemathesis(&mesh, &workload, examples).await);
     }
     // Every component exits cleanly at the end.
     for component in kit::Component::ALL.iter().rev() {

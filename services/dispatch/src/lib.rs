@@ -178,6 +178,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         default_budget: cfg.default_budget,
         max_budget: cfg.max_budget,
         stale_after: chrono::Duration::from_std(cfg.max_budget)? + chrono::Duration::minutes(5),
+        unclosed: run::Unclosed::default(),
     };
     // The live board's relay between replicas reads through the uncounted connection.
     let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;

@@ -25,6 +25,56 @@ pub struct Planner {
     pub max_budget: std::time::Duration,
     /// A run still `running` after this long is taken for dead.
     pub stale_after: chrono::Duration,
+    /// Runs of this process that failed while the database could not record
+    /// it: closed as soon as it answers again (see [`Unclosed`]).
+    pub unclosed: Unclosed,
+}
+
+/// Failed runs this process could not close because the database was down
+/// when they failed. Left alone, each would block its day for `stale_after`
+/// (25 minutes by default) after the database returned; instead a background
+/// task retries every half second, and the next run of this process closes
+/// them first.
+#[derive(Clone, Default)]
+pub struct Unclosed(Arc<std::sync::Mutex<Vec<(dispatch_run::Model, String)>>>);
+
+impl Unclosed {
+    const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+    /// Keeps `run` to close, and retries in the background for up to `give_up`.
+    fn keep(
+        &self,
+        store: &Store,
+        clock: &kit::clock::SharedClock,
+        run: dispatch_run::Model,
+        message: String,
+        give_up: std::time::Duration,
+    ) {
+        self.0.lock().expect("unclosed runs").push((run, message));
+        let (me, store, clock) = (self.clone(), store.clone(), clock.clone());
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + give_up;
+            while tokio::time::Instant::now() < deadline && !me.is_empty() {
+                tokio::time::sleep(Self::RETRY).await;
+                me.close(&store, &clock).await;
+            }
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().expect("unclosed runs").is_empty()
+    }
+
+    /// Closes every kept run the database now accepts.
+    async fn close(&self, store: &Store, clock: &kit::clock::SharedClock) {
+        let pending = std::mem::take(&mut *self.0.lock().expect("unclosed runs"));
+        for (run, message) in pending {
+            match store.fail_run(&run, &message, clock.now()).await {
+                Ok(_) => tracing::info!(run_id = run.id, "closed a dispatch run that failed while the database was down"),
+                Err(_) => self.0.lock().expect("unclosed runs").push((run, message)),
+            }
+        }
+    }
 }
 
 pub struct Finished {
@@ -47,6 +97,9 @@ pub async fn run(
     seed: u64,
     created_by: &str,
 ) -> Result<Finished, StoreError> {
+    if !planner.unclosed.is_empty() {
+        planner.unclosed.close(store, clock).await;
+    }
     let run = store.start_run(company_id, day, mode, seed, created_by, clock.now(), planner.stale_after).await?;
     match plan_and_write(store, planner, clock, &run, day, mode, budget_ms, seed).await {
         Ok(done) => Ok(done),
@@ -56,7 +109,9 @@ pub async fn run(
                 other => other.to_string(),
             };
             if let Err(close) = store.fail_run(&run, &message, clock.now()).await {
-                tracing::error!(run_id = run.id, error = %close, "could not close a failed dispatch run");
+                tracing::error!(run_id = run.id, error = %close, "could not close a failed dispatch run; retrying until the database answers");
+                let give_up = planner.stale_after.to_std().unwrap_or_default();
+                planner.unclosed.keep(store, clock, run, message, give_up);
             }
             Err(e)
         }
