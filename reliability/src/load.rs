@@ -210,7 +210,7 @@ impl Workload {
 /// The mix, out of 40 requests: reads dominate, as on a dispatcher's day; a
 /// dispatch run (with a 300 ms budget) every 80th request.
 fn pick(n: u64) -> &'static str {
-    if n % 80 == 0 {
+    if n.is_multiple_of(80) {
         return "POST /api/dispatch/runs";
     }
     match n % 40 {
