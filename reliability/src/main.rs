@@ -121,6 +121,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         None => std::env::current_exe()?.with_file_name(format!("atmr{}", std::env::consts::EXE_SUFFIX)),
     };
     anyhow::ensure!(atmr.exists(), "no atmr binary at {} (build it, or pass --atmr)", atmr.display());
+    // Absolute: the components run in their own working directory.
+    let atmr = std::fs::canonicalize(&atmr)?;
     let pg = (std::env::var("TEST_DATABASE_URL").ok(), std::env::var("TEST_REDIS_URL").ok());
     let mut backends = Vec::new();
     if cli.backend != BackendChoice::Postgres {
