@@ -14,7 +14,12 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::{AppState, error::ApiError};
 
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The outcome of checking an `/api` request's bearer token, computed once by
+/// [`observe`] and read by the handlers' `Caller` from the request extensions.
+#[derive(Clone, Debug)]
+pub struct Verified(pub Result<kit::auth::Claims, kit::auth::AuthError>);
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -36,13 +41,18 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     );
     let _ = span.set_parent(kit::telemetry::extract(req.headers()));
 
-    // The token is verified once here for the limits and the role gate; the
-    // handlers' `Caller` verifies it again (and answers 401 when it is bad).
-    let claims = route
-        .starts_with("/api/")
-        .then(|| req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
-        .flatten()
-        .and_then(|h| state.keys.verify_header(Some(h)).ok());
+    // The token is verified once, here: the limits and the role gate use the
+    // claims, and the handlers' `Caller` takes the outcome from the extensions
+    // (and answers 401 when it is bad).
+    let claims = if route.starts_with("/api/") {
+        let header = req.headers().get(http::header::AUTHORIZATION).map(|v| v.to_str().unwrap_or_default());
+        let verified = state.keys.verify_header(header);
+        let claims = verified.as_ref().ok().cloned();
+        req.extensions_mut().insert(Verified(verified));
+        claims
+    } else {
+        None
+    };
     let limited = if route.starts_with("/api/") {
         let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         limit(&state, req.headers(), peer, claims.as_ref()).await

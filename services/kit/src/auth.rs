@@ -66,7 +66,7 @@ pub struct Claims {
 
 /// Why a token was refused. Every variant maps to UNAUTHENTICATED; the reason is
 /// logged, and the client only learns which of these broad cases applied.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing bearer token")]
     Missing,
