@@ -175,7 +175,7 @@ fn tidy_status<B>(mut res: http::Response<B>) -> http::Response<B> {
 
 /// Accepted connections with Nagle's algorithm off: gRPC messages are small,
 /// and Nagle plus delayed ACKs would add ~40 ms to a response.
-fn no_delay(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+pub fn no_delay(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use futures::StreamExt as _;
     TcpListenerStream::new(listener).map(|conn| {
         let conn = conn?;
