@@ -9,6 +9,8 @@ mod input;
 mod metrics;
 mod store;
 
+pub use grpc::COMMENTS_WITH_BUG;
+
 use std::time::Duration;
 
 use atmr_proto::bugs::v1::bug_service_server::{BugServiceServer, SERVICE_NAME};

@@ -51,10 +51,25 @@ pub struct Actor {
 
 pub struct Store {
     db: DatabaseConnection,
+    /// `get_with_comments`'s join, built once for this backend.
+    bug_with_comments: kit::db::Prepared,
+    /// On SQLite, the connections hot reads use (see `kit::db::SqliteReaders`).
+    readers: Option<kit::db::SqliteReaders>,
     /// Reports of a bug resolved less than this long ago do not reopen it.
     grace: Duration,
     /// Text searches count their matches up to this many.
     search_count_cap: u64,
+}
+
+/// A bug of a company with its first `limit` comments, oldest first: one row
+/// per comment, or one row with no comment.
+fn bug_with_comments(bug_id: i64, company_id: i64, limit: u64) -> sea_orm::SelectTwoMany<bug_reports::Entity, bug_comments::Entity> {
+    bug_reports::Entity::find_by_id(bug_id)
+        .filter(bug_reports::Column::CompanyId.eq(company_id))
+        .find_with_related(bug_comments::Entity)
+        .order_by_asc(bug_comments::Column::CreatedAt)
+        .order_by_asc(bug_comments::Column::Id)
+        .limit(limit)
 }
 
 fn day_of(t: DateTime<Utc>) -> String {
@@ -231,7 +246,9 @@ pub struct TrendDay {
 
 impl Store {
     pub fn new(db: DatabaseConnection, grace: Duration, search_count_cap: u64) -> Self {
-        Self { db, grace, search_count_cap }
+        let bug_with_comments = kit::db::Prepared::new(bug_with_comments(0, 0, 1).build(db.get_database_backend()));
+        let readers = kit::db::SqliteReaders::of(&db, kit::db::SQLITE_CONNECTIONS);
+        Self { db, bug_with_comments, readers, grace, search_count_cap }
     }
 
     /// Files a report: a new bug, or an occurrence of the bug with its fingerprint.
@@ -570,15 +587,20 @@ impl Store {
         bug_id: i64,
         limit: usize,
     ) -> Result<(bug_reports::Model, Vec<bug_comments::Model>), StoreError> {
-        let mut rows = bug_reports::Entity::find_by_id(bug_id)
-            .filter(bug_reports::Column::CompanyId.eq(company_id))
-            .find_with_related(bug_comments::Entity)
-            .order_by_asc(bug_comments::Column::CreatedAt)
-            .order_by_asc(bug_comments::Column::Id)
-            .all(&self.db)
-            .await?;
-        let (bug, mut comments) = rows.pop().ok_or_else(|| StoreError::NotFound(format!("bug {bug_id}")))?;
-        comments.truncate(limit);
+        use sea_orm::FromQueryResult as _;
+        let statement = self.bug_with_comments.bind([bug_id.into(), company_id.into(), (limit as u64).into()]);
+        let rows = match &self.readers {
+            Some(readers) => readers.query_all(statement).await?,
+            None => self.db.query_all(statement).await?,
+        };
+        // Each row is the bug (columns `A_…`) and one comment (`B_…`, NULL when
+        // there is none), as sea-orm's `find_with_related` selects them.
+        let first = rows.first().ok_or_else(|| StoreError::NotFound(format!("bug {bug_id}")))?;
+        let bug = bug_reports::Model::from_query_result(first, "A_")?;
+        let mut comments = Vec::with_capacity(rows.len());
+        for row in &rows {
+            comments.extend(bug_comments::Model::from_query_result_optional(row, "B_")?);
+        }
         Ok((bug, comments))
     }
 

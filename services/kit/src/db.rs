@@ -44,7 +44,10 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create database directory {}", dir.display()))?;
             }
-            opts.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            // A SQLite connection is a file handle in this process: it cannot hang
+            // up, so the pool's liveness ping (a round trip to the connection's
+            // worker thread before every query) buys nothing.
+            opts.max_connections(SQLITE_CONNECTIONS as u32).min_connections(1).test_before_acquire(false).map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
@@ -146,6 +149,94 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), String> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// Connections a SQLite pool (and a set of [`SqliteReaders`]) opens at most.
+pub const SQLITE_CONNECTIONS: usize = 8;
+
+/// A statement built once from a sea-query expression and bound with fresh
+/// values on each call. Building a wide SELECT (dozens of aliased, quoted
+/// columns) costs more CPU than SQLite takes to answer it, and a hot read's SQL
+/// text never changes: only its values do.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    sql: String,
+    backend: sea_orm::DatabaseBackend,
+    /// The values the statement was built with, in placeholder order: each
+    /// call must bind as many, of the same kinds.
+    template: Vec<sea_orm::Value>,
+}
+
+impl Prepared {
+    /// Keeps `statement`'s text; its values only fix how many a call binds.
+    pub fn new(statement: sea_orm::Statement) -> Self {
+        let template = statement.values.map(|v| v.0).unwrap_or_default();
+        Self { sql: statement.sql, backend: statement.db_backend, template }
+    }
+
+    /// The statement with `values` in placeholder order.
+    ///
+    /// # Panics
+    /// When `values` differ in number or kind from the template: a programming
+    /// error of the caller, found by any test that runs the query.
+    pub fn bind<const N: usize>(&self, values: [sea_orm::Value; N]) -> sea_orm::Statement {
+        assert!(
+            values.len() == self.template.len()
+                && values.iter().zip(&self.template).all(|(v, t)| std::mem::discriminant(v) == std::mem::discriminant(t)),
+            "prepared statement bound with {values:?}, built with {:?}: {}",
+            self.template,
+            self.sql
+        );
+        sea_orm::Statement::from_sql_and_values(self.backend, self.sql.clone(), values)
+    }
+}
+
+/// Read connections to the SQLite file behind `db`, held outside sqlx's pool.
+///
+/// sqlx runs each SQLite connection on a thread of its own, and its pool pings
+/// a connection (one more round trip to that thread) every time the connection
+/// is returned. For a hot read by primary key that ping is half of the thread
+/// hand-offs and a good part of the request's CPU (BENCHMARKS.md, "Gateway").
+/// These connections are taken and put back by hand, without the ping; a query
+/// that fails drops its connection, and a new one is opened on demand.
+pub struct SqliteReaders {
+    options: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+    idle: std::sync::Mutex<Vec<sea_orm::sqlx::SqliteConnection>>,
+    /// One permit per connection: at most this many are open, and a query
+    /// beyond waits for one (as it would for a pool's).
+    permits: tokio::sync::Semaphore,
+}
+
+impl SqliteReaders {
+    /// Up to `connections` readers for `db` when it is SQLite; None for
+    /// PostgreSQL, whose pool is used as is.
+    pub fn of(db: &DatabaseConnection, connections: usize) -> Option<Self> {
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+            return None;
+        }
+        let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+        Some(Self { options, idle: std::sync::Mutex::default(), permits: tokio::sync::Semaphore::new(connections.max(1)) })
+    }
+
+    /// Runs a SELECT and returns its rows, for sea-orm's `FromQueryResult`.
+    pub async fn query_all(&self, statement: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+        use sea_orm::sqlx::{Connection as _, Executor as _};
+        let _permit = self.permits.acquire().await.expect("the reader semaphore is never closed");
+        let idle = self.idle.lock().expect("reader list lock").pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => sea_orm::sqlx::SqliteConnection::connect_with(&self.options).await.map_err(sqlx_error)?,
+        };
+        let values = sea_query_binder::SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new())));
+        // On an error (or if this future is dropped) the connection is closed, not put back.
+        let rows = conn.fetch_all(sea_orm::sqlx::query_with(&statement.sql, values)).await.map_err(sqlx_error)?;
+        self.idle.lock().expect("reader list lock").push(conn);
+        Ok(rows.into_iter().map(sea_orm::QueryResult::from).collect())
+    }
+}
+
+fn sqlx_error(e: sea_orm::sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+}
+
 /// The file behind a `sqlite://` URL, if it names one.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -189,6 +280,31 @@ mod tests {
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+
+    fn select_by(id: i64, name: &str) -> sea_orm::Statement {
+        use sea_orm::sea_query::{Alias, Expr, Query};
+        let q = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("t"))
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .and_where(Expr::col(Alias::new("name")).eq(name))
+            .to_owned();
+        sea_orm::DatabaseBackend::Postgres.build(&q)
+    }
+
+    #[test]
+    fn a_prepared_statement_binds_what_building_would_have() {
+        let prepared = Prepared::new(select_by(0, ""));
+        let bound = prepared.bind([7i64.into(), "x".into()]);
+        let built = select_by(7, "x");
+        assert_eq!((bound.sql, bound.values), (built.sql, built.values));
+    }
+
+    #[test]
+    #[should_panic(expected = "prepared statement bound with")]
+    fn a_prepared_statement_refuses_values_of_another_kind() {
+        Prepared::new(select_by(0, "")).bind(["7".into(), "x".into()]);
     }
 
     #[tokio::test]

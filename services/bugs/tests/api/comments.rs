@@ -32,6 +32,28 @@ async fn comments_are_listed_in_order_and_returned_with_their_bug() {
 }
 
 #[tokio::test]
+async fn a_bug_comes_with_its_oldest_comments_up_to_the_limit_and_only_to_its_company() {
+    let limit = atmr_bugs::COMMENTS_WITH_BUG as usize;
+    for backend in backends() {
+        let s = start(backend).await;
+        let (bug, _) = s.create(REPORTER, report("Wrong ETA")).await;
+        let (quiet, _) = s.create(REPORTER, report("Door code missing")).await;
+        for i in 0..=limit {
+            s.comment(DISPATCHER, bug.id, &format!("note {i}")).await.unwrap();
+            s.clock.advance(Duration::seconds(1));
+        }
+        let with = s.get(REPORTER, bug.id).await.unwrap();
+        let bodies: Vec<String> = with.comments.iter().map(|c| c.body.clone()).collect();
+        assert_eq!(bodies, (0..limit).map(|i| format!("note {i}")).collect::<Vec<_>>(), "{backend:?}");
+        assert_eq!(with.bug.unwrap().id, bug.id);
+        let alone = s.get(REPORTER, quiet.id).await.unwrap();
+        assert_eq!((alone.bug.unwrap().title.as_str(), alone.comments.len()), ("Door code missing", 0));
+        assert_eq!(s.get(OTHER_COMPANY, bug.id).await.unwrap_err().code(), Code::NotFound, "{backend:?}");
+        assert_eq!(s.get(REPORTER, quiet.id + 99).await.unwrap_err().code(), Code::NotFound);
+    }
+}
+
+#[tokio::test]
 async fn only_the_author_or_an_admin_deletes_a_comment() {
     for backend in backends() {
         let s = start(backend).await;
