@@ -76,7 +76,7 @@ pub async fn steady_load(mesh: &Mesh, wl: &Arc<Workload>, profile: &Profile) -> 
 pub async fn kill_a_service(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
     let mut s = Section::new("Fault: kill -9 of the bugs service under load", mesh.backend.name());
     let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
-    let bug_id = wl.bugs.lock().expect("bugs").first().map_or(1, |b| b.0);
+    let bug_id = wl.bugs.lock().expect("bugs")[0].0;
     let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(2));
     tokio::time::sleep(Duration::from_millis(500)).await;
 

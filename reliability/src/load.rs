@@ -63,7 +63,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Creates the company's drivers and patients the bookings need.
+    /// Creates the company's drivers and patients the bookings need, and one bug,
+    /// so that the first reads of a bug have an acknowledged id to ask for.
     pub async fn prepare(http: reqwest::Client, gateway: String, token: String) -> anyhow::Result<Arc<Self>> {
         for n in 0..8 {
             let driver = json!({
@@ -85,7 +86,13 @@ impl Workload {
                 expect_created(http.post(format!("{gateway}/api/clients")).bearer_auth(&token).json(&patient).send().await?).await?;
             clients.push(created["id"].as_i64().unwrap_or_default());
         }
-        Ok(Arc::new(Self { http, gateway, token, clients, bugs: Mutex::new(Vec::new()), bookings: Mutex::new(Vec::new()) }))
+        let bug = json!({ "title": "Seed bug: the planning board freezes", "description": "Filed before the load.", "severity": "low" });
+        let created = expect_created(http.post(format!("{gateway}/api/bugs")).bearer_auth(&token).json(&bug).send().await?).await?;
+        let seed = match (created["bug"]["id"].as_i64(), created["bug"]["title"].as_str()) {
+            (Some(id), Some(title)) => (id, title.to_owned()),
+            _ => anyhow::bail!("a created bug without an id or a title: {created}"),
+        };
+        Ok(Arc::new(Self { http, gateway, token, clients, bugs: Mutex::new(vec![seed]), bookings: Mutex::new(Vec::new()) }))
     }
 
     /// One of the company's patients.
@@ -142,8 +149,9 @@ impl Workload {
             "GET /api/bugs" => http.get(format!("{gw}/api/bugs?per_page=20")).bearer_auth(&self.token),
             "GET /api/bugs/{id}" => {
                 let id = {
+                    // Never empty: `prepare` filed the first.
                     let bugs = self.bugs.lock().expect("bugs");
-                    bugs.get(n as usize % bugs.len().max(1)).map_or(1, |b| b.0)
+                    bugs[n as usize % bugs.len()].0
                 };
                 http.get(format!("{gw}/api/bugs/{id}")).bearer_auth(&self.token)
             }
