@@ -18,6 +18,10 @@ use atmr_proto::safety::v1::{self as pb, safety_service_client::SafetyServiceCli
 use kit::{Env, Lifecycle, Listeners, auth::TokenKeys};
 use tonic::transport::Channel;
 
+/// The allocator the service runs with in production (the `atmr` binary's).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "safety-bench-secret-0123456789abcdef0123456789";
 
 struct Args {
