@@ -453,7 +453,7 @@ async fn swap_head(
     limits_version: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<autonomous_action::Model>>, DbErr> {
-    use sea_orm::{FromQueryResult as _, Value};
+    use sea_orm::{TryIntoModel as _, Value};
     let mut values: Vec<Value> = vec![
         plan.seq.into(),
         plan.hash.clone().into(),
@@ -513,7 +513,7 @@ async fn swap_head(
         }
         let numbered: Vec<String> = (1..=insert_columns.len()).map(|i| format!("column{i}")).collect();
         sql.push_str(&format!(
-            ", ins AS (INSERT INTO autonomous_action ({}) SELECT {} FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM cas) RETURNING *)",
+            ", ins AS (INSERT INTO autonomous_action ({}) SELECT {} FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM cas) RETURNING id, chain_seq)",
             insert_columns.join(", "),
             numbered.join(", "),
             tuples.join(", ")
@@ -536,7 +536,7 @@ async fn swap_head(
         sql.push_str(&format!(" SELECT (SELECT COUNT(*) FROM cas) AS cas_applied, {updated} AS cas_updated"));
     } else {
         sql.push_str(&format!(
-            " SELECT c.cas_applied, {updated} AS cas_updated, i.* FROM (SELECT COUNT(*) AS cas_applied FROM cas) AS c LEFT JOIN ins AS i ON true"
+            " SELECT c.cas_applied, {updated} AS cas_updated, i.id, i.chain_seq FROM (SELECT COUNT(*) AS cas_applied FROM cas) AS c LEFT JOIN ins AS i ON true"
         ));
     }
     let rows = db.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
@@ -548,11 +548,20 @@ async fn swap_head(
     if updated != plan.updates.len() as i64 {
         return Err(DbErr::Custom(format!("completed {updated} of {} actions", plan.updates.len())));
     }
-    let mut inserted = Vec::with_capacity(plan.inserts.len());
+    // Only the ids come back: every other column is what the plan wrote (times
+    // are already at PostgreSQL's microsecond precision).
+    let mut ids = HashMap::with_capacity(plan.inserts.len());
     for row in &rows {
-        if row.try_get::<Option<i64>>("", "id")?.is_some() {
-            inserted.push(autonomous_action::Model::from_query_result(row, "")?);
+        if let Some(id) = row.try_get::<Option<i64>>("", "id")? {
+            ids.insert(row.try_get::<i64>("", "chain_seq")?, id);
         }
+    }
+    let mut inserted = Vec::with_capacity(plan.inserts.len());
+    for row in &plan.inserts {
+        let Some(&id) = row.chain_seq.try_as_ref().and_then(|seq| ids.get(seq)) else { continue };
+        let mut row = row.clone();
+        row.id = Set(id);
+        inserted.push(row.try_into_model()?);
     }
     Ok(Some(inserted))
 }

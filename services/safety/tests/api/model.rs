@@ -24,6 +24,22 @@ async fn test_create_autonomous_action() {
     }
 }
 
+/// What `CompleteAction` answers is built from the engine's memory of the
+/// authorized row (on PostgreSQL's fast path the insert returns only ids): it
+/// must be exactly the row the database holds.
+#[tokio::test]
+async fn a_completion_answers_with_exactly_the_stored_row() {
+    for backend in backends() {
+        let s = start(backend, LIMITS).await;
+        // The first batch of a company goes by the locked path; later ones by the fast path.
+        for success in [true, false] {
+            let id = s.authorize(1, "reassign").await.action_id;
+            let completed = s.complete(1, id, success, (!success).then_some("driver unreachable")).await.unwrap();
+            assert_eq!(completed, s.get(1, id).await.unwrap(), "{backend:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn test_count_actions_last_hour() {
     for backend in backends() {
