@@ -15,11 +15,13 @@ mod login_limit;
 mod middleware;
 mod rate_limit;
 mod response_cache;
+mod revocations;
 mod routes;
 pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
+use anyhow::Context as _;
 use atmr_proto::{
     bugs::v1::bug_service_client::BugServiceClient,
     dispatch::v1::{autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
@@ -39,6 +41,9 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 900).
     pub token_ttl: Duration,
+    /// How often this replica reloads the tokens revoked on other replicas
+    /// (`ATMR_REVOCATION_RELOAD_SECS`, default 5).
+    pub revocation_reload: Duration,
     /// Login attempts per minute per account and per client address
     /// (`ATMR_LOGIN_RATE_PER_MINUTE`, default 5; 0 turns the limit off).
     pub login_rate_per_minute: u32,
@@ -82,6 +87,7 @@ impl Config {
         Ok(Self {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
             token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
+            revocation_reload: Duration::from_secs(env.u64_in("ATMR_REVOCATION_RELOAD_SECS", 5, 1..=300)?),
             login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
             rate_per_minute: env.u64_in("ATMR_RATE_LIMIT_PER_MINUTE", 600, 0..=6_000_000)? as u32,
             rate_burst: env.u64_in("ATMR_RATE_LIMIT_BURST", 100, 1..=100_000)? as u32,
@@ -126,6 +132,7 @@ struct Inner {
     db: DatabaseConnection,
     keys: TokenKeys,
     token_ttl: Duration,
+    revocations: revocations::Revocations,
     safety: SafetyServiceClient<downstream::Guarded>,
     bugs: BugServiceClient<downstream::Guarded>,
     dispatch: DispatchServiceClient<downstream::Guarded>,
@@ -144,6 +151,18 @@ struct Inner {
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
     decoy_hash: String,
+}
+
+impl AppState {
+    /// Checks a request's `authorization` value: signature, expiry, and that
+    /// the token was not revoked since it was issued.
+    pub(crate) fn verify_header(&self, header: Option<&str>) -> Result<kit::auth::Claims, kit::auth::AuthError> {
+        let claims = self.keys.verify_header(header)?;
+        if self.revocations.revokes(&claims) {
+            return Err(kit::auth::AuthError::Revoked);
+        }
+        Ok(claims)
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -188,6 +207,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             db,
             keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
             token_ttl: cfg.token_ttl,
+            revocations: revocations::Revocations::default(),
             safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety, cfg.timeouts.safety)?)
                 .max_decoding_message_size(svc.server.max_message_bytes),
             bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
@@ -210,6 +230,23 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
         }),
     };
+    state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;
+    {
+        let (state, life, every) = (state.clone(), life.clone(), cfg.revocation_reload);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = life.stopping() => return,
+                }
+                if let Err(e) = state.revocations.reload(&state.db, state.token_ttl).await {
+                    tracing::warn!(error = %e, "cannot reload the revoked tokens; keeping the last known");
+                }
+            }
+        });
+    }
     health.mark_started();
     if state.login_limit.is_some() || state.rate_limit.is_some() {
         let (state, life) = (state.clone(), life.clone());

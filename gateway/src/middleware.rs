@@ -46,7 +46,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     // (and answers 401 when it is bad).
     let claims = if route.starts_with("/api/") {
         let header = req.headers().get(http::header::AUTHORIZATION).map(|v| v.to_str().unwrap_or_default());
-        let verified = state.keys.verify_header(header);
+        let verified = state.verify_header(header);
         let claims = verified.as_ref().ok().cloned();
         req.extensions_mut().insert(Verified(verified));
         claims

@@ -24,6 +24,11 @@ pub mod entity {
         pub active: bool,
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,
+        /// Tokens carry the generation they were issued under; a revocation
+        /// moves the account to the next one.
+        pub token_generation: i64,
+        /// When the generation last moved.
+        pub tokens_revoked_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -106,6 +111,7 @@ async fn insert(db: &DatabaseConnection, email: &str, password: &str, role: Role
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        token_generation: Set(0),
         ..Default::default()
     })
     .exec(db)

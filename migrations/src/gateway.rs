@@ -1,15 +1,16 @@
-//! The gateway's tables: users and their roles.
+//! The gateway's tables: users, their roles and their token generations.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_users;
+mod m0002_token_revocation;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_users::Migration)]
+        vec![Box::new(m0001_users::Migration), Box::new(m0002_token_revocation::Migration)]
     }
 
     fn migration_table_name() -> DynIden {

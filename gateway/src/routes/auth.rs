@@ -74,9 +74,8 @@ pub async fn login(
         tracing::info!("login refused");
         return Err(bad_credentials());
     };
-    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
     tracing::info!(user_id = user.id, "login");
-    Ok(Json(issue(&state, &user.id.to_string(), &user.email, user.company_id, role)))
+    Ok(Json(issue(&state, &user)?))
 }
 
 /// The client's address: the first address in the trusted proxy's header when
@@ -104,8 +103,7 @@ pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Js
     let id: i64 = caller.claims.sub.parse().map_err(|_| ApiError::unauthenticated("invalid token"))?;
     let user = users::find_by_id(&state.db, id).await.map_err(|e| ApiError::database(&e))?;
     let Some(user) = user.filter(|u| u.active) else { return Err(ApiError::unauthenticated("account disabled")) };
-    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
-    Ok(Json(issue(&state, &caller.claims.sub, &user.email, user.company_id, role)))
+    Ok(Json(issue(&state, &user)?))
 }
 
 #[utoipa::path(
@@ -120,12 +118,15 @@ pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me { id: caller.claims.sub, email: caller.claims.email, role: caller.claims.role.as_str(), company_id: caller.claims.company_id })
 }
 
-fn issue(state: &AppState, subject: &str, email: &str, company_id: i64, role: kit::auth::Role) -> TokenResponse {
-    TokenResponse {
-        access_token: state.keys.issue(subject, email, company_id, role, state.token_ttl),
+/// A token for `user`, in the account's current token generation.
+fn issue(state: &AppState, user: &users::entity::Model) -> Result<TokenResponse, ApiError> {
+    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+    let subject = user.id.to_string();
+    Ok(TokenResponse {
+        access_token: state.keys.issue_in_generation(&subject, &user.email, user.company_id, role, state.token_ttl, user.token_generation),
         token_type: "Bearer",
         expires_in: state.token_ttl.as_secs(),
-    }
+    })
 }
 
 #[cfg(test)]

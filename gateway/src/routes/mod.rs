@@ -124,7 +124,7 @@ impl FromRequestParts<AppState> for Caller {
         // outside it verifies here.
         let verified = match parts.extensions.get::<crate::middleware::Verified>() {
             Some(crate::middleware::Verified(v)) => v.clone(),
-            None => state.keys.verify_header(header),
+            None => state.verify_header(header),
         };
         let claims = verified.map_err(|e| ApiError::unauthenticated(e.to_string()))?;
         if claims.role == Role::Service {

@@ -161,6 +161,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        token_generation: Set(0),
         ..Default::default()
     };
     let created = row.insert(&state.db).await.map_err(|e| match e.sql_err() {
@@ -191,7 +192,9 @@ pub struct Patch {
     responses((status = 200, description = "OK", body = User), Failures),
     security(("bearer" = ["admin"]))
 )]
-/// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`
+/// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`. A new role, a
+/// new password or a deactivation revokes the account's tokens (see
+/// `revocations`): its user logs in again.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,6 +205,9 @@ pub async fn update(
     let id = positive_id("user_id", &id)?;
     let user = owned(&state, &caller, id).await?;
     let myself = caller.claims.sub == user.id.to_string();
+    // Deactivation, a new role or a new password revoke the account's tokens.
+    let revokes = p.role.as_deref().is_some_and(|r| r != user.role) || (p.active == Some(false) && user.active) || p.password.is_some();
+    let next_generation = user.token_generation + 1;
     let mut row = user.into_active_model();
     if let Some(r) = p.role {
         let r = role(&r)?;
@@ -224,9 +230,17 @@ pub async fn update(
         password(&pw)?;
         row.password_hash = Set(hash(pw).await?);
     }
-    row.updated_at = Set(Utc::now());
+    let now = Utc::now();
+    row.updated_at = Set(now);
+    if revokes {
+        row.token_generation = Set(next_generation);
+        row.tokens_revoked_at = Set(Some(now));
+    }
     let saved = row.update(&state.db).await.map_err(|e| ApiError::database(&e))?;
-    tracing::info!(user_id = saved.id, by = %caller.claims.sub, "account changed");
+    if revokes {
+        state.revocations.record(saved.id, saved.token_generation, now);
+    }
+    tracing::info!(user_id = saved.id, by = %caller.claims.sub, tokens_revoked = revokes, "account changed");
     Ok(Json(saved.into()))
 }
 
@@ -240,7 +254,7 @@ pub async fn update(
     security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop
-/// refreshing; audit records keep its email).
+/// working at once; audit records keep its email).
 pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let _deactivated = update(State(state), caller, Path(id), Body(Patch { active: Some(false), ..Default::default() })).await?;
     Ok(StatusCode::NO_CONTENT)

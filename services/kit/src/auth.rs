@@ -62,6 +62,15 @@ pub struct Claims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// The account's token generation when the token was issued (claim `gen`,
+    /// absent when 0). The gateway refuses a token from an older generation
+    /// than the account's: that is how it revokes tokens before they expire.
+    #[serde(rename = "gen", default, skip_serializing_if = "is_zero")]
+    pub generation: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Why a token was refused. Every variant maps to UNAUTHENTICATED; the reason is
@@ -76,6 +85,10 @@ pub enum AuthError {
     Expired,
     #[error("invalid token")]
     Invalid,
+    /// Valid, but issued before its account was deactivated, changed role or
+    /// had its password reset (the gateway's check).
+    #[error("token revoked")]
+    Revoked,
 }
 
 impl From<AuthError> for tonic::Status {
@@ -111,6 +124,12 @@ impl TokenKeys {
 
     /// Signs a token for `subject` valid for `ttl`.
     pub fn issue(&self, subject: &str, email: &str, company_id: i64, role: Role, ttl: Duration) -> String {
+        self.issue_in_generation(subject, email, company_id, role, ttl, 0)
+    }
+
+    /// Signs a token for `subject` valid for `ttl`, under the account's token
+    /// `generation` (see [`Claims::generation`]).
+    pub fn issue_in_generation(&self, subject: &str, email: &str, company_id: i64, role: Role, ttl: Duration, generation: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
@@ -120,6 +139,7 @@ impl TokenKeys {
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now + ttl.as_secs() as i64,
+            generation,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
     }

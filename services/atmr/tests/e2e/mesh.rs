@@ -13,7 +13,17 @@ const ADMIN_PASSWORD: &str = "a-long-test-password";
 struct Mesh {
     services: Vec<(Component, Spawned)>,
     gateway: Spawned,
+    /// What the gateway was started with: another replica starts the same way.
+    gateway_env: kit::Env,
     _dbs: Vec<TestDb>,
+}
+
+impl Mesh {
+    /// Another gateway replica on the same database and services.
+    async fn gateway_replica(&self) -> Spawned {
+        let env = self.gateway_env.clone();
+        testing::spawn(move |listeners, life| async move { atmr::serve(Component::Gateway, &env, listeners, life).await }).await.unwrap()
+    }
 }
 
 async fn start_mesh(backend: testing::TestBackend) -> Mesh {
@@ -40,10 +50,11 @@ async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &s
     peers.push(("ATMR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
     peers.extend(gateway_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     dbs.push(db);
-    let env = crate::env_with(&peers);
+    let gateway_env = crate::env_with(&peers);
+    let env = gateway_env.clone();
     let gateway =
         testing::spawn(move |listeners, life| async move { atmr::serve(Component::Gateway, &env, listeners, life).await }).await.unwrap();
-    Mesh { services, gateway, _dbs: dbs }
+    Mesh { services, gateway, gateway_env, _dbs: dbs }
 }
 
 /// GET `url` with `token`, as JSON.
@@ -170,7 +181,7 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
 
         // Stop the safety service: its route answers 503 naming it, readiness drops
         // and names it; the other routes still answer.
-        let Mesh { services, gateway, _dbs } = mesh;
+        let Mesh { services, gateway, _dbs, .. } = mesh;
         for (component, svc) in services {
             if component == Component::Safety {
                 svc.stop().await.unwrap();
@@ -524,7 +535,7 @@ async fn a_dispatcher_plans_a_day_over_rest() {
 
 #[tokio::test]
 async fn admins_manage_their_companys_accounts() {
-    let mesh = start_mesh(testing::TestBackend::Sqlite).await;
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_REVOCATION_RELOAD_SECS", "1")]).await;
     let http = reqwest::Client::new();
     let gw = mesh.gateway.url();
     let token = admin_token(&http, &gw).await;
@@ -562,12 +573,42 @@ async fn admins_manage_their_companys_accounts() {
     let list = get_json(&http, format!("{gw}/api/admin/users"), &token).await;
     assert_eq!(list["total"], 2, "{list}");
 
-    // Promoted, then deactivated: the login stops working.
+    // A second gateway replica on the same database, reloading revocations every second.
+    let replica = mesh.gateway_replica().await;
+    let me_on = |gateway: String, t: &str| http.get(format!("{gateway}/api/auth/me")).bearer_auth(t.to_owned()).send();
+    assert_eq!(me_on(replica.url(), &ana).await.unwrap().status(), 200);
+
+    // A new role revokes the dispatcher token at once on this replica, and within
+    // a reload on the other; a fresh login carries the new role.
     let patched: Value =
         send(http.patch(format!("{gw}/api/admin/users/{id}")).json(&json!({ "role": "reporter" }))).await.unwrap().json().await.unwrap();
     assert_eq!(patched["role"], "reporter");
+    let refused = me_on(gw.clone(), &ana).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["message"], "token revoked");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while me_on(replica.url(), &ana).await.unwrap().status() != 401 {
+        assert!(std::time::Instant::now() < deadline, "the other replica still accepts the revoked token");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let relogin: Value = login(&http, &gw, "ana@example.com", "a-dispatcher-password").await.json().await.unwrap();
+    let ana = relogin["access_token"].as_str().unwrap().to_owned();
+    for gateway in [gw.clone(), replica.url()] {
+        let me: Value = me_on(gateway, &ana).await.unwrap().json().await.unwrap();
+        assert_eq!(me["role"], "reporter", "{me}");
+    }
+    // The admin's own token was never concerned.
+    assert_eq!(me_on(gw.clone(), &token).await.unwrap().status(), 200);
+
+    // Deactivated: the token stops at once, and so does the login.
     assert_eq!(send(http.delete(format!("{gw}/api/admin/users/{id}"))).await.unwrap().status(), 204);
+    assert_eq!(me_on(gw.clone(), &ana).await.unwrap().status(), 401);
     assert_eq!(login(&http, &gw, "ana@example.com", "a-dispatcher-password").await.status(), 401);
+    // A replica started after the change knows it from the start.
+    let late = mesh.gateway_replica().await;
+    assert_eq!(me_on(late.url(), &ana).await.unwrap().status(), 401);
+    late.stop().await.unwrap();
+    replica.stop().await.unwrap();
 
     // No lock-out: an admin cannot demote or deactivate themself.
     let me: Value = get_json(&http, format!("{gw}/api/auth/me"), &token).await;
