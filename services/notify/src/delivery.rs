@@ -3,6 +3,7 @@
 //! not guessed), or a generic webhook (JSON signed with HMAC-SHA256 over the
 //! timestamp and the body).
 
+use crate::egress::Egress;
 use std::{
     collections::HashMap,
     sync::Mutex,
@@ -53,15 +54,27 @@ pub mod headers {
 
 pub struct Deliverer {
     http: reqwest::Client,
+    egress: Egress,
     mailer: Option<crate::email::Mailer>,
     /// Discord buckets that said "no more until then", by channel id.
     discord_blocked: Mutex<HashMap<String, Instant>>,
 }
 
 impl Deliverer {
-    pub fn new(timeout: Duration, mailer: Option<crate::email::Mailer>) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(timeout).user_agent(concat!("atmr-notify/", env!("CARGO_PKG_VERSION"))).build()?;
-        Ok(Self { http, mailer, discord_blocked: Mutex::new(HashMap::new()) })
+    pub fn new(timeout: Duration, mailer: Option<crate::email::Mailer>, egress: Egress) -> anyhow::Result<Self> {
+        let builder = reqwest::Client::builder().timeout(timeout).user_agent(concat!("atmr-notify/", env!("CARGO_PKG_VERSION")));
+        let http = egress.http_client(builder).build()?;
+        Ok(Self { http, egress, mailer, discord_blocked: Mutex::new(HashMap::new()) })
+    }
+
+    /// A URL whose literal address the egress policy forbids fails for good
+    /// (names are checked by the client's resolver as it connects).
+    fn refused(&self, url: &str) -> Option<Outcome> {
+        let reason = match reqwest::Url::parse(url) {
+            Ok(parsed) => self.egress.check_url(&parsed).err()?,
+            Err(e) => format!("not a URL: {e}"),
+        };
+        Some(Outcome { permanent: true, ..Outcome::failed(None, format!("refused: {reason}")) })
     }
 
     pub async fn deliver(&self, channel: &notify_channel::Model, n: &notification::Model) -> Outcome {
@@ -104,6 +117,9 @@ impl Deliverer {
         let Some(url) = channel.url.as_deref() else {
             return Outcome { permanent: true, ..Outcome::failed(None, "webhook channel without a URL") };
         };
+        if let Some(refused) = self.refused(url) {
+            return refused;
+        }
         let body = json!({
             "id": n.id,
             "company_id": n.company_id,
@@ -137,6 +153,9 @@ impl Deliverer {
         let Some(url) = channel.url.as_deref() else {
             return Outcome { permanent: true, ..Outcome::failed(None, "Discord channel without a URL") };
         };
+        if let Some(refused) = self.refused(url) {
+            return refused;
+        }
         let blocked = self.discord_blocked.lock().expect("bucket lock").get(&channel.id).copied();
         if let Some(until) = blocked.filter(|t| *t > Instant::now()) {
             return Outcome {

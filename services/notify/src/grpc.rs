@@ -44,11 +44,19 @@ pub struct NotifyApi {
     metrics: NotifyMetrics,
     /// Whether an SMTP server is configured: email channels need one.
     email: bool,
+    egress: crate::egress::Egress,
 }
 
 impl NotifyApi {
-    pub fn new(store: Store, clock: SharedClock, wake: Arc<Notify>, metrics: NotifyMetrics, email: bool) -> Self {
-        Self { store, clock, wake, metrics, email }
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        wake: Arc<Notify>,
+        metrics: NotifyMetrics,
+        email: bool,
+        egress: crate::egress::Egress,
+    ) -> Self {
+        Self { store, clock, wake, metrics, email, egress }
     }
 
     /// The URL, secret and recipients a channel of `kind` needs, checked.
@@ -60,7 +68,7 @@ impl NotifyApi {
             let list = crate::email::recipients(recipients).map_err(|(field, message)| invalid(&field, message))?;
             return Ok(Target { url: None, secret: None, recipients: list.join(",") });
         }
-        let (url, secret) = channel_target(kind, url_value, secret)?;
+        let (url, secret) = channel_target(kind, url_value, secret, self.egress)?;
         Ok(Target { url, secret, recipients: String::new() })
     }
 }
@@ -101,12 +109,13 @@ fn severity(field: &str, value: i32) -> Result<Severity, Status> {
     Severity::from_rank(value).ok_or_else(|| invalid(field, format!("{value} is not a severity (1 info .. 4 critical)")))
 }
 
-/// An http(s) URL with a host.
-fn url(field: &str, value: &str) -> Result<String, Status> {
+/// An http(s) URL with a host the egress policy does not forbid on its face.
+fn url(field: &str, value: &str, egress: crate::egress::Egress) -> Result<String, Status> {
     let parsed = reqwest::Url::parse(value.trim()).map_err(|e| invalid(field, format!("is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid(field, "must be an http:// or https:// URL with a host"));
     }
+    egress.check_url(&parsed).map_err(|e| invalid(field, e))?;
     Ok(parsed.to_string())
 }
 
@@ -184,13 +193,18 @@ fn route_proto(r: notify_route::Model) -> pb::Route {
 }
 
 /// The URL and secret a channel of `kind` needs, checked.
-fn channel_target(kind: pb::ChannelKind, url_value: &str, secret: &str) -> Result<(Option<String>, Option<String>), Status> {
+fn channel_target(
+    kind: pb::ChannelKind,
+    url_value: &str,
+    secret: &str,
+    egress: crate::egress::Egress,
+) -> Result<(Option<String>, Option<String>), Status> {
     match kind {
         pb::ChannelKind::Log => Ok((None, None)),
-        pb::ChannelKind::Discord => Ok((Some(url("url", url_value)?), None)),
+        pb::ChannelKind::Discord => Ok((Some(url("url", url_value, egress)?), None)),
         pb::ChannelKind::Webhook => {
             let secret = text("secret", secret, 0, 200)?;
-            Ok((Some(url("url", url_value)?), (!secret.is_empty()).then_some(secret)))
+            Ok((Some(url("url", url_value, egress)?), (!secret.is_empty()).then_some(secret)))
         }
         pb::ChannelKind::Email => Ok((None, None)),
         pb::ChannelKind::Unspecified => Err(invalid("kind", "is required: log, discord, email or webhook")),

@@ -26,11 +26,12 @@ pub const MIN_INTERVAL_SECS: i32 = 10;
 pub struct MonitorApi {
     db: DatabaseConnection,
     clock: SharedClock,
+    egress: crate::egress::Egress,
 }
 
 impl MonitorApi {
-    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: SharedClock, egress: crate::egress::Egress) -> Self {
+        Self { db, clock, egress }
     }
 
     async fn find(&self, company_id: i64, id: &str) -> Result<monitor::Model, Status> {
@@ -57,11 +58,13 @@ impl MonitorApi {
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(invalid("monitor.target", "must be an http:// or https:// URL"));
             }
+            self.egress.check_url(&url).map_err(|e| invalid("monitor.target", e))?;
         } else {
             let (host, port) = target.rsplit_once(':').ok_or_else(|| invalid("monitor.target", "must be host:port"))?;
             if host.is_empty() || port.parse::<u16>().is_err() {
                 return Err(invalid("monitor.target", "must be host:port"));
             }
+            self.egress.check_host(host).map_err(|e| invalid("monitor.target", e))?;
         }
         let interval = if m.interval_seconds == 0 { 30 } else { m.interval_seconds };
         if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {

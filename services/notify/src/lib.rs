@@ -9,6 +9,7 @@
 
 mod delivery;
 mod domain;
+mod egress;
 mod email;
 mod entities;
 mod grpc;
@@ -48,6 +49,8 @@ pub struct Config {
     pub workers: usize,
     /// Per-attempt HTTP and SMTP timeout (`NOTIFY_HTTP_TIMEOUT_MS`, 10000).
     pub http_timeout: Duration,
+    /// Which addresses webhooks, Discord and monitors may reach (see `egress`).
+    pub egress: egress::Egress,
     /// The SMTP server email channels send through; `None` without `NOTIFY_SMTP_HOST`.
     pub smtp: Option<email::SmtpConfig>,
     /// How often the monitor scheduler looks for due checks (`NOTIFY_MONITOR_TICK_MS`, 1000).
@@ -60,8 +63,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let service = ServiceConfig::from_env(Component::Notify, env)?;
+        let egress = egress::Egress::from_env(env)?;
         Ok(Self {
-            service: ServiceConfig::from_env(Component::Notify, env)?,
+            service,
             policy: Policy {
                 max_attempts: env.u64_in("NOTIFY_MAX_ATTEMPTS", 8, 1..=100)? as u32,
                 base_backoff: Duration::from_millis(env.u64_in("NOTIFY_BACKOFF_BASE_MS", 2_000, 1..=3_600_000)?),
@@ -72,6 +77,7 @@ impl Config {
             },
             workers: env.u64_in("NOTIFY_WORKERS", 1, 0..=64)? as usize,
             http_timeout: Duration::from_millis(env.u64_in("NOTIFY_HTTP_TIMEOUT_MS", 10_000, 100..=120_000)?),
+            egress,
             smtp: email::SmtpConfig::from_env(env)?,
             monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
             backlog_refresh: Duration::from_millis(env.u64_in("NOTIFY_BACKLOG_REFRESH_MS", 10_000, 10..=600_000)?),
@@ -88,7 +94,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let store = store::Store::new(rt.db.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
     let mailer = cfg.smtp.as_ref().map(|smtp| email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
-    let deliverer = Arc::new(delivery::Deliverer::new(cfg.http_timeout, mailer)?);
+    let deliverer = Arc::new(delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
     for _ in 0..cfg.workers {
         let worker = Arc::new(worker::Worker {
             store: store.clone(),
@@ -104,15 +110,16 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let monitors = Arc::new(monitors::Monitors {
         db: rt.db.clone(),
         store: store.clone(),
-        http: reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION"))).build()?,
+        http: cfg.egress.http_client(reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION")))).build()?,
+        egress: cfg.egress,
         clock: cfg.clock.clone(),
         tick: cfg.monitor_tick,
         wake: wake.clone(),
     });
     tokio::spawn(monitors.run(life.clone()));
-    let api = grpc::NotifyApi::new(store, cfg.clock.clone(), wake, metrics, cfg.smtp.is_some());
+    let api = grpc::NotifyApi::new(store, cfg.clock.clone(), wake, metrics, cfg.smtp.is_some(), cfg.egress);
     let notify = NotifyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let monitor_api = grpc_monitors::MonitorApi::new(rt.db.clone(), cfg.clock.clone());
+    let monitor_api = grpc_monitors::MonitorApi::new(rt.db.clone(), cfg.clock.clone(), cfg.egress);
     let monitor = MonitorServiceServer::new(monitor_api).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];

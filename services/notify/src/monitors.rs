@@ -34,6 +34,8 @@ pub struct Monitors {
     pub db: DatabaseConnection,
     pub store: Store,
     pub http: reqwest::Client,
+    /// Which addresses checks may reach; `http` is built under the same policy.
+    pub egress: crate::egress::Egress,
     pub clock: SharedClock,
     /// How often the scheduler looks for due monitors.
     pub tick: Duration,
@@ -72,7 +74,7 @@ impl Monitors {
         if due.is_empty() {
             return Ok(());
         }
-        let results = futures::future::join_all(due.iter().map(|m| check(&self.http, m))).await;
+        let results = futures::future::join_all(due.iter().map(|m| check(&self.http, self.egress, m))).await;
         let mut checked: Vec<(monitor::Model, CheckResult)> = due.into_iter().zip(results).collect();
         checked.sort_by_key(|(m, _)| m.parent_id.is_some());
         for (m, result) in checked {
@@ -288,10 +290,10 @@ pub async fn in_maintenance(txn: &impl sea_orm::ConnectionTrait, m: &monitor::Mo
 }
 
 /// Runs one check of `m`, within its timeout.
-pub async fn check(http: &reqwest::Client, m: &monitor::Model) -> CheckResult {
+pub async fn check(http: &reqwest::Client, egress: crate::egress::Egress, m: &monitor::Model) -> CheckResult {
     let timeout = Duration::from_secs(m.timeout_secs.max(1) as u64);
     let started = std::time::Instant::now();
-    let outcome: Result<String, String> = match tokio::time::timeout(timeout, probe(http, m, timeout)).await {
+    let outcome: Result<String, String> = match tokio::time::timeout(timeout, probe(http, egress, m, timeout)).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
     };
@@ -302,10 +304,12 @@ pub async fn check(http: &reqwest::Client, m: &monitor::Model) -> CheckResult {
     }
 }
 
-async fn probe(http: &reqwest::Client, m: &monitor::Model, timeout: Duration) -> Result<String, String> {
+async fn probe(http: &reqwest::Client, egress: crate::egress::Egress, m: &monitor::Model, timeout: Duration) -> Result<String, String> {
     match m.kind.as_str() {
         "http" => {
-            let res = http.get(&m.target).timeout(timeout).send().await.map_err(|e| format!("request failed: {e}"))?;
+            let url = reqwest::Url::parse(&m.target).map_err(|e| format!("bad target: {e}"))?;
+            egress.check_url(&url).map_err(|e| format!("refused: {e}"))?;
+            let res = http.get(url).timeout(timeout).send().await.map_err(|e| format!("request failed: {e}"))?;
             let status = res.status();
             let expected = u16::try_from(m.expected_status).unwrap_or(0);
             let status_ok = if expected == 0 { status.is_success() } else { status.as_u16() == expected };
@@ -321,7 +325,9 @@ async fn probe(http: &reqwest::Client, m: &monitor::Model, timeout: Duration) ->
             Ok(format!("HTTP {status}"))
         }
         "grpc_health" => {
-            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", m.target))
+            // Connects to the address that was checked, not to a second lookup's.
+            let addr = egress.resolve(&m.target).await?[0];
+            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
                 .map_err(|e| format!("bad target: {e}"))?
                 .connect_timeout(timeout)
                 .timeout(timeout);
@@ -340,7 +346,8 @@ async fn probe(http: &reqwest::Client, m: &monitor::Model, timeout: Duration) ->
             }
         }
         "tcp" => {
-            tokio::net::TcpStream::connect(&m.target).await.map_err(|e| format!("could not connect: {e}"))?;
+            let addrs = egress.resolve(&m.target).await?;
+            tokio::net::TcpStream::connect(&addrs[..]).await.map_err(|e| format!("could not connect: {e}"))?;
             Ok("connected".to_owned())
         }
         other => Err(format!("unknown monitor kind {other:?}")),

@@ -55,8 +55,14 @@ struct Mesh {
 }
 
 async fn start(backend: TestBackend) -> Mesh {
+    start_with(backend, &[]).await
+}
+
+async fn start_with(backend: TestBackend, extra: &[(&str, &str)]) -> Mesh {
     let clock = ManualClock::new(t0());
-    let s = start_with_clock(TestDb::new(backend).await.unwrap(), &[("NOTIFY_MONITOR_TICK_MS", "10")], Some(clock.clone())).await;
+    let mut env = vec![("NOTIFY_MONITOR_TICK_MS", "10")];
+    env.extend_from_slice(extra);
+    let s = start_with_clock(TestDb::new(backend).await.unwrap(), &env, Some(clock.clone())).await;
     let monitors = MonitorServiceClient::connect(s.svc.url()).await.unwrap();
     Mesh { s, monitors, clock }
 }
@@ -227,6 +233,37 @@ async fn maintenance_silences_alerts_and_is_left_out_of_uptime() {
         m.monitors.clone().resume_monitor(kit::grpc::request(pb::ResumeMonitorRequest { monitor_id: id.to_owned() }, &m.s.admin(1))).await;
     assert_eq!(resumed.unwrap().into_inner().monitor.unwrap().state(), pb::MonitorState::Pending);
     m.until_rounds(&[id], 5).await;
+}
+
+/// With private targets off (production's default), a monitor or a channel
+/// aimed at an internal address is refused when it is saved, naming the field.
+#[tokio::test]
+async fn with_private_targets_off_internal_addresses_are_refused_when_saved() {
+    let m = start_with(TestBackend::Sqlite, &[("NOTIFY_ALLOW_PRIVATE_TARGETS", "false")]).await;
+    let target = Target::start().await;
+    let tcp = |target: &str| pb::Monitor { kind: pb::MonitorKind::Tcp as i32, target: target.into(), ..http_monitor("tcp", "", 0) };
+    for mon in [
+        http_monitor("metadata", "http://169.254.169.254/latest/meta-data/", 0),
+        http_monitor("local target", &target.url, 0),
+        http_monitor("named", "http://localhost:8080/health", 0),
+        tcp("localhost:5432"),
+        tcp("[::1]:6379"),
+        tcp("10.0.0.7:5432"),
+    ] {
+        let err = m.create(mon.clone()).await.unwrap_err();
+        assert_eq!((err.code(), kit::error::field_of(&err)), (Code::InvalidArgument, Some("monitor.target")), "{}: {err:?}", mon.target);
+        assert!(err.message().contains("NOTIFY_ALLOW_PRIVATE_TARGETS"), "{err:?}");
+    }
+    for (kind, url) in [(pb::ChannelKind::Webhook, "http://192.168.1.10/hook"), (pb::ChannelKind::Discord, "http://[::ffff:127.0.0.1]/api")]
+    {
+        let req = pb::CreateChannelRequest { name: "internal".into(), kind: kind as i32, url: url.into(), ..Default::default() };
+        let err = m.s.create_channel(req).await.unwrap_err();
+        assert_eq!((err.code(), kit::error::field_of(&err)), (Code::InvalidArgument, Some("url")), "{url}: {err:?}");
+    }
+    let list = m.monitors.clone().list_monitors(kit::grpc::request(pb::ListMonitorsRequest {}, &m.s.admin(1))).await.unwrap().into_inner();
+    assert!(list.monitors.is_empty(), "nothing stored");
+    // A public address is accepted (saving does not connect).
+    m.create(http_monitor("public", "https://1.1.1.1/", 0)).await.unwrap();
 }
 
 #[tokio::test]
