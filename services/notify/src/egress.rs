@@ -3,26 +3,25 @@
 //! point a monitor at `http://169.254.169.254/` (a cloud's metadata service) or
 //! at the database next door, and read the answer in the check's message.
 //!
-//! With [`Egress::PublicOnly`] (`NOTIFY_ALLOW_PRIVATE_TARGETS=false`, for a
-//! deployment whose companies are separate tenants) only public unicast
-//! addresses are reached. The check is made on the addresses actually connected to: HTTP goes
+//! With [`Egress::PublicOnly`] (`NOTIFY_ALLOW_PRIVATE_TARGETS=false`, the
+//! default with `ATMR_ENV=production`, where companies are separate tenants)
+//! only public unicast addresses are reached. The check is made on the addresses actually connected to: HTTP goes
 //! through a resolver that drops every other address (so a name that resolves,
 //! or re-resolves, to an internal address fails at connect time), redirects are
 //! checked hop by hop, literal addresses in URLs are checked before sending, and
 //! gRPC and TCP monitors connect to the address that was checked. A URL naming a
 //! forbidden literal address is refused when it is saved. [`Egress::Any`] is
-//! the default: a laptop's webhooks point at localhost, an operator's monitors
-//! at the services next door, and the mesh registers monitors of its own
-//! components on internal addresses — which stop answering under
-//! `PublicOnly` (they would need to be marked as the system's own to be
-//! exempt; they are not yet).
+//! the development default (a laptop's webhooks point at localhost) and the
+//! default of `atmr up` in any deployment, whose monitors of its own components
+//! are on loopback. An operator who monitors services next door sets
+//! `NOTIFY_ALLOW_PRIVATE_TARGETS=true`.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
 };
 
-use kit::{ConfigError, Env};
+use kit::{ConfigError, Env, config::Deployment};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Egress {
@@ -31,9 +30,9 @@ pub enum Egress {
 }
 
 impl Egress {
-    /// `NOTIFY_ALLOW_PRIVATE_TARGETS` (default true).
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let allow = env.bool_or("NOTIFY_ALLOW_PRIVATE_TARGETS", true)?;
+    /// `NOTIFY_ALLOW_PRIVATE_TARGETS`: true by default, false with `ATMR_ENV=production`.
+    pub fn from_env(env: &Env, deployment: Deployment) -> Result<Self, ConfigError> {
+        let allow = env.bool_or("NOTIFY_ALLOW_PRIVATE_TARGETS", deployment != Deployment::Production)?;
         Ok(if allow { Self::Any } else { Self::PublicOnly })
     }
 
@@ -179,6 +178,18 @@ mod tests {
         for public in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:1.1.1.1", "64:ff9b::101:101"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn production_keeps_to_public_addresses_unless_told_otherwise() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        assert_eq!(Egress::from_env(&env(&[]), Deployment::Development).unwrap(), Egress::Any);
+        assert_eq!(Egress::from_env(&env(&[]), Deployment::Production).unwrap(), Egress::PublicOnly);
+        let allow = env(&[("NOTIFY_ALLOW_PRIVATE_TARGETS", "true")]);
+        assert_eq!(Egress::from_env(&allow, Deployment::Production).unwrap(), Egress::Any);
+        let deny = env(&[("NOTIFY_ALLOW_PRIVATE_TARGETS", "false")]);
+        assert_eq!(Egress::from_env(&deny, Deployment::Development).unwrap(), Egress::PublicOnly);
+        assert!(Egress::from_env(&env(&[("NOTIFY_ALLOW_PRIVATE_TARGETS", "maybe")]), Deployment::Development).is_err());
     }
 
     #[test]

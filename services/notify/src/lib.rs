@@ -64,7 +64,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let service = ServiceConfig::from_env(Component::Notify, env)?;
-        let egress = egress::Egress::from_env(env)?;
+        let egress = egress::Egress::from_env(env, service.deployment)?;
         Ok(Self {
             service,
             policy: Policy {
