@@ -6,7 +6,11 @@
 //! on always comes from the verified token, never from the request body.
 //! Service-to-service calls carry a service token minted with the same key.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -97,12 +101,22 @@ impl From<AuthError> for tonic::Status {
     }
 }
 
+/// Seconds of clock skew allowed on a token's expiry.
+const LEEWAY_SECS: i64 = 5;
+/// Verified tokens remembered per process before the memory starts over.
+const VERIFIED_CAPACITY: usize = 10_000;
+
 /// Signs and verifies tokens with the mesh's shared secret.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens whose signature and claims were verified, by their exact text: a
+    /// caller repeats its token on every request, and the signature check and
+    /// JSON decoding are then skipped. The expiry is still checked on every
+    /// use. Only tokens signed with this key get in.
+    verified: Arc<Mutex<HashMap<Box<str>, Claims>>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -118,8 +132,13 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 5;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        validation.leeway = LEEWAY_SECS as u64;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            verified: Arc::default(),
+        }
     }
 
     /// Signs a token for `subject` valid for `ttl`.
@@ -150,10 +169,31 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => AuthError::Expired,
-            _ => AuthError::Invalid,
-        })
+        self.verify_at(token, chrono::Utc::now().timestamp())
+    }
+
+    /// [`verify`](Self::verify), with remembered tokens' expiry judged at `now`
+    /// (Unix seconds).
+    fn verify_at(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+        if let Some(claims) = self.verified.lock().expect("verified tokens lock").get(token) {
+            // The same rule as the full check: expired once `exp` is more than
+            // the leeway in the past.
+            return if claims.exp < now - LEEWAY_SECS { Err(AuthError::Expired) } else { Ok(claims.clone()) };
+        }
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    _ => AuthError::Invalid,
+                }
+            })?;
+        let mut verified = self.verified.lock().expect("verified tokens lock");
+        if verified.len() >= VERIFIED_CAPACITY {
+            // Tokens live minutes: starting over costs one full check per caller.
+            verified.clear();
+        }
+        verified.insert(token.into(), claims.clone());
+        Ok(claims)
     }
 
     /// Verifies the `authorization: Bearer …` value of a request.
@@ -218,6 +258,24 @@ mod tests {
     fn b64(bytes: &[u8]) -> String {
         use base64::Engine as _;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_once_expired_and_a_changed_one_is_checked_in_full() {
+        let keys = TokenKeys::new(SECRET);
+        let now = chrono::Utc::now().timestamp();
+        let token = keys.issue("7", "a@b.c", 3, Role::Dispatcher, Duration::from_secs(60));
+        let first = keys.verify_at(&token, now).unwrap();
+        assert_eq!(keys.verify_at(&token, now).unwrap(), first, "served from memory, the same claims");
+        assert_eq!(keys.verify_at(&token, now + 60).unwrap(), first, "at its expiry, within the leeway");
+        assert_eq!(keys.verify_at(&token, now + 3600), Err(AuthError::Expired));
+        // One character of the signature changed: not the remembered text.
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(keys.verify_at(&forged, now), Err(AuthError::Invalid));
+        // Another key remembers nothing of this one's tokens.
+        assert_eq!(TokenKeys::new(b"another-secret-0123456789abcdef0123").verify(&token), Err(AuthError::Invalid));
     }
 
     #[test]
