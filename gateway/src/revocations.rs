@@ -40,11 +40,7 @@ impl Revocations {
 
     /// Remembers a revocation this replica just wrote.
     pub fn record(&self, user_id: i64, generation: i64, at: DateTime<Utc>) {
-        let mut by_user = self.by_user.write().expect("revocations lock");
-        let entry = by_user.entry(user_id.to_string()).or_insert((generation, at));
-        if entry.0 < generation {
-            *entry = (generation, at);
-        }
+        raise(&mut self.by_user.write().expect("revocations lock"), user_id, generation, at);
     }
 
     /// Reads the accounts revoked within a token's lifetime (`token_ttl`) and
@@ -62,13 +58,17 @@ impl Revocations {
         let mut by_user = self.by_user.write().expect("revocations lock");
         by_user.retain(|_, (_, at)| *at > since);
         for (id, generation, at) in rows {
-            let at = at.unwrap_or_else(Utc::now);
-            let entry = by_user.entry(id.to_string()).or_insert((generation, at));
-            if entry.0 < generation {
-                *entry = (generation, at);
-            }
+            raise(&mut by_user, id, generation, at.unwrap_or_else(Utc::now));
         }
         Ok(())
+    }
+}
+
+/// Moves a user's remembered generation up to `generation`; never down.
+fn raise(by_user: &mut HashMap<String, (i64, DateTime<Utc>)>, user_id: i64, generation: i64, at: DateTime<Utc>) {
+    let entry = by_user.entry(user_id.to_string()).or_insert((generation, at));
+    if entry.0 < generation {
+        *entry = (generation, at);
     }
 }
 
