@@ -325,10 +325,13 @@ async fn probe(http: &reqwest::Client, egress: crate::egress::Egress, m: &monito
             Ok(format!("HTTP {status}"))
         }
         "grpc_health" => {
-            // Connects to the address that was checked, not to a second lookup's.
+            // Connects to the address that was checked, not to a second lookup's,
+            // while the requests still name the target's host (its `:authority`).
             let addr = egress.resolve(&m.target).await?[0];
+            let origin = format!("http://{}", m.target).parse().map_err(|e| format!("bad target: {e}"))?;
             let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
                 .map_err(|e| format!("bad target: {e}"))?
+                .origin(origin)
                 .connect_timeout(timeout)
                 .timeout(timeout);
             let channel = endpoint.connect().await.map_err(|e| format!("could not connect: {e}"))?;

@@ -235,6 +235,23 @@ async fn maintenance_silences_alerts_and_is_left_out_of_uptime() {
     m.until_rounds(&[id], 5).await;
 }
 
+/// gRPC health monitors by address and by name: the service's own health
+/// service answers SERVING (the check resolves the name itself and connects to
+/// the address it checked, keeping the name as the request's authority).
+#[tokio::test]
+async fn a_grpc_health_monitor_is_up_by_address_and_by_name() {
+    let m = start(TestBackend::Sqlite).await;
+    let port = m.s.svc.addr.port();
+    let grpc = |name: &str, target: String| pb::Monitor { kind: pb::MonitorKind::GrpcHealth as i32, target, ..http_monitor(name, "", 0) };
+    let by_addr = m.create(grpc("by address", format!("127.0.0.1:{port}"))).await.unwrap();
+    let by_name = m.create(grpc("by name", format!("localhost:{port}"))).await.unwrap();
+    let ids = [by_addr.id.as_str(), by_name.id.as_str()];
+    m.until_rounds(&ids, 1).await;
+    for id in ids {
+        assert_eq!(m.state(id).await, pb::MonitorState::Up, "{id}");
+    }
+}
+
 /// With private targets off (production's default), a monitor or a channel
 /// aimed at an internal address is refused when it is saved, naming the field.
 #[tokio::test]
