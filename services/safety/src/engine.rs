@@ -42,6 +42,15 @@ const MAX_BATCH: usize = 256;
 const MAX_INFLIGHT: usize = 100_000;
 /// Requests waiting per company before callers wait for room.
 const QUEUE_DEPTH: usize = 4096;
+/// Connections the fast path keeps outside the pool: as many companies'
+/// batches can be in flight at once (each company sends one at a time).
+const DIRECT_CONNECTIONS: usize = 4;
+/// Run on each fast-path connection. The fast path reaches every row by key
+/// (the chain head, the actions it completes), and its statements are prepared
+/// once: a generic plan made while `autonomous_action` was small (a sequential
+/// scan joined by hash) was kept as the table grew, and each batch then read
+/// the whole table (BENCHMARKS.md, "Safety").
+const FAST_PATH_SETUP: &str = "SET enable_seqscan = off";
 /// The longest a batch waits for the callers it expects (see `drain`).
 const MAX_LINGER: Duration = Duration::from_millis(2);
 
@@ -90,6 +99,8 @@ struct Job {
 /// The per-company queues and what the batches need.
 pub struct Engine {
     db: DatabaseConnection,
+    /// On PostgreSQL, the connections the fast path's statements go through.
+    direct: Option<kit::db::DirectPg>,
     clock: SharedClock,
     defaults: LimitDefaults,
     notifier: Notifier,
@@ -105,7 +116,8 @@ impl Engine {
         notifier: Notifier,
         metrics: SafetyMetrics,
     ) -> Arc<Self> {
-        Arc::new(Self { db, clock, defaults, notifier, metrics, queues: Mutex::default() })
+        let direct = kit::db::DirectPg::of(&db, DIRECT_CONNECTIONS, FAST_PATH_SETUP);
+        Arc::new(Self { db, direct, clock, defaults, notifier, metrics, queues: Mutex::default() })
     }
 
     pub async fn authorize(self: &Arc<Self>, company_id: i64, action: NewAction) -> Result<Decision, EngineError> {
@@ -203,14 +215,14 @@ impl Engine {
         let now = self.clock.now();
         // Taken out: if this batch fails, the next one starts from the database.
         let mut cached = cache.take();
-        if self.db.get_database_backend() == DbBackend::Postgres
+        if let Some(conn) = &self.direct
             && let Some(c) = cached.as_mut()
             && let Some((version, limits)) = c.limits.clone()
         {
             c.window.prune(now);
             let (head_seq, head_hash) = (c.window.seq, c.window.hash.clone());
             if let Some(plan) = plan(company_id, requests, &mut c.window, &mut c.inflight, &limits, head_seq, &head_hash, now, true) {
-                match swap_head(&self.db, company_id, &plan, head_seq, &head_hash, version, now).await? {
+                match swap_head(conn, company_id, &plan, head_seq, &head_hash, version, now).await? {
                     Some(inserted) => {
                         let c = cached.take().expect("checked above");
                         return Ok(self.finish(plan, inserted, Vec::new(), c.window, c.inflight, version, limits, cache));
@@ -470,7 +482,7 @@ fn plan(
 /// and the head row's lock orders it against every other writer. Returns the
 /// inserted rows, or None when another writer had moved the head.
 async fn swap_head(
-    db: &DatabaseConnection,
+    conn: &kit::db::DirectPg,
     company_id: i64,
     plan: &Plan,
     seq: i64,
@@ -564,7 +576,7 @@ async fn swap_head(
             " SELECT c.cas_applied, {updated} AS cas_updated, i.id, i.chain_seq FROM (SELECT COUNT(*) AS cas_applied FROM cas) AS c LEFT JOIN ins AS i ON true"
         ));
     }
-    let rows = db.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    let rows = conn.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
     let first = rows.first().ok_or_else(|| DbErr::Custom("the batch statement returned no row".into()))?;
     if first.try_get::<i64>("", "cas_applied")? == 0 {
         return Ok(None);
@@ -859,5 +871,50 @@ fn new_row(e: &AuthorizeEvent, prev_hash: &str, row_hash: &str) -> autonomous_ac
         completion_seq: Set(None),
         completion_hash: Set(None),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a small table, where a sequential scan joined by hash costs least
+    /// (the plan PostgreSQL kept for the fast path's statement while the table
+    /// was young), the fast path's connections still complete actions through
+    /// the primary key.
+    #[tokio::test]
+    async fn the_fast_path_completes_actions_by_key_even_on_a_small_table() {
+        if std::env::var("TEST_DATABASE_URL").is_err() {
+            return;
+        }
+        let test_db = kit::testing::TestDb::new(kit::testing::TestBackend::Postgres).await.unwrap();
+        let db = kit::db::connect_and_migrate::<atmr_migrations::safety::Migrator>(&test_db.url, true).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO autonomous_action (company_id, action_type, action_description, success, created_at, updated_at, status, \
+             consumed_windows, chain_seq, prev_hash, row_hash) \
+             SELECT 1, 'reassign', 'seed', false, now(), now(), 'authorized', '', n, '', '' FROM generate_series(1, 30) AS n; \
+             ANALYZE autonomous_action",
+        )
+        .await
+        .unwrap();
+        let values: Vec<String> = (1..=7)
+            .map(|id| format!("({id}::bigint, true, 'succeeded', NULL::text, 1.0::float8, now(), {}::bigint, 'h')", id + 30))
+            .collect();
+        let explain = format!(
+            "EXPLAIN UPDATE autonomous_action SET {COMPLETION_SET} FROM (VALUES {}) AS v WHERE autonomous_action.id = v.column1",
+            values.join(", ")
+        );
+        let plan = |direct: kit::db::DirectPg| {
+            let explain = Statement::from_string(DbBackend::Postgres, explain.clone());
+            async move {
+                let rows = direct.query_all(explain).await.unwrap();
+                rows.iter().map(|r| r.try_get::<String>("", "QUERY PLAN").unwrap()).collect::<Vec<_>>().join("\n")
+            }
+        };
+        let fast = plan(kit::db::DirectPg::of(&db, 1, FAST_PATH_SETUP).unwrap()).await;
+        assert!(fast.contains("Index Scan using autonomous_action_pkey") && !fast.contains("Seq Scan"), "{fast}");
+        // What the setup is for: without it, this table is scanned whole.
+        let plain = plan(kit::db::DirectPg::of(&db, 1, "").unwrap()).await;
+        assert!(plain.contains("Seq Scan on autonomous_action"), "{plain}");
     }
 }
