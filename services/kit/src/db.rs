@@ -237,10 +237,7 @@ impl DirectPg {
     /// Runs `statement` and returns its rows, for sea-orm's `FromQueryResult`.
     pub async fn query_all(&self, statement: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
         use sea_orm::sqlx::{ConnectOptions as _, Connection as _, Executor as _};
-        let Ok(permit) = tokio::time::timeout(PG_ACQUIRE_TIMEOUT, self.permits.acquire()).await else {
-            return Err(sqlx_error(sea_orm::sqlx::Error::PoolTimedOut));
-        };
-        let _permit = permit.expect("the connection semaphore is never closed");
+        let _permit = within_acquire_timeout(self.permits.acquire()).await?.expect("the connection semaphore is never closed");
         let idle = self.idle.lock().expect("connection list lock").pop();
         let fresh = match idle {
             Some((conn, used)) if used.elapsed() < self.ping_after_idle => Some(conn),
@@ -250,11 +247,7 @@ impl DirectPg {
         let mut conn = match fresh {
             Some(conn) => conn,
             None => {
-                // As long as the pool waits for a connection, no longer.
-                let mut conn = match tokio::time::timeout(PG_ACQUIRE_TIMEOUT, self.options.connect()).await {
-                    Ok(conn) => conn.map_err(sqlx_error)?,
-                    Err(_) => return Err(sqlx_error(sea_orm::sqlx::Error::PoolTimedOut)),
-                };
+                let mut conn = within_acquire_timeout(self.options.connect()).await?.map_err(sqlx_error)?;
                 if !self.setup.is_empty() {
                     conn.execute(self.setup).await.map_err(sqlx_error)?;
                 }
@@ -271,6 +264,12 @@ impl DirectPg {
 
 fn sqlx_error(e: sea_orm::sqlx::Error) -> sea_orm::DbErr {
     sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+}
+
+/// `step` (waiting for a permit, opening a connection), given as long as the
+/// pool waits for a connection and no longer: past that, the pool's error.
+async fn within_acquire_timeout<T>(step: impl std::future::Future<Output = T>) -> Result<T, sea_orm::DbErr> {
+    tokio::time::timeout(PG_ACQUIRE_TIMEOUT, step).await.map_err(|_| sqlx_error(sea_orm::sqlx::Error::PoolTimedOut))
 }
 
 /// Connections a SQLite pool (and a set of [`SqliteReaders`]) opens at most.
