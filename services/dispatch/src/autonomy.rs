@@ -457,7 +457,8 @@ impl DispatchApi {
         let tz = self.store.time_zone(company_id).await?;
         let (drivers, bookings, live) = self.store.live_day(company_id, now.with_timezone(&tz).date_naive()).await?;
         let (factors, mae) = match self.store.eta_model(company_id).await? {
-            Some(m) => (serde_json::from_str(&m.factors).unwrap_or_else(|_| Factors::identity()), m.mae_minutes),
+            // A corrupt model is logged (from_stored); the cycle goes on with the routing estimate.
+            Some(m) => (Factors::from_stored(m.version, &m.factors).unwrap_or_else(|_| Factors::identity()), m.mae_minutes),
             None => (Factors::identity(), 5.0),
         };
         let bookings: HashMap<i64, booking::Model> = bookings.into_iter().map(|b| (b.id, b)).collect();

@@ -132,9 +132,7 @@ impl DispatchApi {
         let now = self.now();
         let current = self.store.eta_model(company_id).await?;
         let (version, factors) = match &current {
-            Some(m) => {
-                (m.version, serde_json::from_str(&m.factors).map_err(|e| Status::data_loss(format!("ETA model {}: {e}", m.version)))?)
-            }
+            Some(m) => (m.version, Factors::from_stored(m.version, &m.factors)?),
             None => (0, Factors::identity()),
         };
         let rows = self.store.completed_trips(company_id, now - cfg.window, cfg.max_trips).await?;

@@ -67,6 +67,14 @@ impl Factors {
         Self { global, hours, cells }
     }
 
+    /// The factors stored as JSON in model `version`. A row that does not
+    /// parse is a defect of ours, not something a caller can act on: the
+    /// parser's text is logged under a reference, and only the reference goes
+    /// on (an INTERNAL answer, a failed drift check's error).
+    pub fn from_stored(version: i64, json: &str) -> Result<Self, kit::error::Internal> {
+        serde_json::from_str(json).map_err(|e| kit::error::Internal::log(format_args!("stored ETA model v{version} is corrupt: {e}")))
+    }
+
     /// The factor for a trip starting at `hour` in `zone`.
     pub fn factor(&self, hour: u32, zone: &str) -> f64 {
         self.cells.get(&format!("{hour}:{zone}")).or_else(|| self.hours.get(hour as usize)).copied().unwrap_or(self.global)
@@ -132,6 +140,16 @@ mod tests {
         let (after, _) = new.error(&drifted).unwrap();
         assert!(after < 0.5, "{after}");
         assert_eq!(Factors::identity().error(&[]), None);
+    }
+
+    #[test]
+    fn a_corrupt_stored_model_is_an_internal_error_with_a_reference_only() {
+        let f = Factors::train(&[trip(8, "a", 600.0, 900.0)]);
+        assert_eq!(Factors::from_stored(2, &serde_json::to_string(&f).unwrap()).unwrap(), f);
+        let err = Factors::from_stored(3, "{\"global\": 1.2, \"hours\": [1.0").unwrap_err();
+        let status = tonic::Status::from(err);
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(kit::error::Internal::parse(status.message()).is_some(), "{}", status.message());
     }
 
     #[test]

@@ -166,7 +166,10 @@ impl DispatchApi {
         let hour = at.with_timezone(&self.store.time_zone(company_id).await?).hour();
         let zone = crate::eta::zone(b.pickup_lat, b.pickup_lon);
         let (version, factors) = match self.store.eta_model(company_id).await? {
-            Some(m) => (m.version, serde_json::from_str(&m.factors).unwrap_or_else(|_| crate::eta::Factors::identity())),
+            // A corrupt model is logged (from_stored); the pickup is still
+            // recorded, predicted by the routing estimate as version 0.
+            Some(m) => crate::eta::Factors::from_stored(m.version, &m.factors)
+                .map_or_else(|_| (0, crate::eta::Factors::identity()), |f| (m.version, f)),
             None => (0, crate::eta::Factors::identity()),
         };
         let predicted = factors.predict(base as f64, hour, &zone).round() as i64;

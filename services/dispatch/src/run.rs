@@ -84,7 +84,9 @@ pub struct Finished {
 }
 
 /// Runs dispatch for `company_id` on `day`. A failure after the run opened
-/// closes it as failed with the reason, and is returned.
+/// closes it as failed with the reason, and is returned; an internal failure
+/// (the solver panicked) is stored and returned as `internal error (ref …)`
+/// only, its detail being in the log under that reference.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: &Store,
@@ -150,7 +152,9 @@ async fn plan_and_write(
         (problem, plan)
     })
     .await
-    .map_err(|e| StoreError::FailedPrecondition(format!("the solver stopped: {e}")))?;
+    // A panic is a bug here, not something the caller did: its text goes to
+    // the log under a reference; the caller and the run's row get the reference.
+    .map_err(|e| kit::error::Internal::log(format_args!("the {} solver stopped on run {}: {e}", planner.solver.name(), run.id)))?;
     let solver_ms = solve_started.elapsed().as_secs_f64() * 1000.0;
 
     let violations = check::violations(&problem, &plan);
@@ -194,4 +198,104 @@ async fn plan_and_write(
     };
     let (run, created, superseded) = store.finish_run(run, &considered, &outcome, clock.now(), write_started).await?;
     Ok(Finished { run, created, superseded })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::TimeZone as _;
+    use tracing_subscriber::{
+        filter::{LevelFilter, filter_fn},
+        layer::SubscriberExt as _,
+    };
+
+    use super::*;
+    use crate::{
+        routing::Haversine,
+        solver::{Plan, Problem},
+    };
+
+    const PANIC_TEXT: &str = "solver scratch state: route 7 of 3 at matrix row 41";
+
+    /// A solver with a bug: it panics whatever it is given.
+    struct Panicking;
+
+    impl Solver for Panicking {
+        fn name(&self) -> &'static str {
+            "panicking"
+        }
+
+        fn solve(&self, _: &Problem, _: Budget) -> Plan {
+            panic!("{PANIC_TEXT}")
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_solver_panic_answers_internal_with_a_reference_and_stores_only_that() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        // Events only: a span handed to sqlx's SQLite worker thread could be
+        // closed there, through that thread's dispatcher (see e2e::tracing_hop).
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_ansi(false))
+            .with(LevelFilter::INFO)
+            .with(filter_fn(|meta| meta.is_event()));
+        // A global subscriber that is never interested keeps a callsite another
+        // test reaches first from being cached as "never" (see e2e::tracing_hop).
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LevelFilter::OFF));
+        // One thread: the run's code logs through this subscriber.
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        for backend in kit::testing::backends() {
+            let db = kit::testing::TestDb::new(backend).await.unwrap();
+            let conn = kit::db::connect(&db.url).await.unwrap();
+            atmr_migrations::run("dispatch", atmr_migrations::Operation::Up, &conn).await.unwrap();
+            let store = Store::new(conn, chrono_tz::Europe::Zurich);
+            let planner = Planner {
+                router: Router::new(Haversine::default()),
+                solver: Arc::new(Panicking),
+                ride: RideLimit { factor: 1.5, extra: chrono::Duration::minutes(15) },
+                default_budget: std::time::Duration::from_millis(50),
+                max_budget: std::time::Duration::from_millis(50),
+                stale_after: chrono::Duration::minutes(5),
+                unclosed: Unclosed::default(),
+            };
+            let clock: kit::clock::SharedClock =
+                Arc::new(kit::clock::ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()));
+            let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+
+            let Err(err) = run(&store, &planner, &clock, 1, day, RunMode::Full, 0, 1, "dispatcher@example.com").await else {
+                panic!("a panicking solver cannot finish a run");
+            };
+            let status = tonic::Status::from(err);
+            assert_eq!(status.code(), tonic::Code::Internal, "{backend:?}: {status:?}");
+            let internal = kit::error::Internal::parse(status.message())
+                .unwrap_or_else(|| panic!("the generic message with a reference, nothing else: {:?}", status.message()));
+            assert!(!status.message().contains("route 7"), "{}", status.message());
+
+            let (runs, _) = store.list_runs(1, Some(day), (1, 10)).await.unwrap();
+            assert_eq!(runs.len(), 1);
+            assert_eq!(runs[0].status, "failed");
+            assert_eq!(runs[0].error.as_deref(), Some(status.message()), "the run keeps the generic message, not the panic's");
+
+            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let line = log.lines().find(|l| l.contains(internal.reference())).unwrap_or_else(|| panic!("the reference is logged:\n{log}"));
+            assert!(line.contains(PANIC_TEXT) && line.contains("ERROR"), "the log line has the detail: {line}");
+        }
+    }
 }

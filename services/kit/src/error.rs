@@ -1,6 +1,6 @@
 //! Turning failures into `tonic::Status` the same way in every service: the
-//! client learns what it can act on, internal detail goes to the log with the
-//! trace id and never to the client.
+//! client learns what it can act on; internal detail goes to the log under a
+//! reference, and the client gets only the reference ([`Internal`]).
 
 use tonic::{Code, Status};
 
@@ -23,12 +23,12 @@ pub fn field_of(status: &Status) -> Option<&str> {
 }
 
 /// A database failure: UNAVAILABLE when the database cannot be reached (the
-/// caller may retry), INTERNAL otherwise. The error itself is only logged.
+/// caller may retry), INTERNAL otherwise. The error itself is only logged,
+/// under the reference the answer carries.
 pub fn database(err: &sea_orm::DbErr) -> Status {
-    let unreachable = unreachable(err);
-    let trace = crate::telemetry::current_trace_id().unwrap_or_default();
-    tracing::error!(error = %err, trace_id = %trace, "database error");
-    if unreachable { Status::unavailable(format!("database unavailable (trace id {trace})")) } else { internal_with_trace(&trace) }
+    let reference = Internal::new();
+    tracing::error!(error = %err, error_ref = %reference.reference, "database error");
+    if unreachable(err) { Status::unavailable(format!("database unavailable (ref {})", reference.reference)) } else { reference.into() }
 }
 
 /// Whether `err` says the database could not be reached, or the connection
@@ -47,13 +47,87 @@ fn unreachable(err: &sea_orm::DbErr) -> bool {
 
 /// INTERNAL for a failure the client cannot act on; `err` goes to the log only.
 pub fn internal(err: impl std::fmt::Display) -> Status {
-    let trace = crate::telemetry::current_trace_id().unwrap_or_default();
-    tracing::error!(error = %err, trace_id = %trace, "internal error");
-    internal_with_trace(&trace)
+    Internal::log(err).into()
 }
 
-fn internal_with_trace(trace: &str) -> Status {
-    Status::new(Code::Internal, format!("internal error (trace id {trace})"))
+/// A failure the client cannot act on, already logged under `reference`: the
+/// one shape every internal failure takes on its way out, `internal error
+/// (ref <32 hex digits>)`. The reference is the trace id when the current span
+/// has one (the log line and the whole trace are found by it), else a fresh
+/// random id of the same form. The gateway forwards a server error's message
+/// only when it has this shape ([`Internal::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Internal {
+    reference: String,
+}
+
+impl Internal {
+    /// A new reference, not yet logged: for a caller that logs the detail itself
+    /// with `error_ref = %reference()`.
+    pub fn new() -> Self {
+        let reference = crate::telemetry::current_trace_id().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        Self { reference }
+    }
+
+    /// Logs `err` at error level under a new reference and returns it.
+    pub fn log(err: impl std::fmt::Display) -> Self {
+        let internal = Self::new();
+        tracing::error!(error = %err, error_ref = %internal.reference, "internal error");
+        internal
+    }
+
+    /// Keeps a reference found elsewhere (a service's answer), for a message
+    /// rebuilt in the generic shape.
+    pub fn with_reference(reference: &str) -> Option<Self> {
+        is_reference(reference).then(|| Self { reference: reference.to_owned() })
+    }
+
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// The internal failure `message` states, when it is exactly the generic
+    /// shape and nothing more.
+    pub fn parse(message: &str) -> Option<Self> {
+        let reference = message.strip_prefix(PREFIX)?.strip_suffix(')')?;
+        Self::with_reference(reference)
+    }
+
+    /// The reference anywhere in `message` (`(ref <id>)`), whatever surrounds it.
+    pub fn find(message: &str) -> Option<Self> {
+        message.match_indices("(ref ").find_map(|(at, _)| {
+            let rest = &message[at + "(ref ".len()..];
+            Self::with_reference(rest.get(..REFERENCE_LEN)?).filter(|_| rest[REFERENCE_LEN..].starts_with(')'))
+        })
+    }
+}
+
+impl Default for Internal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const PREFIX: &str = "internal error (ref ";
+/// A W3C trace id, or a UUID without dashes: 32 lowercase hex digits.
+const REFERENCE_LEN: usize = 32;
+
+fn is_reference(s: &str) -> bool {
+    s.len() == REFERENCE_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{PREFIX}{})", self.reference)
+    }
+}
+
+impl std::error::Error for Internal {}
+
+impl From<Internal> for Status {
+    fn from(internal: Internal) -> Self {
+        Status::new(Code::Internal, internal.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +153,36 @@ mod tests {
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
         let s = database(&sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(sea_orm::sqlx::Error::Io(reset))));
         assert_eq!(s.code(), Code::Unavailable);
+        assert!(Internal::find(s.message()).is_some(), "the answer carries the reference: {}", s.message());
+    }
+
+    #[test]
+    fn an_internal_failure_answers_the_generic_shape_and_nothing_else() {
+        let s = internal("thread 'solver' panicked at src/solver/sisr.rs:12: index out of bounds");
+        assert_eq!(s.code(), Code::Internal);
+        let parsed = Internal::parse(s.message()).expect("the generic shape");
+        assert_eq!(parsed.to_string(), s.message());
+        assert_eq!(parsed.reference().len(), 32);
+        assert!(!s.message().contains("panicked"));
+        assert_ne!(Internal::new().reference(), Internal::new().reference(), "without a trace, each failure has its own reference");
+    }
+
+    #[test]
+    fn only_the_exact_generic_shape_parses() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert!(Internal::parse(&format!("internal error (ref {id})")).is_some());
+        for leaky in [
+            format!("internal error (ref {id}): relation \"users\" does not exist"),
+            format!("relation \"users\" does not exist (ref {id})"),
+            "internal error (ref not-a-reference)".to_owned(),
+            format!("internal error (ref {})", id.to_uppercase()),
+            format!("internal error (ref {id}0)"),
+            "ETA model 3: expected value at line 1 column 1".to_owned(),
+        ] {
+            assert!(Internal::parse(&leaky).is_none(), "{leaky}");
+        }
+        assert_eq!(Internal::find(&format!("solver failed (ref {id}) at line 3")).map(|i| i.reference().to_owned()), Some(id.to_owned()));
+        assert_eq!(Internal::find("solver failed (ref 123)"), None);
     }
 }
 
@@ -97,6 +201,9 @@ pub enum StoreError {
     PermissionDenied(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// Already logged; its text is the generic one with the reference.
+    #[error(transparent)]
+    Internal(#[from] Internal),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
 }
@@ -115,6 +222,7 @@ impl From<StoreError> for Status {
             StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
             StoreError::PermissionDenied(m) => Status::permission_denied(m),
             StoreError::AlreadyExists(m) => Status::already_exists(m),
+            StoreError::Internal(internal) => internal.into(),
             StoreError::Db(db) => database(&db),
         }
     }
