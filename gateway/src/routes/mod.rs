@@ -89,12 +89,14 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::swagger_ui())
 }
 
+/// `/health` on the public port: each dependency's state without its error
+/// text, which stays on the admin port.
 async fn health_summary(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let report = state.health.readiness().await;
     let status = if report.ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "status": if report.ready { "ok" } else { "degraded" }, "checks": report.dependencies })))
-        .into_response()
+    let checks: Vec<_> = report.dependencies.iter().map(kit::health::DependencyReport::redacted).collect();
+    (status, Json(serde_json::json!({ "status": if report.ready { "ok" } else { "degraded" }, "checks": checks }))).into_response()
 }
 
 /// The verified caller, with the raw token to forward to the services.

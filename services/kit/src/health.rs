@@ -3,6 +3,11 @@
 //! Liveness never looks at dependencies (a database outage must not restart
 //! every pod); readiness does, and drops as soon as shutdown begins so load
 //! balancers stop sending new work.
+//!
+//! The full report, with each failing dependency's error, is for the admin
+//! port; a public port answers [`PublicReadiness`]: whether the component is
+//! ready and the names of the dependencies that are not, never why (an error
+//! text names hosts, users and databases).
 
 use std::{
     sync::{
@@ -55,6 +60,34 @@ pub struct ReadinessReport {
     pub started: bool,
     pub draining: bool,
     pub dependencies: Vec<DependencyReport>,
+}
+
+/// The body of `/health/ready` on a public port: `{"status": "ready",
+/// "not_ready": []}` or `{"status": "not_ready", "not_ready": ["database",
+/// "dispatch"]}`. The list
+/// names the required dependencies that failed their check; it is empty when
+/// the component is not ready only because it is starting or draining.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PublicReadiness {
+    pub status: &'static str,
+    pub not_ready: Vec<String>,
+}
+
+impl ReadinessReport {
+    /// What a public port may say: readiness and names, no error text.
+    pub fn public(&self) -> PublicReadiness {
+        PublicReadiness {
+            status: if self.ready { "ready" } else { "not_ready" },
+            not_ready: self.dependencies.iter().filter(|d| d.required && !d.ok).map(|d| d.name.clone()).collect(),
+        }
+    }
+}
+
+impl DependencyReport {
+    /// The same report without its error text, for a public port.
+    pub fn redacted(&self) -> Self {
+        Self { error: None, ..self.clone() }
+    }
 }
 
 impl HealthState {
@@ -137,11 +170,13 @@ mod tests {
         health.mark_started();
         let report = health.readiness().await;
         assert!(report.ready, "an optional dependency that fails is reported, not decisive");
+        assert_eq!(report.public(), PublicReadiness { status: "ready", not_ready: vec![] });
         assert_eq!((report.dependencies[1].ok, report.dependencies[1].required), (false, false));
         ok.store(false, Ordering::SeqCst);
         let report = health.readiness().await;
         assert!(!report.ready);
         assert_eq!(report.dependencies[0].error.as_deref(), Some("down"));
+        assert_eq!(report.public(), PublicReadiness { status: "not_ready", not_ready: vec!["db".to_owned()] }, "names, no error");
         ok.store(true, Ordering::SeqCst);
         health.mark_draining();
         assert!(!health.readiness().await.ready, "draining is never ready");

@@ -5,6 +5,7 @@
 mod autonomy;
 mod deploy;
 mod health;
+mod leaks;
 mod mesh;
 mod tokens;
 mod tracing_hop;

@@ -80,6 +80,8 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         let gw = mesh.gateway.url();
 
         let ready: Value = http.get(format!("{gw}/health/ready")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ready, json!({ "status": "ready", "not_ready": [] }));
+        let ready: Value = http.get(format!("{}/health/ready", mesh.gateway.admin_url())).send().await.unwrap().json().await.unwrap();
         assert_eq!(ready["ready"], true, "{ready}");
         assert_eq!(ready["dependencies"].as_array().unwrap().len(), 5, "database and four services: {ready}");
 
@@ -192,7 +194,8 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         assert_eq!(down.json::<Value>().await.unwrap()["error"]["details"]["service"], "safety");
         let ready = http.get(format!("{gw}/health/ready")).send().await.unwrap();
         assert_eq!(ready.status(), 503);
-        let ready: Value = ready.json().await.unwrap();
+        assert_eq!(ready.json::<Value>().await.unwrap(), json!({ "status": "not_ready", "not_ready": ["safety"] }));
+        let ready: Value = http.get(format!("{}/health/ready", gateway.admin_url())).send().await.unwrap().json().await.unwrap();
         let safety = ready["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == "safety").unwrap().clone();
         assert_eq!((safety["ok"].clone(), safety["required"].clone()), (json!(false), json!(true)), "{ready}");
         let bugs = http.get(format!("{gw}/api/bugs")).bearer_auth(&token).send().await.unwrap();
