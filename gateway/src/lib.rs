@@ -68,8 +68,10 @@ pub struct Config {
     /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
     /// used). Unset: the peer address, which behind a proxy is the proxy's.
     pub client_ip_header: Option<http::HeaderName>,
-    /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`); a
-    /// password is generated when none is given.
+    /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`),
+    /// used when there is no admin. Without a password `atmr up` generates one
+    /// and prints it on its terminal; `serve` creates no admin until one is
+    /// given; with `ATMR_ENV=production` start-up stops naming the variable.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
 }
@@ -183,11 +185,11 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
 
     let db = kit::db::connect_with_retry(&svc.database_url, "gateway", &life).await?;
     kit::db::prepare_schema::<atmr_migrations::gateway::Migrator>(&db, svc.migrate_on_start, "gateway", &life).await?;
-    if let Some(login) = users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref()).await?
-        && let Some(password) = &login.generated_password
-    {
-        tracing::warn!(email = %login.email, password = %password, "first admin created with a generated password: change it");
-    }
+    // `atmr up` creates the first admin before it starts the gateway and prints
+    // a generated password on its terminal; here a password is never generated,
+    // since only the log (shipped and kept) would see it.
+    let without = users::WithoutPassword::for_serve(svc.deployment);
+    users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref(), without).await?;
     let _ = db_cell.set(db.clone());
 
     let breaker_open = prometheus::IntGaugeVec::new(

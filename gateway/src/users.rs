@@ -68,20 +68,63 @@ pub async fn find_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<entit
     entity::Entity::find_by_id(id).one(db).await
 }
 
+/// What to do when the first admin must be created and `ATMR_ADMIN_PASSWORD`
+/// is not set. A generated password is shown only on the terminal of `atmr
+/// up`, never through `tracing`: logs are shipped and kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WithoutPassword {
+    /// Generate one, returned for the caller to print once (`atmr up`).
+    Generate,
+    /// Create no admin yet and say so in the log (`atmr serve gateway` in
+    /// development: nobody would see a generated password).
+    Wait,
+    /// Stop start-up naming the variable (`ATMR_ENV=production`).
+    Refuse,
+}
+
+impl WithoutPassword {
+    /// `atmr up` generates in development; production always refuses.
+    pub fn for_up(deployment: kit::config::Deployment) -> Self {
+        if deployment == kit::config::Deployment::Production { Self::Refuse } else { Self::Generate }
+    }
+
+    /// `atmr serve gateway` waits for a password in development; production refuses.
+    pub fn for_serve(deployment: kit::config::Deployment) -> Self {
+        if deployment == kit::config::Deployment::Production { Self::Refuse } else { Self::Wait }
+    }
+}
+
 /// Creates the first admin when there is no admin at all (other accounts, such
 /// as the demo dispatcher, do not count). Returns the login to show, or None
-/// when an admin exists.
-pub async fn ensure_admin(db: &DatabaseConnection, email: Option<&str>, password: Option<&str>) -> anyhow::Result<Option<BootstrapLogin>> {
+/// when an admin exists or none was created (`WithoutPassword::Wait`).
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    email: Option<&str>,
+    password: Option<&str>,
+    without: WithoutPassword,
+) -> anyhow::Result<Option<BootstrapLogin>> {
     if entity::Entity::find().filter(entity::Column::Role.eq(Role::Admin.as_str())).count(db).await? > 0 {
         return Ok(None);
     }
     let email = email.unwrap_or("admin@atmr.local").trim().to_lowercase();
-    let (password, generated) = match password {
-        Some(p) => (p.to_owned(), false),
-        None => (random_password(), true),
+    let (password, generated) = match (password, without) {
+        (Some(p), _) => (p.to_owned(), false),
+        (None, WithoutPassword::Generate) => (random_password(), true),
+        (None, WithoutPassword::Wait) => {
+            tracing::warn!(email = %email, "no admin account yet: set ATMR_ADMIN_PASSWORD and restart to create the first one");
+            return Ok(None);
+        }
+        (None, WithoutPassword::Refuse) => {
+            return Err(kit::ConfigError::new(
+                "ATMR_ADMIN_PASSWORD",
+                "",
+                "the first admin's password (at least 8 characters): there is no admin yet, and with ATMR_ENV=production none is generated",
+            )
+            .into());
+        }
     };
     insert(db, &email, &password, Role::Admin, FIRST_COMPANY_ID).await?;
-    tracing::info!(email = %email, "created the first admin account");
+    tracing::info!(email = %email, generated, "created the first admin account");
     Ok(Some(BootstrapLogin { email, generated_password: generated.then_some(password) }))
 }
 

@@ -215,10 +215,7 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
 
     // The first admin is created before start so its login can be printed here.
     let gateway_cfg = atmr_gateway::Config::from_env(&env)?;
-    let db = kit::db::connect(&gateway_cfg.service.database_url).await?;
-    atmr_migrations::run("gateway", atmr_migrations::Operation::Up, &db).await?;
-    let login = atmr_gateway::users::ensure_admin(&db, gateway_cfg.admin_email.as_deref(), gateway_cfg.admin_password.as_deref()).await?;
-    db.close().await?;
+    let login = first_admin(&gateway_cfg).await?;
     // The mesh watches itself: on first start, a monitor per component for the first company.
     let watched = mesh_monitors(&bound);
     let notify_db = &bound.iter().find(|(c, ..)| *c == Component::Notify).expect("notify is a component").1.database_url;
@@ -243,13 +240,7 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!("gateway:  http://{gateway_addr}   (readiness: http://{gateway_addr}/health/ready)");
-    match &login {
-        Some(l) => match &l.generated_password {
-            Some(p) => println!("first start: admin login {} / {p}   (shown once; set ATMR_ADMIN_PASSWORD to choose it)", l.email),
-            None => println!("first start: admin login {} with the password from ATMR_ADMIN_PASSWORD", l.email),
-        },
-        None => println!("log in with an existing account (the first admin was created on an earlier start)"),
-    }
+    println!("{}", login_line(login.as_ref()));
     if registered > 0 {
         println!("first start: {registered} uptime monitors watch the components (MonitorService, notify)");
     }
@@ -303,6 +294,30 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
             println!("atmr stopped");
             Ok(())
         }
+    }
+}
+
+/// Creates the first admin for `up` when there is none: with the password of
+/// `ATMR_ADMIN_PASSWORD`, else a generated one that only [`login_line`] shows,
+/// on the terminal (never through `tracing`, whose output is shipped); with
+/// `ATMR_ENV=production` and no password, an error naming the variable.
+pub async fn first_admin(cfg: &atmr_gateway::Config) -> anyhow::Result<Option<atmr_gateway::users::BootstrapLogin>> {
+    let db = kit::db::connect(&cfg.service.database_url).await?;
+    atmr_migrations::run("gateway", atmr_migrations::Operation::Up, &db).await?;
+    let without = atmr_gateway::users::WithoutPassword::for_up(cfg.service.deployment);
+    let login = atmr_gateway::users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref(), without).await;
+    db.close().await?;
+    login
+}
+
+/// The line `up` prints about the admin login; the one place a generated password is shown.
+pub fn login_line(login: Option<&atmr_gateway::users::BootstrapLogin>) -> String {
+    match login {
+        Some(l) => match &l.generated_password {
+            Some(p) => format!("first start: admin login {} / {p}   (shown once; set ATMR_ADMIN_PASSWORD to choose it)", l.email),
+            None => format!("first start: admin login {} with the password from ATMR_ADMIN_PASSWORD", l.email),
+        },
+        None => "log in with an existing account (the first admin was created on an earlier start)".to_owned(),
     }
 }
 
