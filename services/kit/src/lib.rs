@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backoff;
 pub mod bench;
 pub mod breaker;
 pub mod cache;
