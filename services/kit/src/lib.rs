@@ -22,6 +22,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod outbox;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]

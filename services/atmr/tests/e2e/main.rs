@@ -6,6 +6,7 @@ mod autonomy;
 mod deploy;
 mod health;
 mod mesh;
+mod outbox;
 mod tokens;
 mod tracing_hop;
 

@@ -38,6 +38,8 @@ pub async fn start_with(backend: TestBackend, notify: Option<&NotifyRecorder>) -
     let db = TestDb::new(backend).await.unwrap();
     let mut env = testing::env_for(Component::Bugs, &db.url);
     env.set("NOTIFY_URL", notify.map_or("http://127.0.0.1:1", |n| n.url.as_str()));
+    // The outbox's relay looks for notices the manual clock made due this often.
+    env.set("ATMR_OUTBOX_POLL_MS", "20");
     // A small cap, so a test reaches it with a few bugs.
     env.set("BUGS_SEARCH_COUNT_CAP", SEARCH_COUNT_CAP.to_string());
     let mut cfg = Config::from_env(&env).unwrap();
