@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use atmr_proto::bugs::v1 as pb;
-use kit::testing::{self, NotifyRecorder, backends};
+use kit::testing::{self, NotifyRecorder, TestDb, backends};
 
 use crate::harness::*;
 
@@ -74,5 +74,47 @@ async fn a_report_and_its_notice_are_committed_together() {
         assert_eq!(sent.idempotency_key, format!("bugs.critical_created:{}", bug.id), "{backend:?}");
         assert_eq!(testing::count_rows(&url, OUTBOX, "true").await.unwrap(), 1, "{backend:?}");
         assert!(notify.pending().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_hand_each_notice_over_once() {
+    for backend in backends() {
+        // Notify refuses the first 20 calls, so notices wait and come due
+        // together at both replicas' relays, which compete for them.
+        let mut notify = NotifyRecorder::refusing(20).await.unwrap();
+        let a = start_with(backend, Some(&notify)).await;
+        let b = start_on(TestDb::borrowed(&a._db.url), Some(&notify), a.clock.clone()).await;
+        let mut keys = std::collections::BTreeSet::new();
+        // Titles without digits: numbers are normalised out of fingerprints.
+        for (i, name) in
+            ["billing", "login", "maps", "planning", "invoices", "exports", "imports", "search", "mail", "audit"].iter().enumerate()
+        {
+            let s = if i % 2 == 0 { &a } else { &b };
+            let (bug, grouping) = s.create(REPORTER, critical(&format!("{name} down"))).await;
+            assert_eq!(grouping, pb::Grouping::Created);
+            keys.insert(format!("bugs.critical_created:{}", bug.id));
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut sent = Vec::new();
+        while sent.len() < keys.len() {
+            assert!(tokio::time::Instant::now() < deadline, "{backend:?}: {} of {} handed over", sent.len(), keys.len());
+            a.clock.advance(chrono::Duration::seconds(30));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            sent.extend(notify.pending().into_iter().map(|n| n.idempotency_key));
+        }
+        // Every row marked handed over: nothing is left to send again.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let delivered = testing::count_rows(&a._db.url, OUTBOX, "delivered_at IS NOT NULL").await.unwrap();
+            if delivered == 10 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{backend:?}: {delivered} of 10 marked handed over");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        sent.extend(notify.pending().into_iter().map(|n| n.idempotency_key));
+        sent.sort();
+        assert_eq!(sent, keys.into_iter().collect::<Vec<_>>(), "{backend:?}: every notice taken once, by one replica");
     }
 }
