@@ -383,3 +383,24 @@ fn claimed(r: &QueryResult) -> Result<Claimed, DbErr> {
 fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_is_configured_from_the_environment_with_defaults() {
+        let cfg = OutboxConfig::from_env(&Env::default()).unwrap();
+        let default = OutboxConfig::default();
+        assert_eq!(
+            (cfg.poll, cfg.batch, cfg.backoff, cfg.lease, cfg.retention),
+            (default.poll, default.batch, default.backoff, default.lease, default.retention)
+        );
+        let env = Env::from_pairs([("ATMR_OUTBOX_BACKOFF_MAX_SECS", "300"), ("ATMR_OUTBOX_POLL_MS", "50")]);
+        let cfg = OutboxConfig::from_env(&env).unwrap();
+        assert_eq!((cfg.backoff.max, cfg.poll), (Duration::from_secs(300), Duration::from_millis(50)));
+        let err = OutboxConfig::from_env(&Env::from_pairs([("ATMR_OUTBOX_LEASE_SECS", "1")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_OUTBOX_LEASE_SECS");
+        assert_eq!(table_of(Component::Safety), "safety_notice_outbox");
+    }
+}
