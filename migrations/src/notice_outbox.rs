@@ -27,6 +27,8 @@ enum Col {
     LastError,
     /// When notify took it; delivered rows are pruned after a retention.
     DeliveredAt,
+    /// The W3C trace context of the change that raised it: the hand-over joins that trace.
+    Traceparent,
 }
 
 /// Creates `<component>_notice_outbox` with its indexes.
@@ -49,6 +51,7 @@ pub(crate) async fn create(manager: &SchemaManager<'_>, component: &str) -> Resu
                 .col(ColumnDef::new(Col::NextAttemptAt).timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new(Col::LastError).text().null())
                 .col(ColumnDef::new(Col::DeliveredAt).timestamp_with_time_zone().null())
+                .col(ColumnDef::new(Col::Traceparent).string_len(64).null())
                 .to_owned(),
         )
         .await?;

@@ -13,7 +13,9 @@
 //! that dies mid-hand-over loses nothing: the lease runs out and the row is due
 //! again. Delivered rows are kept for a retention (a notice raised again
 //! within it is stored once here too) and then pruned. Times come from the
-//! service's `Clock`, so tests move a manual clock instead of sleeping.
+//! service's `Clock`, so tests move a manual clock instead of sleeping. A row
+//! keeps the trace context of the change that raised it, and its hand-overs
+//! join that trace.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,6 +23,8 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use prometheus::{Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, Value};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::{
     Component, ConfigError, Env, Lifecycle,
@@ -106,8 +110,8 @@ impl Outbox {
         let n = notice.fitted().map_err(|e| DbErr::Custom(format!("notice {}: {e}", notice.event_type)))?;
         let fields = serde_json::to_string(&n.fields).map_err(|e| DbErr::Custom(format!("notice fields: {e}")))?;
         let sql = format!(
-            "INSERT INTO {} (company_id, event_type, severity, title, body, fields, idempotency_key, created_at, attempts, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8) ON CONFLICT (company_id, idempotency_key) DO NOTHING",
+            "INSERT INTO {} (company_id, event_type, severity, title, body, fields, idempotency_key, created_at, attempts, next_attempt_at, \
+             traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, $9) ON CONFLICT (company_id, idempotency_key) DO NOTHING",
             self.table
         );
         let values: Vec<Value> = vec![
@@ -119,6 +123,7 @@ impl Outbox {
             fields.into(),
             n.idempotency_key.into(),
             now.into(),
+            crate::telemetry::current_traceparent().into(),
         ];
         conn.execute(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await?;
         Ok(())
@@ -209,6 +214,8 @@ struct Claimed {
     notice: Notice,
     /// Hand-overs tried, this one included.
     attempts: i32,
+    /// The trace of the change that raised it.
+    traceparent: Option<String>,
 }
 
 impl Relay {
@@ -270,7 +277,7 @@ impl Relay {
             "UPDATE {t} SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM {t} WHERE delivered_at IS NULL AND next_attempt_at <= $2 \
                ORDER BY next_attempt_at, id LIMIT $3{lock}) \
-             RETURNING id, company_id, event_type, severity, title, body, fields, idempotency_key, attempts",
+             RETURNING id, company_id, event_type, severity, title, body, fields, idempotency_key, attempts, traceparent",
             t = self.outbox.table
         );
         let lease_until = now + chrono_duration(self.config.lease);
@@ -289,7 +296,13 @@ impl Relay {
     async fn hand_over(&self, row: Claimed) {
         let table = &*self.outbox.table;
         let (company_id, event, key) = (row.company_id, &row.notice.event_type, &row.notice.idempotency_key);
-        let status = match self.sender.send(row.company_id, &row.notice).await {
+        // Each hand-over is a span of the trace that raised the notice, so
+        // notify's side shows in that trace too.
+        let span = tracing::info_span!("notify.handover", otel.kind = "client", table, event = %event, attempt = row.attempts);
+        if let Some(traceparent) = &row.traceparent {
+            let _ = span.set_parent(crate::telemetry::context_of(traceparent));
+        }
+        let status = match self.sender.send(row.company_id, &row.notice).instrument(span).await {
             Ok(()) => {
                 self.metrics.handed_over.inc();
                 if let Err(e) = self.delivered(row.id).await {
@@ -377,6 +390,7 @@ fn claimed(r: &QueryResult) -> Result<Claimed, DbErr> {
             idempotency_key: r.try_get("", "idempotency_key")?,
         },
         attempts: r.try_get("", "attempts")?,
+        traceparent: r.try_get("", "traceparent")?,
     })
 }
 
