@@ -9,6 +9,7 @@ pub use sea_orm_migration::MigratorTrait;
 pub mod bugs;
 pub mod dispatch;
 pub mod gateway;
+mod notice_outbox;
 pub mod notify;
 pub mod safety;
 

@@ -1,13 +1,11 @@
 //! The `atmr.bugs.v1.BugService` implementation: checks the caller and the input,
-//! calls the store, maps rows to messages, and hands notifications over after a
-//! write has committed.
+//! calls the store, and maps rows to messages.
 
 use std::collections::BTreeMap;
 
 use atmr_proto::{
     bugs::v1::{self as pb, bug_service_server::BugService},
     common::v1 as common,
-    notify::v1 as notify,
 };
 use chrono::{DateTime, Utc};
 use kit::convert::timestamp as ts;
@@ -37,65 +35,17 @@ const TRIAGERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 pub struct BugApi {
     store: Store,
     clock: SharedClock,
-    notifier: kit::notify::Notifier,
     metrics: BugMetrics,
 }
 
 impl BugApi {
-    pub fn new(store: Store, clock: SharedClock, notifier: kit::notify::Notifier, metrics: BugMetrics) -> Self {
-        Self { store, clock, notifier, metrics }
+    pub fn new(store: Store, clock: SharedClock, metrics: BugMetrics) -> Self {
+        Self { store, clock, metrics }
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
-
-    /// Tells the team about a new critical bug or a regression, once per event.
-    fn notify(&self, bug: &bug_reports::Model, grouping: Grouping) {
-        let (event, title, key, severity) = match grouping {
-            Grouping::Created if bug.severity == Severity::Critical.rank() => (
-                "bugs.critical_created",
-                format!("Critical bug #{}: {}", bug.id, bug.title),
-                format!("bugs.critical_created:{}", bug.id),
-                notify::Severity::Critical,
-            ),
-            Grouping::Regression => (
-                "bugs.regression",
-                format!("Regression of bug #{}: {}", bug.id, bug.title),
-                format!("bugs.regression:{}:{}", bug.id, bug.regression_count),
-                notify::Severity::Error,
-            ),
-            _ => return,
-        };
-        let field = |name: &str, value: String, inline: bool| notify::Field { name: name.to_owned(), value, inline };
-        let request = notify::SendRequest {
-            channel_id: String::new(),
-            event_type: event.to_owned(),
-            title,
-            body: truncate(&bug.description, 1_000),
-            severity: severity as i32,
-            fields: vec![
-                field("Severity", label_of_rank::<Severity>(bug.severity), true),
-                field("Environment", bug.environment.clone(), true),
-                field("Release", if bug.release_version.is_empty() { "-".to_owned() } else { bug.release_version.clone() }, true),
-                field("Occurrences", bug.occurrence_count.to_string(), true),
-                field("Reporter", bug.reporter.clone(), true),
-            ],
-            idempotency_key: key,
-        };
-        self.notifier.send(bug.company_id, request);
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
-fn label_of_rank<T: Ranked>(rank: i16) -> String {
-    T::from_rank(rank.into()).map_or_else(|| rank.to_string(), |v| v.label().to_owned())
 }
 
 fn actor(c: &Claims) -> Actor {
@@ -229,7 +179,6 @@ impl BugService for BugApi {
         let new = NewBug::parse(req.get_ref())?;
         let (bug, grouping) = self.store.create(&actor, new, self.now()).await?;
         self.metrics.reports.with_label_values(&[grouping_label(grouping)]).inc();
-        self.notify(&bug, grouping);
         Ok(Response::new(pb::CreateBugResponse { bug: Some(bug_proto(bug)), grouping: grouping_proto(grouping) as i32 }))
     }
 

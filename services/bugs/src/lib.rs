@@ -2,6 +2,7 @@
 //! regressions with a grace period, comments, and summaries and trends read from
 //! aggregates maintained on write (never from a scan of the reports).
 
+mod alerts;
 mod domain;
 mod entities;
 mod grpc;
@@ -54,10 +55,10 @@ impl Config {
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
     let rt = ServiceRuntime::start::<atmr_migrations::bugs::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
-    let notifier = kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "bugs")?;
+    let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     let metrics = metrics::BugMetrics::register(&rt.metrics.registry)?;
     let grace = chrono::Duration::from_std(cfg.regression_grace)?;
-    let api = grpc::BugApi::new(store::Store::new(rt.db.clone(), grace, cfg.search_count_cap), cfg.clock.clone(), notifier, metrics);
+    let api = grpc::BugApi::new(store::Store::new(rt.db.clone(), grace, cfg.search_count_cap, outbox), cfg.clock.clone(), metrics);
     let server = BugServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(server, rt.auth()));
     rt.serve(listeners.main, routes, &[SERVICE_NAME], life).await

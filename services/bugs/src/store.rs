@@ -1,6 +1,8 @@
 //! Every query of the bugs service. Each write runs in one transaction that also
 //! moves the company's counters (`bug_counts`) and its day row (`bug_metrics`),
-//! so the aggregates always equal a recount and nothing is half-written.
+//! so the aggregates always equal a recount and nothing is half-written; a
+//! report that creates a critical bug or a regression commits its notice to
+//! the outbox in the same transaction.
 //!
 //! Concurrency: on PostgreSQL the bug row is locked (`SELECT … FOR UPDATE`) before
 //! it is read for a change, and aggregate rows are upserted in key order, so
@@ -20,6 +22,7 @@ use sea_orm::{
 };
 
 use crate::{
+    alerts,
     domain::{
         BugStatus, DayDelta, Invalid, Priority, Ranked as _, Severity, Shape, check_transition, counter, counter_delta, resolved_at_after,
     },
@@ -59,6 +62,8 @@ pub struct Store {
     grace: Duration,
     /// Text searches count their matches up to this many.
     search_count_cap: u64,
+    /// Where new critical bugs and regressions are told.
+    outbox: kit::outbox::Outbox,
 }
 
 /// A bug of a company with its first `limit` comments, oldest first: one row
@@ -338,11 +343,11 @@ pub struct TrendDay {
 }
 
 impl Store {
-    pub fn new(db: DatabaseConnection, grace: Duration, search_count_cap: u64) -> Self {
+    pub fn new(db: DatabaseConnection, grace: Duration, search_count_cap: u64, outbox: kit::outbox::Outbox) -> Self {
         let bug_with_comments = kit::db::Prepared::new(bug_with_comments(0, 0, 1).build(db.get_database_backend()));
         let join_reader = kit::db::SqliteReaders::of(&db, kit::db::SQLITE_CONNECTIONS)
             .map(|readers| JoinReader { readers, layout: std::sync::OnceLock::new() });
-        Self { db, bug_with_comments, join_reader, grace, search_count_cap }
+        Self { db, bug_with_comments, join_reader, grace, search_count_cap, outbox }
     }
 
     /// Files a report: a new bug, or an occurrence of the bug with its fingerprint.
@@ -362,6 +367,7 @@ impl Store {
             if let Some(found) = existing {
                 let (bug, grouping) = self.group(&txn, found, now).await?;
                 txn.commit().await?;
+                self.alerted(grouping);
                 return Ok((bug, grouping));
             }
             let row = bug_reports::ActiveModel {
@@ -402,9 +408,11 @@ impl Store {
                 Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             };
+            self.alert(&txn, &bug, Grouping::Created, now).await?;
             apply_counters(&txn, company_id, bug.id, &counter_delta(None, Some(&shape(&bug)))).await?;
             apply_day(&txn, company_id, bug.id, &day_of(now), DayDelta::opened(new.severity)).await?;
             txn.commit().await?;
+            self.alerted(Grouping::Created);
             return Ok((bug, Grouping::Created));
         }
         Err(StoreError::FailedPrecondition(format!("fingerprint {:?} is being created concurrently; retry", new.fingerprint)))
@@ -445,9 +453,31 @@ impl Store {
             _ => Grouping::Grouped,
         };
         let updated = row.update(txn).await?;
+        self.alert(txn, &updated, grouping, now).await?;
         apply_counters(txn, company_id, updated.id, &counter_delta(Some(&old), Some(&shape(&updated)))).await?;
         apply_day(txn, company_id, updated.id, &day_of(now), day).await?;
         Ok((updated, grouping))
+    }
+
+    /// Commits, with `txn`, the notice `grouping` of `bug` raises, if any.
+    async fn alert(
+        &self,
+        txn: &DatabaseTransaction,
+        bug: &bug_reports::Model,
+        grouping: Grouping,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        match alerts::of(bug, grouping) {
+            Some(notice) => self.outbox.enqueue(txn, bug.company_id, &notice, now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// After the commit of a report: wakes the outbox's relay if it raised a notice.
+    fn alerted(&self, grouping: Grouping) {
+        if matches!(grouping, Grouping::Created | Grouping::Regression) {
+            self.outbox.wake();
+        }
     }
 
     /// Applies `changes` to one bug, checking the status transition and the
@@ -841,9 +871,10 @@ mod tests {
             .unwrap();
         }
 
-        let fast = Store::new(db.clone(), Duration::days(1), 1000);
+        let fast = Store::new(db.clone(), Duration::days(1), 1000, kit::outbox::Outbox::of(kit::Component::Bugs));
         assert!(fast.join_reader.is_some(), "a SQLite file gets calling-thread readers");
-        let pooled = Store { join_reader: None, ..Store::new(db.clone(), Duration::days(1), 1000) };
+        let pooled =
+            Store { join_reader: None, ..Store::new(db.clone(), Duration::days(1), 1000, kit::outbox::Outbox::of(kit::Component::Bugs)) };
         for (bug_id, company_id, limit) in [(full.id, 7, 100), (full.id, 7, 2), (bare.id, 7, 100)] {
             let read = fast.get_with_comments(company_id, bug_id, limit).await.unwrap();
             assert_eq!(read, pooled.get_with_comments(company_id, bug_id, limit).await.unwrap());

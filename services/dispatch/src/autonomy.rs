@@ -24,12 +24,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atmr_proto::{
-    notify::v1 as notify,
-    safety::v1::{AuthorizeActionRequest, CompleteActionRequest, safety_service_client::SafetyServiceClient},
-};
+use atmr_proto::safety::v1::{AuthorizeActionRequest, CompleteActionRequest, safety_service_client::SafetyServiceClient};
 use chrono::{DateTime, Timelike as _, Utc};
-use kit::{Lifecycle, auth::TokenKeys};
+use kit::{
+    Lifecycle,
+    auth::TokenKeys,
+    notify::{Field, Notice, Severity},
+};
 use tonic::{Code, Status, transport::Channel};
 
 use crate::{
@@ -53,7 +54,8 @@ const TRIGGER: &str = "autonomous_manager";
 /// What the manager needs beside the dispatch service's own parts.
 pub struct Autonomy {
     pub safety: SafetyServiceClient<Channel>,
-    pub notifier: kit::notify::Notifier,
+    /// Where the dispatcher's notices and drift alerts are committed.
+    pub outbox: kit::outbox::Outbox,
     pub keys: Arc<TokenKeys>,
     pub defaults: SettingsDefaults,
     pub drift: crate::drift::DriftConfig,
@@ -511,28 +513,30 @@ impl DispatchApi {
                 Ok(None) => {
                     report.blocked += 1;
                     self.metrics.autonomy_actions.with_label_values(&[p.kind, "blocked"]).inc();
-                    let row = self.store.insert_suggestion(company_id, &p, "blocked", None, now).await?;
-                    self.tell_dispatcher(
-                        company_id,
-                        "dispatch.autonomy_blocked",
-                        format!("Blocked by the safety limits: {}", p.description),
-                        format!("autonomy.blocked:{}", row.id),
-                        &p,
-                    );
+                    let title = format!("Blocked by the safety limits: {}", p.description);
+                    let row = self
+                        .store
+                        .insert_suggestion_with_notice(&self.autonomy.outbox, company_id, &p, "blocked", now, |row| {
+                            dispatcher_notice("dispatch.autonomy_blocked", title, format!("autonomy.blocked:{}", row.id), &p)
+                        })
+                        .await?;
                     report.suggestions.push(row);
                 }
                 Err(status) => {
                     self.metrics.autonomy_actions.with_label_values(&[p.kind, "safety_unavailable"]).inc();
                     tracing::warn!(company_id, code = ?status.code(), error = %status.message(), "safety unreachable: no autonomous action this cycle");
-                    self.tell_dispatcher(
-                        company_id,
+                    let notice = dispatcher_notice(
                         "dispatch.autonomy_safety_unavailable",
                         "The safety service cannot be reached: the autonomous manager acts on nothing until it is back".to_owned(),
                         format!("autonomy.safety_unavailable:{company_id}:{}", now.timestamp() / 600),
                         &p,
                     );
                     safety_down = Some(status.message().to_owned());
-                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, "safety_unavailable", None, now).await?);
+                    let row = self
+                        .store
+                        .insert_suggestion_with_notice(&self.autonomy.outbox, company_id, &p, "safety_unavailable", now, |_| notice)
+                        .await?;
+                    report.suggestions.push(row);
                 }
             }
         }
@@ -607,41 +611,36 @@ impl DispatchApi {
                 Ok(())
             }
             "notify_dispatcher" => {
-                self.tell_dispatcher(
-                    company_id,
-                    "dispatch.late_booking",
-                    p.description.clone(),
-                    format!("autonomy.late:{}:{}", p.booking_id, self.now().timestamp() / 900),
-                    p,
-                );
-                Ok(())
+                let now = self.now();
+                let key = format!("autonomy.late:{}:{}", p.booking_id, now.timestamp() / 900);
+                let notice = dispatcher_notice("dispatch.late_booking", p.description.clone(), key, p);
+                Ok(self.store.enqueue_notice(&self.autonomy.outbox, company_id, &notice, now).await?)
             }
             other => Err(Status::internal(format!("unknown action {other}"))),
         }
-    }
-
-    fn tell_dispatcher(&self, company_id: i64, event: &str, title: String, key: String, p: &Proposal) {
-        let field = |name: &str, value: String| notify::Field { name: name.to_owned(), value, inline: true };
-        let mut fields = vec![field("Booking", p.booking_id.to_string()), field("Action", p.kind.to_owned())];
-        fields.extend(p.from_driver_id.map(|d| field("Driver", d.to_string())));
-        fields.extend(p.to_driver_id.map(|d| field("Proposed driver", d.to_string())));
-        fields.push(field("Confidence", format!("{:.0} %", p.confidence * 100.0)));
-        let request = notify::SendRequest {
-            channel_id: String::new(),
-            event_type: event.to_owned(),
-            title: title.chars().take(200).collect(),
-            body: p.description.clone(),
-            severity: notify::Severity::Warning as i32,
-            fields,
-            idempotency_key: key,
-        };
-        self.autonomy.notifier.send(company_id, request);
     }
 
     /// Marks that `company_id`'s drivers moved: its next cycle comes soon.
     pub(crate) fn positions_moved(&self, company_id: i64) {
         self.autonomy.moved.lock().expect("not poisoned").insert(company_id);
         self.autonomy.wake.notify_one();
+    }
+}
+
+/// What the dispatcher is told about proposal `p`.
+fn dispatcher_notice(event: &str, title: String, key: String, p: &Proposal) -> Notice {
+    let field = |name: &str, value: String| Field::new(name, value, true);
+    let mut fields = vec![field("Booking", p.booking_id.to_string()), field("Action", p.kind.to_owned())];
+    fields.extend(p.from_driver_id.map(|d| field("Driver", d.to_string())));
+    fields.extend(p.to_driver_id.map(|d| field("Proposed driver", d.to_string())));
+    fields.push(field("Confidence", format!("{:.0} %", p.confidence * 100.0)));
+    Notice {
+        event_type: event.to_owned(),
+        severity: Severity::Warning,
+        title: title.chars().take(200).collect(),
+        body: p.description.clone(),
+        fields,
+        idempotency_key: key,
     }
 }
 

@@ -1,16 +1,16 @@
 //! The ETA model's drift check, as the source's scheduled flow with retries,
 //! but measuring instead of drawing a random number: the current model's mean
 //! absolute error and bias on the company's recent completed trips. Above the
-//! company's threshold it sends a notification with the figures, retrains on
-//! those trips, stores the new version and records the run; every run is kept
-//! with its state (completed, retried, failed) and figures.
+//! company's threshold it retrains on those trips and stores the new version
+//! together with a notice giving the figures (one transaction), and records the
+//! run; every run is kept with its state (completed, retried, failed) and figures.
 //!
 //! After a retrain the current model is the new one, so the next check measures
 //! the new model: one drift, one alert.
 
 use std::time::Duration;
 
-use atmr_proto::notify::v1 as notify;
+use kit::notify::{Field, Notice, Severity};
 use sea_orm::{NotSet, Set};
 use tonic::Status;
 
@@ -120,11 +120,7 @@ impl DispatchApi {
                 error: Set(Some(e.message().chars().take(1000).collect())),
             },
         };
-        let row = self.store.insert_drift_check(row).await?;
-        if let Ok(found @ Finding { drift: true, retrained: Some(_), .. }) = &outcome {
-            self.announce_drift(company_id, found, settings.drift_mae_threshold_minutes);
-        }
-        Ok(row)
+        Ok(self.store.insert_drift_check(row).await?)
     }
 
     async fn drift_attempt(&self, company_id: i64, threshold: f64) -> Result<Finding, Status> {
@@ -141,7 +137,7 @@ impl DispatchApi {
             return Ok(Finding { version, trips: 0, mae: 0.0, bias: 0.0, drift: false, retrained: None });
         };
         let drift = mae > threshold && trips.len() >= cfg.min_trips;
-        let mut retrained = None;
+        let mut found = Finding { version, trips: trips.len() as i64, mae, bias, drift, retrained: None };
         if drift {
             let new = Factors::train(&trips);
             let (new_mae, new_bias) = new.error(&trips).unwrap_or((0.0, 0.0));
@@ -155,33 +151,33 @@ impl DispatchApi {
                 bias_minutes: Set(new_bias),
                 factors: Set(serde_json::to_string(&new).map_err(kit::error::internal)?),
             };
-            retrained = Some(self.store.insert_eta_model(row).await?);
+            let new = self.store.insert_retrained_model(&self.autonomy.outbox, row, |new| drift_notice(threshold, &found, new)).await?;
+            found.retrained = Some(new);
         }
-        Ok(Finding { version, trips: trips.len() as i64, mae, bias, drift, retrained })
+        Ok(found)
     }
+}
 
-    fn announce_drift(&self, company_id: i64, found: &Finding, threshold: f64) {
-        let Finding { version, trips, mae, bias, retrained: Some(new), .. } = found else { return };
-        let field = |name: &str, value: String| notify::Field { name: name.to_owned(), value, inline: true };
-        let request = notify::SendRequest {
-            channel_id: String::new(),
-            event_type: "eta.drift".to_owned(),
-            title: format!("ETA model drift: {mae:.1} min mean error (threshold {threshold:.1})"),
-            body: format!(
-                "Over the last {trips} completed trips, model v{version} was off by {mae:.1} min on average (bias {bias:+.1} min). \
-                 Retrained as v{}: {:.1} min on the same trips.",
-                new.version, new.mae_minutes
-            ),
-            severity: notify::Severity::Warning as i32,
-            fields: vec![
-                field("MAE before", format!("{mae:.2} min")),
-                field("Bias before", format!("{bias:+.2} min")),
-                field("MAE after", format!("{:.2} min", new.mae_minutes)),
-                field("Trips", trips.to_string()),
-                field("Model", format!("v{version} → v{}", new.version)),
-            ],
-            idempotency_key: format!("eta.drift:{company_id}:{}", new.version),
-        };
-        self.autonomy.notifier.send(company_id, request);
+/// The alert of a drift `found` by a check at `threshold`, retrained as `new`.
+fn drift_notice(threshold: f64, found: &Finding, new: &eta_model::Model) -> Notice {
+    let Finding { version, trips, mae, bias, .. } = found;
+    let field = |name: &str, value: String| Field::new(name, value, true);
+    Notice {
+        event_type: "eta.drift".to_owned(),
+        severity: Severity::Warning,
+        title: format!("ETA model drift: {mae:.1} min mean error (threshold {threshold:.1})"),
+        body: format!(
+            "Over the last {trips} completed trips, model v{version} was off by {mae:.1} min on average (bias {bias:+.1} min). \
+             Retrained as v{}: {:.1} min on the same trips.",
+            new.version, new.mae_minutes
+        ),
+        fields: vec![
+            field("MAE before", format!("{mae:.2} min")),
+            field("Bias before", format!("{bias:+.2} min")),
+            field("MAE after", format!("{:.2} min", new.mae_minutes)),
+            field("Trips", trips.to_string()),
+            field("Model", format!("v{version} → v{}", new.version)),
+        ],
+        idempotency_key: format!("eta.drift:{}:{}", new.company_id, new.version),
     }
 }

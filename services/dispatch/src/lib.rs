@@ -187,7 +187,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             &rt.cfg.peers.safety,
             rt.cfg.server.request_timeout,
         )?),
-        notifier: kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "dispatch")?,
+        // The relay reads and writes its rows through the uncounted connection.
+        outbox: rt.start_outbox(cfg.clock.clone(), &life)?,
         keys: rt.keys.clone(),
         defaults: cfg.autonomy_defaults,
         drift: cfg.drift,

@@ -189,6 +189,8 @@ pub struct ServiceConfig {
     pub server: ServerLimits,
     pub shutdown: ShutdownConfig,
     pub peers: Peers,
+    /// The notice outbox's relay, in the services that raise alerts.
+    pub outbox: crate::outbox::OutboxConfig,
 }
 
 /// Bounds on what one server accepts.
@@ -243,7 +245,7 @@ impl ServiceConfig {
     /// (else `DATABASE_URL`, else a SQLite file under `ATMR_DATA_DIR`), `ATMR_MIGRATE`,
     /// `REDIS_URL`, `ATMR_JWT_SECRET`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
     /// `ATMR_REQUEST_TIMEOUT_MS`, `ATMR_CONCURRENCY_LIMIT`, `ATMR_MAX_MESSAGE_BYTES`,
-    /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`.
+    /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`, `ATMR_OUTBOX_*`.
     pub fn from_env(component: Component, env: &Env) -> Result<Self, ConfigError> {
         let prefix = component.env_prefix();
         let deployment = match env.get("ATMR_ENV").unwrap_or("development") {
@@ -313,6 +315,7 @@ impl ServiceConfig {
                 bugs: peer(Component::Bugs)?,
                 notify: peer(Component::Notify)?,
             },
+            outbox: crate::outbox::OutboxConfig::from_env(env)?,
         })
     }
 }

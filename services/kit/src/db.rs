@@ -113,21 +113,24 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str, migrate: bool) -> 
 /// Connects, retrying with backoff while the database is unreachable (a pod may
 /// start before its database), until `life` stops.
 pub async fn connect_with_retry(url: &str, component: &str, life: &crate::Lifecycle) -> anyhow::Result<DatabaseConnection> {
-    let mut delay = Duration::from_millis(200);
+    let mut failures = 0;
     loop {
-        match connect(url).await {
+        let e = match connect(url).await {
             Ok(db) => return Ok(db),
-            Err(e) => {
-                tracing::warn!(component, error = format!("{e:#}"), retry_in_ms = delay.as_millis() as u64, "database unreachable");
-            }
-        }
+            Err(e) => e,
+        };
+        failures += 1;
+        let delay = START_BACKOFF.jittered(failures);
+        tracing::warn!(component, error = format!("{e:#}"), retry_in_ms = delay.as_millis() as u64, "database unreachable");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = life.stopping() => anyhow::bail!("{component}: stopped before the database answered"),
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
+
+/// The waits between start-up's tries: the database's connection, the schema.
+const START_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
 
 /// Brings the schema to the newest version of migration set `M`: applies it when
 /// `migrate` is true (one replica, `atmr up`), else waits until someone else has
@@ -143,7 +146,7 @@ pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
     if migrate {
         return M::up(db, None).await.with_context(|| format!("{component}: database migration failed"));
     }
-    let mut delay = Duration::from_millis(200);
+    let mut failures = 0;
     loop {
         let pending: Vec<String> = M::get_pending_migrations(db)
             .await
@@ -155,11 +158,11 @@ pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
             return Ok(());
         }
         tracing::warn!(component, ?pending, "schema not current and ATMR_MIGRATE=false: waiting for `atmr migrate up`");
+        failures += 1;
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep(START_BACKOFF.jittered(failures)) => {}
             () = life.stopping() => anyhow::bail!("{component}: stopped before the schema was migrated"),
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

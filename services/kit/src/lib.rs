@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backoff;
 pub mod bench;
 pub mod breaker;
 pub mod cache;
@@ -21,6 +22,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod outbox;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -66,6 +66,21 @@ impl ServiceRuntime {
         Ok(Self { cfg, db, keys, health, metrics, _admin: admin })
     }
 
+    /// Starts the relay of this component's notice outbox (until `life`
+    /// stops) and returns the outbox, for the services that raise alerts.
+    pub fn start_outbox(&self, clock: crate::clock::SharedClock, life: &Lifecycle) -> anyhow::Result<crate::outbox::Outbox> {
+        crate::outbox::start(crate::outbox::RelaySetup {
+            component: self.cfg.component,
+            db: self.db.clone(),
+            clock,
+            config: self.cfg.outbox.clone(),
+            notify_url: &self.cfg.peers.notify,
+            keys: self.keys.clone(),
+            registry: &self.metrics.registry,
+            life: life.clone(),
+        })
+    }
+
     /// The interceptor that verifies every call's bearer token.
     pub fn auth(&self) -> AuthInterceptor {
         auth::interceptor(self.keys.clone())

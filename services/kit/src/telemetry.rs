@@ -86,6 +86,24 @@ pub fn inject_metadata(metadata: &mut tonic::metadata::MetadataMap) {
     TraceContextPropagator::new().inject_context(&Span::current().context(), &mut MetadataInjector(metadata));
 }
 
+/// The current span's W3C `traceparent`, when it has a valid context: kept
+/// with work that is done later (an outbox row), so that the work joins the
+/// trace of the request that asked for it.
+pub fn current_traceparent() -> Option<String> {
+    let mut headers = http::HeaderMap::new();
+    inject(&Span::current(), &mut headers);
+    headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The context a stored `traceparent` names (empty when it is malformed).
+pub fn context_of(traceparent: &str) -> Context {
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = traceparent.parse() {
+        headers.insert("traceparent", value);
+    }
+    extract(&headers)
+}
+
 /// The trace id of the current span, as 32 hex digits, when it has one.
 pub fn current_trace_id() -> Option<String> {
     let cx = Span::current().context();
@@ -211,6 +229,14 @@ mod tests {
         let span = cx.span();
         assert_eq!(span.span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
         assert!(span.span_context().is_remote());
+    }
+
+    #[test]
+    fn a_stored_traceparent_names_its_trace() {
+        let cx = context_of("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(!context_of("not a traceparent").span().span_context().is_valid());
+        assert_eq!(current_traceparent(), None, "no span, nothing to keep");
     }
 
     #[test]

@@ -138,6 +138,59 @@ pub fn env_for(component: Component, database_url: &str) -> Env {
     env
 }
 
+/// Inserts into one table made to fail, so a test can see what a failed write
+/// leaves behind (nothing, when it is one transaction); see [`fail_inserts`].
+#[derive(Debug)]
+pub struct FailingInserts {
+    db: sea_orm::DatabaseConnection,
+    table: String,
+}
+
+/// Makes every insert into `table` of the database at `url` fail, with a
+/// trigger that raises, until [`FailingInserts::remove`].
+pub async fn fail_inserts(url: &str, table: &str) -> anyhow::Result<FailingInserts> {
+    let db = crate::db::connect(url).await?;
+    let trigger = format!("atmr_test_fail_{table}");
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared(&format!(
+            "CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ))
+        .await?;
+    } else {
+        db.execute_unprepared(
+            "CREATE OR REPLACE FUNCTION atmr_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+        )
+        .await?;
+        db.execute_unprepared(&format!("CREATE TRIGGER {trigger} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION atmr_test_fail()"))
+            .await?;
+    }
+    Ok(FailingInserts { db, table: table.to_owned() })
+}
+
+impl FailingInserts {
+    /// Inserts into the table work again.
+    pub async fn remove(self) -> anyhow::Result<()> {
+        let trigger = format!("atmr_test_fail_{}", self.table);
+        let sql = match self.db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => format!("DROP TRIGGER {trigger}"),
+            _ => format!("DROP TRIGGER {trigger} ON {}", self.table),
+        };
+        self.db.execute_unprepared(&sql).await?;
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// How many rows of `table` in the database at `url` match `filter` (SQL).
+pub async fn count_rows(url: &str, table: &str, filter: &str) -> anyhow::Result<i64> {
+    let db = crate::db::connect(url).await?;
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {filter}");
+    let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+    let n = row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0);
+    db.close().await?;
+    Ok(n)
+}
+
 /// A component running in this test.
 #[derive(Debug)]
 pub struct Spawned {

@@ -1,7 +1,6 @@
 //! The rules of delivery, free of storage and transport: severities, routing,
-//! retry schedules, Discord's limits, and webhook signatures.
-
-use std::time::Duration;
+//! Discord's limits, and webhook signatures (retry schedules are
+//! `kit::backoff`'s).
 
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
@@ -57,15 +56,6 @@ pub fn route(rules: &[Rule], event_type: &str, severity: Severity) -> Vec<String
         }
     }
     out
-}
-
-/// How long to wait before attempt `attempt + 1` after `attempt` failures:
-/// exponential from `base`, capped at `max`, with "full jitter" (a uniform draw
-/// between half and all of it) so that failures do not retry in lockstep.
-pub fn backoff(attempt: u32, base: Duration, max: Duration, jitter: f64) -> Duration {
-    let exp = base.saturating_mul(1u32.checked_shl(attempt.saturating_sub(1).min(20)).unwrap_or(u32::MAX));
-    let capped = exp.min(max);
-    capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 /// Discord's limits on one message's embed.
@@ -153,15 +143,6 @@ mod tests {
         assert_eq!(route(&rules, "bugs.regression", Severity::Error), ["a", "b"]);
         assert_eq!(route(&rules, "safety.limit_reached", Severity::Warning), ["a"]);
         assert!(route(&rules[3..], "safety.limit_reached", Severity::Error).is_empty());
-    }
-
-    #[test]
-    fn backoff_grows_caps_and_jitters() {
-        let (base, max) = (Duration::from_secs(2), Duration::from_secs(60));
-        assert_eq!(backoff(1, base, max, 1.0), Duration::from_secs(2));
-        assert_eq!(backoff(3, base, max, 1.0), Duration::from_secs(8));
-        assert_eq!(backoff(30, base, max, 1.0), max);
-        assert_eq!(backoff(3, base, max, 0.0), Duration::from_secs(4), "half at the least");
     }
 
     #[test]

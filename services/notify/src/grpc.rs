@@ -31,11 +31,13 @@ const SENDERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// Who configures channels and routes and reads the outbox.
 const ADMINS: &[Role] = &[Role::Admin];
 
-pub const MAX_TITLE: usize = 256;
-pub const MAX_BODY: usize = 16 * 1024;
-pub const MAX_FIELDS: usize = 25;
-pub const MAX_EVENT_TYPE: usize = 100;
-pub const MAX_KEY: usize = 200;
+// `Send`'s limits are written once, in kit: the services' outboxes fit their
+// notices to them before handing them over.
+pub const MAX_TITLE: usize = kit::notify::limits::TITLE;
+pub const MAX_BODY: usize = kit::notify::limits::BODY;
+pub const MAX_FIELDS: usize = kit::notify::limits::FIELDS;
+pub const MAX_EVENT_TYPE: usize = kit::notify::limits::EVENT_TYPE;
+pub const MAX_KEY: usize = kit::notify::limits::KEY;
 
 pub struct NotifyApi {
     store: Store,
@@ -252,8 +254,8 @@ impl NotifyService for NotifyApi {
         let mut fields = Vec::with_capacity(r.fields.len());
         for (i, f) in r.fields.iter().enumerate() {
             fields.push(Field {
-                name: text(&format!("fields[{i}].name"), &f.name, 1, 256)?,
-                value: text(&format!("fields[{i}].value"), &f.value, 1, 1024)?,
+                name: text(&format!("fields[{i}].name"), &f.name, 1, kit::notify::limits::FIELD_NAME)?,
+                value: text(&format!("fields[{i}].value"), &f.value, 1, kit::notify::limits::FIELD_VALUE)?,
                 inline: f.inline,
             });
         }

@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 
 use crate::{
     delivery::{Deliverer, Outcome},
-    domain::backoff,
     entities::{LOG_CHANNEL, notification},
     store::{AttemptRecord, Next, Store, log_channel},
 };
@@ -122,7 +121,7 @@ impl Worker {
         }
         let wait = outcome
             .retry_after
-            .unwrap_or_else(|| backoff(n.attempts as u32, self.policy.base_backoff, self.policy.max_backoff, rand::random::<f64>()));
+            .unwrap_or_else(|| kit::backoff::Backoff::new(self.policy.base_backoff, self.policy.max_backoff).jittered(n.attempts as u32));
         Next::RetryAt(self.clock.now() + chrono_duration(wait))
     }
 }

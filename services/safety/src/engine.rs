@@ -31,8 +31,7 @@ use crate::{
     },
     entities::{audit_chain_head, autonomous_action, safety_block, status},
     metrics::SafetyMetrics,
-    notifier::Notifier,
-    store,
+    notifier, store,
 };
 
 /// Most requests one transaction carries.
@@ -103,7 +102,8 @@ pub struct Engine {
     direct: Option<kit::db::DirectPg>,
     clock: SharedClock,
     defaults: LimitDefaults,
-    notifier: Notifier,
+    /// Where "limit reached" is committed with the block that reached it.
+    outbox: kit::outbox::Outbox,
     metrics: SafetyMetrics,
     queues: Mutex<HashMap<i64, mpsc::Sender<Job>>>,
 }
@@ -113,11 +113,11 @@ impl Engine {
         db: DatabaseConnection,
         clock: SharedClock,
         defaults: LimitDefaults,
-        notifier: Notifier,
+        outbox: kit::outbox::Outbox,
         metrics: SafetyMetrics,
     ) -> Arc<Self> {
         let direct = kit::db::DirectPg::of(&db, DIRECT_CONNECTIONS, FAST_PATH_SETUP);
-        Arc::new(Self { db, direct, clock, defaults, notifier, metrics, queues: Mutex::default() })
+        Arc::new(Self { db, direct, clock, defaults, outbox, metrics, queues: Mutex::default() })
     }
 
     pub async fn authorize(self: &Arc<Self>, company_id: i64, action: NewAction) -> Result<Decision, EngineError> {
@@ -196,9 +196,6 @@ impl Engine {
                     for (reply, outcome) in replies.into_iter().zip(batch.outcomes) {
                         let _ = reply.send(outcome);
                     }
-                    for (usage, retry_after) in batch.first_blocks {
-                        self.notifier.limit_reached(company_id, &usage, retry_after);
-                    }
                 }
                 Err(e) => {
                     let e = EngineError::from(e);
@@ -225,7 +222,7 @@ impl Engine {
                 match swap_head(conn, company_id, &plan, head_seq, &head_hash, version, now).await? {
                     Some(inserted) => {
                         let c = cached.take().expect("checked above");
-                        return Ok(self.finish(plan, inserted, Vec::new(), c.window, c.inflight, version, limits, cache));
+                        return Ok(self.finish(plan, inserted, c.window, c.inflight, version, limits, cache));
                     }
                     // Another writer moved the head: what this process remembers is stale.
                     None => cached = None,
@@ -276,7 +273,11 @@ impl Engine {
             log_block(company_id, action_type, full);
         }
 
+        // "Limit reached" is committed with the block that reached it, or not at all.
         let first_blocks = first_blocks_of_window(&txn, company_id, &plan.blocks, now).await?;
+        for (usage, retry_after) in &first_blocks {
+            self.outbox.enqueue(&txn, company_id, &notifier::limit_reached(company_id, usage, *retry_after), now).await?;
+        }
         let inserted = if plan.inserts.is_empty() {
             Vec::new()
         } else {
@@ -308,7 +309,10 @@ impl Engine {
             .await?;
         }
         txn.commit().await?;
-        Ok(self.finish(plan, inserted, first_blocks, window, inflight, head.limits_version, limits, cache))
+        if !first_blocks.is_empty() {
+            self.outbox.wake();
+        }
+        Ok(self.finish(plan, inserted, window, inflight, head.limits_version, limits, cache))
     }
 
     /// After a commit: answers, remembered state, metrics.
@@ -317,7 +321,6 @@ impl Engine {
         &self,
         plan: Plan,
         inserted: Vec<autonomous_action::Model>,
-        first_blocks: Vec<(Usage, Option<DateTime<Utc>>)>,
         mut window: WindowState,
         mut inflight: HashMap<i64, autonomous_action::Model>,
         limits_version: i64,
@@ -364,7 +367,7 @@ impl Engine {
                 Outcome::Failed(_) => {}
             }
         }
-        BatchResult { outcomes, first_blocks }
+        BatchResult { outcomes }
     }
 }
 
@@ -605,8 +608,6 @@ async fn swap_head(
 
 struct BatchResult {
     outcomes: Vec<Outcome>,
-    /// Blocks that were the first of their window: each sends a notification.
-    first_blocks: Vec<(Usage, Option<DateTime<Utc>>)>,
 }
 
 fn log_block(company_id: i64, action_type: &str, full: &Usage) {
@@ -816,7 +817,7 @@ impl WindowState {
 }
 
 /// The blocks in this batch that are the first of their window (no block of the
-/// same scope and window in the window's length before): one notification each.
+/// same scope and window in the window's length before): one notice each.
 async fn first_blocks_of_window(
     txn: &DatabaseTransaction,
     company_id: i64,

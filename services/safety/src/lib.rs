@@ -84,9 +84,9 @@ impl Config {
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
     let rt = ServiceRuntime::start::<atmr_migrations::safety::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
-    let notify = kit::notify::Notifier::connect(&rt.cfg.peers.notify, rt.cfg.server.request_timeout, rt.keys.clone(), "safety")?;
+    let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
-    let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, notifier::Notifier::new(notify), metrics);
+    let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, outbox, metrics);
     tokio::spawn(audit::run_checkpoints(rt.db.clone(), cfg.signing_key.clone(), cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
     let api = grpc::SafetyApi::new(rt.db.clone(), cfg.defaults, engine, cfg.clock.clone(), cfg.signing_key.clone());
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);

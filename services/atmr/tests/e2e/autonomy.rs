@@ -23,7 +23,7 @@ use kit::{
 use tonic::transport::Channel;
 
 /// 10:00 in Geneva on a winter day.
-fn morning() -> DateTime<Utc> {
+pub(crate) fn morning() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
 }
 
@@ -35,41 +35,52 @@ fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(kit::convert::timestamp(t))
 }
 
-struct World {
-    dispatch: Spawned,
-    safety: Option<Spawned>,
-    notify: Spawned,
-    clock: Arc<ManualClock>,
-    _dbs: Vec<TestDb>,
+pub(crate) struct World {
+    pub(crate) dispatch: Spawned,
+    pub(crate) safety: Option<Spawned>,
+    pub(crate) notify: Spawned,
+    pub(crate) clock: Arc<ManualClock>,
+    /// Notify's, safety's and dispatch's databases, in that order.
+    pub(crate) dbs: Vec<TestDb>,
 }
 
 impl World {
-    /// Safety (with `safety_env`), notify, then dispatch on a manual clock
-    /// with no schedule of its own (`tick_ms` 0) unless asked.
+    /// Notify, safety (with `safety_env`), then dispatch, both on a manual
+    /// clock, dispatch with no schedule of its own (`tick_ms` 0) unless asked.
     async fn start(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str) -> Self {
-        testing::init_logging();
-        let mut dbs = Vec::new();
-        let db = TestDb::new(backend).await.unwrap();
-        let safety = crate::spawn_one(Component::Safety, &db, safety_env).await;
-        dbs.push(db);
-        let db = TestDb::new(backend).await.unwrap();
-        let notify = crate::spawn_one(Component::Notify, &db, &[]).await;
-        dbs.push(db);
-        let db = TestDb::new(backend).await.unwrap();
-        let mut env = testing::env_for(Component::Dispatch, &db.url);
-        env.set("SAFETY_URL", safety.url());
-        env.set("NOTIFY_URL", notify.url());
-        env.set("DISPATCH_AUTONOMY_TICK_MS", tick_ms);
-        env.set("DISPATCH_DRIFT_RETRY_DELAY_MS", "0");
-        let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
-        let clock = Arc::new(ManualClock::new(morning()));
-        cfg.clock = clock.clone();
-        let dispatch = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
-        dbs.push(db);
-        Self { dispatch, safety: Some(safety), notify, clock, _dbs: dbs }
+        Self::start_with(backend, safety_env, tick_ms, &[]).await
     }
 
-    fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
+    /// [`start`](Self::start), with `env` for all three components.
+    pub(crate) async fn start_with(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str, env: &[(&str, &str)]) -> Self {
+        testing::init_logging();
+        let clock = Arc::new(ManualClock::new(morning()));
+        let with = |component: Component, db: &TestDb, own: &[(&str, &str)]| {
+            let mut vars = testing::env_for(component, &db.url);
+            for (k, v) in env.iter().chain(own) {
+                vars.set(k, *v);
+            }
+            vars
+        };
+        let notify_db = TestDb::new(backend).await.unwrap();
+        let notify = crate::spawn_one(Component::Notify, &notify_db, env).await;
+        let safety_db = TestDb::new(backend).await.unwrap();
+        let mut safety_env = with(Component::Safety, &safety_db, safety_env);
+        safety_env.set("NOTIFY_URL", notify.url());
+        let mut cfg = atmr_safety::Config::from_env(&safety_env).unwrap();
+        cfg.clock = clock.clone();
+        let safety = testing::spawn(move |listeners, life| atmr_safety::serve(cfg, listeners, life)).await.unwrap();
+        let db = TestDb::new(backend).await.unwrap();
+        let mut env = with(Component::Dispatch, &db, &[("DISPATCH_AUTONOMY_TICK_MS", tick_ms), ("DISPATCH_DRIFT_RETRY_DELAY_MS", "0")]);
+        env.set("SAFETY_URL", safety.url());
+        env.set("NOTIFY_URL", notify.url());
+        let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+        cfg.clock = clock.clone();
+        let dispatch = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
+        Self { dispatch, safety: Some(safety), notify, clock, dbs: vec![notify_db, safety_db, db] }
+    }
+
+    pub(crate) fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
         kit::grpc::request(msg, &self.dispatch.token(1, role))
     }
 
@@ -81,7 +92,7 @@ impl World {
         AutonomyServiceClient::connect(self.dispatch.url()).await.unwrap()
     }
 
-    async fn driver(&self, name: &str, lat: f64, lon: f64) -> i64 {
+    pub(crate) async fn driver(&self, name: &str, lat: f64, lon: f64) -> i64 {
         let d = pb::Driver {
             name: name.into(),
             phone: "+41 79 000 00 00".into(),
@@ -97,7 +108,7 @@ impl World {
         d.into_inner().driver.unwrap().id
     }
 
-    async fn patient(&self) -> i64 {
+    pub(crate) async fn patient(&self) -> i64 {
         let c = pb::Client {
             name: "A. Patient".into(),
             phone: "+41 22 555 12 34".into(),
@@ -118,7 +129,7 @@ impl World {
     }
 
     /// A booking picked up near Geneva's station in the window [from, to] minutes from now.
-    async fn booking(&self, client: i64, from: i64, to: i64, lat: f64) -> i64 {
+    pub(crate) async fn booking(&self, client: i64, from: i64, to: i64, lat: f64) -> i64 {
         let now = self.clock.now();
         let b = pb::Booking {
             client_id: client,
@@ -136,12 +147,12 @@ impl World {
         res.into_inner().bookings[0].id
     }
 
-    async fn assign(&self, booking_id: i64, driver_id: i64) {
+    pub(crate) async fn assign(&self, booking_id: i64, driver_id: i64) {
         let r = pb::ReassignBookingRequest { booking_id, driver_id, force: true };
         self.api().await.reassign_booking(self.req(Role::Admin, r)).await.unwrap();
     }
 
-    async fn positions(&self, at: &[(i64, f64, f64)]) {
+    pub(crate) async fn positions(&self, at: &[(i64, f64, f64)]) {
         let now = self.clock.now();
         let msgs: Vec<pb::ReportDriverPositionsRequest> = at
             .iter()
@@ -156,7 +167,7 @@ impl World {
         b.assignment.map(|a| a.driver_id)
     }
 
-    async fn settings(&self, mode: pb::AutonomyMode) {
+    pub(crate) async fn settings(&self, mode: pb::AutonomyMode) {
         let s = pb::AutonomySettings {
             mode: mode as i32,
             lateness_threshold_minutes: 5,
@@ -171,12 +182,12 @@ impl World {
             .unwrap();
     }
 
-    async fn cycle(&self) -> pb::RunAutonomyCycleResponse {
+    pub(crate) async fn cycle(&self) -> pb::RunAutonomyCycleResponse {
         self.autonomy().await.run_autonomy_cycle(self.req(Role::Dispatcher, pb::RunAutonomyCycleRequest {})).await.unwrap().into_inner()
     }
 
     /// The notifications of `event` once at least `n` arrived (the hand-over is asynchronous).
-    async fn notifications(&self, event: &str, n: usize) -> Vec<atmr_proto::notify::v1::Notification> {
+    pub(crate) async fn notifications(&self, event: &str, n: usize) -> Vec<atmr_proto::notify::v1::Notification> {
         let mut client = NotifyServiceClient::connect(self.notify.url()).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
@@ -191,8 +202,8 @@ impl World {
 }
 
 /// Geneva: the station, and Lausanne, 50 km away.
-const NEAR: (f64, f64) = (46.21, 6.142);
-const FAR: (f64, f64) = (46.52, 6.63);
+pub(crate) const NEAR: (f64, f64) = (46.21, 6.142);
+pub(crate) const FAR: (f64, f64) = (46.52, 6.63);
 
 #[tokio::test]
 async fn a_late_booking_is_reassigned_through_safety_then_the_limit_blocks_and_safety_down_stops_everything() {

@@ -7,6 +7,7 @@ mod deploy;
 mod health;
 mod leaks;
 mod mesh;
+mod outbox;
 mod tokens;
 mod tracing_hop;
 

@@ -148,15 +148,3 @@ async fn a_new_critical_bug_and_a_regression_each_notify_once() {
     assert_eq!(sent.idempotency_key, format!("bugs.regression:{}:1", bug.id));
     assert!(notify.pending().is_empty());
 }
-
-#[tokio::test]
-async fn a_notification_is_handed_over_once_notify_is_back() {
-    // Notify answers UNAVAILABLE twice (restarting), then takes the notification.
-    let mut notify = NotifyRecorder::refusing(2).await.unwrap();
-    let s = start_with(TestBackend::Sqlite, Some(&notify)).await;
-    let critical = pb::CreateBugRequest { severity: pb::Severity::Critical as i32, ..report("Billing down") };
-    let (bug, _) = s.create(REPORTER, critical).await;
-    let (sent, _) = notify.next().await;
-    assert_eq!(sent.idempotency_key, format!("bugs.critical_created:{}", bug.id));
-    assert!(notify.pending().is_empty(), "handed over once");
-}

@@ -34,14 +34,19 @@ pub async fn start(backend: TestBackend) -> TestService {
 
 /// Starts the service; notifications go to `notify` if given, else nowhere.
 pub async fn start_with(backend: TestBackend, notify: Option<&NotifyRecorder>) -> TestService {
+    start_on(TestDb::new(backend).await.unwrap(), notify, ManualClock::new(t0())).await
+}
+
+/// Starts an instance on `db` (several instances may share one) with `clock`.
+pub async fn start_on(db: TestDb, notify: Option<&NotifyRecorder>, clock: ManualClock) -> TestService {
     testing::init_logging();
-    let db = TestDb::new(backend).await.unwrap();
     let mut env = testing::env_for(Component::Bugs, &db.url);
     env.set("NOTIFY_URL", notify.map_or("http://127.0.0.1:1", |n| n.url.as_str()));
+    // The outbox's relay looks for notices the manual clock made due this often.
+    env.set("ATMR_OUTBOX_POLL_MS", "20");
     // A small cap, so a test reaches it with a few bugs.
     env.set("BUGS_SEARCH_COUNT_CAP", SEARCH_COUNT_CAP.to_string());
     let mut cfg = Config::from_env(&env).unwrap();
-    let clock = ManualClock::new(t0());
     cfg.clock = Arc::new(clock.clone());
     let svc = testing::spawn(move |listeners, life| atmr_bugs::serve(cfg, listeners, life)).await.unwrap();
     let client = BugServiceClient::connect(svc.url()).await.unwrap();

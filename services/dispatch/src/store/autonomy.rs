@@ -1,10 +1,13 @@
 //! The autonomous manager's and the ETA model's queries: settings and the
-//! schedulers' leases, suggestions, model versions, observed trips, drift checks.
+//! schedulers' leases, suggestions, model versions, observed trips, drift checks,
+//! and the notices to the dispatcher, each committed to the outbox with the
+//! row that raised it.
 
 use chrono::{DateTime, Utc};
+use kit::{notify::Notice, outbox::Outbox};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set,
+    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
     sea_query::{Expr, OnConflict},
 };
 
@@ -136,23 +139,35 @@ impl Store {
         action_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<autonomy_suggestion::Model, StoreError> {
-        let row = autonomy_suggestion::ActiveModel {
-            id: NotSet,
-            company_id: Set(company_id),
-            kind: Set(p.kind.to_owned()),
-            booking_id: Set(p.booking_id),
-            from_driver_id: Set(p.from_driver_id),
-            to_driver_id: Set(p.to_driver_id),
-            other_booking_id: Set(p.other_booking_id),
-            description: Set(p.description.chars().take(500).collect()),
-            confidence_score: Set(p.confidence),
-            expected_improvement_minutes: Set(p.improvement_minutes),
-            state: Set(state.to_owned()),
-            action_id: Set(action_id),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        Ok(row.insert(&self.db).await?)
+        Ok(suggestion_row(company_id, p, state, action_id, now).insert(&self.db).await?)
+    }
+
+    /// Stores proposal `p` in `state` and the notice `notice` makes of the
+    /// stored row, in one transaction (the dispatcher hears of exactly the
+    /// suggestions that exist), then wakes the outbox's relay.
+    pub async fn insert_suggestion_with_notice(
+        &self,
+        outbox: &Outbox,
+        company_id: i64,
+        p: &Proposal,
+        state: &str,
+        now: DateTime<Utc>,
+        notice: impl FnOnce(&autonomy_suggestion::Model) -> Notice,
+    ) -> Result<autonomy_suggestion::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        let row = suggestion_row(company_id, p, state, None, now).insert(&txn).await?;
+        outbox.enqueue(&txn, company_id, &notice(&row), now).await?;
+        txn.commit().await?;
+        outbox.wake();
+        Ok(row)
+    }
+
+    /// Commits a notice that no stored row raised (a late booking the
+    /// manager tells the dispatcher about), then wakes the outbox's relay.
+    pub async fn enqueue_notice(&self, outbox: &Outbox, company_id: i64, notice: &Notice, now: DateTime<Utc>) -> Result<(), StoreError> {
+        outbox.enqueue(&self.db, company_id, notice, now).await?;
+        outbox.wake();
+        Ok(())
     }
 
     /// Marks open suggestions `ids` expired (their booking is no longer late).
@@ -196,8 +211,20 @@ impl Store {
             .await?)
     }
 
-    pub async fn insert_eta_model(&self, row: eta_model::ActiveModel) -> Result<eta_model::Model, StoreError> {
-        Ok(row.insert(&self.db).await?)
+    /// Stores a retrained model and the drift notice `notice` makes of it, in
+    /// one transaction, then wakes the outbox's relay.
+    pub async fn insert_retrained_model(
+        &self,
+        outbox: &Outbox,
+        row: eta_model::ActiveModel,
+        notice: impl FnOnce(&eta_model::Model) -> Notice,
+    ) -> Result<eta_model::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        let model = row.insert(&txn).await?;
+        outbox.enqueue(&txn, model.company_id, &notice(&model), model.trained_at).await?;
+        txn.commit().await?;
+        outbox.wake();
+        Ok(model)
     }
 
     /// Records a trip's start with its prediction (once per booking).
@@ -253,6 +280,32 @@ impl Store {
             .order_by(drift_check::Column::Id, Order::Desc);
         let total = q.clone().count(&self.db).await?;
         Ok((q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?, total))
+    }
+}
+
+/// The row of proposal `p` in `state`.
+fn suggestion_row(
+    company_id: i64,
+    p: &Proposal,
+    state: &str,
+    action_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> autonomy_suggestion::ActiveModel {
+    autonomy_suggestion::ActiveModel {
+        id: NotSet,
+        company_id: Set(company_id),
+        kind: Set(p.kind.to_owned()),
+        booking_id: Set(p.booking_id),
+        from_driver_id: Set(p.from_driver_id),
+        to_driver_id: Set(p.to_driver_id),
+        other_booking_id: Set(p.other_booking_id),
+        description: Set(p.description.chars().take(500).collect()),
+        confidence_score: Set(p.confidence),
+        expected_improvement_minutes: Set(p.improvement_minutes),
+        state: Set(state.to_owned()),
+        action_id: Set(action_id),
+        created_at: Set(now),
+        updated_at: Set(now),
     }
 }
 

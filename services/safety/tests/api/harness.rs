@@ -40,7 +40,7 @@ pub async fn start_with(backend: TestBackend, limits: LimitDefaults, extra: &[(&
 pub async fn start_on(db: TestDb, limits: LimitDefaults, extra: &[(&str, &str)], clock: ManualClock) -> TestService {
     testing::init_logging();
     let mut env = testing::env_for(Component::Safety, &db.url);
-    // Nothing answers on port 1: notifications are logged as not delivered.
+    // Nothing answers on port 1: notices wait in the outbox.
     env.set("NOTIFY_URL", "http://127.0.0.1:1");
     for (k, v) in extra {
         env.set(k, *v);

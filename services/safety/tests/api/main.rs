@@ -1,7 +1,7 @@
 //! The safety service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL. The source's 18 named tests are ported one for one (`model`,
 //! `limits`, `integration`, `logging`); the rest cover concurrency, tamper
-//! evidence, review, bad input and notifications.
+//! evidence, review, bad input, notifications and their outbox.
 
 mod audit_chain;
 mod concurrency;
@@ -10,4 +10,5 @@ mod integration;
 mod limits;
 mod logging;
 mod model;
+mod outbox;
 mod review;
