@@ -23,7 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub mod service;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use config::{Component, ConfigError, Env, ServiceConfig};

@@ -29,6 +29,27 @@ pub enum TestBackend {
     Postgres,
 }
 
+/// The PostgreSQL server of a test that needs one (two instances on one
+/// database, a PostgreSQL-only path). Such a test is marked
+/// `#[ignore = "needs PostgreSQL: …"]`, so that without the server it shows as
+/// ignored instead of passing; run with `-- --include-ignored` (as `.ci/run`
+/// does where the servers exist), a missing `TEST_DATABASE_URL` fails it here.
+pub fn postgres_url() -> String {
+    required("TEST_DATABASE_URL", "PostgreSQL")
+}
+
+/// The Redis server of a test that needs one; see [`postgres_url`].
+pub fn redis_url() -> String {
+    required("TEST_REDIS_URL", "Redis")
+}
+
+fn required(var: &str, server: &str) -> String {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!("this test needs {server}: set {var} (it runs only with --include-ignored)"),
+    }
+}
+
 /// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set. Tests loop over
 /// these so the same assertions run on both.
 pub fn backends() -> Vec<TestBackend> {
@@ -78,7 +99,10 @@ impl TestDb {
                 Ok(Self { url, backend, _dir: Some(dir), pg_admin: None })
             }
             TestBackend::Postgres => {
-                let base = std::env::var("TEST_DATABASE_URL")?;
+                let base = std::env::var("TEST_DATABASE_URL")
+                    .ok()
+                    .filter(|url| !url.trim().is_empty())
+                    .ok_or_else(|| anyhow::anyhow!("a PostgreSQL test database needs TEST_DATABASE_URL"))?;
                 let name = format!("atmr_t_{}", uuid::Uuid::new_v4().simple());
                 let admin = Database::connect(&base).await?;
                 admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
