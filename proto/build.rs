@@ -20,10 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(PROTOS, ["."])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("atmr_descriptor.bin"), fds.encode_to_vec())?;
-    tonic_prost_build::configure()
-        // RPCs a service has not implemented yet answer UNIMPLEMENTED by default,
-        // so every server can be registered from the first version of the contract.
-        .generate_default_stubs(true)
-        .compile_fds(fds)?;
+    // No default stubs: a service that leaves an RPC of its contract
+    // unimplemented does not compile, instead of answering UNIMPLEMENTED.
+    tonic_prost_build::configure().compile_fds(fds)?;
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! The gateway's channels to the services, each behind a circuit breaker:
-//! after `failures` unavailable or timed-out calls in a row the breaker opens
-//! and calls to that service answer UNAVAILABLE at once (the route answers 503
-//! naming the service) instead of waiting out a timeout; after the cooldown one
-//! call probes, and success closes it again. Breaker states are exported as
-//! `gateway_circuit_breaker_open{service}`.
+//! The gateway's channels to the services, each behind a circuit breaker
+//! (`kit::breaker`): after `failures` unavailable or timed-out calls in a row
+//! the breaker opens and calls to that service answer UNAVAILABLE at once (the
+//! route answers 503 naming the service) instead of waiting out a timeout;
+//! after the cooldown one call probes, and success closes it again. A probe
+//! whose caller goes away counts as failed, so the breaker always comes back
+//! to probing. Breaker states are exported as
+//! `gateway_circuit_breaker_state{service}` (0 closed, 1 open, 2 half-open).
 //!
 //! Reads (`Get…` and `List…` methods, `MetricsSummary`, `Trends`) that meet an
 //! unavailable service or a broken connection are tried once more, as long as
@@ -14,11 +16,9 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::{Duration, Instant},
 };
 
-use kit::breaker::{Admission, Breaker};
-use prometheus::IntGaugeVec;
+use kit::breaker::{Breaker, Permit};
 use tonic::{body::Body, transport::Channel};
 use tower::Service as _;
 
@@ -28,34 +28,26 @@ pub struct Guarded {
     inner: Channel,
     service: &'static str,
     breaker: Arc<Breaker>,
-    open: Option<IntGaugeVec>,
 }
 
 impl Guarded {
-    pub fn new(inner: Channel, service: &'static str, failures: u32, cooldown: Duration, open: Option<IntGaugeVec>) -> Self {
-        Self { inner, service, breaker: Arc::new(Breaker::new(failures, cooldown)), open }
+    pub fn new(inner: Channel, service: &'static str, breaker: Arc<Breaker>) -> Self {
+        Self { inner, service, breaker }
     }
 
-    fn export(&self) {
-        if let Some(g) = &self.open {
-            g.with_label_values(&[self.service]).set(i64::from(self.breaker.is_open(Instant::now())));
-        }
-    }
-}
-
-impl Guarded {
-    /// One call on a ready channel, its outcome recorded by the breaker.
-    async fn attempt(&self, mut channel: Channel, req: http::Request<Body>) -> Result<http::Response<Body>, tonic::transport::Error> {
+    /// One call on a ready channel, admitted by `permit`, its outcome recorded.
+    /// Dropped while it waits, the permit records the call as abandoned.
+    async fn attempt(
+        permit: Permit,
+        mut channel: Channel,
+        req: http::Request<Body>,
+    ) -> Result<http::Response<Body>, tonic::transport::Error> {
         let res = channel.call(req).await;
         if failed(&res) {
-            self.breaker.failure(Instant::now());
-            if self.breaker.is_open(Instant::now()) {
-                tracing::warn!(service = self.service, "circuit breaker open");
-            }
+            permit.failure()
         } else {
-            self.breaker.success();
+            permit.success()
         }
-        self.export();
         res
     }
 }
@@ -100,19 +92,17 @@ impl tower::Service<http::Request<Body>> for Guarded {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        if self.breaker.admit(Instant::now()) == Admission::Open {
-            self.export();
-            let service = self.service;
-            return Box::pin(async move { Ok(open_answer(service)) });
-        }
         let this = self.clone();
         // The channel was readied for this call; a retry readies a clone itself.
         let inner = std::mem::replace(&mut self.inner, this.inner.clone());
         Box::pin(async move {
             if !is_read(req.uri().path()) {
-                return this.attempt(inner, req).await;
+                let Some(permit) = this.breaker.admit() else { return Ok(open_answer(this.service)) };
+                return Self::attempt(permit, inner, req).await;
             }
-            // A unary read's message is small: keep it to send again.
+            // A unary read's message is small: keep it to send again. Reading it
+            // comes before admission, so a client that fails to send it holds no
+            // permit.
             let (parts, body) = req.into_parts();
             let bytes = match http_body_util::BodyExt::collect(body).await {
                 Ok(collected) => collected.to_bytes(),
@@ -126,14 +116,19 @@ impl tower::Service<http::Request<Body>> for Guarded {
                 *req.headers_mut() = parts.headers.clone();
                 req
             };
-            let first = this.attempt(inner, again(&parts)).await;
-            if !failed(&first) || this.breaker.is_open(Instant::now()) {
+            let Some(permit) = this.breaker.admit() else { return Ok(open_answer(this.service)) };
+            let first = Self::attempt(permit, inner, again(&parts)).await;
+            if !failed(&first) {
                 return first;
             }
+            // Once more only while the breaker still admits calls: not after
+            // this failure opened it, nor after a failed trial.
+            let Some(permit) = this.breaker.admit() else { return first };
             tracing::info!(service = this.service, path = %parts.uri.path(), "retrying a read once");
             let mut channel = this.inner.clone();
             match std::future::poll_fn(|cx| channel.poll_ready(cx)).await {
-                Ok(()) => this.attempt(channel, again(&parts)).await,
+                Ok(()) => Self::attempt(permit, channel, again(&parts)).await,
+                // Not called: the permit goes unresolved (a trial counts as failed).
                 Err(_) => first,
             }
         })
@@ -142,7 +137,13 @@ impl tower::Service<http::Request<Body>> for Guarded {
 
 #[cfg(test)]
 mod tests {
-    use super::is_read;
+    use std::{sync::Mutex, time::Duration};
+
+    use axum::body::Bytes;
+    use kit::breaker::{BreakerConfig, ManualTicker, StateGauge};
+    use prometheus::core::Collector as _;
+
+    use super::*;
 
     #[test]
     fn reads_are_told_from_writes_by_their_method() {
@@ -152,5 +153,153 @@ mod tests {
         assert!(!is_read("/atmr.bugs.v1.BugService/CreateBug"));
         assert!(!is_read("/atmr.dispatch.v1.DispatchService/RunDispatch"));
         assert!(!is_read("/atmr.safety.v1.SafetyService/AuthorizeAction"));
+    }
+
+    const GET: &str = "/atmr.bugs.v1.BugService/GetBug";
+    const CREATE: &str = "/atmr.bugs.v1.BugService/CreateBug";
+    const COOLDOWN: Duration = Duration::from_secs(10);
+
+    #[derive(Clone, Copy)]
+    enum Mode {
+        Unavailable,
+        /// Takes the call and never answers.
+        Hang,
+        Ok,
+    }
+
+    /// A gRPC server that answers every call trailers-only, as told.
+    #[derive(Clone)]
+    struct Fake {
+        mode: Arc<Mutex<Mode>>,
+        /// Calls that reached it.
+        calls: tokio::sync::watch::Sender<usize>,
+    }
+
+    impl Fake {
+        async fn start() -> (Self, String) {
+            let fake = Self { mode: Arc::new(Mutex::new(Mode::Unavailable)), calls: tokio::sync::watch::Sender::new(0) };
+            let app = axum::Router::new().fallback({
+                let fake = fake.clone();
+                move || async move {
+                    fake.calls.send_modify(|n| *n += 1);
+                    let mode = *fake.mode.lock().unwrap();
+                    let code = match mode {
+                        Mode::Unavailable => tonic::Code::Unavailable,
+                        Mode::Ok => tonic::Code::Ok,
+                        Mode::Hang => std::future::pending().await,
+                    };
+                    http::Response::builder()
+                        .header("content-type", "application/grpc")
+                        .header("grpc-status", (code as i32).to_string())
+                        .body(axum::body::Body::empty())
+                        .unwrap()
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            (fake, url)
+        }
+
+        fn set(&self, mode: Mode) {
+            *self.mode.lock().unwrap() = mode;
+        }
+    }
+
+    /// A channel to `url` behind a breaker on a manual clock, its state exported.
+    fn guarded(url: &str) -> (Guarded, ManualTicker, StateGauge) {
+        let ticker = ManualTicker::default();
+        let breaker = Breaker::with_ticker("bugs", BreakerConfig { failures: 2, cooldown: COOLDOWN }, Arc::new(ticker.clone()));
+        let gauge = StateGauge::new(
+            prometheus::IntGaugeVec::new(prometheus::Opts::new("gateway_circuit_breaker_state", "state"), &["service"]).unwrap(),
+        );
+        gauge.track(&["bugs"], breaker.clone());
+        let channel = kit::grpc::lazy_channel(url, Duration::from_secs(60)).unwrap();
+        (Guarded::new(channel, "bugs", breaker), ticker, gauge)
+    }
+
+    fn exported(gauge: &StateGauge) -> f64 {
+        gauge.collect()[0].get_metric()[0].get_gauge().get_value()
+    }
+
+    fn message() -> Body {
+        // An empty message in gRPC framing: not compressed, length 0.
+        Body::new(http_body_util::Full::new(Bytes::from_static(&[0, 0, 0, 0, 0])))
+    }
+
+    /// One call through the guarded channel; its grpc-status.
+    async fn call(mut g: Guarded, path: &str, body: Body) -> i32 {
+        std::future::poll_fn(|cx| g.poll_ready(cx)).await.unwrap();
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(body)
+            .unwrap();
+        let res = g.call(req).await.unwrap();
+        res.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("a grpc-status header")
+    }
+
+    async fn open_it(fake: &Fake, g: &Guarded, gauge: &StateGauge) {
+        fake.set(Mode::Unavailable);
+        for _ in 0..2 {
+            assert_eq!(call(g.clone(), CREATE, message()).await, tonic::Code::Unavailable as i32);
+        }
+        assert_eq!(exported(gauge), 1.0, "open");
+        let before = *fake.calls.borrow();
+        assert_eq!(call(g.clone(), GET, message()).await, tonic::Code::Unavailable as i32);
+        assert_eq!(*fake.calls.borrow(), before, "an open breaker answers without calling");
+    }
+
+    /// The trial's caller goes away mid-call (the REST client disconnected, a
+    /// deadline cancelled it): the trial counts as failed, and after the
+    /// cooldown the next call probes again and closes the breaker.
+    #[tokio::test]
+    async fn a_trial_dropped_mid_call_is_followed_by_another_after_the_cooldown() {
+        let (fake, url) = Fake::start().await;
+        let (g, ticker, gauge) = guarded(&url);
+        open_it(&fake, &g, &gauge).await;
+        ticker.advance(COOLDOWN);
+        assert_eq!(exported(&gauge), 2.0, "cooled down: half-open");
+
+        fake.set(Mode::Hang);
+        let before = *fake.calls.borrow();
+        let trial = tokio::spawn(call(g.clone(), GET, message()));
+        // Bounded only so that a broken test fails instead of hanging.
+        let mut calls = fake.calls.subscribe();
+        tokio::time::timeout(Duration::from_secs(30), calls.wait_for(|n| *n > before))
+            .await
+            .expect("the trial reaches the service")
+            .unwrap();
+        assert_eq!(exported(&gauge), 2.0, "the trial is in flight");
+        trial.abort();
+        assert!(trial.await.unwrap_err().is_cancelled());
+        assert_eq!(exported(&gauge), 1.0, "the abandoned trial failed: open for another cooldown");
+
+        ticker.advance(COOLDOWN);
+        assert_eq!(exported(&gauge), 2.0);
+        fake.set(Mode::Ok);
+        assert_eq!(call(g.clone(), GET, message()).await, tonic::Code::Ok as i32, "the next call probes");
+        assert_eq!(exported(&gauge), 0.0, "and closes it");
+        assert_eq!(call(g, CREATE, message()).await, tonic::Code::Ok as i32);
+    }
+
+    /// A read whose request body fails before the call (the read path's early
+    /// return) leaves the trial to the next call.
+    #[tokio::test]
+    async fn a_read_that_ends_before_its_call_takes_no_trial() {
+        let (fake, url) = Fake::start().await;
+        let (g, ticker, gauge) = guarded(&url);
+        open_it(&fake, &g, &gauge).await;
+        ticker.advance(COOLDOWN);
+        let broken = Body::new(http_body_util::StreamBody::new(futures::stream::iter([Err::<_, tonic::Status>(
+            tonic::Status::cancelled("the client went away"),
+        )])));
+        assert_eq!(call(g.clone(), GET, broken).await, tonic::Code::Cancelled as i32);
+        assert_eq!(exported(&gauge), 2.0, "still half-open, no trial taken");
+        fake.set(Mode::Ok);
+        assert_eq!(call(g, GET, message()).await, tonic::Code::Ok as i32);
+        assert_eq!(exported(&gauge), 0.0);
     }
 }

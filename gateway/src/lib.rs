@@ -192,14 +192,20 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref(), without).await?;
     let _ = db_cell.set(db.clone());
 
-    let breaker_open = prometheus::IntGaugeVec::new(
-        prometheus::Opts::new("gateway_circuit_breaker_open", "1 while the circuit breaker to a service is open"),
+    let breaker_state = kit::breaker::StateGauge::new(prometheus::IntGaugeVec::new(
+        prometheus::Opts::new(
+            "gateway_circuit_breaker_state",
+            "Admission state of the circuit breaker to a service: 0 closed, 1 open, 2 half-open (cooled down: one trial call)",
+        ),
         &["service"],
-    )?;
-    metrics.registry.register(Box::new(breaker_open.clone()))?;
+    )?);
+    metrics.registry.register(Box::new(breaker_state.clone()))?;
+    let breakers = kit::breaker::BreakerConfig { failures: cfg.breaker_failures, cooldown: cfg.breaker_cooldown };
     let guard = |service: &'static str, url: &str, timeout: Duration| -> anyhow::Result<downstream::Guarded> {
         let channel = kit::grpc::lazy_channel(url, timeout)?;
-        Ok(downstream::Guarded::new(channel, service, cfg.breaker_failures, cfg.breaker_cooldown, Some(breaker_open.clone())))
+        let breaker = kit::breaker::Breaker::new(service, breakers);
+        breaker_state.track(&[service], breaker.clone());
+        Ok(downstream::Guarded::new(channel, service, breaker))
     };
     // Notifications and monitors are one service: one breaker; so are dispatch and autonomy.
     let notify_channel = guard("notify", &svc.peers.notify, cfg.timeouts.notify)?;

@@ -41,6 +41,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     );
     let _ = span.set_parent(kit::telemetry::extract(req.headers()));
 
+    // Draining is decided by when the request arrived: one the gateway took
+    // before the signal is served, however long its rate-limit check then
+    // takes (two Redis round trips, each up to its timeout).
+    let draining = state.health.is_draining() && !route.starts_with("/health");
+
     // The token is verified once, here: the limits and the role gate use the
     // claims, and the handlers' `Caller` takes the outcome from the extensions
     // (and answers 401 when it is bad).
@@ -53,14 +58,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     } else {
         None
     };
-    let limited = if route.starts_with("/api/") {
+    let limited = if route.starts_with("/api/") && !draining {
         let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         limit(&state, req.headers(), peer, claims.as_ref()).await
     } else {
         None
     };
     let refused_role = claims.as_ref().and_then(|c| crate::routes::openapi::role_refusal(&method, &route, c.role));
-    let mut res = if state.health.is_draining() && !route.starts_with("/health") {
+    let mut res = if draining {
         ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down").into_response()
     } else {
         match limited {

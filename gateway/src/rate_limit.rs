@@ -181,8 +181,9 @@ mod tests {
     /// Two limiters sharing one Redis, as two gateway replicas do: together they
     /// allow one burst, not two.
     #[tokio::test]
+    #[ignore = "needs Redis: set TEST_REDIS_URL and run with --include-ignored"]
     async fn replicas_share_the_bucket_through_redis() {
-        let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+        let url = kit::testing::redis_url();
         let a = Limiter::new(60, 4, Some(&url), None).unwrap().unwrap();
         let b = Limiter::new(60, 4, Some(&url), None).unwrap().unwrap();
         let key = format!("test:{}", uuid::Uuid::new_v4());

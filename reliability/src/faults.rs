@@ -4,7 +4,10 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -26,6 +29,9 @@ fn spawn_load(wl: &Arc<Workload>, rate: f64, duration: Duration) -> tokio::task:
     tokio::spawn(async move { wl.run(rate, duration).await })
 }
 
+/// Answers the workload must have had since its start before a fault strikes.
+const WARM: usize = 10;
+
 /// Polls `probe` every 50 ms until it holds or `within` passes; the time it took.
 async fn until<F, Fut>(within: Duration, mut probe: F) -> Option<Duration>
 where
@@ -37,9 +43,25 @@ where
         if probe().await {
             return Some(start.elapsed());
         }
+        // The polling interval.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
+}
+
+/// Waits until the workload, started when it had `from` answers, has had
+/// [`WARM`] more, so that the fault strikes a mesh under load.
+async fn under_load(wl: &Workload, from: usize, s: &mut Section) {
+    let flowing = until(PATIENCE, || {
+        let n = wl.answered();
+        async move { n >= from + WARM }
+    })
+    .await;
+    s.check(
+        "the workload is being answered before the fault",
+        flowing.is_some(),
+        format!("{} answers, {flowing:?} after the start", wl.answered().saturating_sub(from)),
+    );
 }
 
 /// Failures grouped by route and status, each with its first answer.
@@ -77,8 +99,9 @@ pub async fn kill_a_service(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profi
     let mut s = Section::new("Fault: kill -9 of the bugs service under load", mesh.backend.name());
     let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
     let bug_id = wl.bugs.lock().expect("bugs")[0].0;
+    let from = wl.answered();
     let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(2));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    under_load(wl, from, &mut s).await;
 
     let killed_at = Instant::now();
     mesh.take(Component::Bugs).kill().await;
@@ -100,7 +123,8 @@ pub async fn kill_a_service(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profi
     let named = named.lock().expect("named").clone();
     s.check("its routes answer 503 naming the service", seen.is_some(), format!("last answer: {named:?}, after {seen:?}"));
 
-    tokio::time::sleep(profile.fault).await;
+    // The fault itself: the service stays down for `profile.fault`.
+    tokio::time::sleep(profile.fault.saturating_sub(killed_at.elapsed())).await;
     let restarted = mesh.restart(Component::Bugs).await;
     let back_at = Instant::now();
     s.check("the service starts again on its port and database", restarted.is_ok(), format!("{restarted:?}"));
@@ -152,10 +176,11 @@ pub async fn kill_a_service(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profi
 /// 503, the process exits within its drain deadline.
 pub async fn terminate_the_gateway(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) -> Section {
     let mut s = Section::new("Fault: SIGTERM to the gateway under load", mesh.backend.name());
+    let from = wl.answered();
     let load = spawn_load(wl, profile.rate, Duration::from_millis(1_500) + PRE_STOP + DRAIN);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    under_load(wl, from, &mut s).await;
     // A slow request in flight when the signal comes: a dispatch run of a busy
-    // day with a one-second budget, well under way before the signal.
+    // day with a one-second budget, signalled once dispatch has opened it.
     let day = (chrono::Utc::now() + chrono::Duration::days(50)).date_naive().to_string();
     let busy: Vec<Value> = (0..60)
         .map(|i| {
@@ -190,7 +215,17 @@ pub async fn terminate_the_gateway(mesh: &mut Mesh, wl: &Arc<Workload>, profile:
             (res.map(|r| r.status().as_u16()).map_err(|e| e.to_string()), Instant::now())
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The signal comes once the run is in flight: dispatch has opened it.
+    let in_flight = until(PATIENCE, || {
+        let req = mesh.http.get(format!("{}/api/dispatch/runs?service_day={day}", mesh.gateway())).bearer_auth(&wl.token).send();
+        async move {
+            let Ok(res) = req.await else { return false };
+            let runs: Value = res.json().await.unwrap_or(Value::Null);
+            runs["items"].as_array().is_some_and(|runs| runs.iter().any(|r| r["status"] == "running"))
+        }
+    })
+    .await;
+    s.check("the dispatch run is in flight before the signal", in_flight.is_some(), format!("running {in_flight:?} after it was sent"));
     let signalled = Instant::now();
     let exit = mesh.take(Component::Gateway).terminate().await;
     let deadline = PRE_STOP + DRAIN + Duration::from_secs(1);
@@ -408,26 +443,53 @@ pub async fn lose_redis(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) 
     let Backend::Postgres { redis, .. } = &mesh.backend else { return s };
     let metrics = format!("{}/metrics", mesh.admin_url(Component::Gateway));
     let memory_before = decisions(&mesh.http, &metrics, "memory").await;
+    let from = wl.answered();
     let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(2));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    under_load(wl, from, &mut s).await;
     let cut_at = Instant::now();
     redis.cut();
-    tokio::time::sleep(profile.fault).await;
-    let ready: Value = match mesh.http.get(format!("{}/health/ready", mesh.admin_url(Component::Gateway))).send().await {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(e) => json!({ "error": e.to_string() }),
-    };
-    let redis_dep = ready["dependencies"].as_array().into_iter().flatten().find(|d| d["name"] == "redis").cloned().unwrap_or(Value::Null);
+    // Readiness says so once its next check has run.
+    let ready_url = format!("{}/health/ready", mesh.admin_url(Component::Gateway));
+    let last = Arc::new(Mutex::new(Value::Null));
+    let reported = until(PATIENCE, || {
+        let (req, last) = (mesh.http.get(&ready_url).send(), last.clone());
+        async move {
+            let ready: Value = match req.await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(e) => json!({ "error": e.to_string() }),
+            };
+            let redis_dep =
+                ready["dependencies"].as_array().into_iter().flatten().find(|d| d["name"] == "redis").cloned().unwrap_or(Value::Null);
+            let seen = ready["ready"] == true && redis_dep["ok"] == false;
+            *last.lock().expect("last") = json!({ "ready": ready["ready"], "redis": redis_dep });
+            seen
+        }
+    })
+    .await;
+    let last = last.lock().expect("last").clone();
     s.check(
         "the gateway stays ready and reports Redis down",
-        ready["ready"] == true && redis_dep["ok"] == false,
-        format!("ready={}, redis={redis_dep}", ready["ready"]),
+        reported.is_some(),
+        format!("{reported:?} after the cut; last: ready={}, redis={}", last["ready"], last["redis"]),
     );
+    // The fault itself: Redis stays unreachable for `profile.fault`.
+    tokio::time::sleep(profile.fault.saturating_sub(cut_at.elapsed())).await;
     let memory_during = decisions(&mesh.http, &metrics, "memory").await;
     redis.restore();
     let restored_at = Instant::now();
     let redis_at_restore = decisions(&mesh.http, &metrics, "redis").await;
     let samples = load.await.unwrap_or_default();
+    // Requests (one per poll once the load is over) until Redis decides one:
+    // the gateway reconnects at its own pace.
+    let back = until(PATIENCE, || {
+        let probe = mesh.http.get(format!("{}/api/bugs?per_page=1", mesh.gateway())).bearer_auth(&wl.token).send();
+        let (http, metrics) = (&mesh.http, &metrics);
+        async move {
+            let _ = probe.await;
+            decisions(http, metrics, "redis").await > redis_at_restore
+        }
+    })
+    .await;
     let redis_after = decisions(&mesh.http, &metrics, "redis").await;
     let failed: Vec<&Sample> = samples.iter().filter(|x| !x.ok()).collect();
     let during = samples.iter().filter(|x| x.at >= cut_at && x.at < restored_at).count();
@@ -443,8 +505,8 @@ pub async fn lose_redis(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profile) 
     );
     s.check(
         "Redis decides again once it is back",
-        redis_after > redis_at_restore,
-        format!("Redis decisions: {redis_at_restore} at the restore, {redis_after} at the end of the load"),
+        back.is_some(),
+        format!("Redis decisions: {redis_at_restore} at the restore, {redis_after} {back:?} after the load"),
     );
     s
 }
@@ -468,11 +530,13 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
     let Backend::Postgres { postgres, .. } = &mesh.backend else { return s };
     let (gw, http, token) = (mesh.gateway(), mesh.http.clone(), wl.token.clone());
     let ready_url = format!("{}/health/ready", mesh.admin_url(Component::Gateway));
+    let from = wl.answered();
     let load = spawn_load(wl, profile.rate, profile.fault + Duration::from_secs(4));
     // Batches of bookings all along, each all-or-nothing: marked in their notes.
+    let answered_batches = Arc::new(AtomicUsize::new(0));
     let day = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive().to_string();
     let batches = {
-        let (gw, http, token, day) = (gw.clone(), http.clone(), token.clone(), day.clone());
+        let (gw, http, token, day, answered) = (gw.clone(), http.clone(), token.clone(), day.clone(), answered_batches.clone());
         let clients = wl_clients(&http, &gw, &token).await;
         let until_at = Instant::now() + profile.fault + Duration::from_secs(3);
         tokio::spawn(async move {
@@ -493,13 +557,21 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
                 let res =
                     http.post(format!("{gw}/api/bookings/batch")).bearer_auth(&token).json(&json!({ "bookings": bookings })).send().await;
                 sent.push((marker, res.ok().map(|r| r.status().as_u16())));
+                answered.fetch_add(1, Ordering::SeqCst);
                 k += 1;
+                // The batches' pace (about ten a second), not a wait for an outcome.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             sent
         })
     };
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    under_load(wl, from, &mut s).await;
+    let batching = until(PATIENCE, || {
+        let n = answered_batches.load(Ordering::SeqCst);
+        async move { n >= 2 }
+    })
+    .await;
+    s.check("batches are being written before the cut", batching.is_some(), format!("2 batches answered {batching:?} after the start"));
     let cut_at = Instant::now();
     postgres.cut();
     let unready = until(profile.fault, || {
@@ -508,7 +580,8 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
     })
     .await;
     s.check("readiness drops", unready.is_some(), format!("503 from /health/ready {unready:?} after the cut"));
-    tokio::time::sleep(profile.fault.saturating_sub(unready.unwrap_or_default())).await;
+    // The fault itself: PostgreSQL stays unreachable for `profile.fault`.
+    tokio::time::sleep(profile.fault.saturating_sub(cut_at.elapsed())).await;
     postgres.restore();
     let restored_at = Instant::now();
     let ready = until(PATIENCE, || {
@@ -540,18 +613,16 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
     let bugs = wl.bugs.lock().expect("bugs").clone();
     let mut lost = Vec::new();
     for (id, title) in &bugs {
-        let got: Value = match http.get(format!("{gw}/api/bugs/{id}")).bearer_auth(&token).send().await {
-            Ok(r) => r.json().await.unwrap_or(Value::Null),
-            Err(_) => Value::Null,
-        };
+        let (status, got) = settled_get(&http, &format!("{gw}/api/bugs/{id}"), &token).await;
         if got["bug"]["title"].as_str() != Some(title) {
-            lost.push(format!("bug {id}"));
+            lost.push(format!("bug {id} ({status:?})"));
         }
     }
     let bookings = wl.bookings.lock().expect("bookings").clone();
     for id in &bookings {
-        if !http.get(format!("{gw}/api/bookings/{id}")).bearer_auth(&token).send().await.is_ok_and(|r| r.status() == 200) {
-            lost.push(format!("booking {id}"));
+        let (status, _) = settled_get(&http, &format!("{gw}/api/bookings/{id}"), &token).await;
+        if status != Some(200) {
+            lost.push(format!("booking {id} ({status:?})"));
         }
     }
     s.check(
@@ -561,13 +632,14 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
     );
     // Every batch is all or nothing, and all when acknowledged.
     let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut half = Vec::new();
     let mut page = 1;
     loop {
-        let listed: Value =
-            match http.get(format!("{gw}/api/bookings?service_day={day}&per_page=100&page={page}")).bearer_auth(&token).send().await {
-                Ok(r) => r.json().await.unwrap_or(Value::Null),
-                Err(_) => Value::Null,
-            };
+        let (status, listed) = settled_get(&http, &format!("{gw}/api/bookings?service_day={day}&per_page=100&page={page}"), &token).await;
+        if status != Some(200) {
+            half.push(format!("the day's bookings could not be listed: {status:?} {listed}"));
+            break;
+        }
         let items = listed["items"].as_array().cloned().unwrap_or_default();
         for b in &items {
             *stored.entry(b["notes"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
@@ -577,14 +649,11 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
         }
         page += 1;
     }
-    let half: Vec<String> = sent
-        .iter()
-        .filter_map(|(marker, status)| {
-            let n = stored.get(marker).copied().unwrap_or(0);
-            let ok = if *status == Some(201) { n == 5 } else { n == 0 || n == 5 };
-            (!ok).then(|| format!("{marker}: answered {status:?}, {n} of 5 stored"))
-        })
-        .collect();
+    half.extend(sent.iter().filter_map(|(marker, status)| {
+        let n = stored.get(marker).copied().unwrap_or(0);
+        let ok = if *status == Some(201) { n == 5 } else { n == 0 || n == 5 };
+        (!ok).then(|| format!("{marker}: answered {status:?}, {n} of 5 stored"))
+    }));
     let refused = sent.iter().filter(|(_, st)| *st != Some(201)).count();
     s.check(
         "no batch is half-written",
@@ -592,6 +661,27 @@ pub async fn lose_postgres(mesh: &mut Mesh, wl: &Arc<Workload>, profile: &Profil
         format!("{} batches of 5, {refused} refused during the outage; partial: {half:?}", sent.len()),
     );
     s
+}
+
+/// GET `url` until the answer is definitive — anything but 503, 504 or a
+/// transport error, which say the mesh is still settling after the fault, not
+/// what is stored — or PATIENCE runs out: the last status and body.
+async fn settled_get(http: &reqwest::Client, url: &str, token: &str) -> (Option<u16>, Value) {
+    let last = Arc::new(Mutex::new((None, Value::Null)));
+    until(PATIENCE, || {
+        let (req, last) = (http.get(url).bearer_auth(token).send(), last.clone());
+        async move {
+            let (status, body) = match req.await {
+                Ok(r) => (Some(r.status().as_u16()), r.json().await.unwrap_or(Value::Null)),
+                Err(e) => (None, json!({ "transport": e.to_string() })),
+            };
+            let settled = !matches!(status, None | Some(503 | 504));
+            *last.lock().expect("last") = (status, body);
+            settled
+        }
+    })
+    .await;
+    last.lock().expect("last").clone()
 }
 
 async fn wl_clients(http: &reqwest::Client, gw: &str, token: &str) -> Vec<i64> {

@@ -4,7 +4,10 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -60,6 +63,9 @@ pub struct Workload {
     pub bugs: Mutex<Vec<(i64, String)>>,
     /// Every booking the gateway acknowledged (201).
     pub bookings: Mutex<Vec<i64>>,
+    /// Requests answered so far, whatever the answer: a scenario waits for
+    /// these to grow before its fault, so that the fault strikes under load.
+    answered: AtomicUsize,
 }
 
 impl Workload {
@@ -92,7 +98,20 @@ impl Workload {
             (Some(id), Some(title)) => (id, title.to_owned()),
             _ => anyhow::bail!("a created bug without an id or a title: {created}"),
         };
-        Ok(Arc::new(Self { http, gateway, token, clients, bugs: Mutex::new(vec![seed]), bookings: Mutex::new(Vec::new()) }))
+        Ok(Arc::new(Self {
+            http,
+            gateway,
+            token,
+            clients,
+            bugs: Mutex::new(vec![seed]),
+            bookings: Mutex::new(Vec::new()),
+            answered: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Requests answered so far, by every run of the workload.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
     }
 
     /// One of the company's patients.
@@ -117,6 +136,7 @@ impl Workload {
                     tasks.spawn(async move {
                         let sample = me.send(route, n).await;
                         samples.lock().expect("samples").push(sample);
+                        me.answered.fetch_add(1, Ordering::SeqCst);
                         drop(permit);
                     });
                 }
@@ -128,6 +148,7 @@ impl Workload {
                     detail: format!("not sent: {MAX_IN_FLIGHT} requests already in flight"),
                 }),
             }
+            // The arrival schedule of an open loop, not a wait for an outcome.
             tokio::time::sleep_until(start + interval.mul_f64(n as f64)).await;
         }
         while tasks.join_next().await.is_some() {}

@@ -475,6 +475,8 @@ type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse
 
 #[tonic::async_trait]
 impl DispatchService for DispatchApi {
+    type WatchAssignmentsStream = BoardStream;
+
     async fn get_company(&self, req: Request<pb::GetCompanyRequest>) -> Result<Response<pb::GetCompanyResponse>, Status> {
         let c = caller(&req)?;
         let company = self.store.company(c.company_id, self.now()).await?;

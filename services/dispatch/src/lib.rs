@@ -169,7 +169,9 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let mut router = routing::Router::new(cfg.haversine).with_metrics(metrics.matrices.clone());
     if let Some(osrm) = cfg.osrm.clone() {
         tracing::info!(url = %osrm.url, max_table = osrm.max_table, "routing with OSRM, the haversine model as fallback");
-        router = router.with_osrm(routing::osrm::Osrm::new(osrm, cfg.haversine, Some(metrics.osrm.clone()))?);
+        let osrm = routing::osrm::Osrm::new(osrm, cfg.haversine, Some(metrics.osrm.clone()))?;
+        metrics.osrm_breaker.track(&[], osrm.breaker().clone());
+        router = router.with_osrm(osrm);
     }
     let planner = run::Planner {
         router,

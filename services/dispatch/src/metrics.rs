@@ -18,6 +18,8 @@ pub struct DispatchMetrics {
     pub matrices: IntCounterVec,
     /// OSRM table requests by outcome (ok, error, refused).
     pub osrm: IntCounterVec,
+    /// The OSRM breaker's admission state.
+    pub osrm_breaker: kit::breaker::StateGauge,
     /// Seconds per autonomous-manager cycle.
     pub autonomy_cycle: Histogram,
     /// Autonomous actions by kind and outcome (executed, failed, blocked, safety_unavailable).
@@ -47,6 +49,7 @@ impl DispatchMetrics {
             )?,
             matrices: IntCounterVec::new(Opts::new("dispatch_routing_matrices_total", "Travel matrices built, by source"), &["source"])?,
             osrm: IntCounterVec::new(Opts::new("dispatch_osrm_requests_total", "OSRM table requests by outcome"), &["outcome"])?,
+            osrm_breaker: crate::routing::osrm::state_gauge()?,
             autonomy_cycle: Histogram::with_opts(
                 HistogramOpts::new("dispatch_autonomy_cycle_seconds", "Duration of autonomous-manager cycles")
                     .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -65,6 +68,7 @@ impl DispatchMetrics {
         registry.register(Box::new(m.statements.clone()))?;
         registry.register(Box::new(m.matrices.clone()))?;
         registry.register(Box::new(m.osrm.clone()))?;
+        registry.register(Box::new(m.osrm_breaker.clone()))?;
         registry.register(Box::new(m.autonomy_cycle.clone()))?;
         registry.register(Box::new(m.autonomy_actions.clone()))?;
         registry.register(Box::new(m.drift_checks.clone()))?;

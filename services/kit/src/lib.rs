@@ -25,7 +25,7 @@ pub mod notify;
 pub mod outbox;
 pub mod service;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use config::{Component, ConfigError, Env, ServiceConfig};

@@ -697,10 +697,15 @@ async fn a_failing_service_opens_its_breaker_and_is_named() {
     assert_eq!(body["error"]["details"]["service"], "bugs");
     assert!(body["error"]["details"]["reason"].as_str().unwrap().contains("circuit open"), "{body}");
     let metrics = http.get(format!("{}/metrics", mesh.gateway.admin_url())).send().await.unwrap().text().await.unwrap();
-    assert!(
-        metrics.lines().any(|l| l.starts_with("gateway_circuit_breaker_open") && l.contains("service=\"bugs\"") && l.ends_with(" 1")),
-        "{metrics}"
-    );
+    // The admission state: 1 open for bugs, 0 closed for the others.
+    let state = |service: &str, value: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("gateway_circuit_breaker_state{")
+                && l.contains(&format!("service=\"{service}\""))
+                && l.ends_with(&format!(" {value}"))
+        })
+    };
+    assert!(state("bugs", "1") && state("safety", "0"), "{metrics}");
     let served = |status: &str| {
         metrics.lines().any(|l| {
             l.starts_with("http_requests_total") && l.contains("route=\"/api/bugs\"") && l.contains(&format!("status=\"{status}\""))

@@ -1,13 +1,15 @@
 //! An OSRM client for travel matrices: the `/table/v1/driving` API, with
 //! durations and distances, matrices larger than the server's
 //! `--max-table-size` split into source × destination blocks, a timeout per
-//! request, a circuit breaker, and metrics. Pairs OSRM cannot route (`null`)
-//! are filled from the haversine model.
+//! request, a circuit breaker (`kit::breaker`: a trial whose run is dropped
+//! counts as failed, so OSRM is always probed again after the cooldown), and
+//! metrics. Pairs OSRM cannot route (`null`) are filled from the haversine
+//! model.
 
 use std::{sync::Arc, time::Duration};
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use kit::breaker::{Admission, Breaker};
+use kit::breaker::{Breaker, BreakerConfig, BreakerState, StateGauge, Ticker};
 use prometheus::IntCounterVec;
 use serde::Deserialize;
 
@@ -40,6 +42,19 @@ struct TableResponse {
     distances: Option<Vec<Vec<Option<f64>>>>,
 }
 
+/// The exported state of the OSRM breaker, `dispatch_osrm_circuit_breaker_state`:
+/// 0 closed, 1 open (runs use the haversine model), 2 half-open (the next
+/// matrix is the trial).
+pub fn state_gauge() -> prometheus::Result<StateGauge> {
+    Ok(StateGauge::new(prometheus::IntGaugeVec::new(
+        prometheus::Opts::new(
+            "dispatch_osrm_circuit_breaker_state",
+            "Admission state of the OSRM circuit breaker: 0 closed, 1 open, 2 half-open (cooled down: one trial request)",
+        ),
+        &[],
+    )?))
+}
+
 #[derive(Clone, Debug)]
 pub struct OsrmConfig {
     /// e.g. `http://osrm:5000`
@@ -54,7 +69,7 @@ pub struct OsrmConfig {
 pub struct Osrm {
     cfg: OsrmConfig,
     http: reqwest::Client,
-    breaker: Breaker,
+    breaker: Arc<Breaker>,
     fallback: Haversine,
     /// Requests by outcome (ok, error, refused).
     requests: Option<IntCounterVec>,
@@ -69,12 +84,26 @@ impl std::fmt::Debug for Osrm {
 impl Osrm {
     pub fn new(cfg: OsrmConfig, fallback: Haversine, requests: Option<IntCounterVec>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().timeout(cfg.timeout).build()?;
-        let breaker = Breaker::new(cfg.breaker_failures, cfg.breaker_cooldown);
+        let breaker = Breaker::new("osrm", Self::breaker_config(&cfg));
         Ok(Self { cfg, http, breaker, fallback, requests })
     }
 
-    pub fn breaker_open(&self) -> bool {
-        self.breaker.is_open(std::time::Instant::now())
+    /// The same client with its breaker on `ticker` (a manual one in tests).
+    pub fn with_ticker(mut self, ticker: Arc<dyn Ticker>) -> Self {
+        self.breaker = Breaker::with_ticker("osrm", Self::breaker_config(&self.cfg), ticker);
+        self
+    }
+
+    fn breaker_config(cfg: &OsrmConfig) -> BreakerConfig {
+        BreakerConfig { failures: cfg.breaker_failures, cooldown: cfg.breaker_cooldown }
+    }
+
+    pub fn breaker(&self) -> &Arc<Breaker> {
+        &self.breaker
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
     }
 
     fn count(&self, outcome: &str) {
@@ -85,16 +114,15 @@ impl Osrm {
 
     /// The matrix over `points`, or why OSRM could not give it.
     pub async fn matrix(self: &Arc<Self>, points: &[Point]) -> Result<Matrix, OsrmError> {
-        if self.breaker.admit(std::time::Instant::now()) == Admission::Open {
-            return Err(OsrmError::Open);
-        }
+        let Some(permit) = self.breaker.admit() else { return Err(OsrmError::Open) };
+        // Dropped mid-way (the run was cancelled), the permit resolves itself.
         match self.blocks(points).await {
             Ok(m) => {
-                self.breaker.success();
+                permit.success();
                 Ok(m)
             }
             Err(e) => {
-                self.breaker.failure(std::time::Instant::now());
+                permit.failure();
                 Err(e)
             }
         }
