@@ -37,8 +37,9 @@ use crate::{
     entities::{assignment, booking, driver},
     eta::{self, Factors},
     grpc::DispatchApi,
+    reassign::MoveError,
     routing::{Matrix, Router},
-    store::{Lease, SettingsDefaults},
+    store::{Lease, Move, SettingsDefaults},
 };
 
 /// A position older than this is not used to predict.
@@ -110,6 +111,17 @@ pub struct CycleReport {
     pub suggestions: Vec<crate::entities::autonomy_suggestion::Model>,
     pub executed: usize,
     pub blocked: usize,
+}
+
+/// What executing an authorized action did, as safety must hear it.
+#[derive(Debug)]
+enum Outcome {
+    /// Everything it writes was committed.
+    Done,
+    /// Nothing was written.
+    Failed(Status),
+    /// Whether it was written is not known (a commit whose answer was lost).
+    Unknown(Status),
 }
 
 /// A stop still to serve on a driver's day.
@@ -494,17 +506,21 @@ impl DispatchApi {
                     let outcome = self.execute(company_id, &p).await;
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
                     self.complete(company_id, action_id, &outcome, ms).await;
-                    let state = match &outcome {
-                        Ok(()) => {
+                    let (state, label) = match &outcome {
+                        Outcome::Done => {
                             report.executed += 1;
-                            "executed"
+                            ("executed", "executed")
                         }
-                        Err(e) => {
-                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action failed; left as a suggestion");
-                            "open"
+                        Outcome::Failed(e) => {
+                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action failed, nothing written; left as a suggestion");
+                            ("open", "failed")
+                        }
+                        Outcome::Unknown(e) => {
+                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action's outcome unknown; left as a suggestion");
+                            ("open", "unknown")
                         }
                     };
-                    self.metrics.autonomy_actions.with_label_values(&[p.kind, if outcome.is_ok() { "executed" } else { "failed" }]).inc();
+                    self.metrics.autonomy_actions.with_label_values(&[p.kind, label]).inc();
                     report.suggestions.push(self.store.insert_suggestion(company_id, &p, state, Some(action_id), now).await?);
                 }
                 Ok(None) => {
@@ -568,44 +584,38 @@ impl DispatchApi {
         Ok(answer.allowed.then_some(answer.action_id))
     }
 
-    /// Reports an executed action's outcome; a failure to report is logged (the
-    /// action stays "authorized" in the audit trail, which says so).
-    async fn complete(&self, company_id: i64, action_id: i64, outcome: &Result<(), Status>, ms: f64) {
-        let request = CompleteActionRequest {
-            action_id,
-            success: outcome.is_ok(),
-            error_message: outcome.as_ref().err().map(|e| e.message().to_owned()),
-            execution_time_ms: Some(ms),
+    /// Reports an executed action's outcome: a success only when all it
+    /// writes was committed, a failure only when nothing was written. When
+    /// that is not known, nothing is reported: the action stays "authorized"
+    /// in the audit trail, counted against the limits, which is the safe
+    /// side. A failure to report is logged likewise.
+    async fn complete(&self, company_id: i64, action_id: i64, outcome: &Outcome, ms: f64) {
+        let (success, error_message) = match outcome {
+            Outcome::Done => (true, None),
+            Outcome::Failed(e) => (false, Some(e.message().to_owned())),
+            Outcome::Unknown(e) => {
+                tracing::warn!(company_id, action_id, error = %e.message(), "an autonomous action's outcome is unknown: not reported, it stays authorized");
+                return;
+            }
         };
+        let request = CompleteActionRequest { action_id, success, error_message, execution_time_ms: Some(ms) };
         if let Err(e) = self.autonomy.safety.clone().complete_action(self.safety_request(company_id, request)).await {
             tracing::warn!(company_id, action_id, code = ?e.code(), error = %e.message(), "could not report an autonomous action's outcome");
         }
     }
 
-    async fn execute(&self, company_id: i64, p: &Proposal) -> Result<(), Status> {
-        match p.kind {
-            "reassign" => {
-                let to = p.to_driver_id.ok_or_else(|| Status::internal("a reassignment without a driver"))?;
-                self.reassign(company_id, p.booking_id, to, false).await.map(|_| ())
+    async fn execute(&self, company_id: i64, p: &Proposal) -> Outcome {
+        let moves = match (p.kind, p.to_driver_id, p.from_driver_id, p.other_booking_id) {
+            ("reassign", Some(to), _, _) => vec![Move { booking_id: p.booking_id, driver_id: to }],
+            // Both legs in one transaction that re-checks both days: both or neither.
+            ("swap", Some(to), Some(from), Some(other)) => {
+                vec![Move { booking_id: p.booking_id, driver_id: to }, Move { booking_id: other, driver_id: from }]
             }
-            "swap" => {
-                let (to, from, other) = match (p.to_driver_id, p.from_driver_id, p.other_booking_id) {
-                    (Some(t), Some(f), Some(o)) => (t, f, o),
-                    _ => return Err(Status::internal("a swap without both drivers and bookings")),
-                };
-                self.reassign(company_id, p.booking_id, to, false).await?;
-                self.reassign(company_id, other, from, false).await.map(|_| ())
+            ("reassign" | "swap", ..) => {
+                return Outcome::Failed(Status::internal(format!("a {} without its drivers and bookings", p.kind)));
             }
-            "delay" => {
-                let (pickup, dropoff) = p.retime.ok_or_else(|| Status::internal("a delay without its times"))?;
-                let changed = self.store.retime(company_id, p.booking_id, pickup, dropoff, self.now()).await?;
-                if let Some(row) = changed {
-                    let day = self.store.booking(company_id, p.booking_id).await?.service_day;
-                    self.board.publish(company_id, &day, "retimed", vec![row]);
-                }
-                Ok(())
-            }
-            "notify_dispatcher" => {
+            ("delay", ..) => return self.delay(company_id, p).await,
+            ("notify_dispatcher", ..) => {
                 self.tell_dispatcher(
                     company_id,
                     "dispatch.late_booking",
@@ -613,9 +623,36 @@ impl DispatchApi {
                     format!("autonomy.late:{}:{}", p.booking_id, self.now().timestamp() / 900),
                     p,
                 );
-                Ok(())
+                return Outcome::Done;
             }
-            other => Err(Status::internal(format!("unknown action {other}"))),
+            (other, ..) => return Outcome::Failed(Status::internal(format!("unknown action {other}"))),
+        };
+        match self.move_bookings(company_id, &moves, false).await {
+            Ok(_) => Outcome::Done,
+            Err(MoveError::NotDone(e)) => Outcome::Failed(e),
+            Err(MoveError::Unknown(e)) => Outcome::Unknown(e),
+        }
+    }
+
+    /// Re-times a booking's planned assignment: one statement, so an error
+    /// wrote nothing unless the connection broke under it.
+    async fn delay(&self, company_id: i64, p: &Proposal) -> Outcome {
+        let Some((pickup, dropoff)) = p.retime else { return Outcome::Failed(Status::internal("a delay without its times")) };
+        match self.store.retime(company_id, p.booking_id, pickup, dropoff, self.now()).await {
+            Ok(Some(row)) => {
+                match self.store.booking(company_id, p.booking_id).await {
+                    Ok(b) => self.board.publish(company_id, &b.service_day, "retimed", vec![row]),
+                    Err(e) => tracing::warn!(booking_id = p.booking_id, error = %e, "a re-timed assignment was not published to the board"),
+                }
+                Outcome::Done
+            }
+            Ok(None) => {
+                Outcome::Failed(Status::failed_precondition(format!("booking {} has no planned assignment any more", p.booking_id)))
+            }
+            Err(e) => {
+                let status = Status::from(e);
+                if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
+            }
         }
     }
 

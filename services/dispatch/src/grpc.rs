@@ -20,10 +20,8 @@ use crate::{
     entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{self, mask_paths},
     metrics::DispatchMetrics,
-    planning,
     run::{self, Planner},
-    solver::{Plan, Route, check, insertion},
-    store::{AssignmentFilter, BookingFilter, DriverFilter, Store, StoreError, UnassignedRow},
+    store::{AssignmentFilter, BookingFilter, DriverFilter, Move, Store, StoreError, UnassignedRow},
 };
 
 const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
@@ -56,92 +54,6 @@ impl DispatchApi {
 
     fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
         self.board.publish(company_id, service_day, change, rows.into_iter().collect());
-    }
-
-    /// Puts `booking_id` into `driver_id`'s day at its best feasible place (the
-    /// planned rest re-timed) or, with `force`, at its time despite the
-    /// violations it returns. For `ReassignBooking` and the autonomous manager.
-    pub(crate) async fn reassign(
-        &self,
-        company_id: i64,
-        booking_id: i64,
-        driver_id: i64,
-        force: bool,
-    ) -> Result<(Option<assignment::Model>, Vec<String>), Status> {
-        let booking = self.store.booking(company_id, booking_id).await?;
-        let driver = self.store.driver(company_id, driver_id).await?;
-        let status = BookingStatus::parse(&booking.status).unwrap_or(BookingStatus::Pending);
-        if !status.not_started() {
-            return Err(Status::failed_precondition(format!(
-                "booking {booking_id} is {status}; only pending or assigned bookings can be reassigned"
-            )));
-        }
-        if booking.pickup_earliest.is_none() {
-            return Err(Status::failed_precondition(format!("booking {booking_id} is a will-call return without a pickup window yet")));
-        }
-        if !planning::plannable(&driver) {
-            return Err(Status::failed_precondition(format!(
-                "driver {driver_id} is {}; only available or on-duty drivers take bookings",
-                driver.status
-            )));
-        }
-        let day = chrono::NaiveDate::parse_from_str(&booking.service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
-        let tz = self.store.time_zone(company_id).await?;
-        let (live, mut on_route) = self.store.driver_day(company_id, driver_id, &booking.service_day).await?;
-        // Trips already started stay as they are; the planned rest is re-timed.
-        let started: Vec<i64> = live.iter().filter(|a| a.status != AssignmentStatus::Planned.as_str()).map(|a| a.booking_id).collect();
-        on_route.retain(|b| b.id != booking_id);
-        let mut bookings = on_route;
-        bookings.push(booking.clone());
-        let (mut problem, _) =
-            planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
-        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
-        let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
-        let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
-            Some(route) => (route, Vec::new()),
-            None => {
-                // No feasible place: the booking goes where its pickup time puts it.
-                let mut stops = current.stops.clone();
-                let q = &problem.requests[ri];
-                let at = stops.iter().position(|s| s.time > q.earliest).unwrap_or(stops.len());
-                stops.insert(at, crate::solver::Stop { request: ri, pickup: true, time: q.earliest });
-                let drop_time = q.earliest + q.service + problem.travel.secs(q.pickup, q.dropoff);
-                stops.insert(at + 1, crate::solver::Stop { request: ri, pickup: false, time: drop_time });
-                let route = Route { vehicle: 0, stops };
-                let others: Vec<usize> = (0..problem.requests.len()).filter(|i| !route.stops.iter().any(|s| s.request == *i)).collect();
-                problem.keep = Vec::new();
-                let plan = Plan {
-                    routes: vec![route.clone()],
-                    unassigned: others
-                        .into_iter()
-                        .map(|request| crate::solver::Unassigned {
-                            request,
-                            reason: crate::solver::Reason::FleetFull,
-                            detail: String::new(),
-                        })
-                        .collect(),
-                };
-                let found: Vec<String> = check::violations(&problem, &plan).into_iter().map(|v| v.message).collect();
-                if !force {
-                    return Err(Status::failed_precondition(format!(
-                        "booking {booking_id} does not fit driver {driver_id}'s day: {}; pass force to assign anyway",
-                        found.join("; ")
-                    )));
-                }
-                tracing::warn!(booking_id, driver_id, violations = found.len(), "forced reassignment despite violations");
-                (route, found)
-            }
-        };
-        let rows: Vec<_> = planning::assignments_of(&problem, std::slice::from_ref(&route))
-            .into_iter()
-            .filter(|a| !started.contains(&a.booking_id))
-            .map(|a| planning::NewAssignment { driver_id, ..a })
-            .collect();
-        let (created, superseded) = self.store.write_route(company_id, booking_id, driver_id, &rows, self.now()).await?;
-        tracing::info!(booking_id, driver_id, forced = !violations.is_empty(), "booking reassigned");
-        self.publish(company_id, &booking.service_day, "superseded", superseded);
-        self.publish(company_id, &booking.service_day, "created", created.iter().cloned());
-        Ok((created.into_iter().find(|a| a.booking_id == booking_id), violations))
     }
 
     /// Records a trip's pickup (with the ETA model's prediction and version) or
@@ -841,8 +753,9 @@ impl DispatchService for DispatchApi {
         let r = req.into_inner();
         let booking_id = input::id("booking_id", r.booking_id)?;
         let driver_id = input::id("driver_id", r.driver_id)?;
-        let (assignment, violations) = self.reassign(c.company_id, booking_id, driver_id, r.force).await?;
-        Ok(Response::new(pb::ReassignBookingResponse { assignment: assignment.map(assignment_pb), violations }))
+        let moved = self.move_bookings(c.company_id, &[Move { booking_id, driver_id }], r.force).await?;
+        let assignment = moved.created.into_iter().find(|a| a.booking_id == booking_id);
+        Ok(Response::new(pb::ReassignBookingResponse { assignment: assignment.map(assignment_pb), violations: moved.violations }))
     }
 
     async fn report_driver_positions(

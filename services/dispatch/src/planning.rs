@@ -56,9 +56,38 @@ pub async fn build(
     drivers: &[driver::Model],
     bookings: &[booking::Model],
 ) -> (Problem, crate::routing::Source) {
+    let (travel, source): (Matrix, _) = router.matrix(&points(drivers, bookings)).await;
+    (problem(Frame { limit, tz, day, not_before }, drivers, bookings, travel), source)
+}
+
+/// The day a problem is planned in: its ride limit, time zone and day, and
+/// the instant before which nothing is scheduled.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub limit: RideLimit,
+    pub tz: Tz,
+    pub day: NaiveDate,
+    pub not_before: DateTime<Utc>,
+}
+
+/// The places of a problem over `drivers` and `bookings`, in the order of its
+/// travel matrix: each driver's depot, then each booking's pickup and drop-off
+/// (bookings without a window have no place).
+pub fn points(drivers: &[driver::Model], bookings: &[booking::Model]) -> Vec<Point> {
     let mut points: Vec<Point> = Vec::with_capacity(drivers.len() + 2 * bookings.len());
+    points.extend(drivers.iter().map(|d| Point { lat: d.depot_lat, lon: d.depot_lon }));
+    for b in bookings.iter().filter(|b| b.pickup_earliest.is_some() && b.pickup_latest.is_some()) {
+        points.extend([Point { lat: b.pickup_lat, lon: b.pickup_lon }, Point { lat: b.dropoff_lat, lon: b.dropoff_lon }]);
+    }
+    points
+}
+
+/// The problem over `drivers` and `bookings` with `travel`, a matrix over
+/// [`points`] of the same rows.
+pub fn problem(frame: Frame, drivers: &[driver::Model], bookings: &[booking::Model], travel: Matrix) -> Problem {
+    let Frame { limit, tz, day, not_before } = frame;
     let mut vehicles = Vec::with_capacity(drivers.len());
-    for d in drivers {
+    for (depot, d) in drivers.iter().enumerate() {
         let kind = VehicleKind::parse(&d.vehicle_kind).unwrap_or(VehicleKind::Car);
         vehicles.push(Vehicle {
             id: d.id,
@@ -66,36 +95,31 @@ pub async fn build(
             capacity: Load::of_vehicle(kind, d.seats, d.wheelchair_places),
             start: local_minute(tz, day, d.shift_start_minute).max(not_before).timestamp(),
             end: local_minute(tz, day, d.shift_end_minute).timestamp(),
-            depot: points.len(),
+            depot,
         });
-        points.push(Point { lat: d.depot_lat, lon: d.depot_lon });
     }
     let mut requests = Vec::with_capacity(bookings.len());
+    let mut next = drivers.len();
     for b in bookings {
         let (Some(earliest), Some(latest)) = (b.pickup_earliest, b.pickup_latest) else { continue };
         let mobility = Mobility::parse(&b.mobility).unwrap_or(Mobility::Ambulatory);
-        let pickup = Point { lat: b.pickup_lat, lon: b.pickup_lon };
-        let dropoff = Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
+        let (pickup, dropoff) = (next, next + 1);
+        next += 2;
         requests.push(Request {
             id: b.id,
-            pickup: points.len(),
-            dropoff: points.len() + 1,
+            pickup,
+            dropoff,
             earliest: earliest.timestamp(),
             latest: latest.timestamp(),
             deadline: b.appointment_time.map(|t| t.timestamp()),
             load: Load::of_trip(mobility, b.passengers),
             mobility,
             service: i64::from(b.boarding_minutes) * 60,
-            // Set from the matrix below: the direct trip as the routing sees it.
-            max_ride: 0,
+            // The direct trip as the routing sees it.
+            max_ride: limit.max_ride_secs(travel.secs(pickup, dropoff)),
         });
-        points.extend([pickup, dropoff]);
     }
-    let (travel, source): (Matrix, _) = router.matrix(&points).await;
-    for r in &mut requests {
-        r.max_ride = limit.max_ride_secs(travel.secs(r.pickup, r.dropoff));
-    }
-    (Problem { vehicles, requests, travel, keep: Vec::new() }, source)
+    Problem { vehicles, requests, travel, keep: Vec::new() }
 }
 
 /// Drivers a run may plan.

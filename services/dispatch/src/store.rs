@@ -26,8 +26,19 @@ use crate::{
 
 pub use kit::error::StoreError;
 
+/// A stored value outside its vocabulary is logged with its row and answered
+/// as an internal error, without its text.
+impl From<crate::domain::UnknownValue> for StoreError {
+    fn from(e: crate::domain::UnknownValue) -> Self {
+        tracing::error!(table = e.table, column = e.column, row_id = e.row_id, value = %e.value, "stored value outside its vocabulary");
+        StoreError::Db(DbErr::Custom(e.to_string()))
+    }
+}
+
 mod autonomy;
+mod day;
 pub use autonomy::{Lease, SettingsDefaults};
+pub use day::{Days, Move, NewDays};
 
 /// A page of rows and the number of rows that match.
 pub type Page<T> = (Vec<T>, u64);
@@ -995,64 +1006,6 @@ impl Store {
         let total = q.clone().count(&self.db).await?;
         let rows = q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?;
         Ok((rows, total))
-    }
-
-    /// A driver's live assignments on a day and their bookings (two queries).
-    pub async fn driver_day(
-        &self,
-        company_id: i64,
-        driver_id: i64,
-        day: &str,
-    ) -> Result<(Vec<assignment::Model>, Vec<booking::Model>), StoreError> {
-        let of_day = sea_orm::sea_query::Query::select()
-            .column(booking::Column::Id)
-            .from(booking::Entity)
-            .and_where(booking::Column::CompanyId.eq(company_id))
-            .and_where(booking::Column::ServiceDay.eq(day))
-            .to_owned();
-        let live_rows = assignment::Entity::find()
-            .filter(assignment::Column::DriverId.eq(driver_id))
-            .filter(assignment::Column::Status.is_in(live()))
-            .filter(assignment::Column::BookingId.in_subquery(of_day))
-            .all(&self.db)
-            .await?;
-        let ids: Vec<i64> = live_rows.iter().map(|a| a.booking_id).collect();
-        let bookings =
-            if ids.is_empty() { Vec::new() } else { booking::Entity::find().filter(booking::Column::Id.is_in(ids)).all(&self.db).await? };
-        Ok((live_rows, bookings))
-    }
-
-    /// Puts `booking_id` on `driver_id`'s route with the route's new times:
-    /// supersedes the booking's old assignment and the driver's planned ones
-    /// for the day, writes the new route, marks the booking assigned.
-    pub async fn write_route(
-        &self,
-        company_id: i64,
-        booking_id: i64,
-        driver_id: i64,
-        route: &[NewAssignment],
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<assignment::Model>, Vec<assignment::Model>), StoreError> {
-        let txn = self.db.begin().await?;
-        kit::db::lock_for_write(&txn, "assignment").await?;
-        let r = booking::Entity::update_many()
-            .col_expr(booking::Column::Status, Expr::value(BookingStatus::Assigned.as_str()))
-            .col_expr(booking::Column::StatusReason, Expr::value(format!("reassigned to driver {driver_id}")))
-            .col_expr(booking::Column::UpdatedAt, Expr::value(now))
-            .filter(booking::Column::Id.eq(booking_id))
-            .filter(booking::Column::Status.is_in(not_started()))
-            .exec(&txn)
-            .await?;
-        if r.rows_affected != 1 {
-            txn.rollback().await?;
-            return Err(StoreError::FailedPrecondition(format!("booking {booking_id} changed status meanwhile; try again")));
-        }
-        let on_route: Vec<i64> = route.iter().map(|a| a.booking_id).collect();
-        let superseded = supersede_live_planned(&txn, &on_route, now).await?;
-        let rows: Vec<assignment::ActiveModel> = route.iter().map(|a| assignment_row(company_id, None, a, now)).collect();
-        let created = assignment::Entity::insert_many(rows).exec_with_returning_many(&txn).await?;
-        txn.commit().await?;
-        Ok((created, superseded))
     }
 }
 

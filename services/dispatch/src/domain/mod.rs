@@ -24,6 +24,12 @@ macro_rules! stored_enum {
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
             }
+
+            /// The value stored in `table.column` of row `row_id`: an unknown
+            /// one is an error, never a default.
+            pub fn stored(table: &'static str, column: &'static str, row_id: i64, s: &str) -> Result<Self, UnknownValue> {
+                Self::parse(s).ok_or_else(|| UnknownValue::new(table, column, row_id, s))
+            }
         }
 
         impl fmt::Display for $name {
@@ -33,6 +39,31 @@ macro_rules! stored_enum {
         }
     };
 }
+
+/// A stored value outside its vocabulary: written by a newer version, or by
+/// hand. Reading it is an error naming the row, never a default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownValue {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub row_id: i64,
+    /// The value, cut to 64 characters.
+    pub value: String,
+}
+
+impl UnknownValue {
+    pub fn new(table: &'static str, column: &'static str, row_id: i64, value: &str) -> Self {
+        Self { table, column, row_id, value: value.chars().take(64).collect() }
+    }
+}
+
+impl fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{} of row {} holds {:?}, which is not one of its values", self.table, self.column, self.row_id, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
 
 stored_enum!(
     /// What a driver drives.

@@ -1,11 +1,12 @@
 //! The dispatch service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL: resources and their checks, bulk bookings, dispatch runs and
-//! their statement count, reassignment, positions, the live board, and that
+//! their statement count, reassignment (concurrent ones into one day too), positions, the live board, and that
 //! patients' details never reach the log.
 
 mod bookings;
 mod harness;
 mod osrm;
 mod privacy;
+mod reassign;
 mod resources;
 mod runs;
