@@ -1,19 +1,26 @@
 //! The dispatch service's tables: companies, drivers, clients (patients),
 //! bookings, dispatch runs and assignments; recurring booking templates; the
-//! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks.
+//! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
+//! the closed vocabularies of their statuses and kinds.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_dispatch;
 mod m0002_recurring;
 mod m0003_autonomy;
+mod m0004_vocabularies;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_dispatch::Migration), Box::new(m0002_recurring::Migration), Box::new(m0003_autonomy::Migration)]
+        vec![
+            Box::new(m0001_dispatch::Migration),
+            Box::new(m0002_recurring::Migration),
+            Box::new(m0003_autonomy::Migration),
+            Box::new(m0004_vocabularies::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

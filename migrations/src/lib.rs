@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod gateway;
 pub mod notify;
 pub mod safety;
+mod vocabulary;
 
 /// The components that own a migration set, by name.
 pub const COMPONENTS: [&str; 5] = ["dispatch", "safety", "bugs", "notify", "gateway"];

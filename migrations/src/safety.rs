@@ -1,17 +1,23 @@
 //! The safety service's tables: limit overrides, the audit trail of autonomous
-//! actions, blocked attempts, and the audit chain's head and signed checkpoints.
+//! actions, blocked attempts, and the audit chain's head and signed checkpoints;
+//! the closed vocabularies of statuses and windows.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_safety_limits;
 mod m0002_autonomous_action;
+mod m0003_vocabularies;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_safety_limits::Migration), Box::new(m0002_autonomous_action::Migration)]
+        vec![
+            Box::new(m0001_safety_limits::Migration),
+            Box::new(m0002_autonomous_action::Migration),
+            Box::new(m0003_vocabularies::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {
