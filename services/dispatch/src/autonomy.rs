@@ -33,7 +33,7 @@ use kit::{Lifecycle, auth::TokenKeys};
 use tonic::{Code, Status, transport::Channel};
 
 use crate::{
-    domain::{BookingStatus, Load, Mobility, VehicleKind, geo::Point},
+    domain::{AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind, geo::Point},
     entities::{assignment, booking, driver},
     eta::{self, Factors},
     grpc::DispatchApi,
@@ -78,6 +78,11 @@ impl Mode {
             "autonomous" => Some(Self::Autonomous),
             _ => None,
         }
+    }
+
+    /// The mode stored in settings row `row_id`: an unknown one is an error.
+    pub fn stored(row_id: i64, s: &str) -> Result<Self, UnknownValue> {
+        Self::parse(s).ok_or_else(|| UnknownValue::new("autonomy_settings", "mode", row_id, s))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -274,6 +279,23 @@ fn stops_of<'a>(driver_id: i64, live: &[assignment::Model], bookings: &'a HashMa
     stops
 }
 
+/// Every stored value the manager reads is a known one (`propose` may then
+/// rely on them), or the first that is not.
+fn readable(drivers: &[driver::Model], bookings: &[booking::Model], live: &[assignment::Model]) -> Result<(), UnknownValue> {
+    for d in drivers {
+        VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
+    }
+    for b in bookings {
+        Mobility::stored("booking", "mobility", b.id, &b.mobility)?;
+        BookingStatus::stored("booking", "status", b.id, &b.status)?;
+    }
+    for a in live {
+        AssignmentStatus::stored("assignment", "status", a.id, &a.status)?;
+    }
+    Ok(())
+}
+
+/// Whether driver `d` can carry booking `b` (values checked by [`readable`]).
 fn fits(b: &booking::Model, d: &driver::Model) -> bool {
     let (Some(mobility), Some(kind)) = (Mobility::parse(&b.mobility), VehicleKind::parse(&d.vehicle_kind)) else { return false };
     mobility.fits(kind) && Load::of_trip(mobility, b.passengers).fits_in(Load::of_vehicle(kind, d.seats, d.wheelchair_places))
@@ -465,11 +487,13 @@ impl DispatchApi {
         settings: &crate::entities::autonomy_settings::Model,
     ) -> Result<CycleReport, Status> {
         let now = self.now();
-        let mode = Mode::parse(&settings.mode).unwrap_or(Mode::Off);
+        let mode = Mode::stored(settings.id, &settings.mode)?;
         let tz = self.store.time_zone(company_id).await?;
         let (drivers, bookings, live) = self.store.live_day(company_id, now.with_timezone(&tz).date_naive()).await?;
+        // The manager acts on the whole day or not at all: a row it cannot read stops the cycle.
+        readable(&drivers, &bookings, &live)?;
         let (factors, mae) = match self.store.eta_model(company_id).await? {
-            Some(m) => (serde_json::from_str(&m.factors).unwrap_or_else(|_| Factors::identity()), m.mae_minutes),
+            Some(m) => (crate::store::stored_factors(&m)?, m.mae_minutes),
             None => (Factors::identity(), 5.0),
         };
         let bookings: HashMap<i64, booking::Model> = bookings.into_iter().map(|b| (b.id, b)).collect();
@@ -710,8 +734,14 @@ pub async fn schedule(api: DispatchApi, polling: crate::store::Store, every: Dur
                     tracing::warn!(company_id = s.company_id, error = %e.message(), "scheduled drift check failed");
                 }
             }
-            if Mode::parse(&s.mode).unwrap_or(Mode::Off) == Mode::Off {
-                continue;
+            match Mode::stored(s.id, &s.mode) {
+                Ok(Mode::Off) => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    // The other companies' cycles go on.
+                    tracing::error!(company_id = s.company_id, value = %e.value, "autonomy settings hold an unknown mode: no cycle for the company");
+                    continue;
+                }
             }
             let interval = chrono::Duration::seconds(i64::from(s.cycle_interval_seconds));
             let last = *last_cycle.entry(s.company_id).or_insert(now);
@@ -840,6 +870,23 @@ mod tests {
         assert_eq!(proposals[0].kind, "delay");
         let (pickup, _) = proposals[0].retime.unwrap();
         assert!(pickup > at(5) && pickup < at(60), "{pickup}");
+    }
+
+    #[test]
+    fn the_manager_reads_only_known_values() {
+        assert_eq!(Mode::stored(1, "autonomous"), Ok(Mode::Autonomous));
+        let e = Mode::stored(1, "reckless").unwrap_err();
+        assert_eq!((e.table, e.column, e.value.as_str()), ("autonomy_settings", "mode", "reckless"), "not off, not anything");
+        let drivers = vec![driver(1, 46.5, 6.6)];
+        let mut b = booking(10, (46.2, 6.14), (0, 10));
+        let live = vec![planned(1, 10, 1, 5)];
+        assert_eq!(readable(&drivers, std::slice::from_ref(&b), &live), Ok(()));
+        b.mobility = "hovercraft".into();
+        let e = readable(&drivers, std::slice::from_ref(&b), &live).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id), ("booking", "mobility", 10));
+        let mut odd = live.clone();
+        odd[0].status = "paused".into();
+        assert_eq!(readable(&drivers, &[booking(10, (46.2, 6.14), (0, 10))], &odd).unwrap_err().column, "status");
     }
 
     #[test]

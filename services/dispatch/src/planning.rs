@@ -70,25 +70,47 @@ pub struct Frame {
     pub not_before: DateTime<Utc>,
 }
 
+/// The drivers a problem has a vehicle for: those whose vehicle kind is known.
+fn vehicles_of(drivers: &[driver::Model]) -> impl Iterator<Item = (&driver::Model, VehicleKind)> {
+    drivers.iter().filter_map(|d| VehicleKind::parse(&d.vehicle_kind).map(|k| (d, k)))
+}
+
+/// The bookings a problem has a request for: those with a window and a known mobility.
+fn trips_of(bookings: &[booking::Model]) -> impl Iterator<Item = (&booking::Model, Mobility, DateTime<Utc>, DateTime<Utc>)> {
+    bookings.iter().filter_map(|b| Some((b, Mobility::parse(&b.mobility)?, b.pickup_earliest?, b.pickup_latest?)))
+}
+
 /// The places of a problem over `drivers` and `bookings`, in the order of its
 /// travel matrix: each driver's depot, then each booking's pickup and drop-off
 /// (bookings without a window have no place).
 pub fn points(drivers: &[driver::Model], bookings: &[booking::Model]) -> Vec<Point> {
     let mut points: Vec<Point> = Vec::with_capacity(drivers.len() + 2 * bookings.len());
-    points.extend(drivers.iter().map(|d| Point { lat: d.depot_lat, lon: d.depot_lon }));
-    for b in bookings.iter().filter(|b| b.pickup_earliest.is_some() && b.pickup_latest.is_some()) {
+    points.extend(vehicles_of(drivers).map(|(d, _)| Point { lat: d.depot_lat, lon: d.depot_lon }));
+    for (b, ..) in trips_of(bookings) {
         points.extend([Point { lat: b.pickup_lat, lon: b.pickup_lon }, Point { lat: b.dropoff_lat, lon: b.dropoff_lon }]);
     }
     points
 }
 
 /// The problem over `drivers` and `bookings` with `travel`, a matrix over
-/// [`points`] of the same rows.
+/// [`points`] of the same rows. A row whose vehicle kind or mobility is not a
+/// known value is left out, with an error logged, rather than planned as some
+/// default (the store's loaders refuse such rows before a run or a
+/// reassignment plans; this keeps any other caller from guessing).
 pub fn problem(frame: Frame, drivers: &[driver::Model], bookings: &[booking::Model], travel: Matrix) -> Problem {
     let Frame { limit, tz, day, not_before } = frame;
+    for d in drivers {
+        if let Err(e) = VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind) {
+            tracing::error!(driver_id = d.id, value = %e.value, "driver left out of planning: unknown vehicle kind stored");
+        }
+    }
+    for b in bookings {
+        if let Err(e) = Mobility::stored("booking", "mobility", b.id, &b.mobility) {
+            tracing::error!(booking_id = b.id, value = %e.value, "booking left out of planning: unknown mobility stored");
+        }
+    }
     let mut vehicles = Vec::with_capacity(drivers.len());
-    for (depot, d) in drivers.iter().enumerate() {
-        let kind = VehicleKind::parse(&d.vehicle_kind).unwrap_or(VehicleKind::Car);
+    for (depot, (d, kind)) in vehicles_of(drivers).enumerate() {
         vehicles.push(Vehicle {
             id: d.id,
             kind,
@@ -99,10 +121,8 @@ pub fn problem(frame: Frame, drivers: &[driver::Model], bookings: &[booking::Mod
         });
     }
     let mut requests = Vec::with_capacity(bookings.len());
-    let mut next = drivers.len();
-    for b in bookings {
-        let (Some(earliest), Some(latest)) = (b.pickup_earliest, b.pickup_latest) else { continue };
-        let mobility = Mobility::parse(&b.mobility).unwrap_or(Mobility::Ambulatory);
+    let mut next = vehicles.len();
+    for (b, mobility, earliest, latest) in trips_of(bookings) {
         let (pickup, dropoff) = (next, next + 1);
         next += 2;
         requests.push(Request {
@@ -122,9 +142,16 @@ pub fn problem(frame: Frame, drivers: &[driver::Model], bookings: &[booking::Mod
     Problem { vehicles, requests, travel, keep: Vec::new() }
 }
 
-/// Drivers a run may plan.
+/// Drivers a run may plan. One whose stored status is not a known value is
+/// not, and the error is logged.
 pub fn plannable(d: &driver::Model) -> bool {
-    DriverStatus::parse(&d.status).is_some_and(DriverStatus::plannable)
+    match DriverStatus::stored("driver", "status", d.id, &d.status) {
+        Ok(status) => status.plannable(),
+        Err(e) => {
+            tracing::error!(driver_id = d.id, value = %e.value, "driver left out of planning: unknown status stored");
+            false
+        }
+    }
 }
 
 /// Routes rebuilt from live assignments: each driver's stops in planned-time
@@ -243,7 +270,7 @@ mod tests {
         };
         let limit = RideLimit { factor: 1.5, extra: Duration::minutes(15) };
         let router = Router::new(crate::routing::Haversine::default());
-        let (p, _) = build(&router, limit, tz, day, now, &[driver], &[booking(1, 8), booking(2, 14)]).await;
+        let (p, _) = build(&router, limit, tz, day, now, std::slice::from_ref(&driver), &[booking(1, 8), booking(2, 14)]).await;
         assert_eq!(p.vehicles[0].start, now.timestamp(), "the shift started at 6, but it is 10 now");
         let plan = Insertion.solve(&p, Budget { time: std::time::Duration::from_secs(1), seed: 1 });
         assert_eq!(plan.unassigned.len(), 1);
@@ -252,6 +279,20 @@ mod tests {
             (1, Reason::TimeWindow),
             "the 8 o'clock pickup is past"
         );
+
+        // A vehicle kind or a mobility that is not a known value is left out,
+        // never planned as a car or an ambulatory patient, and the places agree.
+        let bus = driver::Model { id: 2, vehicle_kind: "bus".into(), ..driver.clone() };
+        let hovercraft = booking::Model { mobility: "hovercraft".into(), ..booking(3, 15) };
+        let (drivers, bookings) = ([bus, driver], [hovercraft, booking(2, 14)]);
+        let (p, _) = build(&router, limit, tz, day, now, &drivers, &bookings).await;
+        assert_eq!(p.vehicles.iter().map(|v| v.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(p.requests.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        assert_eq!(points(&drivers, &bookings).len(), p.travel.len());
+        assert_eq!((p.vehicles[0].depot, p.requests[0].pickup, p.requests[0].dropoff), (0, 1, 2));
+        let mut odd = drivers[1].clone();
+        odd.status = "asleep".into();
+        assert!(!plannable(&odd) && plannable(&drivers[1]));
     }
 
     #[test]

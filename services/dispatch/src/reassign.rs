@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use tonic::Status;
 
 use crate::{
-    domain::{AssignmentStatus, BookingStatus, geo::Point},
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point},
     entities::{assignment, booking},
     grpc::DispatchApi,
     planning::{self, Frame},
@@ -99,7 +99,7 @@ impl DispatchApi {
                 }
             };
             let now = self.now();
-            let day = NaiveDate::parse_from_str(&days.moving[0].service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
+            let day = NaiveDate::parse_from_str(&days.moving[0].service_day, "%Y-%m-%d").expect("ready() read the day");
             let frame = Frame { limit: self.planner.ride, tz, day, not_before: now };
             let planned = plan(frame, &days, moves, matrix, force)?;
             let replaced: Vec<i64> = days
@@ -136,9 +136,22 @@ impl DispatchApi {
 }
 
 /// Whether the bookings of `moves` may move and their drivers take them.
+/// Every row the move plans from must hold known values: a day with a row
+/// that does not is refused (the error logged), never planned around it.
 fn ready(days: &Days, moves: &[Move]) -> Result<(), Status> {
+    for d in &days.drivers {
+        VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
+    }
+    for b in days.on_route.iter().chain(&days.moving) {
+        Mobility::stored("booking", "mobility", b.id, &b.mobility)?;
+        NaiveDate::parse_from_str(&b.service_day, "%Y-%m-%d")
+            .map_err(|_| UnknownValue::new("booking", "service_day", b.id, &b.service_day))?;
+    }
+    for a in &days.live {
+        AssignmentStatus::stored("assignment", "status", a.id, &a.status)?;
+    }
     for b in &days.moving {
-        let status = BookingStatus::stored("booking", "status", b.id, &b.status).map_err(StoreError::from)?;
+        let status = BookingStatus::stored("booking", "status", b.id, &b.status)?;
         if !status.not_started() {
             return Err(Status::failed_precondition(format!(
                 "booking {} is {status}; only pending or assigned bookings can be reassigned",
@@ -151,7 +164,7 @@ fn ready(days: &Days, moves: &[Move]) -> Result<(), Status> {
     }
     for m in moves {
         let d = days.drivers.iter().find(|d| d.id == m.driver_id).expect("the store read every target driver");
-        if !planning::plannable(d) {
+        if !DriverStatus::stored("driver", "status", d.id, &d.status)?.plannable() {
             return Err(Status::failed_precondition(format!(
                 "driver {} is {}; only available or on-duty drivers take bookings",
                 d.id, d.status

@@ -221,6 +221,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_value_outside_its_vocabulary_is_an_error_naming_the_row() {
+        assert_eq!(Mobility::stored("booking", "mobility", 7, "wheelchair"), Ok(Mobility::Wheelchair));
+        let e = Mobility::stored("booking", "mobility", 7, "hovercraft").unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id, e.value.as_str()), ("booking", "mobility", 7, "hovercraft"));
+        assert_eq!(e.to_string(), "booking.mobility of row 7 holds \"hovercraft\", which is not one of its values");
+        // Case and spacing are not forgiven: "Ambulatory" is not ambulatory.
+        assert!(Mobility::stored("client", "mobility", 1, "Ambulatory").is_err());
+        assert!(BookingStatus::stored("booking", "status", 1, "").is_err());
+        assert!(VehicleKind::stored("driver", "vehicle_kind", 1, "car ").is_err());
+        let long = "x".repeat(500);
+        assert_eq!(DriverStatus::stored("driver", "status", 2, &long).unwrap_err().value.len(), 64, "a long value is cut for the log");
+    }
+
+    #[test]
     fn loads_and_fits() {
         assert!(Mobility::Wheelchair.fits(VehicleKind::WheelchairVan));
         assert!(!Mobility::Wheelchair.fits(VehicleKind::Car));

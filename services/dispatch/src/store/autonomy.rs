@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{Page, Store, StoreError};
 use crate::{
     autonomy::Proposal,
-    domain::{AssignmentStatus, BookingStatus, DriverStatus},
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, UnknownValue},
     entities::{assignment, autonomy_settings, autonomy_suggestion, booking, drift_check, driver, eta_model, trip_observation},
 };
 
@@ -30,6 +30,12 @@ pub struct SettingsDefaults {
 pub enum Lease {
     Cycle,
     Drift,
+}
+
+/// A stored model's correction factors; ones that do not parse are an error,
+/// never the identity model in their place.
+pub fn stored_factors(m: &eta_model::Model) -> Result<crate::eta::Factors, UnknownValue> {
+    serde_json::from_str(&m.factors).map_err(|_| UnknownValue::new("eta_model", "factors", m.id, &m.factors))
 }
 
 impl Store {
@@ -314,5 +320,29 @@ impl Store {
             .exec_with_returning(&self.db)
             .await?;
         Ok(rows.into_iter().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_corrupt_model_is_an_error_not_the_identity() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut m = eta_model::Model {
+            id: 4,
+            company_id: 1,
+            version: 2,
+            factors: serde_json::to_string(&crate::eta::Factors::identity()).unwrap(),
+            trained_at: at,
+            trained_on_trips: 30,
+            mae_minutes: 1.0,
+            bias_minutes: 0.0,
+        };
+        assert!(stored_factors(&m).is_ok());
+        m.factors = "{\"global\": ".into();
+        let e = stored_factors(&m).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id), ("eta_model", "factors", 4));
     }
 }

@@ -1,7 +1,8 @@
 //! The dispatch service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL: resources and their checks, bulk bookings, dispatch runs and
-//! their statement count, reassignment (concurrent ones into one day too), positions, the live board, and that
-//! patients' details never reach the log.
+//! their statement count, reassignment (concurrent ones into one day too),
+//! positions, the live board, that patients' details never reach the log, and
+//! that a stored value outside its vocabulary is an error, never a default.
 
 mod bookings;
 mod harness;
@@ -10,3 +11,4 @@ mod privacy;
 mod reassign;
 mod resources;
 mod runs;
+mod unknown_values;
