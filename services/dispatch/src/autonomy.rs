@@ -883,7 +883,7 @@ mod tests {
         assert_eq!(readable(&drivers, std::slice::from_ref(&b), &live), Ok(()));
         b.mobility = "hovercraft".into();
         let e = readable(&drivers, std::slice::from_ref(&b), &live).unwrap_err();
-        assert_eq!((e.table, e.column, e.row_id), ("booking", "mobility", 10));
+        assert_eq!((e.table, e.column, e.row_id.as_str()), ("booking", "mobility", "10"));
         let mut odd = live.clone();
         odd[0].status = "paused".into();
         assert_eq!(readable(&drivers, &[booking(10, (46.2, 6.14), (0, 10))], &odd).unwrap_err().column, "status");

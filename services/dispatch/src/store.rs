@@ -28,15 +28,6 @@ use crate::{
 
 pub use kit::error::StoreError;
 
-/// A stored value outside its vocabulary is logged with its row and answered
-/// as an internal error, without its text.
-impl From<UnknownValue> for StoreError {
-    fn from(e: UnknownValue) -> Self {
-        tracing::error!(table = e.table, column = e.column, row_id = e.row_id, value = %e.value, "stored value outside its vocabulary");
-        StoreError::Db(DbErr::Custom(e.to_string()))
-    }
-}
-
 mod autonomy;
 mod day;
 pub use autonomy::{Lease, SettingsDefaults, stored_factors};

@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
 pub mod service;
+pub mod stored;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -5,7 +5,7 @@ pub mod geo;
 
 use std::fmt;
 
-pub use kit::input::Invalid;
+pub use kit::{input::Invalid, stored::UnknownValue};
 
 /// Names stored in the database for each enum, and back.
 macro_rules! stored_enum {
@@ -39,31 +39,6 @@ macro_rules! stored_enum {
         }
     };
 }
-
-/// A stored value outside its vocabulary: written by a newer version, or by
-/// hand. Reading it is an error naming the row, never a default.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownValue {
-    pub table: &'static str,
-    pub column: &'static str,
-    pub row_id: i64,
-    /// The value, cut to 64 characters.
-    pub value: String,
-}
-
-impl UnknownValue {
-    pub fn new(table: &'static str, column: &'static str, row_id: i64, value: &str) -> Self {
-        Self { table, column, row_id, value: value.chars().take(64).collect() }
-    }
-}
-
-impl fmt::Display for UnknownValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{} of row {} holds {:?}, which is not one of its values", self.table, self.column, self.row_id, self.value)
-    }
-}
-
-impl std::error::Error for UnknownValue {}
 
 stored_enum!(
     /// What a driver drives.
@@ -224,7 +199,7 @@ mod tests {
     fn a_stored_value_outside_its_vocabulary_is_an_error_naming_the_row() {
         assert_eq!(Mobility::stored("booking", "mobility", 7, "wheelchair"), Ok(Mobility::Wheelchair));
         let e = Mobility::stored("booking", "mobility", 7, "hovercraft").unwrap_err();
-        assert_eq!((e.table, e.column, e.row_id, e.value.as_str()), ("booking", "mobility", 7, "hovercraft"));
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("booking", "mobility", "7", "hovercraft"));
         assert_eq!(e.to_string(), "booking.mobility of row 7 holds \"hovercraft\", which is not one of its values");
         // Case and spacing are not forgiven: "Ambulatory" is not ambulatory.
         assert!(Mobility::stored("client", "mobility", 1, "Ambulatory").is_err());

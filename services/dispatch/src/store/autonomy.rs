@@ -343,6 +343,6 @@ mod tests {
         assert!(stored_factors(&m).is_ok());
         m.factors = "{\"global\": ".into();
         let e = stored_factors(&m).unwrap_err();
-        assert_eq!((e.table, e.column, e.row_id), ("eta_model", "factors", 4));
+        assert_eq!((e.table, e.column, e.row_id.as_str()), ("eta_model", "factors", "4"));
     }
 }
