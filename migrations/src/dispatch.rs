@@ -1,7 +1,8 @@
 //! The dispatch service's tables: companies, drivers, clients (patients),
 //! bookings, dispatch runs and assignments; recurring booking templates; the
 //! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
-//! the notice outbox (the dispatcher's alerts, drift).
+//! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
+//! of their statuses and kinds.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,6 +10,7 @@ mod m0001_dispatch;
 mod m0002_recurring;
 mod m0003_autonomy;
 mod m0004_notice_outbox;
+mod m0005_vocabularies;
 
 pub struct Migrator;
 
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_recurring::Migration),
             Box::new(m0003_autonomy::Migration),
             Box::new(m0004_notice_outbox::Migration),
+            Box::new(m0005_vocabularies::Migration),
         ]
     }
 

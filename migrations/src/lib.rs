@@ -12,6 +12,7 @@ pub mod gateway;
 mod notice_outbox;
 pub mod notify;
 pub mod safety;
+mod vocabulary;
 
 /// The components that own a migration set, by name.
 pub const COMPONENTS: [&str; 5] = ["dispatch", "safety", "bugs", "notify", "gateway"];

@@ -1,18 +1,20 @@
 //! The notification service's tables: the outbox (notifications and their
 //! delivery attempts), channels and routing rules; uptime monitors, their
-//! heartbeats and maintenance windows.
+//! heartbeats and maintenance windows; the closed vocabularies of their kinds,
+//! states and severities.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_outbox;
 mod m0002_monitors;
+mod m0003_vocabularies;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_outbox::Migration), Box::new(m0002_monitors::Migration)]
+        vec![Box::new(m0001_outbox::Migration), Box::new(m0002_monitors::Migration), Box::new(m0003_vocabularies::Migration)]
     }
 
     fn migration_table_name() -> DynIden {

@@ -1,12 +1,14 @@
 //! The safety service's tables: limit overrides, the audit trail of autonomous
-//! actions, blocked attempts, the audit chain's head and signed checkpoints, and
-//! the notice outbox (limit reached).
+//! actions, blocked attempts, the audit chain's head and signed checkpoints, the
+//! notice outbox (limit reached), and the closed vocabularies of statuses and
+//! windows.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_safety_limits;
 mod m0002_autonomous_action;
 mod m0003_notice_outbox;
+mod m0004_vocabularies;
 
 pub struct Migrator;
 
@@ -17,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_safety_limits::Migration),
             Box::new(m0002_autonomous_action::Migration),
             Box::new(m0003_notice_outbox::Migration),
+            Box::new(m0004_vocabularies::Migration),
         ]
     }
 

@@ -120,7 +120,10 @@ pub async fn me(caller: Caller) -> Json<Me> {
 
 /// A token for `user`, in the account's current token generation.
 fn issue(state: &AppState, user: &users::entity::Model) -> Result<TokenResponse, ApiError> {
-    let role = user.role.parse().map_err(|e: String| ApiError::from_status("gateway", &kit::error::internal(e)))?;
+    let role = kit::stored::parse("users", "role", user.id, &user.role, |s| {
+        s.parse::<kit::auth::Role>().ok().filter(|r| *r != kit::auth::Role::Service)
+    })
+    .map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e)))?;
     let subject = user.id.to_string();
     Ok(TokenResponse {
         access_token: state.keys.issue_in_generation(&subject, &user.email, user.company_id, role, state.token_ttl, user.token_generation),

@@ -34,17 +34,24 @@ pub struct User {
     updated_at: String,
 }
 
-impl From<users::entity::Model> for User {
-    fn from(u: users::entity::Model) -> Self {
-        Self {
+/// An account as answered; a role stored outside the vocabulary is an error
+/// naming the row (500 to the caller, logged), and a list with such an
+/// account fails rather than leave it out or show the unknown role.
+impl TryFrom<users::entity::Model> for User {
+    type Error = ApiError;
+
+    fn try_from(u: users::entity::Model) -> Result<Self, ApiError> {
+        let role = kit::stored::parse("users", "role", u.id, &u.role, |s| role(s).ok())
+            .map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e)))?;
+        Ok(Self {
             id: u.id,
             email: u.email,
-            role: u.role,
+            role: role.as_str().to_owned(),
             company_id: u.company_id,
             active: u.active,
             created_at: u.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             updated_at: u.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        }
+        })
     }
 }
 
@@ -123,7 +130,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
         .await
         .map_err(|e| ApiError::database(&e))?;
     let info = kit::convert::page_info((page, per_page), total, false);
-    Ok(Json(Page::new(rows.into_iter().map(User::from).collect(), Some(info))))
+    Ok(Json(Page::new(rows.into_iter().map(User::try_from).collect::<Result<_, _>>()?, Some(info))))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -171,7 +178,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
         _ => ApiError::database(&e),
     })?;
     tracing::info!(user_id = created.id, role = role.as_str(), by = %caller.claims.sub, "account created");
-    Ok((StatusCode::CREATED, Json(created.into())))
+    Ok((StatusCode::CREATED, Json(created.try_into()?)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -241,7 +248,7 @@ pub async fn update(
         state.revocations.record(saved.id, saved.token_generation, now);
     }
     tracing::info!(user_id = saved.id, by = %caller.claims.sub, tokens_revoked = revokes, "account changed");
-    Ok(Json(saved.into()))
+    Ok(Json(saved.try_into()?))
 }
 
 #[utoipa::path(
@@ -258,4 +265,32 @@ pub async fn update(
 pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let _deactivated = update(State(state), caller, Path(id), Body(Patch { active: Some(false), ..Default::default() })).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_is_answered_only_with_a_known_role() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let account = |role: &str| users::entity::Model {
+            id: 5,
+            email: "a@x.ch".into(),
+            password_hash: "h".into(),
+            role: role.into(),
+            company_id: 1,
+            active: true,
+            created_at: at,
+            updated_at: at,
+            token_generation: 0,
+            tokens_revoked_at: None,
+        };
+        assert_eq!(User::try_from(account("dispatcher")).unwrap().role, "dispatcher");
+        for unknown in ["root", "service", "Admin"] {
+            let e = User::try_from(account(unknown)).unwrap_err();
+            assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR, "{unknown}");
+            assert!(!e.message.contains(unknown), "the value stays in the log: {}", e.message);
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Every component's migration set goes up, all the way down and up again, on
 //! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, and sets never touch each
-//! other's tables.
+//! other's tables; closed vocabularies are enforced (`vocabulary`).
+
+mod vocabulary;
 
 use atmr_migrations::{COMPONENTS, Operation, run};
 use kit::testing::{TestDb, backends};

@@ -12,6 +12,7 @@ use kit::convert::timestamp as ts;
 use kit::{
     auth::{Claims, Role, require_role},
     clock::SharedClock,
+    stored::UnknownValue,
 };
 use sea_orm::Order;
 use tonic::{Request, Response, Status};
@@ -57,17 +58,20 @@ fn actor(c: &Claims) -> Actor {
     }
 }
 
-fn bug_proto(m: bug_reports::Model) -> pb::Bug {
-    let status = BugStatus::parse(&m.status).map_or(pb::Status::Unspecified, input::status_proto);
-    pb::Bug {
+/// A bug's answer; a status, severity or priority stored outside its
+/// vocabulary is an error naming the row (and a list with such a row fails
+/// rather than leave the bug out of the triage queue).
+fn bug_proto(m: bug_reports::Model) -> Result<pb::Bug, UnknownValue> {
+    let shape = crate::store::shape(&m)?;
+    Ok(pb::Bug {
         id: m.id,
         company_id: m.company_id,
         title: m.title,
         description: m.description,
-        severity: m.severity.into(),
-        priority: m.priority.into(),
+        severity: i32::from(shape.severity.rank()),
+        priority: i32::from(shape.priority.rank()),
         category: m.category,
-        status: status as i32,
+        status: input::status_proto(shape.status) as i32,
         reporter: m.reporter,
         assignee: m.assignee,
         environment: m.environment,
@@ -83,7 +87,7 @@ fn bug_proto(m: bug_reports::Model) -> pb::Bug {
         create_time: Some(ts(m.created_at)),
         update_time: Some(ts(m.updated_at)),
         regression_count: m.regression_count,
-    }
+    })
 }
 
 fn comment_proto(c: bug_comments::Model) -> pb::Comment {
@@ -179,7 +183,7 @@ impl BugService for BugApi {
         let new = NewBug::parse(req.get_ref())?;
         let (bug, grouping) = self.store.create(&actor, new, self.now()).await?;
         self.metrics.reports.with_label_values(&[grouping_label(grouping)]).inc();
-        Ok(Response::new(pb::CreateBugResponse { bug: Some(bug_proto(bug)), grouping: grouping_proto(grouping) as i32 }))
+        Ok(Response::new(pb::CreateBugResponse { bug: Some(bug_proto(bug)?), grouping: grouping_proto(grouping) as i32 }))
     }
 
     async fn list_bugs(&self, req: Request<pb::ListBugsRequest>) -> Result<Response<pb::ListBugsResponse>, Status> {
@@ -188,14 +192,17 @@ impl BugService for BugApi {
         let page = input::page("page", r.page.as_ref())?;
         let (filter, sort) = (parse_filter(r)?, parse_sort(r)?);
         let (bugs, total) = self.store.list(company_id, &filter, sort, page).await?;
-        Ok(Response::new(pb::ListBugsResponse { bugs: bugs.into_iter().map(bug_proto).collect(), page: page_info(page, total) }))
+        Ok(Response::new(pb::ListBugsResponse {
+            bugs: bugs.into_iter().map(bug_proto).collect::<Result<_, _>>()?,
+            page: page_info(page, total),
+        }))
     }
 
     async fn get_bug(&self, req: Request<pb::GetBugRequest>) -> Result<Response<pb::GetBugResponse>, Status> {
         let company_id = require_role(&req, READERS)?.company_id;
         let bug_id = input::id("bug_id", req.get_ref().bug_id)?;
         let (bug, comments) = self.store.get_with_comments(company_id, bug_id, COMMENTS_WITH_BUG as usize).await?;
-        Ok(Response::new(pb::GetBugResponse { bug: Some(bug_proto(bug)), comments: comments.into_iter().map(comment_proto).collect() }))
+        Ok(Response::new(pb::GetBugResponse { bug: Some(bug_proto(bug)?), comments: comments.into_iter().map(comment_proto).collect() }))
     }
 
     async fn update_bug(&self, req: Request<pb::UpdateBugRequest>) -> Result<Response<pb::UpdateBugResponse>, Status> {
@@ -205,7 +212,7 @@ impl BugService for BugApi {
         let bug_id = input::id("bug.id", bug.id)?;
         let changes = input::changes(bug, r.update_mask.as_ref())?;
         let updated = self.store.update(company_id, bug_id, &changes, self.now()).await?;
-        Ok(Response::new(pb::UpdateBugResponse { bug: Some(bug_proto(updated)) }))
+        Ok(Response::new(pb::UpdateBugResponse { bug: Some(bug_proto(updated)?) }))
     }
 
     async fn add_comment(&self, req: Request<pb::AddCommentRequest>) -> Result<Response<pb::AddCommentResponse>, Status> {

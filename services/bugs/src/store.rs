@@ -21,6 +21,8 @@ use sea_orm::{
     sea_query::{Alias, Expr, OnConflict, Query},
 };
 
+use kit::stored::{self, UnknownValue};
+
 use crate::{
     alerts,
     domain::{
@@ -174,15 +176,18 @@ fn day_of(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
-pub fn shape(m: &bug_reports::Model) -> Shape {
-    Shape {
-        status: BugStatus::parse(&m.status).unwrap_or(BugStatus::Open),
-        severity: Severity::from_rank(m.severity.into()).unwrap_or(Severity::Medium),
-        priority: Priority::from_rank(m.priority.into()).unwrap_or(Priority::Medium),
+/// What a bug counts as in the aggregates. A status, severity or priority
+/// stored outside its vocabulary is an error naming the row, never counted
+/// as some default (the write that needed it fails and nothing is written).
+pub fn shape(m: &bug_reports::Model) -> Result<Shape, UnknownValue> {
+    Ok(Shape {
+        status: stored::parse("bug_reports", "status", m.id, &m.status, BugStatus::parse)?,
+        severity: Severity::from_rank(m.severity.into()).ok_or_else(|| UnknownValue::new("bug_reports", "severity", m.id, m.severity))?,
+        priority: Priority::from_rank(m.priority.into()).ok_or_else(|| UnknownValue::new("bug_reports", "priority", m.id, m.priority))?,
         category: m.category.clone(),
         created_at: m.created_at,
         resolved_at: m.resolved_at,
-    }
+    })
 }
 
 /// How many rows each aggregate is spread over. Every write lands in the shard of
@@ -409,7 +414,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
             self.alert(&txn, &bug, Grouping::Created, now).await?;
-            apply_counters(&txn, company_id, bug.id, &counter_delta(None, Some(&shape(&bug)))).await?;
+            apply_counters(&txn, company_id, bug.id, &counter_delta(None, Some(&shape(&bug)?))).await?;
             apply_day(&txn, company_id, bug.id, &day_of(now), DayDelta::opened(new.severity)).await?;
             txn.commit().await?;
             self.alerted(Grouping::Created);
@@ -435,7 +440,7 @@ impl Store {
                 None => break,
             }
         }
-        let old = shape(&bug);
+        let old = shape(&bug)?;
         let mut day = DayDelta { occurrences: 1, ..DayDelta::default() };
         let mut row = bug.clone().into_active_model();
         row.occurrence_count = Set(bug.occurrence_count + 1);
@@ -454,7 +459,7 @@ impl Store {
         };
         let updated = row.update(txn).await?;
         self.alert(txn, &updated, grouping, now).await?;
-        apply_counters(txn, company_id, updated.id, &counter_delta(Some(&old), Some(&shape(&updated)))).await?;
+        apply_counters(txn, company_id, updated.id, &counter_delta(Some(&old), Some(&shape(&updated)?))).await?;
         apply_day(txn, company_id, updated.id, &day_of(now), day).await?;
         Ok((updated, grouping))
     }
@@ -492,7 +497,7 @@ impl Store {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "bug_reports").await?;
         let bug = locked_bug(&txn, company_id, bug_id).await?.ok_or_else(|| StoreError::NotFound(format!("bug {bug_id}")))?;
-        let old = shape(&bug);
+        let old = shape(&bug)?;
         let mut row = bug.clone().into_active_model();
         let (mut status, mut duplicate_of) = (old.status, bug.duplicate_of);
         let mut duplicate_given = false;
@@ -545,7 +550,7 @@ impl Store {
         row.resolved_at = Set(resolved_at_after(old.status, status, bug.resolved_at, now));
         row.updated_at = Set(now);
         let updated = row.update(&txn).await?;
-        apply_counters(&txn, company_id, bug_id, &counter_delta(Some(&old), Some(&shape(&updated)))).await?;
+        apply_counters(&txn, company_id, bug_id, &counter_delta(Some(&old), Some(&shape(&updated)?))).await?;
         apply_day(&txn, company_id, bug_id, &day_of(now), DayDelta::transition(old.status, status)).await?;
         txn.commit().await?;
         Ok(updated)
@@ -815,6 +820,45 @@ async fn read_counts(db: &impl ConnectionTrait, company_id: i64) -> Result<Count
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shape_is_read_only_from_known_values() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let bug = bug_reports::Model {
+            id: 9,
+            company_id: 1,
+            title: "t".into(),
+            description: String::new(),
+            severity: 4,
+            priority: 1,
+            category: "default".into(),
+            status: "in_progress".into(),
+            reporter: "r@x.ch".into(),
+            assignee: None,
+            environment: "production".into(),
+            release_version: String::new(),
+            stack_trace: String::new(),
+            tags: String::new(),
+            fingerprint: "f".into(),
+            occurrence_count: 1,
+            regression_count: 0,
+            first_seen: at,
+            last_seen: at,
+            resolved_at: None,
+            duplicate_of: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let s = shape(&bug).unwrap();
+        assert_eq!((s.status, s.severity, s.priority), (BugStatus::InProgress, Severity::Critical, Priority::Low));
+        // Not open, not medium: an error naming the row and the value.
+        let e = shape(&bug_reports::Model { status: "forgotten".into(), ..bug.clone() }).unwrap_err();
+        assert_eq!((e.column, e.row_id.as_str(), e.value.as_str()), ("status", "9", "forgotten"));
+        let e = shape(&bug_reports::Model { severity: 0, ..bug.clone() }).unwrap_err();
+        assert_eq!((e.column, e.value.as_str()), ("severity", "0"));
+        let e = shape(&bug_reports::Model { priority: 5, ..bug }).unwrap_err();
+        assert_eq!((e.column, e.value.as_str()), ("priority", "5"));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

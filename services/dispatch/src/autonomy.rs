@@ -34,12 +34,13 @@ use kit::{
 use tonic::{Code, Status, transport::Channel};
 
 use crate::{
-    domain::{BookingStatus, Load, Mobility, VehicleKind, geo::Point},
+    domain::{AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind, geo::Point},
     entities::{assignment, booking, driver},
     eta::{self, Factors},
     grpc::DispatchApi,
+    reassign::MoveError,
     routing::{Matrix, Router},
-    store::{Lease, SettingsDefaults},
+    store::{Lease, Move, SettingsDefaults},
 };
 
 /// A position older than this is not used to predict.
@@ -81,6 +82,11 @@ impl Mode {
         }
     }
 
+    /// The mode stored in settings row `row_id`: an unknown one is an error.
+    pub fn stored(row_id: i64, s: &str) -> Result<Self, UnknownValue> {
+        Self::parse(s).ok_or_else(|| UnknownValue::new("autonomy_settings", "mode", row_id, s))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Off => "off",
@@ -112,6 +118,17 @@ pub struct CycleReport {
     pub suggestions: Vec<crate::entities::autonomy_suggestion::Model>,
     pub executed: usize,
     pub blocked: usize,
+}
+
+/// What executing an authorized action did, as safety must hear it.
+#[derive(Debug)]
+enum Outcome {
+    /// Everything it writes was committed.
+    Done,
+    /// Nothing was written.
+    Failed(Status),
+    /// Whether it was written is not known (a commit whose answer was lost).
+    Unknown(Status),
 }
 
 /// A stop still to serve on a driver's day.
@@ -264,6 +281,23 @@ fn stops_of<'a>(driver_id: i64, live: &[assignment::Model], bookings: &'a HashMa
     stops
 }
 
+/// Every stored value the manager reads is a known one (`propose` may then
+/// rely on them), or the first that is not.
+fn readable(drivers: &[driver::Model], bookings: &[booking::Model], live: &[assignment::Model]) -> Result<(), UnknownValue> {
+    for d in drivers {
+        VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
+    }
+    for b in bookings {
+        Mobility::stored("booking", "mobility", b.id, &b.mobility)?;
+        BookingStatus::stored("booking", "status", b.id, &b.status)?;
+    }
+    for a in live {
+        AssignmentStatus::stored("assignment", "status", a.id, &a.status)?;
+    }
+    Ok(())
+}
+
+/// Whether driver `d` can carry booking `b` (values checked by [`readable`]).
 fn fits(b: &booking::Model, d: &driver::Model) -> bool {
     let (Some(mobility), Some(kind)) = (Mobility::parse(&b.mobility), VehicleKind::parse(&d.vehicle_kind)) else { return false };
     mobility.fits(kind) && Load::of_trip(mobility, b.passengers).fits_in(Load::of_vehicle(kind, d.seats, d.wheelchair_places))
@@ -455,9 +489,11 @@ impl DispatchApi {
         settings: &crate::entities::autonomy_settings::Model,
     ) -> Result<CycleReport, Status> {
         let now = self.now();
-        let mode = Mode::parse(&settings.mode).unwrap_or(Mode::Off);
+        let mode = Mode::stored(settings.id, &settings.mode)?;
         let tz = self.store.time_zone(company_id).await?;
         let (drivers, bookings, live) = self.store.live_day(company_id, now.with_timezone(&tz).date_naive()).await?;
+        // The manager acts on the whole day or not at all: a row it cannot read stops the cycle.
+        readable(&drivers, &bookings, &live)?;
         let (factors, mae) = match self.store.eta_model(company_id).await? {
             // A corrupt model is logged (from_stored); the cycle goes on with the routing estimate.
             Some(m) => (Factors::from_stored(m.version, &m.factors).unwrap_or_else(|_| Factors::identity()), m.mae_minutes),
@@ -497,17 +533,21 @@ impl DispatchApi {
                     let outcome = self.execute(company_id, &p).await;
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
                     self.complete(company_id, action_id, &outcome, ms).await;
-                    let state = match &outcome {
-                        Ok(()) => {
+                    let (state, label) = match &outcome {
+                        Outcome::Done => {
                             report.executed += 1;
-                            "executed"
+                            ("executed", "executed")
                         }
-                        Err(e) => {
-                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action failed; left as a suggestion");
-                            "open"
+                        Outcome::Failed(e) => {
+                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action failed, nothing written; left as a suggestion");
+                            ("open", "failed")
+                        }
+                        Outcome::Unknown(e) => {
+                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action's outcome unknown; left as a suggestion");
+                            ("open", "unknown")
                         }
                     };
-                    self.metrics.autonomy_actions.with_label_values(&[p.kind, if outcome.is_ok() { "executed" } else { "failed" }]).inc();
+                    self.metrics.autonomy_actions.with_label_values(&[p.kind, label]).inc();
                     report.suggestions.push(self.store.insert_suggestion(company_id, &p, state, Some(action_id), now).await?);
                 }
                 Ok(None) => {
@@ -573,50 +613,78 @@ impl DispatchApi {
         Ok(answer.allowed.then_some(answer.action_id))
     }
 
-    /// Reports an executed action's outcome; a failure to report is logged (the
-    /// action stays "authorized" in the audit trail, which says so).
-    async fn complete(&self, company_id: i64, action_id: i64, outcome: &Result<(), Status>, ms: f64) {
-        let request = CompleteActionRequest {
-            action_id,
-            success: outcome.is_ok(),
-            error_message: outcome.as_ref().err().map(|e| e.message().to_owned()),
-            execution_time_ms: Some(ms),
+    /// Reports an executed action's outcome: a success only when all it
+    /// writes was committed, a failure only when nothing was written. When
+    /// that is not known, nothing is reported: the action stays "authorized"
+    /// in the audit trail, counted against the limits, which is the safe
+    /// side. A failure to report is logged likewise.
+    async fn complete(&self, company_id: i64, action_id: i64, outcome: &Outcome, ms: f64) {
+        let (success, error_message) = match outcome {
+            Outcome::Done => (true, None),
+            Outcome::Failed(e) => (false, Some(e.message().to_owned())),
+            Outcome::Unknown(e) => {
+                tracing::warn!(company_id, action_id, error = %e.message(), "an autonomous action's outcome is unknown: not reported, it stays authorized");
+                return;
+            }
         };
+        let request = CompleteActionRequest { action_id, success, error_message, execution_time_ms: Some(ms) };
         if let Err(e) = self.autonomy.safety.clone().complete_action(self.safety_request(company_id, request)).await {
             tracing::warn!(company_id, action_id, code = ?e.code(), error = %e.message(), "could not report an autonomous action's outcome");
         }
     }
 
-    async fn execute(&self, company_id: i64, p: &Proposal) -> Result<(), Status> {
-        match p.kind {
-            "reassign" => {
-                let to = p.to_driver_id.ok_or_else(|| Status::internal("a reassignment without a driver"))?;
-                self.reassign(company_id, p.booking_id, to, false).await.map(|_| ())
+    async fn execute(&self, company_id: i64, p: &Proposal) -> Outcome {
+        let moves = match (p.kind, p.to_driver_id, p.from_driver_id, p.other_booking_id) {
+            ("reassign", Some(to), _, _) => vec![Move { booking_id: p.booking_id, driver_id: to }],
+            // Both legs in one transaction that re-checks both days: both or neither.
+            ("swap", Some(to), Some(from), Some(other)) => {
+                vec![Move { booking_id: p.booking_id, driver_id: to }, Move { booking_id: other, driver_id: from }]
             }
-            "swap" => {
-                let (to, from, other) = match (p.to_driver_id, p.from_driver_id, p.other_booking_id) {
-                    (Some(t), Some(f), Some(o)) => (t, f, o),
-                    _ => return Err(Status::internal("a swap without both drivers and bookings")),
-                };
-                self.reassign(company_id, p.booking_id, to, false).await?;
-                self.reassign(company_id, other, from, false).await.map(|_| ())
+            ("reassign" | "swap", ..) => {
+                return Outcome::Failed(Status::internal(format!("a {} without its drivers and bookings", p.kind)));
             }
-            "delay" => {
-                let (pickup, dropoff) = p.retime.ok_or_else(|| Status::internal("a delay without its times"))?;
-                let changed = self.store.retime(company_id, p.booking_id, pickup, dropoff, self.now()).await?;
-                if let Some(row) = changed {
-                    let day = self.store.booking(company_id, p.booking_id).await?.service_day;
-                    self.board.publish(company_id, &day, "retimed", vec![row]);
-                }
-                Ok(())
-            }
-            "notify_dispatcher" => {
+            ("delay", ..) => return self.delay(company_id, p).await,
+            ("notify_dispatcher", ..) => {
                 let now = self.now();
                 let key = format!("autonomy.late:{}:{}", p.booking_id, now.timestamp() / 900);
                 let notice = dispatcher_notice("dispatch.late_booking", p.description.clone(), key, p);
-                Ok(self.store.enqueue_notice(&self.autonomy.outbox, company_id, &notice, now).await?)
+                // One statement: an error wrote nothing unless the connection broke under it.
+                return match self.store.enqueue_notice(&self.autonomy.outbox, company_id, &notice, now).await {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => {
+                        let status = Status::from(e);
+                        if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
+                    }
+                };
             }
-            other => Err(Status::internal(format!("unknown action {other}"))),
+            (other, ..) => return Outcome::Failed(Status::internal(format!("unknown action {other}"))),
+        };
+        match self.move_bookings(company_id, &moves, false).await {
+            Ok(_) => Outcome::Done,
+            Err(MoveError::NotDone(e)) => Outcome::Failed(e),
+            Err(MoveError::Unknown(e)) => Outcome::Unknown(e),
+        }
+    }
+
+    /// Re-times a booking's planned assignment: one statement, so an error
+    /// wrote nothing unless the connection broke under it.
+    async fn delay(&self, company_id: i64, p: &Proposal) -> Outcome {
+        let Some((pickup, dropoff)) = p.retime else { return Outcome::Failed(Status::internal("a delay without its times")) };
+        match self.store.retime(company_id, p.booking_id, pickup, dropoff, self.now()).await {
+            Ok(Some(row)) => {
+                match self.store.booking(company_id, p.booking_id).await {
+                    Ok(b) => self.board.publish(company_id, &b.service_day, "retimed", vec![row]),
+                    Err(e) => tracing::warn!(booking_id = p.booking_id, error = %e, "a re-timed assignment was not published to the board"),
+                }
+                Outcome::Done
+            }
+            Ok(None) => {
+                Outcome::Failed(Status::failed_precondition(format!("booking {} has no planned assignment any more", p.booking_id)))
+            }
+            Err(e) => {
+                let status = Status::from(e);
+                if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
+            }
         }
     }
 
@@ -673,8 +741,14 @@ pub async fn schedule(api: DispatchApi, polling: crate::store::Store, every: Dur
                     tracing::warn!(company_id = s.company_id, error = %e.message(), "scheduled drift check failed");
                 }
             }
-            if Mode::parse(&s.mode).unwrap_or(Mode::Off) == Mode::Off {
-                continue;
+            match Mode::stored(s.id, &s.mode) {
+                Ok(Mode::Off) => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    // The other companies' cycles go on.
+                    tracing::error!(company_id = s.company_id, value = %e.value, "autonomy settings hold an unknown mode: no cycle for the company");
+                    continue;
+                }
             }
             let interval = chrono::Duration::seconds(i64::from(s.cycle_interval_seconds));
             let last = *last_cycle.entry(s.company_id).or_insert(now);
@@ -803,6 +877,23 @@ mod tests {
         assert_eq!(proposals[0].kind, "delay");
         let (pickup, _) = proposals[0].retime.unwrap();
         assert!(pickup > at(5) && pickup < at(60), "{pickup}");
+    }
+
+    #[test]
+    fn the_manager_reads_only_known_values() {
+        assert_eq!(Mode::stored(1, "autonomous"), Ok(Mode::Autonomous));
+        let e = Mode::stored(1, "reckless").unwrap_err();
+        assert_eq!((e.table, e.column, e.value.as_str()), ("autonomy_settings", "mode", "reckless"), "not off, not anything");
+        let drivers = vec![driver(1, 46.5, 6.6)];
+        let mut b = booking(10, (46.2, 6.14), (0, 10));
+        let live = vec![planned(1, 10, 1, 5)];
+        assert_eq!(readable(&drivers, std::slice::from_ref(&b), &live), Ok(()));
+        b.mobility = "hovercraft".into();
+        let e = readable(&drivers, std::slice::from_ref(&b), &live).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str()), ("booking", "mobility", "10"));
+        let mut odd = live.clone();
+        odd[0].status = "paused".into();
+        assert_eq!(readable(&drivers, &[booking(10, (46.2, 6.14), (0, 10))], &odd).unwrap_err().column, "status");
     }
 
     #[test]

@@ -16,14 +16,12 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     board::Board,
-    domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, VehicleKind},
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, UnknownValue, VehicleKind},
     entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{self, mask_paths},
     metrics::DispatchMetrics,
-    planning,
     run::{self, Planner},
-    solver::{Plan, Route, check, insertion},
-    store::{AssignmentFilter, BookingFilter, DriverFilter, Store, StoreError, UnassignedRow},
+    store::{AssignmentFilter, BookingFilter, DriverFilter, Move, Store, StoreError, UnassignedRow},
 };
 
 const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
@@ -56,92 +54,6 @@ impl DispatchApi {
 
     fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
         self.board.publish(company_id, service_day, change, rows.into_iter().collect());
-    }
-
-    /// Puts `booking_id` into `driver_id`'s day at its best feasible place (the
-    /// planned rest re-timed) or, with `force`, at its time despite the
-    /// violations it returns. For `ReassignBooking` and the autonomous manager.
-    pub(crate) async fn reassign(
-        &self,
-        company_id: i64,
-        booking_id: i64,
-        driver_id: i64,
-        force: bool,
-    ) -> Result<(Option<assignment::Model>, Vec<String>), Status> {
-        let booking = self.store.booking(company_id, booking_id).await?;
-        let driver = self.store.driver(company_id, driver_id).await?;
-        let status = BookingStatus::parse(&booking.status).unwrap_or(BookingStatus::Pending);
-        if !status.not_started() {
-            return Err(Status::failed_precondition(format!(
-                "booking {booking_id} is {status}; only pending or assigned bookings can be reassigned"
-            )));
-        }
-        if booking.pickup_earliest.is_none() {
-            return Err(Status::failed_precondition(format!("booking {booking_id} is a will-call return without a pickup window yet")));
-        }
-        if !planning::plannable(&driver) {
-            return Err(Status::failed_precondition(format!(
-                "driver {driver_id} is {}; only available or on-duty drivers take bookings",
-                driver.status
-            )));
-        }
-        let day = chrono::NaiveDate::parse_from_str(&booking.service_day, "%Y-%m-%d").map_err(kit::error::internal)?;
-        let tz = self.store.time_zone(company_id).await?;
-        let (live, mut on_route) = self.store.driver_day(company_id, driver_id, &booking.service_day).await?;
-        // Trips already started stay as they are; the planned rest is re-timed.
-        let started: Vec<i64> = live.iter().filter(|a| a.status != AssignmentStatus::Planned.as_str()).map(|a| a.booking_id).collect();
-        on_route.retain(|b| b.id != booking_id);
-        let mut bookings = on_route;
-        bookings.push(booking.clone());
-        let (mut problem, _) =
-            planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
-        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
-        let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
-        let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
-            Some(route) => (route, Vec::new()),
-            None => {
-                // No feasible place: the booking goes where its pickup time puts it.
-                let mut stops = current.stops.clone();
-                let q = &problem.requests[ri];
-                let at = stops.iter().position(|s| s.time > q.earliest).unwrap_or(stops.len());
-                stops.insert(at, crate::solver::Stop { request: ri, pickup: true, time: q.earliest });
-                let drop_time = q.earliest + q.service + problem.travel.secs(q.pickup, q.dropoff);
-                stops.insert(at + 1, crate::solver::Stop { request: ri, pickup: false, time: drop_time });
-                let route = Route { vehicle: 0, stops };
-                let others: Vec<usize> = (0..problem.requests.len()).filter(|i| !route.stops.iter().any(|s| s.request == *i)).collect();
-                problem.keep = Vec::new();
-                let plan = Plan {
-                    routes: vec![route.clone()],
-                    unassigned: others
-                        .into_iter()
-                        .map(|request| crate::solver::Unassigned {
-                            request,
-                            reason: crate::solver::Reason::FleetFull,
-                            detail: String::new(),
-                        })
-                        .collect(),
-                };
-                let found: Vec<String> = check::violations(&problem, &plan).into_iter().map(|v| v.message).collect();
-                if !force {
-                    return Err(Status::failed_precondition(format!(
-                        "booking {booking_id} does not fit driver {driver_id}'s day: {}; pass force to assign anyway",
-                        found.join("; ")
-                    )));
-                }
-                tracing::warn!(booking_id, driver_id, violations = found.len(), "forced reassignment despite violations");
-                (route, found)
-            }
-        };
-        let rows: Vec<_> = planning::assignments_of(&problem, std::slice::from_ref(&route))
-            .into_iter()
-            .filter(|a| !started.contains(&a.booking_id))
-            .map(|a| planning::NewAssignment { driver_id, ..a })
-            .collect();
-        let (created, superseded) = self.store.write_route(company_id, booking_id, driver_id, &rows, self.now()).await?;
-        tracing::info!(booking_id, driver_id, forced = !violations.is_empty(), "booking reassigned");
-        self.publish(company_id, &booking.service_day, "superseded", superseded);
-        self.publish(company_id, &booking.service_day, "created", created.iter().cloned());
-        Ok((created.into_iter().find(|a| a.booking_id == booking_id), violations))
     }
 
     /// Records a trip's pickup (with the ETA model's prediction and version) or
@@ -209,32 +121,34 @@ pub(crate) fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64)
     page(p).map_err(|(field, message)| Invalid::new(format!("page.{field}"), message).into())
 }
 
-fn vehicle_kind_pb(s: &str) -> pb::VehicleKind {
-    match VehicleKind::parse(s) {
-        Some(VehicleKind::Car) => pb::VehicleKind::Car,
-        Some(VehicleKind::WheelchairVan) => pb::VehicleKind::WheelchairVan,
-        Some(VehicleKind::Stretcher) => pb::VehicleKind::Stretcher,
-        None => pb::VehicleKind::Unspecified,
-    }
+// Responses are built from rows whose every stored value is known; a list
+// with one unreadable row fails (INTERNAL, the row logged) rather than leave
+// the row out of the answer: a booking silently missing from a dispatcher's
+// board is worse than an error.
+
+fn vehicle_kind_pb(id: i64, s: &str) -> Result<pb::VehicleKind, UnknownValue> {
+    Ok(match VehicleKind::stored("driver", "vehicle_kind", id, s)? {
+        VehicleKind::Car => pb::VehicleKind::Car,
+        VehicleKind::WheelchairVan => pb::VehicleKind::WheelchairVan,
+        VehicleKind::Stretcher => pb::VehicleKind::Stretcher,
+    })
 }
 
-fn mobility_pb(s: &str) -> pb::Mobility {
-    match Mobility::parse(s) {
-        Some(Mobility::Ambulatory) => pb::Mobility::Ambulatory,
-        Some(Mobility::Wheelchair) => pb::Mobility::Wheelchair,
-        Some(Mobility::Stretcher) => pb::Mobility::Stretcher,
-        None => pb::Mobility::Unspecified,
-    }
+fn mobility_pb(table: &'static str, id: i64, s: &str) -> Result<pb::Mobility, UnknownValue> {
+    Ok(match Mobility::stored(table, "mobility", id, s)? {
+        Mobility::Ambulatory => pb::Mobility::Ambulatory,
+        Mobility::Wheelchair => pb::Mobility::Wheelchair,
+        Mobility::Stretcher => pb::Mobility::Stretcher,
+    })
 }
 
-fn driver_status_pb(s: &str) -> pb::DriverStatus {
-    match DriverStatus::parse(s) {
-        Some(DriverStatus::Available) => pb::DriverStatus::Available,
-        Some(DriverStatus::OnDuty) => pb::DriverStatus::OnDuty,
-        Some(DriverStatus::OffDuty) => pb::DriverStatus::OffDuty,
-        Some(DriverStatus::Inactive) => pb::DriverStatus::Inactive,
-        None => pb::DriverStatus::Unspecified,
-    }
+fn driver_status_pb(id: i64, s: &str) -> Result<pb::DriverStatus, UnknownValue> {
+    Ok(match DriverStatus::stored("driver", "status", id, s)? {
+        DriverStatus::Available => pb::DriverStatus::Available,
+        DriverStatus::OnDuty => pb::DriverStatus::OnDuty,
+        DriverStatus::OffDuty => pb::DriverStatus::OffDuty,
+        DriverStatus::Inactive => pb::DriverStatus::Inactive,
+    })
 }
 
 fn booking_status_pb(s: BookingStatus) -> pb::BookingStatus {
@@ -254,57 +168,56 @@ fn booking_status(field: &str, v: i32) -> Result<BookingStatus, Invalid> {
     BookingStatus::ALL.iter().copied().find(|b| booking_status_pb(*b) == s).ok_or_else(|| Invalid::new(field, "must be a booking status"))
 }
 
-fn assignment_status_pb(s: &str) -> pb::AssignmentStatus {
-    match AssignmentStatus::parse(s) {
-        Some(AssignmentStatus::Planned) => pb::AssignmentStatus::Planned,
-        Some(AssignmentStatus::Active) => pb::AssignmentStatus::Active,
-        Some(AssignmentStatus::Done) => pb::AssignmentStatus::Done,
-        Some(AssignmentStatus::Superseded) => pb::AssignmentStatus::Superseded,
-        None => pb::AssignmentStatus::Unspecified,
-    }
+fn assignment_status_pb(id: i64, s: &str) -> Result<pb::AssignmentStatus, UnknownValue> {
+    Ok(match AssignmentStatus::stored("assignment", "status", id, s)? {
+        AssignmentStatus::Planned => pb::AssignmentStatus::Planned,
+        AssignmentStatus::Active => pb::AssignmentStatus::Active,
+        AssignmentStatus::Done => pb::AssignmentStatus::Done,
+        AssignmentStatus::Superseded => pb::AssignmentStatus::Superseded,
+    })
 }
 
 fn company_pb(c: company::Model) -> pb::Company {
     pb::Company { id: c.id, name: c.name, time_zone: c.time_zone, create_time: Some(timestamp(c.created_at)) }
 }
 
-fn driver_pb(d: driver::Model) -> pb::Driver {
-    pb::Driver {
+fn driver_pb(d: driver::Model) -> Result<pb::Driver, UnknownValue> {
+    Ok(pb::Driver {
         id: d.id,
         company_id: d.company_id,
         name: d.name,
         phone: d.phone,
-        vehicle_kind: vehicle_kind_pb(&d.vehicle_kind) as i32,
+        vehicle_kind: vehicle_kind_pb(d.id, &d.vehicle_kind)? as i32,
         seats: d.seats,
         wheelchair_places: d.wheelchair_places,
         shift_start_minute: d.shift_start_minute,
         shift_end_minute: d.shift_end_minute,
         depot: point(d.depot_lat, d.depot_lon),
-        status: driver_status_pb(&d.status) as i32,
+        status: driver_status_pb(d.id, &d.status)? as i32,
         last_position: d.last_lat.zip(d.last_lon).and_then(|(lat, lon)| point(lat, lon)),
         last_position_time: d.last_position_at.map(timestamp),
         create_time: Some(timestamp(d.created_at)),
         update_time: Some(timestamp(d.updated_at)),
-    }
+    })
 }
 
-fn client_pb(c: client::Model) -> pb::Client {
-    pb::Client {
+fn client_pb(c: client::Model) -> Result<pb::Client, UnknownValue> {
+    Ok(pb::Client {
         id: c.id,
         company_id: c.company_id,
         name: c.name,
         phone: c.phone,
         address: c.address,
         location: point(c.lat, c.lon),
-        mobility: mobility_pb(&c.mobility) as i32,
+        mobility: mobility_pb("client", c.id, &c.mobility)? as i32,
         notes: c.notes,
         create_time: Some(timestamp(c.created_at)),
         update_time: Some(timestamp(c.updated_at)),
-    }
+    })
 }
 
-fn booking_pb(b: booking::Model) -> pb::Booking {
-    pb::Booking {
+fn booking_pb(b: booking::Model) -> Result<pb::Booking, UnknownValue> {
+    Ok(pb::Booking {
         id: b.id,
         company_id: b.company_id,
         client_id: b.client_id,
@@ -316,21 +229,21 @@ fn booking_pb(b: booking::Model) -> pb::Booking {
         pickup_latest: b.pickup_latest.map(timestamp),
         appointment_time: b.appointment_time.map(timestamp),
         passengers: b.passengers,
-        mobility: mobility_pb(&b.mobility) as i32,
+        mobility: mobility_pb("booking", b.id, &b.mobility)? as i32,
         boarding_minutes: b.boarding_minutes,
         return_of: b.return_of,
         will_call: b.will_call,
         recurring_template_id: b.recurring_template_id,
         notes: b.notes,
-        status: BookingStatus::parse(&b.status).map_or(pb::BookingStatus::Unspecified, booking_status_pb) as i32,
+        status: booking_status_pb(BookingStatus::stored("booking", "status", b.id, &b.status)?) as i32,
         service_day: b.service_day,
         create_time: Some(timestamp(b.created_at)),
         update_time: Some(timestamp(b.updated_at)),
-    }
+    })
 }
 
-fn assignment_pb(a: assignment::Model) -> pb::Assignment {
-    pb::Assignment {
+fn assignment_pb(a: assignment::Model) -> Result<pb::Assignment, UnknownValue> {
+    Ok(pb::Assignment {
         id: a.id,
         booking_id: a.booking_id,
         driver_id: a.driver_id,
@@ -338,27 +251,33 @@ fn assignment_pb(a: assignment::Model) -> pb::Assignment {
         sequence: a.sequence,
         planned_pickup_time: Some(timestamp(a.planned_pickup_at)),
         planned_dropoff_time: Some(timestamp(a.planned_dropoff_at)),
-        status: assignment_status_pb(&a.status) as i32,
+        status: assignment_status_pb(a.id, &a.status)? as i32,
         create_time: Some(timestamp(a.created_at)),
-    }
+    })
 }
 
-fn run_pb(r: dispatch_run::Model) -> pb::DispatchRun {
-    let unassigned: Vec<UnassignedRow> = serde_json::from_str(&r.unassigned).unwrap_or_default();
-    pb::DispatchRun {
+fn run_pb(r: dispatch_run::Model) -> Result<pb::DispatchRun, UnknownValue> {
+    let unassigned: Vec<UnassignedRow> =
+        serde_json::from_str(&r.unassigned).map_err(|_| UnknownValue::new("dispatch_run", "unassigned", r.id, &r.unassigned))?;
+    let routing_source = match r.routing_source.as_str() {
+        "osrm" => pb::RoutingSource::Osrm,
+        "haversine" => pb::RoutingSource::Haversine,
+        // A run that failed before it had a travel matrix.
+        "" => pb::RoutingSource::Unspecified,
+        other => return Err(UnknownValue::new("dispatch_run", "routing_source", r.id, other)),
+    };
+    Ok(pb::DispatchRun {
         id: r.id,
         company_id: r.company_id,
         service_day: r.service_day,
-        mode: match RunMode::parse(&r.mode) {
-            Some(RunMode::Full) => pb::RunMode::Full,
-            Some(RunMode::PendingOnly) => pb::RunMode::PendingOnly,
-            None => pb::RunMode::Unspecified,
+        mode: match RunMode::stored("dispatch_run", "mode", r.id, &r.mode)? {
+            RunMode::Full => pb::RunMode::Full,
+            RunMode::PendingOnly => pb::RunMode::PendingOnly,
         } as i32,
-        status: match RunStatus::parse(&r.status) {
-            Some(RunStatus::Running) => pb::RunStatus::Running,
-            Some(RunStatus::Completed) => pb::RunStatus::Completed,
-            Some(RunStatus::Failed) => pb::RunStatus::Failed,
-            None => pb::RunStatus::Unspecified,
+        status: match RunStatus::stored("dispatch_run", "status", r.id, &r.status)? {
+            RunStatus::Running => pb::RunStatus::Running,
+            RunStatus::Completed => pb::RunStatus::Completed,
+            RunStatus::Failed => pb::RunStatus::Failed,
         } as i32,
         start_time: Some(timestamp(r.started_at)),
         finish_time: r.finished_at.map(timestamp),
@@ -374,14 +293,10 @@ fn run_pb(r: dispatch_run::Model) -> pb::DispatchRun {
             .into_iter()
             .map(|u| pb::UnassignedBooking { booking_id: u.booking_id, reason: u.reason, detail: u.detail })
             .collect(),
-        routing_source: match r.routing_source.as_str() {
-            "osrm" => pb::RoutingSource::Osrm,
-            "haversine" => pb::RoutingSource::Haversine,
-            _ => pb::RoutingSource::Unspecified,
-        } as i32,
+        routing_source: routing_source as i32,
         solver: r.solver,
         error: r.error,
-    }
+    })
 }
 
 fn required<T>(field: &str, v: Option<T>) -> Result<T, Status> {
@@ -514,13 +429,13 @@ impl DispatchService for DispatchApi {
         let d = input::driver(&required("driver", req.into_inner().driver)?).map_err(|e| e.under("driver."))?;
         let row = self.store.create_driver(c.company_id, d, self.now()).await?;
         tracing::info!(driver_id = row.id, "driver created");
-        Ok(Response::new(pb::CreateDriverResponse { driver: Some(driver_pb(row)) }))
+        Ok(Response::new(pb::CreateDriverResponse { driver: Some(driver_pb(row)?) }))
     }
 
     async fn get_driver(&self, req: Request<pb::GetDriverRequest>) -> Result<Response<pb::GetDriverResponse>, Status> {
         let c = caller(&req)?;
         let id = input::id("driver_id", req.into_inner().driver_id)?;
-        Ok(Response::new(pb::GetDriverResponse { driver: Some(driver_pb(self.store.driver(c.company_id, id).await?)) }))
+        Ok(Response::new(pb::GetDriverResponse { driver: Some(driver_pb(self.store.driver(c.company_id, id).await?)?) }))
     }
 
     async fn list_drivers(&self, req: Request<pb::ListDriversRequest>) -> Result<Response<pb::ListDriversResponse>, Status> {
@@ -535,7 +450,10 @@ impl DispatchService for DispatchApi {
         let kinds = r.vehicle_kinds.iter().map(|&k| input::vehicle_kind("vehicle_kinds", k)).collect::<Result<Vec<_>, _>>()?;
         let filter = DriverFilter { statuses, kinds, query: optional_query("query", r.query.as_deref())? };
         let (rows, total) = self.store.list_drivers(c.company_id, &filter, p).await?;
-        Ok(Response::new(pb::ListDriversResponse { drivers: rows.into_iter().map(driver_pb).collect(), page: page_info(p, total) }))
+        Ok(Response::new(pb::ListDriversResponse {
+            drivers: rows.into_iter().map(driver_pb).collect::<Result<_, _>>()?,
+            page: page_info(p, total),
+        }))
     }
 
     async fn update_driver(&self, req: Request<pb::UpdateDriverRequest>) -> Result<Response<pb::UpdateDriverResponse>, Status> {
@@ -544,10 +462,10 @@ impl DispatchService for DispatchApi {
         let paths = mask_paths(r.update_mask.as_ref(), &DRIVER_PATHS)?;
         let patch = required("driver", r.driver)?;
         let id = input::id("driver.id", patch.id)?;
-        let current = driver_pb(self.store.driver(c.company_id, id).await?);
+        let current = driver_pb(self.store.driver(c.company_id, id).await?)?;
         let d = input::driver(&merge_driver(current, patch, &paths)).map_err(|e| e.under("driver."))?;
         let row = self.store.update_driver(c.company_id, id, d, self.now()).await?;
-        Ok(Response::new(pb::UpdateDriverResponse { driver: Some(driver_pb(row)) }))
+        Ok(Response::new(pb::UpdateDriverResponse { driver: Some(driver_pb(row)?) }))
     }
 
     async fn delete_driver(&self, req: Request<pb::DeleteDriverRequest>) -> Result<Response<pb::DeleteDriverResponse>, Status> {
@@ -562,13 +480,13 @@ impl DispatchService for DispatchApi {
         let input = input::client(&required("client", req.into_inner().client)?).map_err(|e| e.under("client."))?;
         let row = self.store.create_client(c.company_id, input, self.now()).await?;
         tracing::info!(client_id = row.id, "client created");
-        Ok(Response::new(pb::CreateClientResponse { client: Some(client_pb(row)) }))
+        Ok(Response::new(pb::CreateClientResponse { client: Some(client_pb(row)?) }))
     }
 
     async fn get_client(&self, req: Request<pb::GetClientRequest>) -> Result<Response<pb::GetClientResponse>, Status> {
         let c = caller(&req)?;
         let id = input::id("client_id", req.into_inner().client_id)?;
-        Ok(Response::new(pb::GetClientResponse { client: Some(client_pb(self.store.client(c.company_id, id).await?)) }))
+        Ok(Response::new(pb::GetClientResponse { client: Some(client_pb(self.store.client(c.company_id, id).await?)?) }))
     }
 
     async fn list_clients(&self, req: Request<pb::ListClientsRequest>) -> Result<Response<pb::ListClientsResponse>, Status> {
@@ -582,7 +500,10 @@ impl DispatchService for DispatchApi {
             .collect::<Result<Vec<_>, _>>()?;
         let query = optional_query("query", r.query.as_deref())?;
         let (rows, total) = self.store.list_clients(c.company_id, &mobilities, query.as_deref(), p).await?;
-        Ok(Response::new(pb::ListClientsResponse { clients: rows.into_iter().map(client_pb).collect(), page: page_info(p, total) }))
+        Ok(Response::new(pb::ListClientsResponse {
+            clients: rows.into_iter().map(client_pb).collect::<Result<_, _>>()?,
+            page: page_info(p, total),
+        }))
     }
 
     async fn update_client(&self, req: Request<pb::UpdateClientRequest>) -> Result<Response<pb::UpdateClientResponse>, Status> {
@@ -591,10 +512,10 @@ impl DispatchService for DispatchApi {
         let paths = mask_paths(r.update_mask.as_ref(), &CLIENT_PATHS)?;
         let patch = required("client", r.client)?;
         let id = input::id("client.id", patch.id)?;
-        let current = client_pb(self.store.client(c.company_id, id).await?);
+        let current = client_pb(self.store.client(c.company_id, id).await?)?;
         let input = input::client(&merge_client(current, patch, &paths)).map_err(|e| e.under("client."))?;
         let row = self.store.update_client(c.company_id, id, input, self.now()).await?;
-        Ok(Response::new(pb::UpdateClientResponse { client: Some(client_pb(row)) }))
+        Ok(Response::new(pb::UpdateClientResponse { client: Some(client_pb(row)?) }))
     }
 
     async fn delete_client(&self, req: Request<pb::DeleteClientRequest>) -> Result<Response<pb::DeleteClientResponse>, Status> {
@@ -610,7 +531,7 @@ impl DispatchService for DispatchApi {
         let mut rows = self.store.create_bookings(c.company_id, vec![input], self.now()).await.map_err(|e| prefix_store(e, "booking."))?;
         let row = rows.pop().expect("one booking in, one out");
         tracing::info!(booking_id = row.id, client_id = row.client_id, "booking created");
-        Ok(Response::new(pb::CreateBookingResponse { booking: Some(booking_pb(row)) }))
+        Ok(Response::new(pb::CreateBookingResponse { booking: Some(booking_pb(row)?) }))
     }
 
     async fn create_bookings(&self, req: Request<pb::CreateBookingsRequest>) -> Result<Response<pb::CreateBookingsResponse>, Status> {
@@ -640,7 +561,7 @@ impl DispatchService for DispatchApi {
             self.store.create_bookings(c.company_id, inputs, self.now()).await?
         };
         tracing::info!(count = created.len(), "bookings created");
-        Ok(Response::new(pb::CreateBookingsResponse { bookings: created.into_iter().map(booking_pb).collect() }))
+        Ok(Response::new(pb::CreateBookingsResponse { bookings: created.into_iter().map(booking_pb).collect::<Result<_, _>>()? }))
     }
 
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
@@ -648,7 +569,10 @@ impl DispatchService for DispatchApi {
         let id = input::id("booking_id", req.into_inner().booking_id)?;
         let booking = self.store.booking(c.company_id, id).await?;
         let assignment = self.store.live_assignment(id).await?;
-        Ok(Response::new(pb::GetBookingResponse { booking: Some(booking_pb(booking)), assignment: assignment.map(assignment_pb) }))
+        Ok(Response::new(pb::GetBookingResponse {
+            booking: Some(booking_pb(booking)?),
+            assignment: assignment.map(assignment_pb).transpose()?,
+        }))
     }
 
     async fn list_bookings(&self, req: Request<pb::ListBookingsRequest>) -> Result<Response<pb::ListBookingsResponse>, Status> {
@@ -662,7 +586,10 @@ impl DispatchService for DispatchApi {
             driver_id: r.driver_id.map(|v| input::id("driver_id", v)).transpose()?,
         };
         let (rows, total) = self.store.list_bookings(c.company_id, &filter, p).await?;
-        Ok(Response::new(pb::ListBookingsResponse { bookings: rows.into_iter().map(booking_pb).collect(), page: page_info(p, total) }))
+        Ok(Response::new(pb::ListBookingsResponse {
+            bookings: rows.into_iter().map(booking_pb).collect::<Result<_, _>>()?,
+            page: page_info(p, total),
+        }))
     }
 
     async fn update_booking(&self, req: Request<pb::UpdateBookingRequest>) -> Result<Response<pb::UpdateBookingResponse>, Status> {
@@ -671,12 +598,12 @@ impl DispatchService for DispatchApi {
         let paths = mask_paths(r.update_mask.as_ref(), &BOOKING_PATHS)?;
         let patch = required("booking", r.booking)?;
         let id = input::id("booking.id", patch.id)?;
-        let current = booking_pb(self.store.booking(c.company_id, id).await?);
+        let current = booking_pb(self.store.booking(c.company_id, id).await?)?;
         let merged = merge_booking(current, patch, &paths);
         let input = input::booking(&merged).map_err(|e| e.under("booking."))?;
         let (row, superseded) = self.store.update_booking(c.company_id, id, input, self.now()).await?;
         self.publish(c.company_id, &row.service_day, "superseded", superseded);
-        Ok(Response::new(pb::UpdateBookingResponse { booking: Some(booking_pb(row)) }))
+        Ok(Response::new(pb::UpdateBookingResponse { booking: Some(booking_pb(row)?) }))
     }
 
     async fn update_booking_status(
@@ -703,7 +630,7 @@ impl DispatchService for DispatchApi {
         tracing::info!(booking_id = id, status = %to, "booking status changed");
         self.observe_trip(c.company_id, &row, to, at).await;
         self.publish(c.company_id, &row.service_day, "status_changed", changed);
-        Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)) }))
+        Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)?) }))
     }
 
     async fn create_recurring_template(
@@ -714,7 +641,7 @@ impl DispatchService for DispatchApi {
         let t = input::template(&required("template", req.into_inner().template)?).map_err(|e| e.under("template."))?;
         let row = self.store.create_template(c.company_id, t, self.now()).await.map_err(|e| prefix_store(e, "template."))?;
         tracing::info!(template_id = row.id, client_id = row.client_id, "recurring template created");
-        Ok(Response::new(pb::CreateRecurringTemplateResponse { template: Some(template_pb(row)) }))
+        Ok(Response::new(pb::CreateRecurringTemplateResponse { template: Some(template_pb(row)?) }))
     }
 
     async fn list_recurring_templates(
@@ -724,7 +651,7 @@ impl DispatchService for DispatchApi {
         let c = caller(&req)?;
         let client_id = req.into_inner().client_id.map(|v| input::id("client_id", v)).transpose()?;
         let rows = self.store.list_templates(c.company_id, client_id).await?;
-        Ok(Response::new(pb::ListRecurringTemplatesResponse { templates: rows.into_iter().map(template_pb).collect() }))
+        Ok(Response::new(pb::ListRecurringTemplatesResponse { templates: rows.into_iter().map(template_pb).collect::<Result<_, _>>()? }))
     }
 
     async fn delete_recurring_template(
@@ -746,7 +673,7 @@ impl DispatchService for DispatchApi {
         let (created, already_present) = self.store.generate_recurring(c.company_id, day, self.now()).await?;
         tracing::info!(service_day = %day, created = created.len(), already_present, "recurring bookings generated");
         Ok(Response::new(pb::GenerateRecurringBookingsResponse {
-            bookings: created.into_iter().map(booking_pb).collect(),
+            bookings: created.into_iter().map(booking_pb).collect::<Result<_, _>>()?,
             already_present,
         }))
     }
@@ -790,15 +717,15 @@ impl DispatchService for DispatchApi {
         self.publish(c.company_id, &day, "superseded", done.superseded);
         self.publish(c.company_id, &day, "created", done.created.iter().cloned());
         Ok(Response::new(pb::RunDispatchResponse {
-            run: Some(run_pb(done.run)),
-            assignments: done.created.into_iter().map(assignment_pb).collect(),
+            run: Some(run_pb(done.run)?),
+            assignments: done.created.into_iter().map(assignment_pb).collect::<Result<_, _>>()?,
         }))
     }
 
     async fn get_dispatch_run(&self, req: Request<pb::GetDispatchRunRequest>) -> Result<Response<pb::GetDispatchRunResponse>, Status> {
         let c = caller(&req)?;
         let id = input::id("run_id", req.into_inner().run_id)?;
-        Ok(Response::new(pb::GetDispatchRunResponse { run: Some(run_pb(self.store.run(c.company_id, id).await?)) }))
+        Ok(Response::new(pb::GetDispatchRunResponse { run: Some(run_pb(self.store.run(c.company_id, id).await?)?) }))
     }
 
     async fn list_dispatch_runs(
@@ -810,7 +737,10 @@ impl DispatchService for DispatchApi {
         let p = checked_page(r.page.as_ref())?;
         let day = r.service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?;
         let (rows, total) = self.store.list_runs(c.company_id, day, p).await?;
-        Ok(Response::new(pb::ListDispatchRunsResponse { runs: rows.into_iter().map(run_pb).collect(), page: page_info(p, total) }))
+        Ok(Response::new(pb::ListDispatchRunsResponse {
+            runs: rows.into_iter().map(run_pb).collect::<Result<_, _>>()?,
+            page: page_info(p, total),
+        }))
     }
 
     async fn list_assignments(&self, req: Request<pb::ListAssignmentsRequest>) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
@@ -836,7 +766,7 @@ impl DispatchService for DispatchApi {
         };
         let (rows, total) = self.store.list_assignments(c.company_id, &filter, p).await?;
         Ok(Response::new(pb::ListAssignmentsResponse {
-            assignments: rows.into_iter().map(assignment_pb).collect(),
+            assignments: rows.into_iter().map(assignment_pb).collect::<Result<_, _>>()?,
             page: page_info(p, total),
         }))
     }
@@ -846,8 +776,12 @@ impl DispatchService for DispatchApi {
         let r = req.into_inner();
         let booking_id = input::id("booking_id", r.booking_id)?;
         let driver_id = input::id("driver_id", r.driver_id)?;
-        let (assignment, violations) = self.reassign(c.company_id, booking_id, driver_id, r.force).await?;
-        Ok(Response::new(pb::ReassignBookingResponse { assignment: assignment.map(assignment_pb), violations }))
+        let moved = self.move_bookings(c.company_id, &[Move { booking_id, driver_id }], r.force).await?;
+        let assignment = moved.created.into_iter().find(|a| a.booking_id == booking_id);
+        Ok(Response::new(pb::ReassignBookingResponse {
+            assignment: assignment.map(assignment_pb).transpose()?,
+            violations: moved.violations,
+        }))
     }
 
     async fn report_driver_positions(
@@ -894,9 +828,11 @@ impl DispatchService for DispatchApi {
             async move {
                 match item {
                     Ok(change) if change.company_id == company && day.as_ref().is_none_or(|d| *d == change.service_day) => {
+                        // The stream goes on past a row it cannot read; the row is logged.
+                        let assignment = assignment_pb(change.assignment).map_err(StoreError::from).ok()?;
                         Some(Ok(pb::WatchAssignmentsResponse {
                             change: change.change.to_owned(),
-                            assignment: Some(assignment_pb(change.assignment)),
+                            assignment: Some(assignment),
                             time: Some(timestamp(Utc::now())),
                         }))
                     }
@@ -921,12 +857,18 @@ fn prefix_store(e: StoreError, prefix: &str) -> StoreError {
     }
 }
 
-fn template_pb(t: recurring_template::Model) -> pb::RecurringTemplate {
-    pb::RecurringTemplate {
+fn template_pb(t: recurring_template::Model) -> Result<pb::RecurringTemplate, UnknownValue> {
+    let weekdays = t
+        .weekdays
+        .split(',')
+        .map(|d| d.parse().ok().filter(|d| (1..=7).contains(d)))
+        .collect::<Option<Vec<i32>>>()
+        .ok_or_else(|| UnknownValue::new("recurring_template", "weekdays", t.id, &t.weekdays))?;
+    Ok(pb::RecurringTemplate {
         id: t.id,
         company_id: t.company_id,
         client_id: t.client_id,
-        weekdays: t.weekdays.split(',').filter_map(|d| d.parse().ok()).collect(),
+        weekdays,
         pickup_address: t.pickup_address,
         pickup: point(t.pickup_lat, t.pickup_lon),
         dropoff_address: t.dropoff_address,
@@ -937,12 +879,12 @@ fn template_pb(t: recurring_template::Model) -> pb::RecurringTemplate {
         return_earliest_minute: t.return_earliest_minute,
         return_latest_minute: t.return_latest_minute,
         passengers: t.passengers,
-        mobility: mobility_pb(&t.mobility) as i32,
+        mobility: mobility_pb("recurring_template", t.id, &t.mobility)? as i32,
         boarding_minutes: t.boarding_minutes,
         valid_from: t.valid_from,
         valid_until: t.valid_until.unwrap_or_default(),
         notes: t.notes,
-    }
+    })
 }
 
 #[derive(Default)]
@@ -968,5 +910,67 @@ impl PositionBatch {
         self.latest.clear();
         self.reports.clear();
         Ok((total - rejected, rejected))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(routing_source: &str, unassigned: &str) -> dispatch_run::Model {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        dispatch_run::Model {
+            id: 3,
+            company_id: 1,
+            service_day: "2027-01-15".into(),
+            mode: "full".into(),
+            status: "completed".into(),
+            started_at: at,
+            finished_at: Some(at),
+            load_ms: 1.0,
+            solver_ms: 1.0,
+            write_ms: 1.0,
+            bookings_considered: 1,
+            bookings_assigned: 1,
+            drivers_used: 1,
+            total_distance_km: 1.0,
+            total_duration_minutes: 1.0,
+            unassigned: unassigned.into(),
+            routing_source: routing_source.into(),
+            solver: "sisr".into(),
+            seed: 1,
+            error: None,
+            created_by: "d@x.ch".into(),
+        }
+    }
+
+    #[test]
+    fn stored_vocabularies_convert_or_name_the_row() {
+        assert_eq!(vehicle_kind_pb(1, "wheelchair_van"), Ok(pb::VehicleKind::WheelchairVan));
+        assert_eq!(
+            vehicle_kind_pb(1, "bus").unwrap_err().to_string(),
+            "driver.vehicle_kind of row 1 holds \"bus\", which is not one of its values"
+        );
+        assert_eq!(mobility_pb("client", 2, "stretcher"), Ok(pb::Mobility::Stretcher));
+        assert_eq!(mobility_pb("client", 2, "hovercraft").unwrap_err().table, "client");
+        assert_eq!(driver_status_pb(3, "on_duty"), Ok(pb::DriverStatus::OnDuty));
+        assert!(driver_status_pb(3, "asleep").is_err());
+        assert_eq!(assignment_status_pb(4, "superseded"), Ok(pb::AssignmentStatus::Superseded));
+        assert!(assignment_status_pb(4, "lost").is_err());
+    }
+
+    #[test]
+    fn a_run_reads_back_only_what_runs_write() {
+        let ok = run_pb(run("haversine", r#"[{"booking_id":5,"reason":"capacity","detail":""}]"#)).unwrap();
+        assert_eq!((ok.routing_source(), ok.unassigned.len()), (pb::RoutingSource::Haversine, 1));
+        // A run that failed before it had a travel matrix has none.
+        assert_eq!(run_pb(run("", "[]")).unwrap().routing_source(), pb::RoutingSource::Unspecified);
+        let e = run_pb(run("teleport", "[]")).unwrap_err();
+        assert_eq!((e.column, e.value.as_str()), ("routing_source", "teleport"));
+        let e = run_pb(run("osrm", "[{oops")).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str()), ("dispatch_run", "unassigned", "3"), "not an empty list in its place");
+        let mut bad = run("osrm", "[]");
+        bad.status = "paused".into();
+        assert_eq!(run_pb(bad).unwrap_err().column, "status");
     }
 }

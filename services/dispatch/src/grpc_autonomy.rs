@@ -11,30 +11,31 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     autonomy::Mode,
-    domain::Invalid,
+    domain::{Invalid, UnknownValue},
     entities::{autonomy_settings, autonomy_suggestion, drift_check, eta_model},
     grpc::{DispatchApi, caller, checked_page, page_info},
 };
 
 pub struct AutonomyApi(pub DispatchApi);
 
-fn mode_pb(s: &str) -> pb::AutonomyMode {
-    match Mode::parse(s) {
-        Some(Mode::Off) => pb::AutonomyMode::Off,
-        Some(Mode::Suggest) => pb::AutonomyMode::Suggest,
-        Some(Mode::Autonomous) => pb::AutonomyMode::Autonomous,
-        None => pb::AutonomyMode::Unspecified,
-    }
-}
-
-fn settings_pb(s: &autonomy_settings::Model) -> pb::AutonomySettings {
-    pb::AutonomySettings {
-        mode: mode_pb(&s.mode) as i32,
+fn settings_pb(s: &autonomy_settings::Model) -> Result<pb::AutonomySettings, UnknownValue> {
+    let mode = match Mode::stored(s.id, &s.mode)? {
+        Mode::Off => pb::AutonomyMode::Off,
+        Mode::Suggest => pb::AutonomyMode::Suggest,
+        Mode::Autonomous => pb::AutonomyMode::Autonomous,
+    };
+    Ok(pb::AutonomySettings {
+        mode: mode as i32,
         lateness_threshold_minutes: s.lateness_threshold_minutes,
         drift_mae_threshold_minutes: s.drift_mae_threshold_minutes,
         drift_check_interval_seconds: s.drift_check_interval_seconds,
         cycle_interval_seconds: s.cycle_interval_seconds,
-    }
+    })
+}
+
+/// The value `pairs` names `s` by, or an error naming the row.
+fn stored<T: Copy>(pairs: &[(&str, T)], table: &'static str, column: &'static str, id: i64, s: &str) -> Result<T, UnknownValue> {
+    pairs.iter().find(|(k, _)| *k == s).map(|(_, v)| *v).ok_or_else(|| UnknownValue::new(table, column, id, s))
 }
 
 const STATES: [(&str, pb::SuggestionState); 5] = [
@@ -52,10 +53,10 @@ const KINDS: [(&str, pb::ActionKind); 4] = [
     ("notify_dispatcher", pb::ActionKind::NotifyDispatcher),
 ];
 
-fn suggestion_pb(s: autonomy_suggestion::Model) -> pb::Suggestion {
-    let state = STATES.iter().find(|(k, _)| *k == s.state).map_or(pb::SuggestionState::Unspecified, |(_, v)| *v);
-    let kind = KINDS.iter().find(|(k, _)| *k == s.kind).map_or(pb::ActionKind::Unspecified, |(_, v)| *v);
-    pb::Suggestion {
+fn suggestion_pb(s: autonomy_suggestion::Model) -> Result<pb::Suggestion, UnknownValue> {
+    let state = stored(&STATES, "autonomy_suggestion", "state", s.id, &s.state)?;
+    let kind = stored(&KINDS, "autonomy_suggestion", "kind", s.id, &s.kind)?;
+    Ok(pb::Suggestion {
         id: s.id,
         kind: kind as i32,
         booking_id: s.booking_id,
@@ -68,7 +69,7 @@ fn suggestion_pb(s: autonomy_suggestion::Model) -> pb::Suggestion {
         state: state as i32,
         action_id: s.action_id,
         create_time: Some(timestamp(s.created_at)),
-    }
+    })
 }
 
 fn model_pb(m: &eta_model::Model) -> pb::EtaModel {
@@ -81,14 +82,12 @@ fn model_pb(m: &eta_model::Model) -> pb::EtaModel {
     }
 }
 
-fn check_pb(c: drift_check::Model) -> pb::DriftCheck {
-    let state = match c.state.as_str() {
-        "completed" => pb::DriftCheckState::Completed,
-        "failed" => pb::DriftCheckState::Failed,
-        "retried" => pb::DriftCheckState::Retried,
-        _ => pb::DriftCheckState::Unspecified,
-    };
-    pb::DriftCheck {
+const DRIFT_STATES: [(&str, pb::DriftCheckState); 3] =
+    [("completed", pb::DriftCheckState::Completed), ("failed", pb::DriftCheckState::Failed), ("retried", pb::DriftCheckState::Retried)];
+
+fn check_pb(c: drift_check::Model) -> Result<pb::DriftCheck, UnknownValue> {
+    let state = stored(&DRIFT_STATES, "drift_check", "state", c.id, &c.state)?;
+    Ok(pb::DriftCheck {
         id: c.id,
         start_time: Some(timestamp(c.started_at)),
         state: state as i32,
@@ -100,7 +99,7 @@ fn check_pb(c: drift_check::Model) -> pb::DriftCheck {
         drift_detected: c.drift_detected,
         retrained_version: c.retrained_version,
         error: c.error,
-    }
+    })
 }
 
 fn within<T: PartialOrd + std::fmt::Display>(field: &str, v: T, lo: T, hi: T) -> Result<T, Status> {
@@ -115,7 +114,7 @@ impl AutonomyService for AutonomyApi {
     ) -> Result<Response<pb::GetAutonomySettingsResponse>, Status> {
         let c = caller(&req)?;
         let s = self.0.store.autonomy_settings(c.company_id, self.0.autonomy.defaults, self.0.now()).await?;
-        Ok(Response::new(pb::GetAutonomySettingsResponse { settings: Some(settings_pb(&s)) }))
+        Ok(Response::new(pb::GetAutonomySettingsResponse { settings: Some(settings_pb(&s)?) }))
     }
 
     async fn update_autonomy_settings(
@@ -148,7 +147,7 @@ impl AutonomyService for AutonomyApi {
         row.updated_at = now;
         let saved = self.0.store.save_autonomy_settings(row).await?;
         tracing::info!(company_id, mode = %saved.mode, "autonomy settings changed");
-        Ok(Response::new(pb::UpdateAutonomySettingsResponse { settings: Some(settings_pb(&saved)) }))
+        Ok(Response::new(pb::UpdateAutonomySettingsResponse { settings: Some(settings_pb(&saved)?) }))
     }
 
     async fn list_suggestions(&self, req: Request<pb::ListSuggestionsRequest>) -> Result<Response<pb::ListSuggestionsResponse>, Status> {
@@ -165,7 +164,7 @@ impl AutonomyService for AutonomyApi {
         }
         let (rows, total) = self.0.store.list_suggestions(c.company_id, &states, p).await?;
         Ok(Response::new(pb::ListSuggestionsResponse {
-            suggestions: rows.into_iter().map(suggestion_pb).collect(),
+            suggestions: rows.into_iter().map(suggestion_pb).collect::<Result<_, _>>()?,
             page: page_info(p, total),
         }))
     }
@@ -178,7 +177,7 @@ impl AutonomyService for AutonomyApi {
         let report = self.0.autonomy_cycle(c.company_id).await?;
         Ok(Response::new(pb::RunAutonomyCycleResponse {
             late_bookings: report.late_bookings as i32,
-            proposals: report.suggestions.into_iter().map(suggestion_pb).collect(),
+            proposals: report.suggestions.into_iter().map(suggestion_pb).collect::<Result<_, _>>()?,
             executed: report.executed as i32,
             blocked: report.blocked as i32,
         }))
@@ -201,12 +200,15 @@ impl AutonomyService for AutonomyApi {
         let c = caller(&req)?;
         let p = checked_page(req.get_ref().page.as_ref())?;
         let (rows, total) = self.0.store.list_drift_checks(c.company_id, p).await?;
-        Ok(Response::new(pb::ListDriftChecksResponse { checks: rows.into_iter().map(check_pb).collect(), page: page_info(p, total) }))
+        Ok(Response::new(pb::ListDriftChecksResponse {
+            checks: rows.into_iter().map(check_pb).collect::<Result<_, _>>()?,
+            page: page_info(p, total),
+        }))
     }
 
     async fn run_drift_check(&self, req: Request<pb::RunDriftCheckRequest>) -> Result<Response<pb::RunDriftCheckResponse>, Status> {
         let company_id = require_role(&req, &[Role::Admin])?.company_id;
         let check = self.0.drift_check(company_id).await?;
-        Ok(Response::new(pb::RunDriftCheckResponse { check: Some(check_pb(check)) }))
+        Ok(Response::new(pb::RunDriftCheckResponse { check: Some(check_pb(check)?) }))
     }
 }

@@ -17,6 +17,7 @@ mod grpc_autonomy;
 pub mod input;
 mod metrics;
 pub mod planning;
+mod reassign;
 pub mod routing;
 mod run;
 pub mod solver;

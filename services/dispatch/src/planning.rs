@@ -56,51 +56,102 @@ pub async fn build(
     drivers: &[driver::Model],
     bookings: &[booking::Model],
 ) -> (Problem, crate::routing::Source) {
+    let (travel, source): (Matrix, _) = router.matrix(&points(drivers, bookings)).await;
+    (problem(Frame { limit, tz, day, not_before }, drivers, bookings, travel), source)
+}
+
+/// The day a problem is planned in: its ride limit, time zone and day, and
+/// the instant before which nothing is scheduled.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub limit: RideLimit,
+    pub tz: Tz,
+    pub day: NaiveDate,
+    pub not_before: DateTime<Utc>,
+}
+
+/// The drivers a problem has a vehicle for: those whose vehicle kind is known.
+fn vehicles_of(drivers: &[driver::Model]) -> impl Iterator<Item = (&driver::Model, VehicleKind)> {
+    drivers.iter().filter_map(|d| VehicleKind::parse(&d.vehicle_kind).map(|k| (d, k)))
+}
+
+/// The bookings a problem has a request for: those with a window and a known mobility.
+fn trips_of(bookings: &[booking::Model]) -> impl Iterator<Item = (&booking::Model, Mobility, DateTime<Utc>, DateTime<Utc>)> {
+    bookings.iter().filter_map(|b| Some((b, Mobility::parse(&b.mobility)?, b.pickup_earliest?, b.pickup_latest?)))
+}
+
+/// The places of a problem over `drivers` and `bookings`, in the order of its
+/// travel matrix: each driver's depot, then each booking's pickup and drop-off
+/// (bookings without a window have no place).
+pub fn points(drivers: &[driver::Model], bookings: &[booking::Model]) -> Vec<Point> {
     let mut points: Vec<Point> = Vec::with_capacity(drivers.len() + 2 * bookings.len());
-    let mut vehicles = Vec::with_capacity(drivers.len());
+    points.extend(vehicles_of(drivers).map(|(d, _)| Point { lat: d.depot_lat, lon: d.depot_lon }));
+    for (b, ..) in trips_of(bookings) {
+        points.extend([Point { lat: b.pickup_lat, lon: b.pickup_lon }, Point { lat: b.dropoff_lat, lon: b.dropoff_lon }]);
+    }
+    points
+}
+
+/// The problem over `drivers` and `bookings` with `travel`, a matrix over
+/// [`points`] of the same rows. A row whose vehicle kind or mobility is not a
+/// known value is left out, with an error logged, rather than planned as some
+/// default (the store's loaders refuse such rows before a run or a
+/// reassignment plans; this keeps any other caller from guessing).
+pub fn problem(frame: Frame, drivers: &[driver::Model], bookings: &[booking::Model], travel: Matrix) -> Problem {
+    let Frame { limit, tz, day, not_before } = frame;
     for d in drivers {
-        let kind = VehicleKind::parse(&d.vehicle_kind).unwrap_or(VehicleKind::Car);
+        if let Err(e) = VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind) {
+            tracing::error!(driver_id = d.id, value = %e.value, "driver left out of planning: unknown vehicle kind stored");
+        }
+    }
+    for b in bookings {
+        if let Err(e) = Mobility::stored("booking", "mobility", b.id, &b.mobility) {
+            tracing::error!(booking_id = b.id, value = %e.value, "booking left out of planning: unknown mobility stored");
+        }
+    }
+    let mut vehicles = Vec::with_capacity(drivers.len());
+    for (depot, (d, kind)) in vehicles_of(drivers).enumerate() {
         vehicles.push(Vehicle {
             id: d.id,
             kind,
             capacity: Load::of_vehicle(kind, d.seats, d.wheelchair_places),
             start: local_minute(tz, day, d.shift_start_minute).max(not_before).timestamp(),
             end: local_minute(tz, day, d.shift_end_minute).timestamp(),
-            depot: points.len(),
+            depot,
         });
-        points.push(Point { lat: d.depot_lat, lon: d.depot_lon });
     }
     let mut requests = Vec::with_capacity(bookings.len());
-    for b in bookings {
-        let (Some(earliest), Some(latest)) = (b.pickup_earliest, b.pickup_latest) else { continue };
-        let mobility = Mobility::parse(&b.mobility).unwrap_or(Mobility::Ambulatory);
-        let pickup = Point { lat: b.pickup_lat, lon: b.pickup_lon };
-        let dropoff = Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
+    let mut next = vehicles.len();
+    for (b, mobility, earliest, latest) in trips_of(bookings) {
+        let (pickup, dropoff) = (next, next + 1);
+        next += 2;
         requests.push(Request {
             id: b.id,
-            pickup: points.len(),
-            dropoff: points.len() + 1,
+            pickup,
+            dropoff,
             earliest: earliest.timestamp(),
             latest: latest.timestamp(),
             deadline: b.appointment_time.map(|t| t.timestamp()),
             load: Load::of_trip(mobility, b.passengers),
             mobility,
             service: i64::from(b.boarding_minutes) * 60,
-            // Set from the matrix below: the direct trip as the routing sees it.
-            max_ride: 0,
+            // The direct trip as the routing sees it.
+            max_ride: limit.max_ride_secs(travel.secs(pickup, dropoff)),
         });
-        points.extend([pickup, dropoff]);
     }
-    let (travel, source): (Matrix, _) = router.matrix(&points).await;
-    for r in &mut requests {
-        r.max_ride = limit.max_ride_secs(travel.secs(r.pickup, r.dropoff));
-    }
-    (Problem { vehicles, requests, travel, keep: Vec::new() }, source)
+    Problem { vehicles, requests, travel, keep: Vec::new() }
 }
 
-/// Drivers a run may plan.
+/// Drivers a run may plan. One whose stored status is not a known value is
+/// not, and the error is logged.
 pub fn plannable(d: &driver::Model) -> bool {
-    DriverStatus::parse(&d.status).is_some_and(DriverStatus::plannable)
+    match DriverStatus::stored("driver", "status", d.id, &d.status) {
+        Ok(status) => status.plannable(),
+        Err(e) => {
+            tracing::error!(driver_id = d.id, value = %e.value, "driver left out of planning: unknown status stored");
+            false
+        }
+    }
 }
 
 /// Routes rebuilt from live assignments: each driver's stops in planned-time
@@ -219,7 +270,7 @@ mod tests {
         };
         let limit = RideLimit { factor: 1.5, extra: Duration::minutes(15) };
         let router = Router::new(crate::routing::Haversine::default());
-        let (p, _) = build(&router, limit, tz, day, now, &[driver], &[booking(1, 8), booking(2, 14)]).await;
+        let (p, _) = build(&router, limit, tz, day, now, std::slice::from_ref(&driver), &[booking(1, 8), booking(2, 14)]).await;
         assert_eq!(p.vehicles[0].start, now.timestamp(), "the shift started at 6, but it is 10 now");
         let plan = Insertion.solve(&p, Budget { time: std::time::Duration::from_secs(1), seed: 1 });
         assert_eq!(plan.unassigned.len(), 1);
@@ -228,6 +279,20 @@ mod tests {
             (1, Reason::TimeWindow),
             "the 8 o'clock pickup is past"
         );
+
+        // A vehicle kind or a mobility that is not a known value is left out,
+        // never planned as a car or an ambulatory patient, and the places agree.
+        let bus = driver::Model { id: 2, vehicle_kind: "bus".into(), ..driver.clone() };
+        let hovercraft = booking::Model { mobility: "hovercraft".into(), ..booking(3, 15) };
+        let (drivers, bookings) = ([bus, driver], [hovercraft, booking(2, 14)]);
+        let (p, _) = build(&router, limit, tz, day, now, &drivers, &bookings).await;
+        assert_eq!(p.vehicles.iter().map(|v| v.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(p.requests.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        assert_eq!(points(&drivers, &bookings).len(), p.travel.len());
+        assert_eq!((p.vehicles[0].depot, p.requests[0].pickup, p.requests[0].dropoff), (0, 1, 2));
+        let mut odd = drivers[1].clone();
+        odd.status = "asleep".into();
+        assert!(!plannable(&odd) && plannable(&drivers[1]));
     }
 
     #[test]

@@ -18,7 +18,9 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, VehicleKind, check_transition},
+    domain::{
+        AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, UnknownValue, VehicleKind, check_transition,
+    },
     entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{BookingInput, ClientInput, DriverInput, TemplateInput},
     planning::{self, LIVE, NewAssignment},
@@ -27,7 +29,9 @@ use crate::{
 pub use kit::error::StoreError;
 
 mod autonomy;
+mod day;
 pub use autonomy::{Lease, SettingsDefaults};
+pub use day::{Days, Move, NewDays};
 
 /// A page of rows and the number of rows that match.
 pub type Page<T> = (Vec<T>, u64);
@@ -139,9 +143,13 @@ impl Store {
         }))
     }
 
+    /// The company's time zone, or the default if it never set one. One it
+    /// set that is not a time zone any more is an error, not the default.
     pub async fn time_zone(&self, company_id: i64) -> Result<Tz, StoreError> {
-        let row = company::Entity::find_by_id(company_id).one(&self.db).await?;
-        Ok(row.and_then(|c| c.time_zone.parse().ok()).unwrap_or(self.default_tz))
+        match company::Entity::find_by_id(company_id).one(&self.db).await? {
+            None => Ok(self.default_tz),
+            Some(c) => Ok(c.time_zone.parse().map_err(|_| UnknownValue::new("company", "time_zone", c.id, &c.time_zone))?),
+        }
     }
 
     pub async fn save_company(&self, c: company::Model) -> Result<company::Model, StoreError> {
@@ -380,6 +388,7 @@ impl Store {
         let mut denied: Vec<String> = Vec::new();
         let mut models = Vec::with_capacity(rows.len());
         for (i, b) in rows.into_iter().enumerate() {
+            let client_id = b.client_id;
             let mobility = match clients.get(&b.client_id) {
                 None => {
                     problems.push(Invalid::new(format!("{}client_id", prefix(i)), format!("client {} not found", b.client_id)));
@@ -389,7 +398,11 @@ impl Store {
                     denied.push(format!("{}client_id: client {} belongs to another company", prefix(i), b.client_id));
                     continue;
                 }
-                Some((_, m)) => b.mobility.unwrap_or_else(|| Mobility::parse(m).unwrap_or(Mobility::Ambulatory)),
+                // A booking without its own mobility takes its patient's.
+                Some((_, m)) => match b.mobility {
+                    Some(given) => given,
+                    None => Mobility::stored("client", "mobility", client_id, m)?,
+                },
             };
             if let Some(out) = b.return_of {
                 match outbound.get(&out) {
@@ -496,19 +509,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(booking::Model, Option<assignment::Model>), StoreError> {
         let current = self.booking(company_id, id).await?;
-        let status = BookingStatus::parse(&current.status).unwrap_or(BookingStatus::Pending);
+        let status = BookingStatus::stored("booking", "status", id, &current.status)?;
         if !status.not_started() {
             return Err(StoreError::FailedPrecondition(format!(
                 "booking {id} is {status}; only pending or assigned bookings can be changed"
             )));
         }
         let tz = self.time_zone(company_id).await?;
-        let mobility = b.mobility.unwrap_or_else(|| Mobility::parse(&current.mobility).unwrap_or(Mobility::Ambulatory));
-        let service_day = b
-            .window
-            .map(|(e, _)| planning::local_day(tz, e))
-            .or(b.service_day)
-            .unwrap_or_else(|| NaiveDate::parse_from_str(&current.service_day, "%Y-%m-%d").expect("stored days are valid"));
+        let mobility = match b.mobility {
+            Some(given) => given,
+            None => Mobility::stored("booking", "mobility", id, &current.mobility)?,
+        };
+        let service_day = match b.window.map(|(e, _)| planning::local_day(tz, e)).or(b.service_day) {
+            Some(day) => day,
+            None => NaiveDate::parse_from_str(&current.service_day, "%Y-%m-%d")
+                .map_err(|_| UnknownValue::new("booking", "service_day", id, &current.service_day))?,
+        };
         let mut row = booking_row(company_id, b, mobility, service_day, tz, now);
         row.id = Set(id);
         row.created_at = NotSet;
@@ -543,7 +559,7 @@ impl Store {
         kit::db::lock_for_write(&txn, "booking").await?;
         let row = booking::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
         let current = owned("booking", id, company_id, row.map(|r| (r.company_id, r)))?;
-        let from = BookingStatus::parse(&current.status).unwrap_or(BookingStatus::Pending);
+        let from = BookingStatus::stored("booking", "status", id, &current.status)?;
         check_transition(from, to).map_err(StoreError::FailedPrecondition)?;
         let assignment_status = match to {
             BookingStatus::EnRoute | BookingStatus::PickedUp => Some(AssignmentStatus::Active),
@@ -586,7 +602,10 @@ impl Store {
             StoreError::NotFound(what) => StoreError::Invalid(Invalid::new("client_id", format!("{what} not found"))),
             other => other,
         })?;
-        let mobility = t.mobility.unwrap_or_else(|| Mobility::parse(&client.mobility).unwrap_or(Mobility::Ambulatory));
+        let mobility = match t.mobility {
+            Some(given) => given,
+            None => Mobility::stored("client", "mobility", client.id, &client.mobility)?,
+        };
         let row = recurring_template::ActiveModel {
             id: NotSet,
             company_id: Set(company_id),
@@ -828,7 +847,8 @@ impl Store {
     }
 
     /// The run's inputs in three queries: plannable drivers, the day's
-    /// not-started bookings with a window, and their live assignments.
+    /// not-started bookings with a window, and their live assignments; an
+    /// error if a vehicle kind or a mobility among them is not a known value.
     pub async fn run_inputs(&self, company_id: i64, day: NaiveDate) -> Result<RunInputs, StoreError> {
         let drivers = driver::Entity::find()
             .filter(driver::Column::CompanyId.eq(company_id))
@@ -854,6 +874,14 @@ impl Store {
             .filter(assignment::Column::BookingId.in_subquery(ids))
             .all(&self.db)
             .await?;
+        // A run rewrites the day: a row it cannot read stops it (logged with the
+        // row), rather than be planned as some default or planned around.
+        for d in &drivers {
+            VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
+        }
+        for b in &bookings {
+            Mobility::stored("booking", "mobility", b.id, &b.mobility)?;
+        }
         Ok(RunInputs { drivers, bookings, live })
     }
 
@@ -995,64 +1023,6 @@ impl Store {
         let total = q.clone().count(&self.db).await?;
         let rows = q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?;
         Ok((rows, total))
-    }
-
-    /// A driver's live assignments on a day and their bookings (two queries).
-    pub async fn driver_day(
-        &self,
-        company_id: i64,
-        driver_id: i64,
-        day: &str,
-    ) -> Result<(Vec<assignment::Model>, Vec<booking::Model>), StoreError> {
-        let of_day = sea_orm::sea_query::Query::select()
-            .column(booking::Column::Id)
-            .from(booking::Entity)
-            .and_where(booking::Column::CompanyId.eq(company_id))
-            .and_where(booking::Column::ServiceDay.eq(day))
-            .to_owned();
-        let live_rows = assignment::Entity::find()
-            .filter(assignment::Column::DriverId.eq(driver_id))
-            .filter(assignment::Column::Status.is_in(live()))
-            .filter(assignment::Column::BookingId.in_subquery(of_day))
-            .all(&self.db)
-            .await?;
-        let ids: Vec<i64> = live_rows.iter().map(|a| a.booking_id).collect();
-        let bookings =
-            if ids.is_empty() { Vec::new() } else { booking::Entity::find().filter(booking::Column::Id.is_in(ids)).all(&self.db).await? };
-        Ok((live_rows, bookings))
-    }
-
-    /// Puts `booking_id` on `driver_id`'s route with the route's new times:
-    /// supersedes the booking's old assignment and the driver's planned ones
-    /// for the day, writes the new route, marks the booking assigned.
-    pub async fn write_route(
-        &self,
-        company_id: i64,
-        booking_id: i64,
-        driver_id: i64,
-        route: &[NewAssignment],
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<assignment::Model>, Vec<assignment::Model>), StoreError> {
-        let txn = self.db.begin().await?;
-        kit::db::lock_for_write(&txn, "assignment").await?;
-        let r = booking::Entity::update_many()
-            .col_expr(booking::Column::Status, Expr::value(BookingStatus::Assigned.as_str()))
-            .col_expr(booking::Column::StatusReason, Expr::value(format!("reassigned to driver {driver_id}")))
-            .col_expr(booking::Column::UpdatedAt, Expr::value(now))
-            .filter(booking::Column::Id.eq(booking_id))
-            .filter(booking::Column::Status.is_in(not_started()))
-            .exec(&txn)
-            .await?;
-        if r.rows_affected != 1 {
-            txn.rollback().await?;
-            return Err(StoreError::FailedPrecondition(format!("booking {booking_id} changed status meanwhile; try again")));
-        }
-        let on_route: Vec<i64> = route.iter().map(|a| a.booking_id).collect();
-        let superseded = supersede_live_planned(&txn, &on_route, now).await?;
-        let rows: Vec<assignment::ActiveModel> = route.iter().map(|a| assignment_row(company_id, None, a, now)).collect();
-        let created = assignment::Entity::insert_many(rows).exec_with_returning_many(&txn).await?;
-        txn.commit().await?;
-        Ok((created, superseded))
     }
 }
 

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod notify;
 pub mod outbox;
 pub mod service;
+pub mod stored;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

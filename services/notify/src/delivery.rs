@@ -78,8 +78,15 @@ impl Deliverer {
     }
 
     pub async fn deliver(&self, channel: &notify_channel::Model, n: &notification::Model) -> Outcome {
-        let fields: Vec<Field> = serde_json::from_str(&n.fields).unwrap_or_default();
-        let severity = Severity::from_rank(n.severity.into()).unwrap_or(Severity::Info);
+        // A severity or fields stored outside what this version reads is not
+        // sent as some default (a critical alert as "info"): the attempt fails
+        // for good, saying why, and the error is logged with the row.
+        let Some(severity) = Severity::from_rank(n.severity.into()) else {
+            return unreadable(kit::stored::UnknownValue::new("notification", "severity", &n.id, n.severity));
+        };
+        let Ok(fields) = serde_json::from_str::<Vec<Field>>(&n.fields) else {
+            return unreadable(kit::stored::UnknownValue::new("notification", "fields", &n.id, &n.fields));
+        };
         match channel.kind.as_str() {
             "log" => {
                 tracing::info!(
@@ -237,9 +244,57 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
+/// The permanent failure of a notification whose stored values cannot be read.
+fn unreadable(e: kit::stored::UnknownValue) -> Outcome {
+    tracing::error!(table = e.table, column = e.column, row_id = %e.row_id, value = %e.value, "stored value outside its vocabulary");
+    Outcome { permanent: true, ..Outcome::failed(None, format!("not delivered: {e}")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_notification_with_an_unknown_severity_fails_for_good_and_is_not_sent_as_info() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let channel = notify_channel::Model {
+            id: "log".into(),
+            company_id: 1,
+            name: "log".into(),
+            kind: "log".into(),
+            url: None,
+            recipients: String::new(),
+            secret: None,
+            enabled: true,
+            created_at: at,
+            updated_at: at,
+        };
+        let n = notification::Model {
+            id: "n-1".into(),
+            company_id: 1,
+            channel_id: "log".into(),
+            event_type: "bugs.critical_created".into(),
+            title: "t".into(),
+            body: String::new(),
+            severity: 4,
+            fields: "[]".into(),
+            idempotency_key: "k".into(),
+            status: "sending".into(),
+            attempts: 1,
+            next_attempt_at: at,
+            lease_until: None,
+            created_at: at,
+            delivered_at: None,
+            last_error: None,
+        };
+        let d = Deliverer::new(Duration::from_secs(1), None, Egress::Any).unwrap();
+        assert!(d.deliver(&channel, &n).await.success);
+        let out = d.deliver(&channel, &notification::Model { severity: 7, ..n.clone() }).await;
+        assert!(!out.success && out.permanent, "{out:?}");
+        assert!(out.error.as_deref().is_some_and(|e| e.contains("notification.severity of row n-1 holds \"7\"")), "{out:?}");
+        let out = d.deliver(&channel, &notification::Model { fields: "{oops".into(), ..n }).await;
+        assert!(!out.success && out.permanent && out.error.as_deref().is_some_and(|e| e.contains("notification.fields")), "{out:?}");
+    }
 
     #[test]
     fn statuses_are_classified() {

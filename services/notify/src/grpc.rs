@@ -12,6 +12,7 @@ use kit::convert::timestamp as ts;
 use kit::{
     auth::{Role, require_role},
     clock::SharedClock,
+    stored::UnknownValue,
 };
 use prost_types::Timestamp;
 use sea_orm::Set;
@@ -121,31 +122,35 @@ fn url(field: &str, value: &str, egress: crate::egress::Egress) -> Result<String
     Ok(parsed.to_string())
 }
 
-fn severity_proto(rank: i16) -> i32 {
-    Severity::from_rank(rank.into()).map_or(0, |s| s as i32)
+// Answers are built from rows whose every stored value is known: one that
+// is not is an error naming the row (INTERNAL to the caller, logged), and a
+// list with such a row fails rather than leave it out.
+
+fn severity_proto(table: &'static str, column: &'static str, row_id: &str, rank: i16) -> Result<i32, UnknownValue> {
+    Severity::from_rank(rank.into()).map(|s| s as i32).ok_or_else(|| UnknownValue::new(table, column, row_id, rank))
 }
 
-fn status_proto(s: &str) -> pb::DeliveryStatus {
-    match s {
+fn status_proto(row_id: &str, s: &str) -> Result<pb::DeliveryStatus, UnknownValue> {
+    Ok(match s {
         status::PENDING => pb::DeliveryStatus::Pending,
         status::SENDING => pb::DeliveryStatus::Sending,
         status::DELIVERED => pb::DeliveryStatus::Delivered,
         status::DEAD => pb::DeliveryStatus::Dead,
-        _ => pb::DeliveryStatus::Unspecified,
-    }
+        other => return Err(UnknownValue::new("notification", "status", row_id, other)),
+    })
 }
 
-fn notification_proto(n: notification::Model) -> pb::Notification {
-    let fields: Vec<Field> = serde_json::from_str(&n.fields).unwrap_or_default();
-    pb::Notification {
-        status: status_proto(&n.status) as i32,
+fn notification_proto(n: notification::Model) -> Result<pb::Notification, UnknownValue> {
+    let fields: Vec<Field> = serde_json::from_str(&n.fields).map_err(|_| UnknownValue::new("notification", "fields", &n.id, &n.fields))?;
+    Ok(pb::Notification {
+        status: status_proto(&n.id, &n.status)? as i32,
+        severity: severity_proto("notification", "severity", &n.id, n.severity)?,
         id: n.id,
         company_id: n.company_id,
         channel_id: n.channel_id,
         event_type: n.event_type,
         title: n.title,
         body: n.body,
-        severity: severity_proto(n.severity),
         fields: fields.into_iter().map(|f| pb::Field { name: f.name, value: f.value, inline: f.inline }).collect(),
         idempotency_key: n.idempotency_key,
         attempts: n.attempts,
@@ -153,7 +158,7 @@ fn notification_proto(n: notification::Model) -> pb::Notification {
         create_time: Some(ts(n.created_at)),
         delivered_time: n.delivered_at.map(ts),
         last_error: n.last_error,
-    }
+    })
 }
 
 fn attempt_proto(a: notification_attempt::Model) -> pb::Attempt {
@@ -167,19 +172,19 @@ fn attempt_proto(a: notification_attempt::Model) -> pb::Attempt {
     }
 }
 
-fn kind_proto(kind: &str) -> pb::ChannelKind {
-    match kind {
+fn kind_proto(row_id: &str, kind: &str) -> Result<pb::ChannelKind, UnknownValue> {
+    Ok(match kind {
         "log" => pb::ChannelKind::Log,
         "discord" => pb::ChannelKind::Discord,
         "email" => pb::ChannelKind::Email,
         "webhook" => pb::ChannelKind::Webhook,
-        _ => pb::ChannelKind::Unspecified,
-    }
+        other => return Err(UnknownValue::new("notify_channel", "kind", row_id, other)),
+    })
 }
 
-fn channel_proto(c: notify_channel::Model) -> pb::Channel {
-    pb::Channel {
-        kind: kind_proto(&c.kind) as i32,
+fn channel_proto(c: notify_channel::Model) -> Result<pb::Channel, UnknownValue> {
+    Ok(pb::Channel {
+        kind: kind_proto(&c.id, &c.kind)? as i32,
         has_secret: c.secret.as_deref().is_some_and(|s| !s.is_empty()),
         id: c.id,
         name: c.name,
@@ -187,11 +192,12 @@ fn channel_proto(c: notify_channel::Model) -> pb::Channel {
         recipients: c.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         enabled: c.enabled,
         create_time: Some(ts(c.created_at)),
-    }
+    })
 }
 
-fn route_proto(r: notify_route::Model) -> pb::Route {
-    pb::Route { id: r.id, event_type: r.event_type, min_severity: severity_proto(r.min_severity), channel_id: r.channel_id }
+fn route_proto(r: notify_route::Model) -> Result<pb::Route, UnknownValue> {
+    let min_severity = severity_proto("notify_route", "min_severity", &r.id, r.min_severity)?;
+    Ok(pb::Route { id: r.id, event_type: r.event_type, min_severity, channel_id: r.channel_id })
 }
 
 /// The URL and secret a channel of `kind` needs, checked.
@@ -292,7 +298,10 @@ impl NotifyService for NotifyApi {
         if !duplicate {
             self.wake.notify_waiters();
         }
-        Ok(Response::new(pb::SendResponse { notifications: rows.into_iter().map(notification_proto).collect(), duplicate }))
+        Ok(Response::new(pb::SendResponse {
+            notifications: rows.into_iter().map(notification_proto).collect::<Result<_, _>>()?,
+            duplicate,
+        }))
     }
 
     async fn get_notification(&self, req: Request<pb::GetNotificationRequest>) -> Result<Response<pb::GetNotificationResponse>, Status> {
@@ -300,7 +309,7 @@ impl NotifyService for NotifyApi {
         let id = text("notification_id", &req.get_ref().notification_id, 1, 36)?;
         let (n, attempts) = self.store.get(company_id, &id).await?;
         Ok(Response::new(pb::GetNotificationResponse {
-            notification: Some(notification_proto(n)),
+            notification: Some(notification_proto(n)?),
             attempts: attempts.into_iter().map(attempt_proto).collect(),
         }))
     }
@@ -315,7 +324,7 @@ impl NotifyService for NotifyApi {
         let f = filter(&r.statuses, r.channel_id.as_deref(), r.event_type.as_deref(), r.created.as_ref())?;
         let (rows, total) = self.store.list(company_id, &f, page).await?;
         Ok(Response::new(pb::ListNotificationsResponse {
-            notifications: rows.into_iter().map(notification_proto).collect(),
+            notifications: rows.into_iter().map(notification_proto).collect::<Result<_, _>>()?,
             page: Some(kit::convert::page_info(page, total, false)),
         }))
     }
@@ -328,7 +337,7 @@ impl NotifyService for NotifyApi {
         let id = text("notification_id", &req.get_ref().notification_id, 1, 36)?;
         let n = self.store.retry(company_id, &id, self.clock.now()).await?;
         self.wake.notify_waiters();
-        Ok(Response::new(pb::RetryNotificationResponse { notification: Some(notification_proto(n)) }))
+        Ok(Response::new(pb::RetryNotificationResponse { notification: Some(notification_proto(n)?) }))
     }
 
     async fn replay_dead_notifications(
@@ -363,20 +372,20 @@ impl NotifyService for NotifyApi {
             updated_at: Set(now),
         };
         let c = self.store.create_channel(row).await?;
-        Ok(Response::new(pb::CreateChannelResponse { channel: Some(channel_proto(c)) }))
+        Ok(Response::new(pb::CreateChannelResponse { channel: Some(channel_proto(c)?) }))
     }
 
     async fn list_channels(&self, req: Request<pb::ListChannelsRequest>) -> Result<Response<pb::ListChannelsResponse>, Status> {
         let company_id = require_role(&req, ADMINS)?.company_id;
         let channels = self.store.channels(company_id).await?;
-        Ok(Response::new(pb::ListChannelsResponse { channels: channels.into_iter().map(channel_proto).collect() }))
+        Ok(Response::new(pb::ListChannelsResponse { channels: channels.into_iter().map(channel_proto).collect::<Result<_, _>>()? }))
     }
 
     async fn update_channel(&self, req: Request<pb::UpdateChannelRequest>) -> Result<Response<pb::UpdateChannelResponse>, Status> {
         let company_id = require_role(&req, ADMINS)?.company_id;
         let r = req.get_ref();
         let current = self.store.channel(company_id, r.channel_id.trim()).await?;
-        let kind = kind_proto(&current.kind);
+        let kind = kind_proto(&current.id, &current.kind)?;
         let mut row: notify_channel::ActiveModel = current.clone().into();
         if let Some(name) = &r.name {
             row.name = Set(text("name", name, 1, 100)?);
@@ -398,7 +407,7 @@ impl NotifyService for NotifyApi {
         }
         row.updated_at = Set(self.clock.now());
         let c = self.store.update_channel(row).await?;
-        Ok(Response::new(pb::UpdateChannelResponse { channel: Some(channel_proto(c)) }))
+        Ok(Response::new(pb::UpdateChannelResponse { channel: Some(channel_proto(c)?) }))
     }
 
     async fn delete_channel(&self, req: Request<pb::DeleteChannelRequest>) -> Result<Response<pb::DeleteChannelResponse>, Status> {
@@ -425,13 +434,13 @@ impl NotifyService for NotifyApi {
             created_at: Set(self.clock.now()),
         };
         let route = self.store.create_route(row).await?;
-        Ok(Response::new(pb::CreateRouteResponse { route: Some(route_proto(route)) }))
+        Ok(Response::new(pb::CreateRouteResponse { route: Some(route_proto(route)?) }))
     }
 
     async fn list_routes(&self, req: Request<pb::ListRoutesRequest>) -> Result<Response<pb::ListRoutesResponse>, Status> {
         let company_id = require_role(&req, ADMINS)?.company_id;
         let routes = self.store.routes(company_id).await?;
-        Ok(Response::new(pb::ListRoutesResponse { routes: routes.into_iter().map(route_proto).collect() }))
+        Ok(Response::new(pb::ListRoutesResponse { routes: routes.into_iter().map(route_proto).collect::<Result<_, _>>()? }))
     }
 
     async fn delete_route(&self, req: Request<pb::DeleteRouteRequest>) -> Result<Response<pb::DeleteRouteResponse>, Status> {
@@ -448,5 +457,24 @@ fn kind_label(kind: pb::ChannelKind) -> &'static str {
         pb::ChannelKind::Email => "email",
         pb::ChannelKind::Webhook => "webhook",
         pb::ChannelKind::Unspecified => "unspecified",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_kinds_statuses_and_severities_convert_or_name_the_row() {
+        assert_eq!(status_proto("n-1", "dead"), Ok(pb::DeliveryStatus::Dead));
+        assert_eq!(
+            status_proto("n-1", "lost").unwrap_err().to_string(),
+            "notification.status of row n-1 holds \"lost\", which is not one of its values"
+        );
+        assert_eq!(kind_proto("c-1", "webhook"), Ok(pb::ChannelKind::Webhook));
+        assert_eq!(kind_proto("c-1", "pigeon").unwrap_err().column, "kind");
+        assert_eq!(severity_proto("notify_route", "min_severity", "r-1", 4), Ok(pb::Severity::Critical as i32));
+        let e = severity_proto("notify_route", "min_severity", "r-1", 0).unwrap_err();
+        assert_eq!((e.table, e.value.as_str()), ("notify_route", "0"), "not 0, the proto's unspecified");
     }
 }

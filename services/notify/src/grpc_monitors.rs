@@ -7,6 +7,7 @@ use kit::convert::timestamp as ts;
 use kit::{
     auth::{Role, require_role},
     clock::SharedClock,
+    stored::UnknownValue,
 };
 use prost_types::Timestamp;
 use sea_orm::{
@@ -165,25 +166,27 @@ fn db(e: &DbErr) -> Status {
     }
 }
 
-fn state_proto(s: &str) -> i32 {
-    (match State::parse(s) {
+fn state_proto(table: &'static str, row_id: impl std::fmt::Display, s: &str) -> Result<i32, UnknownValue> {
+    Ok((match State::stored(table, row_id, s)? {
         State::Up => pb::MonitorState::Up,
         State::Pending => pb::MonitorState::Pending,
         State::Down => pb::MonitorState::Down,
         State::Paused => pb::MonitorState::Paused,
         State::Maintenance => pb::MonitorState::Maintenance,
-    }) as i32
+    }) as i32)
 }
 
-fn monitor_proto(m: monitor::Model) -> pb::Monitor {
+/// A monitor's answer; a kind or state stored outside its vocabulary is an
+/// error naming the row (and a list with such a row fails).
+fn monitor_proto(m: monitor::Model) -> Result<pb::Monitor, UnknownValue> {
     let kind = match m.kind.as_str() {
         "http" => pb::MonitorKind::Http,
         "grpc_health" => pb::MonitorKind::GrpcHealth,
         "tcp" => pb::MonitorKind::Tcp,
-        _ => pb::MonitorKind::Unspecified,
+        other => return Err(UnknownValue::new("monitor", "kind", &m.id, other)),
     };
-    pb::Monitor {
-        state: state_proto(&m.state),
+    Ok(pb::Monitor {
+        state: state_proto("monitor", &m.id, &m.state)?,
         id: m.id,
         name: m.name,
         kind: kind as i32,
@@ -198,7 +201,7 @@ fn monitor_proto(m: monitor::Model) -> pb::Monitor {
         parent_id: m.parent_id,
         state_since: Some(ts(m.state_since)),
         create_time: Some(ts(m.created_at)),
-    }
+    })
 }
 
 fn window_proto(w: maintenance_window::Model) -> pb::MaintenanceWindow {
@@ -244,13 +247,13 @@ impl MonitorService for MonitorApi {
         let mut row = new_monitor(company_id, self.clock.now());
         cfg.apply(&mut row);
         let saved = row.insert(&self.db).await.map_err(|e| db(&e))?;
-        Ok(Response::new(pb::CreateMonitorResponse { monitor: Some(monitor_proto(saved)) }))
+        Ok(Response::new(pb::CreateMonitorResponse { monitor: Some(monitor_proto(saved)?) }))
     }
 
     async fn get_monitor(&self, req: Request<pb::GetMonitorRequest>) -> Result<Response<pb::GetMonitorResponse>, Status> {
         let company_id = require_role(&req, ADMINS)?.company_id;
         let m = self.find(company_id, &req.get_ref().monitor_id).await?;
-        Ok(Response::new(pb::GetMonitorResponse { monitor: Some(monitor_proto(m)) }))
+        Ok(Response::new(pb::GetMonitorResponse { monitor: Some(monitor_proto(m)?) }))
     }
 
     async fn list_monitors(&self, req: Request<pb::ListMonitorsRequest>) -> Result<Response<pb::ListMonitorsResponse>, Status> {
@@ -261,7 +264,7 @@ impl MonitorService for MonitorApi {
             .all(&self.db)
             .await
             .map_err(|e| db(&e))?;
-        Ok(Response::new(pb::ListMonitorsResponse { monitors: rows.into_iter().map(monitor_proto).collect() }))
+        Ok(Response::new(pb::ListMonitorsResponse { monitors: rows.into_iter().map(monitor_proto).collect::<Result<_, _>>()? }))
     }
 
     async fn update_monitor(&self, req: Request<pb::UpdateMonitorRequest>) -> Result<Response<pb::UpdateMonitorResponse>, Status> {
@@ -273,7 +276,7 @@ impl MonitorService for MonitorApi {
         cfg.apply(&mut row);
         row.updated_at = Set(self.clock.now());
         let saved = row.update(&self.db).await.map_err(|e| db(&e))?;
-        Ok(Response::new(pb::UpdateMonitorResponse { monitor: Some(monitor_proto(saved)) }))
+        Ok(Response::new(pb::UpdateMonitorResponse { monitor: Some(monitor_proto(saved)?) }))
     }
 
     async fn delete_monitor(&self, req: Request<pb::DeleteMonitorRequest>) -> Result<Response<pb::DeleteMonitorResponse>, Status> {
@@ -293,7 +296,7 @@ impl MonitorService for MonitorApi {
         row.state_since = Set(now);
         row.updated_at = Set(now);
         let saved = row.update(&self.db).await.map_err(|e| db(&e))?;
-        Ok(Response::new(pb::PauseMonitorResponse { monitor: Some(monitor_proto(saved)) }))
+        Ok(Response::new(pb::PauseMonitorResponse { monitor: Some(monitor_proto(saved)?) }))
     }
 
     async fn resume_monitor(&self, req: Request<pb::ResumeMonitorRequest>) -> Result<Response<pb::ResumeMonitorResponse>, Status> {
@@ -312,7 +315,7 @@ impl MonitorService for MonitorApi {
         row.next_check_at = Set(now);
         row.updated_at = Set(now);
         let saved = row.update(&self.db).await.map_err(|e| db(&e))?;
-        Ok(Response::new(pb::ResumeMonitorResponse { monitor: Some(monitor_proto(saved)) }))
+        Ok(Response::new(pb::ResumeMonitorResponse { monitor: Some(monitor_proto(saved)?) }))
     }
 
     async fn list_heartbeats(&self, req: Request<pb::ListHeartbeatsRequest>) -> Result<Response<pb::ListHeartbeatsResponse>, Status> {
@@ -342,14 +345,16 @@ impl MonitorService for MonitorApi {
         Ok(Response::new(pb::ListHeartbeatsResponse {
             heartbeats: rows
                 .into_iter()
-                .map(|h| pb::Heartbeat {
-                    time: Some(ts(h.checked_at)),
-                    up: h.up,
-                    latency_ms: h.latency_ms,
-                    message: h.message,
-                    state: state_proto(&h.state),
+                .map(|h| {
+                    Ok(pb::Heartbeat {
+                        state: state_proto("heartbeat", h.id, &h.state)?,
+                        time: Some(ts(h.checked_at)),
+                        up: h.up,
+                        latency_ms: h.latency_ms,
+                        message: h.message,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, UnknownValue>>()?,
         }))
     }
 

@@ -23,14 +23,21 @@ impl State {
         }
     }
 
-    pub fn parse(s: &str) -> State {
+    pub fn parse(s: &str) -> Option<State> {
         match s {
-            "up" => State::Up,
-            "down" => State::Down,
-            "paused" => State::Paused,
-            "maintenance" => State::Maintenance,
-            _ => State::Pending,
+            "up" => Some(State::Up),
+            "pending" => Some(State::Pending),
+            "down" => Some(State::Down),
+            "paused" => Some(State::Paused),
+            "maintenance" => Some(State::Maintenance),
+            _ => None,
         }
+    }
+
+    /// The state stored in `table` (monitor or heartbeat) row `row_id`: an
+    /// unknown one is an error naming the row, never "pending".
+    pub fn stored(table: &'static str, row_id: impl std::fmt::Display, s: &str) -> Result<State, kit::stored::UnknownValue> {
+        kit::stored::parse(table, "state", row_id, s, State::parse)
     }
 }
 
@@ -114,6 +121,16 @@ mod tests {
         assert_eq!(run(&[false, false, false, true, true], 2, 2), (State::Up, vec![Change::WentDown, Change::CameBack]));
         assert_eq!(run(&[false, true, false, true], 2, 1), (State::Up, vec![]), "a blip is not an outage");
         assert_eq!(run(&[false], 0, 1), (State::Down, vec![Change::WentDown]), "no retries: down at once");
+    }
+
+    #[test]
+    fn a_stored_state_is_one_of_the_five_or_an_error() {
+        for s in [State::Up, State::Pending, State::Down, State::Paused, State::Maintenance] {
+            assert_eq!(State::parse(s.label()), Some(s));
+        }
+        // Not "pending": an error naming the row.
+        let e = State::stored("monitor", "m-1", "sideways").unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "state", "m-1", "sideways"));
     }
 
     #[test]

@@ -132,7 +132,8 @@ impl Monitors {
             row.held_down = Set(false);
             State::Maintenance
         } else {
-            let current = match State::parse(&m.state) {
+            // A monitor whose state cannot be read is not judged (its check fails, logged).
+            let current = match State::stored("monitor", &m.id, &m.state)? {
                 State::Maintenance | State::Paused => State::Pending,
                 s => s,
             };
@@ -260,7 +261,7 @@ async fn parent_failing(txn: &DatabaseTransaction, m: &monitor::Model) -> Result
     for _ in 0..16 {
         let Some(id) = next else { return Ok(false) };
         let Some(p) = monitor::Entity::find_by_id(id).one(txn).await? else { return Ok(false) };
-        let state = State::parse(&p.state);
+        let state = State::stored("monitor", &p.id, &p.state)?;
         if state == State::Down || (state == State::Pending && p.fail_streak > 0) {
             return Ok(true);
         }

@@ -161,14 +161,21 @@ impl Store {
         Ok(())
     }
 
-    /// The company's routing rules, in order.
+    /// The company's routing rules, in order. A rule whose minimum severity
+    /// is not a known value is left out with an error logged: the others
+    /// still route (an alert goes on to their channels, or the log).
     pub async fn rules(&self, company_id: i64) -> Result<Vec<Rule>, StoreError> {
         Ok(self
             .routes(company_id)
             .await?
             .into_iter()
-            .filter_map(|r| {
-                Some(Rule { event_type: r.event_type, min_severity: Severity::from_rank(r.min_severity.into())?, channel_id: r.channel_id })
+            .filter_map(|r| match Severity::from_rank(r.min_severity.into()) {
+                Some(min_severity) => Some(Rule { event_type: r.event_type, min_severity, channel_id: r.channel_id }),
+                None => {
+                    let e = kit::stored::UnknownValue::new("notify_route", "min_severity", &r.id, r.min_severity);
+                    tracing::error!(table = e.table, column = e.column, row_id = %e.row_id, value = %e.value, "stored value outside its vocabulary: routing rule left out");
+                    None
+                }
             })
             .collect())
     }

@@ -13,6 +13,7 @@ use kit::convert::timestamp as ts;
 use kit::{
     auth::{Claims, Role, require_role},
     clock::SharedClock,
+    stored::UnknownValue,
 };
 use prost_types::Timestamp;
 use sea_orm::DatabaseConnection;
@@ -146,13 +147,16 @@ fn usage_proto(u: &Usage, frees_at: Option<DateTime<Utc>>) -> pb::LimitUsage {
     }
 }
 
-fn action_proto(m: autonomous_action::Model) -> pb::Action {
+/// An action's answer; a status stored outside its vocabulary is an error
+/// naming the row, never shown as failed (and a list with such a row fails).
+fn action_proto(m: autonomous_action::Model) -> Result<pb::Action, UnknownValue> {
     let status = match m.status.as_str() {
         status::AUTHORIZED => pb::ActionStatus::Authorized,
         status::SUCCEEDED => pb::ActionStatus::Succeeded,
-        _ => pb::ActionStatus::Failed,
+        status::FAILED => pb::ActionStatus::Failed,
+        other => return Err(UnknownValue::new("autonomous_action", "status", m.id, other)),
     };
-    pb::Action {
+    Ok(pb::Action {
         id: m.id,
         company_id: m.company_id,
         booking_id: m.booking_id,
@@ -175,7 +179,7 @@ fn action_proto(m: autonomous_action::Model) -> pb::Action {
         reviewed_by: m.reviewed_by,
         consumed_windows: m.consumed_windows.split(';').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         chain_hash: m.completion_hash.unwrap_or(m.row_hash),
-    }
+    })
 }
 
 /// Who may run autonomous actions: the components acting for a company, and admins.
@@ -224,7 +228,7 @@ impl SafetyService for SafetyApi {
         if !action.success {
             tracing::info!(company_id, action_id = action.id, action_type = %action.action_type, "autonomous action failed; its slot is freed");
         }
-        Ok(Response::new(pb::CompleteActionResponse { action: Some(action_proto(action)) }))
+        Ok(Response::new(pb::CompleteActionResponse { action: Some(action_proto(action)?) }))
     }
 
     async fn check_limits(&self, req: Request<pb::CheckLimitsRequest>) -> Result<Response<pb::CheckLimitsResponse>, Status> {
@@ -286,7 +290,7 @@ impl SafetyService for SafetyApi {
         }
         let (rows, total) = store::list_actions(&self.db, company_id, &filter, page, per_page).await.map_err(|e| db_status(&e))?;
         Ok(Response::new(pb::ListActionsResponse {
-            actions: rows.into_iter().map(action_proto).collect(),
+            actions: rows.into_iter().map(action_proto).collect::<Result<_, _>>()?,
             page: Some(kit::convert::page_info((page, per_page), total, false)),
         }))
     }
@@ -329,7 +333,7 @@ impl SafetyService for SafetyApi {
         }
         let row = store::get_action(&self.db, company_id, id).await.map_err(|e| db_status(&e))?;
         let row = row.ok_or_else(|| Status::not_found(format!("action {id} not found")))?;
-        Ok(Response::new(pb::GetActionResponse { action: Some(action_proto(row)) }))
+        Ok(Response::new(pb::GetActionResponse { action: Some(action_proto(row)?) }))
     }
 
     async fn review_action(&self, req: Request<pb::ReviewActionRequest>) -> Result<Response<pb::ReviewActionResponse>, Status> {
@@ -343,7 +347,7 @@ impl SafetyService for SafetyApi {
         match store::review(&self.db, claims.company_id, r.action_id, &reviewer, &notes, self.clock.now()).await {
             Ok(row) => {
                 tracing::info!(company_id = claims.company_id, action_id = row.id, reviewer = %reviewer, "autonomous action reviewed");
-                Ok(Response::new(pb::ReviewActionResponse { action: Some(action_proto(row)) }))
+                Ok(Response::new(pb::ReviewActionResponse { action: Some(action_proto(row)?) }))
             }
             Err(store::ReviewError::NotFound) => Err(Status::not_found(format!("action {} not found", r.action_id))),
             Err(store::ReviewError::AlreadyReviewed { by, at }) => Err(Status::failed_precondition(format!(
@@ -389,4 +393,47 @@ fn paging(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {
         return Err(kit::error::invalid_argument("page.per_page", format!("must be from 1 to {MAX_PER_PAGE}, got {per_page}")));
     }
     Ok((page.max(1) as u64, if per_page == 0 { 20 } else { per_page as u64 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_is_answered_only_with_a_known_status() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let action = |status: &str| autonomous_action::Model {
+            id: 12,
+            company_id: 1,
+            booking_id: Some(3),
+            driver_id: None,
+            action_type: "reassign".into(),
+            action_description: "d".into(),
+            action_data: None,
+            success: false,
+            error_message: None,
+            execution_time_ms: None,
+            confidence_score: None,
+            expected_improvement_minutes: None,
+            trigger_source: None,
+            reviewed_by_admin: false,
+            reviewed_at: None,
+            admin_notes: None,
+            created_at: at,
+            updated_at: at,
+            status: status.into(),
+            reviewed_by: None,
+            consumed_windows: String::new(),
+            chain_seq: 1,
+            prev_hash: "p".into(),
+            row_hash: "r".into(),
+            completion_seq: None,
+            completion_hash: None,
+        };
+        assert_eq!(action_proto(action("succeeded")).unwrap().status(), pb::ActionStatus::Succeeded);
+        assert_eq!(action_proto(action("failed")).unwrap().status(), pb::ActionStatus::Failed);
+        // Not shown as failed: an error naming the row and the value.
+        let e = action_proto(action("maybe")).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("autonomous_action", "status", "12", "maybe"));
+    }
 }

@@ -2,6 +2,7 @@
 //! overrides, the admin list, stats and review, and the chain for verification.
 
 use chrono::{DateTime, Utc};
+use kit::stored::UnknownValue;
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
     QuerySelect as _, Set, TransactionTrait as _, sea_query::Expr,
@@ -188,7 +189,20 @@ pub async fn stats(db: &DatabaseConnection, company_id: i64, since: DateTime<Utc
                 s.failed += n;
                 t.2 += n;
             }
-            _ => s.pending += n,
+            status::AUTHORIZED => s.pending += n,
+            other => {
+                // Not counted as pending, nor as anything: the stats fail, naming a row.
+                let row: Option<i64> = autonomous_action::Entity::find()
+                    .select_only()
+                    .column(C::Id)
+                    .filter(C::CompanyId.eq(company_id))
+                    .filter(C::Status.eq(other))
+                    .into_tuple()
+                    .one(db)
+                    .await?;
+                let row = row.map_or_else(|| "?".to_owned(), |id| id.to_string());
+                return Err(UnknownValue::new("autonomous_action", "status", row, other).into());
+            }
         }
     }
     s.by_type = by_type.into_iter().map(|(k, (a, b, c))| (k, a, b, c)).collect();

@@ -2,7 +2,8 @@
 //! and notify components: a late driver's booking is reassigned through an
 //! authorized, completed, audited action; at the hourly limit the next action
 //! is blocked and becomes a suggestion and a notification; with safety down
-//! nothing is executed; a day whose trips drift from the model raises one
+//! nothing is executed; a swap moves both bookings or neither, and safety
+//! hears which; a day whose trips drift from the model raises one
 //! drift alert and a retrain that lowers the error. Dispatch runs on a manual
 //! clock; nothing sleeps for time to pass.
 
@@ -355,4 +356,93 @@ async fn a_drifting_day_raises_one_alert_and_a_retrain_that_lowers_the_error() {
     // Only admins start checks or change settings.
     let refused = autonomy.run_drift_check(w.req(Role::Dispatcher, pb::RunDriftCheckRequest {})).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+}
+
+/// Lausanne's hospital, Montreux, and Zurich (a depot far from everything).
+const CHUV: (f64, f64) = (46.525, 6.642);
+const MONTREUX: (f64, f64) = (46.43, 6.91);
+const ZURICH: (f64, f64) = (47.37, 8.54);
+
+impl World {
+    /// A booking from `pickup` to `dropoff`, picked up in [from, to] minutes from now.
+    async fn trip(&self, client: i64, (from, to): (i64, i64), pickup: (f64, f64), dropoff: (f64, f64)) -> i64 {
+        let now = self.clock.now();
+        let b = pb::Booking {
+            client_id: client,
+            pickup_address: "Pickup".into(),
+            pickup: geo(pickup.0, pickup.1),
+            dropoff_address: "Dropoff".into(),
+            dropoff: geo(dropoff.0, dropoff.1),
+            pickup_earliest: ts(now + chrono::Duration::minutes(from)),
+            pickup_latest: ts(now + chrono::Duration::minutes(to)),
+            passengers: 1,
+            boarding_minutes: 2,
+            ..Default::default()
+        };
+        let res = self.api().await.create_bookings(self.req(Role::Admin, pb::CreateBookingsRequest { bookings: vec![b] })).await.unwrap();
+        res.into_inner().bookings[0].id
+    }
+
+    /// The id of `booking_id`'s live assignment.
+    async fn assignment_of(&self, booking_id: i64) -> Option<i64> {
+        let b = self.api().await.get_booking(self.req(Role::Admin, pb::GetBookingRequest { booking_id })).await.unwrap().into_inner();
+        b.assignment.map(|a| a.id)
+    }
+
+    async fn action(&self, action_id: i64) -> atmr_proto::safety::v1::Action {
+        let safety = self.safety.as_ref().unwrap();
+        let mut client = SafetyServiceClient::connect(safety.url()).await.unwrap();
+        let req = kit::grpc::request(GetActionRequest { action_id }, &safety.token(1, Role::Admin));
+        client.get_action(req).await.unwrap().into_inner().action.unwrap()
+    }
+}
+
+/// A swap is both of its reassignments in one transaction: when the second
+/// does not fit, neither is written and safety hears a failure; when both
+/// fit, both are written and safety hears a success.
+#[tokio::test]
+async fn a_swap_moves_both_bookings_or_neither_and_safety_hears_which() {
+    for backend in testing::backends() {
+        for t_depot in [ZURICH, NEAR] {
+            let fits = t_depot == NEAR;
+            let w = World::start(backend, &[], "0").await;
+            // F's depot is in Lausanne, T's in Geneva, or in Zurich: from
+            // there T cannot reach a Geneva pickup within its window.
+            let f = w.driver("f", FAR.0, FAR.1).await;
+            let t = w.driver("t", t_depot.0, t_depot.1).await;
+            let client = w.patient().await;
+            // F, now at Montreux, has a Geneva trip; T, now in Geneva, has a
+            // Lausanne trip: both late, and each is where the other's trip is.
+            let geneva = w.trip(client, (0, 75), (46.211, 6.142), (46.1935, 6.149)).await;
+            let lausanne = w.trip(client, (0, 20), FAR, CHUV).await;
+            w.assign(geneva, f).await;
+            w.assign(lausanne, t).await;
+            w.positions(&[(f, MONTREUX.0, MONTREUX.1), (t, NEAR.0, NEAR.1)]).await;
+            let before = (w.assignment_of(geneva).await, w.assignment_of(lausanne).await);
+
+            w.settings(pb::AutonomyMode::Autonomous).await;
+            let cycle = w.cycle().await;
+            let swap = cycle.proposals.iter().find(|p| p.kind() == pb::ActionKind::Swap).unwrap_or_else(|| panic!("{cycle:?}"));
+            assert_eq!(
+                (swap.booking_id, swap.from_driver_id, swap.to_driver_id, swap.other_booking_id),
+                (lausanne, Some(t), Some(f), Some(geneva)),
+                "{backend:?}: {swap:?}"
+            );
+            let action = w.action(swap.action_id.expect("authorized")).await;
+            assert_eq!(action.action_type, "swap");
+            if fits {
+                assert_eq!(swap.state(), pb::SuggestionState::Executed, "{backend:?}: {swap:?}");
+                assert_eq!(action.status(), atmr_proto::safety::v1::ActionStatus::Succeeded, "{backend:?}: {action:?}");
+                assert_eq!((w.driver_of(lausanne).await, w.driver_of(geneva).await), (Some(f), Some(t)), "{backend:?}: both moved");
+            } else {
+                assert_eq!(swap.state(), pb::SuggestionState::Open, "{backend:?}: a failed swap stays a suggestion: {swap:?}");
+                assert_eq!(action.status(), atmr_proto::safety::v1::ActionStatus::Failed, "{backend:?}: {action:?}");
+                assert!(!action.success);
+                assert_eq!((w.driver_of(lausanne).await, w.driver_of(geneva).await), (Some(t), Some(f)), "{backend:?}: neither moved");
+                let after = (w.assignment_of(geneva).await, w.assignment_of(lausanne).await);
+                assert_eq!(after, before, "{backend:?}: both days as they were");
+            }
+            w.dispatch.stop().await.unwrap();
+        }
+    }
 }

@@ -5,7 +5,7 @@ pub mod geo;
 
 use std::fmt;
 
-pub use kit::input::Invalid;
+pub use kit::{input::Invalid, stored::UnknownValue};
 
 /// Names stored in the database for each enum, and back.
 macro_rules! stored_enum {
@@ -23,6 +23,12 @@ macro_rules! stored_enum {
 
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The value stored in `table.column` of row `row_id`: an unknown
+            /// one is an error, never a default.
+            pub fn stored(table: &'static str, column: &'static str, row_id: i64, s: &str) -> Result<Self, UnknownValue> {
+                Self::parse(s).ok_or_else(|| UnknownValue::new(table, column, row_id, s))
             }
         }
 
@@ -187,6 +193,20 @@ mod tests {
         assert!(check_transition(Completed, Cancelled).unwrap_err().contains("does not change"));
         assert!(check_transition(Pending, Assigned).unwrap_err().contains("dispatch run"));
         assert!(check_transition(PickedUp, NoShow).is_err(), "a patient on board is not a no-show");
+    }
+
+    #[test]
+    fn a_stored_value_outside_its_vocabulary_is_an_error_naming_the_row() {
+        assert_eq!(Mobility::stored("booking", "mobility", 7, "wheelchair"), Ok(Mobility::Wheelchair));
+        let e = Mobility::stored("booking", "mobility", 7, "hovercraft").unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("booking", "mobility", "7", "hovercraft"));
+        assert_eq!(e.to_string(), "booking.mobility of row 7 holds \"hovercraft\", which is not one of its values");
+        // Case and spacing are not forgiven: "Ambulatory" is not ambulatory.
+        assert!(Mobility::stored("client", "mobility", 1, "Ambulatory").is_err());
+        assert!(BookingStatus::stored("booking", "status", 1, "").is_err());
+        assert!(VehicleKind::stored("driver", "vehicle_kind", 1, "car ").is_err());
+        let long = "x".repeat(500);
+        assert_eq!(DriverStatus::stored("driver", "status", 2, &long).unwrap_err().value.len(), 64, "a long value is cut for the log");
     }
 
     #[test]

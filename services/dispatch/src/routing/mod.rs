@@ -90,6 +90,19 @@ impl Matrix {
     pub fn metres(&self, i: usize, j: usize) -> i64 {
         i64::from(self.distances[i * self.n + j])
     }
+
+    /// The matrix over the points at `indexes` of this one, in that order.
+    pub fn select(&self, indexes: &[usize]) -> Matrix {
+        let n = indexes.len();
+        let (mut durations, mut distances) = (Vec::with_capacity(n * n), Vec::with_capacity(n * n));
+        for &i in indexes {
+            for &j in indexes {
+                durations.push(self.durations[i * self.n + j]);
+                distances.push(self.distances[i * self.n + j]);
+            }
+        }
+        Matrix { n, durations, distances }
+    }
 }
 
 /// The travel model a run uses: a primary source (OSRM when configured) and

@@ -1,13 +1,16 @@
 //! The dispatch service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL: resources and their checks, bulk bookings, dispatch runs and
-//! their statement count, reassignment, positions, the live board, that
-//! patients' details never reach the log, and that a corrupt stored ETA model
-//! answers only the generic internal error.
+//! their statement count, reassignment (concurrent ones into one day too),
+//! positions, the live board, that patients' details never reach the log, that
+//! a corrupt stored ETA model answers only the generic internal error, and that
+//! a stored value outside its vocabulary is an error, never a default.
 
 mod bookings;
 mod eta;
 mod harness;
 mod osrm;
 mod privacy;
+mod reassign;
 mod resources;
 mod runs;
+mod unknown_values;
