@@ -115,13 +115,17 @@ async fn listen(
     origin: Arc<str>,
     life: kit::Lifecycle,
 ) {
-    let mut backoff = std::time::Duration::from_millis(500);
+    let retry = kit::backoff::Backoff::new(std::time::Duration::from_millis(500), std::time::Duration::from_secs(30));
+    // Failures since the last good subscription: a relay that reconnected
+    // starts its waits from the first delay again.
+    let mut failures = 0u32;
     loop {
         let result = async {
             let mut listener = match first.take() {
                 Some(l) => l,
                 None => subscribe(&url).await?,
             };
+            failures = 0;
             loop {
                 let n = tokio::select! {
                     n = listener.recv() => n?,
@@ -152,11 +156,11 @@ async fn listen(
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "board relay interrupted; reconnecting");
+                failures += 1;
                 tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(retry.jittered(failures)) => {}
                     () = life.stopping() => return,
                 }
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
             }
         }
     }

@@ -1,7 +1,7 @@
 //! How long to wait before trying again: exponential from a first delay,
 //! capped, with jitter. Every retry loop of the mesh takes its delays from
 //! here — the database connect and schema waits (`db`), the notice outbox's
-//! relay (`outbox`) and notify's delivery workers.
+//! relay (`outbox`), notify's delivery workers and dispatch's board relay.
 //!
 //! A function of the failure count rather than a stateful iterator (as
 //! `backon` or `backoff` offer): the outbox relay and notify's workers keep
