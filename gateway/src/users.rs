@@ -29,6 +29,8 @@ pub mod entity {
         pub token_generation: i64,
         /// When the generation last moved.
         pub tokens_revoked_at: Option<ChronoDateTimeUtc>,
+        /// The console language the user chose (`fr`, `en`); none: the browser's.
+        pub locale: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
