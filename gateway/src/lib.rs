@@ -8,6 +8,7 @@
 //! user and per address, a circuit breaker and a deadline per service, and a
 //! response cache for summaries.
 
+pub(crate) mod console;
 mod downstream;
 mod error;
 mod http_metrics;
@@ -74,6 +75,11 @@ pub struct Config {
     /// given; with `ATMR_ENV=production` start-up stops naming the variable.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
+    /// The address users reach the gateway at (`ATMR_PUBLIC_URL`); when it is
+    /// `https://…`, the console's cookies are `Secure` and `__Host-` prefixed.
+    pub public_url: Option<String>,
+    /// How long a console session lasts (`ATMR_CONSOLE_SESSION_HOURS`, 12: a shift).
+    pub console_session_ttl: Duration,
 }
 
 impl Config {
@@ -111,6 +117,12 @@ impl Config {
             },
             admin_email,
             admin_password,
+            public_url: match env.get("ATMR_PUBLIC_URL").map(str::trim).filter(|u| !u.is_empty()) {
+                None => None,
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.trim_end_matches('/').to_owned()),
+                Some(u) => return Err(ConfigError::new("ATMR_PUBLIC_URL", u, "an http:// or https:// URL")),
+            },
+            console_session_ttl: Duration::from_secs(env.u64_in("ATMR_CONSOLE_SESSION_HOURS", 12, 1..=168)? * 3600),
         })
     }
 }
@@ -153,6 +165,10 @@ struct Inner {
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
     decoy_hash: String,
+    /// The web console's settings and memory.
+    console: console::Settings,
+    /// Dispatch runs started from the console and not yet seen finishing.
+    plans: console::Plans,
 }
 
 impl AppState {
@@ -236,6 +252,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
             )?,
             client_ip_header: cfg.client_ip_header.clone(),
             decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
+            console: console::Settings::new(cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")), cfg.console_session_ttl),
+            plans: console::Plans::default(),
         }),
     };
     state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;
@@ -256,7 +274,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         });
     }
     health.mark_started();
-    if state.login_limit.is_some() || state.rate_limit.is_some() {
+    {
         let (state, life) = (state.clone(), life.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -271,11 +289,15 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
                 if let Some(l) = &state.rate_limit {
                     l.forget_idle();
                 }
+                if let Err(e) = console::session::prune(&state.db).await {
+                    tracing::warn!(error = %e, "cannot prune expired console sessions");
+                }
             }
         });
     }
 
     let app: Router = routes::router(state.clone())
+        .merge(console::router(state.clone()))
         .merge(kit::admin::probes(health.clone(), metrics))
         .layer(axum::middleware::from_fn_with_state(state, middleware::observe));
 

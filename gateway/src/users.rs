@@ -29,12 +29,20 @@ pub mod entity {
         pub token_generation: i64,
         /// When the generation last moved.
         pub tokens_revoked_at: Option<ChronoDateTimeUtc>,
+        /// The console language the user chose (`fr`, `en`); none: the browser's.
+        pub locale: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The account's role; a stored value outside the roles an account may hold
+/// (`service` is no account's) is an error naming the row.
+pub fn role_of(user: &entity::Model) -> Result<Role, kit::stored::UnknownValue> {
+    kit::stored::parse("users", "role", user.id, &user.role, |s| s.parse::<Role>().ok().filter(|r| *r != Role::Service))
 }
 
 /// The company the bootstrapped admin belongs to.

@@ -1,18 +1,24 @@
 //! The gateway's tables: users, their roles (a closed vocabulary) and their
-//! token generations.
+//! token generations, and the web console's sessions.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_users;
 mod m0002_token_revocation;
 mod m0003_vocabularies;
+mod m0004_console;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_users::Migration), Box::new(m0002_token_revocation::Migration), Box::new(m0003_vocabularies::Migration)]
+        vec![
+            Box::new(m0001_users::Migration),
+            Box::new(m0002_token_revocation::Migration),
+            Box::new(m0003_vocabularies::Migration),
+            Box::new(m0004_console::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

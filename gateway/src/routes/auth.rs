@@ -52,21 +52,34 @@ pub async fn login(
     Body(req): Body<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let client = client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
+    let user = check_login(&state, &req.email, req.password, client).await?;
+    Ok(Json(issue(&state, &user)?))
+}
+
+/// The account `email` / `password` opens, counted against the login limits
+/// of the account and of `client`. One answer for a wrong email, a wrong
+/// password and a disabled account, in the same time. For the REST login and
+/// the console's.
+pub(crate) async fn check_login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    client: std::net::IpAddr,
+) -> Result<users::entity::Model, ApiError> {
     if let Some(limit) = &state.login_limit
-        && let Err(wait) = limit.check(&req.email, client)
+        && let Err(wait) = limit.check(email, client)
     {
         let secs = wait.as_secs() + 1;
         tracing::warn!(%client, "login rate limited");
         return Err(ApiError::too_many(format!("too many login attempts; try again in {secs} s"), secs));
     }
-    if req.email.len() > 254 || req.password.len() > 1024 {
+    if email.len() > 254 || password.len() > 1024 {
         return Err(bad_credentials());
     }
-    let user = users::find_by_email(&state.db, &req.email).await.map_err(|e| ApiError::database(&e))?;
+    let user = users::find_by_email(&state.db, email).await.map_err(|e| ApiError::database(&e))?;
     // Verify against a decoy hash when the email is unknown, so both failures cost
     // one Argon2 verification and cannot be told apart by timing.
     let hash = user.as_ref().map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
-    let password = req.password;
     let matches = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))?;
@@ -75,7 +88,7 @@ pub async fn login(
         return Err(bad_credentials());
     };
     tracing::info!(user_id = user.id, "login");
-    Ok(Json(issue(&state, &user)?))
+    Ok(user)
 }
 
 /// The client's address: the first address in the trusted proxy's header when
@@ -120,10 +133,7 @@ pub async fn me(caller: Caller) -> Json<Me> {
 
 /// A token for `user`, in the account's current token generation.
 fn issue(state: &AppState, user: &users::entity::Model) -> Result<TokenResponse, ApiError> {
-    let role = kit::stored::parse("users", "role", user.id, &user.role, |s| {
-        s.parse::<kit::auth::Role>().ok().filter(|r| *r != kit::auth::Role::Service)
-    })
-    .map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e)))?;
+    let role = users::role_of(user).map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e)))?;
     let subject = user.id.to_string();
     Ok(TokenResponse {
         access_token: state.keys.issue_in_generation(&subject, &user.email, user.company_id, role, state.token_ttl, user.token_generation),

@@ -2,7 +2,7 @@
 //! bodies whose errors are reported in the API's error format.
 
 mod auth;
-pub(crate) use auth::client_address;
+pub(crate) use auth::{check_login, client_address};
 mod autonomy;
 mod bugs;
 mod dispatch;

@@ -285,6 +285,7 @@ mod tests {
             updated_at: at,
             token_generation: 0,
             tokens_revoked_at: None,
+            locale: None,
         };
         assert_eq!(User::try_from(account("dispatcher")).unwrap().role, "dispatcher");
         for unknown in ["root", "service", "Admin"] {

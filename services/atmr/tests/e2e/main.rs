@@ -3,6 +3,8 @@
 //! SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
 mod autonomy;
+mod browser;
+mod console;
 mod deploy;
 mod health;
 mod leaks;

@@ -7,18 +7,29 @@ use kit::{
 };
 use serde_json::{Value, json};
 
-const ADMIN_EMAIL: &str = "admin@example.com";
-const ADMIN_PASSWORD: &str = "a-long-test-password";
+pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
+pub(crate) const ADMIN_PASSWORD: &str = "a-long-test-password";
 
-struct Mesh {
+pub(crate) struct Mesh {
     services: Vec<(Component, Spawned)>,
-    gateway: Spawned,
+    pub(crate) gateway: Spawned,
     /// What the gateway was started with: another replica starts the same way.
     gateway_env: kit::Env,
     _dbs: Vec<TestDb>,
 }
 
 impl Mesh {
+    /// The database URL a service of the mesh runs on.
+    pub(crate) fn db_url(&self, component: Component) -> &str {
+        let i = Component::SERVICES.iter().position(|c| *c == component).expect("a service of the mesh");
+        &self._dbs[i].url
+    }
+
+    /// The gateway's database URL.
+    pub(crate) fn gateway_db_url(&self) -> &str {
+        &self._dbs.last().expect("the gateway's database is the last").url
+    }
+
     /// Another gateway replica on the same database and services.
     async fn gateway_replica(&self) -> Spawned {
         let env = self.gateway_env.clone();
@@ -31,7 +42,7 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
 }
 
 /// The mesh with extra settings for the gateway.
-async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
+pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
     testing::init_logging();
     let mut dbs = Vec::new();
     let mut services = Vec::new();

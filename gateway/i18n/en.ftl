@@ -1,0 +1,165 @@
+# The console in English. Every id here is in fr.ftl too (a test checks it).
+
+## Layout
+skip-to-content = Skip to the content
+nav-label = Main
+nav-board = Board
+nav-map = Map
+nav-bookings = Bookings
+nav-clients = Patients
+nav-drivers = Drivers
+nav-templates = Recurring trips
+nav-autonomy = Suggestions
+logout = Sign out
+language-fr = Français
+language-en = English
+
+## Sign-in
+login-title = Sign in
+login-email = Email
+login-password = Password
+login-submit = Sign in
+login-refused = Wrong email or password.
+login-expired = The sign-in form had expired; please try again.
+login-no-console = Your account has no console page yet.
+
+## Errors, by the API's error code
+error-title = Something went wrong
+error-back = Back to the start page
+error-unknown = The request failed.
+error-invalid-field = Check “{ $field }”: the value is not accepted.
+error-invalid_argument = Some of what was entered is not accepted.
+error-failed_precondition = This cannot be done in the trip's or record's current state.
+error-out_of_range = A value is out of range.
+error-unauthenticated = Your session has ended; please sign in again.
+error-permission_denied = You are not allowed to do this.
+error-csrf = This page is out of date (its security token is missing); reload it and try again.
+error-not_found = Not found: it may have been deleted.
+error-already_exists = This already exists.
+error-aborted = Someone changed this at the same time; reload and try again.
+error-resource_exhausted = Too many requests; wait a moment and try again.
+error-unavailable = The { $service } service is not available right now; try again shortly.
+error-deadline_exceeded = The service took too long to answer; try again.
+error-unimplemented = This is not available.
+error-internal = Something went wrong on our side. Reference: { $ref }
+error-payload_too_large = The file or form is too large.
+
+## Field labels
+field-day = Day
+field-mode = Planning mode
+field-lang = Language
+field-status = Status
+field-reason = Reason
+field-driver_id = Driver
+field-booking_id = Booking
+field-client_id = Patient
+field-pickup_earliest = Pickup from
+field-pickup_latest = Pickup until
+field-appointment_time = Appointment
+field-pickup_address = Pickup address
+field-dropoff_address = Drop-off address
+field-pickup = Pickup place
+field-dropoff = Drop-off place
+field-passengers = Passengers
+field-mobility = Mobility
+field-boarding_minutes = Boarding minutes
+field-notes = Notes
+field-name = Name
+field-phone = Phone
+field-address = Address
+field-service_day = Service day
+
+## Dates
+weekday-1 = Monday
+weekday-2 = Tuesday
+weekday-3 = Wednesday
+weekday-4 = Thursday
+weekday-5 = Friday
+weekday-6 = Saturday
+weekday-7 = Sunday
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+
+## Vocabularies
+status-unspecified = Unknown
+status-pending = Pending
+status-assigned = Assigned
+status-en_route = En route
+status-picked_up = Picked up
+status-completed = Completed
+status-cancelled = Cancelled
+status-no_show = No-show
+mobility-unspecified = Unknown
+mobility-ambulatory = Walking
+mobility-wheelchair = Wheelchair
+mobility-stretcher = Stretcher
+vehicle-unspecified = Vehicle
+vehicle-car = Car
+vehicle-wheelchair_van = Wheelchair van
+vehicle-stretcher = Stretcher vehicle
+reason-no_vehicle_of_kind = No vehicle of the kind needed
+reason-capacity = Too many seats or places needed
+reason-time_window = The pickup window cannot be met
+reason-ride_time = The ride would be too long
+reason-shift = No shift covers it
+reason-fleet_full = Every fitting driver is full
+reason-not_planned = Not planned yet
+routing-osrm = road network (OSRM)
+routing-haversine = distance model
+
+## Board
+board-title = Board
+board-day = Day
+board-show = Show
+board-prev-day = Previous day
+board-next-day = Next day
+board-plan-full = Plan the day
+board-plan-pending = Plan pending only
+board-planning = Planning…
+board-run-done = Planned
+board-run-failed = The planning run failed; nothing was changed.
+board-run-assigned = bookings assigned
+board-run-drivers = drivers
+board-run-solver = solver
+board-assigned = Assigned
+board-drivers-used = drivers used
+board-unassigned = Unassigned
+board-unassigned-count = { $count ->
+    [one] { $count } unassigned booking
+   *[other] { $count } unassigned bookings
+}
+board-none-unassigned = Every booking has a driver.
+board-will-call = will call
+board-timeline-label = Drivers' days, one row per driver
+board-legend = Legend
+board-return-trip = Return trip
+board-shift = Shift
+board-panel-hint = Select a trip, or drag it onto another driver.
+
+## Trip panel
+trip-title = Trip
+trip-patient = Patient
+trip-window = Pickup
+trip-appointment = appointment
+trip-from = From
+trip-to = To
+trip-mobility = Mobility
+trip-status = Status
+trip-notes = Notes
+trip-driver = Driver
+trip-reassign = Reassign
+trip-violations = This driver's day cannot take the trip as it is:
+trip-force-reason = Reason for forcing it (kept)
+trip-force = Force the reassignment
+trip-change-status = Change the status
+trip-status-reason = Reason (for a no-show or cancellation)

@@ -1,0 +1,165 @@
+# La console en français. Chaque identifiant est aussi dans en.ftl (un test le vérifie).
+
+## Mise en page
+skip-to-content = Aller au contenu
+nav-label = Principal
+nav-board = Tableau
+nav-map = Carte
+nav-bookings = Réservations
+nav-clients = Patients
+nav-drivers = Chauffeurs
+nav-templates = Trajets récurrents
+nav-autonomy = Suggestions
+logout = Se déconnecter
+language-fr = Français
+language-en = English
+
+## Connexion
+login-title = Connexion
+login-email = E-mail
+login-password = Mot de passe
+login-submit = Se connecter
+login-refused = E-mail ou mot de passe incorrect.
+login-expired = Le formulaire de connexion avait expiré ; veuillez réessayer.
+login-no-console = Votre compte n'a pas encore de page dans la console.
+
+## Erreurs, par code d'erreur de l'API
+error-title = Une erreur s'est produite
+error-back = Retour à l'accueil
+error-unknown = La requête a échoué.
+error-invalid-field = Vérifiez « { $field } » : la valeur n'est pas acceptée.
+error-invalid_argument = Une partie de la saisie n'est pas acceptée.
+error-failed_precondition = Impossible dans l'état actuel de la course ou de la fiche.
+error-out_of_range = Une valeur est hors limites.
+error-unauthenticated = Votre session a pris fin ; veuillez vous reconnecter.
+error-permission_denied = Vous n'avez pas le droit de faire cela.
+error-csrf = Cette page n'est plus à jour (son jeton de sécurité manque) ; rechargez-la et réessayez.
+error-not_found = Introuvable : l'élément a peut-être été supprimé.
+error-already_exists = Cet élément existe déjà.
+error-aborted = Quelqu'un a modifié cet élément en même temps ; rechargez et réessayez.
+error-resource_exhausted = Trop de requêtes ; patientez un instant et réessayez.
+error-unavailable = Le service { $service } n'est pas disponible pour le moment ; réessayez sous peu.
+error-deadline_exceeded = Le service a mis trop de temps à répondre ; réessayez.
+error-unimplemented = Cette fonction n'est pas disponible.
+error-internal = Un problème est survenu de notre côté. Référence : { $ref }
+error-payload_too_large = Le fichier ou le formulaire est trop volumineux.
+
+## Libellés des champs
+field-day = Jour
+field-mode = Mode de planification
+field-lang = Langue
+field-status = Statut
+field-reason = Motif
+field-driver_id = Chauffeur
+field-booking_id = Réservation
+field-client_id = Patient
+field-pickup_earliest = Prise en charge dès
+field-pickup_latest = Prise en charge jusqu'à
+field-appointment_time = Rendez-vous
+field-pickup_address = Adresse de prise en charge
+field-dropoff_address = Adresse de dépose
+field-pickup = Lieu de prise en charge
+field-dropoff = Lieu de dépose
+field-passengers = Passagers
+field-mobility = Mobilité
+field-boarding_minutes = Minutes d'embarquement
+field-notes = Remarques
+field-name = Nom
+field-phone = Téléphone
+field-address = Adresse
+field-service_day = Jour de service
+
+## Dates
+weekday-1 = lundi
+weekday-2 = mardi
+weekday-3 = mercredi
+weekday-4 = jeudi
+weekday-5 = vendredi
+weekday-6 = samedi
+weekday-7 = dimanche
+month-1 = janvier
+month-2 = février
+month-3 = mars
+month-4 = avril
+month-5 = mai
+month-6 = juin
+month-7 = juillet
+month-8 = août
+month-9 = septembre
+month-10 = octobre
+month-11 = novembre
+month-12 = décembre
+
+## Vocabulaires
+status-unspecified = Inconnu
+status-pending = En attente
+status-assigned = Assignée
+status-en_route = En route
+status-picked_up = Pris en charge
+status-completed = Terminée
+status-cancelled = Annulée
+status-no_show = Absent
+mobility-unspecified = Inconnue
+mobility-ambulatory = Valide
+mobility-wheelchair = Fauteuil roulant
+mobility-stretcher = Couché (brancard)
+vehicle-unspecified = Véhicule
+vehicle-car = Voiture
+vehicle-wheelchair_van = Véhicule TPMR
+vehicle-stretcher = Véhicule brancard
+reason-no_vehicle_of_kind = Aucun véhicule du type requis
+reason-capacity = Trop de places nécessaires
+reason-time_window = La fenêtre de prise en charge ne peut être tenue
+reason-ride_time = Le trajet serait trop long
+reason-shift = Aucun horaire de chauffeur ne la couvre
+reason-fleet_full = Tous les chauffeurs adaptés sont complets
+reason-not_planned = Pas encore planifiée
+routing-osrm = réseau routier (OSRM)
+routing-haversine = modèle de distance
+
+## Tableau
+board-title = Tableau
+board-day = Jour
+board-show = Afficher
+board-prev-day = Jour précédent
+board-next-day = Jour suivant
+board-plan-full = Planifier la journée
+board-plan-pending = Planifier les en attente
+board-planning = Planification…
+board-run-done = Planifié
+board-run-failed = La planification a échoué ; rien n'a été modifié.
+board-run-assigned = réservations assignées
+board-run-drivers = chauffeurs
+board-run-solver = calcul
+board-assigned = Assignées
+board-drivers-used = chauffeurs occupés
+board-unassigned = Non assignées
+board-unassigned-count = { $count ->
+    [one] { $count } réservation non assignée
+   *[other] { $count } réservations non assignées
+}
+board-none-unassigned = Toutes les réservations ont un chauffeur.
+board-will-call = sur appel
+board-timeline-label = Journées des chauffeurs, une ligne par chauffeur
+board-legend = Légende
+board-return-trip = Trajet retour
+board-shift = Horaire de service
+board-panel-hint = Sélectionnez une course, ou glissez-la sur un autre chauffeur.
+
+## Panneau de course
+trip-title = Course
+trip-patient = Patient
+trip-window = Prise en charge
+trip-appointment = rendez-vous
+trip-from = Départ
+trip-to = Arrivée
+trip-mobility = Mobilité
+trip-status = Statut
+trip-notes = Remarques
+trip-driver = Chauffeur
+trip-reassign = Réassigner
+trip-violations = La journée de ce chauffeur ne peut pas prendre la course telle quelle :
+trip-force-reason = Motif du forçage (conservé)
+trip-force = Forcer la réassignation
+trip-change-status = Changer le statut
+trip-status-reason = Motif (absence ou annulation)

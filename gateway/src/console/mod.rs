@@ -1,0 +1,53 @@
+//! The web console: the gateway's second face, beside the REST API. Pages are
+//! rendered on the server from compile-time templates (`gateway/templates/`,
+//! askama, escaped by default), updated in part with htmx, and kept live with
+//! Server-Sent Events; charts, timelines and the map are SVG drawn here.
+//!
+//! The console adds no business rule: every page calls the same gRPC services
+//! as the REST routes, with a token minted for the signed-in user, so the
+//! services' own role and company checks apply unchanged. What is new here is
+//! the browser's side of it: cookie sessions (`session.rs`), CSRF tokens, a
+//! strict Content-Security-Policy (`security.rs`), the languages (`i18n.rs`,
+//! `format.rs`) and the embedded assets (`assets.rs`).
+
+mod assets;
+mod auth;
+mod board;
+mod context;
+mod data;
+mod error;
+mod format;
+pub mod i18n;
+mod page;
+mod security;
+pub mod session;
+mod timeline;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+pub use board::Plans;
+pub use context::Settings;
+
+use crate::AppState;
+
+/// Every console page and its assets, under the console's security headers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(auth::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/locale", post(auth::set_locale))
+        .route("/board", get(board::page))
+        .route("/board/timeline", get(board::timeline))
+        .route("/board/events", get(board::events))
+        .route("/board/plan", get(board::plan_status).post(board::plan))
+        .route("/board/trips/{id}", get(board::trip))
+        .route("/board/trips/{id}/reassign", post(board::reassign))
+        .route("/board/trips/{id}/status", post(board::status))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::map_response(security::headers))
+        .with_state(state)
+}

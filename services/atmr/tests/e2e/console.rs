@@ -1,0 +1,205 @@
+//! The web console: its sessions and CSRF checks over plain HTTP on both
+//! backends, and a dispatcher's day in headless Chromium against the mesh with
+//! the demo company's data.
+
+use chrono::NaiveDate;
+use kit::{
+    Component,
+    auth::Role,
+    testing::{TestBackend, backends},
+};
+use serde_json::json;
+
+use crate::{
+    browser::{Browser, screenshot_dir},
+    mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, Mesh, start_mesh_with},
+};
+
+const DISPATCHER: &str = "dispatcher@demo.example";
+const SECOND_DISPATCHER: &str = "second@demo.example";
+
+/// The mesh with the demo company (40 drivers, 500 bookings on `day`) and two
+/// dispatchers; returns their passwords.
+async fn demo_mesh(backend: TestBackend, day: NaiveDate) -> (Mesh, [String; 2]) {
+    let mesh = start_mesh_with(backend, &[]).await;
+    let db = kit::db::connect(mesh.db_url(Component::Dispatch)).await.unwrap();
+    atmr_dispatch::demo::seed(&db, 1, day).await.unwrap();
+    db.close().await.unwrap();
+    let db = kit::db::connect(mesh.gateway_db_url()).await.unwrap();
+    let mut passwords = Vec::new();
+    for email in [DISPATCHER, SECOND_DISPATCHER] {
+        passwords.push(atmr_gateway::users::ensure_user(&db, email, Role::Dispatcher, 1).await.unwrap().expect("a new account"));
+    }
+    db.close().await.unwrap();
+    (mesh, passwords.try_into().expect("two passwords"))
+}
+
+/// The value after `marker` up to the next `"` or `&` in `html`.
+fn scrape<'a>(html: &'a str, marker: &str) -> &'a str {
+    let start = html.find(marker).unwrap_or_else(|| panic!("{marker} in the page")) + marker.len();
+    let rest = &html[start..];
+    &rest[..rest.find(['"', '&']).unwrap_or(rest.len())]
+}
+
+/// A `Set-Cookie` header's `name=value` part for `name`.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs in through the console's form; returns the session cookie (`name=value`).
+async fn sign_in(http: &reqwest::Client, gw: &str, email: &str, password: &str) -> String {
+    let form = http.get(format!("{gw}/login?lang=fr")).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let login_cookie = set_cookie(&form, "atmr_login").expect("the sign-in form sets its double-submit cookie");
+    let html = form.text().await.unwrap();
+    assert!(html.contains("Connexion"), "the sign-in page is in French");
+    let csrf = scrape(&html, "name=\"_csrf\" value=\"").to_owned();
+    let res = http
+        .post(format!("{gw}/login"))
+        .header("cookie", &login_cookie)
+        .form(&[("email", email), ("password", password), ("_csrf", &csrf), ("next", ""), ("lang", "fr")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signed in");
+    assert_eq!(res.headers()["location"], "/board");
+    let cookie = set_cookie(&res, "atmr_session").expect("a session cookie");
+    let header = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .find_map(|v| v.to_str().ok().filter(|v| v.starts_with("atmr_session=")))
+        .unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(header.contains(attr), "{header} has {attr}");
+    }
+    cookie
+}
+
+#[tokio::test]
+async fn console_sessions_end_at_sign_out_or_deactivation_and_forms_need_their_token() {
+    for backend in backends() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let mesh = start_mesh_with(backend, &[]).await;
+        let gw = mesh.gateway.url();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+        // Unknown visitors are sent to the sign-in page, coming back after.
+        let res = http.get(format!("{gw}/board?day={day}")).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/login?next=%2Fboard%3Fday%3D2026%2D12%2D07");
+
+        // The sign-in form refuses a post without its double-submit cookie.
+        let forged = http
+            .post(format!("{gw}/login"))
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("_csrf", "guess")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        assert!(set_cookie(&forged, "atmr_session").is_none());
+
+        let cookie = sign_in(&http, &gw, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let board = http.get(format!("{gw}/board?day={day}")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(board.status(), 200);
+        let h = board.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let html = board.text().await.unwrap();
+        assert!(!html.contains("<script>") && !html.contains(" style="), "no inline script or style");
+        let csrf = scrape(&html, "x-csrf-token&#34;:&#34;").to_owned();
+        assert_eq!(csrf.len(), 43, "the page carries the session's csrf token");
+
+        // A state-changing request without the token is refused, and changes nothing.
+        let plan = |token: Option<&str>| {
+            let mut req = http.post(format!("{gw}/board/plan")).header("cookie", &cookie).form(&[("day", "2026-12-07"), ("mode", "full")]);
+            if let Some(t) = token {
+                req = req.header("x-csrf-token", t);
+            }
+            req.send()
+        };
+        assert_eq!(plan(None).await.unwrap().status(), 403);
+        assert_eq!(plan(Some("not-the-token")).await.unwrap().status(), 403);
+
+        // Signed out: the same cookie opens nothing.
+        let out = http.post(format!("{gw}/logout")).header("cookie", &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(out.status(), 303);
+        let again = http.get(format!("{gw}/board")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(again.status(), 303, "the old cookie is refused after sign-out");
+
+        // A deactivated account's session ends as its tokens do.
+        let admin_token = {
+            let res = http
+                .post(format!("{gw}/api/auth/login"))
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        };
+        let created = http
+            .post(format!("{gw}/api/admin/users"))
+            .bearer_auth(&admin_token)
+            .json(&json!({"email": "ana@example.com", "password": "ana-password-long", "role": "dispatcher"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let ana_id = created.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+        let ana = sign_in(&http, &gw, "ana@example.com", "ana-password-long").await;
+        assert_eq!(http.get(format!("{gw}/board")).header("cookie", &ana).send().await.unwrap().status(), 200);
+        let off = http.delete(format!("{gw}/api/admin/users/{ana_id}")).bearer_auth(&admin_token).send().await.unwrap();
+        assert!(off.status().is_success(), "{}", off.status());
+        assert_eq!(http.get(format!("{gw}/board")).header("cookie", &ana).send().await.unwrap().status(), 303, "deactivated");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver; run with --include-ignored"]
+async fn a_dispatcher_plans_the_demo_day_in_french_and_another_session_sees_it_live() {
+    let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let (mesh, [password, second]) = demo_mesh(TestBackend::Sqlite, day).await;
+    let gw = mesh.gateway.url();
+
+    let ana = Browser::start(&gw, "fr-CH").await;
+    ana.sign_in(DISPATCHER, &password, "fr").await;
+    ana.goto(&format!("/board?day={day}")).await;
+    assert!(ana.text("h1").await.starts_with("Tableau lundi 7 décembre 2026"), "the board in French");
+    assert_eq!(ana.all("rect.trip").await.len(), 0, "nothing planned yet");
+    assert!(ana.text("#waiting h2").await.contains("(500)"));
+
+    // A second dispatcher watches the same day.
+    let tom = Browser::start(&gw, "en-GB").await;
+    tom.sign_in(SECOND_DISPATCHER, &second, "en").await;
+    tom.goto(&format!("/board?day={day}")).await;
+    tom.until("the live stream", "document.querySelector('[sse-connect]') !== null").await;
+
+    ana.click("form.plan button[value=full]").await;
+    ana.until("the run's progress", "document.querySelector('.plan-progress, .plan-result') !== null").await;
+    ana.shot("board-planning").await;
+    ana.find(".plan-result .flash.ok").await;
+    let summary = ana.text(".plan-result .flash.ok").await;
+    assert!(summary.contains("/ 500"), "{summary}");
+    ana.until("the board filled", "document.querySelectorAll('rect.trip').length > 300").await;
+    ana.shot("board").await;
+
+    // The other session was not reloaded, yet shows the plan.
+    tom.until("the change pushed to the second session", "document.querySelectorAll('rect.trip').length > 300").await;
+    tom.shot("board-live-en").await;
+
+    // A trip's panel opens from the board.
+    ana.click("rect.trip").await;
+    ana.find(".trip-panel h2").await;
+    assert!(ana.text(".trip-panel h2").await.starts_with("Course #"));
+    ana.shot("board-trip-panel").await;
+
+    ana.close().await;
+    tom.close().await;
+    assert!(screenshot_dir().join("board.png").is_file());
+}
