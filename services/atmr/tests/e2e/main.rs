@@ -3,6 +3,7 @@
 //! SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
 mod autonomy;
+mod contract;
 mod deploy;
 mod health;
 mod mesh;

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "a-long-test-password";
 
-struct Mesh {
-    services: Vec<(Component, Spawned)>,
-    gateway: Spawned,
+pub(crate) struct Mesh {
+    pub(crate) services: Vec<(Component, Spawned)>,
+    pub(crate) gateway: Spawned,
     /// What the gateway was started with: another replica starts the same way.
     gateway_env: kit::Env,
     _dbs: Vec<TestDb>,
@@ -31,7 +31,7 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
 }
 
 /// The mesh with extra settings for the gateway.
-async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
+pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
     testing::init_logging();
     let mut dbs = Vec::new();
     let mut services = Vec::new();
@@ -63,7 +63,7 @@ async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
 }
 
 /// The bootstrapped admin's access token.
-async fn admin_token(http: &reqwest::Client, gateway: &str) -> String {
+pub(crate) async fn admin_token(http: &reqwest::Client, gateway: &str) -> String {
     let body: Value = login(http, gateway, ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }
