@@ -95,8 +95,11 @@ impl DispatchApi {
         bookings.push(booking.clone());
         let (mut problem, _) =
             planning::build(&self.planner.router, self.planner.ride, tz, day, self.now(), std::slice::from_ref(&driver), &bookings).await;
-        let current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
         let ri = problem.requests.iter().position(|q| q.id == booking_id).expect("the booking is in the problem");
+        let mut current = planning::routes_of(&problem, &live).into_iter().next().unwrap_or(Route { vehicle: 0, stops: Vec::new() });
+        // Moved to the driver it is already on, the booking is re-timed: its
+        // stops leave the route before it is placed again, once.
+        current.stops.retain(|s| s.request != ri);
         let (route, violations) = match insertion::insert_into(&problem, 0, &current.stops, ri) {
             Some(route) => (route, Vec::new()),
             None => {

@@ -47,3 +47,69 @@ async fn control_characters_in_an_action_type_or_a_review_note_are_refused() {
         mesh.gateway.stop().await.unwrap();
     }
 }
+
+/// Schemathesis moved a booking to the driver it was already on: the route
+/// kept the booking's stops and placed it again, and the two assignments
+/// written for it broke the one-live-assignment-per-booking index (a 500).
+/// Moving a booking to its own driver re-times it, once.
+#[tokio::test]
+async fn a_booking_reassigned_to_its_own_driver_keeps_one_assignment() {
+    for backend in backends() {
+        let mesh = start_mesh_with(backend, &[]).await;
+        let http = reqwest::Client::new();
+        let gw = mesh.gateway.url();
+        let token = admin_token(&http, &gw).await;
+        let post = |path: &str, body: Value| http.post(format!("{gw}{path}")).bearer_auth(&token).json(&body).send();
+        let id = |v: &Value| v["id"].as_i64().unwrap();
+        let driver: Value = post(
+            "/api/drivers",
+            json!({ "name": "Ana", "vehicle_kind": "car", "seats": 4, "shift_start_minute": 360, "shift_end_minute": 1200,
+                    "depot": { "latitude": 46.2, "longitude": 6.14 } }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let patient: Value = post(
+            "/api/clients",
+            json!({ "name": "Jeanne", "address": "Rue de Carouge 12, Genève", "location": { "latitude": 46.195, "longitude": 6.14 } }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let booking = |at: &str, until: &str| {
+            json!({ "client_id": id(&patient), "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
+                    "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
+                    "pickup_earliest": at, "pickup_latest": until })
+        };
+        let first: Value =
+            post("/api/bookings", booking("2030-01-07T08:00:00Z", "2030-01-07T08:30:00Z")).await.unwrap().json().await.unwrap();
+        // Far outside the driver's shift: only a forced move places it.
+        let late: Value =
+            post("/api/bookings", booking("2030-01-07T23:00:00Z", "2030-01-07T23:30:00Z")).await.unwrap().json().await.unwrap();
+        for (booking, force) in [(&first, false), (&first, false), (&late, true), (&late, true), (&first, true)] {
+            let path = format!("/api/bookings/{}/reassign", id(booking));
+            let res = post(&path, json!({ "driver_id": id(&driver), "force": force })).await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(status, 200, "{backend:?} {path} force {force}: {body}");
+            assert_eq!(body["assignment"]["driver_id"], id(&driver), "{body}");
+        }
+        let live: Value = http
+            .get(format!("{gw}/api/dispatch/assignments?driver_id={}&status=planned,active", id(&driver)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut bookings: Vec<i64> = live["items"].as_array().unwrap().iter().map(|a| a["booking_id"].as_i64().unwrap()).collect();
+        bookings.sort_unstable();
+        assert_eq!(bookings, vec![id(&first), id(&late)], "{backend:?}: one live assignment each: {live}");
+        mesh.gateway.stop().await.unwrap();
+    }
+}
