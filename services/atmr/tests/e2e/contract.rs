@@ -2,10 +2,91 @@
 //! answers is what it answers (schemathesis checks the same at scale, see
 //! `scripts/schemathesis.sh`; these are the cases it found).
 
-use kit::testing::backends;
+use kit::testing::{self, backends};
 use serde_json::{Value, json};
 
 use crate::mesh::{admin_token, start_mesh_with};
+
+/// `path` with each `{param}` filled: integer ids with `id`, notify's ids with a UUID.
+fn concrete(path: &str, op: &Value, id: i64) -> String {
+    let mut out = path.to_owned();
+    for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+        let value = if p["schema"]["type"] == "integer" { id.to_string() } else { "00000000-0000-4000-8000-000000000000".to_owned() };
+        out = out.replace(&format!("{{{}}}", p["name"].as_str().unwrap()), &value);
+    }
+    out
+}
+
+fn documented(op: &Value, status: u16) -> bool {
+    op["responses"].get(status.to_string()).is_some()
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_or_not_of_the_documented_shape_gets_a_documented_answer() {
+    let mesh =
+        start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0"), ("ATMR_LOGIN_RATE_PER_MINUTE", "0")]).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut writes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap().iter().filter(|(_, op)| op["requestBody"].is_object()) {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = format!("{gw}{}", concrete(path, op, 1));
+            // A body without `Content-Type: application/json`.
+            let res = http.request(method.clone(), &url).bearer_auth(&token).body("{}").send().await.unwrap();
+            let status = res.status().as_u16();
+            assert_eq!(status, 415, "{method} {path} without a JSON content type");
+            assert!(documented(op, status), "{method} {path} answers {status}, which its document does not list");
+            // JSON with a field no route reads: every body type refuses unknown fields.
+            let res = http.request(method.clone(), &url).bearer_auth(&token).json(&json!({ "no_such_field": 1 })).send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(status, 422, "{method} {path} with an unknown field: {body}");
+            assert!(documented(op, status), "{method} {path} answers {status}, which its document does not list");
+            assert_eq!(body["error"]["code"], "invalid_argument", "{method} {path}: {body}");
+            writes += 1;
+        }
+    }
+    assert!(writes >= 30, "{writes} operations with a body");
+    mesh.gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_id_below_the_documented_minimum_is_refused_as_documented() {
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0")]).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let token = admin_token(&http, &gw).await;
+    let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let ids: Vec<&Value> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path" && p["schema"]["type"] == "integer")
+                .collect();
+            // A body is read before the id: those routes answer 422 to a bad body first.
+            if ids.is_empty() || op["requestBody"].is_object() {
+                continue;
+            }
+            assert!(ids.iter().all(|p| p["schema"]["minimum"] == 1), "{method} {path}: {ids:?}");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = http.request(method.clone(), format!("{gw}{}", concrete(path, op, 0))).bearer_auth(&token).send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(status, 400, "{method} {path} with id 0: {body}");
+            assert!(documented(op, status), "{method} {path}");
+            assert!(body["error"]["details"]["field"].is_string(), "{method} {path} names the id: {body}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 13, "{checked} operations with an integer id");
+    mesh.gateway.stop().await.unwrap();
+}
 
 /// Schemathesis stored an action type with a control character through
 /// `PUT /api/admin/safety-limits`, which every later read then returned
