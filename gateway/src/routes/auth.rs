@@ -13,7 +13,11 @@ use crate::{AppState, error::ApiError, users};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Longer than 254 characters, it is refused as a wrong login.
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// Longer than 1,024 characters, it is refused as a wrong login.
+    #[schema(max_length = 1024)]
     password: String,
 }
 

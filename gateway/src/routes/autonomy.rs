@@ -11,7 +11,7 @@ use super::{
     Body, Caller, Page, Params,
     dispatch::{dispatch_error, numbers, page_request},
     name_of, number_of,
-    openapi::Failures,
+    openapi::{Conflicts, Failures, WriteFailures, field},
     rfc3339,
 };
 use crate::{AppState, error::ApiError};
@@ -22,6 +22,13 @@ const KINDS: [&str; 5] = ["unspecified", "reassign", "swap", "delay", "notify_di
 const STATES: [&str; 6] = ["unspecified", "open", "blocked", "safety_unavailable", "executed", "expired"];
 const CHECK_STATES: [&str; 4] = ["unspecified", "completed", "failed", "retried"];
 
+fn mode() -> utoipa::openapi::Object {
+    field::one_of(&MODES)
+}
+fn states() -> utoipa::openapi::Array {
+    field::list_of(&STATES)
+}
+
 fn client(state: &AppState) -> AutonomyServiceClient<crate::downstream::Guarded> {
     state.autonomy.clone()
 }
@@ -31,12 +38,17 @@ fn client(state: &AppState) -> AutonomyServiceClient<crate::downstream::Guarded>
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `off`, `suggest` (proposals only) or `autonomous` (executed under the safety limits).
+    #[schema(schema_with = mode)]
     mode: String,
     /// Predicted lateness (minutes) above which the manager acts (1–240).
+    #[schema(minimum = 1, maximum = 240)]
     lateness_threshold_minutes: i32,
     /// The ETA model's mean absolute error (minutes) above which the drift check alerts and retrains.
+    #[schema(minimum = 0.1, maximum = 120.0)]
     drift_mae_threshold_minutes: f64,
+    #[schema(minimum = 5, maximum = 86400)]
     drift_check_interval_seconds: i32,
+    #[schema(minimum = 5, maximum = 3600)]
     cycle_interval_seconds: i32,
 }
 
@@ -164,7 +176,7 @@ pub async fn get_settings(State(state): State<AppState>, caller: Caller) -> Resu
     path = "/api/dispatch/autonomy/settings",
     tag = "autonomy",
     request_body = Settings,
-    responses((status = 200, description = "OK", body = Settings), Failures),
+    responses((status = 200, description = "OK", body = Settings), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `PUT /api/dispatch/autonomy/settings` (admins): every field.
@@ -186,9 +198,14 @@ pub async fn update_settings(State(state): State<AppState>, caller: Caller, Body
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestionQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
     /// Comma-separated states, e.g. `open,blocked`; all when absent.
+    #[param(schema_with = states, style = Form, explode = false)]
     state: Option<String>,
 }
 
@@ -219,7 +236,7 @@ pub async fn list_suggestions(
     post,
     path = "/api/dispatch/autonomy/cycles",
     tag = "autonomy",
-    responses((status = 200, description = "What the cycle found and did", body = CycleReport), Failures),
+    responses((status = 200, description = "What the cycle found and did", body = CycleReport), Failures, Conflicts),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/dispatch/autonomy/cycles`: one manager cycle now (409 while one runs).
@@ -261,7 +278,11 @@ pub async fn get_eta_model(State(state): State<AppState>, caller: Caller) -> Res
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CheckQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
 }
 

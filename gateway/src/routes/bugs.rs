@@ -3,7 +3,7 @@
 //! summary, trends), plus listing and deleting comments. Everyone may file and
 //! read bugs; reporters may do nothing else (the service checks it again).
 
-use super::openapi::Failures;
+use super::openapi::{Failures, WriteFailures, field};
 use atmr_proto::{
     bugs::v1::{self as pb},
     common::v1::{PageRequest, SortDirection, TimeRange},
@@ -16,6 +16,7 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::openapi::{Array, Object, ObjectBuilder, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
 use crate::{
@@ -32,6 +33,44 @@ const SEVERITIES: [&str; 5] = ["unspecified", "low", "medium", "high", "critical
 const PRIORITIES: [&str; 5] = ["unspecified", "low", "medium", "high", "urgent"];
 const STATUSES: [&str; 7] = ["unspecified", "open", "in_progress", "resolved", "closed", "wont_fix", "duplicate"];
 const GROUPINGS: [&str; 5] = ["unspecified", "created", "grouped", "regression", "grouped_within_grace"];
+
+// The schemas of the vocabularies and of the bugs service's text rules (`input.rs`).
+fn severity() -> Object {
+    field::one_of(&SEVERITIES)
+}
+fn priority() -> Object {
+    field::one_of(&PRIORITIES)
+}
+fn status() -> Object {
+    field::one_of(&STATUSES)
+}
+fn severities() -> Array {
+    field::list_of(&SEVERITIES)
+}
+fn priorities() -> Array {
+    field::list_of(&PRIORITIES)
+}
+fn statuses() -> Array {
+    field::list_of(&STATUSES)
+}
+/// A category or an environment: at most 50 characters, no comma; the default when empty.
+fn label() -> Object {
+    let mut o = field::optional_line::<50>();
+    o.pattern = Some(r"^[^,\u0000-\u001f\u007f-\u009f]*$".to_owned());
+    o
+}
+/// At most 20 tags, each 1 to 50 characters without white space or comma.
+fn tags() -> Array {
+    let mut tag = field::line::<50>();
+    tag.pattern = Some(r"^[^,\s\u0000-\u001f\u007f-\u009f]+$".to_owned());
+    ArrayBuilder::new().items(tag).max_items(Some(20)).build()
+}
+/// `created_at`, `updated_at`, `last_seen`, `severity`, `priority` or `occurrence_count`, ascending, or descending with `-`.
+fn sort() -> Object {
+    let fields = ["created_at", "updated_at", "last_seen", "severity", "priority", "occurrence_count"];
+    let values: Vec<String> = fields.iter().flat_map(|f| [(*f).to_owned(), format!("-{f}")]).collect();
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).build()
+}
 
 /// A comma-separated list of names (`?status=open,in_progress`).
 fn numbers_of(field: &str, names: &[&str], raw: Option<&str>) -> Result<Vec<i32>, ApiError> {
@@ -116,27 +155,48 @@ fn bugs_error(status: tonic::Status) -> ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBug {
+    #[schema(schema_with = field::line::<200>)]
     title: String,
     #[serde(default)]
+    #[schema(schema_with = field::text::<10000>)]
     description: String,
+    /// `medium` when absent.
     #[serde(default)]
+    #[schema(schema_with = severity)]
     severity: Option<String>,
+    /// `medium` when absent.
     #[serde(default)]
+    #[schema(schema_with = priority)]
     priority: Option<String>,
+    /// `general` when empty.
     #[serde(default)]
+    #[schema(schema_with = label)]
     category: String,
+    /// `production` when empty.
     #[serde(default)]
+    #[schema(schema_with = label)]
     environment: String,
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<100>)]
     release: String,
     #[serde(default)]
+    #[schema(schema_with = field::text::<65536>)]
     stack_trace: String,
     #[serde(default)]
+    #[schema(schema_with = tags)]
     tags: Vec<String>,
+    /// Derived from the stack trace and the title when empty.
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<128>)]
     fingerprint: String,
     #[serde(default)]
+    #[schema(schema_with = assignee)]
     assignee: Option<String>,
+}
+
+/// A user's name or email, or nobody (empty or `null`).
+fn assignee() -> Object {
+    field::nullable(field::optional_line::<254>())
 }
 
 #[utoipa::path(
@@ -148,7 +208,8 @@ pub struct NewBug {
     responses(
         (status = 201, description = "a new bug: `{bug, grouping: \"created\"}`", body = serde_json::Value),
         (status = 200, description = "grouped into an existing bug: `{bug, grouping}` with grouped, regression or grouped_within_grace", body = serde_json::Value),
-        Failures
+        Failures,
+        WriteFailures
     ),
     security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
@@ -184,24 +245,42 @@ pub async fn create_bug(
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
     /// Comma-separated.
+    #[param(schema_with = statuses, style = Form, explode = false)]
     status: Option<String>,
+    /// Comma-separated.
+    #[param(schema_with = severities, style = Form, explode = false)]
     severity: Option<String>,
+    /// Comma-separated.
+    #[param(schema_with = priorities, style = Form, explode = false)]
     priority: Option<String>,
+    #[param(schema_with = label)]
     category: Option<String>,
+    #[param(schema_with = field::optional_line::<254>)]
     assignee: Option<String>,
+    #[param(schema_with = field::optional_line::<254>)]
     reporter: Option<String>,
+    #[param(schema_with = field::optional_line::<50>)]
     tag: Option<String>,
+    #[param(schema_with = label)]
     environment: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(schema_with = field::date_time)]
     created_from: Option<String>,
-    /// RFC 3339, exclusive.
+    /// RFC 3339, exclusive; not before `created_from`.
+    #[param(schema_with = field::date_time)]
     created_to: Option<String>,
     /// Text search over title and description.
+    #[param(schema_with = field::optional_line::<200>)]
     q: Option<String>,
     /// created_at (default), updated_at, last_seen, severity, priority, occurrence_count; `-` prefix for descending.
+    #[param(schema_with = sort)]
     sort: Option<String>,
 }
 
@@ -271,7 +350,7 @@ pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q):
     get,
     path = "/api/bugs/{bug_id}",
     tag = "bugs",
-    params(("bug_id" = i64, Path, description = "the bug id")),
+    params(("bug_id" = i64, Path, minimum = 1, description = "the bug id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
@@ -285,21 +364,34 @@ pub async fn get_bug(State(state): State<AppState>, caller: Caller, Path(id): Pa
     Ok(Json(serde_json::json!({ "bug": Bug::from(res.bug.unwrap_or_default()), "comments": comments })))
 }
 
-/// The fields a PATCH may carry; present fields are changed, `null` clears
-/// `assignee` and `duplicate_of`.
+/// The fields a PATCH may carry (one at least); present fields are changed,
+/// `null` clears `assignee` and `duplicate_of`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = BugPatch)]
 struct Patch {
+    #[schema(schema_with = field::line::<200>)]
     title: Option<String>,
+    #[schema(schema_with = field::text::<10000>)]
     description: Option<String>,
+    #[schema(schema_with = severity)]
     severity: Option<String>,
+    #[schema(schema_with = priority)]
     priority: Option<String>,
+    #[schema(schema_with = label)]
     category: Option<String>,
+    #[schema(schema_with = status)]
     status: Option<String>,
+    #[schema(schema_with = assignee)]
     assignee: Option<String>,
+    #[schema(schema_with = label)]
     environment: Option<String>,
+    #[schema(schema_with = field::optional_line::<100>)]
     release: Option<String>,
+    #[schema(schema_with = tags)]
     tags: Option<Vec<String>>,
+    /// The bug this one duplicates.
+    #[schema(minimum = 1)]
     duplicate_of: Option<i64>,
 }
 
@@ -308,9 +400,9 @@ struct Patch {
     patch,
     path = "/api/bugs/{bug_id}",
     tag = "bugs",
-    params(("bug_id" = i64, Path, description = "the bug id")),
+    params(("bug_id" = i64, Path, minimum = 1, description = "the bug id")),
     request_body = Patch,
-    responses((status = 200, description = "OK", body = Bug), Failures),
+    responses((status = 200, description = "OK", body = Bug), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/bugs/{bug_id}`: the fields present in the body, as one update.
@@ -360,6 +452,7 @@ pub async fn update_bug(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(schema_with = field::required_text::<10000>)]
     body: String,
 }
 
@@ -368,9 +461,9 @@ pub struct NewComment {
     post,
     path = "/api/bugs/{bug_id}/comments",
     tag = "bugs",
-    params(("bug_id" = i64, Path, description = "the bug id")),
+    params(("bug_id" = i64, Path, minimum = 1, description = "the bug id")),
     request_body = NewComment,
-    responses((status = 201, description = "created", body = Comment), Failures),
+    responses((status = 201, description = "created", body = Comment), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bugs/{bug_id}/comments`
@@ -391,7 +484,11 @@ pub async fn add_comment(
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
 }
 
@@ -400,7 +497,7 @@ pub struct PageQuery {
     get,
     path = "/api/bugs/{bug_id}/comments",
     tag = "bugs",
-    params(("bug_id" = i64, Path, description = "the bug id"), PageQuery),
+    params(("bug_id" = i64, Path, minimum = 1, description = "the bug id"), PageQuery),
     responses((status = 200, description = "OK", body = Page<Comment>), Failures),
     security(("bearer" = ["admin", "dispatcher", "reporter"]))
 )]
@@ -423,7 +520,10 @@ pub async fn list_comments(
     delete,
     path = "/api/bugs/{bug_id}/comments/{comment_id}",
     tag = "bugs",
-    params(("bug_id" = i64, Path, description = "the bug id"), ("comment_id" = i64, Path, description = "the comment id")),
+    params(
+        ("bug_id" = i64, Path, minimum = 1, description = "the bug id"),
+        ("comment_id" = i64, Path, minimum = 1, description = "the comment id")
+    ),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -479,6 +579,8 @@ pub async fn metrics_summary(State(state): State<AppState>, caller: Caller) -> R
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TrendsQuery {
+    /// 1 to 365 (30 when absent).
+    #[param(minimum = 1, maximum = 365)]
     days: Option<i32>,
 }
 

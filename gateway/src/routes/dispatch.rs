@@ -2,7 +2,7 @@
 //! drivers, patients (`/api/clients`), bookings (one or a bulk import, status,
 //! reassignment), dispatch runs and assignments. Admins and dispatchers only.
 
-use super::openapi::Failures;
+use super::openapi::{Failures, WriteFailures, field};
 use atmr_proto::{
     common::v1::{GeoPoint, PageRequest},
     dispatch::v1::{self as pb, dispatch_service_client::DispatchServiceClient},
@@ -15,6 +15,7 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::openapi::{Array, Object};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
 use crate::{AppState, error::ApiError};
@@ -31,6 +32,38 @@ const RUN_STATUSES: [&str; 4] = ["unspecified", "running", "completed", "failed"
 const ASSIGNMENT_STATUSES: [&str; 5] = ["unspecified", "planned", "active", "done", "superseded"];
 const ROUTING_SOURCES: [&str; 3] = ["unspecified", "osrm", "haversine"];
 
+// The schemas of the vocabularies (the dispatch service's checks are in its `input.rs`).
+fn vehicle_kind() -> Object {
+    field::one_of(&VEHICLE_KINDS)
+}
+fn vehicle_kinds() -> Array {
+    field::list_of(&VEHICLE_KINDS)
+}
+fn mobility() -> Object {
+    field::one_of(&MOBILITIES)
+}
+fn mobilities() -> Array {
+    field::list_of(&MOBILITIES)
+}
+fn driver_status() -> Object {
+    field::one_of(&DRIVER_STATUSES)
+}
+fn driver_statuses() -> Array {
+    field::list_of(&DRIVER_STATUSES)
+}
+fn booking_status() -> Object {
+    field::one_of(&BOOKING_STATUSES)
+}
+fn booking_statuses() -> Array {
+    field::list_of(&BOOKING_STATUSES)
+}
+fn run_mode() -> Object {
+    field::one_of(&RUN_MODES)
+}
+fn assignment_statuses() -> Array {
+    field::list_of(&ASSIGNMENT_STATUSES)
+}
+
 pub(super) fn dispatch_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("dispatch", &status)
 }
@@ -42,7 +75,9 @@ fn client(state: &AppState) -> DispatchServiceClient<crate::downstream::Guarded>
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
+    #[schema(minimum = -90.0, maximum = 90.0)]
     latitude: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     longitude: f64,
 }
 
@@ -112,10 +147,14 @@ pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(res.into_inner().company.unwrap_or_default().into()))
 }
 
+/// The fields to change (one at least).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct CompanyPatch {
+    #[schema(schema_with = field::line::<200>)]
     name: String,
+    /// An IANA time zone such as `Europe/Zurich`.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", max_length = 64)]
     time_zone: String,
 }
 
@@ -125,7 +164,7 @@ struct CompanyPatch {
     path = "/api/company",
     tag = "dispatch",
     request_body = CompanyPatch,
-    responses((status = 200, description = "OK", body = Company), Failures),
+    responses((status = 200, description = "OK", body = Company), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/company` `{name?, time_zone?}` (admins).
@@ -185,18 +224,36 @@ impl From<pb::Driver> for Driver {
     }
 }
 
-/// A driver as sent: every field for POST, any of them for PATCH.
+/// A driver as sent: the required fields and any other for POST, any of them
+/// (one at least) for PATCH (`DriverPatch`).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Ana Duarte", "phone": "+41 79 555 01 02", "vehicle_kind": "wheelchair_van", "seats": 3, "wheelchair_places": 1,
+    "shift_start_minute": 420, "shift_end_minute": 1080, "depot": {"latitude": 46.2044, "longitude": 6.1432}
+}))]
 pub struct DriverBody {
+    #[schema(schema_with = field::line::<200>, required = true)]
     name: String,
+    #[schema(schema_with = field::optional_line::<40>)]
     phone: String,
+    #[schema(schema_with = vehicle_kind, required = true)]
     vehicle_kind: Option<String>,
+    #[schema(minimum = 0, maximum = 60)]
     seats: i32,
+    /// At least 1 for a `wheelchair_van`.
+    #[schema(minimum = 0, maximum = 10)]
     wheelchair_places: i32,
+    /// Minutes after midnight.
+    #[schema(minimum = 0, maximum = 1440)]
     shift_start_minute: i32,
+    /// Minutes after midnight, after `shift_start_minute`.
+    #[schema(minimum = 1, maximum = 1440, required = true)]
     shift_end_minute: i32,
+    #[schema(value_type = Point, required = true)]
     depot: Option<Point>,
+    /// `available` when absent.
+    #[schema(schema_with = driver_status)]
     status: Option<String>,
 }
 
@@ -222,10 +279,20 @@ impl DriverBody {
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DriverQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    /// Comma-separated.
+    #[param(schema_with = driver_statuses, style = Form, explode = false)]
     status: Option<String>,
+    /// Comma-separated.
+    #[param(schema_with = vehicle_kinds, style = Form, explode = false)]
     vehicle_kind: Option<String>,
+    /// Text search over the name and the phone.
+    #[param(schema_with = field::optional_line::<100>)]
     q: Option<String>,
 }
 
@@ -261,7 +328,7 @@ pub async fn list_drivers(
     path = "/api/drivers",
     tag = "dispatch",
     request_body = DriverBody,
-    responses((status = 201, description = "created", body = Driver), Failures),
+    responses((status = 201, description = "created", body = Driver), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/drivers`
@@ -281,7 +348,7 @@ pub async fn create_driver(
     get,
     path = "/api/drivers/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the driver's id")),
     responses((status = 200, description = "OK", body = Driver), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -298,9 +365,9 @@ pub async fn get_driver(State(state): State<AppState>, caller: Caller, Path(id):
     patch,
     path = "/api/drivers/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
-    request_body = DriverBody,
-    responses((status = 200, description = "OK", body = Driver), Failures),
+    params(("id" = i64, Path, minimum = 1, description = "the driver's id")),
+    request_body = ref("#/components/schemas/DriverPatch"),
+    responses((status = 200, description = "OK", body = Driver), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/drivers/{id}`: the fields present in the body.
@@ -323,7 +390,7 @@ pub async fn update_driver(
     delete,
     path = "/api/drivers/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the driver's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -366,14 +433,27 @@ impl From<pb::Client> for Client {
     }
 }
 
+/// A patient as sent: the required fields and any other for POST, any of them
+/// (one at least) for PATCH (`ClientPatch`).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Jeanne Martin", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
+    "location": {"latitude": 46.195, "longitude": 6.14}, "mobility": "wheelchair", "notes": "Third floor, lift"
+}))]
 pub struct ClientBody {
+    #[schema(schema_with = field::line::<200>, required = true)]
     name: String,
+    #[schema(schema_with = field::optional_line::<40>)]
     phone: String,
+    #[schema(schema_with = field::line::<300>, required = true)]
     address: String,
+    #[schema(value_type = Point, required = true)]
     location: Option<Point>,
+    /// `ambulatory` when absent.
+    #[schema(schema_with = mobility)]
     mobility: Option<String>,
+    #[schema(schema_with = field::text::<2000>)]
     notes: String,
 }
 
@@ -396,9 +476,17 @@ impl ClientBody {
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClientQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    /// Comma-separated.
+    #[param(schema_with = mobilities, style = Form, explode = false)]
     mobility: Option<String>,
+    /// Text search over the name, the phone and the address.
+    #[param(schema_with = field::optional_line::<100>)]
     q: Option<String>,
 }
 
@@ -433,7 +521,7 @@ pub async fn list_clients(
     path = "/api/clients",
     tag = "dispatch",
     request_body = ClientBody,
-    responses((status = 201, description = "created", body = Client), Failures),
+    responses((status = 201, description = "created", body = Client), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/clients`
@@ -453,7 +541,7 @@ pub async fn create_client(
     get,
     path = "/api/clients/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the patient's id")),
     responses((status = 200, description = "OK", body = Client), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -470,9 +558,9 @@ pub async fn get_client(State(state): State<AppState>, caller: Caller, Path(id):
     patch,
     path = "/api/clients/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
-    request_body = ClientBody,
-    responses((status = 200, description = "OK", body = Client), Failures),
+    params(("id" = i64, Path, minimum = 1, description = "the patient's id")),
+    request_body = ref("#/components/schemas/ClientPatch"),
+    responses((status = 200, description = "OK", body = Client), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/clients/{id}`
@@ -495,7 +583,7 @@ pub async fn update_client(
     delete,
     path = "/api/clients/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the patient's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -558,24 +646,51 @@ impl From<pb::Booking> for Booking {
     }
 }
 
+/// A booking as sent: the required fields and any other for POST, the fields
+/// a PATCH may change (one at least) for PATCH (`BookingPatch`). The pickup
+/// window (`pickup_earliest` to `pickup_latest`, at most 12 hours) is required
+/// except for a will-call return (`return_of` and `will_call`), which gives its
+/// `service_day` instead.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(example = booking_example)]
 pub struct BookingBody {
+    /// The patient.
+    #[schema(minimum = 1, required = true)]
     client_id: i64,
+    #[schema(schema_with = field::line::<300>, required = true)]
     pickup_address: String,
+    #[schema(value_type = Point, required = true)]
     pickup: Option<Point>,
+    #[schema(schema_with = field::line::<300>, required = true)]
     dropoff_address: String,
+    #[schema(value_type = Point, required = true)]
     dropoff: Option<Point>,
+    #[schema(schema_with = field::date_time)]
     pickup_earliest: Option<String>,
+    /// Not before `pickup_earliest`, at most 12 hours after it.
+    #[schema(schema_with = field::date_time)]
     pickup_latest: Option<String>,
+    /// After `pickup_earliest`.
+    #[schema(schema_with = field::date_time)]
     appointment_time: Option<String>,
     /// 1 when absent.
+    #[schema(value_type = i32, minimum = 1, maximum = 8)]
     passengers: Option<i32>,
+    /// The patient's when absent.
+    #[schema(schema_with = mobility)]
     mobility: Option<String>,
+    #[schema(minimum = 0, maximum = 60)]
     boarding_minutes: i32,
+    /// The outbound booking this one returns from.
+    #[schema(value_type = i64, minimum = 1)]
     return_of: Option<i64>,
+    /// A return whose pickup time the patient calls in (needs `return_of`).
     will_call: bool,
+    /// Derived from the pickup window when it is given.
+    #[schema(schema_with = field::date)]
     service_day: String,
+    #[schema(schema_with = field::text::<2000>)]
     notes: String,
 }
 
@@ -608,11 +723,20 @@ impl BookingBody {
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BookingQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    #[param(schema_with = field::date)]
     service_day: Option<String>,
+    /// Comma-separated.
+    #[param(schema_with = booking_statuses, style = Form, explode = false)]
     status: Option<String>,
+    #[param(minimum = 1)]
     client_id: Option<i64>,
+    #[param(minimum = 1)]
     driver_id: Option<i64>,
 }
 
@@ -649,7 +773,7 @@ pub async fn list_bookings(
     path = "/api/bookings",
     tag = "dispatch",
     request_body = BookingBody,
-    responses((status = 201, description = "created", body = Booking), Failures),
+    responses((status = 201, description = "created", body = Booking), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings`
@@ -664,9 +788,22 @@ pub async fn create_booking(
     Ok((StatusCode::CREATED, Json(res.into_inner().booking.unwrap_or_default().into())))
 }
 
+/// A booking to the hospital, as the examples show it.
+fn booking_example() -> Value {
+    serde_json::json!({
+        "client_id": 1, "pickup_address": "Rue de Carouge 12, 1205 Genève", "pickup": {"latitude": 46.195, "longitude": 6.14},
+        "dropoff_address": "HUG, Rue Gabrielle-Perret-Gentil 4, 1205 Genève", "dropoff": {"latitude": 46.1935, "longitude": 6.149},
+        "pickup_earliest": "2030-01-07T08:00:00Z", "pickup_latest": "2030-01-07T08:30:00Z", "appointment_time": "2030-01-07T09:00:00Z",
+        "passengers": 1, "boarding_minutes": 3, "notes": "Ring twice"
+    })
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "bookings": [booking_example()] }))]
 pub struct BulkBookings {
+    /// 1 to 5,000 bookings.
+    #[schema(min_items = 1, max_items = 5000)]
     bookings: Vec<BookingBody>,
 }
 
@@ -676,7 +813,7 @@ pub struct BulkBookings {
     path = "/api/bookings/batch",
     tag = "dispatch",
     request_body = BulkBookings,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/batch` `{bookings: [...]}`: all or nothing; every bad row is named.
@@ -699,7 +836,7 @@ pub async fn create_bookings(
     get,
     path = "/api/bookings/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the booking's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -719,9 +856,9 @@ pub async fn get_booking(State(state): State<AppState>, caller: Caller, Path(id)
     patch,
     path = "/api/bookings/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
-    request_body = BookingBody,
-    responses((status = 200, description = "OK", body = Booking), Failures),
+    params(("id" = i64, Path, minimum = 1, description = "the booking's id")),
+    request_body = ref("#/components/schemas/BookingPatch"),
+    responses((status = 200, description = "OK", body = Booking), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `PATCH /api/bookings/{id}`: a booking not started yet; a planned one whose trip changes goes back to pending.
@@ -741,13 +878,17 @@ pub async fn update_booking(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "status": "cancelled", "reason": "the patient called to cancel" }))]
 pub struct StatusBody {
+    #[schema(schema_with = booking_status)]
     status: String,
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<300>)]
     reason: String,
     /// When it happened, if not now (RFC 3339; within the last 24 hours): a
     /// driver's app syncing after a dead zone. Trip times are measured between these.
     #[serde(default)]
+    #[schema(schema_with = field::date_time)]
     occurred_at: Option<String>,
 }
 
@@ -756,9 +897,9 @@ pub struct StatusBody {
     post,
     path = "/api/bookings/{id}/status",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, example = 2, description = "the booking's id")),
     request_body = StatusBody,
-    responses((status = 200, description = "OK", body = Booking), Failures),
+    responses((status = 200, description = "OK", body = Booking), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/{id}/status` `{status, reason?, occurred_at?}`: transitions are checked.
@@ -781,7 +922,9 @@ pub async fn update_booking_status(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "driver_id": 5, "force": true }))]
 pub struct ReassignBody {
+    #[schema(minimum = 1)]
     driver_id: i64,
     #[serde(default)]
     force: bool,
@@ -792,9 +935,9 @@ pub struct ReassignBody {
     post,
     path = "/api/bookings/{id}/reassign",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, example = 3, description = "the booking's id")),
     request_body = ReassignBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/{id}/reassign` `{driver_id, force?}`: checked for feasibility unless forced.
@@ -894,12 +1037,19 @@ impl From<pb::DispatchRun> for Run {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "service_day": "2030-01-07", "mode": "full", "time_budget_ms": 500 }))]
 pub struct RunBody {
+    #[schema(schema_with = field::date)]
     service_day: String,
+    /// The solver's time; 0 or absent: the service's default
+    /// (`DISPATCH_SOLVER_BUDGET_MS`), and never more than its maximum
+    /// (`DISPATCH_SOLVER_MAX_BUDGET_MS`).
     #[serde(default)]
+    #[schema(minimum = 0)]
     time_budget_ms: i32,
     /// full (default) or pending_only.
     #[serde(default)]
+    #[schema(schema_with = run_mode)]
     mode: Option<String>,
     #[serde(default)]
     seed: u64,
@@ -911,7 +1061,7 @@ pub struct RunBody {
     path = "/api/dispatch/runs",
     tag = "dispatch",
     request_body = RunBody,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/dispatch/runs` `{service_day, mode?, time_budget_ms?, seed?}`: plans the day.
@@ -936,8 +1086,13 @@ pub async fn run_dispatch(
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    #[param(schema_with = field::date)]
     service_day: Option<String>,
 }
 
@@ -963,7 +1118,7 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller, Params(q):
     get,
     path = "/api/dispatch/runs/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the run's id")),
     responses((status = 200, description = "OK", body = Run), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -979,11 +1134,20 @@ pub async fn get_run(State(state): State<AppState>, caller: Caller, Path(id): Pa
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AssignmentQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    #[param(minimum = 1)]
     run_id: Option<i64>,
+    #[param(minimum = 1)]
     driver_id: Option<i64>,
+    #[param(schema_with = field::date)]
     service_day: Option<String>,
+    /// Comma-separated.
+    #[param(schema_with = assignment_statuses, style = Form, explode = false)]
     status: Option<String>,
 }
 
@@ -992,7 +1156,7 @@ pub struct AssignmentQuery {
     get,
     path = "/api/dispatch/runs/{id}/assignments",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id"), AssignmentQuery),
+    params(("id" = i64, Path, minimum = 1, description = "the run's id"), AssignmentQuery),
     responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -1011,6 +1175,7 @@ pub async fn run_assignments(
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BoardQuery {
+    #[param(schema_with = field::date)]
     service_day: Option<String>,
 }
 
@@ -1127,33 +1292,71 @@ impl From<pb::RecurringTemplate> for Template {
     }
 }
 
+/// A weekly trip. Times are minutes after midnight in the company's time
+/// zone: the pickup window (latest not before earliest), an appointment after
+/// the window opens, and a return window (both ends or neither) that starts
+/// after the outbound window opens.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(example = json!({
+    "client_id": 1, "weekdays": [1, 3, 5], "pickup_address": "Rue de Carouge 12, 1205 Genève", "pickup": {"latitude": 46.195, "longitude": 6.14},
+    "dropoff_address": "HUG, Rue Gabrielle-Perret-Gentil 4, 1205 Genève", "dropoff": {"latitude": 46.1935, "longitude": 6.149},
+    "pickup_earliest_minute": 450, "pickup_latest_minute": 480, "appointment_minute": 510,
+    "return_earliest_minute": 690, "return_latest_minute": 720, "valid_from": "2030-01-07", "notes": "Dialysis"
+}))]
 pub struct TemplateBody {
+    /// The patient.
+    #[schema(minimum = 1, required = true)]
     client_id: i64,
-    /// ISO weekdays, 1 = Monday.
+    /// ISO weekdays, 1 = Monday; one at least.
+    #[schema(schema_with = weekdays, required = true)]
     weekdays: Vec<i32>,
+    #[schema(schema_with = field::line::<300>, required = true)]
     pickup_address: String,
+    #[schema(value_type = Point, required = true)]
     pickup: Option<Point>,
+    #[schema(schema_with = field::line::<300>, required = true)]
     dropoff_address: String,
+    #[schema(value_type = Point, required = true)]
     dropoff: Option<Point>,
+    #[schema(minimum = 0, maximum = 1439)]
     pickup_earliest_minute: i32,
+    #[schema(minimum = 0, maximum = 1439)]
     pickup_latest_minute: i32,
+    #[schema(value_type = i32, minimum = 0, maximum = 1439)]
     appointment_minute: Option<i32>,
+    #[schema(value_type = i32, minimum = 0, maximum = 1439)]
     return_earliest_minute: Option<i32>,
+    #[schema(value_type = i32, minimum = 0, maximum = 1439)]
     return_latest_minute: Option<i32>,
+    /// 1 when absent.
+    #[schema(value_type = i32, minimum = 1, maximum = 8)]
     passengers: Option<i32>,
+    /// The patient's when absent.
+    #[schema(schema_with = mobility)]
     mobility: Option<String>,
+    #[schema(minimum = 0, maximum = 60)]
     boarding_minutes: i32,
+    #[schema(schema_with = field::date, required = true)]
     valid_from: String,
+    /// Not before `valid_from`; open-ended when absent.
+    #[schema(schema_with = field::date)]
     valid_until: Option<String>,
+    #[schema(schema_with = field::text::<2000>)]
     notes: String,
+}
+
+/// ISO weekdays, 1 (Monday) to 7; one at least.
+fn weekdays() -> Array {
+    let day = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer).minimum(Some(1)).maximum(Some(7)).build();
+    utoipa::openapi::schema::ArrayBuilder::new().items(day).min_items(Some(1)).build()
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
+    #[param(minimum = 1)]
     client_id: Option<i64>,
 }
 
@@ -1185,7 +1388,7 @@ pub async fn list_templates(
     path = "/api/recurring-templates",
     tag = "dispatch",
     request_body = TemplateBody,
-    responses((status = 201, description = "created", body = Template), Failures),
+    responses((status = 201, description = "created", body = Template), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/recurring-templates`
@@ -1225,7 +1428,7 @@ pub async fn create_template(
     delete,
     path = "/api/recurring-templates/{id}",
     tag = "dispatch",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the template's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
@@ -1239,7 +1442,9 @@ pub async fn delete_template(State(state): State<AppState>, caller: Caller, Path
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "service_day": "2030-01-07" }))]
 pub struct GenerateBody {
+    #[schema(schema_with = field::date)]
     service_day: String,
 }
 
@@ -1249,7 +1454,7 @@ pub struct GenerateBody {
     path = "/api/bookings/generate",
     tag = "dispatch",
     request_body = GenerateBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/bookings/generate` `{service_day}`: the day's bookings from the templates, once.

@@ -1,7 +1,7 @@
 //! `/api/monitors` and `/api/maintenance-windows`: uptime monitors,
 //! their heartbeats and uptime, served by the notify service, for admins.
 
-use super::openapi::Failures;
+use super::openapi::{Failures, WriteFailures, field};
 use atmr_proto::notify::v1 as pb;
 use axum::{
     Json,
@@ -11,6 +11,7 @@ use axum::{
 use kit::auth::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::openapi::{Array, Object, ObjectBuilder, OneOfBuilder, Schema, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Params, name_of, number_of, rfc3339, time_range, timestamp};
 use crate::{AppState, error::ApiError};
@@ -18,6 +19,35 @@ use crate::{AppState, error::ApiError};
 const ADMINS: &[Role] = &[Role::Admin];
 const KINDS: [&str; 4] = ["unspecified", "http", "grpc_health", "tcp"];
 const STATES: [&str; 6] = ["unspecified", "up", "pending", "down", "paused", "maintenance"];
+
+fn kind() -> Object {
+    field::one_of(&KINDS)
+}
+/// `http`: an http:// or https:// URL; `grpc_health` and `tcp`: `host:port`.
+fn target() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .pattern(Some(r"^(https?://[^\s/?#@]+([/?#]\S*)?|[^\s:/?#@]+:[0-9]{1,5})$"))
+        .build()
+}
+/// 0 (any 2xx) or an HTTP status, 100 to 599.
+fn expected_status() -> Schema {
+    let status = |lo: i32, hi: i32| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(lo)).maximum(Some(hi)).build();
+    Schema::OneOf(OneOfBuilder::new().item(status(0, 0)).item(status(100, 599)).build())
+}
+/// 0 (30 s) or 10 to 86,400 seconds.
+fn interval() -> Schema {
+    let seconds = |lo: i32, hi: i32| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(lo)).maximum(Some(hi)).build();
+    Schema::OneOf(OneOfBuilder::new().item(seconds(0, 0)).item(seconds(10, 86_400)).build())
+}
+/// A parent monitor of the company, or none.
+fn parent() -> Object {
+    field::nullable(field::uuid())
+}
+fn monitor_ids() -> Array {
+    ArrayBuilder::new().items(field::uuid()).build()
+}
 
 fn notify_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("notify", &status)
@@ -46,25 +76,46 @@ fn monitor_json(m: pb::Monitor) -> Value {
 /// A monitor's configuration as JSON; absent numbers take the service's defaults.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Public site", "kind": "http", "target": "https://example.com/health", "expected_status": 200, "keyword": "ok",
+    "grpc_service": "", "interval_seconds": 60, "timeout_seconds": 10, "retries": 2, "recovery_checks": 1, "parent_id": null
+}))]
 pub struct MonitorBody {
+    /// Unique in the company.
+    #[schema(schema_with = field::line::<100>)]
     name: String,
+    #[schema(schema_with = kind)]
     kind: String,
+    #[schema(schema_with = target)]
     target: String,
     #[serde(default)]
+    #[schema(schema_with = expected_status)]
     expected_status: i32,
+    /// Text the answer of an `http` monitor must contain.
     #[serde(default)]
+    #[schema(schema_with = field::text::<200>)]
     keyword: String,
+    /// The service a `grpc_health` monitor asks about (empty: the server).
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<200>)]
     grpc_service: String,
     #[serde(default)]
+    #[schema(schema_with = interval)]
     interval_seconds: i32,
+    /// 0 (4/5 of the interval, at most 48 s) or 1 to the interval.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 86400)]
     timeout_seconds: i32,
+    /// Failed checks in a row before the monitor is down.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10)]
     retries: i32,
+    /// Good checks in a row before a down monitor is up (0 means 1).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10)]
     recovery_checks: i32,
     #[serde(default)]
+    #[schema(schema_with = parent)]
     parent_id: Option<String>,
 }
 
@@ -110,7 +161,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     path = "/api/monitors",
     tag = "monitors",
     request_body = MonitorBody,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/monitors`
@@ -130,7 +181,7 @@ pub async fn create(
     get,
     path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -147,9 +198,9 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     put,
     path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     request_body = MonitorBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `PUT /api/monitors/{id}`: the whole configuration.
@@ -170,7 +221,7 @@ pub async fn update(
     delete,
     path = "/api/monitors/{id}",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -191,7 +242,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     post,
     path = "/api/monitors/{id}/pause",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -208,7 +259,7 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
     post,
     path = "/api/monitors/{id}/resume",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -224,8 +275,14 @@ pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Pat
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HeartbeatQuery {
+    /// 1 to 1,000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i32>,
+    /// RFC 3339, inclusive.
+    #[param(schema_with = field::date_time)]
     from: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(schema_with = field::date_time)]
     to: Option<String>,
 }
 
@@ -234,7 +291,7 @@ pub struct HeartbeatQuery {
     get,
     path = "/api/monitors/{id}/heartbeats",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id"), HeartbeatQuery),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id"), HeartbeatQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -262,7 +319,7 @@ pub async fn heartbeats(
     get,
     path = "/api/monitors/{id}/uptime",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -297,14 +354,20 @@ pub async fn windows(State(state): State<AppState>, caller: Caller) -> Result<Js
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "start_time": "2030-01-07T22:00:00Z", "end_time": "2030-01-07T23:00:00Z", "reason": "database upgrade" }))]
 pub struct WindowBody {
     /// Empty or absent: every monitor of the company.
     #[serde(default)]
+    #[schema(schema_with = monitor_ids)]
     monitor_ids: Vec<String>,
     /// RFC 3339.
+    #[schema(schema_with = field::date_time)]
     start_time: String,
+    /// RFC 3339, after `start_time`.
+    #[schema(schema_with = field::date_time)]
     end_time: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     reason: String,
 }
 
@@ -314,7 +377,7 @@ pub struct WindowBody {
     path = "/api/maintenance-windows",
     tag = "monitors",
     request_body = WindowBody,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/maintenance-windows`
@@ -342,7 +405,7 @@ pub async fn create_window(
     delete,
     path = "/api/maintenance-windows/{id}",
     tag = "monitors",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin"]))
 )]

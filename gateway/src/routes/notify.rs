@@ -1,7 +1,7 @@
 //! `/api/notifications…`: the outbox, its channels and routing rules,
 //! served by the notify service, for admins.
 
-use super::openapi::Failures;
+use super::openapi::{Failures, WriteFailures, field};
 use atmr_proto::{
     common::v1::PageRequest,
     notify::v1::{self as pb},
@@ -14,6 +14,7 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::openapi::{Array, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, rfc3339, time_range};
 use crate::{AppState, error::ApiError};
@@ -24,6 +25,44 @@ const ADMINS: &[Role] = &[Role::Admin];
 const SEVERITIES: [&str; 5] = ["unspecified", "info", "warning", "error", "critical"];
 const STATUSES: [&str; 5] = ["unspecified", "pending", "sending", "delivered", "dead"];
 const KINDS: [&str; 5] = ["unspecified", "log", "discord", "email", "webhook"];
+
+fn severity() -> Object {
+    field::one_of(&SEVERITIES)
+}
+fn statuses() -> Array {
+    field::list_of(&STATUSES)
+}
+fn kind() -> Object {
+    field::one_of(&KINDS)
+}
+/// An event type: 1 to 100 of `a-z 0-9 . _ -`.
+fn event_type() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(100)).pattern(Some("^[a-z0-9._-]+$")).build()
+}
+/// An event type to filter on; empty means every one.
+fn event_type_filter() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).max_length(Some(100)).pattern(Some("^[a-z0-9._-]*$")).build()
+}
+/// A channel's id, `log` for the built-in channel, or empty for the routing rules' choice.
+fn send_channel() -> Object {
+    let mut o = field::channel();
+    o.pattern = o.pattern.map(|p| p.replacen("^(", "^(|", 1));
+    o
+}
+/// An http:// or https:// URL with a host (discord and webhook channels).
+fn url() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("uri".to_owned())))
+        .pattern(Some(r"^https?://[^\s/?#@]+([/?#]\S*)?$"))
+        .build()
+}
+/// E-mail addresses (email channels).
+fn recipients() -> Array {
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Email))))
+        .build()
+}
 
 fn notify_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("notify", &status)
@@ -83,13 +122,24 @@ fn route_json(r: pb::Route) -> Value {
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
     /// Comma-separated: pending, sending, delivered, dead.
+    #[param(schema_with = statuses, style = Form, explode = false)]
     status: Option<String>,
+    #[param(schema_with = field::channel)]
     channel_id: Option<String>,
+    #[param(schema_with = event_type_filter)]
     event_type: Option<String>,
+    /// RFC 3339, inclusive.
+    #[param(schema_with = field::date_time)]
     from: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(schema_with = field::date_time)]
     to: Option<String>,
 }
 
@@ -127,7 +177,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldBody {
+    #[schema(schema_with = field::line::<256>)]
     name: String,
+    #[schema(schema_with = field::line::<1024>)]
     value: String,
     #[serde(default)]
     inline: bool,
@@ -135,22 +187,34 @@ pub struct FieldBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "event_type": "dispatch.delay", "title": "Booking 42 runs 20 minutes late", "severity": "warning",
+    "fields": [{"name": "driver", "value": "Ana Duarte", "inline": true}]
+}))]
 pub struct SendBody {
-    /// A channel id; omitted, the company's routing rules choose by event type and severity.
+    /// A channel id, or `log`; omitted, the company's routing rules choose by event type and severity.
     #[serde(default)]
+    #[schema(schema_with = send_channel)]
     channel_id: String,
     /// e.g. `dispatch.delay`.
+    #[schema(schema_with = event_type)]
     event_type: String,
+    #[schema(schema_with = field::line::<256>)]
     title: String,
+    /// At most 16 KiB in UTF-8.
     #[serde(default)]
+    #[schema(schema_with = field::text::<16384>)]
     body: String,
     /// info, warning (default), error or critical.
     #[serde(default)]
+    #[schema(schema_with = severity)]
     severity: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 25)]
     fields: Vec<FieldBody>,
     /// A second send with the same key sends nothing and answers the first notifications.
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<200>)]
     idempotency_key: String,
 }
 
@@ -160,7 +224,12 @@ pub struct SendBody {
     path = "/api/notifications",
     tag = "notify",
     request_body = SendBody,
-    responses((status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value), (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value), Failures),
+    responses(
+        (status = 202, description = "accepted: stored in the outbox, delivered by the workers", body = serde_json::Value),
+        (status = 200, description = "a repeated idempotency key: the first notifications", body = serde_json::Value),
+        Failures,
+        WriteFailures
+    ),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
 /// `POST /api/notifications`: queues a notification (admins and dispatchers).
@@ -186,7 +255,7 @@ pub async fn send(State(state): State<AppState>, caller: Caller, Body(b): Body<S
     get,
     path = "/api/notifications/{id}",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the notification's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -213,7 +282,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     post,
     path = "/api/notifications/{id}/retry",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the notification's id")),
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -228,9 +297,15 @@ pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplayBody {
+    #[schema(schema_with = field::channel)]
     channel_id: Option<String>,
+    #[schema(schema_with = event_type_filter)]
     event_type: Option<String>,
+    /// RFC 3339, inclusive.
+    #[schema(schema_with = field::date_time)]
     from: Option<String>,
+    /// RFC 3339, exclusive.
+    #[schema(schema_with = field::date_time)]
     to: Option<String>,
 }
 
@@ -240,7 +315,7 @@ pub struct ReplayBody {
     path = "/api/notifications/replay",
     tag = "notify",
     request_body = ReplayBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notifications/replay`: every dead notification matching the filter.
@@ -281,13 +356,22 @@ pub async fn channels(State(state): State<AppState>, caller: Caller) -> Result<J
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
+    #[schema(schema_with = field::line::<100>)]
     name: String,
+    /// `email` needs an SMTP server (`NOTIFY_SMTP_HOST`).
+    #[schema(schema_with = kind)]
     kind: String,
+    /// Required for `discord` and `webhook`.
     #[serde(default)]
+    #[schema(schema_with = url)]
     url: String,
+    /// Required for `email`.
     #[serde(default)]
+    #[schema(schema_with = recipients)]
     recipients: Vec<String>,
+    /// A `webhook`'s signing secret.
     #[serde(default)]
+    #[schema(schema_with = field::optional_line::<200>)]
     secret: String,
 }
 
@@ -297,7 +381,7 @@ pub struct NewChannel {
     path = "/api/notification-channels",
     tag = "notify",
     request_body = NewChannel,
-    responses((status = 201, description = "created", body = Channel), Failures),
+    responses((status = 201, description = "created", body = Channel), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-channels`
@@ -321,10 +405,15 @@ pub async fn create_channel(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChannelPatch {
+    #[schema(schema_with = field::line::<100>)]
     name: Option<String>,
+    #[schema(schema_with = url)]
     url: Option<String>,
+    #[schema(schema_with = recipients)]
     recipients: Vec<String>,
+    #[schema(value_type = bool)]
     enabled: Option<bool>,
+    #[schema(schema_with = field::optional_line::<200>)]
     secret: Option<String>,
 }
 
@@ -333,9 +422,9 @@ pub struct ChannelPatch {
     patch,
     path = "/api/notification-channels/{id}",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the channel's id")),
     request_body = ChannelPatch,
-    responses((status = 200, description = "OK", body = Channel), Failures),
+    responses((status = 200, description = "OK", body = Channel), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/notification-channels/{id}`
@@ -363,7 +452,7 @@ pub async fn update_channel(
     delete,
     path = "/api/notification-channels/{id}",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the channel's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -384,8 +473,8 @@ pub async fn delete_channel(State(state): State<AppState>, caller: Caller, Path(
     post,
     path = "/api/notification-channels/{id}/test",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    params(("id" = inline(field::ChannelId), Path, description = "the channel's id, or `log`")),
+    responses((status = 202, description = "accepted: the test notification, stored in the outbox", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-channels/{id}/test`: sends a test notification through the channel.
@@ -435,9 +524,14 @@ pub async fn routes(State(state): State<AppState>, caller: Caller) -> Result<Jso
 pub struct NewRoute {
     /// Empty or absent: every event type.
     #[serde(default)]
+    #[schema(schema_with = event_type_filter)]
     event_type: String,
+    /// `info` when absent.
     #[serde(default)]
+    #[schema(schema_with = severity)]
     min_severity: Option<String>,
+    /// One of the company's channels.
+    #[schema(schema_with = field::uuid)]
     channel_id: String,
 }
 
@@ -447,7 +541,7 @@ pub struct NewRoute {
     path = "/api/notification-routes",
     tag = "notify",
     request_body = NewRoute,
-    responses((status = 201, description = "created", body = serde_json::Value), Failures),
+    responses((status = 201, description = "created", body = serde_json::Value), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/notification-routes`
@@ -468,7 +562,7 @@ pub async fn create_route(
     delete,
     path = "/api/notification-routes/{id}",
     tag = "notify",
-    params(("id" = String, Path, description = "the id")),
+    params(("id" = inline(field::NotifyId), Path, description = "the route's id")),
     responses((status = 204, description = "done"), Failures),
     security(("bearer" = ["admin"]))
 )]

@@ -1,7 +1,7 @@
 //! `GET|PUT /api/admin/safety-limits`: the company's safety limits, served by the
 //! safety service.
 
-use super::openapi::Failures;
+use super::openapi::{Failures, WriteFailures, field};
 use atmr_proto::safety::v1 as pb;
 use axum::{
     Json,
@@ -22,13 +22,18 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct SafetyLimits {
     #[serde(default)]
+    #[schema(minimum = 0)]
     max_actions_per_hour: Option<i32>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     max_actions_per_day: Option<i32>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     default_type_max_per_hour: Option<i32>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     default_type_max_per_day: Option<i32>,
+    /// One entry per action type; a type listed twice is refused.
     #[serde(default)]
     action_types: Vec<ActionTypeLimits>,
     /// Read-only: whether the company has overrides (ignored in a PUT).
@@ -40,10 +45,14 @@ pub struct SafetyLimits {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionTypeLimits {
+    /// 1 to 50 characters; `*` is reserved.
+    #[schema(schema_with = field::line::<50>)]
     action_type: String,
     #[serde(default)]
+    #[schema(minimum = 0)]
     max_per_hour: Option<i32>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     max_per_day: Option<i32>,
 }
 
@@ -108,7 +117,7 @@ pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result
     path = "/api/admin/safety-limits",
     tag = "safety",
     request_body = SafetyLimits,
-    responses((status = 200, description = "OK", body = SafetyLimits), Failures),
+    responses((status = 200, description = "OK", body = SafetyLimits), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 pub async fn set_limits(
@@ -196,23 +205,32 @@ impl From<pb::Action> for Action {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (the default).
     #[serde(default)]
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
     #[serde(default)]
+    #[param(schema_with = field::optional_line::<50>)]
     action_type: Option<String>,
     #[serde(default)]
     success: Option<bool>,
     #[serde(default)]
     reviewed: Option<bool>,
+    /// e.g. `autonomous_manager`.
     #[serde(default)]
+    #[param(schema_with = field::optional_line::<100>)]
     trigger_source: Option<String>,
     /// RFC 3339; inclusive.
     #[serde(default)]
+    #[param(schema_with = field::date_time)]
     from: Option<String>,
     /// RFC 3339; exclusive.
     #[serde(default)]
+    #[param(schema_with = field::date_time)]
     to: Option<String>,
 }
 
@@ -255,8 +273,14 @@ pub async fn list_actions(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// `day` when absent.
     #[serde(default)]
+    #[param(schema_with = periods)]
     period: Option<String>,
+}
+
+fn periods() -> utoipa::openapi::Object {
+    field::one_of(&["unspecified", "hour", "day", "week", "month"])
 }
 
 #[utoipa::path(
@@ -312,7 +336,7 @@ pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(
     get,
     path = "/api/admin/autonomous-actions/{id}",
     tag = "safety",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the action's id")),
     responses((status = 200, description = "OK", body = Action), Failures),
     security(("bearer" = ["admin"]))
 )]
@@ -332,6 +356,8 @@ pub async fn get_action(State(state): State<AppState>, caller: Caller, Path(id):
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
+    /// 1 to 2,000 characters.
+    #[schema(schema_with = field::required_text::<2000>)]
     notes: String,
 }
 
@@ -340,9 +366,9 @@ pub struct ReviewBody {
     post,
     path = "/api/admin/autonomous-actions/{id}/review",
     tag = "safety",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the action's id")),
     request_body = ReviewBody,
-    responses((status = 200, description = "OK", body = Action), Failures),
+    responses((status = 200, description = "OK", body = Action), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 pub async fn review_action(

@@ -3,7 +3,7 @@
 //! state, and deactivate. An admin cannot lock themself out (demote or
 //! deactivate their own account).
 
-use super::openapi::Failures;
+use super::openapi::{Conflicts, Failures, WriteFailures};
 use axum::{
     Json,
     extract::{Path, State},
@@ -101,7 +101,11 @@ async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<users::enti
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (the default).
+    #[param(minimum = 1)]
     page: Option<i32>,
+    /// 1 to 100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
 }
 
@@ -136,9 +140,17 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(min_length = 12, max_length = 1024)]
     password: String,
+    #[schema(schema_with = role_names)]
     role: String,
+}
+
+/// The roles an admin may give.
+fn role_names() -> utoipa::openapi::Object {
+    super::openapi::field::one_of(&["unspecified", "admin", "dispatcher", "reporter"])
 }
 
 #[utoipa::path(
@@ -147,7 +159,7 @@ pub struct NewUser {
     path = "/api/admin/users",
     tag = "users",
     request_body = NewUser,
-    responses((status = 201, description = "created", body = User), Failures),
+    responses((status = 201, description = "created", body = User), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
@@ -181,11 +193,16 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
     Ok((StatusCode::CREATED, Json(created.try_into()?)))
 }
 
+/// What changes; an empty body changes nothing.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = UserPatch)]
 pub struct Patch {
+    #[schema(schema_with = role_names)]
     role: Option<String>,
+    #[schema(value_type = String, min_length = 12, max_length = 1024)]
     password: Option<String>,
+    #[schema(value_type = bool)]
     active: Option<bool>,
 }
 
@@ -194,9 +211,9 @@ pub struct Patch {
     patch,
     path = "/api/admin/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "the id")),
+    params(("id" = i64, Path, minimum = 1, description = "the user's id")),
     request_body = Patch,
-    responses((status = 200, description = "OK", body = User), Failures),
+    responses((status = 200, description = "OK", body = User), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
 /// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`. A new role, a
@@ -256,8 +273,8 @@ pub async fn update(
     delete,
     path = "/api/admin/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "the id")),
-    responses((status = 204, description = "done"), Failures),
+    params(("id" = i64, Path, minimum = 1, description = "the user's id")),
+    responses((status = 204, description = "done"), Failures, Conflicts),
     security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/admin/users/{id}`: deactivates the account (its tokens stop

@@ -5,6 +5,7 @@
 mod autonomy;
 mod browser;
 mod console;
+mod contract;
 mod deploy;
 mod health;
 mod leaks;

@@ -11,7 +11,7 @@ pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
 pub(crate) const ADMIN_PASSWORD: &str = "a-long-test-password";
 
 pub(crate) struct Mesh {
-    services: Vec<(Component, Spawned)>,
+    pub(crate) services: Vec<(Component, Spawned)>,
     pub(crate) gateway: Spawned,
     /// What the gateway was started with: another replica starts the same way.
     gateway_env: kit::Env,
@@ -74,7 +74,7 @@ async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
 }
 
 /// The bootstrapped admin's access token.
-async fn admin_token(http: &reqwest::Client, gateway: &str) -> String {
+pub(crate) async fn admin_token(http: &reqwest::Client, gateway: &str) -> String {
     let body: Value = login(http, gateway, ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }

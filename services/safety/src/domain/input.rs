@@ -118,7 +118,13 @@ impl Completion {
 
 /// Review notes: required, bounded.
 pub fn parse_notes(notes: &str) -> Result<String, Invalid> {
-    Ok(bounded("notes", notes, MAX_NOTES, true)?.unwrap_or_default())
+    let notes = bounded("notes", notes, MAX_NOTES, true)?.unwrap_or_default();
+    // Lines are fine in a note; other control characters are not text (and
+    // PostgreSQL refuses NUL in a text column).
+    if notes.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(invalid("notes", "must not contain control characters other than line breaks and tabs"));
+    }
+    Ok(notes)
 }
 
 #[cfg(test)]

@@ -119,12 +119,16 @@ pub fn parse_limit(field: &str, value: Option<i32>) -> Result<Option<u32>, Inval
     }
 }
 
-/// Checks an action type name: free text, 1..=50 characters, not a reserved scope.
+/// Checks an action type name: free text on one line (no control
+/// character), 1..=50 characters, not a reserved scope.
 pub fn parse_action_type(field: &str, value: &str) -> Result<String, Invalid> {
     let t = value.trim();
     let invalid = |message: String| Invalid { field: field.to_owned(), message };
     if t.is_empty() {
         return Err(invalid("must not be empty".to_owned()));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(invalid("must not contain control characters".to_owned()));
     }
     if t.chars().count() > MAX_ACTION_TYPE_LEN {
         return Err(invalid(format!("must be at most {MAX_ACTION_TYPE_LEN} characters")));
