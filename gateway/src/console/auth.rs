@@ -155,7 +155,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, console: Console, headers: HeaderMap) -> Result<Response, Failure> {
     let secure = state.console.secure_cookies;
     if let Some(value) = session::cookie(&headers, session::cookie_name(secure)) {
-        session::delete(&state.db, value).await.map_err(|e| Failure::api(&console, crate::ApiError::database(&e)))?;
+        session::delete(&state.db, value).await.map_err(|e| console.fail(crate::ApiError::database(&e)))?;
     }
     tracing::info!(user_id = console.user_id, "console sign-out");
     let mut res = if console.htmx {
@@ -177,11 +177,11 @@ pub struct LocaleForm {
 /// `POST /locale`: the user's language, remembered; the page reloads in it.
 pub async fn set_locale(State(state): State<AppState>, console: Console, Form(form): Form<LocaleForm>) -> Result<Response, Failure> {
     let Some(locale) = Locale::parse(&form.lang) else {
-        return Err(Failure::api(&console, crate::ApiError::invalid("lang", format!("unknown language {:?}", form.lang))));
+        return Err(console.fail(crate::ApiError::invalid("lang", format!("unknown language {:?}", form.lang))));
     };
     let user = crate::users::find_by_id(&state.db, console.user_id)
         .await
-        .map_err(|e| Failure::api(&console, crate::ApiError::database(&e)))?
+        .map_err(|e| console.fail(crate::ApiError::database(&e)))?
         .ok_or(Failure::SignIn { htmx: console.htmx, next: "/".into() })?;
     remember_locale(&state, user, locale).await;
     let mut res = StatusCode::NO_CONTENT.into_response();

@@ -40,7 +40,7 @@ fn service_day(console: &Console, raw: Option<&str>) -> Result<NaiveDate, Failur
     match raw.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(Utc::now().with_timezone(&console.fmt.tz).date_naive()),
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| Failure::api(console, ApiError::invalid("day", format!("day must be a date YYYY-MM-DD, got {d:?}")))),
+            .map_err(|_| console.fail(ApiError::invalid("day", format!("day must be a date YYYY-MM-DD, got {d:?}")))),
     }
 }
 
@@ -68,7 +68,7 @@ struct TimelinePart {
 }
 
 async fn load(state: &AppState, console: &Console, day: NaiveDate) -> Result<Timeline, Failure> {
-    let data = data::day(state, console, &day.to_string()).await.map_err(|s| Failure::status(console, "dispatch", &s))?;
+    let data = data::day(state, console, &day.to_string()).await.map_err(|s| console.fail_status("dispatch", &s))?;
     Ok(timeline::build(&data, &console.fmt, day))
 }
 
@@ -99,9 +99,7 @@ pub async fn timeline(State(state): State<AppState>, console: Console, Query(q):
 }
 
 pub fn render(console: &Console, t: &impl Template) -> Result<Response, Failure> {
-    t.render()
-        .map(|html| Html(html).into_response())
-        .map_err(|e| Failure::api(console, ApiError::from_status("gateway", &kit::error::internal(e))))
+    t.render().map(|html| Html(html).into_response()).map_err(|e| console.fail(ApiError::from_status("gateway", &kit::error::internal(e))))
 }
 
 /// `GET /board/events?day=`: an event `changed` whenever an assignment of the
@@ -120,7 +118,7 @@ pub async fn events(
         .clone()
         .watch_assignments(kit::grpc::request(req, &console.token))
         .await
-        .map_err(|s| Failure::status(&console, "dispatch", &s))?
+        .map_err(|s| console.fail_status("dispatch", &s))?
         .into_inner();
     let open = crate::http_metrics::StreamGuard::new(&state.http.streams);
     let events = stream.map(move |item| {
@@ -203,7 +201,7 @@ pub async fn plan(State(state): State<AppState>, console: Console, Form(form): F
         "full" => pb::RunMode::Full,
         "pending_only" => pb::RunMode::PendingOnly,
         other => {
-            return Err(Failure::api(&console, ApiError::invalid("mode", format!("mode must be full or pending_only, got {other:?}"))));
+            return Err(console.fail(ApiError::invalid("mode", format!("mode must be full or pending_only, got {other:?}"))));
         }
     };
     let key = (console.company_id, day.clone());
@@ -264,7 +262,7 @@ async fn progress(state: &AppState, console: &Console, day: String) -> Result<Re
                 .clone()
                 .list_dispatch_runs(kit::grpc::request(req, &console.token))
                 .await
-                .map_err(|s| Failure::status(console, "dispatch", &s))?
+                .map_err(|s| console.fail_status("dispatch", &s))?
                 .into_inner()
                 .runs
                 .into_iter()
@@ -323,10 +321,10 @@ async fn trip_part(
     let booking = client
         .get_booking(kit::grpc::request(pb::GetBookingRequest { booking_id }, &console.token))
         .await
-        .map_err(|s| Failure::status(console, "dispatch", &s))?
+        .map_err(|s| console.fail_status("dispatch", &s))?
         .into_inner()
         .booking
-        .ok_or_else(|| Failure::api(console, ApiError::new(http::StatusCode::NOT_FOUND, "not_found", "no such booking")))?;
+        .ok_or_else(|| console.fail(ApiError::new(http::StatusCode::NOT_FOUND, "not_found", "no such booking")))?;
     let patient = client
         .get_client(kit::grpc::request(pb::GetClientRequest { client_id: booking.client_id }, &console.token))
         .await
@@ -346,7 +344,7 @@ async fn trip_part(
         }
     })
     .await
-    .map_err(|s| Failure::status(console, "dispatch", &s))?;
+    .map_err(|s| console.fail_status("dispatch", &s))?;
     let assignment = client
         .list_assignments(kit::grpc::request(
             pb::ListAssignmentsRequest {
@@ -428,7 +426,7 @@ pub async fn reassign(
             .await?;
             render(&console, &part)
         }
-        Err(status) => Err(Failure::status(&console, "dispatch", &status)),
+        Err(status) => Err(console.fail_status("dispatch", &status)),
     }
 }
 
@@ -448,7 +446,7 @@ pub async fn status(
 ) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let Some(n) = timeline::BOOKING_STATUSES.iter().skip(1).position(|s| *s == form.status) else {
-        return Err(Failure::api(&console, ApiError::invalid("status", format!("unknown status {:?}", form.status))));
+        return Err(console.fail(ApiError::invalid("status", format!("unknown status {:?}", form.status))));
     };
     let req = pb::UpdateBookingStatusRequest { booking_id: id, status: n as i32 + 1, reason: form.reason, occurred_time: None };
     state
@@ -456,7 +454,7 @@ pub async fn status(
         .clone()
         .update_booking_status(kit::grpc::request(req, &console.token))
         .await
-        .map_err(|s| Failure::status(&console, "dispatch", &s))?;
+        .map_err(|s| console.fail_status("dispatch", &s))?;
     let part = trip_part(&state, &console, id, Vec::new(), None).await?;
     let mut res = render(&console, &part)?;
     res.headers_mut().insert("hx-trigger", HeaderValue::from_static("board-changed"));

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use kit::auth::Role;
 
 use super::{error::Failure, format::Fmt, i18n::Locale, session};
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 /// How long a console call's token lives: one page's calls, with margin.
 const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
@@ -56,7 +56,17 @@ pub struct Console {
 impl Console {
     /// Refuses users whose role is not in `roles` (403 page).
     pub fn require(&self, roles: &[Role]) -> Result<(), Failure> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(Failure::forbidden(self)) }
+        if roles.contains(&self.role) { Ok(()) } else { Err(self.fail(ApiError::forbidden("this page is not for your role"))) }
+    }
+
+    /// The API's error, shown to this user in their language.
+    pub fn fail(&self, error: ApiError) -> Failure {
+        Failure::Error { error, fmt: Some(self.fmt), htmx: self.htmx }
+    }
+
+    /// A service's refusal, mapped as the REST API maps it.
+    pub fn fail_status(&self, service: &str, status: &tonic::Status) -> Failure {
+        self.fail(ApiError::from_status(service, status))
     }
 }
 
@@ -102,7 +112,7 @@ impl FromRequestParts<AppState> for Console {
             let presented = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
             if !session::same_secret(presented, &console.csrf) {
                 tracing::warn!(user_id = console.user_id, "console request without a valid csrf token");
-                return Err(Failure::csrf(&console));
+                return Err(console.fail(ApiError::new(http::StatusCode::FORBIDDEN, "csrf", "missing or wrong csrf token")));
             }
         }
         console.fmt.tz = zone(state, &console).await;

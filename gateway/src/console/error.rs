@@ -10,7 +10,7 @@ use axum::{
 };
 use fluent_bundle::FluentValue;
 
-use super::{context::Console, format::Fmt, i18n::Locale};
+use super::{format::Fmt, i18n::Locale};
 use crate::ApiError;
 
 /// Why a console request failed.
@@ -26,23 +26,6 @@ impl Failure {
     /// An error before the user is known (shown in English).
     pub fn bare(error: ApiError, htmx: bool) -> Self {
         Self::Error { error, fmt: None, htmx }
-    }
-
-    pub fn api(console: &Console, error: ApiError) -> Self {
-        Self::Error { error, fmt: Some(console.fmt), htmx: console.htmx }
-    }
-
-    /// A service's refusal, mapped as the REST API maps it.
-    pub fn status(console: &Console, service: &str, status: &tonic::Status) -> Self {
-        Self::api(console, ApiError::from_status(service, status))
-    }
-
-    pub fn forbidden(console: &Console) -> Self {
-        Self::api(console, ApiError::forbidden("this page is not for your role"))
-    }
-
-    pub fn csrf(console: &Console) -> Self {
-        Self::api(console, ApiError::new(StatusCode::FORBIDDEN, "csrf", "missing or wrong csrf token"))
     }
 }
 
