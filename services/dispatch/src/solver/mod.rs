@@ -13,6 +13,7 @@ pub mod model;
 pub mod optimizer;
 mod schedule;
 pub mod sisr;
+pub mod timing;
 
 use std::time::Duration;
 

@@ -106,6 +106,7 @@ pub(crate) fn model_of(p: &Problem, goal: Goal) -> (Model, Solution) {
         .collect();
     let objective = if goal == Goal::Vehicles { Objective::Vehicles } else { Objective::Distance };
     let mut m = Model { nodes, jobs, vehicles, time, cost, locations: n, objective };
+    m.tighten_windows();
     let mut initial = Solution { routes: vec![Vec::new(); p.vehicles.len()], unassigned: Vec::new() };
     for kept in &p.keep {
         let nodes: Vec<usize> = kept.stops.iter().map(|s| 2 * s.request + usize::from(!s.pickup)).collect();

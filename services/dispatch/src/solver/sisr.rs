@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng, seq::SliceRandom as _};
 
-use super::model::{Amount, DIMS, Kind, Model, Objective};
+use super::{
+    model::{Amount, DIMS, Kind, Model, Objective},
+    timing::Scratch,
+};
 
 /// How long to search.
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +156,9 @@ struct Search<'m> {
     exact: bool,
     /// Where each job sits: (route, position of its first node); recomputed per state.
     place: Vec<Option<usize>>,
+    /// Buffers of the exact time test and of the route it tests.
+    scratch: Scratch,
+    candidate: Vec<usize>,
 }
 
 impl<'m> Search<'m> {
@@ -190,10 +196,35 @@ impl<'m> Search<'m> {
             class.push(same.map_or(i, |k| class[k]));
         }
         let exact = m.jobs.iter().any(|j| j.max_ride.is_some()) || m.vehicles.iter().any(|v| v.max_duration.is_some());
-        Self { m, rng: StdRng::seed_from_u64(seed), neighbours, vehicle_cost, unassigned_cost, class, exact, place: vec![None; n] }
+        Self {
+            m,
+            rng: StdRng::seed_from_u64(seed),
+            neighbours,
+            vehicle_cost,
+            unassigned_cost,
+            class,
+            exact,
+            place: vec![None; n],
+            scratch: Scratch::default(),
+            candidate: Vec::new(),
+        }
     }
 
-    fn route(&self, vehicle: usize, nodes: Vec<usize>) -> Route {
+    /// A route with its insertion data. With ride times or durations, the
+    /// earliest and latest starts are those of the exact time test (every rule
+    /// counted), so the O(1) tests of `positions` already see most of what a
+    /// ride time forbids.
+    fn route(&mut self, vehicle: usize, nodes: Vec<usize>) -> Route {
+        let mut r = self.route_windows(vehicle, nodes);
+        if self.exact && !r.nodes.is_empty() && self.m.bounds(vehicle, &r.nodes, &mut self.scratch) {
+            let q = r.nodes.len();
+            r.earliest.copy_from_slice(&self.scratch.lo[1..=q]);
+            r.latest.copy_from_slice(&self.scratch.hi[1..=q]);
+        }
+        r
+    }
+
+    fn route_windows(&self, vehicle: usize, nodes: Vec<usize>) -> Route {
         let m = self.m;
         let v = &m.vehicles[vehicle];
         let q = nodes.len();
@@ -390,7 +421,10 @@ impl<'m> Search<'m> {
                 if best.is_some_and(|b| b.0 <= delta) {
                     break;
                 }
-                if !self.exact || m.schedule(r.vehicle, &with(m, &r.nodes, j, i, k)).is_some() {
+                if !self.exact || {
+                    with_into(m, &r.nodes, j, i, k, &mut self.candidate);
+                    m.feasible(r.vehicle, &self.candidate, &mut self.scratch)
+                } {
                     best = Some((delta, ri, i, k));
                     break;
                 }
@@ -461,11 +495,17 @@ impl<'m> Search<'m> {
             let second = &m.nodes[job.nodes[1]];
             let pick_delta = m.c(at, first.loc) + m.c(first.loc, next_loc) - m.c(at, next_loc);
             let (mut t, mut cur) = (start_first + first.service, first.loc);
+            // The shortest possible ride so far (no waiting): past its limit, no later place can do.
+            let max_ride = job.max_ride.unwrap_or(i64::MAX);
+            let mut ride = 0;
             for k in i..=q {
                 // The delivery before original position k.
                 let (k_latest, k_loc) = next(k);
                 let start_second = (t + m.t(cur, second.loc)).max(second.early);
-                if start_second <= second.late && start_second + second.service + m.t(second.loc, k_loc) <= k_latest {
+                if start_second <= second.late
+                    && start_second + second.service + m.t(second.loc, k_loc) <= k_latest
+                    && ride + m.t(cur, second.loc) <= max_ride
+                {
                     let delta = if k == i {
                         m.c(at, first.loc) + m.c(first.loc, second.loc) + m.c(second.loc, k_loc) - m.c(at, k_loc)
                     } else {
@@ -483,7 +523,8 @@ impl<'m> Search<'m> {
                     break;
                 }
                 let start_k = (t + m.t(cur, node.loc)).max(node.early);
-                if start_k > r.latest[k] || start_k > second.late {
+                ride += m.t(cur, node.loc) + node.service;
+                if start_k > r.latest[k] || start_k > second.late || ride > max_ride {
                     break;
                 }
                 t = start_k + node.service;
@@ -496,8 +537,15 @@ impl<'m> Search<'m> {
 /// `nodes` with job `j` inserted: its first node before position `i`, its
 /// second (if any) before original position `k`.
 fn with(m: &Model, nodes: &[usize], j: usize, i: usize, k: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(nodes.len() + 2);
+    with_into(m, nodes, j, i, k, &mut out);
+    out
+}
+
+/// `with` into a buffer.
+fn with_into(m: &Model, nodes: &[usize], j: usize, i: usize, k: usize, out: &mut Vec<usize>) {
     let job = &m.jobs[j].nodes;
-    let mut out = Vec::with_capacity(nodes.len() + job.len());
+    out.clear();
     out.extend_from_slice(&nodes[..i]);
     out.push(job[0]);
     if job.len() == 2 {
@@ -507,7 +555,6 @@ fn with(m: &Model, nodes: &[usize], j: usize, i: usize, k: usize) -> Vec<usize> 
     } else {
         out.extend_from_slice(&nodes[i..]);
     }
-    out
 }
 
 #[cfg(test)]
