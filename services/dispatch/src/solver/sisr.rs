@@ -4,20 +4,25 @@
 //!
 //! - **Construction:** every job, hardest first, at its cheapest feasible place.
 //! - **Ruin:** strings of consecutive stops cut from routes that lie near a
-//!   random seed job (adjacent routes), and now and then a whole short route
-//!   (to free a vehicle). A job goes whole: pickup and drop-off together.
+//!   random seed job (adjacent routes; for dial-a-ride, near in space and in
+//!   time of day), and now and then a whole short route (to free a vehicle).
+//!   A job goes whole: pickup and drop-off together.
 //! - **Recreate:** the removed jobs, in an order drawn among random, biggest
-//!   load first, farthest first and closest first, each at its cheapest
-//!   feasible place over all routes, skipping each place with a small
-//!   probability ("blinks") for diversity.
+//!   load first, farthest first and closest first (dial-a-ride also: earliest
+//!   first, tightest window first), each at its cheapest feasible place over
+//!   all routes, skipping each place with a small probability ("blinks") for
+//!   diversity.
 //! - **Acceptance:** simulated annealing, the temperature falling
 //!   geometrically with the time (or iterations) spent.
 //!
 //! Feasibility of an insertion is tested in O(1) per position for time windows
-//! and capacity, from each route's earliest starts, latest starts and loads;
-//! the few candidates that pass are checked for ride times and route duration
-//! with the full schedule (`Model::schedule`) when the model has such limits.
-//! The result is deterministic for a given seed and iteration budget.
+//! and capacity, from each route's earliest starts, latest starts and loads
+//! (with ride times or durations, the earliest and latest times that keep
+//! every rule, `timing.rs`), and a pickup's delivery is not looked for past
+//! the shortest ride that breaks its limit. When the model has such limits,
+//! the candidates that pass are checked in order of cost with the exact time
+//! test until one holds. The result is deterministic for a given seed and
+//! iteration budget.
 
 use std::time::{Duration, Instant};
 
@@ -77,10 +82,13 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
         return (best.into_solution(), stats);
     }
     // SISR's temperatures (100 to 1 on Solomon's scale), relative to the mean
-    // cost of an edge of the first solution.
+    // cost of an edge of the first solution. Dial-a-ride days start cooler:
+    // their first solutions are far from good ones, and at Solomon's heat
+    // the search spent most of a short budget wandering among poor plans.
     let routed: i64 = best.routes.iter().map(|r| m.route_cost(r.vehicle, &r.nodes)).sum();
     let edges = best.routes.iter().filter(|r| !r.nodes.is_empty()).map(|r| r.nodes.len() + 1).sum::<usize>().max(1);
-    let t0 = (6.0 * routed as f64 / edges as f64).max(1.0);
+    let heat = if search.exact { 2.0 } else { 6.0 };
+    let t0 = (heat * routed as f64 / edges as f64).max(1.0);
     let tf = t0 / 100.0;
     let mut iteration = 0_u64;
     let mut improved_at = 0_u64;
@@ -164,9 +172,17 @@ struct Search<'m> {
 impl<'m> Search<'m> {
     fn new(m: &'m Model, seed: u64) -> Self {
         let n = m.jobs.len();
+        let exact = m.jobs.iter().any(|j| j.max_ride.is_some()) || m.vehicles.iter().any(|v| v.max_duration.is_some());
+        // How far apart two stops are: in space; for dial-a-ride also in time
+        // (travel time plus the gap between their earliest starts), since two
+        // trips close by but hours apart never share a vehicle's stretch of day.
+        let apart = |x: usize, y: usize| {
+            let (a, b) = (&m.nodes[x], &m.nodes[y]);
+            if exact { m.t(a.loc, b.loc) + (a.early - b.early).abs() } else { m.c(a.loc, b.loc) }
+        };
         let far = |j: usize, k: usize| {
             let (a, b) = (&m.jobs[j].nodes, &m.jobs[k].nodes);
-            a.iter().flat_map(|&x| b.iter().map(move |&y| (x, y))).map(|(x, y)| m.c(m.nodes[x].loc, m.nodes[y].loc)).min().unwrap_or(0)
+            a.iter().flat_map(|&x| b.iter().map(move |&y| apart(x, y))).min().unwrap_or(0)
         };
         // The nearest NEIGHBOURS jobs of each job, nearest first: enough to find
         // the few routes a ruin touches, without an n² log n sort on big days.
@@ -195,7 +211,6 @@ impl<'m> Search<'m> {
             });
             class.push(same.map_or(i, |k| class[k]));
         }
-        let exact = m.jobs.iter().any(|j| j.max_ride.is_some()) || m.vehicles.iter().any(|v| v.max_duration.is_some());
         Self {
             m,
             rng: StdRng::seed_from_u64(seed),
@@ -380,12 +395,18 @@ impl<'m> Search<'m> {
         let size =
             |j: usize| -> i64 { m.jobs[j].nodes.iter().map(|&n| m.nodes[n].load.iter().map(|x| i64::from(x.abs())).sum::<i64>()).sum() };
         let distance = |j: usize| m.c(depot, m.nodes[m.jobs[j].nodes[0]].loc);
+        let early = |j: usize| m.nodes[m.jobs[j].nodes[0]].early;
+        let width = |j: usize| m.jobs[j].nodes.iter().map(|&n| m.nodes[n].late - m.nodes[n].early).min().unwrap_or(0);
         removed.shuffle(&mut self.rng);
-        match self.rng.random_range(0..11) {
+        // Dial-a-ride days also reinsert by time of day and tightest window first.
+        let orders = if self.exact { 15 } else { 11 };
+        match self.rng.random_range(0..orders) {
             0..=3 => {}
             4..=7 => removed.sort_by_key(|&j| std::cmp::Reverse(size(j))),
             8..=9 => removed.sort_by_key(|&j| std::cmp::Reverse(distance(j))),
-            _ => removed.sort_by_key(|&j| distance(j)),
+            10 => removed.sort_by_key(|&j| distance(j)),
+            11..=13 => removed.sort_by_key(|&j| early(j)),
+            _ => removed.sort_by_key(|&j| width(j)),
         }
         for j in removed {
             self.insert_best(s, j, BLINK_RATE);
@@ -522,7 +543,7 @@ impl<'m> Search<'m> {
                 if !fits(r.load[k], first.load) {
                     break;
                 }
-                let start_k = (t + m.t(cur, node.loc)).max(node.early);
+                let start_k = (t + m.t(cur, node.loc)).max(r.earliest[k]);
                 ride += m.t(cur, node.loc) + node.service;
                 if start_k > r.latest[k] || start_k > second.late || ride > max_ride {
                     break;
