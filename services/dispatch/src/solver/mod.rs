@@ -7,6 +7,7 @@
 //! feasibility checker every plan goes through before it is written.
 
 pub mod check;
+pub mod day;
 pub mod insertion;
 pub mod instances;
 pub mod model;
