@@ -167,6 +167,11 @@ struct Search<'m> {
     /// Buffers of the exact time test and of the route it tests.
     scratch: Scratch,
     candidate: Vec<usize>,
+    /// Routes changed in this iteration: a job that fitted nowhere before can
+    /// only fit in one of these, so it is not looked for elsewhere.
+    touched: Vec<bool>,
+    /// Jobs that were unassigned when this iteration began.
+    was_out: Vec<bool>,
 }
 
 impl<'m> Search<'m> {
@@ -222,6 +227,8 @@ impl<'m> Search<'m> {
             place: vec![None; n],
             scratch: Scratch::default(),
             candidate: Vec::new(),
+            touched: vec![false; m.vehicles.len()],
+            was_out: vec![false; n],
         }
     }
 
@@ -303,7 +310,7 @@ impl<'m> Search<'m> {
         todo.sort_by_key(|&j| (fleet(j), width(j), j));
         let mut state = State { cost: 0, unassigned: Vec::new(), routes };
         for j in todo {
-            self.insert_best(&mut state, j, 0.0);
+            self.insert_best(&mut state, j, 0.0, false);
         }
         state.cost = self.total(&state.routes, state.unassigned.len());
         state
@@ -333,6 +340,10 @@ impl<'m> Search<'m> {
             }
         }
         let mut removed: Vec<usize> = Vec::new();
+        self.touched.fill(false);
+        for &j in &s.unassigned {
+            self.was_out[j] = true;
+        }
         if served.is_empty() {
             return std::mem::take(&mut s.unassigned);
         }
@@ -349,7 +360,13 @@ impl<'m> Search<'m> {
         let l_max = MAX_STRING.min(jobs_per_route * 2.0).max(1.0);
         let k_max = (4.0 * AVG_REMOVED / (1.0 + l_max) - 1.0).max(1.0);
         let strings = self.rng.random_range(1.0..k_max + 1.0).floor() as usize;
-        let seed = served[self.rng.random_range(0..served.len())];
+        // With bookings left out, half the ruins are next to one of them: freeing
+        // room where it is needed is what lets it in.
+        let seed = if !s.unassigned.is_empty() && self.rng.random_bool(0.5) {
+            s.unassigned[self.rng.random_range(0..s.unassigned.len())]
+        } else {
+            served[self.rng.random_range(0..served.len())]
+        };
         let mut done = 0;
         let order: Vec<usize> = std::iter::once(seed).chain(self.neighbours[seed].iter().copied()).collect();
         for j in order {
@@ -386,6 +403,7 @@ impl<'m> Search<'m> {
         let nodes: Vec<usize> = r.nodes.iter().copied().filter(|&n| jobs.binary_search(&m.nodes[n].job).is_err()).collect();
         let vehicle = r.vehicle;
         s.routes[ri] = self.route(vehicle, nodes);
+        self.touched[ri] = true;
         removed.extend(jobs);
     }
 
@@ -408,21 +426,28 @@ impl<'m> Search<'m> {
             11..=13 => removed.sort_by_key(|&j| early(j)),
             _ => removed.sort_by_key(|&j| width(j)),
         }
+        // Half the time the jobs that were left out go first: the room a ruin
+        // freed is theirs before the removed jobs take it back.
+        if self.was_out.iter().any(|&x| x) && self.rng.random_bool(0.5) {
+            removed.sort_by_key(|&j| !self.was_out[j]);
+        }
         for j in removed {
-            self.insert_best(s, j, BLINK_RATE);
+            let only_touched = std::mem::take(&mut self.was_out[j]);
+            self.insert_best(s, j, BLINK_RATE, only_touched);
         }
         s.cost = self.total(&s.routes, s.unassigned.len());
     }
 
-    /// Puts job `j` at its cheapest feasible place, or in `unassigned`.
-    fn insert_best(&mut self, s: &mut State, j: usize, blink: f64) {
+    /// Puts job `j` at its cheapest feasible place (in a route changed in this
+    /// iteration if `only_touched`), or in `unassigned`.
+    fn insert_best(&mut self, s: &mut State, j: usize, blink: f64, only_touched: bool) {
         let m = self.m;
         let mut best: Option<(i64, usize, usize, usize)> = None;
         let mut tried_empty = Vec::new();
         let mut candidates: Vec<(i64, usize, usize)> = Vec::new();
         for ri in 0..s.routes.len() {
             let r = &s.routes[ri];
-            if !m.can_serve(r.vehicle, j) {
+            if !m.can_serve(r.vehicle, j) || (only_touched && !self.touched[ri]) {
                 continue;
             }
             if r.nodes.is_empty() {
@@ -457,6 +482,7 @@ impl<'m> Search<'m> {
                 let nodes = with(m, &r.nodes, j, i, k);
                 let vehicle = r.vehicle;
                 s.routes[ri] = self.route(vehicle, nodes);
+                self.touched[ri] = true;
             }
             None => s.unassigned.push(j),
         }
@@ -484,7 +510,10 @@ impl<'m> Search<'m> {
         let load_before = |i: usize| if i == 0 { [0; DIMS] } else { r.load[i - 1] };
         let first = &m.nodes[job.nodes[0]];
         let fits = |base: Amount, add: Amount| (0..DIMS).all(|d| base[d] + add[d] <= v.capacity[d]);
-        for i in 0..=q {
+        // Before the first stop whose latest start is before the job's earliest,
+        // nothing fits (latest starts only grow along a route).
+        let from = r.latest.partition_point(|&late| late < first.early);
+        for i in from..=q {
             if blink > 0.0 && self.rng.random_bool(blink) {
                 continue;
             }
