@@ -92,6 +92,7 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
     let tf = t0 / 100.0;
     let mut iteration = 0_u64;
     let mut improved_at = 0_u64;
+    let mut next = current.clone();
     loop {
         if limits.patience.is_some_and(|p| iteration - improved_at >= p) {
             break;
@@ -104,14 +105,14 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
             break;
         }
         let temperature = t0 * (tf / t0).powf(progress);
-        let mut next = current.clone();
+        next.clone_from(&current);
         let removed = search.ruin(&mut next);
         search.recreate(&mut next, removed);
         let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
         if (next.cost as f64) < threshold {
-            current = next;
+            std::mem::swap(&mut current, &mut next);
             if current.cost < best.cost {
-                best = current.clone();
+                best.clone_from(&current);
                 improved_at = iteration;
             }
         }
@@ -124,7 +125,7 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
 
 /// A route with what makes insertion tests O(1): earliest and latest service
 /// starts and the load after each node.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Route {
     vehicle: usize,
     nodes: Vec<usize>,
@@ -136,11 +137,49 @@ struct Route {
     cost: i64,
 }
 
-#[derive(Clone, Debug)]
+impl Clone for Route {
+    fn clone(&self) -> Self {
+        Self {
+            vehicle: self.vehicle,
+            nodes: self.nodes.clone(),
+            earliest: self.earliest.clone(),
+            latest: self.latest.clone(),
+            load: self.load.clone(),
+            peak: self.peak.clone(),
+            cost: self.cost,
+        }
+    }
+
+    /// Into the buffers already there: each iteration copies the whole plan,
+    /// and most of its routes come through unchanged.
+    fn clone_from(&mut self, o: &Self) {
+        self.vehicle = o.vehicle;
+        self.nodes.clone_from(&o.nodes);
+        self.earliest.clone_from(&o.earliest);
+        self.latest.clone_from(&o.latest);
+        self.load.clone_from(&o.load);
+        self.peak.clone_from(&o.peak);
+        self.cost = o.cost;
+    }
+}
+
+#[derive(Debug)]
 struct State {
     routes: Vec<Route>,
     unassigned: Vec<usize>,
     cost: i64,
+}
+
+impl Clone for State {
+    fn clone(&self) -> Self {
+        Self { routes: self.routes.clone(), unassigned: self.unassigned.clone(), cost: self.cost }
+    }
+
+    fn clone_from(&mut self, o: &Self) {
+        self.routes.clone_from(&o.routes);
+        self.unassigned.clone_from(&o.unassigned);
+        self.cost = o.cost;
+    }
 }
 
 impl State {
@@ -167,6 +206,7 @@ struct Search<'m> {
     /// Buffers of the exact time test and of the route it tests.
     scratch: Scratch,
     candidate: Vec<usize>,
+    candidates: Vec<(i64, usize, usize)>,
     /// Routes changed in this iteration: a job that fitted nowhere before can
     /// only fit in one of these, so it is not looked for elsewhere.
     touched: Vec<bool>,
@@ -227,6 +267,7 @@ impl<'m> Search<'m> {
             place: vec![None; n],
             scratch: Scratch::default(),
             candidate: Vec::new(),
+            candidates: Vec::new(),
             touched: vec![false; m.vehicles.len()],
             was_out: vec![false; n],
         }
@@ -444,7 +485,6 @@ impl<'m> Search<'m> {
         let m = self.m;
         let mut best: Option<(i64, usize, usize, usize)> = None;
         let mut tried_empty = Vec::new();
-        let mut candidates: Vec<(i64, usize, usize)> = Vec::new();
         for ri in 0..s.routes.len() {
             let r = &s.routes[ri];
             if !m.can_serve(r.vehicle, j) || (only_touched && !self.touched[ri]) {
@@ -457,35 +497,48 @@ impl<'m> Search<'m> {
                 }
                 tried_empty.push(class);
             }
-            candidates.clear();
-            self.positions(r, j, blink, &mut candidates);
-            if candidates.is_empty() {
-                continue;
-            }
-            candidates.sort_unstable();
-            for &(delta, i, k) in candidates.iter() {
-                if best.is_some_and(|b| b.0 <= delta) {
-                    break;
-                }
-                if !self.exact || {
-                    with_into(m, &r.nodes, j, i, k, &mut self.candidate);
-                    m.feasible(r.vehicle, &self.candidate, &mut self.scratch)
-                } {
-                    best = Some((delta, ri, i, k));
-                    break;
-                }
+            if let Some((delta, i, k)) = self.best_in(&s.routes[ri], j, blink, best.map(|b| b.0)) {
+                best = Some((delta, ri, i, k));
             }
         }
         match best {
-            Some((_, ri, i, k)) => {
-                let r = &s.routes[ri];
-                let nodes = with(m, &r.nodes, j, i, k);
-                let vehicle = r.vehicle;
-                s.routes[ri] = self.route(vehicle, nodes);
-                self.touched[ri] = true;
-            }
+            Some((_, ri, i, k)) => self.put(s, ri, j, i, k),
             None => s.unassigned.push(j),
         }
+    }
+
+    /// Job `j` into route `ri`: its first node before position `i`, its second
+    /// before original position `k`.
+    fn put(&mut self, s: &mut State, ri: usize, j: usize, i: usize, k: usize) {
+        let r = &s.routes[ri];
+        let nodes = with(self.m, &r.nodes, j, i, k);
+        let vehicle = r.vehicle;
+        s.routes[ri] = self.route(vehicle, nodes);
+        self.touched[ri] = true;
+    }
+
+    /// The cheapest feasible place of job `j` in `r` that costs less than `below`.
+    fn best_in(&mut self, r: &Route, j: usize, blink: f64, below: Option<i64>) -> Option<(i64, usize, usize)> {
+        let m = self.m;
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        self.positions(r, j, blink, &mut candidates);
+        candidates.sort_unstable();
+        let mut found = None;
+        for &(delta, i, k) in &candidates {
+            if below.is_some_and(|b| b <= delta) {
+                break;
+            }
+            if !self.exact || {
+                with_into(m, &r.nodes, j, i, k, &mut self.candidate);
+                m.feasible(r.vehicle, &self.candidate, &mut self.scratch)
+            } {
+                found = Some((delta, i, k));
+                break;
+            }
+        }
+        self.candidates = candidates;
+        found
     }
 
     /// Every place in `r` where job `j` keeps time windows and capacity, with
