@@ -198,6 +198,21 @@ pub async fn seed_sized(db: &DatabaseConnection, company_id: i64, day: NaiveDate
     Ok(seeded)
 }
 
+/// The problem a full re-plan of `day` solves for `company_id` (its drivers and
+/// bookings, the haversine travel model and the default ride limit), with the
+/// Unix time of the day's local midnight: what `dispatch-bench --export` writes.
+pub async fn problem(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -> anyhow::Result<(crate::solver::Problem, i64)> {
+    let store = Store::new(db.clone(), "Europe/Zurich".parse().expect("a valid zone"));
+    let tz = store.time_zone(company_id).await?;
+    let inputs = store.run_inputs(company_id, day).await?;
+    let drivers: Vec<_> = inputs.drivers.into_iter().filter(planning::plannable).collect();
+    let router = crate::routing::Router::new(crate::routing::Haversine::default());
+    let ride = planning::RideLimit { factor: 1.5, extra: chrono::Duration::minutes(15) };
+    let midnight = planning::local_minute(tz, day, 0);
+    let (problem, _) = planning::build(&router, ride, tz, day, midnight, &drivers, &inputs.bookings).await;
+    Ok((problem, midnight.timestamp()))
+}
+
 async fn all_clients(store: &Store, company_id: i64) -> anyhow::Result<(Vec<crate::entities::client::Model>, u64)> {
     let mut all = Vec::new();
     let mut page = 1;

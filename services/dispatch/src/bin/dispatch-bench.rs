@@ -11,6 +11,10 @@
 //! used. Each size gets its own company (drivers = bookings / 12.5, patients =
 //! bookings × 1.2), loaded once; every run is a full re-plan of the day, so
 //! runs after the first also supersede the previous plan.
+//!
+//! `--export DIR` writes each size's day instead, as the problem a full re-plan
+//! solves (`DIR/demo-<bookings>.json`, the `solver::day` format that
+//! `vrp-bench` and `scripts/darp-peer.py` read), and runs nothing.
 
 use std::time::{Duration, Instant};
 
@@ -26,10 +30,12 @@ struct Args {
     runs: usize,
     /// The solver's budget per run; 0: the service's default.
     budget_ms: i32,
+    /// Write each day's problem here instead of running it.
+    export: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { database_url: None, sizes: vec![100, 500, 2_000], runs: 5, budget_ms: 0 };
+    let mut args = Args { database_url: None, sizes: vec![100, 500, 2_000], runs: 5, budget_ms: 0, export: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -43,8 +49,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--runs" => args.runs = value()?.parse::<usize>().map_err(|_| "--runs expects a whole number".to_owned())?.max(1),
             "--budget-ms" => args.budget_ms = value()?.parse::<i32>().map_err(|_| "--budget-ms expects milliseconds".to_owned())?,
+            "--export" => args.export = Some(value()?.into()),
             "--help" | "-h" => {
-                return Err("usage: dispatch-bench [--database-url URL] [--bookings 100,500,2000] [--runs N] [--budget-ms MS]".to_owned());
+                return Err(
+                    "usage: dispatch-bench [--database-url URL] [--bookings 100,500,2000] [--runs N] [--budget-ms MS] [--export DIR]"
+                        .to_owned(),
+                );
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -100,6 +110,19 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         atmr_dispatch::demo::seed_sized(&db, company, day, size).await?;
         eprintln!("{n} bookings: loaded in {:.1} s", t.elapsed().as_secs_f64());
+        if let Some(dir) = &args.export {
+            let (problem, origin) = atmr_dispatch::demo::problem(&db, company, day).await?;
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(format!("demo-{n}.json"));
+            std::fs::write(&path, atmr_dispatch::solver::day::write(&format!("demo-{n}"), origin, &problem))?;
+            eprintln!(
+                "{n} bookings: {} requests, {} drivers written to {}",
+                problem.requests.len(),
+                problem.vehicles.len(),
+                path.display()
+            );
+            continue;
+        }
         if backend == "PostgreSQL" {
             use sea_orm::ConnectionTrait as _;
             db.execute_unprepared("ANALYZE").await?;

@@ -7,12 +7,14 @@
 //! feasibility checker every plan goes through before it is written.
 
 pub mod check;
+pub mod day;
 pub mod insertion;
 pub mod instances;
 pub mod model;
 pub mod optimizer;
 mod schedule;
 pub mod sisr;
+pub mod timing;
 
 use std::time::Duration;
 

@@ -10,7 +10,8 @@
 //! millionths of a distance unit for the benchmarks, rounded up so that a
 //! schedule feasible here is feasible in real numbers).
 //!
-//! A route is evaluated as Cordeau & Laporte's tabu search does (2003, with
+//! Whether a route keeps its time rules is decided exactly (`timing.rs`). Its
+//! schedule is then made as Cordeau & Laporte's tabu search does (2003, with
 //! the ride-time correction of later work): earliest times first, then the
 //! departure and each pickup are delayed by their forward time slack, so that
 //! waiting happens before a pickup rather than with a passenger aboard, and
@@ -119,9 +120,23 @@ impl Model {
     }
 
     /// The service start of every node of `nodes` on `vehicle` and the time the
-    /// vehicle leaves its start, if the route keeps every rule; Cordeau &
-    /// Laporte's schedule (waiting before pickups, ride times minimised).
+    /// vehicle leaves its start, if the route keeps every rule (decided exactly,
+    /// `timing.rs`): Cordeau & Laporte's schedule (waiting before pickups, ride
+    /// times minimised) where it finds one, else the earliest feasible times.
     pub fn schedule(&self, vehicle: usize, nodes: &[usize]) -> Option<Schedule> {
+        let mut scratch = super::timing::Scratch::default();
+        if !self.feasible(vehicle, nodes, &mut scratch) {
+            return None;
+        }
+        self.eight_step(vehicle, nodes).or_else(|| {
+            let lo = &scratch.lo;
+            Some(Schedule { depart: lo[0], starts: lo[1..=nodes.len()].to_vec(), back: lo[nodes.len() + 1] })
+        })
+    }
+
+    /// Cordeau & Laporte's eight-step evaluation: a heuristic that can miss a
+    /// feasible schedule, but whose schedules wait before pickups.
+    pub(crate) fn eight_step(&self, vehicle: usize, nodes: &[usize]) -> Option<Schedule> {
         let v = &self.vehicles[vehicle];
         if !self.loads_fit(vehicle, nodes) {
             return None;

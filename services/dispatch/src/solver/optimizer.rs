@@ -54,10 +54,15 @@ impl Solver for Optimizer {
 
 /// The same, stopping after `iterations` (deterministic, for tests and benchmarks).
 pub fn solve_iterations(p: &Problem, goal: Goal, iterations: u64, seed: u64) -> Plan {
-    let (m, initial) = model_of(p, goal);
     let limits = Limits { time: std::time::Duration::from_secs(3600), iterations: Some(iterations), patience: None, seed };
-    let (solution, _) = sisr::solve(&m, Some(initial), limits);
-    plan_of(p, &m, &solution)
+    solve_with(p, goal, limits).0
+}
+
+/// The same under explicit limits (benchmarks: the whole budget, no early stop).
+pub fn solve_with(p: &Problem, goal: Goal, limits: Limits) -> (Plan, sisr::Stats) {
+    let (m, initial) = model_of(p, goal);
+    let (solution, stats) = sisr::solve(&m, Some(initial), limits);
+    (plan_of(p, &m, &solution), stats)
 }
 
 /// Iterations without improvement after which a run stops before its budget.
@@ -106,6 +111,7 @@ pub(crate) fn model_of(p: &Problem, goal: Goal) -> (Model, Solution) {
         .collect();
     let objective = if goal == Goal::Vehicles { Objective::Vehicles } else { Objective::Distance };
     let mut m = Model { nodes, jobs, vehicles, time, cost, locations: n, objective };
+    m.tighten_windows();
     let mut initial = Solution { routes: vec![Vec::new(); p.vehicles.len()], unassigned: Vec::new() };
     for kept in &p.keep {
         let nodes: Vec<usize> = kept.stops.iter().map(|s| 2 * s.request + usize::from(!s.pickup)).collect();
