@@ -1,12 +1,15 @@
 //! Checks every request field by field, before anything is written, and turns
-//! requests into the store's plain types. Errors name the field.
+//! requests into the domain's plain types. Errors name the field.
 
 use atmr_proto::{bugs::v1 as pb, common::v1 as common};
 use chrono::{DateTime, Utc};
+use kit::{
+    auth::{Claims, Role},
+    input::{long_text, optional_line, required_line},
+};
 
-pub use kit::input::{long_text, optional_line, required_line};
-
-use crate::domain::{BugStatus, Invalid, Priority, Ranked, Severity, fingerprint};
+use super::convert::status_of;
+use crate::domain::{Actor, BugFilter, BugStatus, Change, Invalid, NewBug, Page, Priority, Ranked, Severity, Sort, SortField, fingerprint};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 10_000;
@@ -73,29 +76,6 @@ pub fn status(field: &str, value: i32) -> Result<BugStatus, Invalid> {
         .ok_or_else(|| Invalid::new(field, format!("{value} is not a status (1 open .. 6 duplicate)")))
 }
 
-pub fn status_of(s: pb::Status) -> Option<BugStatus> {
-    Some(match s {
-        pb::Status::Unspecified => return None,
-        pb::Status::Open => BugStatus::Open,
-        pb::Status::InProgress => BugStatus::InProgress,
-        pb::Status::Resolved => BugStatus::Resolved,
-        pb::Status::Closed => BugStatus::Closed,
-        pb::Status::WontFix => BugStatus::WontFix,
-        pb::Status::Duplicate => BugStatus::Duplicate,
-    })
-}
-
-pub fn status_proto(s: BugStatus) -> pb::Status {
-    match s {
-        BugStatus::Open => pb::Status::Open,
-        BugStatus::InProgress => pb::Status::InProgress,
-        BugStatus::Resolved => pb::Status::Resolved,
-        BugStatus::Closed => pb::Status::Closed,
-        BugStatus::WontFix => pb::Status::WontFix,
-        BugStatus::Duplicate => pb::Status::Duplicate,
-    }
-}
-
 /// A positive id.
 pub fn id(field: &str, value: i64) -> Result<i64, Invalid> {
     if value <= 0 {
@@ -105,7 +85,7 @@ pub fn id(field: &str, value: i64) -> Result<i64, Invalid> {
 }
 
 /// (page, per_page): page ≥ 1 (0 means 1), per_page 1..=100 (0 means 20).
-pub fn page(field: &str, page: Option<&common::PageRequest>) -> Result<(u64, u64), Invalid> {
+pub fn page(field: &str, page: Option<&common::PageRequest>) -> Result<Page, Invalid> {
     kit::convert::page(page).map_err(|(sub, message)| Invalid::new(format!("{field}.{sub}"), message))
 }
 
@@ -113,66 +93,39 @@ pub fn time(field: &str, t: &prost_types::Timestamp) -> Result<DateTime<Utc>, In
     kit::convert::time(t).map_err(|m| Invalid::new(field, m))
 }
 
-/// A report, checked.
-#[derive(Clone, Debug)]
-pub struct NewBug {
-    pub title: String,
-    pub description: String,
-    pub severity: Severity,
-    pub priority: Priority,
-    pub category: String,
-    pub environment: String,
-    pub release: String,
-    pub stack_trace: String,
-    pub tags: Vec<String>,
-    pub fingerprint: String,
-    pub assignee: Option<String>,
-}
-
 pub const DEFAULT_CATEGORY: &str = "general";
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 
-impl NewBug {
-    pub fn parse(r: &pb::CreateBugRequest) -> Result<Self, Invalid> {
-        let title = required_line("title", &r.title, MAX_TITLE)?;
-        let stack_trace = long_text("stack_trace", &r.stack_trace, MAX_STACK_TRACE)?;
-        let given = optional_line("fingerprint", &r.fingerprint, MAX_FINGERPRINT)?;
-        let fingerprint = if given.is_empty() { fingerprint::derive(&stack_trace, &title) } else { given };
-        Ok(Self {
-            description: long_text("description", &r.description, MAX_DESCRIPTION)?,
-            severity: ranked("severity", r.severity, Some(Severity::Medium))?,
-            priority: ranked("priority", r.priority, Some(Priority::Medium))?,
-            category: label("category", &r.category, DEFAULT_CATEGORY)?,
-            environment: label("environment", &r.environment, DEFAULT_ENVIRONMENT)?,
-            release: optional_line("release", &r.release, MAX_RELEASE)?,
-            tags: tags("tags", &r.tags)?,
-            assignee: person("assignee", r.assignee.as_deref())?,
-            title,
-            stack_trace,
-            fingerprint,
-        })
-    }
-}
-
-/// One field an update sets.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Change {
-    Title(String),
-    Description(String),
-    Severity(Severity),
-    Priority(Priority),
-    Category(String),
-    Status(BugStatus),
-    Assignee(Option<String>),
-    Environment(String),
-    Release(String),
-    Tags(Vec<String>),
-    DuplicateOf(Option<i64>),
+/// A report, checked; its fingerprint derived from the stack trace (or the
+/// title) when none is given.
+pub fn new_bug(r: &pb::CreateBugRequest) -> Result<NewBug, Invalid> {
+    let title = required_line("title", &r.title, MAX_TITLE)?;
+    let stack_trace = long_text("stack_trace", &r.stack_trace, MAX_STACK_TRACE)?;
+    let given = optional_line("fingerprint", &r.fingerprint, MAX_FINGERPRINT)?;
+    let fingerprint = if given.is_empty() { fingerprint::derive(&stack_trace, &title) } else { given };
+    Ok(NewBug {
+        description: long_text("description", &r.description, MAX_DESCRIPTION)?,
+        severity: ranked("severity", r.severity, Some(Severity::Medium))?,
+        priority: ranked("priority", r.priority, Some(Priority::Medium))?,
+        category: label("category", &r.category, DEFAULT_CATEGORY)?,
+        environment: label("environment", &r.environment, DEFAULT_ENVIRONMENT)?,
+        release: optional_line("release", &r.release, MAX_RELEASE)?,
+        tags: tags("tags", &r.tags)?,
+        assignee: person("assignee", r.assignee.as_deref())?,
+        title,
+        stack_trace,
+        fingerprint,
+    })
 }
 
 /// The field-mask paths an update accepts.
 pub const UPDATABLE: &[&str] =
     &["title", "description", "severity", "priority", "category", "status", "assignee", "environment", "release", "tags", "duplicate_of"];
+
+/// The bug an UpdateBug names.
+pub fn updated(r: &pb::UpdateBugRequest) -> Result<&pb::Bug, Invalid> {
+    r.bug.as_ref().ok_or_else(|| Invalid::new("bug", "is required"))
+}
 
 /// The changes an UpdateBug asks for: every mask path known, every value checked.
 pub fn changes(bug: &pb::Bug, mask: Option<&prost_types::FieldMask>) -> Result<Vec<Change>, Invalid> {
@@ -212,4 +165,87 @@ pub fn changes(bug: &pb::Bug, mask: Option<&prost_types::FieldMask>) -> Result<V
             })
         })
         .collect()
+}
+
+/// An optional exact-match filter: absent or blank means no filter.
+fn filter_text(field: &str, value: Option<&str>, max: usize, lowercase: bool) -> Result<Option<String>, Invalid> {
+    let v = optional_line(field, value.unwrap_or_default(), max)?;
+    Ok((!v.is_empty()).then(|| if lowercase { v.to_lowercase() } else { v }))
+}
+
+/// ListBugs' filters.
+pub fn filter(r: &pb::ListBugsRequest) -> Result<BugFilter, Invalid> {
+    let statuses = r.statuses.iter().enumerate().map(|(i, s)| status(&format!("statuses[{i}]"), *s)).collect::<Result<_, _>>()?;
+    let severities =
+        r.severities.iter().enumerate().map(|(i, s)| ranked(&format!("severities[{i}]"), *s, None)).collect::<Result<_, _>>()?;
+    let priorities =
+        r.priorities.iter().enumerate().map(|(i, s)| ranked(&format!("priorities[{i}]"), *s, None)).collect::<Result<_, _>>()?;
+    let range = r.created.unwrap_or_default();
+    let created_from = range.start_time.as_ref().map(|t| time("created.start_time", t)).transpose()?;
+    let created_to = range.end_time.as_ref().map(|t| time("created.end_time", t)).transpose()?;
+    if let (Some(from), Some(to)) = (created_from, created_to)
+        && from > to
+    {
+        return Err(Invalid::new("created.end_time", "is before created.start_time"));
+    }
+    Ok(BugFilter {
+        statuses,
+        severities,
+        priorities,
+        category: filter_text("category", r.category.as_deref(), MAX_LABEL, true)?,
+        assignee: filter_text("assignee", r.assignee.as_deref(), MAX_PERSON, false)?,
+        reporter: filter_text("reporter", r.reporter.as_deref(), MAX_PERSON, false)?,
+        tag: filter_text("tag", r.tag.as_deref(), MAX_LABEL, true)?,
+        environment: filter_text("environment", r.environment.as_deref(), MAX_LABEL, true)?,
+        created_from,
+        created_to,
+        query: filter_text("query", r.query.as_deref(), MAX_QUERY, false)?,
+    })
+}
+
+/// ListBugs' order: newest first unless asked otherwise.
+pub fn sort(r: &pb::ListBugsRequest) -> Result<Sort, Invalid> {
+    let field = match pb::BugSortField::try_from(r.sort_by) {
+        Ok(pb::BugSortField::Unspecified | pb::BugSortField::CreateTime) => SortField::Created,
+        Ok(pb::BugSortField::UpdateTime) => SortField::Updated,
+        Ok(pb::BugSortField::LastSeen) => SortField::LastSeen,
+        Ok(pb::BugSortField::Severity) => SortField::Severity,
+        Ok(pb::BugSortField::Priority) => SortField::Priority,
+        Ok(pb::BugSortField::Occurrences) => SortField::Occurrences,
+        Err(_) => return Err(Invalid::new("sort_by", format!("{} is not a sort field", r.sort_by))),
+    };
+    let descending = match common::SortDirection::try_from(r.sort_direction) {
+        Ok(common::SortDirection::Unspecified | common::SortDirection::Descending) => true,
+        Ok(common::SortDirection::Ascending) => false,
+        Err(_) => return Err(Invalid::new("sort_direction", format!("{} is not a sort direction", r.sort_direction))),
+    };
+    Ok(Sort { field, descending })
+}
+
+/// A comment's text: required, up to 10,000 characters, trimmed.
+pub fn comment_body(body: &str) -> Result<String, Invalid> {
+    let body = long_text("body", body.trim(), MAX_COMMENT)?;
+    if body.is_empty() {
+        return Err(Invalid::new("body", "is required"));
+    }
+    Ok(body)
+}
+
+/// How many days a trend covers: 1..=365.
+pub fn trend_days(days: i32) -> Result<u32, Invalid> {
+    if !(1..=MAX_TREND_DAYS).contains(&days) {
+        return Err(Invalid::new("days", format!("must be between 1 and {MAX_TREND_DAYS}, got {days}")));
+    }
+    Ok(days as u32)
+}
+
+/// Who is writing, from the verified token: an admin (or a service) may
+/// delete anyone's comment.
+pub fn actor(c: &Claims) -> Actor {
+    Actor {
+        company_id: c.company_id,
+        id: c.sub.clone(),
+        name: if c.email.is_empty() { format!("user:{}", c.sub) } else { c.email.clone() },
+        is_admin: matches!(c.role, Role::Admin | Role::Service),
+    }
 }

@@ -1,4 +1,5 @@
-//! The bug-tracking tables as sea-orm entities.
+//! The bug-tracking tables as sea-orm entities: the reports, their comments,
+//! and the two aggregates kept on write (`bug_counts`, `bug_metrics`).
 
 pub mod bug_reports {
     use sea_orm::entity::prelude::*;
