@@ -44,6 +44,11 @@ pub async fn start_on(db: TestDb, notify: Option<&NotifyRecorder>, clock: Manual
     env.set("NOTIFY_URL", notify.map_or("http://127.0.0.1:1", |n| n.url.as_str()));
     // The outbox's relay looks for notices the manual clock made due this often.
     env.set("ATMR_OUTBOX_POLL_MS", "20");
+    // Retries at most a minute apart, a hand-over leased for ten: a test that
+    // waits for the relay to settle before moving the clock never moves it
+    // past a lease held by a hand-over in flight.
+    env.set("ATMR_OUTBOX_BACKOFF_MAX_SECS", "60");
+    env.set("ATMR_OUTBOX_LEASE_SECS", "600");
     // A small cap, so a test reaches it with a few bugs.
     env.set("BUGS_SEARCH_COUNT_CAP", SEARCH_COUNT_CAP.to_string());
     let mut cfg = Config::from_env(&env).unwrap();

@@ -5,11 +5,35 @@
 use std::time::Duration;
 
 use atmr_proto::bugs::v1 as pb;
-use kit::testing::{self, NotifyRecorder, TestDb, backends};
+use kit::{
+    clock::Clock as _,
+    testing::{self, NotifyRecorder, TestDb, backends},
+};
 
 use crate::harness::*;
 
 const OUTBOX: &str = "bugs_notice_outbox";
+
+/// Waits until the relays have handled what is due at `now`: every notice
+/// handed over, or tried and its retry scheduled within the backoff's cap of
+/// a minute, none still leased (ten minutes) to a hand-over in flight. Moving
+/// the clock only then never takes a lease from a hand-over that is running.
+async fn settled(url: &str, now: chrono::DateTime<chrono::Utc>) {
+    use sea_orm::ConnectionTrait as _;
+    let db = kit::db::connect(url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let sql = format!("SELECT next_attempt_at FROM {OUTBOX} WHERE delivered_at IS NULL");
+        let rows = db.query_all(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+        let due: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|r| r.try_get("", "next_attempt_at").unwrap()).collect();
+        if due.iter().all(|t| *t > now && *t <= now + chrono::Duration::minutes(1)) {
+            db.close().await.unwrap();
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the relays did not settle: {due:?} at {now}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 fn critical(title: &str) -> pb::CreateBugRequest {
     pb::CreateBugRequest { severity: pb::Severity::Critical as i32, ..report(title) }
@@ -30,8 +54,8 @@ async fn a_notice_waits_in_the_outbox_for_as_long_as_notify_refuses_it() {
                 break sent;
             }
             assert!(tokio::time::Instant::now() < deadline, "{backend:?}: the notice never reached notify");
+            settled(&s._db.url, s.clock.now()).await;
             s.clock.advance(chrono::Duration::seconds(30));
-            tokio::time::sleep(Duration::from_millis(20)).await;
         };
         assert_eq!(sent.idempotency_key, format!("bugs.critical_created:{}", bug.id), "{backend:?}");
         // Handed over by the 31st attempt, and marked so: never again.
@@ -99,8 +123,8 @@ async fn two_replicas_hand_each_notice_over_once() {
         let mut sent = Vec::new();
         while sent.len() < keys.len() {
             assert!(tokio::time::Instant::now() < deadline, "{backend:?}: {} of {} handed over", sent.len(), keys.len());
+            settled(&a._db.url, a.clock.now()).await;
             a.clock.advance(chrono::Duration::seconds(30));
-            tokio::time::sleep(Duration::from_millis(20)).await;
             sent.extend(notify.pending().into_iter().map(|n| n.idempotency_key));
         }
         // Every row marked handed over: nothing is left to send again.
