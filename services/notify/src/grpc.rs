@@ -47,7 +47,7 @@ pub struct NotifyApi {
     metrics: NotifyMetrics,
     /// Whether an SMTP server is configured: email channels need one.
     email: bool,
-    egress: crate::egress::Egress,
+    egress: crate::outbox::egress::Egress,
 }
 
 impl NotifyApi {
@@ -57,7 +57,7 @@ impl NotifyApi {
         wake: Arc<Notify>,
         metrics: NotifyMetrics,
         email: bool,
-        egress: crate::egress::Egress,
+        egress: crate::outbox::egress::Egress,
     ) -> Self {
         Self { store, clock, wake, metrics, email, egress }
     }
@@ -68,7 +68,7 @@ impl NotifyApi {
             if !self.email {
                 return Err(Status::failed_precondition("email channels need an SMTP server: set NOTIFY_SMTP_HOST (and NOTIFY_SMTP_*)"));
             }
-            let list = crate::email::recipients(recipients).map_err(|(field, message)| invalid(&field, message))?;
+            let list = crate::outbox::delivery::email::recipients(recipients).map_err(|(field, message)| invalid(&field, message))?;
             return Ok(Target { url: None, secret: None, recipients: list.join(",") });
         }
         let (url, secret) = channel_target(kind, url_value, secret, self.egress)?;
@@ -113,7 +113,7 @@ fn severity(field: &str, value: i32) -> Result<Severity, Status> {
 }
 
 /// An http(s) URL with a host the egress policy does not forbid on its face.
-fn url(field: &str, value: &str, egress: crate::egress::Egress) -> Result<String, Status> {
+fn url(field: &str, value: &str, egress: crate::outbox::egress::Egress) -> Result<String, Status> {
     let parsed = reqwest::Url::parse(value.trim()).map_err(|e| invalid(field, format!("is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid(field, "must be an http:// or https:// URL with a host"));
@@ -205,7 +205,7 @@ fn channel_target(
     kind: pb::ChannelKind,
     url_value: &str,
     secret: &str,
-    egress: crate::egress::Egress,
+    egress: crate::outbox::egress::Egress,
 ) -> Result<(Option<String>, Option<String>), Status> {
     match kind {
         pb::ChannelKind::Log => Ok((None, None)),

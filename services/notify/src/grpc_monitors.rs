@@ -27,11 +27,11 @@ pub const MIN_INTERVAL_SECS: i32 = 10;
 pub struct MonitorApi {
     db: DatabaseConnection,
     clock: SharedClock,
-    egress: crate::egress::Egress,
+    egress: crate::outbox::egress::Egress,
 }
 
 impl MonitorApi {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, egress: crate::egress::Egress) -> Self {
+    pub fn new(db: DatabaseConnection, clock: SharedClock, egress: crate::outbox::egress::Egress) -> Self {
         Self { db, clock, egress }
     }
 

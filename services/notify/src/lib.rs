@@ -7,84 +7,29 @@
 //! signed webhooks and email over SMTP. Uptime monitors (`monitors.rs`) check
 //! HTTP, gRPC health and TCP targets and alert through the same outbox.
 
-mod delivery;
+mod config;
 mod domain;
-mod egress;
-mod email;
 mod entities;
 mod grpc;
 mod grpc_monitors;
 mod metrics;
 mod monitor_rules;
 mod monitors;
+mod outbox;
 mod store;
-mod worker;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use atmr_proto::notify::v1::{
     monitor_service_server::{self, MonitorServiceServer},
     notify_service_server::{self, NotifyServiceServer},
 };
-use kit::{
-    Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
-    clock::{self, SharedClock},
-    service::ServiceRuntime,
-};
+use kit::{Lifecycle, Listeners, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
-pub use delivery::headers as webhook_headers;
+pub use config::Config;
 pub use domain::sign as webhook_signature;
-pub use worker::Policy;
-
-/// Everything the notify component is configured with.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub service: ServiceConfig,
-    /// `NOTIFY_MAX_ATTEMPTS` (8), `NOTIFY_BACKOFF_BASE_MS` (2000),
-    /// `NOTIFY_BACKOFF_MAX_SECS` (3600), `NOTIFY_LEASE_SECS` (60),
-    /// `NOTIFY_POLL_MS` (1000), `NOTIFY_BATCH` (32).
-    pub policy: Policy,
-    /// Delivery workers in this process (`NOTIFY_WORKERS`, 1).
-    pub workers: usize,
-    /// Per-attempt HTTP and SMTP timeout (`NOTIFY_HTTP_TIMEOUT_MS`, 10000).
-    pub http_timeout: Duration,
-    /// Which addresses webhooks, Discord and monitors may reach (see `egress`).
-    pub egress: egress::Egress,
-    /// The SMTP server email channels send through; `None` without `NOTIFY_SMTP_HOST`.
-    pub smtp: Option<email::SmtpConfig>,
-    /// How often the monitor scheduler looks for due checks (`NOTIFY_MONITOR_TICK_MS`, 1000).
-    pub monitor_tick: Duration,
-    /// How often the backlog gauges (`notify_backlog`, `…_oldest_seconds`) are refreshed.
-    pub backlog_refresh: Duration,
-    /// Where "now" comes from; tests move it.
-    pub clock: SharedClock,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let service = ServiceConfig::from_env(Component::Notify, env)?;
-        let egress = egress::Egress::from_env(env, service.deployment)?;
-        Ok(Self {
-            service,
-            policy: Policy {
-                max_attempts: env.u64_in("NOTIFY_MAX_ATTEMPTS", 8, 1..=100)? as u32,
-                base_backoff: Duration::from_millis(env.u64_in("NOTIFY_BACKOFF_BASE_MS", 2_000, 1..=3_600_000)?),
-                max_backoff: Duration::from_secs(env.u64_in("NOTIFY_BACKOFF_MAX_SECS", 3_600, 1..=86_400)?),
-                lease: Duration::from_secs(env.u64_in("NOTIFY_LEASE_SECS", 60, 1..=3_600)?),
-                poll: Duration::from_millis(env.u64_in("NOTIFY_POLL_MS", 1_000, 10..=60_000)?),
-                batch: env.u64_in("NOTIFY_BATCH", 32, 1..=1_000)?,
-            },
-            workers: env.u64_in("NOTIFY_WORKERS", 1, 0..=64)? as usize,
-            http_timeout: Duration::from_millis(env.u64_in("NOTIFY_HTTP_TIMEOUT_MS", 10_000, 100..=120_000)?),
-            egress,
-            smtp: email::SmtpConfig::from_env(env)?,
-            monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
-            backlog_refresh: Duration::from_millis(env.u64_in("NOTIFY_BACKLOG_REFRESH_MS", 10_000, 10..=600_000)?),
-            clock: clock::system(),
-        })
-    }
-}
+pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
 
 /// Runs the notify component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -93,10 +38,10 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let metrics = metrics::NotifyMetrics::register(&rt.metrics.registry)?;
     let store = store::Store::new(rt.db.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
-    let mailer = cfg.smtp.as_ref().map(|smtp| email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
-    let deliverer = Arc::new(delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
+    let mailer = cfg.smtp.as_ref().map(|smtp| outbox::delivery::email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
+    let deliverer = Arc::new(outbox::delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
     for _ in 0..cfg.workers {
-        let worker = Arc::new(worker::Worker {
+        let worker = Arc::new(outbox::worker::Worker {
             store: store.clone(),
             deliverer: deliverer.clone(),
             policy: cfg.policy,
@@ -106,7 +51,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         });
         tokio::spawn(worker.run(life.clone()));
     }
-    tokio::spawn(worker::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
+    tokio::spawn(outbox::backlog::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
     let monitors = Arc::new(monitors::Monitors {
         db: rt.db.clone(),
         store: store.clone(),

@@ -35,7 +35,7 @@ pub struct Monitors {
     pub store: Store,
     pub http: reqwest::Client,
     /// Which addresses checks may reach; `http` is built under the same policy.
-    pub egress: crate::egress::Egress,
+    pub egress: crate::outbox::egress::Egress,
     pub clock: SharedClock,
     /// How often the scheduler looks for due monitors.
     pub tick: Duration,
@@ -291,7 +291,7 @@ pub async fn in_maintenance(txn: &impl sea_orm::ConnectionTrait, m: &monitor::Mo
 }
 
 /// Runs one check of `m`, within its timeout.
-pub async fn check(http: &reqwest::Client, egress: crate::egress::Egress, m: &monitor::Model) -> CheckResult {
+pub async fn check(http: &reqwest::Client, egress: crate::outbox::egress::Egress, m: &monitor::Model) -> CheckResult {
     let timeout = Duration::from_secs(m.timeout_secs.max(1) as u64);
     let started = std::time::Instant::now();
     let outcome: Result<String, String> = match tokio::time::timeout(timeout, probe(http, egress, m, timeout)).await {
@@ -305,7 +305,12 @@ pub async fn check(http: &reqwest::Client, egress: crate::egress::Egress, m: &mo
     }
 }
 
-async fn probe(http: &reqwest::Client, egress: crate::egress::Egress, m: &monitor::Model, timeout: Duration) -> Result<String, String> {
+async fn probe(
+    http: &reqwest::Client,
+    egress: crate::outbox::egress::Egress,
+    m: &monitor::Model,
+    timeout: Duration,
+) -> Result<String, String> {
     match m.kind.as_str() {
         "http" => {
             let url = reqwest::Url::parse(&m.target).map_err(|e| format!("bad target: {e}"))?;
