@@ -20,10 +20,16 @@ use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{Field, Severity, route},
-    entities::{LOG_CHANNEL, notification, notification_attempt, notify_channel, notify_route, status},
+    domain::{
+        channel::{ChannelKind, LOG_CHANNEL, channels_for},
+        notification::{Field, NewNotification, Severity, status},
+    },
     metrics::NotifyMetrics,
-    store::{Filter, NewNotification, Store, StoreError},
+    store::{
+        Store, StoreError,
+        entities::{notification, notification_attempt, notify_channel, notify_route},
+        notifications::Filter,
+    },
 };
 
 /// Who may send: the components (service tokens always pass), admins and
@@ -173,12 +179,11 @@ fn attempt_proto(a: notification_attempt::Model) -> pb::Attempt {
 }
 
 fn kind_proto(row_id: &str, kind: &str) -> Result<pb::ChannelKind, UnknownValue> {
-    Ok(match kind {
-        "log" => pb::ChannelKind::Log,
-        "discord" => pb::ChannelKind::Discord,
-        "email" => pb::ChannelKind::Email,
-        "webhook" => pb::ChannelKind::Webhook,
-        other => return Err(UnknownValue::new("notify_channel", "kind", row_id, other)),
+    Ok(match ChannelKind::stored(row_id, kind)? {
+        ChannelKind::Log => pb::ChannelKind::Log,
+        ChannelKind::Discord => pb::ChannelKind::Discord,
+        ChannelKind::Email => pb::ChannelKind::Email,
+        ChannelKind::Webhook => pb::ChannelKind::Webhook,
     })
 }
 
@@ -280,9 +285,8 @@ impl NotifyService for NotifyApi {
         };
         let channels = match r.channel_id.trim() {
             "" => {
-                let routed = route(&self.store.rules(company_id).await?, &event, severity);
                 // No rule matches: the log, which needs no configuration.
-                if routed.is_empty() { vec![LOG_CHANNEL.to_owned()] } else { routed }
+                channels_for(&self.store.rules(company_id).await?, &event, severity)
             }
             LOG_CHANNEL => vec![LOG_CHANNEL.to_owned()],
             id => {

@@ -17,8 +17,8 @@ use sea_orm::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    entities::{heartbeat, maintenance_window, monitor},
-    monitor_rules::{State, uptime},
+    domain::monitor::{State, uptime},
+    store::entities::{heartbeat, maintenance_window, monitor},
 };
 
 const ADMINS: &[Role] = &[Role::Admin];

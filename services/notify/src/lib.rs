@@ -9,11 +9,9 @@
 
 mod config;
 mod domain;
-mod entities;
 mod grpc;
 mod grpc_monitors;
 mod metrics;
-mod monitor_rules;
 mod monitors;
 mod outbox;
 mod store;
@@ -28,7 +26,7 @@ use kit::{Lifecycle, Listeners, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
 pub use config::Config;
-pub use domain::sign as webhook_signature;
+pub use domain::signature::sign as webhook_signature;
 pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
 
 /// Runs the notify component on `listeners` until `life` stops.
@@ -85,7 +83,8 @@ pub struct MeshTarget {
 pub async fn register_mesh_monitors(database_url: &str, company_id: i64, targets: &[MeshTarget]) -> anyhow::Result<usize> {
     use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set};
     let db = kit::db::connect_and_migrate::<atmr_migrations::notify::Migrator>(database_url, true).await?;
-    let existing = entities::monitor::Entity::find().filter(entities::monitor::Column::CompanyId.eq(company_id)).count(&db).await?;
+    let existing =
+        store::entities::monitor::Entity::find().filter(store::entities::monitor::Column::CompanyId.eq(company_id)).count(&db).await?;
     if existing > 0 {
         return Ok(0);
     }

@@ -16,10 +16,16 @@ use sea_orm::{
 use tokio::sync::Notify;
 
 use crate::{
-    domain::{Field, Severity, route},
-    entities::{LOG_CHANNEL, heartbeat, maintenance_window, monitor},
-    monitor_rules::{Change, State, Tally, human_duration, observe},
-    store::{NewNotification, Store, enqueue_in},
+    domain::{
+        channel::channels_for,
+        monitor::{Change, State, Tally, human_duration, observe},
+        notification::{Field, NewNotification, Severity},
+    },
+    store::{
+        Store,
+        entities::{heartbeat, maintenance_window, monitor},
+        notifications::enqueue_in,
+    },
 };
 
 /// What one check found.
@@ -191,8 +197,7 @@ impl Monitors {
         .await?;
         // The alert is stored with the state change it reports, in one transaction.
         if let Some((n, severity)) = &alert {
-            let channels = route(&rules, &n.event_type, *severity);
-            let channels = if channels.is_empty() { vec![LOG_CHANNEL.to_owned()] } else { channels };
+            let channels = channels_for(&rules, &n.event_type, *severity);
             enqueue_in(&txn, m.company_id, n, &channels, now).await?;
         }
         txn.commit().await?;

@@ -10,9 +10,16 @@ use kit::{Lifecycle, clock::SharedClock};
 use tokio::sync::Notify;
 
 use crate::{
-    entities::{LOG_CHANNEL, notification},
+    domain::{
+        channel::LOG_CHANNEL,
+        notification::{AttemptRecord, Next},
+    },
     outbox::delivery::{Deliverer, outcome::Outcome},
-    store::{AttemptRecord, Next, Store, log_channel},
+    store::{
+        Store,
+        channels::log_channel,
+        entities::{notification, notify_channel},
+    },
 };
 
 /// How the loop retries.
@@ -100,7 +107,7 @@ impl Worker {
         }
     }
 
-    async fn channel_of(&self, n: &notification::Model) -> Result<crate::entities::notify_channel::Model, Outcome> {
+    async fn channel_of(&self, n: &notification::Model) -> Result<notify_channel::Model, Outcome> {
         if n.channel_id == LOG_CHANNEL {
             return Ok(log_channel(n.company_id));
         }

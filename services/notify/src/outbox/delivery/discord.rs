@@ -11,12 +11,15 @@ use std::{
 use serde_json::json;
 
 use crate::{
-    domain::{Field, Severity, fit_discord},
-    entities::{notification, notify_channel},
+    domain::{
+        discord,
+        notification::{Field, Severity},
+    },
     outbox::{
         delivery::outcome::{Outcome, classify, describe, header_f64, retry_after_header},
         egress::Egress,
     },
+    store::entities::{notification, notify_channel},
 };
 
 /// Posts to Discord channels, remembering the buckets Discord closed.
@@ -46,7 +49,7 @@ impl Discord {
                 ..Outcome::failed(None, "Discord rate limit: waiting for the bucket to reset")
             };
         }
-        let (title, description, fields) = fit_discord(&n.title, &n.body, fields);
+        let (title, description, fields) = discord::fit(&n.title, &n.body, fields);
         let payload = json!({
             "embeds": [{
                 "title": title,

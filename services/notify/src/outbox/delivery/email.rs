@@ -12,9 +12,9 @@ use lettre::{
 };
 
 use crate::{
-    domain::{Field, Severity},
-    entities::{notification, notify_channel},
+    domain::notification::{Field, Severity},
     outbox::delivery::outcome::Outcome,
+    store::entities::{notification, notify_channel},
 };
 
 /// How the connection to the SMTP server is secured.

@@ -11,12 +11,15 @@ pub mod webhook;
 use std::time::Duration;
 
 use crate::{
-    domain::{Field, Severity},
-    entities::{notification, notify_channel},
+    domain::{
+        channel::ChannelKind,
+        notification::{Field, Severity},
+    },
     outbox::{
         delivery::{discord::Discord, email::Mailer, outcome::Outcome, webhook::Webhook},
         egress::Egress,
     },
+    store::entities::{notification, notify_channel},
 };
 
 /// Every channel kind's transport, built once and shared by the workers.
@@ -44,8 +47,8 @@ impl Deliverer {
         let Ok(fields) = serde_json::from_str::<Vec<Field>>(&n.fields) else {
             return Outcome::unreadable(kit::stored::UnknownValue::new("notification", "fields", &n.id, &n.fields));
         };
-        match channel.kind.as_str() {
-            "log" => {
+        match ChannelKind::parse(&channel.kind) {
+            Some(ChannelKind::Log) => {
                 tracing::info!(
                     target: "atmr::notification",
                     company_id = n.company_id,
@@ -59,13 +62,13 @@ impl Deliverer {
                 );
                 Outcome::delivered(None)
             }
-            "webhook" => self.webhook.send(channel, n, severity, &fields).await,
-            "discord" => self.discord.send(channel, n, severity, &fields).await,
-            "email" => match &self.mailer {
+            Some(ChannelKind::Webhook) => self.webhook.send(channel, n, severity, &fields).await,
+            Some(ChannelKind::Discord) => self.discord.send(channel, n, severity, &fields).await,
+            Some(ChannelKind::Email) => match &self.mailer {
                 Some(mailer) => mailer.deliver(channel, n, severity, &fields).await,
                 None => Outcome { error: Some("no SMTP server is configured (NOTIFY_SMTP_HOST)".into()), ..Outcome::default() },
             },
-            other => Outcome::permanent(format!("channel kind {other:?} cannot deliver in this version")),
+            None => Outcome::permanent(format!("channel kind {:?} cannot deliver in this version", channel.kind)),
         }
     }
 }

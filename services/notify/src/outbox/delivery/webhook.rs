@@ -6,12 +6,15 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::{
-    domain::{Field, Severity, sign},
-    entities::{notification, notify_channel},
+    domain::{
+        notification::{Field, Severity},
+        signature::sign,
+    },
     outbox::{
         delivery::outcome::{Outcome, classify, describe, retry_after_header},
         egress::Egress,
     },
+    store::entities::{notification, notify_channel},
 };
 
 /// The webhook headers, documented for receivers.

@@ -1,0 +1,24 @@
+//! All SQL of the notify service, one file per aggregate: notifications and
+//! their attempts (`notifications.rs`, the outbox), channels and routes
+//! (`channels.rs`), and the sea-orm entities they read and write
+//! (`entities.rs`). Nothing outside `store/` writes a query.
+
+pub mod channels;
+pub mod entities;
+pub mod notifications;
+
+use sea_orm::DatabaseConnection;
+
+pub use kit::error::StoreError;
+
+/// The notify service's database, shared by the API, the workers and the monitors.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
