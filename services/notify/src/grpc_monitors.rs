@@ -18,7 +18,10 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     domain::monitor::{State, uptime},
-    store::entities::{heartbeat, maintenance_window, monitor},
+    store::{
+        entities::{heartbeat, maintenance_window, monitor},
+        monitors::new_monitor,
+    },
 };
 
 const ADMINS: &[Role] = &[Role::Admin];
@@ -216,26 +219,6 @@ fn window_proto(w: maintenance_window::Model) -> pb::MaintenanceWindow {
 
 fn time(field: &str, t: Option<&Timestamp>) -> Result<DateTime<Utc>, Status> {
     crate::grpc::time(field, t.ok_or_else(|| invalid(field, "is required"))?)
-}
-
-/// A monitor that starts checking at once, in the pending state.
-pub fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
-    monitor::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        company_id: Set(company_id),
-        paused: Set(false),
-        state: Set(State::Pending.label().to_owned()),
-        state_since: Set(now),
-        fail_streak: Set(0),
-        ok_streak: Set(0),
-        down_since: Set(None),
-        alerted_down: Set(false),
-        held_down: Set(false),
-        next_check_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
 }
 
 #[tonic::async_trait]

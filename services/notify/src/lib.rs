@@ -26,6 +26,7 @@ use kit::{Lifecycle, Listeners, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
 pub use config::Config;
+pub use domain::monitor::MeshTarget;
 pub use domain::signature::sign as webhook_signature;
 pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
 
@@ -50,8 +51,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         tokio::spawn(worker.run(life.clone()));
     }
     tokio::spawn(outbox::backlog::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
-    let monitors = Arc::new(monitors::Monitors {
-        db: rt.db.clone(),
+    let monitors = Arc::new(monitors::scheduler::Scheduler {
         store: store.clone(),
         http: cfg.egress.http_client(reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION")))).build()?,
         egress: cfg.egress,
@@ -69,41 +69,11 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     rt.serve(listeners.main, routes, &names, life).await
 }
 
-/// One of the mesh's own components, to be watched by a monitor.
-#[derive(Clone, Debug)]
-pub struct MeshTarget {
-    pub name: String,
-    /// `host:port` of a gRPC server (checked with `grpc.health.v1`), or an http URL.
-    pub target: String,
-    pub grpc: bool,
-}
-
 /// Registers monitors for the mesh's own components in notify's database, once:
 /// only when `company_id` has no monitor yet. Returns how many were created.
 pub async fn register_mesh_monitors(database_url: &str, company_id: i64, targets: &[MeshTarget]) -> anyhow::Result<usize> {
-    use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set};
     let db = kit::db::connect_and_migrate::<atmr_migrations::notify::Migrator>(database_url, true).await?;
-    let existing =
-        store::entities::monitor::Entity::find().filter(store::entities::monitor::Column::CompanyId.eq(company_id)).count(&db).await?;
-    if existing > 0 {
-        return Ok(0);
-    }
-    let now = chrono::Utc::now();
-    for t in targets {
-        let mut row = grpc_monitors::new_monitor(company_id, now);
-        row.name = Set(t.name.clone());
-        row.kind = Set(if t.grpc { "grpc_health" } else { "http" }.to_owned());
-        row.target = Set(t.target.clone());
-        row.expected_status = Set(0);
-        row.keyword = Set(String::new());
-        row.grpc_service = Set(String::new());
-        row.interval_secs = Set(30);
-        row.timeout_secs = Set(10);
-        row.retries = Set(1);
-        row.recovery_checks = Set(1);
-        row.parent_id = Set(None);
-        row.insert(&db).await?;
-    }
+    let created = store::Store::new(db.clone()).register_mesh_monitors(company_id, targets, chrono::Utc::now()).await?;
     db.close().await?;
-    Ok(targets.len())
+    Ok(created)
 }

@@ -1,5 +1,6 @@
 //! The rules of uptime monitoring, free of I/O: how a check result moves a
-//! monitor between up, pending and down, and when a change is worth an alert.
+//! monitor between up, pending and down, when a change is worth an alert,
+//! which monitors a maintenance window covers, and how uptime is counted.
 
 /// Where a monitor stands, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,31 @@ impl State {
     pub fn stored(table: &'static str, row_id: impl std::fmt::Display, s: &str) -> Result<State, kit::stored::UnknownValue> {
         kit::stored::parse(table, "state", row_id, s, State::parse)
     }
+
+    /// Whether a monitor in this state, with `fail_streak` failures in a row,
+    /// is failing: down, or pending after a failure. A child of a failing
+    /// monitor holds its own alert.
+    pub fn is_failing(self, fail_streak: i32) -> bool {
+        self == State::Down || (self == State::Pending && fail_streak > 0)
+    }
+}
+
+/// One of the mesh's own components, to be watched by a monitor.
+#[derive(Clone, Debug)]
+pub struct MeshTarget {
+    pub name: String,
+    /// `host:port` of a gRPC server (checked with `grpc.health.v1`), or an http URL.
+    pub target: String,
+    pub grpc: bool,
+}
+
+/// How long heartbeats are kept: the longest uptime period (30 days) and a day.
+pub const HEARTBEAT_RETENTION_DAYS: i64 = 31;
+
+/// Whether a maintenance window listing `monitor_ids` (comma-separated; empty:
+/// every monitor of the company) covers monitor `id`.
+pub fn window_covers(monitor_ids: &str, id: &str) -> bool {
+    monitor_ids.is_empty() || monitor_ids.split(',').any(|m| m == id)
 }
 
 /// A monitor's running tally.
@@ -131,6 +157,13 @@ mod tests {
         // Not "pending": an error naming the row.
         let e = State::stored("monitor", "m-1", "sideways").unwrap_err();
         assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "state", "m-1", "sideways"));
+    }
+
+    #[test]
+    fn a_window_covers_the_monitors_it_lists_or_all_when_it_lists_none() {
+        assert!(window_covers("", "m-1"));
+        assert!(window_covers("m-0,m-1", "m-1"));
+        assert!(!window_covers("m-0,m-10", "m-1"), "ids are matched whole");
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! All SQL of the notify service, one file per aggregate: notifications and
 //! their attempts (`notifications.rs`, the outbox), channels and routes
-//! (`channels.rs`), and the sea-orm entities they read and write
-//! (`entities.rs`). Nothing outside `store/` writes a query.
+//! (`channels.rs`), monitors (`monitors.rs`), their heartbeats
+//! (`heartbeats.rs`) and maintenance windows (`maintenance.rs`), and the
+//! sea-orm entities they read and write (`entities.rs`). Nothing outside
+//! `store/` writes a query.
 
 pub mod channels;
 pub mod entities;
+pub mod heartbeats;
+pub mod maintenance;
+pub mod monitors;
 pub mod notifications;
 
 use sea_orm::DatabaseConnection;
