@@ -1,16 +1,20 @@
-//! The `notify` component: a durable notification outbox delivered to the log,
-//! Discord and signed webhooks, with retries, dead letters and replay.
+//! The `notify` component owns the notification outbox and the uptime
+//! monitors. `Send` stores one row per routed channel (the log when no rule
+//! matches) and returns at once; workers claim due rows under a lease and
+//! deliver them to the log, Discord, signed webhooks or email, with retries,
+//! dead letters and replay. Monitors check HTTP, gRPC health and TCP targets
+//! and alert through the same outbox.
 //!
-//! `Send` stores one row per channel (routing by event type and severity, the
-//! log when no rule matches) and returns at once; workers claim due rows under
-//! a lease, deliver, and record every attempt. Channels: the log, Discord,
-//! signed webhooks and email over SMTP. Uptime monitors (`monitors.rs`) check
-//! HTTP, gRPC health and TCP targets and alert through the same outbox.
+//! `serve` only assembles: `api/` (the gRPC services, the only place with
+//! protos) over `core/` (the use cases); `outbox/` (workers and transports)
+//! and `monitors/` (the scheduler and its probes) run beside them; all SQL is
+//! in `store/`, the pure rules in `domain/`.
 
+mod api;
 mod config;
+mod core;
 mod domain;
-mod grpc;
-mod grpc_monitors;
+mod error;
 mod metrics;
 mod monitors;
 mod outbox;
@@ -60,10 +64,18 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         wake: wake.clone(),
     });
     tokio::spawn(monitors.run(life.clone()));
-    let api = grpc::NotifyApi::new(store, cfg.clock.clone(), wake, metrics, cfg.smtp.is_some(), cfg.egress);
-    let notify = NotifyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let monitor_api = grpc_monitors::MonitorApi::new(rt.db.clone(), cfg.clock.clone(), cfg.egress);
-    let monitor = MonitorServiceServer::new(monitor_api).max_decoding_message_size(max).max_encoding_message_size(max);
+    let core = Arc::new(core::Core::new(core::Deps {
+        store,
+        clock: cfg.clock.clone(),
+        wake,
+        metrics,
+        email: cfg.smtp.is_some(),
+        egress: cfg.egress,
+    }));
+    let notify =
+        NotifyServiceServer::new(api::notify::NotifyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let monitor =
+        MonitorServiceServer::new(api::monitors::MonitorApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await

@@ -36,6 +36,15 @@ impl ChannelKind {
     }
 }
 
+/// Where a channel delivers, checked: the URL (Discord, webhooks), the
+/// signing secret (webhooks) and the recipients (email, comma-separated).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelTarget {
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub recipients: String,
+}
+
 /// A routing rule: an event type (empty: every type) at or above a severity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {

@@ -49,6 +49,56 @@ impl State {
     }
 }
 
+/// What a monitor checks, as stored in `monitor.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorKind {
+    /// An HTTP GET: a 2xx (or the expected status), and the keyword if any.
+    Http,
+    /// `grpc.health.v1` Check: SERVING.
+    GrpcHealth,
+    /// A TCP connect.
+    Tcp,
+}
+
+impl MonitorKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            MonitorKind::Http => "http",
+            MonitorKind::GrpcHealth => "grpc_health",
+            MonitorKind::Tcp => "tcp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [MonitorKind::Http, MonitorKind::GrpcHealth, MonitorKind::Tcp].into_iter().find(|k| k.label() == s)
+    }
+
+    /// The kind stored in `monitor` row `row_id`: an unknown one is an error naming the row.
+    pub fn stored(row_id: &str, s: &str) -> Result<Self, kit::stored::UnknownValue> {
+        kit::stored::parse("monitor", "kind", row_id, s, Self::parse)
+    }
+}
+
+/// The shortest interval between two checks of a monitor.
+pub const MIN_INTERVAL_SECS: i32 = 10;
+
+/// A monitor's configuration, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorConfig {
+    pub name: String,
+    pub kind: MonitorKind,
+    pub target: String,
+    /// 0: any 2xx.
+    pub expected_status: i32,
+    pub keyword: String,
+    pub grpc_service: String,
+    pub interval_secs: i32,
+    pub timeout_secs: i32,
+    pub retries: i32,
+    pub recovery_checks: i32,
+    pub parent_id: Option<String>,
+}
+
 /// One of the mesh's own components, to be watched by a monitor.
 #[derive(Clone, Debug)]
 pub struct MeshTarget {
@@ -157,6 +207,15 @@ mod tests {
         // Not "pending": an error naming the row.
         let e = State::stored("monitor", "m-1", "sideways").unwrap_err();
         assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "state", "m-1", "sideways"));
+    }
+
+    #[test]
+    fn a_stored_kind_is_one_of_the_three_or_an_error_naming_the_row() {
+        for k in [MonitorKind::Http, MonitorKind::GrpcHealth, MonitorKind::Tcp] {
+            assert_eq!(MonitorKind::stored("m-1", k.label()), Ok(k));
+        }
+        let e = MonitorKind::stored("m-1", "icmp").unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "kind", "m-1", "icmp"));
     }
 
     #[test]

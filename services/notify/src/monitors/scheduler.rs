@@ -11,9 +11,10 @@ use tokio::sync::Notify;
 
 use crate::{
     domain::check::CheckResult,
+    error::Error,
     monitors::probe::check,
     outbox::egress::Egress,
-    store::{Store, StoreError, entities::monitor},
+    store::{Store, entities::monitor},
 };
 
 pub struct Scheduler {
@@ -53,7 +54,7 @@ impl Scheduler {
 
     /// Checks every due monitor once: parents before children, so that a child
     /// sees its parent's state from the same round.
-    pub async fn round(&self) -> Result<(), StoreError> {
+    pub async fn round(&self) -> Result<(), Error> {
         let now = self.clock.now();
         let due = self.store.claim_due_monitors(now).await?;
         if due.is_empty() {
@@ -71,7 +72,7 @@ impl Scheduler {
     }
 
     /// Records one check of `m`, and wakes the workers when it raised an alert.
-    async fn record(&self, m: &monitor::Model, result: &CheckResult, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn record(&self, m: &monitor::Model, result: &CheckResult, now: DateTime<Utc>) -> Result<(), Error> {
         let rules = self.store.rules(m.company_id).await?;
         if self.store.record_check(&m.id, result, now, &rules).await? {
             self.wake.notify_waiters();

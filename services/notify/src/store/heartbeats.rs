@@ -1,8 +1,11 @@
-//! Heartbeats: one row per check of a monitor, kept for the uptime periods
-//! and pruned after them.
+//! Heartbeats: one row per check of a monitor, listed newest first, read back
+//! for uptime over a period, and pruned after the longest period.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    Set,
+};
 
 use crate::{
     domain::{
@@ -12,7 +15,39 @@ use crate::{
     store::{Store, entities::heartbeat},
 };
 
+/// Which heartbeats of a monitor to list: the newest `limit` in `[from, to)`.
+pub struct HeartbeatQuery {
+    pub limit: u64,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
 impl Store {
+    pub async fn heartbeats(&self, monitor_id: &str, q: HeartbeatQuery) -> Result<Vec<heartbeat::Model>, DbErr> {
+        let mut select = heartbeat::Entity::find().filter(heartbeat::Column::MonitorId.eq(monitor_id));
+        if let Some(from) = q.from {
+            select = select.filter(heartbeat::Column::CheckedAt.gte(from));
+        }
+        if let Some(to) = q.to {
+            select = select.filter(heartbeat::Column::CheckedAt.lt(to));
+        }
+        select.order_by_desc(heartbeat::Column::CheckedAt).order_by_desc(heartbeat::Column::Id).limit(q.limit).all(&self.db).await
+    }
+
+    /// Every check of a monitor after `since`: `(up, in_maintenance, latency_ms)`.
+    pub async fn checks_since(&self, monitor_id: &str, since: DateTime<Utc>) -> Result<Vec<(bool, bool, f64)>, DbErr> {
+        heartbeat::Entity::find()
+            .select_only()
+            .column(heartbeat::Column::Up)
+            .column(heartbeat::Column::InMaintenance)
+            .column(heartbeat::Column::LatencyMs)
+            .filter(heartbeat::Column::MonitorId.eq(monitor_id))
+            .filter(heartbeat::Column::CheckedAt.gt(since))
+            .into_tuple::<(bool, bool, f64)>()
+            .all(&self.db)
+            .await
+    }
+
     /// Deletes heartbeats older than the retention; returns how many.
     pub async fn prune_heartbeats(&self, now: DateTime<Utc>) -> Result<u64, DbErr> {
         let cutoff = now - chrono::Duration::days(HEARTBEAT_RETENTION_DAYS);

@@ -14,8 +14,6 @@ pub mod notifications;
 
 use sea_orm::DatabaseConnection;
 
-pub use kit::error::StoreError;
-
 /// The notify service's database, shared by the API, the workers and the monitors.
 #[derive(Clone)]
 pub struct Store {

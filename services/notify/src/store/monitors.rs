@@ -1,6 +1,7 @@
-//! Monitors: the scheduler's claim of due checks and the recording of one
-//! check — the monitor's tally, its heartbeat and the alert it raises, in one
-//! transaction — and the mesh's own monitors registered at start-up.
+//! Monitors: their configuration as admins write it, the scheduler's claim of
+//! due checks and the recording of one check — the monitor's tally, its
+//! heartbeat and the alert it raises, in one transaction — and the mesh's own
+//! monitors registered at start-up.
 //!
 //! Claiming is safe across replicas as the outbox's is: due monitors are
 //! picked with `FOR UPDATE SKIP LOCKED` (the write lock on SQLite) and moved
@@ -16,8 +17,9 @@ use crate::{
     domain::{
         channel::{Rule, channels_for},
         check::{Alert, CheckResult, Standing, Subject, Verdict, judge},
-        monitor::{MeshTarget, State},
+        monitor::{MeshTarget, MonitorConfig, MonitorKind, State},
     },
+    error::Error,
     store::{
         Store,
         entities::monitor,
@@ -28,7 +30,7 @@ use crate::{
 };
 
 /// A monitor that starts checking at once, in the pending state.
-pub fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
+fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
     monitor::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         company_id: Set(company_id),
@@ -48,6 +50,77 @@ pub fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel 
 }
 
 impl Store {
+    /// Monitor `id` of the company (`id` as given, in the error).
+    pub async fn monitor(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+        monitor::Entity::find_by_id(id.trim().to_owned())
+            .filter(monitor::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
+    }
+
+    /// The parent of monitor `id` when `id` is one of the company's; `None` when it is not.
+    pub async fn parent_of(&self, company_id: i64, id: &str) -> Result<Option<Option<String>>, DbErr> {
+        Ok(monitor::Entity::find_by_id(id.to_owned())
+            .filter(monitor::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .map(|m| m.parent_id))
+    }
+
+    /// The company's monitors by name.
+    pub async fn monitors(&self, company_id: i64) -> Result<Vec<monitor::Model>, DbErr> {
+        monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).order_by_asc(monitor::Column::Name).all(&self.db).await
+    }
+
+    /// Creates a monitor that starts checking at once; a name the company
+    /// uses already is refused.
+    pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let mut row = new_monitor(company_id, now);
+        apply(cfg, &mut row);
+        row.insert(&self.db).await.map_err(name_taken)
+    }
+
+    /// Writes `cfg` over monitor `current`; a name the company uses already is refused.
+    pub async fn update_monitor(&self, current: monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let mut row = current.into_active_model();
+        apply(cfg, &mut row);
+        row.updated_at = Set(now);
+        row.update(&self.db).await.map_err(name_taken)
+    }
+
+    /// Deletes a monitor; its heartbeats go with it (the foreign key cascades).
+    pub async fn delete_monitor(&self, id: String) -> Result<(), DbErr> {
+        monitor::Entity::delete_by_id(id).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// Stops checking `m`: paused, from now.
+    pub async fn pause_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+        let mut row = m.into_active_model();
+        row.paused = Set(true);
+        row.state = Set(State::Paused.label().to_owned());
+        row.state_since = Set(now);
+        row.updated_at = Set(now);
+        row.update(&self.db).await
+    }
+
+    /// Checks `m` again at once, its tally started afresh from pending.
+    pub async fn resume_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+        let mut row = m.into_active_model();
+        row.paused = Set(false);
+        row.state = Set(State::Pending.label().to_owned());
+        row.state_since = Set(now);
+        row.fail_streak = Set(0);
+        row.ok_streak = Set(0);
+        row.down_since = Set(None);
+        row.alerted_down = Set(false);
+        row.held_down = Set(false);
+        row.next_check_at = Set(now);
+        row.updated_at = Set(now);
+        row.update(&self.db).await
+    }
+
     /// Creates monitors for the mesh's own components, once: only when
     /// `company_id` has no monitor yet. Returns how many were created.
     pub async fn register_mesh_monitors(&self, company_id: i64, targets: &[MeshTarget], now: DateTime<Utc>) -> Result<usize, DbErr> {
@@ -58,7 +131,7 @@ impl Store {
         for t in targets {
             let mut row = new_monitor(company_id, now);
             row.name = Set(t.name.clone());
-            row.kind = Set(if t.grpc { "grpc_health" } else { "http" }.to_owned());
+            row.kind = Set(if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http }.label().to_owned());
             row.target = Set(t.target.clone());
             row.expected_status = Set(0);
             row.keyword = Set(String::new());
@@ -147,6 +220,29 @@ impl Store {
         }
         txn.commit().await?;
         Ok(alert.is_some())
+    }
+}
+
+/// Writes a checked configuration into a monitor's row.
+fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
+    row.name = Set(cfg.name);
+    row.kind = Set(cfg.kind.label().to_owned());
+    row.target = Set(cfg.target);
+    row.expected_status = Set(cfg.expected_status);
+    row.keyword = Set(cfg.keyword);
+    row.grpc_service = Set(cfg.grpc_service);
+    row.interval_secs = Set(cfg.interval_secs);
+    row.timeout_secs = Set(cfg.timeout_secs);
+    row.retries = Set(cfg.retries);
+    row.recovery_checks = Set(cfg.recovery_checks);
+    row.parent_id = Set(cfg.parent_id);
+}
+
+/// A monitor's name is unique in its company.
+fn name_taken(e: DbErr) -> Error {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::AlreadyExists("a monitor with this name exists already".to_owned()),
+        _ => Error::Db(e),
     }
 }
 

@@ -15,8 +15,9 @@ use sea_orm::{
 
 use crate::{
     domain::notification::{AttemptRecord, NewNotification, Next, status},
+    error::Error,
     store::{
-        Store, StoreError,
+        Store,
         entities::{notification, notification_attempt},
     },
 };
@@ -63,7 +64,7 @@ impl Store {
         n: &NewNotification,
         channels: &[String],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<notification::Model>, bool), StoreError> {
+    ) -> Result<(Vec<notification::Model>, bool), DbErr> {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "notification").await?;
         let out = enqueue_in(&txn, company_id, n, channels, now).await?;
@@ -146,12 +147,12 @@ impl Store {
         Ok(held)
     }
 
-    pub async fn get(&self, company_id: i64, id: &str) -> Result<(notification::Model, Vec<notification_attempt::Model>), StoreError> {
+    pub async fn get(&self, company_id: i64, id: &str) -> Result<(notification::Model, Vec<notification_attempt::Model>), Error> {
         let n = notification::Entity::find_by_id(id.to_owned())
             .filter(notification::Column::CompanyId.eq(company_id))
             .one(&self.db)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("notification {id}")))?;
+            .ok_or_else(|| Error::NotFound(format!("notification {id}")))?;
         let attempts = notification_attempt::Entity::find()
             .filter(notification_attempt::Column::NotificationId.eq(id))
             .order_by_asc(notification_attempt::Column::Number)
@@ -166,7 +167,7 @@ impl Store {
         company_id: i64,
         filter: &Filter,
         (page, per_page): (u64, u64),
-    ) -> Result<(Vec<notification::Model>, u64), StoreError> {
+    ) -> Result<(Vec<notification::Model>, u64), DbErr> {
         let select = notification::Entity::find().filter(filter.condition(company_id));
         let total = select.clone().count(&self.db).await?;
         let rows = select
@@ -180,13 +181,10 @@ impl Store {
     }
 
     /// Puts one failed (pending with errors) or dead notification back in the queue, due now.
-    pub async fn retry(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<notification::Model, StoreError> {
+    pub async fn retry(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<notification::Model, Error> {
         let (n, _) = self.get(company_id, id).await?;
         if n.status == status::DELIVERED || n.status == status::SENDING {
-            return Err(StoreError::FailedPrecondition(format!(
-                "notification {id} is {}; only pending or dead ones are retried",
-                n.status
-            )));
+            return Err(Error::FailedPrecondition(format!("notification {id} is {}; only pending or dead ones are retried", n.status)));
         }
         let mut row: notification::ActiveModel = n.into();
         row.status = Set(status::PENDING.to_owned());
@@ -195,7 +193,7 @@ impl Store {
     }
 
     /// Puts every dead notification matching `filter` back in the queue.
-    pub async fn replay_dead(&self, company_id: i64, filter: &Filter, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn replay_dead(&self, company_id: i64, filter: &Filter, now: DateTime<Utc>) -> Result<u64, DbErr> {
         let filter = Filter { statuses: vec![status::DEAD], ..filter.clone() };
         let done = notification::Entity::update_many()
             .filter(filter.condition(company_id))

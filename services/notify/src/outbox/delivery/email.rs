@@ -135,36 +135,9 @@ impl Mailer {
     }
 }
 
-/// Checks email recipients: 1..=50 addresses, each one mailbox.
-pub fn recipients(values: &[String]) -> Result<Vec<String>, (String, String)> {
-    if values.is_empty() {
-        return Err(("recipients".into(), "an email channel needs at least one recipient".into()));
-    }
-    if values.len() > 50 {
-        return Err(("recipients".into(), format!("has {} addresses; at most 50", values.len())));
-    }
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let v = v.trim();
-            v.parse::<Mailbox>()
-                .map(|_| v.to_owned())
-                .map_err(|e| (format!("recipients[{i}]"), format!("{v:?} is not an email address: {e}")))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recipients_are_checked() {
-        assert_eq!(recipients(&["ops@example.com".into(), " Ana <ana@example.com> ".into()]).unwrap().len(), 2);
-        assert_eq!(recipients(&["ops@example.com".into(), "not an address".into()]).unwrap_err().0, "recipients[1]");
-        assert_eq!(recipients(&[]).unwrap_err().0, "recipients");
-    }
 
     #[test]
     fn the_password_is_not_printed() {
