@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use crate::{domain::check::CheckResult, outbox::egress::Egress, store::entities::monitor};
+use crate::{
+    domain::{check::CheckResult, monitor::MonitorKind},
+    outbox::egress::Egress,
+    store::entities::monitor,
+};
 
 /// Runs one check of `m`, within its timeout.
 pub async fn check(http: &reqwest::Client, egress: Egress, m: &monitor::Model) -> CheckResult {
@@ -22,8 +26,8 @@ pub async fn check(http: &reqwest::Client, egress: Egress, m: &monitor::Model) -
 }
 
 async fn probe(http: &reqwest::Client, egress: Egress, m: &monitor::Model, timeout: Duration) -> Result<String, String> {
-    match m.kind.as_str() {
-        "http" => {
+    match MonitorKind::parse(&m.kind) {
+        Some(MonitorKind::Http) => {
             let url = reqwest::Url::parse(&m.target).map_err(|e| format!("bad target: {e}"))?;
             egress.check_url(&url).map_err(|e| format!("refused: {e}"))?;
             let res = http.get(url).timeout(timeout).send().await.map_err(|e| format!("request failed: {e}"))?;
@@ -41,7 +45,7 @@ async fn probe(http: &reqwest::Client, egress: Egress, m: &monitor::Model, timeo
             }
             Ok(format!("HTTP {status}"))
         }
-        "grpc_health" => {
+        Some(MonitorKind::GrpcHealth) => {
             // Connects to the address that was checked, not to a second lookup's,
             // while the requests still name the target's host (its `:authority`).
             let addr = egress.resolve(&m.target).await?[0];
@@ -65,11 +69,11 @@ async fn probe(http: &reqwest::Client, egress: Egress, m: &monitor::Model, timeo
                 Err(status.as_str_name().to_owned())
             }
         }
-        "tcp" => {
+        Some(MonitorKind::Tcp) => {
             let addrs = egress.resolve(&m.target).await?;
             tokio::net::TcpStream::connect(&addrs[..]).await.map_err(|e| format!("could not connect: {e}"))?;
             Ok("connected".to_owned())
         }
-        other => Err(format!("unknown monitor kind {other:?}")),
+        None => Err(format!("unknown monitor kind {:?}", m.kind)),
     }
 }
