@@ -1,90 +1,38 @@
-//! The `notify` component: a durable notification outbox delivered to the log,
-//! Discord and signed webhooks, with retries, dead letters and replay.
+//! The `notify` component owns the notification outbox and the uptime
+//! monitors. `Send` stores one row per routed channel (the log when no rule
+//! matches) and returns at once; workers claim due rows under a lease and
+//! deliver them to the log, Discord, signed webhooks or email, with retries,
+//! dead letters and replay. Monitors check HTTP, gRPC health and TCP targets
+//! and alert through the same outbox.
 //!
-//! `Send` stores one row per channel (routing by event type and severity, the
-//! log when no rule matches) and returns at once; workers claim due rows under
-//! a lease, deliver, and record every attempt. Channels: the log, Discord,
-//! signed webhooks and email over SMTP. Uptime monitors (`monitors.rs`) check
-//! HTTP, gRPC health and TCP targets and alert through the same outbox.
+//! `serve` only assembles: `api/` (the gRPC services, the only place with
+//! protos) over `core/` (the use cases); `outbox/` (workers and transports)
+//! and `monitors/` (the scheduler and its probes) run beside them; all SQL is
+//! in `store/`, the pure rules in `domain/`.
 
-mod delivery;
+mod api;
+mod config;
+mod core;
 mod domain;
-mod egress;
-mod email;
-mod entities;
-mod grpc;
-mod grpc_monitors;
+mod error;
 mod metrics;
-mod monitor_rules;
 mod monitors;
+mod outbox;
 mod store;
-mod worker;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use atmr_proto::notify::v1::{
     monitor_service_server::{self, MonitorServiceServer},
     notify_service_server::{self, NotifyServiceServer},
 };
-use kit::{
-    Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
-    clock::{self, SharedClock},
-    service::ServiceRuntime,
-};
+use kit::{Lifecycle, Listeners, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
-pub use delivery::headers as webhook_headers;
-pub use domain::sign as webhook_signature;
-pub use worker::Policy;
-
-/// Everything the notify component is configured with.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub service: ServiceConfig,
-    /// `NOTIFY_MAX_ATTEMPTS` (8), `NOTIFY_BACKOFF_BASE_MS` (2000),
-    /// `NOTIFY_BACKOFF_MAX_SECS` (3600), `NOTIFY_LEASE_SECS` (60),
-    /// `NOTIFY_POLL_MS` (1000), `NOTIFY_BATCH` (32).
-    pub policy: Policy,
-    /// Delivery workers in this process (`NOTIFY_WORKERS`, 1).
-    pub workers: usize,
-    /// Per-attempt HTTP and SMTP timeout (`NOTIFY_HTTP_TIMEOUT_MS`, 10000).
-    pub http_timeout: Duration,
-    /// Which addresses webhooks, Discord and monitors may reach (see `egress`).
-    pub egress: egress::Egress,
-    /// The SMTP server email channels send through; `None` without `NOTIFY_SMTP_HOST`.
-    pub smtp: Option<email::SmtpConfig>,
-    /// How often the monitor scheduler looks for due checks (`NOTIFY_MONITOR_TICK_MS`, 1000).
-    pub monitor_tick: Duration,
-    /// How often the backlog gauges (`notify_backlog`, `…_oldest_seconds`) are refreshed.
-    pub backlog_refresh: Duration,
-    /// Where "now" comes from; tests move it.
-    pub clock: SharedClock,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let service = ServiceConfig::from_env(Component::Notify, env)?;
-        let egress = egress::Egress::from_env(env, service.deployment)?;
-        Ok(Self {
-            service,
-            policy: Policy {
-                max_attempts: env.u64_in("NOTIFY_MAX_ATTEMPTS", 8, 1..=100)? as u32,
-                base_backoff: Duration::from_millis(env.u64_in("NOTIFY_BACKOFF_BASE_MS", 2_000, 1..=3_600_000)?),
-                max_backoff: Duration::from_secs(env.u64_in("NOTIFY_BACKOFF_MAX_SECS", 3_600, 1..=86_400)?),
-                lease: Duration::from_secs(env.u64_in("NOTIFY_LEASE_SECS", 60, 1..=3_600)?),
-                poll: Duration::from_millis(env.u64_in("NOTIFY_POLL_MS", 1_000, 10..=60_000)?),
-                batch: env.u64_in("NOTIFY_BATCH", 32, 1..=1_000)?,
-            },
-            workers: env.u64_in("NOTIFY_WORKERS", 1, 0..=64)? as usize,
-            http_timeout: Duration::from_millis(env.u64_in("NOTIFY_HTTP_TIMEOUT_MS", 10_000, 100..=120_000)?),
-            egress,
-            smtp: email::SmtpConfig::from_env(env)?,
-            monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
-            backlog_refresh: Duration::from_millis(env.u64_in("NOTIFY_BACKLOG_REFRESH_MS", 10_000, 10..=600_000)?),
-            clock: clock::system(),
-        })
-    }
-}
+pub use config::Config;
+pub use domain::monitor::MeshTarget;
+pub use domain::signature::sign as webhook_signature;
+pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
 
 /// Runs the notify component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -93,10 +41,10 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let metrics = metrics::NotifyMetrics::register(&rt.metrics.registry)?;
     let store = store::Store::new(rt.db.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
-    let mailer = cfg.smtp.as_ref().map(|smtp| email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
-    let deliverer = Arc::new(delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
+    let mailer = cfg.smtp.as_ref().map(|smtp| outbox::delivery::email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
+    let deliverer = Arc::new(outbox::delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
     for _ in 0..cfg.workers {
-        let worker = Arc::new(worker::Worker {
+        let worker = Arc::new(outbox::worker::Worker {
             store: store.clone(),
             deliverer: deliverer.clone(),
             policy: cfg.policy,
@@ -106,9 +54,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         });
         tokio::spawn(worker.run(life.clone()));
     }
-    tokio::spawn(worker::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
-    let monitors = Arc::new(monitors::Monitors {
-        db: rt.db.clone(),
+    tokio::spawn(outbox::backlog::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
+    let monitors = Arc::new(monitors::scheduler::Scheduler {
         store: store.clone(),
         http: cfg.egress.http_client(reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION")))).build()?,
         egress: cfg.egress,
@@ -117,49 +64,28 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         wake: wake.clone(),
     });
     tokio::spawn(monitors.run(life.clone()));
-    let api = grpc::NotifyApi::new(store, cfg.clock.clone(), wake, metrics, cfg.smtp.is_some(), cfg.egress);
-    let notify = NotifyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let monitor_api = grpc_monitors::MonitorApi::new(rt.db.clone(), cfg.clock.clone(), cfg.egress);
-    let monitor = MonitorServiceServer::new(monitor_api).max_decoding_message_size(max).max_encoding_message_size(max);
+    let core = Arc::new(core::Core::new(core::Deps {
+        store,
+        clock: cfg.clock.clone(),
+        wake,
+        metrics,
+        email: cfg.smtp.is_some(),
+        egress: cfg.egress,
+    }));
+    let notify =
+        NotifyServiceServer::new(api::notify::NotifyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let monitor =
+        MonitorServiceServer::new(api::monitors::MonitorApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await
 }
 
-/// One of the mesh's own components, to be watched by a monitor.
-#[derive(Clone, Debug)]
-pub struct MeshTarget {
-    pub name: String,
-    /// `host:port` of a gRPC server (checked with `grpc.health.v1`), or an http URL.
-    pub target: String,
-    pub grpc: bool,
-}
-
 /// Registers monitors for the mesh's own components in notify's database, once:
 /// only when `company_id` has no monitor yet. Returns how many were created.
 pub async fn register_mesh_monitors(database_url: &str, company_id: i64, targets: &[MeshTarget]) -> anyhow::Result<usize> {
-    use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set};
     let db = kit::db::connect_and_migrate::<atmr_migrations::notify::Migrator>(database_url, true).await?;
-    let existing = entities::monitor::Entity::find().filter(entities::monitor::Column::CompanyId.eq(company_id)).count(&db).await?;
-    if existing > 0 {
-        return Ok(0);
-    }
-    let now = chrono::Utc::now();
-    for t in targets {
-        let mut row = grpc_monitors::new_monitor(company_id, now);
-        row.name = Set(t.name.clone());
-        row.kind = Set(if t.grpc { "grpc_health" } else { "http" }.to_owned());
-        row.target = Set(t.target.clone());
-        row.expected_status = Set(0);
-        row.keyword = Set(String::new());
-        row.grpc_service = Set(String::new());
-        row.interval_secs = Set(30);
-        row.timeout_secs = Set(10);
-        row.retries = Set(1);
-        row.recovery_checks = Set(1);
-        row.parent_id = Set(None);
-        row.insert(&db).await?;
-    }
+    let created = store::Store::new(db.clone()).register_mesh_monitors(company_id, targets, chrono::Utc::now()).await?;
     db.close().await?;
-    Ok(targets.len())
+    Ok(created)
 }

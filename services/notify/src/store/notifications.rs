@@ -1,6 +1,6 @@
-//! Every query of the notify service: channels and routes, the outbox (insert
-//! with idempotency, the workers' claim, each attempt's outcome), and the reads
-//! and replays of the API.
+//! The outbox: notifications and their attempts. `Send` inserts with
+//! idempotency, the workers claim due rows under a lease and record each
+//! attempt's outcome, and the API reads, retries and replays.
 //!
 //! Claiming is safe across replicas: on PostgreSQL the due rows are picked with
 //! `FOR UPDATE SKIP LOCKED` and leased in the same statement; on SQLite the one
@@ -9,47 +9,18 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _,
-    sea_query::OnConflict,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseTransaction, DbBackend, DbErr, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _, sea_query::OnConflict,
 };
 
 use crate::{
-    domain::{Rule, Severity},
-    entities::{LOG_CHANNEL, notification, notification_attempt, notify_channel, notify_route, status},
+    domain::notification::{AttemptRecord, NewNotification, Next, status},
+    error::Error,
+    store::{
+        Store,
+        entities::{notification, notification_attempt},
+    },
 };
-
-pub use kit::error::StoreError;
-
-/// A notification as Send gives it, checked.
-#[derive(Clone, Debug)]
-pub struct NewNotification {
-    pub event_type: String,
-    pub title: String,
-    pub body: String,
-    pub severity: Severity,
-    /// JSON array of fields.
-    pub fields: String,
-    pub idempotency_key: String,
-}
-
-/// What one delivery attempt came to.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AttemptRecord {
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: f64,
-    pub success: bool,
-    pub response_code: Option<i32>,
-    pub error: Option<String>,
-}
-
-/// Where a notification goes after an attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Next {
-    Delivered,
-    RetryAt(DateTime<Utc>),
-    Dead,
-}
 
 /// Filters of the list and of the bulk replay.
 #[derive(Clone, Debug, Default)]
@@ -84,102 +55,7 @@ impl Filter {
     }
 }
 
-#[derive(Clone)]
-pub struct Store {
-    db: DatabaseConnection,
-}
-
 impl Store {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-
-    pub async fn channels(&self, company_id: i64) -> Result<Vec<notify_channel::Model>, StoreError> {
-        Ok(notify_channel::Entity::find()
-            .filter(notify_channel::Column::CompanyId.eq(company_id))
-            .order_by_asc(notify_channel::Column::Name)
-            .all(&self.db)
-            .await?)
-    }
-
-    pub async fn channel(&self, company_id: i64, id: &str) -> Result<notify_channel::Model, StoreError> {
-        notify_channel::Entity::find_by_id(id.to_owned())
-            .filter(notify_channel::Column::CompanyId.eq(company_id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("channel {id}")))
-    }
-
-    /// Any channel by id, whatever the company (the workers deliver for all).
-    pub async fn channel_by_id(&self, id: &str) -> Result<Option<notify_channel::Model>, DbErr> {
-        notify_channel::Entity::find_by_id(id.to_owned()).one(&self.db).await
-    }
-
-    pub async fn create_channel(&self, row: notify_channel::ActiveModel) -> Result<notify_channel::Model, StoreError> {
-        row.insert(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
-    }
-
-    pub async fn update_channel(&self, row: notify_channel::ActiveModel) -> Result<notify_channel::Model, StoreError> {
-        row.update(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
-    }
-
-    /// Deletes a channel and its routes; its notifications stay, for the record.
-    pub async fn delete_channel(&self, company_id: i64, id: &str) -> Result<(), StoreError> {
-        let done = notify_channel::Entity::delete_many()
-            .filter(notify_channel::Column::CompanyId.eq(company_id))
-            .filter(notify_channel::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        if done.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("channel {id}")));
-        }
-        Ok(())
-    }
-
-    pub async fn routes(&self, company_id: i64) -> Result<Vec<notify_route::Model>, StoreError> {
-        Ok(notify_route::Entity::find()
-            .filter(notify_route::Column::CompanyId.eq(company_id))
-            .order_by_asc(notify_route::Column::CreatedAt)
-            .order_by_asc(notify_route::Column::Id)
-            .all(&self.db)
-            .await?)
-    }
-
-    pub async fn create_route(&self, row: notify_route::ActiveModel) -> Result<notify_route::Model, StoreError> {
-        Ok(row.insert(&self.db).await?)
-    }
-
-    pub async fn delete_route(&self, company_id: i64, id: &str) -> Result<(), StoreError> {
-        let done = notify_route::Entity::delete_many()
-            .filter(notify_route::Column::CompanyId.eq(company_id))
-            .filter(notify_route::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        if done.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("route {id}")));
-        }
-        Ok(())
-    }
-
-    /// The company's routing rules, in order. A rule whose minimum severity
-    /// is not a known value is left out with an error logged: the others
-    /// still route (an alert goes on to their channels, or the log).
-    pub async fn rules(&self, company_id: i64) -> Result<Vec<Rule>, StoreError> {
-        Ok(self
-            .routes(company_id)
-            .await?
-            .into_iter()
-            .filter_map(|r| match Severity::from_rank(r.min_severity.into()) {
-                Some(min_severity) => Some(Rule { event_type: r.event_type, min_severity, channel_id: r.channel_id }),
-                None => {
-                    let e = kit::stored::UnknownValue::new("notify_route", "min_severity", &r.id, r.min_severity);
-                    tracing::error!(table = e.table, column = e.column, row_id = %e.row_id, value = %e.value, "stored value outside its vocabulary: routing rule left out");
-                    None
-                }
-            })
-            .collect())
-    }
-
     /// Stores one notification per channel, unless the idempotency key was seen:
     /// then the notifications stored the first time come back and `true`.
     pub async fn enqueue(
@@ -188,7 +64,7 @@ impl Store {
         n: &NewNotification,
         channels: &[String],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<notification::Model>, bool), StoreError> {
+    ) -> Result<(Vec<notification::Model>, bool), DbErr> {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "notification").await?;
         let out = enqueue_in(&txn, company_id, n, channels, now).await?;
@@ -271,12 +147,12 @@ impl Store {
         Ok(held)
     }
 
-    pub async fn get(&self, company_id: i64, id: &str) -> Result<(notification::Model, Vec<notification_attempt::Model>), StoreError> {
+    pub async fn get(&self, company_id: i64, id: &str) -> Result<(notification::Model, Vec<notification_attempt::Model>), Error> {
         let n = notification::Entity::find_by_id(id.to_owned())
             .filter(notification::Column::CompanyId.eq(company_id))
             .one(&self.db)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("notification {id}")))?;
+            .ok_or_else(|| Error::NotFound(format!("notification {id}")))?;
         let attempts = notification_attempt::Entity::find()
             .filter(notification_attempt::Column::NotificationId.eq(id))
             .order_by_asc(notification_attempt::Column::Number)
@@ -291,7 +167,7 @@ impl Store {
         company_id: i64,
         filter: &Filter,
         (page, per_page): (u64, u64),
-    ) -> Result<(Vec<notification::Model>, u64), StoreError> {
+    ) -> Result<(Vec<notification::Model>, u64), DbErr> {
         let select = notification::Entity::find().filter(filter.condition(company_id));
         let total = select.clone().count(&self.db).await?;
         let rows = select
@@ -305,13 +181,10 @@ impl Store {
     }
 
     /// Puts one failed (pending with errors) or dead notification back in the queue, due now.
-    pub async fn retry(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<notification::Model, StoreError> {
+    pub async fn retry(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<notification::Model, Error> {
         let (n, _) = self.get(company_id, id).await?;
         if n.status == status::DELIVERED || n.status == status::SENDING {
-            return Err(StoreError::FailedPrecondition(format!(
-                "notification {id} is {}; only pending or dead ones are retried",
-                n.status
-            )));
+            return Err(Error::FailedPrecondition(format!("notification {id} is {}; only pending or dead ones are retried", n.status)));
         }
         let mut row: notification::ActiveModel = n.into();
         row.status = Set(status::PENDING.to_owned());
@@ -320,7 +193,7 @@ impl Store {
     }
 
     /// Puts every dead notification matching `filter` back in the queue.
-    pub async fn replay_dead(&self, company_id: i64, filter: &Filter, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn replay_dead(&self, company_id: i64, filter: &Filter, now: DateTime<Utc>) -> Result<u64, DbErr> {
         let filter = Filter { statuses: vec![status::DEAD], ..filter.clone() };
         let done = notification::Entity::update_many()
             .filter(filter.condition(company_id))
@@ -386,28 +259,4 @@ pub async fn enqueue_in(
         Err(e) => return Err(e),
     };
     Ok((by_key().all(txn).await?, inserted < channels.len() as u64))
-}
-
-/// The built-in log channel as a model, for delivery.
-pub fn log_channel(company_id: i64) -> notify_channel::Model {
-    let epoch = DateTime::<Utc>::UNIX_EPOCH;
-    notify_channel::Model {
-        id: LOG_CHANNEL.to_owned(),
-        company_id,
-        name: "log".to_owned(),
-        kind: "log".to_owned(),
-        url: None,
-        recipients: String::new(),
-        secret: None,
-        enabled: true,
-        created_at: epoch,
-        updated_at: epoch,
-    }
-}
-
-fn unique_violation(e: DbErr, message: &str) -> StoreError {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::AlreadyExists(message.to_owned()),
-        _ => StoreError::Db(e),
-    }
 }

@@ -10,9 +10,16 @@ use kit::{Lifecycle, clock::SharedClock};
 use tokio::sync::Notify;
 
 use crate::{
-    delivery::{Deliverer, Outcome},
-    entities::{LOG_CHANNEL, notification},
-    store::{AttemptRecord, Next, Store, log_channel},
+    domain::{
+        channel::LOG_CHANNEL,
+        notification::{AttemptRecord, Next},
+    },
+    outbox::delivery::{Deliverer, outcome::Outcome},
+    store::{
+        Store,
+        channels::log_channel,
+        entities::{notification, notify_channel},
+    },
 };
 
 /// How the loop retries.
@@ -100,7 +107,7 @@ impl Worker {
         }
     }
 
-    async fn channel_of(&self, n: &notification::Model) -> Result<crate::entities::notify_channel::Model, Outcome> {
+    async fn channel_of(&self, n: &notification::Model) -> Result<notify_channel::Model, Outcome> {
         if n.channel_id == LOG_CHANNEL {
             return Ok(log_channel(n.company_id));
         }
@@ -128,23 +135,4 @@ impl Worker {
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-/// Keeps `notify_backlog` and `notify_backlog_oldest_seconds` current until
-/// `life` stops: the figures an operator is paged on when delivery stalls.
-pub async fn watch_backlog(store: Store, clock: SharedClock, metrics: crate::metrics::NotifyMetrics, every: Duration, life: Lifecycle) {
-    loop {
-        match store.backlog().await {
-            Ok((count, oldest)) => {
-                metrics.backlog.set(count as i64);
-                let age = oldest.map_or(0.0, |at| (clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0);
-                metrics.backlog_oldest.set(age);
-            }
-            Err(e) => tracing::warn!(error = %e, "reading the notification backlog failed"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = life.stopping() => return,
-        }
-    }
 }

@@ -1,4 +1,6 @@
-//! The notification service's tables as sea-orm entities.
+//! The notification service's tables as sea-orm entities. Their models are
+//! what the store hands up; their vocabularies (statuses, kinds, states) are
+//! the domain's.
 
 pub mod notify_channel {
     use sea_orm::entity::prelude::*;
@@ -99,17 +101,6 @@ pub mod notification_attempt {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-
-/// The delivery statuses, as stored.
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const SENDING: &str = "sending";
-    pub const DELIVERED: &str = "delivered";
-    pub const DEAD: &str = "dead";
-}
-
-/// The built-in channel every company has: the service log.
-pub const LOG_CHANNEL: &str = "log";
 
 pub mod monitor {
     use sea_orm::entity::prelude::*;

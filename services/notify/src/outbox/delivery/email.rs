@@ -1,5 +1,6 @@
-//! Email over SMTP with lettre. The server and credentials come from the
-//! environment (`NOTIFY_SMTP_*`); channels hold only their recipients.
+//! Email over SMTP with lettre: a plain-text message per notification, to the
+//! channel's recipients. The server and credentials come from the environment
+//! (`NOTIFY_SMTP_*`); channels hold only their recipients.
 
 use std::time::Duration;
 
@@ -10,7 +11,11 @@ use lettre::{
     transport::smtp::{authentication::Credentials, client::Tls, client::TlsParameters},
 };
 
-use crate::delivery::Outcome;
+use crate::{
+    domain::notification::{Field, Severity},
+    outbox::delivery::outcome::Outcome,
+    store::entities::{notification, notify_channel},
+};
 
 /// How the connection to the SMTP server is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +98,20 @@ impl Mailer {
         Ok(Self { transport: builder.build(), from: cfg.from.clone() })
     }
 
+    /// Sends `n` to the channel's recipients: the title as the subject, the
+    /// body, then the fields and where the notification came from.
+    pub async fn deliver(&self, channel: &notify_channel::Model, n: &notification::Model, severity: Severity, fields: &[Field]) -> Outcome {
+        let recipients: Vec<String> = channel.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect();
+        let mut body = n.body.clone();
+        for f in fields {
+            body.push_str(&format!("\n{}: {}", f.name, f.value));
+        }
+        body.push_str(&format!("\n\n{} · {} · {}", n.event_type, severity.label(), n.created_at.to_rfc3339()));
+        self.send(&recipients, &format!("[{}] {}", severity.label(), n.title), body).await
+    }
+
     /// Sends one plain-text message to every recipient.
-    pub async fn send(&self, recipients: &[String], subject: &str, body: String) -> Outcome {
+    async fn send(&self, recipients: &[String], subject: &str, body: String) -> Outcome {
         let mut message = Message::builder().from(self.from.clone()).subject(subject).header(ContentType::TEXT_PLAIN);
         for r in recipients {
             match r.parse::<Mailbox>() {
@@ -118,36 +135,9 @@ impl Mailer {
     }
 }
 
-/// Checks email recipients: 1..=50 addresses, each one mailbox.
-pub fn recipients(values: &[String]) -> Result<Vec<String>, (String, String)> {
-    if values.is_empty() {
-        return Err(("recipients".into(), "an email channel needs at least one recipient".into()));
-    }
-    if values.len() > 50 {
-        return Err(("recipients".into(), format!("has {} addresses; at most 50", values.len())));
-    }
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let v = v.trim();
-            v.parse::<Mailbox>()
-                .map(|_| v.to_owned())
-                .map_err(|e| (format!("recipients[{i}]"), format!("{v:?} is not an email address: {e}")))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recipients_are_checked() {
-        assert_eq!(recipients(&["ops@example.com".into(), " Ana <ana@example.com> ".into()]).unwrap().len(), 2);
-        assert_eq!(recipients(&["ops@example.com".into(), "not an address".into()]).unwrap_err().0, "recipients[1]");
-        assert_eq!(recipients(&[]).unwrap_err().0, "recipients");
-    }
 
     #[test]
     fn the_password_is_not_printed() {

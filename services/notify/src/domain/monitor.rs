@@ -1,5 +1,6 @@
 //! The rules of uptime monitoring, free of I/O: how a check result moves a
-//! monitor between up, pending and down, and when a change is worth an alert.
+//! monitor between up, pending and down, when a change is worth an alert,
+//! which monitors a maintenance window covers, and how uptime is counted.
 
 /// Where a monitor stands, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,81 @@ impl State {
     pub fn stored(table: &'static str, row_id: impl std::fmt::Display, s: &str) -> Result<State, kit::stored::UnknownValue> {
         kit::stored::parse(table, "state", row_id, s, State::parse)
     }
+
+    /// Whether a monitor in this state, with `fail_streak` failures in a row,
+    /// is failing: down, or pending after a failure. A child of a failing
+    /// monitor holds its own alert.
+    pub fn is_failing(self, fail_streak: i32) -> bool {
+        self == State::Down || (self == State::Pending && fail_streak > 0)
+    }
+}
+
+/// What a monitor checks, as stored in `monitor.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorKind {
+    /// An HTTP GET: a 2xx (or the expected status), and the keyword if any.
+    Http,
+    /// `grpc.health.v1` Check: SERVING.
+    GrpcHealth,
+    /// A TCP connect.
+    Tcp,
+}
+
+impl MonitorKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            MonitorKind::Http => "http",
+            MonitorKind::GrpcHealth => "grpc_health",
+            MonitorKind::Tcp => "tcp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [MonitorKind::Http, MonitorKind::GrpcHealth, MonitorKind::Tcp].into_iter().find(|k| k.label() == s)
+    }
+
+    /// The kind stored in `monitor` row `row_id`: an unknown one is an error naming the row.
+    pub fn stored(row_id: &str, s: &str) -> Result<Self, kit::stored::UnknownValue> {
+        kit::stored::parse("monitor", "kind", row_id, s, Self::parse)
+    }
+}
+
+/// The shortest interval between two checks of a monitor.
+pub const MIN_INTERVAL_SECS: i32 = 10;
+
+/// A monitor's configuration, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorConfig {
+    pub name: String,
+    pub kind: MonitorKind,
+    pub target: String,
+    /// 0: any 2xx.
+    pub expected_status: i32,
+    pub keyword: String,
+    pub grpc_service: String,
+    pub interval_secs: i32,
+    pub timeout_secs: i32,
+    pub retries: i32,
+    pub recovery_checks: i32,
+    pub parent_id: Option<String>,
+}
+
+/// One of the mesh's own components, to be watched by a monitor.
+#[derive(Clone, Debug)]
+pub struct MeshTarget {
+    pub name: String,
+    /// `host:port` of a gRPC server (checked with `grpc.health.v1`), or an http URL.
+    pub target: String,
+    pub grpc: bool,
+}
+
+/// How long heartbeats are kept: the longest uptime period (30 days) and a day.
+pub const HEARTBEAT_RETENTION_DAYS: i64 = 31;
+
+/// Whether a maintenance window listing `monitor_ids` (comma-separated; empty:
+/// every monitor of the company) covers monitor `id`.
+pub fn window_covers(monitor_ids: &str, id: &str) -> bool {
+    monitor_ids.is_empty() || monitor_ids.split(',').any(|m| m == id)
 }
 
 /// A monitor's running tally.
@@ -131,6 +207,22 @@ mod tests {
         // Not "pending": an error naming the row.
         let e = State::stored("monitor", "m-1", "sideways").unwrap_err();
         assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "state", "m-1", "sideways"));
+    }
+
+    #[test]
+    fn a_stored_kind_is_one_of_the_three_or_an_error_naming_the_row() {
+        for k in [MonitorKind::Http, MonitorKind::GrpcHealth, MonitorKind::Tcp] {
+            assert_eq!(MonitorKind::stored("m-1", k.label()), Ok(k));
+        }
+        let e = MonitorKind::stored("m-1", "icmp").unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "kind", "m-1", "icmp"));
+    }
+
+    #[test]
+    fn a_window_covers_the_monitors_it_lists_or_all_when_it_lists_none() {
+        assert!(window_covers("", "m-1"));
+        assert!(window_covers("m-0,m-1", "m-1"));
+        assert!(!window_covers("m-0,m-10", "m-1"), "ids are matched whole");
     }
 
     #[test]

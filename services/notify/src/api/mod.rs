@@ -1,0 +1,12 @@
+//! The notify service's gRPC face, and the only place that sees its protos:
+//! `atmr.notify.v1.NotifyService` (`notify.rs`) and `MonitorService`
+//! (`monitors.rs`), each handler checking the caller's role, turning the
+//! request into checked plain values (`input.rs`), calling `core` and turning
+//! rows back into messages (`convert.rs`); errors become statuses in one
+//! place (`error.rs`).
+
+mod convert;
+mod error;
+mod input;
+pub mod monitors;
+pub mod notify;

@@ -1,0 +1,226 @@
+//! Monitors as admins configure them: a configuration checked (a target of
+//! its kind that the egress policy allows, intervals and counts in range, a
+//! parent of the company that is not the monitor itself or below it), pause
+//! and resume, heartbeats and uptime, maintenance windows.
+
+use chrono::{DateTime, Duration, Utc};
+use kit::clock::SharedClock;
+
+use crate::{
+    domain::monitor::{MIN_INTERVAL_SECS, MonitorConfig, MonitorKind, uptime},
+    error::Error,
+    outbox::egress::Egress,
+    store::{
+        Store,
+        entities::{heartbeat, maintenance_window, monitor},
+        heartbeats::HeartbeatQuery,
+        maintenance::NewWindow,
+    },
+};
+
+/// A monitor as asked, before its checks. Fields are named `monitor.<field>`
+/// in errors.
+pub struct MonitorDraft {
+    /// The monitor to update (ignored on create).
+    pub id: String,
+    pub name: String,
+    /// `None`: not one this service checks.
+    pub kind: Option<MonitorKind>,
+    pub target: String,
+    pub expected_status: i32,
+    pub keyword: String,
+    pub grpc_service: String,
+    /// 0: the default.
+    pub interval_seconds: i32,
+    /// 0: the default.
+    pub timeout_seconds: i32,
+    pub retries: i32,
+    /// 0: the default.
+    pub recovery_checks: i32,
+    pub parent_id: Option<String>,
+}
+
+/// A maintenance window, its times checked.
+pub struct WindowDraft {
+    pub monitor_ids: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// A monitor's uptime, in percent, and its mean latency when up.
+pub struct Uptime {
+    pub day: f64,
+    pub month: f64,
+    pub avg_latency_ms_day: f64,
+}
+
+pub struct Monitors {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub egress: Egress,
+}
+
+impl Monitors {
+    pub async fn create(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
+        let cfg = self.config(company_id, d, None).await?;
+        self.store.create_monitor(company_id, cfg, self.clock.now()).await
+    }
+
+    /// Monitor `id` of the company.
+    pub async fn get(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+        self.store.monitor(company_id, id).await
+    }
+
+    pub async fn list(&self, company_id: i64) -> Result<Vec<monitor::Model>, Error> {
+        Ok(self.store.monitors(company_id).await?)
+    }
+
+    /// Rewrites monitor `d.id`'s configuration; its state and tally stay.
+    pub async fn update(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
+        let current = self.store.monitor(company_id, &d.id).await?;
+        let cfg = self.config(company_id, d, Some(&current.id)).await?;
+        self.store.update_monitor(current, cfg, self.clock.now()).await
+    }
+
+    pub async fn delete(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let m = self.store.monitor(company_id, id).await?;
+        Ok(self.store.delete_monitor(m.id).await?)
+    }
+
+    pub async fn pause(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+        let m = self.store.monitor(company_id, id).await?;
+        Ok(self.store.pause_monitor(m, self.clock.now()).await?)
+    }
+
+    pub async fn resume(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+        let m = self.store.monitor(company_id, id).await?;
+        Ok(self.store.resume_monitor(m, self.clock.now()).await?)
+    }
+
+    /// Monitor `monitor_id`'s heartbeats, newest first (the monitor is the company's: see [`Self::get`]).
+    pub async fn heartbeats(&self, monitor_id: &str, q: HeartbeatQuery) -> Result<Vec<heartbeat::Model>, Error> {
+        Ok(self.store.heartbeats(monitor_id, q).await?)
+    }
+
+    /// Uptime over the last 24 hours and 30 days, maintenance left out (100
+    /// when nothing was checked), and the mean latency of the day's good checks.
+    pub async fn uptime(&self, company_id: i64, id: &str) -> Result<Uptime, Error> {
+        let m = self.store.monitor(company_id, id).await?;
+        let now = self.clock.now();
+        let day = self.store.checks_since(&m.id, now - Duration::hours(24)).await?;
+        let month = self.store.checks_since(&m.id, now - Duration::days(30)).await?;
+        let latencies: Vec<f64> = day.iter().filter(|(up, maintenance, _)| *up && !maintenance).map(|(_, _, l)| *l).collect();
+        Ok(Uptime {
+            day: uptime(day.iter().map(|(u, m, _)| (*u, *m))).unwrap_or(100.0),
+            month: uptime(month.iter().map(|(u, m, _)| (*u, *m))).unwrap_or(100.0),
+            avg_latency_ms_day: if latencies.is_empty() { 0.0 } else { latencies.iter().sum::<f64>() / latencies.len() as f64 },
+        })
+    }
+
+    /// A window over the company's monitors listed (none: all of them).
+    pub async fn create_window(&self, company_id: i64, w: WindowDraft) -> Result<maintenance_window::Model, Error> {
+        for (i, id) in w.monitor_ids.iter().enumerate() {
+            self.store
+                .monitor(company_id, id)
+                .await
+                .map_err(|_| Error::invalid(format!("window.monitor_ids[{i}]"), format!("monitor {id} not found")))?;
+        }
+        let new = NewWindow {
+            company_id,
+            monitor_ids: w.monitor_ids,
+            starts_at: w.start,
+            ends_at: w.end,
+            reason: w.reason,
+            now: self.clock.now(),
+        };
+        Ok(self.store.create_window(new).await?)
+    }
+
+    pub async fn windows(&self, company_id: i64) -> Result<Vec<maintenance_window::Model>, Error> {
+        Ok(self.store.windows(company_id).await?)
+    }
+
+    pub async fn delete_window(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        self.store.delete_window(company_id, id).await
+    }
+
+    /// Checks a monitor's configuration; `id` is the monitor being updated (for cycles).
+    async fn config(&self, company_id: i64, m: &MonitorDraft, id: Option<&str>) -> Result<MonitorConfig, Error> {
+        let name = kit::input::required_line("monitor.name", &m.name, 100)?;
+        let kind = m.kind.ok_or_else(|| Error::invalid("monitor.kind", "must be HTTP, GRPC_HEALTH or TCP"))?;
+        let target = m.target.trim();
+        if kind == MonitorKind::Http {
+            let url = reqwest::Url::parse(target).map_err(|e| Error::invalid("monitor.target", format!("is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(Error::invalid("monitor.target", "must be an http:// or https:// URL"));
+            }
+            self.egress.check_url(&url).map_err(|e| Error::invalid("monitor.target", e))?;
+        } else {
+            let (host, port) = target.rsplit_once(':').ok_or_else(|| Error::invalid("monitor.target", "must be host:port"))?;
+            if host.is_empty() || port.parse::<u16>().is_err() {
+                return Err(Error::invalid("monitor.target", "must be host:port"));
+            }
+            self.egress.check_host(host).map_err(|e| Error::invalid("monitor.target", e))?;
+        }
+        let interval = if m.interval_seconds == 0 { 30 } else { m.interval_seconds };
+        if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {
+            return Err(Error::invalid(
+                "monitor.interval_seconds",
+                format!("must be between {MIN_INTERVAL_SECS} and 86400, got {interval}"),
+            ));
+        }
+        let timeout = if m.timeout_seconds == 0 { (interval * 4 / 5).min(48) } else { m.timeout_seconds };
+        if !(1..=interval).contains(&timeout) {
+            return Err(Error::invalid(
+                "monitor.timeout_seconds",
+                format!("must be between 1 and the interval ({interval}), got {timeout}"),
+            ));
+        }
+        if !(0..=10).contains(&m.retries) {
+            return Err(Error::invalid("monitor.retries", "must be between 0 and 10"));
+        }
+        let recovery = if m.recovery_checks == 0 { 1 } else { m.recovery_checks };
+        if !(1..=10).contains(&recovery) {
+            return Err(Error::invalid("monitor.recovery_checks", "must be between 1 and 10"));
+        }
+        if m.expected_status != 0 && !(100..=599).contains(&m.expected_status) {
+            return Err(Error::invalid("monitor.expected_status", "must be 0 (any 2xx) or an HTTP status"));
+        }
+        // The keyword is matched as given (not trimmed), and may span lines.
+        let keyword = kit::input::long_text("monitor.keyword", &m.keyword, 200)?;
+        let grpc_service = kit::input::optional_line("monitor.grpc_service", &m.grpc_service, 200)?;
+        let parent_id = match m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => {
+                // The parent exists in the company, and is not the monitor or one of its descendants.
+                let mut cursor = Some(p.to_owned());
+                for _ in 0..16 {
+                    let Some(c) = cursor else { break };
+                    if Some(c.as_str()) == id {
+                        return Err(Error::invalid("monitor.parent_id", "would make the monitor its own ancestor"));
+                    }
+                    cursor = self
+                        .store
+                        .parent_of(company_id, &c)
+                        .await?
+                        .ok_or_else(|| Error::invalid("monitor.parent_id", format!("monitor {c} not found")))?;
+                }
+                Some(p.to_owned())
+            }
+        };
+        Ok(MonitorConfig {
+            name,
+            kind,
+            target: target.to_owned(),
+            expected_status: m.expected_status,
+            keyword,
+            grpc_service,
+            interval_secs: interval,
+            timeout_secs: timeout,
+            retries: m.retries,
+            recovery_checks: recovery,
+            parent_id,
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The notify service's pure rules and types, free of storage, transport and
+//! protos: notifications and their severities (`notification.rs`), channels
+//! and routing (`channel.rs`), Discord's limits (`discord.rs`), webhook
+//! signatures (`signature.rs`), and the uptime monitors' rules (`monitor.rs`)
+//! with what one check does to a monitor (`check.rs`).
+
+pub mod channel;
+pub mod check;
+pub mod discord;
+pub mod monitor;
+pub mod notification;
+pub mod signature;

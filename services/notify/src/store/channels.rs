@@ -1,0 +1,193 @@
+//! Channels and routes: a company's delivery targets and the rules that send
+//! events to them, read back as the domain's routing rules.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set};
+
+use crate::{
+    domain::{
+        channel::{ChannelKind, ChannelTarget, LOG_CHANNEL, Rule},
+        notification::Severity,
+    },
+    error::Error,
+    store::{
+        Store,
+        entities::{notify_channel, notify_route},
+    },
+};
+
+/// A channel to create, checked.
+pub struct NewChannel {
+    pub company_id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    pub target: ChannelTarget,
+    pub now: DateTime<Utc>,
+}
+
+/// What an update changes of a channel, checked (`None`: unchanged).
+pub struct ChannelChange {
+    pub name: Option<String>,
+    pub target: Option<ChannelTarget>,
+    pub enabled: Option<bool>,
+    pub now: DateTime<Utc>,
+}
+
+/// A route to create, checked: its channel is the company's.
+pub struct NewRoute {
+    pub company_id: i64,
+    pub event_type: String,
+    pub min_severity: Severity,
+    pub channel_id: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    pub async fn channels(&self, company_id: i64) -> Result<Vec<notify_channel::Model>, Error> {
+        Ok(notify_channel::Entity::find()
+            .filter(notify_channel::Column::CompanyId.eq(company_id))
+            .order_by_asc(notify_channel::Column::Name)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn channel(&self, company_id: i64, id: &str) -> Result<notify_channel::Model, Error> {
+        notify_channel::Entity::find_by_id(id.to_owned())
+            .filter(notify_channel::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("channel {id}")))
+    }
+
+    /// Any channel by id, whatever the company (the workers deliver for all).
+    pub async fn channel_by_id(&self, id: &str) -> Result<Option<notify_channel::Model>, DbErr> {
+        notify_channel::Entity::find_by_id(id.to_owned()).one(&self.db).await
+    }
+
+    /// Creates an enabled channel; a name the company uses already is refused.
+    pub async fn create_channel(&self, new: NewChannel) -> Result<notify_channel::Model, Error> {
+        let row = notify_channel::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            company_id: Set(new.company_id),
+            name: Set(new.name),
+            kind: Set(new.kind.label().to_owned()),
+            url: Set(new.target.url),
+            recipients: Set(new.target.recipients),
+            secret: Set(new.target.secret),
+            enabled: Set(true),
+            created_at: Set(new.now),
+            updated_at: Set(new.now),
+        };
+        row.insert(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
+    }
+
+    /// Writes `change` over `current`; a name the company uses already is refused.
+    pub async fn update_channel(&self, current: notify_channel::Model, change: ChannelChange) -> Result<notify_channel::Model, Error> {
+        let mut row: notify_channel::ActiveModel = current.into();
+        if let Some(name) = change.name {
+            row.name = Set(name);
+        }
+        if let Some(target) = change.target {
+            row.url = Set(target.url);
+            row.secret = Set(target.secret);
+            row.recipients = Set(target.recipients);
+        }
+        if let Some(enabled) = change.enabled {
+            row.enabled = Set(enabled);
+        }
+        row.updated_at = Set(change.now);
+        row.update(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
+    }
+
+    /// Deletes a channel and its routes; its notifications stay, for the record.
+    pub async fn delete_channel(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let done = notify_channel::Entity::delete_many()
+            .filter(notify_channel::Column::CompanyId.eq(company_id))
+            .filter(notify_channel::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(Error::NotFound(format!("channel {id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn routes(&self, company_id: i64) -> Result<Vec<notify_route::Model>, DbErr> {
+        notify_route::Entity::find()
+            .filter(notify_route::Column::CompanyId.eq(company_id))
+            .order_by_asc(notify_route::Column::CreatedAt)
+            .order_by_asc(notify_route::Column::Id)
+            .all(&self.db)
+            .await
+    }
+
+    /// Routes `event_type` (empty: every type) at `min_severity` and above to
+    /// `channel_id`, after the company's earlier routes.
+    pub async fn create_route(&self, new: NewRoute) -> Result<notify_route::Model, DbErr> {
+        notify_route::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            company_id: Set(new.company_id),
+            event_type: Set(new.event_type),
+            min_severity: Set(new.min_severity as i16),
+            channel_id: Set(new.channel_id),
+            created_at: Set(new.now),
+        }
+        .insert(&self.db)
+        .await
+    }
+
+    pub async fn delete_route(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let done = notify_route::Entity::delete_many()
+            .filter(notify_route::Column::CompanyId.eq(company_id))
+            .filter(notify_route::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(Error::NotFound(format!("route {id}")));
+        }
+        Ok(())
+    }
+
+    /// The company's routing rules, in order. A rule whose minimum severity
+    /// is not a known value is left out with an error logged: the others
+    /// still route (an alert goes on to their channels, or the log).
+    pub async fn rules(&self, company_id: i64) -> Result<Vec<Rule>, DbErr> {
+        Ok(self
+            .routes(company_id)
+            .await?
+            .into_iter()
+            .filter_map(|r| match Severity::from_rank(r.min_severity.into()) {
+                Some(min_severity) => Some(Rule { event_type: r.event_type, min_severity, channel_id: r.channel_id }),
+                None => {
+                    let e = kit::stored::UnknownValue::new("notify_route", "min_severity", &r.id, r.min_severity);
+                    tracing::error!(table = e.table, column = e.column, row_id = %e.row_id, value = %e.value, "stored value outside its vocabulary: routing rule left out");
+                    None
+                }
+            })
+            .collect())
+    }
+}
+
+/// The built-in log channel as a model, for delivery.
+pub fn log_channel(company_id: i64) -> notify_channel::Model {
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    notify_channel::Model {
+        id: LOG_CHANNEL.to_owned(),
+        company_id,
+        name: "log".to_owned(),
+        kind: "log".to_owned(),
+        url: None,
+        recipients: String::new(),
+        secret: None,
+        enabled: true,
+        created_at: epoch,
+        updated_at: epoch,
+    }
+}
+
+fn unique_violation(e: DbErr, message: &str) -> Error {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::AlreadyExists(message.to_owned()),
+        _ => Error::Db(e),
+    }
+}

@@ -1,0 +1,287 @@
+//! Monitors: their configuration as admins write it, the scheduler's claim of
+//! due checks and the recording of one check — the monitor's tally, its
+//! heartbeat and the alert it raises, in one transaction — and the mesh's own
+//! monitors registered at start-up.
+//!
+//! Claiming is safe across replicas as the outbox's is: due monitors are
+//! picked with `FOR UPDATE SKIP LOCKED` (the write lock on SQLite) and moved
+//! on to their next check in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, IntoActiveModel as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
+};
+
+use crate::{
+    domain::{
+        channel::{Rule, channels_for},
+        check::{Alert, CheckResult, Standing, Subject, Verdict, judge},
+        monitor::{MeshTarget, MonitorConfig, MonitorKind, State},
+    },
+    error::Error,
+    store::{
+        Store,
+        entities::monitor,
+        heartbeats::{self, Beat},
+        maintenance,
+        notifications::enqueue_in,
+    },
+};
+
+/// A monitor that starts checking at once, in the pending state.
+fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
+    monitor::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        company_id: Set(company_id),
+        paused: Set(false),
+        state: Set(State::Pending.label().to_owned()),
+        state_since: Set(now),
+        fail_streak: Set(0),
+        ok_streak: Set(0),
+        down_since: Set(None),
+        alerted_down: Set(false),
+        held_down: Set(false),
+        next_check_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+impl Store {
+    /// Monitor `id` of the company (`id` as given, in the error).
+    pub async fn monitor(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+        monitor::Entity::find_by_id(id.trim().to_owned())
+            .filter(monitor::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
+    }
+
+    /// The parent of monitor `id` when `id` is one of the company's; `None` when it is not.
+    pub async fn parent_of(&self, company_id: i64, id: &str) -> Result<Option<Option<String>>, DbErr> {
+        Ok(monitor::Entity::find_by_id(id.to_owned())
+            .filter(monitor::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .map(|m| m.parent_id))
+    }
+
+    /// The company's monitors by name.
+    pub async fn monitors(&self, company_id: i64) -> Result<Vec<monitor::Model>, DbErr> {
+        monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).order_by_asc(monitor::Column::Name).all(&self.db).await
+    }
+
+    /// Creates a monitor that starts checking at once; a name the company
+    /// uses already is refused.
+    pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let mut row = new_monitor(company_id, now);
+        apply(cfg, &mut row);
+        row.insert(&self.db).await.map_err(name_taken)
+    }
+
+    /// Writes `cfg` over monitor `current`; a name the company uses already is refused.
+    pub async fn update_monitor(&self, current: monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let mut row = current.into_active_model();
+        apply(cfg, &mut row);
+        row.updated_at = Set(now);
+        row.update(&self.db).await.map_err(name_taken)
+    }
+
+    /// Deletes a monitor; its heartbeats go with it (the foreign key cascades).
+    pub async fn delete_monitor(&self, id: String) -> Result<(), DbErr> {
+        monitor::Entity::delete_by_id(id).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// Stops checking `m`: paused, from now.
+    pub async fn pause_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+        let mut row = m.into_active_model();
+        row.paused = Set(true);
+        row.state = Set(State::Paused.label().to_owned());
+        row.state_since = Set(now);
+        row.updated_at = Set(now);
+        row.update(&self.db).await
+    }
+
+    /// Checks `m` again at once, its tally started afresh from pending.
+    pub async fn resume_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+        let mut row = m.into_active_model();
+        row.paused = Set(false);
+        row.state = Set(State::Pending.label().to_owned());
+        row.state_since = Set(now);
+        row.fail_streak = Set(0);
+        row.ok_streak = Set(0);
+        row.down_since = Set(None);
+        row.alerted_down = Set(false);
+        row.held_down = Set(false);
+        row.next_check_at = Set(now);
+        row.updated_at = Set(now);
+        row.update(&self.db).await
+    }
+
+    /// Creates monitors for the mesh's own components, once: only when
+    /// `company_id` has no monitor yet. Returns how many were created.
+    pub async fn register_mesh_monitors(&self, company_id: i64, targets: &[MeshTarget], now: DateTime<Utc>) -> Result<usize, DbErr> {
+        let existing = monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).count(&self.db).await?;
+        if existing > 0 {
+            return Ok(0);
+        }
+        for t in targets {
+            let mut row = new_monitor(company_id, now);
+            row.name = Set(t.name.clone());
+            row.kind = Set(if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http }.label().to_owned());
+            row.target = Set(t.target.clone());
+            row.expected_status = Set(0);
+            row.keyword = Set(String::new());
+            row.grpc_service = Set(String::new());
+            row.interval_secs = Set(30);
+            row.timeout_secs = Set(10);
+            row.retries = Set(1);
+            row.recovery_checks = Set(1);
+            row.parent_id = Set(None);
+            row.insert(&self.db).await?;
+        }
+        Ok(targets.len())
+    }
+
+    /// The due, unpaused monitors, each moved to its next check time (claimed:
+    /// another replica's scheduler skips them).
+    pub async fn claim_due_monitors(&self, now: DateTime<Utc>) -> Result<Vec<monitor::Model>, DbErr> {
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "monitor").await?;
+        let due = monitor::Entity::find()
+            .filter(monitor::Column::Paused.eq(false))
+            .filter(monitor::Column::NextCheckAt.lte(now))
+            .order_by_asc(monitor::Column::NextCheckAt)
+            .limit(500)
+            .lock_with_behavior(sea_orm::sea_query::LockType::Update, sea_orm::sea_query::LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        for m in &due {
+            let mut row = m.clone().into_active_model();
+            row.next_check_at = Set(now + chrono::Duration::seconds(m.interval_secs.into()));
+            row.update(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(due)
+    }
+
+    /// Records one check of monitor `id` at `now` and what it changed, in one
+    /// transaction under the monitor's row lock: its tally and state
+    /// (`domain::check::judge`), a heartbeat, and the alert it raises, routed
+    /// by `rules` — so an alert is stored with the state change it reports.
+    /// A monitor deleted or paused meanwhile is left alone. Returns whether
+    /// an alert was queued.
+    pub async fn record_check(&self, id: &str, result: &CheckResult, now: DateTime<Utc>, rules: &[Rule]) -> Result<bool, DbErr> {
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "monitor").await?;
+        let Some(m) = monitor::Entity::find_by_id(id.to_owned()).lock_exclusive().one(&txn).await? else { return Ok(false) };
+        if m.paused {
+            return Ok(false);
+        }
+        let in_maintenance = maintenance::covers(&txn, &m, now).await?;
+        let verdict = if in_maintenance {
+            Verdict::maintenance()
+        } else {
+            // A monitor whose state cannot be read is not judged (its check fails, logged).
+            let state = State::stored("monitor", &m.id, &m.state)?;
+            let parent_failing = parent_failing(&txn, &m).await?;
+            judge(&standing(&m, state), result.up, parent_failing, now)
+        };
+        let alert = match verdict.alert {
+            None => None,
+            Some(alert) => {
+                let children = match alert {
+                    Alert::Down { .. } => children(&txn, &m.id).await?,
+                    Alert::Up { .. } => Vec::new(),
+                };
+                let subject = Subject { id: &m.id, name: &m.name, target: &m.target };
+                Some(alert.notice(subject, &result.message, &children, now))
+            }
+        };
+        let mut row = m.clone().into_active_model();
+        row.fail_streak = Set(verdict.fail_streak as i32);
+        row.ok_streak = Set(verdict.ok_streak as i32);
+        row.down_since = Set(verdict.down_since);
+        row.alerted_down = Set(verdict.alerted_down);
+        row.held_down = Set(verdict.held_down);
+        if verdict.state.label() != m.state {
+            row.state = Set(verdict.state.label().to_owned());
+            row.state_since = Set(now);
+        }
+        row.updated_at = Set(now);
+        row.update(&txn).await?;
+        let beat = Beat { monitor_id: &m.id, at: now, result, state: verdict.state, in_maintenance };
+        heartbeats::insert(&txn, beat).await?;
+        if let Some(n) = &alert {
+            enqueue_in(&txn, m.company_id, n, &channels_for(rules, &n.event_type, n.severity), now).await?;
+        }
+        txn.commit().await?;
+        Ok(alert.is_some())
+    }
+}
+
+/// Writes a checked configuration into a monitor's row.
+fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
+    row.name = Set(cfg.name);
+    row.kind = Set(cfg.kind.label().to_owned());
+    row.target = Set(cfg.target);
+    row.expected_status = Set(cfg.expected_status);
+    row.keyword = Set(cfg.keyword);
+    row.grpc_service = Set(cfg.grpc_service);
+    row.interval_secs = Set(cfg.interval_secs);
+    row.timeout_secs = Set(cfg.timeout_secs);
+    row.retries = Set(cfg.retries);
+    row.recovery_checks = Set(cfg.recovery_checks);
+    row.parent_id = Set(cfg.parent_id);
+}
+
+/// A monitor's name is unique in its company.
+fn name_taken(e: DbErr) -> Error {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::AlreadyExists("a monitor with this name exists already".to_owned()),
+        _ => Error::Db(e),
+    }
+}
+
+/// What the rules read of `m`, whose stored state reads as `state`.
+fn standing(m: &monitor::Model, state: State) -> Standing {
+    Standing {
+        state,
+        fail_streak: m.fail_streak as u32,
+        ok_streak: m.ok_streak as u32,
+        retries: m.retries as u32,
+        recovery_checks: m.recovery_checks as u32,
+        down_since: m.down_since,
+        alerted_down: m.alerted_down,
+        held_down: m.held_down,
+    }
+}
+
+/// Whether any ancestor of `m` is failing (down, or pending after a failure).
+async fn parent_failing(txn: &DatabaseTransaction, m: &monitor::Model) -> Result<bool, DbErr> {
+    let mut next = m.parent_id.clone();
+    for _ in 0..16 {
+        let Some(id) = next else { return Ok(false) };
+        let Some(p) = monitor::Entity::find_by_id(id).one(txn).await? else { return Ok(false) };
+        if State::stored("monitor", &p.id, &p.state)?.is_failing(p.fail_streak) {
+            return Ok(true);
+        }
+        next = p.parent_id;
+    }
+    Ok(false)
+}
+
+/// The names of the monitors whose parent is `id`, for "also affected".
+async fn children(txn: &DatabaseTransaction, id: &str) -> Result<Vec<String>, DbErr> {
+    Ok(monitor::Entity::find()
+        .filter(monitor::Column::ParentId.eq(id))
+        .order_by_asc(monitor::Column::Name)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
