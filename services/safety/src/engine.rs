@@ -31,7 +31,7 @@ use crate::{
     },
     entities::{audit_chain_head, autonomous_action, safety_block, status},
     metrics::SafetyMetrics,
-    notifier, store,
+    peers, store,
 };
 
 /// Most requests one transaction carries.
@@ -276,7 +276,7 @@ impl Engine {
         // "Limit reached" is committed with the block that reached it, or not at all.
         let first_blocks = first_blocks_of_window(&txn, company_id, &plan.blocks, now).await?;
         for (usage, retry_after) in &first_blocks {
-            self.outbox.enqueue(&txn, company_id, &notifier::limit_reached(company_id, usage, *retry_after), now).await?;
+            self.outbox.enqueue(&txn, company_id, &peers::notify::limit_reached(company_id, usage, *retry_after), now).await?;
         }
         let inserted = if plan.inserts.is_empty() {
             Vec::new()
