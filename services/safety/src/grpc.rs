@@ -26,9 +26,12 @@ use crate::{
         limits::{EffectiveLimits, Invalid, LimitDefaults, Override, Scope, parse_action_type, parse_limit},
         windows::{Counts, Usage, Window, first_full, slot_frees_at},
     },
-    engine::{Decision, Engine, EngineError},
-    entities::{autonomous_action, status},
-    store,
+    engine::{Decision, Engine},
+    error::Error,
+    store::{
+        self,
+        entities::{autonomous_action, status},
+    },
 };
 
 /// The largest page of the admin list.
@@ -48,7 +51,7 @@ impl SafetyApi {
     }
 
     async fn effective(&self, company_id: i64) -> Result<EffectiveLimits, Status> {
-        let overrides = store::overrides(&self.db, company_id).await.map_err(|e| kit::error::database(&e))?;
+        let overrides = store::limits::overrides(&self.db, company_id).await.map_err(|e| kit::error::database(&e))?;
         Ok(EffectiveLimits::resolve(self.defaults, &overrides))
     }
 }
@@ -112,15 +115,22 @@ fn db_status(e: &sea_orm::DbErr) -> Status {
     kit::error::database(e)
 }
 
-impl From<EngineError> for Status {
-    fn from(e: EngineError) -> Self {
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
         match e {
-            EngineError::NotFound(id) => Status::not_found(format!("action {id} not found")),
-            EngineError::AlreadyCompleted { id, status } => {
+            Error::Invalid(e) => e.into(),
+            Error::NotFound(id) => Status::not_found(format!("action {id} not found")),
+            Error::AlreadyCompleted { id, status } => {
                 Status::failed_precondition(format!("action {id} is already {status}; an action is completed once"))
             }
-            EngineError::Storage(db) => kit::error::database(&db),
-            EngineError::Stopped => Status::unavailable("the safety engine is stopping"),
+            Error::AlreadyReviewed { id, by, at } => Status::failed_precondition(format!(
+                "action {} was already reviewed by {} at {}; a review is not overwritten",
+                id,
+                by.unwrap_or_else(|| "an admin".into()),
+                at.map_or_else(|| "an earlier time".into(), |t| t.to_rfc3339())
+            )),
+            Error::Storage(db) => kit::error::database(&db),
+            Error::Stopped => Status::unavailable("the safety engine is stopping"),
         }
     }
 }
@@ -236,7 +246,7 @@ impl SafetyService for SafetyApi {
         let action_type = parse_action_type("action_type", &req.get_ref().action_type)?;
         let now = self.clock.now();
         let limits = self.effective(company_id).await?;
-        let counted = store::counted_since(&self.db, company_id, Window::Day.start(now)).await.map_err(|e| db_status(&e))?;
+        let counted = store::actions::counted_since(&self.db, company_id, Window::Day.start(now)).await.map_err(|e| db_status(&e))?;
         let mut counts = Counts::default();
         for (t, at) in &counted {
             counts.add(t, *at, now);
@@ -263,7 +273,7 @@ impl SafetyService for SafetyApi {
         let claims = require_role(&req, &[Role::Admin])?.clone();
         let limits = req.into_inner().limits.ok_or_else(|| kit::error::invalid_argument("limits", "is required"))?;
         let overrides = parse_overrides(&limits)?;
-        store::replace_overrides(&self.db, claims.company_id, &overrides).await.map_err(|e| db_status(&e))?;
+        store::limits::replace_overrides(&self.db, claims.company_id, &overrides).await.map_err(|e| db_status(&e))?;
         tracing::info!(company_id = claims.company_id, user = %claims.sub, overrides = overrides.len(), "safety limits replaced");
         let limits = self.effective(claims.company_id).await?;
         Ok(Response::new(pb::SetLimitsResponse { limits: Some(to_proto(&limits)), overridden: limits.overridden }))
@@ -277,7 +287,7 @@ impl SafetyService for SafetyApi {
             _ => claims.company_id,
         };
         let (page, per_page) = paging(r.page.as_ref())?;
-        let mut filter = store::ActionFilter {
+        let mut filter = store::actions::ActionFilter {
             action_type: r.action_type.filter(|t| !t.is_empty()),
             success: r.success,
             reviewed: r.reviewed,
@@ -288,7 +298,7 @@ impl SafetyService for SafetyApi {
             filter.created_from = range.start_time.as_ref().map(|t| from_ts("created.start_time", t)).transpose()?;
             filter.created_to = range.end_time.as_ref().map(|t| from_ts("created.end_time", t)).transpose()?;
         }
-        let (rows, total) = store::list_actions(&self.db, company_id, &filter, page, per_page).await.map_err(|e| db_status(&e))?;
+        let (rows, total) = store::actions::list_actions(&self.db, company_id, &filter, page, per_page).await.map_err(|e| db_status(&e))?;
         Ok(Response::new(pb::ListActionsResponse {
             actions: rows.into_iter().map(action_proto).collect::<Result<_, _>>()?,
             page: Some(kit::convert::page_info((page, per_page), total, false)),
@@ -304,7 +314,7 @@ impl SafetyService for SafetyApi {
             pb::StatsPeriod::Week => Duration::weeks(1),
             pb::StatsPeriod::Month => Duration::days(30),
         };
-        let s = store::stats(&self.db, company_id, self.clock.now() - length).await.map_err(|e| db_status(&e))?;
+        let s = store::stats::stats(&self.db, company_id, self.clock.now() - length).await.map_err(|e| db_status(&e))?;
         let finished = s.succeeded + s.failed;
         Ok(Response::new(pb::GetActionStatsResponse {
             period: if period == pb::StatsPeriod::Unspecified { pb::StatsPeriod::Day as i32 } else { period as i32 },
@@ -331,7 +341,7 @@ impl SafetyService for SafetyApi {
         if id <= 0 {
             return Err(kit::error::invalid_argument("action_id", format!("must be a positive id, got {id}")));
         }
-        let row = store::get_action(&self.db, company_id, id).await.map_err(|e| db_status(&e))?;
+        let row = store::actions::get_action(&self.db, company_id, id).await.map_err(|e| db_status(&e))?;
         let row = row.ok_or_else(|| Status::not_found(format!("action {id} not found")))?;
         Ok(Response::new(pb::GetActionResponse { action: Some(action_proto(row)?) }))
     }
@@ -344,20 +354,9 @@ impl SafetyService for SafetyApi {
         }
         let notes = parse_notes(&r.notes)?;
         let reviewer = reviewer_name(&claims);
-        match store::review(&self.db, claims.company_id, r.action_id, &reviewer, &notes, self.clock.now()).await {
-            Ok(row) => {
-                tracing::info!(company_id = claims.company_id, action_id = row.id, reviewer = %reviewer, "autonomous action reviewed");
-                Ok(Response::new(pb::ReviewActionResponse { action: Some(action_proto(row)?) }))
-            }
-            Err(store::ReviewError::NotFound) => Err(Status::not_found(format!("action {} not found", r.action_id))),
-            Err(store::ReviewError::AlreadyReviewed { by, at }) => Err(Status::failed_precondition(format!(
-                "action {} was already reviewed by {} at {}; a review is not overwritten",
-                r.action_id,
-                by.unwrap_or_else(|| "an admin".into()),
-                at.map_or_else(|| "an earlier time".into(), |t| t.to_rfc3339())
-            ))),
-            Err(store::ReviewError::Db(e)) => Err(db_status(&e)),
-        }
+        let row = store::actions::review(&self.db, claims.company_id, r.action_id, &reviewer, &notes, self.clock.now()).await?;
+        tracing::info!(company_id = claims.company_id, action_id = row.id, reviewer = %reviewer, "autonomous action reviewed");
+        Ok(Response::new(pb::ReviewActionResponse { action: Some(action_proto(row)?) }))
     }
 
     async fn verify_audit_chain(

@@ -9,7 +9,7 @@ mod audit;
 mod config;
 mod domain;
 mod engine;
-mod entities;
+mod error;
 mod grpc;
 mod metrics;
 mod peers;
