@@ -11,7 +11,7 @@ use kit::{Lifecycle, clock::SharedClock};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{
-    domain::chain::{self, Verification},
+    domain::chain,
     store::{checkpoints, heads},
 };
 
@@ -47,11 +47,4 @@ pub async fn run_checkpoints(db: DatabaseConnection, key: SigningKey, clock: Sha
             Err(e) => tracing::warn!(error = %e, "audit checkpoint failed; retrying next interval"),
         }
     }
-}
-
-/// Verifies one company's trail.
-pub async fn verify(db: &DatabaseConnection, key: &SigningKey, company_id: i64) -> Result<(Verification, Option<DateTime<Utc>>), DbErr> {
-    let (rows, checkpoints) = checkpoints::chain_of(db, company_id).await?;
-    let last = checkpoints.last().map(|c| c.signed_at);
-    Ok((chain::verify(&rows, &checkpoints, &key.verifying_key()), last))
 }

@@ -4,24 +4,30 @@
 //! it in the same transaction; `CompleteAction` records how it ended (a failure
 //! frees its slot). Every row is chained by hash per company and the chain head
 //! is signed periodically, so edits, deletions and truncation are detectable.
+//!
+//! Rooms, arrows running down: `api/` (the gRPC service, its protos) ->
+//! `core` (state and use cases) -> `engine/` (the admission batches) and
+//! `audit` (the checkpointer) -> `peers/` (notices for notify) and `store/`
+//! (every query) -> `domain/` (pure rules); `error` is what the core answers.
 
+mod api;
 mod audit;
 mod config;
+mod core;
 mod domain;
 mod engine;
 mod error;
-mod grpc;
 mod metrics;
 mod peers;
 mod store;
 
-use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
-use kit::{Lifecycle, Listeners, service::ServiceRuntime};
-use tonic::service::{Routes, interceptor::InterceptedService};
-
 pub use audit::checkpoint_all;
 pub use config::Config;
 pub use domain::limits::LimitDefaults;
+
+use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
+use kit::{Lifecycle, Listeners, service::ServiceRuntime};
+use tonic::service::{Routes, interceptor::InterceptedService};
 
 /// Runs the safety component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -31,7 +37,14 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
     let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, outbox, metrics);
     tokio::spawn(audit::run_checkpoints(rt.db.clone(), cfg.signing_key.clone(), cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
-    let api = grpc::SafetyApi::new(rt.db.clone(), cfg.defaults, engine, cfg.clock.clone(), cfg.signing_key.clone());
+    let safety = core::Safety::new(core::Deps {
+        db: rt.db.clone(),
+        defaults: cfg.defaults,
+        engine,
+        clock: cfg.clock.clone(),
+        signing_key: cfg.signing_key.clone(),
+    });
+    let api = api::SafetyApi::new(safety);
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(server, rt.auth()));
     rt.serve(listeners.main, routes, &[SERVICE_NAME], life).await
