@@ -80,7 +80,7 @@ async fn connect_postgres(url: &str, ping_after_idle: Duration, max_connections:
     Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
 }
 
-/// Connections a SQLite pool (and a set of [`SqliteReaders`]) opens at most.
+/// Connections a SQLite pool (and a set of [`SqliteReaders`](super::SqliteReaders)) opens at most.
 pub const SQLITE_CONNECTIONS: usize = 8;
 
 /// A cheap round trip, for readiness.

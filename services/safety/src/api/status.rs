@@ -27,7 +27,7 @@ impl From<Error> for Status {
     }
 }
 
-/// A request field that breaks a rule, as any [`Error::Invalid`].
+/// A request field that breaks a rule, as any `Error::Invalid`.
 impl From<Invalid> for Status {
     fn from(e: Invalid) -> Self {
         Error::Invalid(e).into()
