@@ -1,8 +1,12 @@
 //! Turning failures into `tonic::Status` the same way in every service: the
 //! client learns what it can act on; internal detail goes to the log under a
-//! reference, and the client gets only the reference ([`Internal`]).
+//! reference, and the client gets only the reference ([`Internal`]). Every
+//! projection of kit's errors onto a status is here; the errors themselves
+//! (`input::Invalid`, [`StoreError`]) know nothing of gRPC.
 
 use tonic::{Code, Status};
+
+use crate::input::Invalid;
 
 /// Metadata key naming the request field an INVALID_ARGUMENT is about; the
 /// gateway copies it into `error.details.field`.
@@ -15,6 +19,13 @@ pub fn invalid_argument(field: &str, message: impl std::fmt::Display) -> Status 
         status.metadata_mut().insert(FIELD_METADATA, value);
     }
     status
+}
+
+/// A request field that breaks a rule: INVALID_ARGUMENT naming it.
+impl From<Invalid> for Status {
+    fn from(e: Invalid) -> Self {
+        invalid_argument(&e.field, e.message)
+    }
 }
 
 /// The field an INVALID_ARGUMENT status names, if any.
@@ -140,6 +151,8 @@ mod tests {
         assert_eq!(s.code(), Code::InvalidArgument);
         assert_eq!(field_of(&s), Some("limits.max_actions_per_hour"));
         assert!(s.message().starts_with("limits.max_actions_per_hour: "));
+        let status: Status = Invalid::new("x", "bad").into();
+        assert_eq!(field_of(&status), Some("x"));
     }
 
     #[test]
@@ -194,7 +207,7 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
-    Invalid(crate::input::Invalid),
+    Invalid(Invalid),
     #[error("{0}")]
     FailedPrecondition(String),
     #[error("{0}")]
@@ -208,8 +221,8 @@ pub enum StoreError {
     Db(#[from] sea_orm::DbErr),
 }
 
-impl From<crate::input::Invalid> for StoreError {
-    fn from(e: crate::input::Invalid) -> Self {
+impl From<Invalid> for StoreError {
+    fn from(e: Invalid) -> Self {
         StoreError::Invalid(e)
     }
 }

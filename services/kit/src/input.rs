@@ -1,9 +1,11 @@
 //! Request checks every service makes: a field-named error and the text rules
 //! (trimmed single lines, bounded multi-line text, no control characters).
+//! Plain values only: `error.rs` turns an [`Invalid`] into a status.
 
 use std::fmt;
 
-/// A request field that breaks a rule; becomes INVALID_ARGUMENT naming the field.
+/// A request field that breaks a rule; becomes INVALID_ARGUMENT naming the
+/// field (the projection is in `error.rs`, with every other one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid {
     pub field: String,
@@ -28,12 +30,6 @@ impl fmt::Display for Invalid {
 }
 
 impl std::error::Error for Invalid {}
-
-impl From<Invalid> for tonic::Status {
-    fn from(e: Invalid) -> Self {
-        crate::error::invalid_argument(&e.field, e.message)
-    }
-}
 
 fn chars(s: &str) -> usize {
     s.chars().count()
@@ -86,7 +82,5 @@ mod tests {
         assert!(optional_line("name", "a\nb", 10).is_err());
         assert_eq!(long_text("notes", "a\nb", 10).unwrap(), "a\nb");
         assert_eq!(Invalid::new("x", "bad").under("rows[2].").field, "rows[2].x");
-        let status: tonic::Status = Invalid::new("x", "bad").into();
-        assert_eq!(crate::error::field_of(&status), Some("x"));
     }
 }

@@ -4,81 +4,30 @@
 //! it in the same transaction; `CompleteAction` records how it ended (a failure
 //! frees its slot). Every row is chained by hash per company and the chain head
 //! is signed periodically, so edits, deletions and truncation are detectable.
+//!
+//! Rooms, arrows running down: `api/` (the gRPC service, its protos) ->
+//! `core` (state and use cases) -> `engine/` (the admission batches) and
+//! `audit` (the checkpointer) -> `peers/` (notices for notify) and `store/`
+//! (every query) -> `domain/` (pure rules); `error` is what the core answers.
 
+mod api;
 mod audit;
+mod config;
+mod core;
 mod domain;
 mod engine;
-mod entities;
-mod grpc;
+mod error;
 mod metrics;
-mod notifier;
+mod peers;
 mod store;
 
-use std::time::Duration;
-
-use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
-use ed25519_dalek::SigningKey;
-use kit::{
-    Component, ConfigError, Env, Lifecycle, Listeners, ServiceConfig,
-    clock::{self, SharedClock},
-    config::Deployment,
-    service::ServiceRuntime,
-};
-use sha2::Digest as _;
-use tonic::service::{Routes, interceptor::InterceptedService};
-
 pub use audit::checkpoint_all;
+pub use config::Config;
 pub use domain::limits::LimitDefaults;
 
-/// Everything the safety component is configured with.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub service: ServiceConfig,
-    pub defaults: LimitDefaults,
-    /// Signs audit checkpoints (`SAFETY_AUDIT_SIGNING_KEY`, 64 hex digits).
-    pub signing_key: SigningKey,
-    /// How often chain heads are signed (`SAFETY_CHECKPOINT_INTERVAL_SECS`, default 300).
-    pub checkpoint_interval: Duration,
-    /// Where "now" comes from; tests move it.
-    pub clock: SharedClock,
-}
-
-impl Config {
-    /// Reads `SAFETY_*` and the common variables. Limit defaults:
-    /// `SAFETY_MAX_ACTIONS_PER_HOUR` (50), `SAFETY_MAX_ACTIONS_PER_DAY` (500),
-    /// `SAFETY_MAX_PER_TYPE_PER_HOUR` (20), `SAFETY_MAX_PER_TYPE_PER_DAY` (200).
-    /// Without `SAFETY_AUDIT_SIGNING_KEY`, development derives the key from the JWT
-    /// secret (stable across restarts); production requires it.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let service = ServiceConfig::from_env(Component::Safety, env)?;
-        let limit = |var: &str, default: u64| env.u64_in(var, default, 0..=1_000_000).map(|v| v as u32);
-        let signing_key = match env.get("SAFETY_AUDIT_SIGNING_KEY") {
-            Some(hex_key) => {
-                let bytes: [u8; 32] = hex::decode(hex_key.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| ConfigError::new("SAFETY_AUDIT_SIGNING_KEY", "<hidden>", "64 hex digits (an Ed25519 seed)"))?;
-                SigningKey::from_bytes(&bytes)
-            }
-            None if service.deployment == Deployment::Production => {
-                return Err(ConfigError::new("SAFETY_AUDIT_SIGNING_KEY", "", "64 hex digits when ATMR_ENV=production"));
-            }
-            None => SigningKey::from_bytes(&sha2::Sha256::digest(format!("atmr-audit-signing/{}", service.jwt_secret)).into()),
-        };
-        Ok(Self {
-            defaults: LimitDefaults {
-                per_hour: limit("SAFETY_MAX_ACTIONS_PER_HOUR", 50)?,
-                per_day: limit("SAFETY_MAX_ACTIONS_PER_DAY", 500)?,
-                type_per_hour: limit("SAFETY_MAX_PER_TYPE_PER_HOUR", 20)?,
-                type_per_day: limit("SAFETY_MAX_PER_TYPE_PER_DAY", 200)?,
-            },
-            signing_key,
-            checkpoint_interval: Duration::from_secs(env.u64_in("SAFETY_CHECKPOINT_INTERVAL_SECS", 300, 1..=86_400)?),
-            clock: clock::system(),
-            service,
-        })
-    }
-}
+use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
+use kit::{Lifecycle, Listeners, service::ServiceRuntime};
+use tonic::service::{Routes, interceptor::InterceptedService};
 
 /// Runs the safety component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -88,7 +37,14 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
     let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, outbox, metrics);
     tokio::spawn(audit::run_checkpoints(rt.db.clone(), cfg.signing_key.clone(), cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
-    let api = grpc::SafetyApi::new(rt.db.clone(), cfg.defaults, engine, cfg.clock.clone(), cfg.signing_key.clone());
+    let safety = core::Safety::new(core::Deps {
+        db: rt.db.clone(),
+        defaults: cfg.defaults,
+        engine,
+        clock: cfg.clock.clone(),
+        signing_key: cfg.signing_key.clone(),
+    });
+    let api = api::SafetyApi::new(safety);
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(server, rt.auth()));
     rt.serve(listeners.main, routes, &[SERVICE_NAME], life).await

@@ -1,4 +1,5 @@
-//! The safety service's own metrics, beside the common gRPC ones.
+//! The safety service's own metrics, beside the common gRPC ones: the
+//! admission engine's decisions, completions and batch sizes.
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 

@@ -104,7 +104,7 @@ impl EffectiveLimits {
 }
 
 /// Why a set of overrides cannot be stored; names the offending field.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid {
     pub field: String,
     pub message: String,

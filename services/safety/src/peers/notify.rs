@@ -1,6 +1,6 @@
-//! Tells people, through the `notify` service, when a limit starts refusing
-//! actions: the notice the engine commits to the outbox with the first block
-//! of a window, keyed per window so that it is stored and sent once.
+//! What people are told, through the `notify` service, when a limit starts
+//! refusing actions: the notice the engine commits to the outbox with the first
+//! block of a window, keyed per window so that it is stored and sent once.
 
 use chrono::{DateTime, Utc};
 use kit::notify::{Field, Notice, Severity};

@@ -1,0 +1,163 @@
+//! The service's plain values as proto messages: limits, window usage, an
+//! action (its stored status read back strictly), stats and a verification.
+
+use atmr_proto::safety::v1 as pb;
+use chrono::{DateTime, Utc};
+use kit::{convert::timestamp as ts, stored::UnknownValue};
+
+use crate::{
+    domain::{
+        chain::Verification,
+        limits::EffectiveLimits,
+        windows::{Usage, Window},
+    },
+    store::{Action, entities::status, stats::Stats},
+};
+
+pub fn limits(l: &EffectiveLimits) -> pb::SafetyLimits {
+    let n = |v: u32| Some(v as i32);
+    pb::SafetyLimits {
+        max_actions_per_hour: n(l.per_hour),
+        max_actions_per_day: n(l.per_day),
+        default_type_max_per_hour: n(l.type_per_hour),
+        default_type_max_per_day: n(l.type_per_day),
+        action_types: l
+            .types
+            .iter()
+            .map(|(t, (h, d))| pb::ActionTypeLimits { action_type: t.clone(), max_per_hour: n(*h), max_per_day: n(*d) })
+            .collect(),
+    }
+}
+
+fn window(w: Window) -> i32 {
+    match w {
+        Window::Hour => pb::LimitWindow::Hour as i32,
+        Window::Day => pb::LimitWindow::Day as i32,
+    }
+}
+
+pub fn usage(u: &Usage, frees_at: Option<DateTime<Utc>>) -> pb::LimitUsage {
+    pb::LimitUsage {
+        scope: u.scope.label().to_owned(),
+        window: window(u.window),
+        limit: u.limit as i32,
+        used: u.used as i32,
+        remaining: u.remaining() as i32,
+        frees_at: frees_at.map(ts),
+    }
+}
+
+/// An action's answer; a status stored outside its vocabulary is an error
+/// naming the row, never shown as failed (and a list with such a row fails).
+pub fn action(m: Action) -> Result<pb::Action, UnknownValue> {
+    let status = match m.status.as_str() {
+        status::AUTHORIZED => pb::ActionStatus::Authorized,
+        status::SUCCEEDED => pb::ActionStatus::Succeeded,
+        status::FAILED => pb::ActionStatus::Failed,
+        other => return Err(UnknownValue::new("autonomous_action", "status", m.id, other)),
+    };
+    Ok(pb::Action {
+        id: m.id,
+        company_id: m.company_id,
+        booking_id: m.booking_id,
+        driver_id: m.driver_id,
+        action_type: m.action_type,
+        action_description: m.action_description,
+        action_data: m.action_data.unwrap_or_default(),
+        success: m.success,
+        error_message: m.error_message,
+        execution_time_ms: m.execution_time_ms,
+        confidence_score: m.confidence_score,
+        expected_improvement_minutes: m.expected_improvement_minutes,
+        trigger_source: m.trigger_source.unwrap_or_default(),
+        reviewed_by_admin: m.reviewed_by_admin,
+        reviewed_at: m.reviewed_at.map(ts),
+        admin_notes: m.admin_notes,
+        create_time: Some(ts(m.created_at)),
+        update_time: Some(ts(m.updated_at)),
+        status: status as i32,
+        reviewed_by: m.reviewed_by,
+        consumed_windows: m.consumed_windows.split(';').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        chain_hash: m.completion_hash.unwrap_or(m.row_hash),
+    })
+}
+
+/// GetActionStats' answer for `period` (Unspecified answers as Day).
+pub fn stats(period: pb::StatsPeriod, s: Stats) -> pb::GetActionStatsResponse {
+    let finished = s.succeeded + s.failed;
+    pb::GetActionStatsResponse {
+        period: if period == pb::StatsPeriod::Unspecified { pb::StatsPeriod::Day as i32 } else { period as i32 },
+        total: s.total,
+        succeeded: s.succeeded,
+        failed: s.failed,
+        pending: s.pending,
+        success_rate: if finished == 0 { 0.0 } else { s.succeeded as f64 / finished as f64 },
+        by_type: s
+            .by_type
+            .into_iter()
+            .map(|(action_type, total, succeeded, failed)| pb::ActionTypeStats { action_type, total, succeeded, failed })
+            .collect(),
+        blocked: s.blocked,
+        avg_execution_time_ms: s.avg_execution_ms,
+        p95_execution_time_ms: s.p95_execution_ms,
+        reviewed: s.reviewed,
+    }
+}
+
+/// VerifyAuditChain's answer.
+pub fn verification(v: Verification, last_checkpoint: Option<DateTime<Utc>>) -> pb::VerifyAuditChainResponse {
+    pb::VerifyAuditChainResponse {
+        intact: v.breaks.is_empty(),
+        rows_checked: v.rows_checked,
+        checkpoints_checked: v.checkpoints_checked,
+        breaks: v
+            .breaks
+            .into_iter()
+            .map(|b| pb::ChainBreak { action_id: b.action_id, kind: b.kind.as_str().to_owned(), detail: b.detail })
+            .collect(),
+        last_checkpoint_time: last_checkpoint.map(ts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_is_answered_only_with_a_known_status() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let row = |status: &str| Action {
+            id: 12,
+            company_id: 1,
+            booking_id: Some(3),
+            driver_id: None,
+            action_type: "reassign".into(),
+            action_description: "d".into(),
+            action_data: None,
+            success: false,
+            error_message: None,
+            execution_time_ms: None,
+            confidence_score: None,
+            expected_improvement_minutes: None,
+            trigger_source: None,
+            reviewed_by_admin: false,
+            reviewed_at: None,
+            admin_notes: None,
+            created_at: at,
+            updated_at: at,
+            status: status.into(),
+            reviewed_by: None,
+            consumed_windows: String::new(),
+            chain_seq: 1,
+            prev_hash: "p".into(),
+            row_hash: "r".into(),
+            completion_seq: None,
+            completion_hash: None,
+        };
+        assert_eq!(action(row("succeeded")).unwrap().status(), pb::ActionStatus::Succeeded);
+        assert_eq!(action(row("failed")).unwrap().status(), pb::ActionStatus::Failed);
+        // Not shown as failed: an error naming the row and the value.
+        let e = action(row("maybe")).unwrap_err();
+        assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("autonomous_action", "status", "12", "maybe"));
+    }
+}
