@@ -29,3 +29,9 @@ document.addEventListener("keydown", (e) => {
 document.addEventListener("htmx:sendError", () => {
   flash("error", document.documentElement.lang === "fr" ? "Le serveur ne répond pas ; réessayez." : "The server does not answer; try again.");
 });
+
+// A button marked `data-print` prints the page (the manifest's sheet); the
+// print stylesheet leaves out the navigation and the buttons.
+document.addEventListener("click", (e) => {
+  if (e.target instanceof Element && e.target.closest("[data-print]")) window.print();
+});

@@ -163,3 +163,130 @@ trip-force-reason = Reason for forcing it (kept)
 trip-force = Force the reassignment
 trip-change-status = Change the status
 trip-status-reason = Reason (for a no-show or cancellation)
+
+## Forms
+form-save = Save
+form-choose = Choose…
+form-has-errors = Some fields need attention; nothing was saved.
+form-choose-patient = Choose the patient.
+form-bad-date = Enter a date (YYYY-MM-DD).
+form-bad-time = Enter a time as HH:MM (24-hour).
+form-bad-choice = Choose one of the listed values.
+form-bad-number = Enter a number.
+field-latitude = Latitude
+field-longitude = Longitude
+field-vehicle_kind = Vehicle
+field-seats = Seats
+field-wheelchair_places = Wheelchair places
+field-shift_start_minute = Shift start
+field-shift_end_minute = Shift end
+field-location = Home location
+field-depot = Depot
+filter-any = Any
+filter-apply = Filter
+list-actions = Actions
+list-edit = Edit
+list-pages = Pages
+list-prev = Previous
+list-next = Next
+list-page = Page
+nav-manifest = Manifests
+
+## Bookings
+bookings-title = Bookings
+bookings-new = New booking
+bookings-none = No booking matches.
+bookings-count = { $count ->
+    [0] No booking
+    [one] One booking
+   *[other] { $count } bookings
+}
+booking-new-title = New booking
+booking-edit-title = Edit booking
+booking-who-when = Patient and time
+booking-pickup = Pickup
+booking-pickup-hint = Leave the address and coordinates empty to pick the patient up at home.
+booking-dropoff = Drop-off
+booking-on-board = On board
+booking-patients-mobility = The patient's
+import-title = Import bookings from a CSV file
+import-hint = One booking per line, with a header line naming the columns below (any order; those not marked as required may be left out). Times are HH:MM in the company's time zone. If any line is wrong, nothing is imported.
+import-file = CSV file
+import-submit = Import
+import-done = { $count ->
+    [one] One booking imported.
+   *[other] { $count } bookings imported.
+}
+import-refused = Nothing was imported. Correct these lines and import the file again:
+import-more = … and { $count } more.
+import-line = Line
+import-not-csv = The file is not CSV text.
+import-unknown-column = unknown column
+import-missing-column = required column missing
+import-bad-line = the line cannot be read (check its number of columns and its quotes)
+import-too-many = The file has more than { $max } bookings; split it.
+import-empty = The file holds no booking.
+
+## People
+clients-title = Patients
+clients-new = New patient
+clients-count = { $count ->
+    [0] No patient
+    [one] One patient
+   *[other] { $count } patients
+}
+clients-detail = Address
+clients-tag = Mobility
+client-new-title = New patient
+client-edit-title = Edit patient
+drivers-title = Drivers
+drivers-new = New driver
+drivers-count = { $count ->
+    [0] No driver
+    [one] One driver
+   *[other] { $count } drivers
+}
+drivers-detail = Vehicle and shift
+drivers-tag = Status
+driver-new-title = New driver
+driver-edit-title = Edit driver
+driver-status-unspecified = Unknown
+driver-status-available = Available
+driver-status-on_duty = On duty
+driver-status-off_duty = Off duty
+driver-status-inactive = Inactive
+people-search = Search by name
+people-none = Nobody matches.
+people-deactivate = Deactivate
+people-deactivate-confirm = Deactivate
+
+## Manifests
+manifest-title = Manifests
+manifest-none = No driver has a trip on this day.
+manifest-no-stops = No stop on this day.
+manifest-vehicle = Vehicle
+manifest-shift = Shift
+manifest-first = First stop
+manifest-trips = Trips
+manifest-print = Print
+manifest-time = Time
+manifest-stop = Stop
+manifest-address = Address
+
+## Map
+map-title = Map
+map-label = The day's stops and the drivers' last positions
+map-pickup = Pickup
+map-dropoff = Drop-off
+map-driver = Driver's last position
+map-seen = seen at
+map-cars = { $count ->
+    [0] No driver located
+    [one] One driver located
+   *[other] { $count } drivers located
+}
+map-waiting = { $count ->
+    [0] no booking waiting for a driver
+    [one] one booking waiting for a driver
+   *[other] { $count } bookings waiting for a driver
+}

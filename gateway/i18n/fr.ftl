@@ -163,3 +163,130 @@ trip-force-reason = Motif du forçage (conservé)
 trip-force = Forcer la réassignation
 trip-change-status = Changer le statut
 trip-status-reason = Motif (absence ou annulation)
+
+## Formulaires
+form-save = Enregistrer
+form-choose = Choisir…
+form-has-errors = Certains champs sont à corriger ; rien n'a été enregistré.
+form-choose-patient = Choisissez le patient.
+form-bad-date = Saisissez une date (AAAA-MM-JJ).
+form-bad-time = Saisissez une heure HH:MM (sur 24 heures).
+form-bad-choice = Choisissez une des valeurs proposées.
+form-bad-number = Saisissez un nombre.
+field-latitude = Latitude
+field-longitude = Longitude
+field-vehicle_kind = Véhicule
+field-seats = Places assises
+field-wheelchair_places = Places fauteuil
+field-shift_start_minute = Début de service
+field-shift_end_minute = Fin de service
+field-location = Domicile
+field-depot = Dépôt
+filter-any = Tous
+filter-apply = Filtrer
+list-actions = Actions
+list-edit = Modifier
+list-pages = Pages
+list-prev = Précédente
+list-next = Suivante
+list-page = Page
+nav-manifest = Feuilles de route
+
+## Réservations
+bookings-title = Réservations
+bookings-new = Nouvelle réservation
+bookings-none = Aucune réservation ne correspond.
+bookings-count = { $count ->
+    [0] Aucune réservation
+    [one] Une réservation
+   *[other] { $count } réservations
+}
+booking-new-title = Nouvelle réservation
+booking-edit-title = Modifier la réservation
+booking-who-when = Patient et horaire
+booking-pickup = Prise en charge
+booking-pickup-hint = Laissez l'adresse et les coordonnées vides pour prendre le patient à son domicile.
+booking-dropoff = Dépose
+booking-on-board = À bord
+booking-patients-mobility = Celle du patient
+import-title = Importer des réservations depuis un fichier CSV
+import-hint = Une réservation par ligne, avec une ligne d'en-tête qui nomme les colonnes ci-dessous (dans n'importe quel ordre ; celles qui ne sont pas obligatoires peuvent manquer). Heures HH:MM dans le fuseau de l'entreprise. Si une seule ligne est fausse, rien n'est importé.
+import-file = Fichier CSV
+import-submit = Importer
+import-done = { $count ->
+    [one] Une réservation importée.
+   *[other] { $count } réservations importées.
+}
+import-refused = Rien n'a été importé. Corrigez ces lignes puis importez à nouveau le fichier :
+import-more = … et { $count } de plus.
+import-line = Ligne
+import-not-csv = Le fichier n'est pas du texte CSV.
+import-unknown-column = colonne inconnue
+import-missing-column = colonne obligatoire absente
+import-bad-line = la ligne est illisible (vérifiez son nombre de colonnes et ses guillemets)
+import-too-many = Le fichier contient plus de { $max } réservations ; découpez-le.
+import-empty = Le fichier ne contient aucune réservation.
+
+## Personnes
+clients-title = Patients
+clients-new = Nouveau patient
+clients-count = { $count ->
+    [0] Aucun patient
+    [one] Un patient
+   *[other] { $count } patients
+}
+clients-detail = Adresse
+clients-tag = Mobilité
+client-new-title = Nouveau patient
+client-edit-title = Modifier le patient
+drivers-title = Chauffeurs
+drivers-new = Nouveau chauffeur
+drivers-count = { $count ->
+    [0] Aucun chauffeur
+    [one] Un chauffeur
+   *[other] { $count } chauffeurs
+}
+drivers-detail = Véhicule et service
+drivers-tag = Statut
+driver-new-title = Nouveau chauffeur
+driver-edit-title = Modifier le chauffeur
+driver-status-unspecified = Inconnu
+driver-status-available = Disponible
+driver-status-on_duty = En service
+driver-status-off_duty = Hors service
+driver-status-inactive = Inactif
+people-search = Rechercher par nom
+people-none = Personne ne correspond.
+people-deactivate = Désactiver
+people-deactivate-confirm = Désactiver
+
+## Feuilles de route
+manifest-title = Feuilles de route
+manifest-none = Aucun chauffeur n'a de course ce jour-là.
+manifest-no-stops = Aucun arrêt ce jour-là.
+manifest-vehicle = Véhicule
+manifest-shift = Service
+manifest-first = Premier arrêt
+manifest-trips = Courses
+manifest-print = Imprimer
+manifest-time = Heure
+manifest-stop = Arrêt
+manifest-address = Adresse
+
+## Carte
+map-title = Carte
+map-label = Les arrêts du jour et les dernières positions des chauffeurs
+map-pickup = Prise en charge
+map-dropoff = Dépose
+map-driver = Dernière position d'un chauffeur
+map-seen = vu à
+map-cars = { $count ->
+    [0] Aucun chauffeur localisé
+    [one] Un chauffeur localisé
+   *[other] { $count } chauffeurs localisés
+}
+map-waiting = { $count ->
+    [0] aucune réservation n'attend de chauffeur
+    [one] une réservation attend un chauffeur
+   *[other] { $count } réservations attendent un chauffeur
+}

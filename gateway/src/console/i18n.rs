@@ -146,6 +146,60 @@ mod tests {
         assert!(text(Locale::En, "board-unassigned-count", &args).contains('3'));
     }
 
+    /// Every message id the console's code and templates name literally, and
+    /// every word of the vocabularies they name by prefix, is in both catalogues.
+    #[test]
+    fn every_message_the_console_shows_is_in_both_catalogues() {
+        use crate::console::{people::DRIVER_STATUSES, timeline};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        for dir in ["src/console", "templates", "templates/partials"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    sources.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for text in &sources {
+            for call in ["t(\"", "t_with(\"", "count(\"", "tk(\""] {
+                for (at, _) in text.match_indices(call) {
+                    // `t(` itself, not the end of `insert(`.
+                    if text[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let rest = &text[at + call.len()..];
+                    let id: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+                    if rest[id.len()..].starts_with('"') && !id.is_empty() {
+                        // `tk("status", …)` names a vocabulary, checked below.
+                        if call != "tk(\"" {
+                            ids.insert(id);
+                        }
+                    }
+                }
+            }
+        }
+        let vocabularies: [(&str, &[&str]); 5] = [
+            ("status", &timeline::BOOKING_STATUSES),
+            ("mobility", &timeline::MOBILITIES),
+            ("vehicle", &timeline::VEHICLE_KINDS),
+            ("driver-status", &DRIVER_STATUSES),
+            ("reason", &["no_vehicle_of_kind", "capacity", "time_window", "ride_time", "shift", "fleet_full", "not_planned"]),
+        ];
+        for (prefix, words) in vocabularies {
+            ids.extend(words.iter().map(|w| format!("{prefix}-{w}")));
+        }
+        for kind in ["clients", "drivers"] {
+            ids.extend(["new", "title", "count", "detail", "tag"].map(|k| format!("{kind}-{k}")));
+        }
+        assert!(ids.len() > 150, "the sources were read ({} ids)", ids.len());
+        for locale in Locale::ALL {
+            let missing: Vec<_> = ids.iter().filter(|id| !has(locale, id)).collect();
+            assert!(missing.is_empty(), "missing from the {} catalogue: {missing:?}", locale.code());
+        }
+    }
+
     #[test]
     fn both_catalogues_have_the_same_messages() {
         let (mut fr, mut en) = (ids(Locale::Fr), ids(Locale::En));

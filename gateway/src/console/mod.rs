@@ -13,12 +13,18 @@
 mod assets;
 mod auth;
 mod board;
+mod bookings;
 mod context;
 mod data;
 mod error;
+mod form;
 mod format;
 pub mod i18n;
+mod import;
+mod manifest;
+mod map;
 mod page;
+mod people;
 mod security;
 pub mod session;
 mod timeline;
@@ -47,6 +53,24 @@ pub fn router(state: AppState) -> Router {
         .route("/board/trips/{id}", get(board::trip))
         .route("/board/trips/{id}/reassign", post(board::reassign))
         .route("/board/trips/{id}/status", post(board::status))
+        .route("/bookings", get(bookings::list).post(bookings::create))
+        .route("/bookings/new", get(bookings::new))
+        .route("/bookings/import", post(import::import))
+        .route("/bookings/{id}", post(bookings::update))
+        .route("/bookings/{id}/edit", get(bookings::edit))
+        .route("/clients", get(people::patients).post(people::create_patient))
+        .route("/clients/new", get(people::new_patient))
+        .route("/clients/{id}", post(people::update_patient))
+        .route("/clients/{id}/edit", get(people::edit_patient))
+        .route("/clients/{id}/deactivate", post(people::deactivate_patient))
+        .route("/drivers", get(people::drivers).post(people::create_driver))
+        .route("/drivers/new", get(people::new_driver))
+        .route("/drivers/{id}", post(people::update_driver))
+        .route("/drivers/{id}/edit", get(people::edit_driver))
+        .route("/drivers/{id}/deactivate", post(people::deactivate_driver))
+        .route("/manifest", get(manifest::index))
+        .route("/manifest/{id}", get(manifest::sheet))
+        .route("/map", get(map::page))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -35,8 +35,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/bookings", "nav-bookings"),
         ("/clients", "nav-clients"),
         ("/drivers", "nav-drivers"),
-        ("/templates", "nav-templates"),
-        ("/autonomy", "nav-autonomy"),
+        ("/manifest", "nav-manifest"),
     ];
     match role {
         Role::Admin | Role::Dispatcher => DISPATCH,
@@ -70,6 +69,21 @@ impl Page {
     /// The message `id` in the page's language.
     pub fn t(&self, id: &str) -> String {
         self.fmt.t(id)
+    }
+
+    /// The message `id` with its `$count` (plural forms chosen by the catalogue).
+    pub fn count(&self, id: &str, count: impl std::borrow::Borrow<i64>) -> String {
+        self.fmt.t_with(id, &[("count", fluent_bundle::FluentValue::from(*count.borrow()))])
+    }
+
+    /// Whether a select's option is the chosen value (for the templates).
+    pub fn same(&self, option: impl AsRef<str>, value: impl AsRef<str>) -> bool {
+        option.as_ref() == value.as_ref()
+    }
+
+    /// The message `<prefix>-<key>` with its `$count`.
+    pub fn count_of(&self, prefix: &str, key: &str, count: impl std::borrow::Borrow<i64>) -> String {
+        self.count(&format!("{prefix}-{key}"), count)
     }
 
     /// The message `<prefix>-<key>`: a closed vocabulary's word (`status-en_route`).

@@ -199,7 +199,164 @@ async fn a_dispatcher_plans_the_demo_day_in_french_and_another_session_sees_it_l
     assert!(ana.text(".trip-panel h2").await.starts_with("Course #"));
     ana.shot("board-trip-panel").await;
 
+    // The day's manifests: one sheet per driver, stops in order, a print button.
+    ana.goto(&format!("/manifest?day={day}")).await;
+    assert!(ana.text("h1").await.starts_with("Feuilles de route"));
+    ana.shot("manifests").await;
+    ana.click("table.list tbody a").await;
+    ana.find("table.sheet tbody tr").await;
+    assert!(!ana.all("table.sheet tbody tr.pickup").await.is_empty(), "the sheet lists the driver's pickups");
+    assert!(ana.all("[data-print]").await.len() == 1, "the sheet has its print button");
+    ana.shot("manifest").await;
+
+    // The map draws the day's stops and routes without any tile server.
+    ana.goto(&format!("/map?day={day}")).await;
+    ana.until("the stops drawn", "document.querySelectorAll('svg.map circle').length > 500").await;
+    assert!(ana.all("svg.map polyline").await.len() > 10, "the drivers' routes are drawn");
+    ana.shot("map").await;
+
+    // Bookings: the day's list, then a CSV with one bad row imports nothing and names that row.
+    ana.goto(&format!("/bookings?day={day}")).await;
+    assert!(ana.text(".counts").await.contains("500"), "the day's 500 bookings");
+    ana.shot("bookings").await;
+    let csv = tempfile::NamedTempFile::with_suffix(".csv").unwrap();
+    std::fs::write(
+        csv.path(),
+        format!(
+            "patient_id,day,pickup_from,pickup_until,dropoff_address,dropoff_lat,dropoff_lon\n\
+             1,{day},08:00,08:15,Hôpital cantonal,46.193,6.149\n\
+             2,{day},25:00,09:15,Hôpital cantonal,46.193,6.149\n"
+        ),
+    )
+    .unwrap();
+    ana.find("#import-file").await.send_keys(&csv.path().display().to_string()).await.unwrap();
+    ana.click(".import button[type=submit]").await;
+    ana.find("#import-outcome .problems li").await;
+    let problems = ana.text("#import-outcome").await;
+    assert!(problems.contains("Ligne 3, pickup_from"), "the bad row is named by line and column: {problems}");
+    assert!(!problems.contains("Ligne 2"), "the good row is not blamed: {problems}");
+    assert!(ana.text(".counts").await.contains("500"), "nothing was imported");
+    ana.shot("bookings-import-refused").await;
+
+    // A booking form without its pickup times says so next to those fields, and saves nothing.
+    ana.goto(&format!("/bookings/new?day={day}")).await;
+    ana.find("#client_id option[value='1']").await.click().await.unwrap();
+    ana.fill("#dropoff_address", "Hôpital cantonal").await;
+    ana.fill("#dropoff_lat", "46,193").await;
+    ana.fill("#dropoff_lon", "6.149").await;
+    ana.click("form button[type=submit]").await;
+    ana.find("#pickup_latest-error").await;
+    assert!(ana.all("#pickup_latest[aria-invalid=true]").await.len() == 1, "the field is marked for assistive technology");
+    ana.shot("booking-form-errors").await;
+
+    // Patients and drivers.
+    ana.goto("/clients?q=a").await;
+    ana.find("table.list tbody tr").await;
+    ana.shot("patients").await;
+    ana.goto("/drivers").await;
+    assert!(ana.text(".counts").await.contains("40"), "the demo's 40 drivers");
+
     ana.close().await;
     tom.close().await;
     assert!(screenshot_dir().join("board.png").is_file());
+}
+
+/// A `multipart/form-data` body with the list's `day` and one file, and its content type.
+fn multipart(day: &str, csv: &str) -> (String, String) {
+    let boundary = "atmr-test-boundary-7d1c";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"day\"\r\n\r\n{day}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"day.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
+         --{boundary}--\r\n"
+    );
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+#[tokio::test]
+async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
+    for backend in backends() {
+        let day = "2026-12-07";
+        let mesh = start_mesh_with(backend, &[]).await;
+        let gw = mesh.gateway.url();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let cookie = sign_in(&http, &gw, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let page = |path: String| {
+            let (http, cookie, gw) = (&http, &cookie, &gw);
+            async move {
+                let res = http.get(format!("{gw}{path}")).header("cookie", cookie).send().await.unwrap();
+                assert_eq!(res.status(), 200, "{path}");
+                res.text().await.unwrap()
+            }
+        };
+        let csrf = scrape(&page("/clients".into()).await, "x-csrf-token&#34;:&#34;").to_owned();
+        let post = |path: &str, form: &[(&str, &str)]| {
+            http.post(format!("{gw}{path}")).header("cookie", &cookie).header("x-csrf-token", &csrf).form(form).send()
+        };
+
+        // A patient form with a bad coordinate: 422, the error beside that field, nothing saved.
+        let patient =
+            [("name", "Anne Martin"), ("phone", "+41 79 555 01 02"), ("address", "Rue du Lac 3, 1800 Vevey"), ("mobility", "wheelchair")];
+        let bad = post("/clients", &[&patient[..], &[("lat", "46,46"), ("lon", "east")]].concat()).await.unwrap();
+        assert_eq!(bad.status(), 422);
+        let html = bad.text().await.unwrap();
+        assert!(html.contains("id=\"lon-error\"") && !html.contains("id=\"lat-error\""), "only the bad field is marked");
+        assert!(page("/clients".into()).await.contains("Aucun patient"), "nothing saved");
+        // Corrected (a decimal comma is fine), it is saved.
+        let ok = post("/clients", &[&patient[..], &[("lat", "46,46"), ("lon", "6.84")]].concat()).await.unwrap();
+        assert_eq!(ok.status(), 303);
+        let list = page("/clients".into()).await;
+        let id = scrape(&list, "<td class=\"actions\"><a href=\"/clients/").split('/').next().unwrap().to_owned();
+        assert!(list.contains("Anne Martin") && list.contains("Fauteuil roulant"), "listed with its mobility");
+
+        // A booking refused by dispatch (drop-off latitude out of range) shows the refusal beside the field.
+        let booking = [
+            ("client_id", id.as_str()),
+            ("day", day),
+            ("pickup_earliest", "08:00"),
+            ("pickup_latest", "08:20"),
+            ("dropoff_address", "Hôpital Riviera"),
+            ("dropoff_lon", "6.90"),
+        ];
+        let refused = post("/bookings", &[&booking[..], &[("dropoff_lat", "146.5")]].concat()).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(
+            html.contains("id=\"dropoff_lat-error\""),
+            "dispatch's refusal lands on its field: {}",
+            &html[html.find("<main").unwrap()..][..1500]
+        );
+        let created = post("/bookings", &[&booking[..], &[("dropoff_lat", "46.47")]].concat()).await.unwrap();
+        assert_eq!(created.status(), 303, "the patient's home is the pickup");
+        assert!(page(format!("/bookings?day={day}")).await.contains("Rue du Lac 3, 1800 Vevey"));
+
+        // An import with one row dispatch refuses (an unknown patient) imports nothing and names that row.
+        let header = "patient_id,day,pickup_from,pickup_until,dropoff_address,dropoff_lat,dropoff_lon,notes";
+        let csv = format!(
+            "{header},pickup_address,pickup_lat,pickup_lon\n\
+             {id},{day},09:00,09:15,CHUV,46.525,6.642,,Gare de Vevey,46.463,6.843\n\
+             999999,{day},10:00,10:15,CHUV,46.525,6.642,\"second, quoted\",Gare de Vevey,46.463,6.843\n"
+        );
+        let (body, content_type) = multipart(day, &csv);
+        let import = |body: String| {
+            http.post(format!("{gw}/bookings/import"))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", &csrf)
+                .header("content-type", &content_type)
+                .body(body)
+                .send()
+        };
+        let html = import(body).await.unwrap().text().await.unwrap();
+        let outcome = html.find("import-outcome").map_or("", |i| &html[i..][..600.min(html.len() - i)]);
+        assert!(html.contains("Ligne 3, patient_id"), "the refused row is named by line and column: {outcome}");
+        assert!(page(format!("/bookings?day={day}")).await.contains("Une réservation"), "nothing was imported");
+        // Rows the console cannot read are all named, and nothing goes to dispatch.
+        let csv = format!("{header}\n{id},{day},9h,09:15,CHUV,46.525,6.642,\n{id},{day},10:00,10:15,CHUV,north,6.642,\n");
+        let html = import(multipart(day, &csv).0).await.unwrap().text().await.unwrap();
+        assert!(html.contains("Ligne 2, pickup_from") && html.contains("Ligne 3, dropoff_lat"), "every bad row is named");
+        // A clean file is imported whole.
+        let csv = format!("{header}\n{id},{day},09:00,09:15,CHUV,46.525,6.642,\n{id},{day},16:00,16:15,Rue du Lac 3,46.46,6.84,retour\n");
+        let html = import(multipart(day, &csv).0).await.unwrap().text().await.unwrap();
+        assert!(html.contains("2 réservations importées"), "imported");
+        assert!(page(format!("/bookings?day={day}")).await.contains("3 réservations"));
+    }
 }
