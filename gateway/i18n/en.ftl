@@ -290,3 +290,26 @@ map-waiting = { $count ->
     [one] one booking waiting for a driver
    *[other] { $count } bookings waiting for a driver
 }
+
+## Recurring trips
+templates-title = Recurring trips
+templates-new = New recurring trip
+templates-none = No recurring trip yet.
+templates-days = Days
+templates-return = Return
+templates-valid = Valid
+templates-delete = Delete
+templates-delete-confirm = Delete this recurring trip? Bookings already generated stay.
+templates-generate = Generate the day
+templates-generate-hint = Creates the day's bookings from every recurring trip that falls on it; those already created are left as they are.
+templates-choose-weekday = Tick at least one day.
+templates-generated = { $day }: { $count ->
+    [0] no new booking
+    [one] one booking created
+   *[other] { $count } bookings created
+}, { $present } already there.
+field-return_earliest = Return from
+field-return_latest = Return until
+field-valid_from = Valid from
+field-valid_until = Valid until
+field-weekdays = Days

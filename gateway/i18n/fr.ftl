@@ -290,3 +290,26 @@ map-waiting = { $count ->
     [one] une réservation attend un chauffeur
    *[other] { $count } réservations attendent un chauffeur
 }
+
+## Trajets récurrents
+templates-title = Trajets récurrents
+templates-new = Nouveau trajet récurrent
+templates-none = Aucun trajet récurrent pour l'instant.
+templates-days = Jours
+templates-return = Retour
+templates-valid = Validité
+templates-delete = Supprimer
+templates-delete-confirm = Supprimer ce trajet récurrent ? Les réservations déjà créées restent.
+templates-generate = Générer la journée
+templates-generate-hint = Crée les réservations du jour à partir de chaque trajet récurrent qui tombe ce jour-là ; celles déjà créées restent telles quelles.
+templates-choose-weekday = Cochez au moins un jour.
+templates-generated = { $day } : { $count ->
+    [0] aucune nouvelle réservation
+    [one] une réservation créée
+   *[other] { $count } réservations créées
+}, { $present } déjà présentes.
+field-return_earliest = Retour dès
+field-return_latest = Retour jusqu'à
+field-valid_from = Valable dès
+field-valid_until = Valable jusqu'au
+field-weekdays = Jours

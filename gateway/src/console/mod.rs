@@ -25,6 +25,7 @@ mod manifest;
 mod map;
 mod page;
 mod people;
+mod recurring;
 mod security;
 pub mod session;
 mod timeline;
@@ -71,6 +72,10 @@ pub fn router(state: AppState) -> Router {
         .route("/manifest", get(manifest::index))
         .route("/manifest/{id}", get(manifest::sheet))
         .route("/map", get(map::page))
+        .route("/templates", get(recurring::list).post(recurring::create))
+        .route("/templates/new", get(recurring::new))
+        .route("/templates/generate", post(recurring::generate))
+        .route("/templates/{id}/delete", post(recurring::delete))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -35,6 +35,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/bookings", "nav-bookings"),
         ("/clients", "nav-clients"),
         ("/drivers", "nav-drivers"),
+        ("/templates", "nav-templates"),
         ("/manifest", "nav-manifest"),
     ];
     match role {

@@ -358,5 +358,31 @@ async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
         let html = import(multipart(day, &csv).0).await.unwrap().text().await.unwrap();
         assert!(html.contains("2 réservations importées"), "imported");
         assert!(page(format!("/bookings?day={day}")).await.contains("3 réservations"));
+
+        // A recurring trip without a weekday is refused beside the days; with them it is kept.
+        let template = [
+            ("client_id", id.as_str()),
+            ("pickup_earliest", "07:00"),
+            ("pickup_latest", "07:20"),
+            ("return_earliest", "11:00"),
+            ("return_latest", "11:30"),
+            ("valid_from", day),
+            ("dropoff_address", "Centre de dialyse"),
+            ("dropoff_lat", "46.47"),
+            ("dropoff_lon", "6.85"),
+        ];
+        let refused = post("/templates", &template).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.unwrap().contains("id=\"wd1-error\""), "the days are named");
+        let kept = post("/templates", &[&template[..], &[("wd1", "on"), ("wd3", "on"), ("wd5", "on")]].concat()).await.unwrap();
+        assert_eq!(kept.status(), 303);
+        assert!(page("/templates".into()).await.contains("lundi, mercredi, vendredi"));
+        // Generating the Monday creates the trip and its return, once.
+        let generate = || post("/templates/generate", &[("day", day)]);
+        let first = generate().await.unwrap().text().await.unwrap();
+        assert!(first.contains("2 réservations créées, 0 déjà présentes"), "{first}");
+        let again = generate().await.unwrap().text().await.unwrap();
+        assert!(again.contains("aucune nouvelle réservation, 2 déjà présentes"), "{again}");
+        assert!(page(format!("/bookings?day={day}")).await.contains("5 réservations"));
     }
 }
