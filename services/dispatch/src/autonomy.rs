@@ -34,13 +34,20 @@ use kit::{
 use tonic::{Code, Status, transport::Channel};
 
 use crate::{
-    domain::{AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind, geo::Point},
-    entities::{assignment, booking, driver},
+    domain::{
+        AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind,
+        autonomy::{Mode, Proposal},
+        geo::Point,
+    },
     eta::{self, Factors},
     grpc::DispatchApi,
     reassign::MoveError,
     routing::{Matrix, Router},
-    store::{Lease, Move, SettingsDefaults},
+    store::entities::{assignment, booking, driver},
+    store::{
+        autonomy::{Lease, SettingsDefaults},
+        day::Move,
+    },
 };
 
 /// A position older than this is not used to predict.
@@ -65,57 +72,11 @@ pub struct Autonomy {
     pub wake: tokio::sync::Notify,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Off,
-    Suggest,
-    Autonomous,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "off" => Some(Self::Off),
-            "suggest" => Some(Self::Suggest),
-            "autonomous" => Some(Self::Autonomous),
-            _ => None,
-        }
-    }
-
-    /// The mode stored in settings row `row_id`: an unknown one is an error.
-    pub fn stored(row_id: i64, s: &str) -> Result<Self, UnknownValue> {
-        Self::parse(s).ok_or_else(|| UnknownValue::new("autonomy_settings", "mode", row_id, s))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::Suggest => "suggest",
-            Self::Autonomous => "autonomous",
-        }
-    }
-}
-
-/// A corrective action the manager proposes (stored as a suggestion).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Proposal {
-    pub kind: &'static str,
-    pub booking_id: i64,
-    pub from_driver_id: Option<i64>,
-    pub to_driver_id: Option<i64>,
-    pub other_booking_id: Option<i64>,
-    pub description: String,
-    pub confidence: f64,
-    pub improvement_minutes: f64,
-    /// For a delay: the new planned pickup and drop-off.
-    pub retime: Option<(DateTime<Utc>, DateTime<Utc>)>,
-}
-
 /// What one cycle saw and did.
 #[derive(Clone, Debug, Default)]
 pub struct CycleReport {
     pub late_bookings: usize,
-    pub suggestions: Vec<crate::entities::autonomy_suggestion::Model>,
+    pub suggestions: Vec<crate::store::entities::autonomy_suggestion::Model>,
     pub executed: usize,
     pub blocked: usize,
 }
@@ -486,7 +447,7 @@ impl DispatchApi {
     async fn cycle_holding_lease(
         &self,
         company_id: i64,
-        settings: &crate::entities::autonomy_settings::Model,
+        settings: &crate::store::entities::autonomy_settings::Model,
     ) -> Result<CycleReport, Status> {
         let now = self.now();
         let mode = Mode::stored(settings.id, &settings.mode)?;
@@ -510,7 +471,7 @@ impl DispatchApi {
         }
         // Open suggestions nobody proposes any more expire; none is stored twice.
         let open = self.store.open_suggestions(company_id).await?;
-        let same = |s: &crate::entities::autonomy_suggestion::Model, p: &Proposal| {
+        let same = |s: &crate::store::entities::autonomy_suggestion::Model, p: &Proposal| {
             s.kind == p.kind && s.booking_id == p.booking_id && s.to_driver_id == p.to_driver_id && s.other_booking_id == p.other_booking_id
         };
         let stale: Vec<i64> = open.iter().filter(|s| !proposals.iter().any(|p| same(s, p))).map(|s| s.id).collect();

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilte
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::{entities::assignment, store::BoardChange};
+use crate::store::{assignments::BoardChange, entities::assignment};
 
 const CHANNEL: &str = "atmr_board";
 /// Ids per notification: well under PostgreSQL's 8,000-byte payload.

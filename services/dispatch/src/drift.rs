@@ -15,9 +15,9 @@ use sea_orm::{NotSet, Set};
 use tonic::Status;
 
 use crate::{
-    entities::{drift_check, eta_model, trip_observation},
     eta::{Factors, Trip},
     grpc::DispatchApi,
+    store::entities::{drift_check, eta_model, trip_observation},
 };
 
 /// How the drift check runs (`DISPATCH_DRIFT_*`).

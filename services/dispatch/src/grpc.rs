@@ -17,11 +17,13 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::{
     board::Board,
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, UnknownValue, VehicleKind},
-    entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     input::{self, mask_paths},
     metrics::DispatchMetrics,
     run::{self, Planner},
-    store::{AssignmentFilter, BookingFilter, DriverFilter, Move, Store, StoreError, UnassignedRow},
+    store::entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
+    store::{
+        Store, StoreError, assignments::AssignmentFilter, bookings::BookingFilter, day::Move, drivers::DriverFilter, runs::UnassignedRow,
+    },
 };
 
 const ROLES: [Role; 2] = [Role::Admin, Role::Dispatcher];
@@ -88,7 +90,7 @@ impl DispatchApi {
         // The drift check's schedule starts with the company's first trip.
         self.store.autonomy_settings(company_id, self.autonomy.defaults, self.now()).await?;
         self.store
-            .record_pickup(crate::entities::trip_observation::ActiveModel {
+            .record_pickup(crate::store::entities::trip_observation::ActiveModel {
                 id: sea_orm::NotSet,
                 company_id: sea_orm::Set(company_id),
                 booking_id: sea_orm::Set(b.id),
@@ -692,8 +694,9 @@ impl DispatchService for DispatchApi {
         }
         let who = if c.email.is_empty() { c.sub.clone() } else { c.email.clone() };
         let started = std::time::Instant::now();
-        let result =
-            run::run(&self.store, &self.planner, &self.clock, c.company_id, day, mode, r.time_budget_ms as u32, r.seed, &who).await;
+        let req =
+            run::RunRequest { company_id: c.company_id, day, mode, budget_ms: r.time_budget_ms as u32, seed: r.seed, created_by: &who };
+        let result = run::run(&self.store, &self.planner, &self.clock, req).await;
         let done = match result {
             Ok(done) => done,
             Err(e) => {

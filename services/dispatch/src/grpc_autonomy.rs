@@ -10,10 +10,10 @@ use kit::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    autonomy::Mode,
+    domain::autonomy::Mode,
     domain::{Invalid, UnknownValue},
-    entities::{autonomy_settings, autonomy_suggestion, drift_check, eta_model},
     grpc::{DispatchApi, caller, checked_page, page_info},
+    store::entities::{autonomy_settings, autonomy_suggestion, drift_check, eta_model},
 };
 
 pub struct AutonomyApi(pub DispatchApi);

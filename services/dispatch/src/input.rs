@@ -5,7 +5,11 @@ use atmr_proto::{common::v1 as common, dispatch::v1 as pb};
 use chrono::{DateTime, NaiveDate, Utc};
 use kit::input::{long_text, optional_line, required_line};
 
-use crate::domain::{DriverStatus, Invalid, Mobility, VehicleKind, geo::Point};
+use crate::domain::{
+    DriverStatus, Invalid, Mobility, VehicleKind,
+    geo::Point,
+    input::{BookingInput, ClientInput, DriverInput, TemplateInput},
+};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_PHONE: usize = 40;
@@ -15,52 +19,6 @@ pub const MAX_PASSENGERS: i32 = 8;
 pub const MAX_BOARDING_MINUTES: i32 = 60;
 pub const MAX_BATCH: usize = 5_000;
 const MINUTES_PER_DAY: i32 = 24 * 60;
-
-/// A driver as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DriverInput {
-    pub name: String,
-    pub phone: String,
-    pub vehicle_kind: VehicleKind,
-    pub seats: i32,
-    pub wheelchair_places: i32,
-    pub shift_start_minute: i32,
-    pub shift_end_minute: i32,
-    pub depot: Point,
-    pub status: DriverStatus,
-}
-
-/// A client (patient) as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClientInput {
-    pub name: String,
-    pub phone: String,
-    pub address: String,
-    pub location: Point,
-    pub mobility: Mobility,
-    pub notes: String,
-}
-
-/// A booking as written; `mobility` None means "the client's".
-#[derive(Clone, Debug, PartialEq)]
-pub struct BookingInput {
-    pub client_id: i64,
-    pub pickup_address: String,
-    pub pickup: Point,
-    pub dropoff_address: String,
-    pub dropoff: Point,
-    /// Both or neither; neither only for a will-call return.
-    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    pub appointment: Option<DateTime<Utc>>,
-    pub passengers: i32,
-    pub mobility: Option<Mobility>,
-    pub boarding_minutes: i32,
-    pub return_of: Option<i64>,
-    pub will_call: bool,
-    /// Required when there is no window (will-call); else derived from the window.
-    pub service_day: Option<NaiveDate>,
-    pub notes: String,
-}
 
 pub fn point(field: &str, p: Option<&common::GeoPoint>) -> Result<Point, Invalid> {
     let p = p.ok_or_else(|| Invalid::new(field, "is required"))?;
@@ -204,27 +162,6 @@ pub fn booking(b: &pb::Booking) -> Result<BookingInput, Invalid> {
         service_day,
         notes: long_text("notes", &b.notes, MAX_NOTES)?,
     })
-}
-
-/// A recurring template as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TemplateInput {
-    pub client_id: i64,
-    /// Sorted, distinct ISO weekdays 1..=7.
-    pub weekdays: Vec<u32>,
-    pub pickup_address: String,
-    pub pickup: Point,
-    pub dropoff_address: String,
-    pub dropoff: Point,
-    pub pickup_window: (i32, i32),
-    pub appointment_minute: Option<i32>,
-    pub return_window: Option<(i32, i32)>,
-    pub passengers: i32,
-    pub mobility: Option<Mobility>,
-    pub boarding_minutes: i32,
-    pub valid_from: NaiveDate,
-    pub valid_until: Option<NaiveDate>,
-    pub notes: String,
 }
 
 fn minute(field: &str, v: i32) -> Result<i32, Invalid> {

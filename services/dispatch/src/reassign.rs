@@ -21,12 +21,15 @@ use tonic::Status;
 
 use crate::{
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point},
-    entities::{assignment, booking},
     grpc::DispatchApi,
     planning::{self, Frame},
     routing::{Matrix, Router},
     solver::{Plan, Problem, Route, Stop, Unassigned, check, insertion},
-    store::{Days, Move, NewDays, StoreError},
+    store::entities::{assignment, booking},
+    store::{
+        StoreError,
+        day::{Days, Move, NewDays},
+    },
 };
 
 /// Attempts at finding travel times that cover a day read under the lock; the
@@ -192,7 +195,7 @@ fn places(days: &Days) -> Vec<Point> {
 
 /// A move's new routes and what they write.
 struct Planned {
-    rows: Vec<planning::NewAssignment>,
+    rows: Vec<crate::domain::plan::NewAssignment>,
     violations: Vec<String>,
 }
 

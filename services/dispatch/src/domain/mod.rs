@@ -1,7 +1,12 @@
 //! The dispatch vocabulary: vehicle kinds, mobility needs, statuses and their
-//! transitions, places on the map. Pure: no I/O.
+//! transitions, places on the map (`geo`), what a request writes (`input`),
+//! local times and plan rows (`plan`), the manager's modes and proposals
+//! (`autonomy`). Pure: no I/O.
 
+pub mod autonomy;
 pub mod geo;
+pub mod input;
+pub mod plan;
 
 use std::fmt;
 

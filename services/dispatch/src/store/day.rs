@@ -15,12 +15,13 @@ use sea_orm::{
     QueryOrder as _, QuerySelect as _, TransactionTrait as _, sea_query::Expr,
 };
 
-use super::{Store, StoreError, assignment_row, live, not_started, owned, supersede_live_planned};
-use crate::{
-    domain::BookingStatus,
+use super::{
+    Store, StoreError,
+    assignments::{assignment_row, supersede_live_planned},
     entities::{assignment, booking, driver},
-    planning::NewAssignment,
+    live, not_started, owned,
 };
+use crate::domain::{BookingStatus, plan::NewAssignment};
 
 /// What a move reads: the bookings that move, the drivers they move to, those
 /// drivers' live assignments on the bookings' day and the moving bookings' own
