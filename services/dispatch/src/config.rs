@@ -8,7 +8,7 @@ use kit::{
     clock::{self, SharedClock},
 };
 
-use crate::{drift, planning, routing, solver, store};
+use crate::{eta::drift, planning, routing, solver, store};
 
 /// Everything the dispatch component is configured with.
 #[derive(Clone, Debug)]

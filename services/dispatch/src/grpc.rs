@@ -5,7 +5,7 @@
 use std::{collections::HashMap, pin::Pin, sync::Arc};
 
 use atmr_proto::{common::v1 as common, dispatch::v1 as pb, dispatch::v1::dispatch_service_server::DispatchService};
-use chrono::{DateTime, Timelike as _, Utc};
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt as _};
 use kit::{
     auth::{Claims, Role, require_role},
@@ -15,10 +15,13 @@ use kit::{
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
+    autonomy::manager::Manager,
     board::Board,
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, RunMode, RunStatus, UnknownValue, VehicleKind},
+    eta::trips::Trips,
     input::{self, mask_paths},
     metrics::DispatchMetrics,
+    reassign::Reassign,
     run::{self, Planner},
     store::entities::{assignment, booking, client, company, dispatch_run, driver, recurring_template},
     store::{
@@ -35,75 +38,18 @@ pub struct DispatchApi {
     pub(crate) clock: SharedClock,
     pub(crate) board: Board,
     pub(crate) metrics: DispatchMetrics,
-    pub(crate) autonomy: Arc<crate::autonomy::Autonomy>,
+    pub(crate) autonomy: Arc<Manager>,
+    pub(crate) reassign: Reassign,
+    pub(crate) trips: Trips,
 }
 
 impl DispatchApi {
-    pub fn new(
-        store: Store,
-        planner: Planner,
-        clock: SharedClock,
-        metrics: DispatchMetrics,
-        board: Board,
-        autonomy: crate::autonomy::Autonomy,
-    ) -> Self {
-        Self { store, planner: Arc::new(planner), clock, board, metrics, autonomy: Arc::new(autonomy) }
-    }
-
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
     fn publish(&self, company_id: i64, service_day: &str, change: &'static str, rows: impl IntoIterator<Item = assignment::Model>) {
         self.board.publish(company_id, service_day, change, rows.into_iter().collect());
-    }
-
-    /// Records a trip's pickup (with the ETA model's prediction and version) or
-    /// its completion (the actual time); the model learns from these. A failure
-    /// here is logged, never the status change's failure.
-    async fn observe_trip(&self, company_id: i64, b: &booking::Model, to: BookingStatus, at: DateTime<Utc>) {
-        let result = match to {
-            BookingStatus::PickedUp => self.record_pickup(company_id, b, at).await,
-            BookingStatus::Completed => self.store.record_completion(b.id, at).await.map(|_| ()),
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            tracing::warn!(booking_id = b.id, error = %e, "trip not recorded for the ETA model");
-        }
-    }
-
-    async fn record_pickup(&self, company_id: i64, b: &booking::Model, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let from = crate::domain::geo::Point { lat: b.pickup_lat, lon: b.pickup_lon };
-        let to = crate::domain::geo::Point { lat: b.dropoff_lat, lon: b.dropoff_lon };
-        // The routing estimate the manager corrects: the same router as its forecasts.
-        let base = self.planner.router.matrix(&[from, to]).await.0.secs(0, 1);
-        let hour = at.with_timezone(&self.store.time_zone(company_id).await?).hour();
-        let zone = crate::eta::zone(b.pickup_lat, b.pickup_lon);
-        let (version, factors) = match self.store.eta_model(company_id).await? {
-            // A corrupt model is logged (from_stored); the pickup is still
-            // recorded, predicted by the routing estimate as version 0.
-            Some(m) => crate::eta::Factors::from_stored(m.version, &m.factors)
-                .map_or_else(|_| (0, crate::eta::Factors::identity()), |f| (m.version, f)),
-            None => (0, crate::eta::Factors::identity()),
-        };
-        let predicted = factors.predict(base as f64, hour, &zone).round() as i64;
-        // The drift check's schedule starts with the company's first trip.
-        self.store.autonomy_settings(company_id, self.autonomy.defaults, self.now()).await?;
-        self.store
-            .record_pickup(crate::store::entities::trip_observation::ActiveModel {
-                id: sea_orm::NotSet,
-                company_id: sea_orm::Set(company_id),
-                booking_id: sea_orm::Set(b.id),
-                model_version: sea_orm::Set(version),
-                hour: sea_orm::Set(hour as i32),
-                zone: sea_orm::Set(zone),
-                base_seconds: sea_orm::Set(base),
-                predicted_seconds: sea_orm::Set(predicted),
-                actual_seconds: sea_orm::Set(None),
-                picked_up_at: sea_orm::Set(at),
-                completed_at: sea_orm::Set(None),
-            })
-            .await
     }
 }
 
@@ -630,7 +576,7 @@ impl DispatchService for DispatchApi {
         };
         let (row, changed) = self.store.update_booking_status(c.company_id, id, to, &reason, now).await?;
         tracing::info!(booking_id = id, status = %to, "booking status changed");
-        self.observe_trip(c.company_id, &row, to, at).await;
+        self.trips.observe(c.company_id, &row, to, at).await;
         self.publish(c.company_id, &row.service_day, "status_changed", changed);
         Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)?) }))
     }
@@ -779,7 +725,7 @@ impl DispatchService for DispatchApi {
         let r = req.into_inner();
         let booking_id = input::id("booking_id", r.booking_id)?;
         let driver_id = input::id("driver_id", r.driver_id)?;
-        let moved = self.move_bookings(c.company_id, &[Move { booking_id, driver_id }], r.force).await?;
+        let moved = self.reassign.move_bookings(c.company_id, &[Move { booking_id, driver_id }], r.force).await?;
         let assignment = moved.created.into_iter().find(|a| a.booking_id == booking_id);
         Ok(Response::new(pb::ReassignBookingResponse {
             assignment: assignment.map(assignment_pb).transpose()?,
@@ -816,7 +762,7 @@ impl DispatchService for DispatchApi {
         self.metrics.positions.with_label_values(&["accepted"]).inc_by(accepted as u64);
         self.metrics.positions.with_label_values(&["rejected"]).inc_by(rejected as u64);
         if accepted > 0 {
-            self.positions_moved(c.company_id);
+            self.autonomy.positions_moved(c.company_id);
         }
         Ok(Response::new(pb::ReportDriverPositionsResponse { accepted, rejected }))
     }

@@ -174,7 +174,7 @@ impl AutonomyService for AutonomyApi {
         req: Request<pb::RunAutonomyCycleRequest>,
     ) -> Result<Response<pb::RunAutonomyCycleResponse>, Status> {
         let c = caller(&req)?;
-        let report = self.0.autonomy_cycle(c.company_id).await?;
+        let report = self.0.autonomy.cycle(c.company_id).await?;
         Ok(Response::new(pb::RunAutonomyCycleResponse {
             late_bookings: report.late_bookings as i32,
             proposals: report.suggestions.into_iter().map(suggestion_pb).collect::<Result<_, _>>()?,
@@ -208,7 +208,7 @@ impl AutonomyService for AutonomyApi {
 
     async fn run_drift_check(&self, req: Request<pb::RunDriftCheckRequest>) -> Result<Response<pb::RunDriftCheckResponse>, Status> {
         let company_id = require_role(&req, &[Role::Admin])?.company_id;
-        let check = self.0.drift_check(company_id).await?;
+        let check = self.0.autonomy.drift.check(company_id).await?;
         Ok(Response::new(pb::RunDriftCheckResponse { check: Some(check_pb(check)?) }))
     }
 }

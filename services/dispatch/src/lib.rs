@@ -10,12 +10,12 @@ mod board;
 mod config;
 pub mod demo;
 pub mod domain;
-mod drift;
 pub mod eta;
 mod grpc;
 mod grpc_autonomy;
 pub mod input;
 mod metrics;
+mod peers;
 pub mod planning;
 mod reassign;
 pub mod routing;
@@ -61,23 +61,39 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     };
     // The live board's relay between replicas reads through the uncounted connection.
     let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;
-    let autonomy = autonomy::Autonomy {
-        safety: atmr_proto::safety::v1::safety_service_client::SafetyServiceClient::new(kit::grpc::lazy_channel(
-            &rt.cfg.peers.safety,
-            rt.cfg.server.request_timeout,
-        )?),
-        // The relay reads and writes its rows through the uncounted connection.
-        outbox: rt.start_outbox(cfg.clock.clone(), &life)?,
-        keys: rt.keys.clone(),
+    let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, rt.keys.clone())?;
+    // The relay reads and writes its rows through the uncounted connection.
+    let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
+    let store = store::Store::new(db, cfg.default_tz);
+    let planner = Arc::new(planner);
+    let reassign = reassign::Reassign { store: store.clone(), planner: planner.clone(), clock: cfg.clock.clone(), board: board.clone() };
+    let trips =
+        eta::trips::Trips { store: store.clone(), planner: planner.clone(), clock: cfg.clock.clone(), defaults: cfg.autonomy_defaults };
+    let drift = eta::drift::Drift {
+        store: store.clone(),
+        clock: cfg.clock.clone(),
+        metrics: metrics.clone(),
+        outbox: outbox.clone(),
         defaults: cfg.autonomy_defaults,
-        drift: cfg.drift,
+        cfg: cfg.drift,
+    };
+    let manager = Arc::new(autonomy::manager::Manager {
+        store: store.clone(),
+        clock: cfg.clock.clone(),
+        metrics: metrics.clone(),
+        board: board.clone(),
+        reassign: reassign.clone(),
+        safety,
+        outbox,
+        defaults: cfg.autonomy_defaults,
+        drift,
         moved: Default::default(),
         wake: tokio::sync::Notify::new(),
-    };
-    let api = grpc::DispatchApi::new(store::Store::new(db, cfg.default_tz), planner, cfg.clock.clone(), metrics, board, autonomy);
+    });
+    let api = grpc::DispatchApi { store, planner, clock: cfg.clock.clone(), board, metrics, autonomy: manager.clone(), reassign, trips };
     if let Some(every) = cfg.autonomy_tick {
         let polling = store::Store::new(rt.db.clone(), cfg.default_tz);
-        tokio::spawn(autonomy::schedule(api.clone(), polling, every, life.clone()));
+        tokio::spawn(autonomy::manager::schedule(manager, polling, every, life.clone()));
     }
     let autonomy =
         AutonomyServiceServer::new(grpc_autonomy::AutonomyApi(api.clone())).max_decoding_message_size(max).max_encoding_message_size(max);

@@ -14,20 +14,22 @@
 //! have now. Only a day that keeps changing under contention makes the last
 //! attempt ask the router while holding the lock.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::NaiveDate;
+use kit::clock::SharedClock;
 use tonic::Status;
 
 use crate::{
+    board::Board,
     domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point},
-    grpc::DispatchApi,
     planning::{self, Frame},
     routing::{Matrix, Router},
+    run::Planner,
     solver::{Plan, Problem, Route, Stop, Unassigned, check, insertion},
     store::entities::{assignment, booking},
     store::{
-        StoreError,
+        Store, StoreError,
         day::{Days, Move, NewDays},
     },
 };
@@ -74,7 +76,18 @@ impl From<StoreError> for MoveError {
     }
 }
 
-impl DispatchApi {
+/// Moves bookings between drivers' days, with what that needs.
+#[derive(Clone)]
+pub(crate) struct Reassign {
+    pub store: Store,
+    /// Its router and ride limit plan the new days.
+    pub planner: Arc<Planner>,
+    pub clock: SharedClock,
+    /// Where the changed assignments are published.
+    pub board: Board,
+}
+
+impl Reassign {
     /// Puts each booking of `moves` into its driver's day, all or none. With
     /// `force` (a single move only), a booking that fits nowhere goes where
     /// its pickup time puts it and the checker's violations are returned.
@@ -101,7 +114,7 @@ impl DispatchApi {
                     travel.over(&wanted).expect("a matrix covers its own places")
                 }
             };
-            let now = self.now();
+            let now = self.clock.now();
             let day = NaiveDate::parse_from_str(&days.moving[0].service_day, "%Y-%m-%d").expect("ready() read the day");
             let frame = Frame { limit: self.planner.ride, tz, day, not_before: now };
             let planned = plan(frame, &days, moves, matrix, force)?;

@@ -1,96 +1,25 @@
-//! The autonomous manager: from drivers' last positions and each booking's
-//! progress it predicts, with the ETA model, when every remaining stop of the
-//! day will be served; a pickup or appointment missed by more than the
-//! company's threshold is late, and the manager proposes what would help —
-//! give the booking to another driver, swap it with another driver's next
-//! booking, re-time it later within its window, or tell the dispatcher — each
-//! with a confidence score and the expected improvement in minutes.
-//!
-//! Per company, a mode: `off`; `suggest` (proposals are stored as open
-//! suggestions); `autonomous` (each proposal is first authorized by the
-//! safety service, executed only if allowed, then reported with its outcome
-//! and execution time). A blocked proposal becomes a suggestion and a
-//! notification; with safety unreachable nothing is executed and the
-//! dispatcher is told (fail closed).
-//!
-//! The scheduler runs each company's cycle at its interval and soon after
-//! position reports, never two at once for a company (a lease in its settings
-//! row, so across replicas too), and each company's drift check at its own
-//! interval (`drift.rs`).
+//! What the autonomous manager proposes, pure so that tests and the benchmark
+//! can drive it: from drivers' last positions and each booking's progress it
+//! predicts, with the ETA model, when every remaining stop of the day will be
+//! served; a pickup or appointment missed by more than the company's threshold
+//! is late, and it proposes what would help — give the booking to another
+//! driver, swap it with another driver's next booking, re-time it later within
+//! its window, or tell the dispatcher — each with a confidence score and the
+//! expected improvement in minutes.
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::collections::{BTreeSet, HashMap};
 
-use atmr_proto::safety::v1::{AuthorizeActionRequest, CompleteActionRequest, safety_service_client::SafetyServiceClient};
 use chrono::{DateTime, Timelike as _, Utc};
-use kit::{
-    Lifecycle,
-    auth::TokenKeys,
-    notify::{Field, Notice, Severity},
-};
-use tonic::{Code, Status, transport::Channel};
 
 use crate::{
-    domain::{
-        AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind,
-        autonomy::{Mode, Proposal},
-        geo::Point,
-    },
-    eta::{self, Factors},
-    grpc::DispatchApi,
-    reassign::MoveError,
+    domain::{AssignmentStatus, BookingStatus, Load, Mobility, UnknownValue, VehicleKind, autonomy::Proposal, geo::Point},
+    eta::model::{self, Factors},
     routing::{Matrix, Router},
     store::entities::{assignment, booking, driver},
-    store::{
-        autonomy::{Lease, SettingsDefaults},
-        day::Move,
-    },
 };
 
 /// A position older than this is not used to predict.
 const POSITION_MAX_AGE: chrono::Duration = chrono::Duration::minutes(30);
-/// At most one cycle per company this often, whatever triggers it.
-const MIN_CYCLE_GAP: chrono::Duration = chrono::Duration::seconds(5);
-/// A cycle holds its lease at most this long (a crashed holder's lease runs out).
-const CYCLE_LEASE: chrono::Duration = chrono::Duration::minutes(5);
-/// What triggers an autonomous action, in the audit trail.
-const TRIGGER: &str = "autonomous_manager";
-
-/// What the manager needs beside the dispatch service's own parts.
-pub struct Autonomy {
-    pub safety: SafetyServiceClient<Channel>,
-    /// Where the dispatcher's notices and drift alerts are committed.
-    pub outbox: kit::outbox::Outbox,
-    pub keys: Arc<TokenKeys>,
-    pub defaults: SettingsDefaults,
-    pub drift: crate::drift::DriftConfig,
-    /// Companies whose drivers reported positions since their last cycle.
-    pub moved: Mutex<BTreeSet<i64>>,
-    pub wake: tokio::sync::Notify,
-}
-
-/// What one cycle saw and did.
-#[derive(Clone, Debug, Default)]
-pub struct CycleReport {
-    pub late_bookings: usize,
-    pub suggestions: Vec<crate::store::entities::autonomy_suggestion::Model>,
-    pub executed: usize,
-    pub blocked: usize,
-}
-
-/// What executing an authorized action did, as safety must hear it.
-#[derive(Debug)]
-enum Outcome {
-    /// Everything it writes was committed.
-    Done,
-    /// Nothing was written.
-    Failed(Status),
-    /// Whether it was written is not known (a commit whose answer was lost).
-    Unknown(Status),
-}
 
 /// A stop still to serve on a driver's day.
 #[derive(Clone, Copy, Debug)]
@@ -173,11 +102,11 @@ impl Places {
 }
 
 /// The day as the manager sees it.
-struct Day<'a> {
-    now: DateTime<Utc>,
-    tz: chrono_tz::Tz,
-    factors: &'a Factors,
-    places: &'a Places,
+pub(crate) struct Day<'a> {
+    pub now: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+    pub factors: &'a Factors,
+    pub places: &'a Places,
 }
 
 impl Day<'_> {
@@ -185,7 +114,7 @@ impl Day<'_> {
         let base = self.places.matrix.secs(from, to) as f64;
         let hour = at.with_timezone(&self.tz).hour();
         let p = self.places.index.coords[from];
-        self.factors.predict(base, hour, &eta::zone(p.lat, p.lon)).round() as i64
+        self.factors.predict(base, hour, &model::zone(p.lat, p.lon)).round() as i64
     }
 
     /// Serves `stops` in order from place `start` at `now`.
@@ -217,7 +146,7 @@ impl Day<'_> {
 }
 
 /// The drivers with a recent position, and where.
-fn positions(now: DateTime<Utc>, drivers: &[driver::Model]) -> Vec<(i64, Point)> {
+pub(crate) fn positions(now: DateTime<Utc>, drivers: &[driver::Model]) -> Vec<(i64, Point)> {
     drivers
         .iter()
         .filter_map(|d| match (d.last_lat, d.last_lon, d.last_position_at) {
@@ -244,7 +173,7 @@ fn stops_of<'a>(driver_id: i64, live: &[assignment::Model], bookings: &'a HashMa
 
 /// Every stored value the manager reads is a known one (`propose` may then
 /// rely on them), or the first that is not.
-fn readable(drivers: &[driver::Model], bookings: &[booking::Model], live: &[assignment::Model]) -> Result<(), UnknownValue> {
+pub(crate) fn readable(drivers: &[driver::Model], bookings: &[booking::Model], live: &[assignment::Model]) -> Result<(), UnknownValue> {
     for d in drivers {
         VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
     }
@@ -269,7 +198,7 @@ fn confidence(gain_minutes: f64, mae_minutes: f64) -> f64 {
 }
 
 /// The proposals for a day: pure, so that tests and the benchmark can drive it.
-fn propose(
+pub(crate) fn propose(
     day: &Day<'_>,
     threshold: i64,
     mae_minutes: f64,
@@ -427,315 +356,10 @@ fn propose(
     (late.len(), proposals)
 }
 
-impl DispatchApi {
-    /// One manager cycle for `company_id` now. Fails with ABORTED when another
-    /// cycle of the company is running (here or on another replica).
-    pub(crate) async fn autonomy_cycle(&self, company_id: i64) -> Result<CycleReport, Status> {
-        let now = self.now();
-        let a = &self.autonomy;
-        let settings = self.store.autonomy_settings(company_id, a.defaults, now).await?;
-        if !self.store.try_lease(company_id, Lease::Cycle, now, now + CYCLE_LEASE).await? {
-            return Err(Status::aborted(format!("an autonomy cycle of company {company_id} is running; try again")));
-        }
-        let started = Instant::now();
-        let result = self.cycle_holding_lease(company_id, &settings).await;
-        self.store.release_lease(company_id, Lease::Cycle, self.now()).await?;
-        self.metrics.autonomy_cycle.observe(started.elapsed().as_secs_f64());
-        result
-    }
-
-    async fn cycle_holding_lease(
-        &self,
-        company_id: i64,
-        settings: &crate::store::entities::autonomy_settings::Model,
-    ) -> Result<CycleReport, Status> {
-        let now = self.now();
-        let mode = Mode::stored(settings.id, &settings.mode)?;
-        let tz = self.store.time_zone(company_id).await?;
-        let (drivers, bookings, live) = self.store.live_day(company_id, now.with_timezone(&tz).date_naive()).await?;
-        // The manager acts on the whole day or not at all: a row it cannot read stops the cycle.
-        readable(&drivers, &bookings, &live)?;
-        let (factors, mae) = match self.store.eta_model(company_id).await? {
-            // A corrupt model is logged (from_stored); the cycle goes on with the routing estimate.
-            Some(m) => (Factors::from_stored(m.version, &m.factors).unwrap_or_else(|_| Factors::identity()), m.mae_minutes),
-            None => (Factors::identity(), 5.0),
-        };
-        let bookings: HashMap<i64, booking::Model> = bookings.into_iter().map(|b| (b.id, b)).collect();
-        let threshold = i64::from(settings.lateness_threshold_minutes) * 60;
-        let places = Places::routed(&self.planner.router, &positions(now, &drivers), &bookings).await;
-        let day = Day { now, tz, factors: &factors, places: &places };
-        let (late, proposals) = propose(&day, threshold, mae, &drivers, &bookings, &live);
-        let mut report = CycleReport { late_bookings: late, ..CycleReport::default() };
-        if mode == Mode::Off {
-            return Ok(report);
-        }
-        // Open suggestions nobody proposes any more expire; none is stored twice.
-        let open = self.store.open_suggestions(company_id).await?;
-        let same = |s: &crate::store::entities::autonomy_suggestion::Model, p: &Proposal| {
-            s.kind == p.kind && s.booking_id == p.booking_id && s.to_driver_id == p.to_driver_id && s.other_booking_id == p.other_booking_id
-        };
-        let stale: Vec<i64> = open.iter().filter(|s| !proposals.iter().any(|p| same(s, p))).map(|s| s.id).collect();
-        self.store.expire_suggestions(&stale, now).await?;
-        let mut safety_down: Option<String> = None;
-        for p in proposals {
-            if mode == Mode::Suggest {
-                if !open.iter().any(|s| same(s, &p)) {
-                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, "open", None, now).await?);
-                }
-                continue;
-            }
-            if safety_down.is_some() {
-                report.suggestions.push(self.store.insert_suggestion(company_id, &p, "safety_unavailable", None, now).await?);
-                continue;
-            }
-            match self.authorize(company_id, &p).await {
-                Ok(Some(action_id)) => {
-                    let t = Instant::now();
-                    let outcome = self.execute(company_id, &p).await;
-                    let ms = t.elapsed().as_secs_f64() * 1000.0;
-                    self.complete(company_id, action_id, &outcome, ms).await;
-                    let (state, label) = match &outcome {
-                        Outcome::Done => {
-                            report.executed += 1;
-                            ("executed", "executed")
-                        }
-                        Outcome::Failed(e) => {
-                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action failed, nothing written; left as a suggestion");
-                            ("open", "failed")
-                        }
-                        Outcome::Unknown(e) => {
-                            tracing::warn!(company_id, booking_id = p.booking_id, kind = p.kind, error = %e.message(), "autonomous action's outcome unknown; left as a suggestion");
-                            ("open", "unknown")
-                        }
-                    };
-                    self.metrics.autonomy_actions.with_label_values(&[p.kind, label]).inc();
-                    report.suggestions.push(self.store.insert_suggestion(company_id, &p, state, Some(action_id), now).await?);
-                }
-                Ok(None) => {
-                    report.blocked += 1;
-                    self.metrics.autonomy_actions.with_label_values(&[p.kind, "blocked"]).inc();
-                    let title = format!("Blocked by the safety limits: {}", p.description);
-                    let row = self
-                        .store
-                        .insert_suggestion_with_notice(&self.autonomy.outbox, company_id, &p, "blocked", now, |row| {
-                            dispatcher_notice("dispatch.autonomy_blocked", title, format!("autonomy.blocked:{}", row.id), &p)
-                        })
-                        .await?;
-                    report.suggestions.push(row);
-                }
-                Err(status) => {
-                    self.metrics.autonomy_actions.with_label_values(&[p.kind, "safety_unavailable"]).inc();
-                    tracing::warn!(company_id, code = ?status.code(), error = %status.message(), "safety unreachable: no autonomous action this cycle");
-                    let notice = dispatcher_notice(
-                        "dispatch.autonomy_safety_unavailable",
-                        "The safety service cannot be reached: the autonomous manager acts on nothing until it is back".to_owned(),
-                        format!("autonomy.safety_unavailable:{company_id}:{}", now.timestamp() / 600),
-                        &p,
-                    );
-                    safety_down = Some(status.message().to_owned());
-                    let row = self
-                        .store
-                        .insert_suggestion_with_notice(&self.autonomy.outbox, company_id, &p, "safety_unavailable", now, |_| notice)
-                        .await?;
-                    report.suggestions.push(row);
-                }
-            }
-        }
-        Ok(report)
-    }
-
-    fn safety_request<T>(&self, company_id: i64, message: T) -> tonic::Request<T> {
-        let token = self.autonomy.keys.service_token("dispatch", company_id);
-        let mut req = kit::grpc::request(message, &token);
-        req.set_timeout(Duration::from_secs(3));
-        req
-    }
-
-    /// The action id when safety allows `p`, `None` when a limit blocks it.
-    async fn authorize(&self, company_id: i64, p: &Proposal) -> Result<Option<i64>, Status> {
-        let data = serde_json::json!({
-            "kind": p.kind,
-            "booking_id": p.booking_id,
-            "from_driver_id": p.from_driver_id,
-            "to_driver_id": p.to_driver_id,
-            "other_booking_id": p.other_booking_id,
-        });
-        let request = AuthorizeActionRequest {
-            booking_id: Some(p.booking_id),
-            driver_id: p.to_driver_id.or(p.from_driver_id),
-            action_type: p.kind.to_owned(),
-            action_description: p.description.chars().take(500).collect(),
-            action_data: data.to_string(),
-            confidence_score: Some(p.confidence),
-            expected_improvement_minutes: Some(p.improvement_minutes),
-            trigger_source: TRIGGER.to_owned(),
-        };
-        let answer = self.autonomy.safety.clone().authorize_action(self.safety_request(company_id, request)).await?.into_inner();
-        Ok(answer.allowed.then_some(answer.action_id))
-    }
-
-    /// Reports an executed action's outcome: a success only when all it
-    /// writes was committed, a failure only when nothing was written. When
-    /// that is not known, nothing is reported: the action stays "authorized"
-    /// in the audit trail, counted against the limits, which is the safe
-    /// side. A failure to report is logged likewise.
-    async fn complete(&self, company_id: i64, action_id: i64, outcome: &Outcome, ms: f64) {
-        let (success, error_message) = match outcome {
-            Outcome::Done => (true, None),
-            Outcome::Failed(e) => (false, Some(e.message().to_owned())),
-            Outcome::Unknown(e) => {
-                tracing::warn!(company_id, action_id, error = %e.message(), "an autonomous action's outcome is unknown: not reported, it stays authorized");
-                return;
-            }
-        };
-        let request = CompleteActionRequest { action_id, success, error_message, execution_time_ms: Some(ms) };
-        if let Err(e) = self.autonomy.safety.clone().complete_action(self.safety_request(company_id, request)).await {
-            tracing::warn!(company_id, action_id, code = ?e.code(), error = %e.message(), "could not report an autonomous action's outcome");
-        }
-    }
-
-    async fn execute(&self, company_id: i64, p: &Proposal) -> Outcome {
-        let moves = match (p.kind, p.to_driver_id, p.from_driver_id, p.other_booking_id) {
-            ("reassign", Some(to), _, _) => vec![Move { booking_id: p.booking_id, driver_id: to }],
-            // Both legs in one transaction that re-checks both days: both or neither.
-            ("swap", Some(to), Some(from), Some(other)) => {
-                vec![Move { booking_id: p.booking_id, driver_id: to }, Move { booking_id: other, driver_id: from }]
-            }
-            ("reassign" | "swap", ..) => {
-                return Outcome::Failed(Status::internal(format!("a {} without its drivers and bookings", p.kind)));
-            }
-            ("delay", ..) => return self.delay(company_id, p).await,
-            ("notify_dispatcher", ..) => {
-                let now = self.now();
-                let key = format!("autonomy.late:{}:{}", p.booking_id, now.timestamp() / 900);
-                let notice = dispatcher_notice("dispatch.late_booking", p.description.clone(), key, p);
-                // One statement: an error wrote nothing unless the connection broke under it.
-                return match self.store.enqueue_notice(&self.autonomy.outbox, company_id, &notice, now).await {
-                    Ok(()) => Outcome::Done,
-                    Err(e) => {
-                        let status = Status::from(e);
-                        if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
-                    }
-                };
-            }
-            (other, ..) => return Outcome::Failed(Status::internal(format!("unknown action {other}"))),
-        };
-        match self.move_bookings(company_id, &moves, false).await {
-            Ok(_) => Outcome::Done,
-            Err(MoveError::NotDone(e)) => Outcome::Failed(e),
-            Err(MoveError::Unknown(e)) => Outcome::Unknown(e),
-        }
-    }
-
-    /// Re-times a booking's planned assignment: one statement, so an error
-    /// wrote nothing unless the connection broke under it.
-    async fn delay(&self, company_id: i64, p: &Proposal) -> Outcome {
-        let Some((pickup, dropoff)) = p.retime else { return Outcome::Failed(Status::internal("a delay without its times")) };
-        match self.store.retime(company_id, p.booking_id, pickup, dropoff, self.now()).await {
-            Ok(Some(row)) => {
-                match self.store.booking(company_id, p.booking_id).await {
-                    Ok(b) => self.board.publish(company_id, &b.service_day, "retimed", vec![row]),
-                    Err(e) => tracing::warn!(booking_id = p.booking_id, error = %e, "a re-timed assignment was not published to the board"),
-                }
-                Outcome::Done
-            }
-            Ok(None) => {
-                Outcome::Failed(Status::failed_precondition(format!("booking {} has no planned assignment any more", p.booking_id)))
-            }
-            Err(e) => {
-                let status = Status::from(e);
-                if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
-            }
-        }
-    }
-
-    /// Marks that `company_id`'s drivers moved: its next cycle comes soon.
-    pub(crate) fn positions_moved(&self, company_id: i64) {
-        self.autonomy.moved.lock().expect("not poisoned").insert(company_id);
-        self.autonomy.wake.notify_one();
-    }
-}
-
-/// What the dispatcher is told about proposal `p`.
-fn dispatcher_notice(event: &str, title: String, key: String, p: &Proposal) -> Notice {
-    let field = |name: &str, value: String| Field::new(name, value, true);
-    let mut fields = vec![field("Booking", p.booking_id.to_string()), field("Action", p.kind.to_owned())];
-    fields.extend(p.from_driver_id.map(|d| field("Driver", d.to_string())));
-    fields.extend(p.to_driver_id.map(|d| field("Proposed driver", d.to_string())));
-    fields.push(field("Confidence", format!("{:.0} %", p.confidence * 100.0)));
-    Notice {
-        event_type: event.to_owned(),
-        severity: Severity::Warning,
-        title: title.chars().take(200).collect(),
-        body: p.description.clone(),
-        fields,
-        idempotency_key: key,
-    }
-}
-
-/// Runs due cycles and drift checks until `life` stops. `polling` reads the
-/// work list and takes the drift leases: a connection outside the counted data
-/// path, so that a run's statement count stays its own.
-pub async fn schedule(api: DispatchApi, polling: crate::store::Store, every: Duration, life: Lifecycle) {
-    let mut last_cycle: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = api.autonomy.wake.notified() => {}
-            () = life.stopping() => return,
-        }
-        let moved = std::mem::take(&mut *api.autonomy.moved.lock().expect("not poisoned"));
-        let companies = match polling.all_autonomy_settings().await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "autonomy scheduler: reading settings failed");
-                continue;
-            }
-        };
-        for s in companies {
-            let now = api.now();
-            if s.drift_lease_until <= now {
-                let next = now + chrono::Duration::seconds(i64::from(s.drift_check_interval_seconds));
-                if matches!(polling.try_lease(s.company_id, Lease::Drift, now, next).await, Ok(true))
-                    && let Err(e) = api.drift_check(s.company_id).await
-                {
-                    tracing::warn!(company_id = s.company_id, error = %e.message(), "scheduled drift check failed");
-                }
-            }
-            match Mode::stored(s.id, &s.mode) {
-                Ok(Mode::Off) => continue,
-                Ok(_) => {}
-                Err(e) => {
-                    // The other companies' cycles go on.
-                    tracing::error!(company_id = s.company_id, value = %e.value, "autonomy settings hold an unknown mode: no cycle for the company");
-                    continue;
-                }
-            }
-            let interval = chrono::Duration::seconds(i64::from(s.cycle_interval_seconds));
-            let last = *last_cycle.entry(s.company_id).or_insert(now);
-            let due = now - last >= interval || (moved.contains(&s.company_id) && now - last >= MIN_CYCLE_GAP);
-            if !due {
-                continue;
-            }
-            last_cycle.insert(s.company_id, now);
-            match api.autonomy_cycle(s.company_id).await {
-                Ok(r) => tracing::debug!(
-                    company_id = s.company_id,
-                    late = r.late_bookings,
-                    executed = r.executed,
-                    blocked = r.blocked,
-                    "autonomy cycle"
-                ),
-                Err(e) if e.code() == Code::Aborted => {}
-                Err(e) => tracing::warn!(company_id = s.company_id, error = %e.message(), "autonomy cycle failed"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::autonomy::Mode;
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + chrono::Duration::minutes(minutes)
