@@ -2,18 +2,21 @@
 //! runs and assignments, with a set-based data path (a run's SQL statements do
 //! not grow with its bookings), a travel model, the optimizer behind the
 //! `solver::Solver` trait and an independent feasibility checker; the
-//! autonomous manager (`autonomy.rs`) with the ETA model (`eta.rs`) and its
-//! drift check (`drift.rs`).
+//! autonomous manager with the ETA model and its drift check.
+//!
+//! Rooms, arrows running down: `api/` (the gRPC services, its protos) ->
+//! `core` (state and use cases) -> `run`, `reassign`, `autonomy/`, `eta/`
+//! (what acts on the day) -> `peers/` (safety, notices for notify), `board`,
+//! `planning`, `solver/`, `routing/` and `store/` (every query) -> `domain/`
+//! (pure rules). `serve` assembles them.
 
+mod api;
 mod autonomy;
 mod board;
 mod config;
-pub mod demo;
+mod core;
 pub mod domain;
 pub mod eta;
-mod grpc;
-mod grpc_autonomy;
-pub mod input;
 mod metrics;
 mod peers;
 pub mod planning;
@@ -23,6 +26,7 @@ mod run;
 pub mod solver;
 mod store;
 
+pub use api::demo;
 pub use config::Config;
 
 use std::sync::Arc;
@@ -64,40 +68,24 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, rt.keys.clone())?;
     // The relay reads and writes its rows through the uncounted connection.
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
-    let store = store::Store::new(db, cfg.default_tz);
-    let planner = Arc::new(planner);
-    let reassign = reassign::Reassign { store: store.clone(), planner: planner.clone(), clock: cfg.clock.clone(), board: board.clone() };
-    let trips =
-        eta::trips::Trips { store: store.clone(), planner: planner.clone(), clock: cfg.clock.clone(), defaults: cfg.autonomy_defaults };
-    let drift = eta::drift::Drift {
-        store: store.clone(),
+    let core = Arc::new(core::Dispatch::assemble(core::Parts {
+        store: store::Store::new(db, cfg.default_tz),
+        planner,
         clock: cfg.clock.clone(),
-        metrics: metrics.clone(),
-        outbox: outbox.clone(),
-        defaults: cfg.autonomy_defaults,
-        cfg: cfg.drift,
-    };
-    let manager = Arc::new(autonomy::manager::Manager {
-        store: store.clone(),
-        clock: cfg.clock.clone(),
-        metrics: metrics.clone(),
-        board: board.clone(),
-        reassign: reassign.clone(),
+        board,
+        metrics,
         safety,
         outbox,
         defaults: cfg.autonomy_defaults,
-        drift,
-        moved: Default::default(),
-        wake: tokio::sync::Notify::new(),
-    });
-    let api = grpc::DispatchApi { store, planner, clock: cfg.clock.clone(), board, metrics, autonomy: manager.clone(), reassign, trips };
+        drift: cfg.drift,
+    }));
     if let Some(every) = cfg.autonomy_tick {
         let polling = store::Store::new(rt.db.clone(), cfg.default_tz);
-        tokio::spawn(autonomy::manager::schedule(manager, polling, every, life.clone()));
+        tokio::spawn(autonomy::manager::schedule(core.manager.clone(), polling, every, life.clone()));
     }
     let autonomy =
-        AutonomyServiceServer::new(grpc_autonomy::AutonomyApi(api.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
-    let dispatch = DispatchServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
+        AutonomyServiceServer::new(api::AutonomyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let dispatch = DispatchServiceServer::new(api::DispatchApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));
     let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await

@@ -8,7 +8,8 @@ use chrono::{NaiveDate, Utc};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 use sea_orm::DatabaseConnection;
 
-use crate::{input, planning, store::Store};
+use super::input;
+use crate::{planning, store::Store};
 
 pub const DRIVERS: usize = 40;
 pub const PATIENTS: usize = 600;
