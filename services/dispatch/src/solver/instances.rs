@@ -8,7 +8,7 @@
 //! start within the window, cost = total distance.
 //!
 //! One file: the formats, their conversion to the `Model` and the checker
-//! share the sets' conventions below, and must change together.
+//! share the sets' conventions above, and must change together.
 
 use super::model::{self, Kind, Model, Objective};
 
