@@ -1,6 +1,7 @@
 //! Every query of the dispatch service, one file per aggregate: `companies`,
 //! `drivers`, `clients`, `bookings`, `templates`, `runs`, `assignments` (with
-//! `day`, the drivers' days a reassignment holds), `autonomy` (settings,
+//! `day`, the drivers' days a reassignment holds, and `board`, the live
+//! board's relay between replicas), `autonomy` (settings,
 //! leases, suggestions, the manager's view of the day) and `eta` (models,
 //! observed trips, drift checks); `entities` are the tables.
 //!
@@ -19,6 +20,7 @@ pub use kit::error::StoreError;
 
 pub mod assignments;
 pub mod autonomy;
+pub mod board;
 pub mod bookings;
 pub mod clients;
 pub mod companies;
