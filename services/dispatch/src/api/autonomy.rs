@@ -8,9 +8,9 @@ use kit::auth::{Role, require_role};
 use tonic::{Request, Response, Status};
 
 use super::{
-    AutonomyApi, caller,
     convert::{STATES, check_pb, model_pb, page_info, settings_pb, suggestion_pb},
     input::{checked_page, within},
+    services::{AutonomyApi, caller},
 };
 use crate::{
     core::SettingsChange,

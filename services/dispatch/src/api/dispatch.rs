@@ -15,12 +15,12 @@ use kit::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
-    DispatchApi, caller,
     convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb},
     input::{
         self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, booking_status, checked_page, mask_paths, merge_booking, merge_client,
         merge_driver, optional_query, prefix_store, required,
     },
+    services::{DispatchApi, caller},
 };
 use crate::{
     core::PositionBatch,

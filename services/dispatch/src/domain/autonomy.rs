@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::UnknownValue;
+use kit::stored::UnknownValue;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

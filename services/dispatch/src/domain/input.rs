@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{DriverStatus, Mobility, VehicleKind, geo::Point};
+use super::{
+    geo::Point,
+    vocabulary::{DriverStatus, Mobility, VehicleKind},
+};
 
 /// A driver as written.
 #[derive(Clone, Debug, PartialEq)]

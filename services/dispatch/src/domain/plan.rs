@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 
-use super::AssignmentStatus;
+use super::vocabulary::AssignmentStatus;
 
 /// The UTC instant of `minute` minutes after local midnight of `day` in `tz`.
 /// A minute that does not exist (the spring-forward gap) moves to the first that does.

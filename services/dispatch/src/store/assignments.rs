@@ -9,9 +9,8 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     entities::{assignment, booking},
-    live,
+    shared::{Page, Store, StoreError, live},
 };
 use crate::domain::{AssignmentStatus, plan::NewAssignment};
 

@@ -12,9 +12,8 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     entities::{assignment, autonomy_settings, autonomy_suggestion, booking, driver},
-    live,
+    shared::{Page, Store, StoreError, live},
 };
 use crate::domain::{BookingStatus, DriverStatus, autonomy::Proposal};
 

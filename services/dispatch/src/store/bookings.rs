@@ -12,10 +12,9 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     assignments::supersede_live,
     entities::{assignment, booking, client},
-    live, owned,
+    shared::{Page, Store, StoreError, live, owned},
 };
 use crate::domain::{
     AssignmentStatus, BookingStatus, Invalid, Mobility, UnknownValue, check_transition,

@@ -9,9 +9,8 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     entities::{booking, client},
-    like_escape, open_statuses, owned,
+    shared::{Page, Store, StoreError, like_escape, open_statuses, owned},
 };
 use crate::domain::{Mobility, input::ClientInput};
 

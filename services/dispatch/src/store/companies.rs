@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{EntityTrait as _, IntoActiveModel as _, Set, sea_query::OnConflict};
 
-use super::{Store, StoreError, entities::company};
+use super::{
+    entities::company,
+    shared::{Store, StoreError},
+};
 use crate::domain::UnknownValue;
 
 impl Store {

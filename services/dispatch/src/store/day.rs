@@ -16,10 +16,9 @@ use sea_orm::{
 };
 
 use super::{
-    Store, StoreError,
     assignments::{assignment_row, supersede_live_planned},
     entities::{assignment, booking, driver},
-    live, not_started, owned,
+    shared::{Store, StoreError, live, not_started, owned},
 };
 use crate::domain::{BookingStatus, plan::NewAssignment};
 

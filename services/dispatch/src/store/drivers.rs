@@ -11,9 +11,8 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     entities::{assignment, driver},
-    like_escape, live, owned,
+    shared::{Page, Store, StoreError, like_escape, live, owned},
 };
 use crate::domain::{DriverStatus, VehicleKind, input::DriverInput};
 

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     entities::{drift_check, eta_model, trip_observation},
+    shared::{Page, Store, StoreError},
 };
 
 impl Store {

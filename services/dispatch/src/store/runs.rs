@@ -10,10 +10,9 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store, StoreError,
     assignments::{assignment_row, supersede_live},
     entities::{assignment, booking, dispatch_run, driver},
-    not_started, owned,
+    shared::{Page, Store, StoreError, not_started, owned},
 };
 use crate::domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, RunMode, RunStatus, VehicleKind, plan::NewAssignment};
 

@@ -8,9 +8,8 @@ use sea_orm::{
 };
 
 use super::{
-    Store, StoreError,
     entities::{booking, recurring_template},
-    owned,
+    shared::{Store, StoreError, owned},
 };
 use crate::domain::{BookingStatus, Invalid, Mobility, input::TemplateInput, plan::local_minute};
 
