@@ -13,7 +13,6 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, NaiveDate, Utc};
 use kit::{clock::SharedClock, outbox::Outbox};
 use tokio::sync::broadcast;
-use tonic::Status;
 
 use crate::{
     autonomy::manager::{CycleReport, Manager},
@@ -23,6 +22,7 @@ use crate::{
         autonomy::Mode,
         input::{BookingInput, ClientInput, DriverInput, TemplateInput},
     },
+    error::Error,
     eta::{
         drift::{Drift, DriftConfig},
         trips::Trips,
@@ -118,8 +118,8 @@ impl Dispatch {
 
     // ---- the company -------------------------------------------------------
 
-    pub async fn company(&self, company_id: i64) -> Result<company::Model, StoreError> {
-        self.store.company(company_id, self.now()).await
+    pub async fn company(&self, company_id: i64) -> Result<company::Model, Error> {
+        Ok(self.store.company(company_id, self.now()).await?)
     }
 
     /// Reads the company, applies `change` (which checks what it sets) and saves it.
@@ -127,46 +127,46 @@ impl Dispatch {
         &self,
         company_id: i64,
         change: impl FnOnce(&mut company::Model) -> Result<(), Invalid>,
-    ) -> Result<company::Model, StoreError> {
+    ) -> Result<company::Model, Error> {
         let now = self.now();
         let mut company = self.store.company(company_id, now).await?;
         change(&mut company)?;
         company.updated_at = now;
-        self.store.save_company(company).await
+        Ok(self.store.save_company(company).await?)
     }
 
     // ---- drivers and clients -----------------------------------------------
 
-    pub async fn create_driver(&self, company_id: i64, d: DriverInput) -> Result<driver::Model, StoreError> {
+    pub async fn create_driver(&self, company_id: i64, d: DriverInput) -> Result<driver::Model, Error> {
         let row = self.store.create_driver(company_id, d, self.now()).await?;
         tracing::info!(driver_id = row.id, "driver created");
         Ok(row)
     }
 
-    pub async fn driver(&self, company_id: i64, id: i64) -> Result<driver::Model, StoreError> {
-        self.store.driver(company_id, id).await
+    pub async fn driver(&self, company_id: i64, id: i64) -> Result<driver::Model, Error> {
+        Ok(self.store.driver(company_id, id).await?)
     }
 
-    pub async fn list_drivers(&self, company_id: i64, f: &DriverFilter, page: (u64, u64)) -> Result<Page<driver::Model>, StoreError> {
-        self.store.list_drivers(company_id, f, page).await
+    pub async fn list_drivers(&self, company_id: i64, f: &DriverFilter, page: (u64, u64)) -> Result<Page<driver::Model>, Error> {
+        Ok(self.store.list_drivers(company_id, f, page).await?)
     }
 
-    pub async fn update_driver(&self, company_id: i64, id: i64, d: DriverInput) -> Result<driver::Model, StoreError> {
-        self.store.update_driver(company_id, id, d, self.now()).await
+    pub async fn update_driver(&self, company_id: i64, id: i64, d: DriverInput) -> Result<driver::Model, Error> {
+        Ok(self.store.update_driver(company_id, id, d, self.now()).await?)
     }
 
-    pub async fn delete_driver(&self, company_id: i64, id: i64) -> Result<(), StoreError> {
-        self.store.delete_driver(company_id, id, self.now()).await
+    pub async fn delete_driver(&self, company_id: i64, id: i64) -> Result<(), Error> {
+        Ok(self.store.delete_driver(company_id, id, self.now()).await?)
     }
 
-    pub async fn create_client(&self, company_id: i64, c: ClientInput) -> Result<client::Model, StoreError> {
+    pub async fn create_client(&self, company_id: i64, c: ClientInput) -> Result<client::Model, Error> {
         let row = self.store.create_client(company_id, c, self.now()).await?;
         tracing::info!(client_id = row.id, "client created");
         Ok(row)
     }
 
-    pub async fn client(&self, company_id: i64, id: i64) -> Result<client::Model, StoreError> {
-        self.store.client(company_id, id).await
+    pub async fn client(&self, company_id: i64, id: i64) -> Result<client::Model, Error> {
+        Ok(self.store.client(company_id, id).await?)
     }
 
     pub async fn list_clients(
@@ -175,43 +175,43 @@ impl Dispatch {
         mobilities: &[Mobility],
         query: Option<&str>,
         page: (u64, u64),
-    ) -> Result<Page<client::Model>, StoreError> {
-        self.store.list_clients(company_id, mobilities, query, page).await
+    ) -> Result<Page<client::Model>, Error> {
+        Ok(self.store.list_clients(company_id, mobilities, query, page).await?)
     }
 
-    pub async fn update_client(&self, company_id: i64, id: i64, c: ClientInput) -> Result<client::Model, StoreError> {
-        self.store.update_client(company_id, id, c, self.now()).await
+    pub async fn update_client(&self, company_id: i64, id: i64, c: ClientInput) -> Result<client::Model, Error> {
+        Ok(self.store.update_client(company_id, id, c, self.now()).await?)
     }
 
-    pub async fn delete_client(&self, company_id: i64, id: i64) -> Result<(), StoreError> {
-        self.store.delete_client(company_id, id, self.now()).await
+    pub async fn delete_client(&self, company_id: i64, id: i64) -> Result<(), Error> {
+        Ok(self.store.delete_client(company_id, id, self.now()).await?)
     }
 
     // ---- bookings and templates --------------------------------------------
 
     /// Creates every booking of `rows` or none.
-    pub async fn create_bookings(&self, company_id: i64, rows: Vec<BookingInput>) -> Result<Vec<booking::Model>, StoreError> {
-        self.store.create_bookings(company_id, rows, self.now()).await
+    pub async fn create_bookings(&self, company_id: i64, rows: Vec<BookingInput>) -> Result<Vec<booking::Model>, Error> {
+        Ok(self.store.create_bookings(company_id, rows, self.now()).await?)
     }
 
     /// A booking and its live assignment, if any.
-    pub async fn booking(&self, company_id: i64, id: i64) -> Result<(booking::Model, Option<assignment::Model>), StoreError> {
+    pub async fn booking(&self, company_id: i64, id: i64) -> Result<(booking::Model, Option<assignment::Model>), Error> {
         let booking = self.store.booking(company_id, id).await?;
         let assignment = self.store.live_assignment(id).await?;
         Ok((booking, assignment))
     }
 
-    pub async fn booking_row(&self, company_id: i64, id: i64) -> Result<booking::Model, StoreError> {
-        self.store.booking(company_id, id).await
+    pub async fn booking_row(&self, company_id: i64, id: i64) -> Result<booking::Model, Error> {
+        Ok(self.store.booking(company_id, id).await?)
     }
 
-    pub async fn list_bookings(&self, company_id: i64, f: &BookingFilter, page: (u64, u64)) -> Result<Page<booking::Model>, StoreError> {
-        self.store.list_bookings(company_id, f, page).await
+    pub async fn list_bookings(&self, company_id: i64, f: &BookingFilter, page: (u64, u64)) -> Result<Page<booking::Model>, Error> {
+        Ok(self.store.list_bookings(company_id, f, page).await?)
     }
 
     /// Rewrites a booking not yet started; an assignment it no longer fits is
     /// superseded, on the board too.
-    pub async fn update_booking(&self, company_id: i64, id: i64, b: BookingInput) -> Result<booking::Model, StoreError> {
+    pub async fn update_booking(&self, company_id: i64, id: i64, b: BookingInput) -> Result<booking::Model, Error> {
         let (row, superseded) = self.store.update_booking(company_id, id, b, self.now()).await?;
         self.publish(company_id, &row.service_day, "superseded", superseded);
         Ok(row)
@@ -226,7 +226,7 @@ impl Dispatch {
         (to, reason): (BookingStatus, &str),
         now: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<booking::Model, StoreError> {
+    ) -> Result<booking::Model, Error> {
         let (row, changed) = self.store.update_booking_status(company_id, id, to, reason, now).await?;
         tracing::info!(booking_id = id, status = %to, "booking status changed");
         self.trips.observe(company_id, &row, to, at).await;
@@ -234,20 +234,20 @@ impl Dispatch {
         Ok(row)
     }
 
-    pub async fn create_template(&self, company_id: i64, t: TemplateInput) -> Result<recurring_template::Model, StoreError> {
-        self.store.create_template(company_id, t, self.now()).await
+    pub async fn create_template(&self, company_id: i64, t: TemplateInput) -> Result<recurring_template::Model, Error> {
+        Ok(self.store.create_template(company_id, t, self.now()).await?)
     }
 
-    pub async fn list_templates(&self, company_id: i64, client_id: Option<i64>) -> Result<Vec<recurring_template::Model>, StoreError> {
-        self.store.list_templates(company_id, client_id).await
+    pub async fn list_templates(&self, company_id: i64, client_id: Option<i64>) -> Result<Vec<recurring_template::Model>, Error> {
+        Ok(self.store.list_templates(company_id, client_id).await?)
     }
 
-    pub async fn delete_template(&self, company_id: i64, id: i64) -> Result<(), StoreError> {
-        self.store.delete_template(company_id, id, self.now()).await
+    pub async fn delete_template(&self, company_id: i64, id: i64) -> Result<(), Error> {
+        Ok(self.store.delete_template(company_id, id, self.now()).await?)
     }
 
     /// The bookings the templates call for on `day`, and how many legs were already there.
-    pub async fn generate_recurring(&self, company_id: i64, day: NaiveDate) -> Result<(Vec<booking::Model>, i32), StoreError> {
+    pub async fn generate_recurring(&self, company_id: i64, day: NaiveDate) -> Result<(Vec<booking::Model>, i32), Error> {
         let (created, already_present) = self.store.generate_recurring(company_id, day, self.now()).await?;
         tracing::info!(service_day = %day, created = created.len(), already_present, "recurring bookings generated");
         Ok((created, already_present))
@@ -256,14 +256,14 @@ impl Dispatch {
     // ---- runs, assignments, reassignment -----------------------------------
 
     /// One dispatch run, counted, logged and published on the board.
-    pub async fn run_dispatch(&self, req: RunRequest<'_>) -> Result<Finished, StoreError> {
+    pub async fn run_dispatch(&self, req: RunRequest<'_>) -> Result<Finished, Error> {
         let company_id = req.company_id;
         let started = std::time::Instant::now();
         let done = match run::run(&self.store, &self.planner, &self.clock, req).await {
             Ok(done) => done,
             Err(e) => {
                 self.metrics.runs.with_label_values(&["failed"]).inc();
-                return Err(e);
+                return Err(e.into());
             }
         };
         self.metrics.runs.with_label_values(&["completed"]).inc();
@@ -284,17 +284,12 @@ impl Dispatch {
         Ok(done)
     }
 
-    pub async fn run(&self, company_id: i64, id: i64) -> Result<dispatch_run::Model, StoreError> {
-        self.store.run(company_id, id).await
+    pub async fn run(&self, company_id: i64, id: i64) -> Result<dispatch_run::Model, Error> {
+        Ok(self.store.run(company_id, id).await?)
     }
 
-    pub async fn list_runs(
-        &self,
-        company_id: i64,
-        day: Option<NaiveDate>,
-        page: (u64, u64),
-    ) -> Result<Page<dispatch_run::Model>, StoreError> {
-        self.store.list_runs(company_id, day, page).await
+    pub async fn list_runs(&self, company_id: i64, day: Option<NaiveDate>, page: (u64, u64)) -> Result<Page<dispatch_run::Model>, Error> {
+        Ok(self.store.list_runs(company_id, day, page).await?)
     }
 
     pub async fn list_assignments(
@@ -302,8 +297,8 @@ impl Dispatch {
         company_id: i64,
         f: &AssignmentFilter,
         page: (u64, u64),
-    ) -> Result<Page<assignment::Model>, StoreError> {
-        self.store.list_assignments(company_id, f, page).await
+    ) -> Result<Page<assignment::Model>, Error> {
+        Ok(self.store.list_assignments(company_id, f, page).await?)
     }
 
     /// Puts booking `m.booking_id` on driver `m.driver_id`'s day; with `force`,
@@ -316,8 +311,8 @@ impl Dispatch {
 
     /// Writes a batch of positions; `(accepted, rejected)` reports, those of
     /// drivers not in the caller's company being rejected.
-    pub async fn record_positions(&self, company_id: i64, batch: &mut PositionBatch) -> Result<(i64, i64), StoreError> {
-        batch.flush(&self.store, company_id).await
+    pub async fn record_positions(&self, company_id: i64, batch: &mut PositionBatch) -> Result<(i64, i64), Error> {
+        Ok(batch.flush(&self.store, company_id).await?)
     }
 
     /// Counts a stream's reports; drivers that moved bring their company's next cycle closer.
@@ -336,11 +331,11 @@ impl Dispatch {
 
     // ---- the autonomous manager and the ETA model ----------------------------
 
-    pub async fn autonomy_settings(&self, company_id: i64) -> Result<autonomy_settings::Model, StoreError> {
-        self.store.autonomy_settings(company_id, self.manager.defaults, self.now()).await
+    pub async fn autonomy_settings(&self, company_id: i64) -> Result<autonomy_settings::Model, Error> {
+        Ok(self.store.autonomy_settings(company_id, self.manager.defaults, self.now()).await?)
     }
 
-    pub async fn update_autonomy_settings(&self, company_id: i64, s: SettingsChange) -> Result<autonomy_settings::Model, StoreError> {
+    pub async fn update_autonomy_settings(&self, company_id: i64, s: SettingsChange) -> Result<autonomy_settings::Model, Error> {
         let now = self.now();
         let mut row = self.store.autonomy_settings(company_id, self.manager.defaults, now).await?;
         row.mode = s.mode.as_str().to_owned();
@@ -359,25 +354,25 @@ impl Dispatch {
         company_id: i64,
         states: &[&str],
         page: (u64, u64),
-    ) -> Result<Page<autonomy_suggestion::Model>, StoreError> {
-        self.store.list_suggestions(company_id, states, page).await
+    ) -> Result<Page<autonomy_suggestion::Model>, Error> {
+        Ok(self.store.list_suggestions(company_id, states, page).await?)
     }
 
     /// One manager cycle now (ABORTED while another of the company runs).
-    pub async fn autonomy_cycle(&self, company_id: i64) -> Result<CycleReport, Status> {
+    pub async fn autonomy_cycle(&self, company_id: i64) -> Result<CycleReport, Error> {
         self.manager.cycle(company_id).await
     }
 
-    pub async fn eta_model(&self, company_id: i64) -> Result<Option<eta_model::Model>, StoreError> {
-        self.store.eta_model(company_id).await
+    pub async fn eta_model(&self, company_id: i64) -> Result<Option<eta_model::Model>, Error> {
+        Ok(self.store.eta_model(company_id).await?)
     }
 
-    pub async fn list_drift_checks(&self, company_id: i64, page: (u64, u64)) -> Result<Page<drift_check::Model>, StoreError> {
-        self.store.list_drift_checks(company_id, page).await
+    pub async fn list_drift_checks(&self, company_id: i64, page: (u64, u64)) -> Result<Page<drift_check::Model>, Error> {
+        Ok(self.store.list_drift_checks(company_id, page).await?)
     }
 
     /// The company's drift check now, with its retries, recorded.
-    pub async fn drift_check(&self, company_id: i64) -> Result<drift_check::Model, Status> {
+    pub async fn drift_check(&self, company_id: i64) -> Result<drift_check::Model, Error> {
         self.manager.drift.check(company_id).await
     }
 }

@@ -16,6 +16,7 @@ mod board;
 mod config;
 mod core;
 pub mod domain;
+mod error;
 pub mod eta;
 mod metrics;
 mod peers;

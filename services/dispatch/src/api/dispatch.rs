@@ -25,8 +25,9 @@ use super::{
 use crate::{
     core::PositionBatch,
     domain::{AssignmentStatus, Invalid, RunMode},
+    error::Error,
     run::RunRequest,
-    store::{StoreError, assignments::AssignmentFilter, bookings::BookingFilter, day::Move, drivers::DriverFilter},
+    store::{assignments::AssignmentFilter, bookings::BookingFilter, day::Move, drivers::DriverFilter},
 };
 
 type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse, Status>> + Send>>;
@@ -439,7 +440,7 @@ impl DispatchService for DispatchApi {
                 match item {
                     Ok(change) if change.company_id == company && day.as_ref().is_none_or(|d| *d == change.service_day) => {
                         // The stream goes on past a row it cannot read; the row is logged.
-                        let assignment = assignment_pb(change.assignment).map_err(StoreError::from).ok()?;
+                        let assignment = assignment_pb(change.assignment).map_err(Error::from).ok()?;
                         Some(Ok(pb::WatchAssignmentsResponse {
                             change: change.change.to_owned(),
                             assignment: Some(assignment),

@@ -8,7 +8,7 @@ use kit::input::{long_text, optional_line, required_line};
 use tonic::Status;
 
 use super::convert::booking_status_pb;
-use crate::store::StoreError;
+use crate::error::Error;
 
 use crate::domain::{
     BookingStatus, DriverStatus, Invalid, Mobility, VehicleKind,
@@ -355,11 +355,11 @@ pub(super) const BOOKING_PATHS: [&str; 12] = [
     "notes",
 ];
 
-/// Names the single booking's field in store errors (`booking.client_id`).
-pub(super) fn prefix_store(e: StoreError, prefix: &str) -> StoreError {
+/// Names the single booking's field in errors (`booking.client_id`).
+pub(super) fn prefix_store(e: Error, prefix: &str) -> Error {
     match e {
-        StoreError::Invalid(i) => StoreError::Invalid(i.under(prefix)),
-        StoreError::PermissionDenied(m) => StoreError::PermissionDenied(format!("{prefix}{m}")),
+        Error::Invalid(i) => Error::Invalid(i.under(prefix)),
+        Error::PermissionDenied(m) => Error::PermissionDenied(format!("{prefix}{m}")),
         other => other,
     }
 }

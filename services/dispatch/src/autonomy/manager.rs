@@ -29,6 +29,7 @@ use super::propose::{Day, Places, positions, propose, readable};
 use crate::{
     board::Board,
     domain::autonomy::{Mode, Proposal},
+    error::Error,
     eta::{drift::Drift, model::Factors},
     metrics::DispatchMetrics,
     peers::{notify, safety::Safety},
@@ -75,7 +76,8 @@ pub struct CycleReport {
     pub blocked: usize,
 }
 
-/// What executing an authorized action did, as safety must hear it.
+/// What executing an authorized action did, as safety must hear it: the
+/// status a client would get for the same error (`api/status.rs`).
 #[derive(Debug)]
 enum Outcome {
     /// Everything it writes was committed.
@@ -89,11 +91,11 @@ enum Outcome {
 impl Manager {
     /// One manager cycle for `company_id` now. Fails with ABORTED when another
     /// cycle of the company is running (here or on another replica).
-    pub(crate) async fn cycle(&self, company_id: i64) -> Result<CycleReport, Status> {
+    pub(crate) async fn cycle(&self, company_id: i64) -> Result<CycleReport, Error> {
         let now = self.clock.now();
         let settings = self.store.autonomy_settings(company_id, self.defaults, now).await?;
         if !self.store.try_lease(company_id, Lease::Cycle, now, now + CYCLE_LEASE).await? {
-            return Err(Status::aborted(format!("an autonomy cycle of company {company_id} is running; try again")));
+            return Err(Error::Aborted(format!("an autonomy cycle of company {company_id} is running; try again")));
         }
         let started = Instant::now();
         let result = self.cycle_holding_lease(company_id, &settings).await;
@@ -102,7 +104,7 @@ impl Manager {
         result
     }
 
-    async fn cycle_holding_lease(&self, company_id: i64, settings: &autonomy_settings::Model) -> Result<CycleReport, Status> {
+    async fn cycle_holding_lease(&self, company_id: i64, settings: &autonomy_settings::Model) -> Result<CycleReport, Error> {
         let now = self.clock.now();
         let mode = Mode::stored(settings.id, &settings.mode)?;
         let tz = self.store.time_zone(company_id).await?;
@@ -236,7 +238,7 @@ impl Manager {
                 return match self.store.enqueue_notice(&self.outbox, company_id, &notice, now).await {
                     Ok(()) => Outcome::Done,
                     Err(e) => {
-                        let status = Status::from(e);
+                        let status = Status::from(Error::from(e));
                         if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
                     }
                 };
@@ -245,8 +247,8 @@ impl Manager {
         };
         match self.reassign.move_bookings(company_id, &moves, false).await {
             Ok(_) => Outcome::Done,
-            Err(MoveError::NotDone(e)) => Outcome::Failed(e),
-            Err(MoveError::Unknown(e)) => Outcome::Unknown(e),
+            Err(MoveError::NotDone(e)) => Outcome::Failed(e.into()),
+            Err(MoveError::Unknown(e)) => Outcome::Unknown(e.into()),
         }
     }
 
@@ -266,7 +268,7 @@ impl Manager {
                 Outcome::Failed(Status::failed_precondition(format!("booking {} has no planned assignment any more", p.booking_id)))
             }
             Err(e) => {
-                let status = Status::from(e);
+                let status = Status::from(Error::from(e));
                 if status.code() == Code::Unavailable { Outcome::Unknown(status) } else { Outcome::Failed(status) }
             }
         }
@@ -305,6 +307,7 @@ pub(crate) async fn schedule(manager: Arc<Manager>, polling: Store, every: Durat
                 if matches!(polling.try_lease(s.company_id, Lease::Drift, now, next).await, Ok(true))
                     && let Err(e) = manager.drift.check(s.company_id).await
                 {
+                    let e = Status::from(e);
                     tracing::warn!(company_id = s.company_id, error = %e.message(), "scheduled drift check failed");
                 }
             }
@@ -332,8 +335,11 @@ pub(crate) async fn schedule(manager: Arc<Manager>, polling: Store, every: Durat
                     blocked = r.blocked,
                     "autonomy cycle"
                 ),
-                Err(e) if e.code() == Code::Aborted => {}
-                Err(e) => tracing::warn!(company_id = s.company_id, error = %e.message(), "autonomy cycle failed"),
+                Err(Error::Aborted(_)) => {}
+                Err(e) => {
+                    let e = Status::from(e);
+                    tracing::warn!(company_id = s.company_id, error = %e.message(), "autonomy cycle failed");
+                }
             }
         }
     }

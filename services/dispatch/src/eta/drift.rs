@@ -10,12 +10,13 @@
 
 use std::time::Duration;
 
-use kit::{clock::SharedClock, outbox::Outbox};
+use kit::{clock::SharedClock, error::Internal, outbox::Outbox};
 use sea_orm::{NotSet, Set};
 use tonic::Status;
 
 use super::{model::Factors, trips};
 use crate::{
+    error::Error,
     metrics::DispatchMetrics,
     peers::notify::{self, DriftFound},
     store::{
@@ -69,14 +70,15 @@ pub(crate) struct Drift {
 
 impl Drift {
     /// Runs the company's drift check now, with its retries, and records it.
-    pub(crate) async fn check(&self, company_id: i64) -> Result<drift_check::Model, Status> {
+    pub(crate) async fn check(&self, company_id: i64) -> Result<drift_check::Model, Error> {
         let cfg = self.cfg;
         let started = self.clock.now();
         let settings = self.store.autonomy_settings(company_id, self.defaults, started).await?;
         let mut attempts = 0;
         let outcome = loop {
             attempts += 1;
-            match self.attempt(company_id, settings.drift_mae_threshold_minutes).await {
+            // A failed attempt is kept as the status a client would get (`api/status.rs`).
+            match self.attempt(company_id, settings.drift_mae_threshold_minutes).await.map_err(Status::from) {
                 Ok(found) => break Ok(found),
                 Err(e) if attempts <= cfg.retries => {
                     tracing::warn!(company_id, attempt = attempts, error = %e.message(), "drift check attempt failed; retrying");
@@ -127,7 +129,7 @@ impl Drift {
         Ok(self.store.insert_drift_check(row).await?)
     }
 
-    async fn attempt(&self, company_id: i64, threshold: f64) -> Result<Finding, Status> {
+    async fn attempt(&self, company_id: i64, threshold: f64) -> Result<Finding, Error> {
         let cfg = self.cfg;
         let now = self.clock.now();
         let current = self.store.eta_model(company_id).await?;
@@ -153,7 +155,7 @@ impl Drift {
                 trained_on_trips: Set(trips.len() as i64),
                 mae_minutes: Set(new_mae),
                 bias_minutes: Set(new_bias),
-                factors: Set(serde_json::to_string(&new).map_err(kit::error::internal)?),
+                factors: Set(serde_json::to_string(&new).map_err(Internal::log)?),
             };
             let figures = DriftFound { version, trips: found.trips, mae, bias };
             let new = self.store.insert_retrained_model(&self.outbox, row, |new| notify::drift(threshold, &figures, new)).await?;
