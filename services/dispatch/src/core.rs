@@ -20,7 +20,9 @@ use crate::{
     domain::{
         BookingStatus, Invalid, Mobility,
         autonomy::Mode,
+        filters::{AssignmentFilter, BookingFilter, DriverFilter},
         input::{BookingInput, ClientInput, DriverInput, TemplateInput},
+        plan::Move,
     },
     error::Error,
     eta::{
@@ -33,11 +35,8 @@ use crate::{
     run::{self, Finished, Planner, RunRequest},
     store::{
         Page, Store, StoreError,
-        assignments::{AssignmentFilter, BoardChange},
+        assignments::BoardChange,
         autonomy::SettingsDefaults,
-        bookings::BookingFilter,
-        day::Move,
-        drivers::DriverFilter,
         entities::{
             assignment, autonomy_settings, autonomy_suggestion, booking, client, company, dispatch_run, drift_check, driver, eta_model,
             recurring_template,

@@ -8,7 +8,8 @@
 //! `core` (state and use cases) -> `run`, `reassign`, `autonomy/`, `eta/`
 //! (what acts on the day) -> `peers/` (safety, notices for notify), `board`,
 //! `planning`, `solver/`, `routing/` and `store/` (every query) -> `domain/`
-//! (pure rules). `serve` assembles them.
+//! (pure rules); `error` is what the core answers, `api/status.rs` its one
+//! projection onto statuses. `serve` assembles them.
 
 mod api;
 mod autonomy;

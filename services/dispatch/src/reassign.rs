@@ -21,7 +21,7 @@ use kit::clock::SharedClock;
 
 use crate::{
     board::Board,
-    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point},
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point, plan::Move},
     error::Error,
     planning::{self, Frame},
     routing::{Matrix, Router},
@@ -30,7 +30,7 @@ use crate::{
     store::entities::{assignment, booking},
     store::{
         Store, StoreError,
-        day::{Days, Move, NewDays},
+        day::{Days, NewDays},
     },
 };
 

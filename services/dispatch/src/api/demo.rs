@@ -158,7 +158,7 @@ pub async fn seed_sized(db: &DatabaseConnection, company_id: i64, day: NaiveDate
         }
     }
 
-    let filter = crate::store::bookings::BookingFilter { service_day: Some(day), ..Default::default() };
+    let filter = crate::domain::filters::BookingFilter { service_day: Some(day), ..Default::default() };
     let (_, bookings) = store.list_bookings(company_id, &filter, (1, 1)).await?;
     if bookings == 0 {
         let (clients, _) = all_clients(&store, company_id).await?;

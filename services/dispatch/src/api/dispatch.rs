@@ -24,10 +24,13 @@ use super::{
 };
 use crate::{
     core::PositionBatch,
-    domain::{AssignmentStatus, Invalid, RunMode},
+    domain::{
+        AssignmentStatus, Invalid, RunMode,
+        filters::{AssignmentFilter, BookingFilter, DriverFilter},
+        plan::Move,
+    },
     error::Error,
     run::RunRequest,
-    store::{assignments::AssignmentFilter, bookings::BookingFilter, day::Move, drivers::DriverFilter},
 };
 
 type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse, Status>> + Send>>;

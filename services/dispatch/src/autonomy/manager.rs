@@ -28,7 +28,10 @@ use tonic::{Code, Status};
 use super::propose::{Day, Places, positions, propose, readable};
 use crate::{
     board::Board,
-    domain::autonomy::{Mode, Proposal},
+    domain::{
+        autonomy::{Mode, Proposal},
+        plan::Move,
+    },
     error::Error,
     eta::{drift::Drift, model::Factors},
     metrics::DispatchMetrics,
@@ -37,7 +40,6 @@ use crate::{
     store::{
         Store,
         autonomy::{Lease, SettingsDefaults},
-        day::Move,
         entities::{autonomy_settings, autonomy_suggestion, booking},
     },
 };

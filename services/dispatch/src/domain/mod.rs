@@ -1,10 +1,11 @@
 //! Dispatch's pure rules and types: the vocabulary (`vocabulary`: vehicle
 //! kinds, mobility needs, statuses and their transitions, loads), places on
-//! the map (`geo`), what a request writes (`input`),
+//! the map (`geo`), what a request writes (`input`), list filters (`filters`),
 //! local times and plan rows (`plan`), the manager's modes and proposals
 //! (`autonomy`). Pure: no I/O.
 
 pub mod autonomy;
+pub mod filters;
 pub mod geo;
 pub mod input;
 pub mod plan;

@@ -1,6 +1,6 @@
 //! The plain facts a plan is written in: local minutes and days of a company's
-//! time zone, the assignment rows a plan writes, and which assignments hold a
-//! booking on a route.
+//! time zone, the assignment rows a plan writes, which assignments hold a
+//! booking on a route, and a booking moved to a driver.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
@@ -37,6 +37,13 @@ pub struct NewAssignment {
 
 /// Assignment statuses that hold a booking on a driver's route.
 pub const LIVE: [AssignmentStatus; 2] = [AssignmentStatus::Planned, AssignmentStatus::Active];
+
+/// One booking going to one driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub booking_id: i64,
+    pub driver_id: i64,
+}
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! re-plan shares (superseding the live rows of re-planned bookings, the row
 //! of a new one).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
     QuerySelect as _, Set, sea_query::Expr,
@@ -12,15 +12,7 @@ use super::{
     entities::{assignment, booking},
     shared::{Page, Store, StoreError, live},
 };
-use crate::domain::{AssignmentStatus, plan::NewAssignment};
-
-#[derive(Clone, Debug, Default)]
-pub struct AssignmentFilter {
-    pub run_id: Option<i64>,
-    pub driver_id: Option<i64>,
-    pub service_day: Option<NaiveDate>,
-    pub statuses: Vec<AssignmentStatus>,
-}
+use crate::domain::{AssignmentStatus, filters::AssignmentFilter, plan::NewAssignment};
 
 /// A change on a company's board, for WatchAssignments.
 #[derive(Clone, Debug)]

@@ -18,17 +18,10 @@ use super::{
 };
 use crate::domain::{
     AssignmentStatus, BookingStatus, Invalid, Mobility, UnknownValue, check_transition,
+    filters::BookingFilter,
     input::BookingInput,
     plan::{local_day, local_minute},
 };
-
-#[derive(Clone, Debug, Default)]
-pub struct BookingFilter {
-    pub service_day: Option<NaiveDate>,
-    pub statuses: Vec<BookingStatus>,
-    pub client_id: Option<i64>,
-    pub driver_id: Option<i64>,
-}
 
 impl Store {
     /// Creates every booking or none. Every bad row is named in the error

@@ -20,7 +20,10 @@ use super::{
     entities::{assignment, booking, driver},
     shared::{Store, StoreError, live, not_started, owned},
 };
-use crate::domain::{BookingStatus, plan::NewAssignment};
+use crate::domain::{
+    BookingStatus,
+    plan::{Move, NewAssignment},
+};
 
 /// What a move reads: the bookings that move, the drivers they move to, those
 /// drivers' live assignments on the bookings' day and the moving bookings' own
@@ -33,13 +36,6 @@ pub struct Days {
     pub drivers: Vec<driver::Model>,
     pub live: Vec<assignment::Model>,
     pub on_route: Vec<booking::Model>,
-}
-
-/// One booking going to one driver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Move {
-    pub booking_id: i64,
-    pub driver_id: i64,
 }
 
 /// What a move writes.

@@ -14,14 +14,7 @@ use super::{
     entities::{assignment, driver},
     shared::{Page, Store, StoreError, like_escape, live, owned},
 };
-use crate::domain::{DriverStatus, VehicleKind, input::DriverInput};
-
-#[derive(Clone, Debug, Default)]
-pub struct DriverFilter {
-    pub statuses: Vec<DriverStatus>,
-    pub kinds: Vec<VehicleKind>,
-    pub query: Option<String>,
-}
+use crate::domain::{DriverStatus, filters::DriverFilter, input::DriverInput};
 
 impl Store {
     pub async fn create_driver(&self, company_id: i64, d: DriverInput, now: DateTime<Utc>) -> Result<driver::Model, StoreError> {
