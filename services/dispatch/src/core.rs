@@ -188,9 +188,19 @@ impl Dispatch {
 
     // ---- bookings and templates --------------------------------------------
 
+    /// Creates one booking.
+    pub async fn create_booking(&self, company_id: i64, b: BookingInput) -> Result<booking::Model, Error> {
+        let mut rows = self.store.create_bookings(company_id, vec![b], self.now()).await?;
+        let row = rows.pop().expect("one booking in, one out");
+        tracing::info!(booking_id = row.id, client_id = row.client_id, "booking created");
+        Ok(row)
+    }
+
     /// Creates every booking of `rows` or none.
     pub async fn create_bookings(&self, company_id: i64, rows: Vec<BookingInput>) -> Result<Vec<booking::Model>, Error> {
-        Ok(self.store.create_bookings(company_id, rows, self.now()).await?)
+        let created = self.store.create_bookings(company_id, rows, self.now()).await?;
+        tracing::info!(count = created.len(), "bookings created");
+        Ok(created)
     }
 
     /// A booking and its live assignment, if any.
@@ -234,7 +244,9 @@ impl Dispatch {
     }
 
     pub async fn create_template(&self, company_id: i64, t: TemplateInput) -> Result<recurring_template::Model, Error> {
-        Ok(self.store.create_template(company_id, t, self.now()).await?)
+        let row = self.store.create_template(company_id, t, self.now()).await?;
+        tracing::info!(template_id = row.id, client_id = row.client_id, "recurring template created");
+        Ok(row)
     }
 
     pub async fn list_templates(&self, company_id: i64, client_id: Option<i64>) -> Result<Vec<recurring_template::Model>, Error> {

@@ -175,9 +175,7 @@ impl DispatchService for DispatchApi {
     async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
         let c = caller(&req)?;
         let input = input::booking(&required("booking", req.into_inner().booking)?).map_err(|e| e.under("booking."))?;
-        let mut rows = self.core.create_bookings(c.company_id, vec![input]).await.map_err(|e| prefix_store(e, "booking."))?;
-        let row = rows.pop().expect("one booking in, one out");
-        tracing::info!(booking_id = row.id, client_id = row.client_id, "booking created");
+        let row = self.core.create_booking(c.company_id, input).await.map_err(|e| prefix_store(e, "booking."))?;
         Ok(Response::new(pb::CreateBookingResponse { booking: Some(booking_pb(row)?) }))
     }
 
@@ -207,7 +205,6 @@ impl DispatchService for DispatchApi {
         } else {
             self.core.create_bookings(c.company_id, inputs).await?
         };
-        tracing::info!(count = created.len(), "bookings created");
         Ok(Response::new(pb::CreateBookingsResponse { bookings: created.into_iter().map(booking_pb).collect::<Result<_, _>>()? }))
     }
 
@@ -282,7 +279,6 @@ impl DispatchService for DispatchApi {
         let c = caller(&req)?;
         let t = input::template(&required("template", req.into_inner().template)?).map_err(|e| e.under("template."))?;
         let row = self.core.create_template(c.company_id, t).await.map_err(|e| prefix_store(e, "template."))?;
-        tracing::info!(template_id = row.id, client_id = row.client_id, "recurring template created");
         Ok(Response::new(pb::CreateRecurringTemplateResponse { template: Some(template_pb(row)?) }))
     }
 
