@@ -4,16 +4,16 @@
 //! `NOTIFY atmr_board` (the ids of the changed assignments, in chunks under the
 //! 8,000-byte payload limit), and each replica's listener reloads them and
 //! passes them on to its own watchers. A replica ignores its own notifications.
+//! The relay's statements are in `store/board.rs`.
 
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, sqlx};
+use sea_orm::{DatabaseConnection, sqlx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::{entities::assignment, store::BoardChange};
+use crate::store::{self, assignments::BoardChange, entities::assignment};
 
-const CHANNEL: &str = "atmr_board";
 /// Ids per notification: well under PostgreSQL's 8,000-byte payload.
 const IDS_PER_NOTICE: usize = 500;
 
@@ -44,9 +44,9 @@ impl Board {
         let (local, _) = broadcast::channel(4_096);
         let origin: Arc<str> = uuid::Uuid::new_v4().to_string().into();
         let relay = if database_url.starts_with("postgres") {
-            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_lazy(database_url)?;
+            let pool = store::board::relay_pool(database_url)?;
             // Listening before the service reports ready: nothing published after that is missed.
-            let first = match tokio::time::timeout(std::time::Duration::from_secs(5), subscribe(database_url)).await {
+            let first = match tokio::time::timeout(std::time::Duration::from_secs(5), store::board::listen(database_url)).await {
                 Ok(Ok(l)) => Some(l),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "board relay not listening yet; retrying in the background");
@@ -92,18 +92,12 @@ impl Board {
             .collect();
         tokio::spawn(async move {
             for payload in notices {
-                if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(&pool).await {
+                if let Err(e) = store::board::notify(&pool, &payload).await {
                     tracing::warn!(error = %e, "could not relay a board change to the other replicas");
                 }
             }
         });
     }
-}
-
-async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 /// Receives the other replicas' changes until shutdown, reconnecting after failures.
@@ -123,7 +117,7 @@ async fn listen(
         let result = async {
             let mut listener = match first.take() {
                 Some(l) => l,
-                None => subscribe(&url).await?,
+                None => store::board::listen(&url).await?,
             };
             failures = 0;
             loop {
@@ -136,11 +130,7 @@ async fn listen(
                 if *notice.origin == *origin {
                     continue;
                 }
-                let rows = assignment::Entity::find()
-                    .filter(assignment::Column::Id.is_in(notice.ids))
-                    .filter(assignment::Column::CompanyId.eq(notice.company_id))
-                    .all(&db)
-                    .await?;
+                let rows = store::board::changed(&db, notice.company_id, notice.ids).await?;
                 for assignment in rows {
                     let _ = local.send(BoardChange {
                         company_id: notice.company_id,

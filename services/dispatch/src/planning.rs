@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::{
-    domain::{AssignmentStatus, DriverStatus, Load, Mobility, VehicleKind, geo::Point},
-    entities::{assignment, booking, driver},
+    domain::{
+        DriverStatus, Load, Mobility, VehicleKind,
+        geo::Point,
+        plan::{NewAssignment, local_minute},
+    },
     routing::{Matrix, Router},
     solver::{Problem, Request, Route, Stop, Vehicle},
+    store::entities::{assignment, booking, driver},
 };
 
 /// How long a patient may be on board: `direct × factor + extra`.
@@ -24,24 +28,6 @@ impl RideLimit {
     pub fn max_ride_secs(&self, direct_secs: i64) -> i64 {
         (direct_secs as f64 * self.factor).round() as i64 + self.extra.num_seconds()
     }
-}
-
-/// The UTC instant of `minute` minutes after local midnight of `day` in `tz`.
-/// A minute that does not exist (the spring-forward gap) moves to the first that does.
-pub fn local_minute(tz: Tz, day: NaiveDate, minute: i32) -> DateTime<Utc> {
-    let mut naive = day.and_hms_opt(0, 0, 0).expect("midnight exists") + Duration::minutes(minute.into());
-    for _ in 0..4 {
-        if let Some(t) = tz.from_local_datetime(&naive).earliest() {
-            return t.with_timezone(&Utc);
-        }
-        naive += Duration::minutes(30);
-    }
-    Utc.from_utc_datetime(&naive)
-}
-
-/// The local day of `t` in `tz`.
-pub fn local_day(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&tz).date_naive()
 }
 
 /// The problem of planning `bookings` on `drivers` for `day`, nothing before
@@ -178,16 +164,6 @@ pub fn routes_of(p: &Problem, live: &[assignment::Model]) -> Vec<Route> {
     routes
 }
 
-/// One assignment row to write per planned booking.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewAssignment {
-    pub booking_id: i64,
-    pub driver_id: i64,
-    pub sequence: i32,
-    pub pickup_at: DateTime<Utc>,
-    pub dropoff_at: DateTime<Utc>,
-}
-
 pub fn assignments_of(p: &Problem, routes: &[Route]) -> Vec<NewAssignment> {
     let mut out = Vec::new();
     for route in routes {
@@ -206,11 +182,10 @@ pub fn assignments_of(p: &Problem, routes: &[Route]) -> Vec<NewAssignment> {
     out
 }
 
-/// Assignment statuses that hold a booking on a driver's route.
-pub const LIVE: [AssignmentStatus; 2] = [AssignmentStatus::Planned, AssignmentStatus::Active];
-
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone as _;
+
     use super::*;
 
     #[tokio::test]
@@ -293,18 +268,5 @@ mod tests {
         let mut odd = drivers[1].clone();
         odd.status = "asleep".into();
         assert!(!plannable(&odd) && plannable(&drivers[1]));
-    }
-
-    #[test]
-    fn local_minutes_follow_the_zone_and_its_gaps() {
-        let tz: Tz = "Europe/Zurich".parse().unwrap();
-        let winter = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
-        assert_eq!(local_minute(tz, winter, 8 * 60).to_rfc3339(), "2026-01-15T07:00:00+00:00");
-        let summer = NaiveDate::from_ymd_opt(2026, 7, 15).unwrap();
-        assert_eq!(local_minute(tz, summer, 8 * 60).to_rfc3339(), "2026-07-15T06:00:00+00:00");
-        // 29 March 2026, 02:30 does not exist in Zurich: it becomes 03:00 local.
-        let spring = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
-        assert_eq!(local_minute(tz, spring, 150).to_rfc3339(), "2026-03-29T01:00:00+00:00");
-        assert_eq!(local_day(tz, "2026-07-15T22:30:00Z".parse().unwrap()), NaiveDate::from_ymd_opt(2026, 7, 16).unwrap());
     }
 }

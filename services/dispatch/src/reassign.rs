@@ -14,19 +14,24 @@
 //! have now. Only a day that keeps changing under contention makes the last
 //! attempt ask the router while holding the lock.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::NaiveDate;
-use tonic::Status;
+use kit::clock::SharedClock;
 
 use crate::{
-    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point},
-    entities::{assignment, booking},
-    grpc::DispatchApi,
+    board::Board,
+    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point, plan::Move},
+    error::Error,
     planning::{self, Frame},
     routing::{Matrix, Router},
+    run::Planner,
     solver::{Plan, Problem, Route, Stop, Unassigned, check, insertion},
-    store::{Days, Move, NewDays, StoreError},
+    store::entities::{assignment, booking},
+    store::{
+        Store, StoreError,
+        day::{Days, NewDays},
+    },
 };
 
 /// Attempts at finding travel times that cover a day read under the lock; the
@@ -45,22 +50,14 @@ pub(crate) struct Moved {
 #[derive(Debug)]
 pub(crate) enum MoveError {
     /// Nothing was written.
-    NotDone(Status),
+    NotDone(Error),
     /// The commit's answer was lost and reading back did not tell whether it
     /// landed.
-    Unknown(Status),
+    Unknown(Error),
 }
 
-impl From<MoveError> for Status {
-    fn from(e: MoveError) -> Self {
-        match e {
-            MoveError::NotDone(s) | MoveError::Unknown(s) => s,
-        }
-    }
-}
-
-impl From<Status> for MoveError {
-    fn from(e: Status) -> Self {
+impl From<Error> for MoveError {
+    fn from(e: Error) -> Self {
         MoveError::NotDone(e)
     }
 }
@@ -71,7 +68,18 @@ impl From<StoreError> for MoveError {
     }
 }
 
-impl DispatchApi {
+/// Moves bookings between drivers' days, with what that needs.
+#[derive(Clone)]
+pub(crate) struct Reassign {
+    pub store: Store,
+    /// Its router and ride limit plan the new days.
+    pub planner: Arc<Planner>,
+    pub clock: SharedClock,
+    /// Where the changed assignments are published.
+    pub board: Board,
+}
+
+impl Reassign {
     /// Puts each booking of `moves` into its driver's day, all or none. With
     /// `force` (a single move only), a booking that fits nowhere goes where
     /// its pickup time puts it and the checker's violations are returned.
@@ -98,7 +106,7 @@ impl DispatchApi {
                     travel.over(&wanted).expect("a matrix covers its own places")
                 }
             };
-            let now = self.now();
+            let now = self.clock.now();
             let day = NaiveDate::parse_from_str(&days.moving[0].service_day, "%Y-%m-%d").expect("ready() read the day");
             let frame = Frame { limit: self.planner.ride, tz, day, not_before: now };
             let planned = plan(frame, &days, moves, matrix, force)?;
@@ -114,8 +122,8 @@ impl DispatchApi {
                 // The commit may have landed before its answer was lost: read back.
                 match self.store.assignments_exist(&ids).await {
                     Ok(true) => tracing::warn!(error = %e, "a move's commit answered an error but landed"),
-                    Ok(false) => return Err(MoveError::NotDone(kit::error::database(&e))),
-                    Err(_) => return Err(MoveError::Unknown(kit::error::database(&e))),
+                    Ok(false) => return Err(MoveError::NotDone(Error::Db(e))),
+                    Err(_) => return Err(MoveError::Unknown(Error::Db(e))),
                 }
             }
             for m in moves {
@@ -138,7 +146,7 @@ impl DispatchApi {
 /// Whether the bookings of `moves` may move and their drivers take them.
 /// Every row the move plans from must hold known values: a day with a row
 /// that does not is refused (the error logged), never planned around it.
-fn ready(days: &Days, moves: &[Move]) -> Result<(), Status> {
+fn ready(days: &Days, moves: &[Move]) -> Result<(), Error> {
     for d in &days.drivers {
         VehicleKind::stored("driver", "vehicle_kind", d.id, &d.vehicle_kind)?;
     }
@@ -153,19 +161,19 @@ fn ready(days: &Days, moves: &[Move]) -> Result<(), Status> {
     for b in &days.moving {
         let status = BookingStatus::stored("booking", "status", b.id, &b.status)?;
         if !status.not_started() {
-            return Err(Status::failed_precondition(format!(
+            return Err(Error::FailedPrecondition(format!(
                 "booking {} is {status}; only pending or assigned bookings can be reassigned",
                 b.id
             )));
         }
         if b.pickup_earliest.is_none() || b.pickup_latest.is_none() {
-            return Err(Status::failed_precondition(format!("booking {} is a will-call return without a pickup window yet", b.id)));
+            return Err(Error::FailedPrecondition(format!("booking {} is a will-call return without a pickup window yet", b.id)));
         }
     }
     for m in moves {
         let d = days.drivers.iter().find(|d| d.id == m.driver_id).expect("the store read every target driver");
         if !DriverStatus::stored("driver", "status", d.id, &d.status)?.plannable() {
-            return Err(Status::failed_precondition(format!(
+            return Err(Error::FailedPrecondition(format!(
                 "driver {} is {}; only available or on-duty drivers take bookings",
                 d.id, d.status
             )));
@@ -192,13 +200,13 @@ fn places(days: &Days) -> Vec<Point> {
 
 /// A move's new routes and what they write.
 struct Planned {
-    rows: Vec<planning::NewAssignment>,
+    rows: Vec<crate::domain::plan::NewAssignment>,
     violations: Vec<String>,
 }
 
 /// Inserts each moving booking into its driver's day (without the moving
 /// bookings), then checks the new routes with the independent checker.
-fn plan(frame: Frame, days: &Days, moves: &[Move], travel: Matrix, force: bool) -> Result<Planned, Status> {
+fn plan(frame: Frame, days: &Days, moves: &[Move], travel: Matrix, force: bool) -> Result<Planned, Error> {
     let mut problem = planning::problem(frame, &days.drivers, &bookings_of(days), travel);
     let request_of = |id: i64| problem.requests.iter().position(|q| q.id == id).expect("the booking is in the problem");
     let moving: Vec<usize> = moves.iter().map(|m| request_of(m.booking_id)).collect();
@@ -218,7 +226,7 @@ fn plan(frame: Frame, days: &Days, moves: &[Move], travel: Matrix, force: bool) 
         if !force {
             let found = findings(&mut problem, &routes);
             let which = if moves.len() == 1 { "pass force to assign anyway" } else { "nothing was moved" };
-            return Err(Status::failed_precondition(format!(
+            return Err(Error::FailedPrecondition(format!(
                 "booking {} does not fit driver {}'s day: {}; {which}",
                 m.booking_id,
                 m.driver_id,
@@ -230,7 +238,7 @@ fn plan(frame: Frame, days: &Days, moves: &[Move], travel: Matrix, force: bool) 
     let violations = findings(&mut problem, &routes);
     if !violations.is_empty() {
         if !force {
-            return Err(Status::failed_precondition(format!("the new day breaks a rule: {}; nothing was moved", violations.join("; "))));
+            return Err(Error::FailedPrecondition(format!("the new day breaks a rule: {}; nothing was moved", violations.join("; "))));
         }
         tracing::warn!(
             booking_id = moves[0].booking_id,

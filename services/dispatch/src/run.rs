@@ -8,11 +8,14 @@ use chrono::NaiveDate;
 
 use crate::{
     domain::RunMode,
-    entities::{assignment, dispatch_run},
     planning::{self, RideLimit},
     routing::Router,
     solver::{Budget, Solver, check},
-    store::{RunOutcome, RunStats, Store, StoreError, UnassignedRow},
+    store::entities::{assignment, dispatch_run},
+    store::{
+        Store, StoreError,
+        runs::{NewRun, RunOutcome, RunStats, UnassignedRow},
+    },
 };
 
 /// What a run needs besides the store.
@@ -77,6 +80,19 @@ impl Unclosed {
     }
 }
 
+/// What a caller asks of a run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunRequest<'a> {
+    pub company_id: i64,
+    pub day: NaiveDate,
+    pub mode: RunMode,
+    /// Milliseconds for the solver; 0: the default budget.
+    pub budget_ms: u32,
+    pub seed: u64,
+    /// Who asked (the caller's e-mail, else its subject), kept on the run.
+    pub created_by: &'a str,
+}
+
 pub struct Finished {
     pub run: dispatch_run::Model,
     pub created: Vec<assignment::Model>,
@@ -87,23 +103,13 @@ pub struct Finished {
 /// closes it as failed with the reason, and is returned; an internal failure
 /// (the solver panicked) is stored and returned as `internal error (ref …)`
 /// only, its detail being in the log under that reference.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    store: &Store,
-    planner: &Planner,
-    clock: &kit::clock::SharedClock,
-    company_id: i64,
-    day: NaiveDate,
-    mode: RunMode,
-    budget_ms: u32,
-    seed: u64,
-    created_by: &str,
-) -> Result<Finished, StoreError> {
+pub async fn run(store: &Store, planner: &Planner, clock: &kit::clock::SharedClock, req: RunRequest<'_>) -> Result<Finished, StoreError> {
     if !planner.unclosed.is_empty() {
         planner.unclosed.close(store, clock).await;
     }
-    let run = store.start_run(company_id, day, mode, seed, created_by, clock.now(), planner.stale_after).await?;
-    match plan_and_write(store, planner, clock, &run, day, mode, budget_ms, seed).await {
+    let new = NewRun { company_id: req.company_id, day: req.day, mode: req.mode, seed: req.seed, created_by: req.created_by };
+    let run = store.start_run(new, clock.now(), planner.stale_after).await?;
+    match plan_and_write(store, planner, clock, &run, &req).await {
         Ok(done) => Ok(done),
         Err(e) => {
             let message = match &e {
@@ -120,17 +126,14 @@ pub async fn run(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn plan_and_write(
     store: &Store,
     planner: &Planner,
     clock: &kit::clock::SharedClock,
     run: &dispatch_run::Model,
-    day: NaiveDate,
-    mode: RunMode,
-    budget_ms: u32,
-    seed: u64,
+    req: &RunRequest<'_>,
 ) -> Result<Finished, StoreError> {
+    let RunRequest { day, mode, budget_ms, seed, .. } = *req;
     let started = Instant::now();
     let tz = store.time_zone(run.company_id).await?;
     let inputs = store.run_inputs(run.company_id, day).await?;
@@ -279,7 +282,8 @@ mod tests {
                 Arc::new(kit::clock::ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()));
             let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
 
-            let Err(err) = run(&store, &planner, &clock, 1, day, RunMode::Full, 0, 1, "dispatcher@example.com").await else {
+            let req = RunRequest { company_id: 1, day, mode: RunMode::Full, budget_ms: 0, seed: 1, created_by: "dispatcher@example.com" };
+            let Err(err) = run(&store, &planner, &clock, req).await else {
                 panic!("a panicking solver cannot finish a run");
             };
             let status = tonic::Status::from(err);

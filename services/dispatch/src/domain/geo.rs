@@ -1,6 +1,6 @@
 //! Places on the map: WGS 84 points and great-circle distances.
 
-use super::Invalid;
+use kit::input::Invalid;
 
 /// A WGS 84 point in degrees.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,7 +2,7 @@
 //! driven at a two-band speed profile (town speed for the first kilometres of
 //! a trip, road speed beyond), so short hops are not priced like motorway.
 
-use super::Matrix;
+use super::matrix::Matrix;
 use crate::domain::geo::Point;
 
 #[derive(Clone, Copy, Debug, PartialEq)]

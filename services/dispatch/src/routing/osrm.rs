@@ -13,7 +13,7 @@ use kit::breaker::{Breaker, BreakerConfig, BreakerState, StateGauge, Ticker};
 use prometheus::IntCounterVec;
 use serde::Deserialize;
 
-use super::{Haversine, Matrix};
+use super::{haversine::Haversine, matrix::Matrix};
 use crate::domain::geo::Point;
 
 /// Blocks requested at once.

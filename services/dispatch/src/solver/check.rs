@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Plan, Problem};
+use super::problem::{Plan, Problem};
 use crate::domain::Load;
 
 /// One broken rule, in words a dispatcher can act on.

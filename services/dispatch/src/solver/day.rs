@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, Problem, Reason, Request, Route, Stop, Unassigned, Vehicle};
+use super::problem::{Plan, Problem, Reason, Request, Route, Stop, Unassigned, Vehicle};
 use crate::{
     domain::{Load, Mobility, VehicleKind},
     routing::Matrix,
@@ -275,7 +275,11 @@ mod tests {
     use crate::{
         domain::geo::Point,
         routing::Haversine,
-        solver::{Budget, Solver as _, check, optimizer::Optimizer},
+        solver::{
+            check,
+            optimizer::Optimizer,
+            problem::{Budget, Solver as _},
+        },
     };
 
     const ORIGIN: i64 = 1_800_000_000 - 1_800_000_000 % 86_400;

@@ -7,7 +7,7 @@
 //! optimizer issue replaces it with something much stronger behind the same trait.
 
 use super::{
-    Budget, Plan, Problem, Reason, Request, Route, Solver, Stop, Unassigned,
+    problem::{Budget, Plan, Problem, Reason, Request, Route, Solver, Stop, Unassigned},
     schedule::{StopRef, earliest_starts, evaluate},
 };
 

@@ -6,6 +6,9 @@
 //! Conventions of the sets: Euclidean distances in double precision, travel
 //! time equal to distance, waiting allowed before a window opens, service must
 //! start within the window, cost = total distance.
+//!
+//! One file: the formats, their conversion to the `Model` and the checker
+//! share the sets' conventions above, and must change together.
 
 use super::model::{self, Kind, Model, Objective};
 
@@ -409,24 +412,24 @@ fn site(w: &[&str], cols: [usize; 7], line: usize, expected_id: usize) -> Result
     Ok(s)
 }
 
+/// The shared benchmark files, for the tests here and the optimizer's.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use std::path::PathBuf;
 
-    use super::*;
-    use crate::solver::sisr::{self, Limits};
+    use super::Instance;
 
-    fn dir() -> PathBuf {
+    pub fn dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/instances")
     }
 
-    fn load(rel: &str) -> Instance {
+    pub fn load(rel: &str) -> Instance {
         let path = dir().join(rel);
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         Instance::parse(&name, &std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
-    const ALL: [&str; 19] = [
+    pub const ALL: [&str; 19] = [
         "solomon/C101.txt",
         "solomon/C201.txt",
         "solomon/R101.txt",
@@ -447,6 +450,14 @@ mod tests {
         "cordeau_darp/a10-144.txt",
         "cordeau_darp/b11-120.txt",
     ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        fixtures::{ALL, dir, load},
+        *,
+    };
 
     #[test]
     fn the_real_files_parse_into_their_formats() {
@@ -565,49 +576,4 @@ mod tests {
         broken(&ok, &[vec![1, 3, 2]], "visited 0 times");
         broken(&ok, &[vec![5, 1, 2, 3, 4]], "not a customer node");
     }
-
-    #[test]
-    fn solutions_are_feasible_on_every_shared_instance_with_a_short_budget() {
-        for rel in ALL {
-            let instance = load(rel);
-            let model = instance.model(Objective::Distance);
-            // The 2003 set is tight: its first greedy solution may leave a request
-            // out that a few hundred ruins and recreates place.
-            let iterations = if instance.max_ride == Some(90.0) { 300 } else { 30 };
-            let limits = Limits { time: Duration::from_secs(60), iterations: Some(iterations), patience: None, seed: 3 };
-            let (solution, stats) = sisr::solve(&model, None, limits);
-            assert!(solution.unassigned.is_empty(), "{rel}: {} jobs left out", solution.unassigned.len());
-            let routes = instance.routes_of(&model, &solution.routes);
-            instance.check(&routes).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
-            assert!(stats.best_cost <= stats.construction_cost, "{rel}");
-        }
-    }
-
-    #[test]
-    fn a_seed_and_an_iteration_budget_give_one_result() {
-        let instance = load("li_lim/lr101.txt");
-        let model = instance.model(Objective::Distance);
-        let limits = Limits { time: Duration::from_secs(60), iterations: Some(200), patience: None, seed: 11 };
-        let (a, _) = sisr::solve(&model, None, limits);
-        let (b, _) = sisr::solve(&model, None, limits);
-        assert_eq!(a, b);
-        let (c, _) = sisr::solve(&model, None, Limits { seed: 12, ..limits });
-        assert_ne!(a, c, "another seed searches another way");
-    }
-
-    #[test]
-    fn the_vehicles_objective_uses_fewer_vehicles() {
-        let instance = load("solomon/R201.txt");
-        let limits = Limits { time: Duration::from_secs(60), iterations: Some(3_000), patience: None, seed: 5 };
-        let count = |objective| {
-            let model = instance.model(objective);
-            let (solution, _) = sisr::solve(&model, None, limits);
-            let routes = instance.routes_of(&model, &solution.routes);
-            instance.check(&routes).unwrap();
-            routes.len()
-        };
-        assert!(count(Objective::Vehicles) < count(Objective::Distance));
-    }
-
-    use std::time::Duration;
 }

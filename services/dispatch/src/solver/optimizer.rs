@@ -9,8 +9,9 @@
 //! longer feasible is re-planned like the rest.
 
 use super::{
-    Budget, Plan, Problem, Reason, Route, Solver, Stop, Unassigned, insertion,
+    insertion,
     model::{Job, Kind, Model, Node, Objective, Vehicle},
+    problem::{Budget, Plan, Problem, Reason, Route, Solver, Stop, Unassigned},
     sisr::{self, Limits, Solution},
 };
 use crate::domain::Load;

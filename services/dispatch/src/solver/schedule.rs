@@ -7,7 +7,7 @@
 //! of Cordeau & Laporte's schedule evaluation. If that schedule breaks a ride
 //! time, the earliest schedule is tried too.
 
-use super::{Problem, Reason, Vehicle};
+use super::problem::{Problem, Reason, Vehicle};
 
 /// A stop to evaluate: a request index and whether it is its pickup.
 pub(crate) type StopRef = (usize, bool);

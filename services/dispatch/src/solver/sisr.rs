@@ -23,6 +23,9 @@
 //! the candidates that pass are checked in order of cost with the exact time
 //! test until one holds. The result is deterministic for a given seed and
 //! iteration budget.
+//!
+//! One file: the search state, its moves and the acceptance rule work on
+//! the same routes and caches; split, each part would reach into the others.
 
 use std::time::{Duration, Instant};
 
@@ -665,7 +668,13 @@ mod tests {
     use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 
     use super::*;
-    use crate::solver::instances::{Format, Instance, Site};
+    use crate::solver::{
+        instances::{
+            Format, Instance, Site,
+            fixtures::{ALL, load},
+        },
+        model::Objective,
+    };
 
     /// A random dial-a-ride instance: `n` requests in a 20 × 20 square, tight
     /// windows on one end, a ride limit, a shift, 3 seats, `k` vehicles.
@@ -771,5 +780,48 @@ mod tests {
         let unit = crate::solver::instances::SCALE as i64;
         assert_eq!(schedule.depart, 90 * unit);
         assert_eq!(schedule.starts, vec![100 * unit, 110 * unit]);
+    }
+
+    #[test]
+    fn solutions_are_feasible_on_every_shared_instance_with_a_short_budget() {
+        for rel in ALL {
+            let instance = load(rel);
+            let model = instance.model(Objective::Distance);
+            // The 2003 set is tight: its first greedy solution may leave a request
+            // out that a few hundred ruins and recreates place.
+            let iterations = if instance.max_ride == Some(90.0) { 300 } else { 30 };
+            let limits = Limits { time: Duration::from_secs(60), iterations: Some(iterations), patience: None, seed: 3 };
+            let (solution, stats) = solve(&model, None, limits);
+            assert!(solution.unassigned.is_empty(), "{rel}: {} jobs left out", solution.unassigned.len());
+            let routes = instance.routes_of(&model, &solution.routes);
+            instance.check(&routes).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+            assert!(stats.best_cost <= stats.construction_cost, "{rel}");
+        }
+    }
+
+    #[test]
+    fn a_seed_and_an_iteration_budget_give_one_result() {
+        let instance = load("li_lim/lr101.txt");
+        let model = instance.model(Objective::Distance);
+        let limits = Limits { time: Duration::from_secs(60), iterations: Some(200), patience: None, seed: 11 };
+        let (a, _) = solve(&model, None, limits);
+        let (b, _) = solve(&model, None, limits);
+        assert_eq!(a, b);
+        let (c, _) = solve(&model, None, Limits { seed: 12, ..limits });
+        assert_ne!(a, c, "another seed searches another way");
+    }
+
+    #[test]
+    fn the_vehicles_objective_uses_fewer_vehicles() {
+        let instance = load("solomon/R201.txt");
+        let limits = Limits { time: Duration::from_secs(60), iterations: Some(3_000), patience: None, seed: 5 };
+        let count = |objective| {
+            let model = instance.model(objective);
+            let (solution, _) = solve(&model, None, limits);
+            let routes = instance.routes_of(&model, &solution.routes);
+            instance.check(&routes).unwrap();
+            routes.len()
+        };
+        assert!(count(Objective::Vehicles) < count(Objective::Distance));
     }
 }

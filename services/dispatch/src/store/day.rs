@@ -15,11 +15,14 @@ use sea_orm::{
     QueryOrder as _, QuerySelect as _, TransactionTrait as _, sea_query::Expr,
 };
 
-use super::{Store, StoreError, assignment_row, live, not_started, owned, supersede_live_planned};
-use crate::{
-    domain::BookingStatus,
+use super::{
+    assignments::{assignment_row, supersede_live_planned},
     entities::{assignment, booking, driver},
-    planning::NewAssignment,
+    shared::{Store, StoreError, live, not_started, owned},
+};
+use crate::domain::{
+    BookingStatus,
+    plan::{Move, NewAssignment},
 };
 
 /// What a move reads: the bookings that move, the drivers they move to, those
@@ -33,13 +36,6 @@ pub struct Days {
     pub drivers: Vec<driver::Model>,
     pub live: Vec<assignment::Model>,
     pub on_route: Vec<booking::Model>,
-}
-
-/// One booking going to one driver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Move {
-    pub booking_id: i64,
-    pub driver_id: i64,
 }
 
 /// What a move writes.

@@ -8,7 +8,8 @@ use chrono::{NaiveDate, Utc};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 use sea_orm::DatabaseConnection;
 
-use crate::{input, planning, store::Store};
+use super::input;
+use crate::{planning, store::Store};
 
 pub const DRIVERS: usize = 40;
 pub const PATIENTS: usize = 600;
@@ -157,7 +158,7 @@ pub async fn seed_sized(db: &DatabaseConnection, company_id: i64, day: NaiveDate
         }
     }
 
-    let filter = crate::store::BookingFilter { service_day: Some(day), ..Default::default() };
+    let filter = crate::domain::filters::BookingFilter { service_day: Some(day), ..Default::default() };
     let (_, bookings) = store.list_bookings(company_id, &filter, (1, 1)).await?;
     if bookings == 0 {
         let (clients, _) = all_clients(&store, company_id).await?;
@@ -169,7 +170,7 @@ pub async fn seed_sized(db: &DatabaseConnection, company_id: i64, day: NaiveDate
             let to = options[rng.random_range(0..options.len())];
             // Most trips in the morning, fewer in the afternoon; 15–30 minute windows.
             let minute = if rng.random_bool(0.65) { rng.random_range(7 * 60..12 * 60) } else { rng.random_range(12 * 60..17 * 60 + 30) };
-            let earliest = planning::local_minute(tz, day, minute);
+            let earliest = crate::domain::plan::local_minute(tz, day, minute);
             let latest = earliest + chrono::Duration::minutes([15, 20, 30][i % 3]);
             let direct = crate::routing::Haversine::default().secs(
                 crate::domain::geo::Point { lat: client.lat, lon: client.lon },
@@ -208,12 +209,12 @@ pub async fn problem(db: &DatabaseConnection, company_id: i64, day: NaiveDate) -
     let drivers: Vec<_> = inputs.drivers.into_iter().filter(planning::plannable).collect();
     let router = crate::routing::Router::new(crate::routing::Haversine::default());
     let ride = planning::RideLimit { factor: 1.5, extra: chrono::Duration::minutes(15) };
-    let midnight = planning::local_minute(tz, day, 0);
+    let midnight = crate::domain::plan::local_minute(tz, day, 0);
     let (problem, _) = planning::build(&router, ride, tz, day, midnight, &drivers, &inputs.bookings).await;
     Ok((problem, midnight.timestamp()))
 }
 
-async fn all_clients(store: &Store, company_id: i64) -> anyhow::Result<(Vec<crate::entities::client::Model>, u64)> {
+async fn all_clients(store: &Store, company_id: i64) -> anyhow::Result<(Vec<crate::store::entities::client::Model>, u64)> {
     let mut all = Vec::new();
     let mut page = 1;
     loop {

@@ -1,11 +1,20 @@
 //! Checks every request field before anything is written and turns requests
-//! into the store's plain types. Errors name the field as the contract spells it.
+//! into the domain's plain types (`domain::input`); applies update masks.
+//! Errors name the field as the contract spells it.
 
 use atmr_proto::{common::v1 as common, dispatch::v1 as pb};
 use chrono::{DateTime, NaiveDate, Utc};
 use kit::input::{long_text, optional_line, required_line};
+use tonic::Status;
 
-use crate::domain::{DriverStatus, Invalid, Mobility, VehicleKind, geo::Point};
+use super::convert::booking_status_pb;
+use crate::error::Error;
+
+use crate::domain::{
+    BookingStatus, DriverStatus, Invalid, Mobility, VehicleKind,
+    geo::Point,
+    input::{BookingInput, ClientInput, DriverInput, TemplateInput},
+};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_PHONE: usize = 40;
@@ -15,52 +24,6 @@ pub const MAX_PASSENGERS: i32 = 8;
 pub const MAX_BOARDING_MINUTES: i32 = 60;
 pub const MAX_BATCH: usize = 5_000;
 const MINUTES_PER_DAY: i32 = 24 * 60;
-
-/// A driver as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DriverInput {
-    pub name: String,
-    pub phone: String,
-    pub vehicle_kind: VehicleKind,
-    pub seats: i32,
-    pub wheelchair_places: i32,
-    pub shift_start_minute: i32,
-    pub shift_end_minute: i32,
-    pub depot: Point,
-    pub status: DriverStatus,
-}
-
-/// A client (patient) as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClientInput {
-    pub name: String,
-    pub phone: String,
-    pub address: String,
-    pub location: Point,
-    pub mobility: Mobility,
-    pub notes: String,
-}
-
-/// A booking as written; `mobility` None means "the client's".
-#[derive(Clone, Debug, PartialEq)]
-pub struct BookingInput {
-    pub client_id: i64,
-    pub pickup_address: String,
-    pub pickup: Point,
-    pub dropoff_address: String,
-    pub dropoff: Point,
-    /// Both or neither; neither only for a will-call return.
-    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    pub appointment: Option<DateTime<Utc>>,
-    pub passengers: i32,
-    pub mobility: Option<Mobility>,
-    pub boarding_minutes: i32,
-    pub return_of: Option<i64>,
-    pub will_call: bool,
-    /// Required when there is no window (will-call); else derived from the window.
-    pub service_day: Option<NaiveDate>,
-    pub notes: String,
-}
 
 pub fn point(field: &str, p: Option<&common::GeoPoint>) -> Result<Point, Invalid> {
     let p = p.ok_or_else(|| Invalid::new(field, "is required"))?;
@@ -206,27 +169,6 @@ pub fn booking(b: &pb::Booking) -> Result<BookingInput, Invalid> {
     })
 }
 
-/// A recurring template as written.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TemplateInput {
-    pub client_id: i64,
-    /// Sorted, distinct ISO weekdays 1..=7.
-    pub weekdays: Vec<u32>,
-    pub pickup_address: String,
-    pub pickup: Point,
-    pub dropoff_address: String,
-    pub dropoff: Point,
-    pub pickup_window: (i32, i32),
-    pub appointment_minute: Option<i32>,
-    pub return_window: Option<(i32, i32)>,
-    pub passengers: i32,
-    pub mobility: Option<Mobility>,
-    pub boarding_minutes: i32,
-    pub valid_from: NaiveDate,
-    pub valid_until: Option<NaiveDate>,
-    pub notes: String,
-}
-
 fn minute(field: &str, v: i32) -> Result<i32, Invalid> {
     if (0..MINUTES_PER_DAY).contains(&v) {
         Ok(v)
@@ -313,6 +255,117 @@ pub fn mask_paths<'a>(mask: Option<&'a prost_types::FieldMask>, allowed: &[&'a s
         }
     }
     Ok(paths)
+}
+
+pub(super) fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Status> {
+    kit::convert::page(p).map_err(|(field, message)| Invalid::new(format!("page.{field}"), message).into())
+}
+
+pub(super) fn booking_status(field: &str, v: i32) -> Result<BookingStatus, Invalid> {
+    let s = pb::BookingStatus::try_from(v).map_err(|_| Invalid::new(field, format!("unknown booking status {v}")))?;
+    BookingStatus::ALL.iter().copied().find(|b| booking_status_pb(*b) == s).ok_or_else(|| Invalid::new(field, "must be a booking status"))
+}
+
+pub(super) fn required<T>(field: &str, v: Option<T>) -> Result<T, Status> {
+    v.ok_or_else(|| Invalid::new(field, "is required").into())
+}
+
+pub(super) fn optional_query(field: &str, q: Option<&str>) -> Result<Option<String>, Invalid> {
+    match q.map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(None),
+        Some(q) => kit::input::optional_line(field, q, 100).map(Some),
+    }
+}
+
+/// `current` with the masked fields taken from `patch`.
+pub(super) fn merge_driver(current: pb::Driver, patch: pb::Driver, paths: &[&str]) -> pb::Driver {
+    let mut d = current;
+    for p in paths {
+        match *p {
+            "name" => d.name.clone_from(&patch.name),
+            "phone" => d.phone.clone_from(&patch.phone),
+            "vehicle_kind" => d.vehicle_kind = patch.vehicle_kind,
+            "seats" => d.seats = patch.seats,
+            "wheelchair_places" => d.wheelchair_places = patch.wheelchair_places,
+            "shift_start_minute" => d.shift_start_minute = patch.shift_start_minute,
+            "shift_end_minute" => d.shift_end_minute = patch.shift_end_minute,
+            "depot" => d.depot = patch.depot,
+            "status" => d.status = patch.status,
+            _ => {}
+        }
+    }
+    d
+}
+
+pub(super) fn merge_client(current: pb::Client, patch: pb::Client, paths: &[&str]) -> pb::Client {
+    let mut c = current;
+    for p in paths {
+        match *p {
+            "name" => c.name.clone_from(&patch.name),
+            "phone" => c.phone.clone_from(&patch.phone),
+            "address" => c.address.clone_from(&patch.address),
+            "location" => c.location = patch.location,
+            "mobility" => c.mobility = patch.mobility,
+            "notes" => c.notes.clone_from(&patch.notes),
+            _ => {}
+        }
+    }
+    c
+}
+
+pub(super) fn merge_booking(current: pb::Booking, patch: pb::Booking, paths: &[&str]) -> pb::Booking {
+    let mut b = current;
+    for p in paths {
+        match *p {
+            "pickup_address" => b.pickup_address.clone_from(&patch.pickup_address),
+            "pickup" => b.pickup = patch.pickup,
+            "dropoff_address" => b.dropoff_address.clone_from(&patch.dropoff_address),
+            "dropoff" => b.dropoff = patch.dropoff,
+            "pickup_earliest" => b.pickup_earliest = patch.pickup_earliest,
+            "pickup_latest" => b.pickup_latest = patch.pickup_latest,
+            "appointment_time" => b.appointment_time = patch.appointment_time,
+            "passengers" => b.passengers = patch.passengers,
+            "mobility" => b.mobility = patch.mobility,
+            "boarding_minutes" => b.boarding_minutes = patch.boarding_minutes,
+            "will_call" => b.will_call = patch.will_call,
+            "notes" => b.notes.clone_from(&patch.notes),
+            _ => {}
+        }
+    }
+    b
+}
+
+pub(super) const DRIVER_PATHS: [&str; 9] =
+    ["name", "phone", "vehicle_kind", "seats", "wheelchair_places", "shift_start_minute", "shift_end_minute", "depot", "status"];
+
+pub(super) const CLIENT_PATHS: [&str; 6] = ["name", "phone", "address", "location", "mobility", "notes"];
+
+pub(super) const BOOKING_PATHS: [&str; 12] = [
+    "pickup_address",
+    "pickup",
+    "dropoff_address",
+    "dropoff",
+    "pickup_earliest",
+    "pickup_latest",
+    "appointment_time",
+    "passengers",
+    "mobility",
+    "boarding_minutes",
+    "will_call",
+    "notes",
+];
+
+/// Names the single booking's field in errors (`booking.client_id`).
+pub(super) fn prefix_store(e: Error, prefix: &str) -> Error {
+    match e {
+        Error::Invalid(i) => Error::Invalid(i.under(prefix)),
+        Error::PermissionDenied(m) => Error::PermissionDenied(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
+pub(super) fn within<T: PartialOrd + std::fmt::Display>(field: &str, v: T, lo: T, hi: T) -> Result<T, Status> {
+    if v < lo || v > hi { Err(Invalid::new(field, format!("must be between {lo} and {hi}, got {v}")).into()) } else { Ok(v) }
 }
 
 #[cfg(test)]

@@ -10,14 +10,20 @@
 
 use std::time::Duration;
 
-use kit::notify::{Field, Notice, Severity};
+use kit::{clock::SharedClock, error::Internal, outbox::Outbox};
 use sea_orm::{NotSet, Set};
 use tonic::Status;
 
+use super::{model::Factors, trips};
 use crate::{
-    entities::{drift_check, eta_model, trip_observation},
-    eta::{Factors, Trip},
-    grpc::DispatchApi,
+    error::Error,
+    metrics::DispatchMetrics,
+    peers::notify::{self, DriftFound},
+    store::{
+        Store,
+        autonomy::SettingsDefaults,
+        entities::{drift_check, eta_model},
+    },
 };
 
 /// How the drift check runs (`DISPATCH_DRIFT_*`).
@@ -50,29 +56,29 @@ struct Finding {
     retrained: Option<eta_model::Model>,
 }
 
-fn trips_of(rows: &[trip_observation::Model]) -> Vec<Trip<'_>> {
-    rows.iter()
-        .filter_map(|r| {
-            r.actual_seconds.map(|actual| Trip {
-                hour: r.hour.clamp(0, 23) as u32,
-                zone: &r.zone,
-                base: r.base_seconds as f64,
-                actual: actual as f64,
-            })
-        })
-        .collect()
+/// The drift check with what it needs.
+#[derive(Clone)]
+pub(crate) struct Drift {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub metrics: DispatchMetrics,
+    /// Where the drift alert is committed with the new model.
+    pub outbox: Outbox,
+    pub defaults: SettingsDefaults,
+    pub cfg: DriftConfig,
 }
 
-impl DispatchApi {
+impl Drift {
     /// Runs the company's drift check now, with its retries, and records it.
-    pub(crate) async fn drift_check(&self, company_id: i64) -> Result<drift_check::Model, Status> {
-        let cfg = self.autonomy.drift;
-        let started = self.now();
-        let settings = self.store.autonomy_settings(company_id, self.autonomy.defaults, started).await?;
+    pub(crate) async fn check(&self, company_id: i64) -> Result<drift_check::Model, Error> {
+        let cfg = self.cfg;
+        let started = self.clock.now();
+        let settings = self.store.autonomy_settings(company_id, self.defaults, started).await?;
         let mut attempts = 0;
         let outcome = loop {
             attempts += 1;
-            match self.drift_attempt(company_id, settings.drift_mae_threshold_minutes).await {
+            // A failed attempt is kept as the status a client would get (`api/status.rs`).
+            match self.attempt(company_id, settings.drift_mae_threshold_minutes).await.map_err(Status::from) {
                 Ok(found) => break Ok(found),
                 Err(e) if attempts <= cfg.retries => {
                     tracing::warn!(company_id, attempt = attempts, error = %e.message(), "drift check attempt failed; retrying");
@@ -123,16 +129,16 @@ impl DispatchApi {
         Ok(self.store.insert_drift_check(row).await?)
     }
 
-    async fn drift_attempt(&self, company_id: i64, threshold: f64) -> Result<Finding, Status> {
-        let cfg = self.autonomy.drift;
-        let now = self.now();
+    async fn attempt(&self, company_id: i64, threshold: f64) -> Result<Finding, Error> {
+        let cfg = self.cfg;
+        let now = self.clock.now();
         let current = self.store.eta_model(company_id).await?;
         let (version, factors) = match &current {
             Some(m) => (m.version, Factors::from_stored(m.version, &m.factors)?),
             None => (0, Factors::identity()),
         };
         let rows = self.store.completed_trips(company_id, now - cfg.window, cfg.max_trips).await?;
-        let trips = trips_of(&rows);
+        let trips = trips::of(&rows);
         let Some((mae, bias)) = factors.error(&trips) else {
             return Ok(Finding { version, trips: 0, mae: 0.0, bias: 0.0, drift: false, retrained: None });
         };
@@ -149,35 +155,12 @@ impl DispatchApi {
                 trained_on_trips: Set(trips.len() as i64),
                 mae_minutes: Set(new_mae),
                 bias_minutes: Set(new_bias),
-                factors: Set(serde_json::to_string(&new).map_err(kit::error::internal)?),
+                factors: Set(serde_json::to_string(&new).map_err(Internal::log)?),
             };
-            let new = self.store.insert_retrained_model(&self.autonomy.outbox, row, |new| drift_notice(threshold, &found, new)).await?;
+            let figures = DriftFound { version, trips: found.trips, mae, bias };
+            let new = self.store.insert_retrained_model(&self.outbox, row, |new| notify::drift(threshold, &figures, new)).await?;
             found.retrained = Some(new);
         }
         Ok(found)
-    }
-}
-
-/// The alert of a drift `found` by a check at `threshold`, retrained as `new`.
-fn drift_notice(threshold: f64, found: &Finding, new: &eta_model::Model) -> Notice {
-    let Finding { version, trips, mae, bias, .. } = found;
-    let field = |name: &str, value: String| Field::new(name, value, true);
-    Notice {
-        event_type: "eta.drift".to_owned(),
-        severity: Severity::Warning,
-        title: format!("ETA model drift: {mae:.1} min mean error (threshold {threshold:.1})"),
-        body: format!(
-            "Over the last {trips} completed trips, model v{version} was off by {mae:.1} min on average (bias {bias:+.1} min). \
-             Retrained as v{}: {:.1} min on the same trips.",
-            new.version, new.mae_minutes
-        ),
-        fields: vec![
-            field("MAE before", format!("{mae:.2} min")),
-            field("Bias before", format!("{bias:+.2} min")),
-            field("MAE after", format!("{:.2} min", new.mae_minutes)),
-            field("Trips", trips.to_string()),
-            field("Model", format!("v{version} → v{}", new.version)),
-        ],
-        idempotency_key: format!("eta.drift:{}:{}", new.company_id, new.version),
     }
 }

@@ -1,0 +1,8 @@
+//! The ETA model and what feeds it: `model` (correction factors on the
+//! routing estimate, learnt from completed trips), `trips` (each trip's pickup
+//! with its prediction and its completion, recorded as bookings move along),
+//! and `drift` (the scheduled check of the model's error, which retrains it).
+
+pub mod drift;
+pub mod model;
+pub(crate) mod trips;

@@ -1,0 +1,96 @@
+//! The ETA model's queries: model versions (a retrained one stored with its
+//! drift notice in one transaction), observed trips, drift checks.
+
+use chrono::{DateTime, Utc};
+use kit::{notify::Notice, outbox::Outbox};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, Order, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _, sea_query::OnConflict,
+};
+
+use super::{
+    entities::{drift_check, eta_model, trip_observation},
+    shared::{Page, Store, StoreError},
+};
+
+impl Store {
+    /// The company's newest model, if it ever trained one.
+    pub async fn eta_model(&self, company_id: i64) -> Result<Option<eta_model::Model>, StoreError> {
+        Ok(eta_model::Entity::find()
+            .filter(eta_model::Column::CompanyId.eq(company_id))
+            .order_by(eta_model::Column::Version, Order::Desc)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Stores a retrained model and the drift notice `notice` makes of it, in
+    /// one transaction, then wakes the outbox's relay.
+    pub async fn insert_retrained_model(
+        &self,
+        outbox: &Outbox,
+        row: eta_model::ActiveModel,
+        notice: impl FnOnce(&eta_model::Model) -> Notice,
+    ) -> Result<eta_model::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        let model = row.insert(&txn).await?;
+        outbox.enqueue(&txn, model.company_id, &notice(&model), model.trained_at).await?;
+        txn.commit().await?;
+        outbox.wake();
+        Ok(model)
+    }
+
+    /// Records a trip's start with its prediction (once per booking).
+    pub async fn record_pickup(&self, row: trip_observation::ActiveModel) -> Result<(), StoreError> {
+        trip_observation::Entity::insert(row)
+            .on_conflict(OnConflict::column(trip_observation::Column::BookingId).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a trip's end: its actual time is from the recorded pickup.
+    pub async fn record_completion(&self, booking_id: i64, at: DateTime<Utc>) -> Result<Option<trip_observation::Model>, StoreError> {
+        let Some(row) = trip_observation::Entity::find().filter(trip_observation::Column::BookingId.eq(booking_id)).one(&self.db).await?
+        else {
+            return Ok(None);
+        };
+        if row.completed_at.is_some() {
+            return Ok(Some(row));
+        }
+        let actual = (at - row.picked_up_at).num_seconds().max(0);
+        let mut active = row.into_active_model();
+        active.actual_seconds = Set(Some(actual));
+        active.completed_at = Set(Some(at));
+        Ok(Some(active.update(&self.db).await?))
+    }
+
+    /// The company's newest `limit` completed trips since `since`.
+    pub async fn completed_trips(
+        &self,
+        company_id: i64,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<trip_observation::Model>, StoreError> {
+        Ok(trip_observation::Entity::find()
+            .filter(trip_observation::Column::CompanyId.eq(company_id))
+            .filter(trip_observation::Column::CompletedAt.gte(since))
+            .order_by(trip_observation::Column::CompletedAt, Order::Desc)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    // ---- drift checks -----------------------------------------------------
+
+    pub async fn insert_drift_check(&self, row: drift_check::ActiveModel) -> Result<drift_check::Model, StoreError> {
+        Ok(row.insert(&self.db).await?)
+    }
+
+    pub async fn list_drift_checks(&self, company_id: i64, (page, per_page): (u64, u64)) -> Result<Page<drift_check::Model>, StoreError> {
+        let q = drift_check::Entity::find()
+            .filter(drift_check::Column::CompanyId.eq(company_id))
+            .order_by(drift_check::Column::Id, Order::Desc);
+        let total = q.clone().count(&self.db).await?;
+        Ok((q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?, total))
+    }
+}

@@ -1,0 +1,28 @@
+//! Every query of the dispatch service, one file per aggregate: `companies`,
+//! `drivers`, `clients`, `bookings`, `templates`, `runs`, `assignments` (with
+//! `day`, the drivers' days a reassignment holds, and `board`, the live
+//! board's relay between replicas), `autonomy` (settings,
+//! leases, suggestions, the manager's view of the day) and `eta` (models,
+//! observed trips, drift checks); `entities` are the tables.
+//!
+//! Set-based: a dispatch run loads its inputs in a fixed number of queries and
+//! writes its assignments and booking statuses with a fixed number of
+//! statements in one transaction, whatever the number of bookings; a bulk
+//! booking import checks every row and inserts them in one transaction.
+//! Ownership: a row of another company answers PermissionDenied.
+
+pub mod assignments;
+pub mod autonomy;
+pub mod board;
+pub mod bookings;
+pub mod clients;
+pub mod companies;
+pub mod day;
+pub mod drivers;
+pub mod entities;
+pub mod eta;
+pub mod runs;
+mod shared;
+pub mod templates;
+
+pub use shared::{Page, Store, StoreError};
