@@ -313,3 +313,24 @@ field-return_latest = Return until
 field-valid_from = Valid from
 field-valid_until = Valid until
 field-weekdays = Days
+
+## Reassignment, in the checker's rules
+trip-forced = Forced past the checker
+trip-force-reason-needed = Say why you force it (at least 3 characters); the reason is kept with the trip.
+trip-does-not-fit = This driver's day cannot take the trip; nothing was moved.
+violation-unreachable = the driver cannot reach a stop in time
+violation-wrong_vehicle = the patient's mobility does not fit this vehicle
+violation-outside_window = a pickup falls outside its window
+violation-over_capacity = not enough seats or wheelchair places
+violation-ride_too_long = a patient would ride longer than allowed
+violation-after_appointment = a drop-off would be after the appointment
+violation-after_shift = the driver would be back after the shift ends
+violation-picked_up_twice = a patient would be picked up twice
+violation-not_picked_up = a drop-off comes before its pickup
+violation-never_dropped_off = a patient would never be dropped off
+violation-not_planned = a trip would be neither planned nor listed as unassigned
+violation-half_planned = only one of a trip's two stops would be planned
+violation-planned_twice = a trip would be planned twice
+violation-two_routes = the driver would have two routes
+violation-unknown_route = a route of an unknown vehicle
+violation-unknown_stop = a stop of an unknown trip

@@ -313,3 +313,24 @@ field-return_latest = Retour jusqu'à
 field-valid_from = Valable dès
 field-valid_until = Valable jusqu'au
 field-weekdays = Jours
+
+## Réassignation, selon les règles du contrôleur
+trip-forced = Forcée malgré le contrôleur
+trip-force-reason-needed = Dites pourquoi vous forcez (au moins 3 caractères) ; la raison est conservée avec la course.
+trip-does-not-fit = La journée de ce chauffeur ne peut pas prendre la course ; rien n'a été déplacé.
+violation-unreachable = le chauffeur ne peut pas atteindre un arrêt à temps
+violation-wrong_vehicle = la mobilité du patient ne convient pas à ce véhicule
+violation-outside_window = une prise en charge tombe hors de sa plage
+violation-over_capacity = pas assez de places assises ou de places fauteuil
+violation-ride_too_long = un patient resterait à bord plus longtemps que permis
+violation-after_appointment = une dépose arriverait après le rendez-vous
+violation-after_shift = le chauffeur rentrerait après la fin de son service
+violation-picked_up_twice = un patient serait pris en charge deux fois
+violation-not_picked_up = une dépose viendrait avant sa prise en charge
+violation-never_dropped_off = un patient ne serait jamais déposé
+violation-not_planned = une course ne serait ni planifiée ni listée comme non assignée
+violation-half_planned = un seul des deux arrêts d'une course serait planifié
+violation-planned_twice = une course serait planifiée deux fois
+violation-two_routes = le chauffeur aurait deux tournées
+violation-unknown_route = une tournée d'un véhicule inconnu
+violation-unknown_stop = un arrêt d'une course inconnue

@@ -296,6 +296,8 @@ struct TripPart {
     next_statuses: Vec<&'static str>,
     violations: Vec<String>,
     error: Option<String>,
+    /// Why the current assignment was forced past the checker, and by whom.
+    forced: Option<(String, String)>,
 }
 
 /// The statuses a booking may move to from `status` (the transitions dispatch
@@ -370,7 +372,8 @@ async fn trip_part(
         appointment: fmt.time_pb(booking.appointment_time.as_ref()),
         status,
         mobility: timeline::name(&timeline::MOBILITIES, booking.mobility),
-        driver_id: assignment.map_or(0, |a| a.driver_id),
+        driver_id: assignment.as_ref().map_or(0, |a| a.driver_id),
+        forced: assignment.filter(|a| !a.forced_by.is_empty()).map(|a| (a.forced_reason, a.forced_by)),
         drivers,
         next_statuses: next_statuses(status),
         booking,
@@ -396,8 +399,9 @@ pub struct ReassignForm {
 }
 
 /// `POST /board/trips/{id}/reassign`: the booking into the driver's day,
-/// checked by dispatch; a refusal shows why, and the dispatcher may force it
-/// with a reason.
+/// checked by dispatch; a refusal shows the rules the day would break, and
+/// the dispatcher may force it with a reason, which dispatch keeps with the
+/// assignment (and who forced it).
 pub async fn reassign(
     State(state): State<AppState>,
     console: Console,
@@ -405,29 +409,39 @@ pub async fn reassign(
     Form(form): Form<ReassignForm>,
 ) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
-    let req = pb::ReassignBookingRequest { booking_id: id, driver_id: form.driver_id, force: form.force };
-    let _ = form.reason;
+    let reason = form.reason.trim().to_owned();
+    if form.force && reason.chars().count() < 3 {
+        let message = console.fmt.t("trip-force-reason-needed");
+        let part = trip_part(&state, &console, id, Vec::new(), Some(message)).await?;
+        let mut res = render(&console, &part)?;
+        *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let req = pb::ReassignBookingRequest { booking_id: id, driver_id: form.driver_id, force: form.force, reason };
     match state.dispatch.clone().reassign_booking(kit::grpc::request(req, &console.token)).await {
         Ok(res) => {
-            let violations = res.into_inner().violations;
+            let res = res.into_inner();
+            let violations = res.violation_details.iter().map(|v| rule_words(&console, &v.rule)).collect();
             let part = trip_part(&state, &console, id, violations, None).await?;
             let mut res = render(&console, &part)?;
             res.headers_mut().insert("hx-trigger", HeaderValue::from_static("board-changed"));
             Ok(res)
         }
         Err(status) if status.code() == tonic::Code::FailedPrecondition => {
-            let part = trip_part(
-                &state,
-                &console,
-                id,
-                vec![status.message().to_owned()],
-                Some(explain(&console.fmt, &ApiError::from_status("dispatch", &status))),
-            )
-            .await?;
+            let violations = kit::error::rules_of(&status).into_iter().map(|r| rule_words(&console, r)).collect();
+            let refusal = console.fmt.t("trip-does-not-fit");
+            let part = trip_part(&state, &console, id, violations, Some(refusal)).await?;
             render(&console, &part)
         }
         Err(status) => Err(console.fail_status("dispatch", &status)),
     }
+}
+
+/// A checker rule in the user's words (`violation-<rule>`); a rule the
+/// catalogue does not know yet is shown as its code.
+fn rule_words(console: &Console, rule: &str) -> String {
+    let id = format!("violation-{rule}");
+    if super::i18n::has(console.fmt.locale, &id) { console.fmt.t(&id) } else { rule.replace('_', " ") }
 }
 
 #[derive(Debug, Deserialize)]

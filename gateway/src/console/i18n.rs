@@ -180,7 +180,26 @@ mod tests {
                 }
             }
         }
-        let vocabularies: [(&str, &[&str]); 5] = [
+        let rules = [
+            "unreachable",
+            "wrong_vehicle",
+            "outside_window",
+            "over_capacity",
+            "ride_too_long",
+            "after_appointment",
+            "after_shift",
+            "picked_up_twice",
+            "not_picked_up",
+            "never_dropped_off",
+            "not_planned",
+            "half_planned",
+            "planned_twice",
+            "two_routes",
+            "unknown_route",
+            "unknown_stop",
+        ];
+        let vocabularies: [(&str, &[&str]); 6] = [
+            ("violation", &rules),
             ("status", &timeline::BOOKING_STATUSES),
             ("mobility", &timeline::MOBILITIES),
             ("vehicle", &timeline::VEHICLE_KINDS),

@@ -948,7 +948,12 @@ pub async fn reassign_booking(
     Body(b): Body<ReassignBody>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(DISPATCHERS)?;
-    let req = pb::ReassignBookingRequest { booking_id: positive_id("booking_id", &id)?, driver_id: b.driver_id, force: b.force };
+    let req = pb::ReassignBookingRequest {
+        booking_id: positive_id("booking_id", &id)?,
+        driver_id: b.driver_id,
+        force: b.force,
+        reason: String::new(),
+    };
     let res = client(&state).reassign_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(serde_json::json!({ "assignment": res.assignment.map(Assignment::from), "violations": res.violations })))
 }

@@ -22,7 +22,7 @@ use crate::{
         autonomy::Mode,
         filters::{AssignmentFilter, BookingFilter, DriverFilter},
         input::{BookingInput, ClientInput, DriverInput, TemplateInput},
-        plan::Move,
+        plan::{Forced, Move},
     },
     error::Error,
     eta::{
@@ -314,8 +314,8 @@ impl Dispatch {
 
     /// Puts booking `m.booking_id` on driver `m.driver_id`'s day; with `force`,
     /// also where it breaks rules (the checker's findings returned).
-    pub async fn reassign(&self, company_id: i64, m: Move, force: bool) -> Result<Moved, MoveError> {
-        self.reassign.move_bookings(company_id, &[m], force).await
+    pub async fn reassign(&self, company_id: i64, m: Move, forced: Option<Forced>) -> Result<Moved, MoveError> {
+        self.reassign.move_bookings(company_id, &[m], forced.as_ref()).await
     }
 
     // ---- positions and the board --------------------------------------------

@@ -20,6 +20,10 @@ pub enum Error {
     /// The data's state refuses the change (a booking already started, a day that does not fit).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A move the checker refuses: the refusal in words, and the rules the
+    /// new day would break (the checker's codes, for a client that words them).
+    #[error("{message}")]
+    Unfit { message: String, rules: Vec<&'static str> },
     /// The row is another company's.
     #[error("{0}")]
     PermissionDenied(String),

@@ -21,7 +21,11 @@ use kit::clock::SharedClock;
 
 use crate::{
     board::Board,
-    domain::{AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind, geo::Point, plan::Move},
+    domain::{
+        AssignmentStatus, BookingStatus, DriverStatus, Mobility, UnknownValue, VehicleKind,
+        geo::Point,
+        plan::{Forced, Move},
+    },
     error::Error,
     planning::{self, Frame},
     routing::{Matrix, Router},
@@ -43,7 +47,7 @@ const ATTEMPTS: usize = 3;
 pub(crate) struct Moved {
     pub created: Vec<assignment::Model>,
     /// The checker's findings on a forced reassignment (empty otherwise).
-    pub violations: Vec<String>,
+    pub violations: Vec<check::Violation>,
 }
 
 /// Why a move did not happen, and what is known of the database.
@@ -80,10 +84,12 @@ pub(crate) struct Reassign {
 }
 
 impl Reassign {
-    /// Puts each booking of `moves` into its driver's day, all or none. With
-    /// `force` (a single move only), a booking that fits nowhere goes where
-    /// its pickup time puts it and the checker's violations are returned.
-    pub(crate) async fn move_bookings(&self, company_id: i64, moves: &[Move], force: bool) -> Result<Moved, MoveError> {
+    /// Puts each booking of `moves` into its driver's day, all or none. When
+    /// `forced` (a single move only), a booking that fits nowhere goes where
+    /// its pickup time puts it, the checker's violations are returned, and the
+    /// reason and its author are kept on the moved booking's assignment.
+    pub(crate) async fn move_bookings(&self, company_id: i64, moves: &[Move], forced: Option<&Forced>) -> Result<Moved, MoveError> {
+        let force = forced.is_some();
         debug_assert!(!force || moves.len() == 1, "only a single reassignment is forced");
         let tz = self.store.time_zone(company_id).await?;
         let seen = self.store.days(company_id, moves).await?;
@@ -116,7 +122,8 @@ impl Reassign {
                 .filter(|a| a.status == AssignmentStatus::Planned.as_str() && planned.rows.iter().any(|r| r.booking_id == a.booking_id))
                 .map(|a| a.id)
                 .collect();
-            let (created, superseded) = lock.write(company_id, NewDays { moves, rows: &planned.rows, replaced: &replaced }, now).await?;
+            let (created, superseded) =
+                lock.write(company_id, NewDays { moves, rows: &planned.rows, replaced: &replaced, forced }, now).await?;
             let ids: Vec<i64> = created.iter().map(|a| a.id).collect();
             if let Err(e) = lock.commit().await {
                 // The commit may have landed before its answer was lost: read back.
@@ -201,7 +208,7 @@ fn places(days: &Days) -> Vec<Point> {
 /// A move's new routes and what they write.
 struct Planned {
     rows: Vec<crate::domain::plan::NewAssignment>,
-    violations: Vec<String>,
+    violations: Vec<check::Violation>,
 }
 
 /// Inserts each moving booking into its driver's day (without the moving
@@ -226,19 +233,20 @@ fn plan(frame: Frame, days: &Days, moves: &[Move], travel: Matrix, force: bool) 
         if !force {
             let found = findings(&mut problem, &routes);
             let which = if moves.len() == 1 { "pass force to assign anyway" } else { "nothing was moved" };
-            return Err(Error::FailedPrecondition(format!(
-                "booking {} does not fit driver {}'s day: {}; {which}",
-                m.booking_id,
-                m.driver_id,
-                found.join("; ")
-            )));
+            return Err(Error::Unfit {
+                message: format!("booking {} does not fit driver {}'s day: {}; {which}", m.booking_id, m.driver_id, words(&found)),
+                rules: rules(&found),
+            });
         }
     }
     // Every day written passes the checker, which shares no code with the insertion.
     let violations = findings(&mut problem, &routes);
     if !violations.is_empty() {
         if !force {
-            return Err(Error::FailedPrecondition(format!("the new day breaks a rule: {}; nothing was moved", violations.join("; "))));
+            return Err(Error::Unfit {
+                message: format!("the new day breaks a rule: {}; nothing was moved", words(&violations)),
+                rules: rules(&violations),
+            });
         }
         tracing::warn!(
             booking_id = moves[0].booking_id,
@@ -263,8 +271,24 @@ fn at_its_time(problem: &Problem, route: &Route, ri: usize) -> Route {
     Route { vehicle: route.vehicle, stops }
 }
 
+/// The checker's findings in its words, as a refusal says them.
+fn words(found: &[check::Violation]) -> String {
+    found.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; ")
+}
+
+/// The rules broken, each once, in the order first found.
+fn rules(found: &[check::Violation]) -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = Vec::new();
+    for v in found {
+        if !rules.contains(&v.rule) {
+            rules.push(v.rule);
+        }
+    }
+    rules
+}
+
 /// What the checker finds in `routes`, the requests on none of them counted unassigned.
-fn findings(problem: &mut Problem, routes: &[Route]) -> Vec<String> {
+fn findings(problem: &mut Problem, routes: &[Route]) -> Vec<check::Violation> {
     problem.keep = Vec::new();
     let plan = Plan {
         routes: routes.iter().filter(|r| !r.stops.is_empty()).cloned().collect(),
@@ -273,7 +297,7 @@ fn findings(problem: &mut Problem, routes: &[Route]) -> Vec<String> {
             .map(|request| Unassigned { request, reason: crate::solver::Reason::FleetFull, detail: String::new() })
             .collect(),
     };
-    check::violations(problem, &plan).into_iter().map(|v| v.message).collect()
+    check::violations(problem, &plan)
 }
 
 /// Travel times over some places.

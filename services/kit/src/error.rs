@@ -28,6 +28,29 @@ impl From<Invalid> for Status {
     }
 }
 
+/// Metadata key listing, comma-separated, the rules a FAILED_PRECONDITION
+/// found broken (dispatch's checker codes such as `outside_window`).
+pub const RULES_METADATA: &str = "atmr-rules";
+
+/// FAILED_PRECONDITION saying `message`, with the rules it found broken.
+pub fn failed_rules(message: impl Into<String>, rules: &[&str]) -> Status {
+    let mut status = Status::failed_precondition(message);
+    if let Ok(value) = rules.join(",").parse() {
+        status.metadata_mut().insert(RULES_METADATA, value);
+    }
+    status
+}
+
+/// The rules a FAILED_PRECONDITION status names (empty when none).
+pub fn rules_of(status: &Status) -> Vec<&str> {
+    status
+        .metadata()
+        .get(RULES_METADATA)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(',').filter(|r| !r.is_empty()).collect())
+        .unwrap_or_default()
+}
+
 /// The field an INVALID_ARGUMENT status names, if any.
 pub fn field_of(status: &Status) -> Option<&str> {
     status.metadata().get(FIELD_METADATA).and_then(|v| v.to_str().ok())
@@ -144,6 +167,14 @@ impl From<Internal> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_carries_the_rules_it_found_broken() {
+        let s = failed_rules("booking 4 does not fit driver 2's day", &["wrong_vehicle", "outside_window"]);
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert_eq!(rules_of(&s), vec!["wrong_vehicle", "outside_window"]);
+        assert!(rules_of(&Status::failed_precondition("x")).is_empty());
+    }
 
     #[test]
     fn invalid_argument_carries_the_field() {

@@ -149,7 +149,7 @@ impl World {
     }
 
     pub(crate) async fn assign(&self, booking_id: i64, driver_id: i64) {
-        let r = pb::ReassignBookingRequest { booking_id, driver_id, force: true };
+        let r = pb::ReassignBookingRequest { booking_id, driver_id, force: true, reason: "the test forces it".into() };
         self.api().await.reassign_booking(self.req(Role::Admin, r)).await.unwrap();
     }
 

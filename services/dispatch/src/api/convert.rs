@@ -153,7 +153,18 @@ pub(super) fn assignment_pb(a: assignment::Model) -> Result<pb::Assignment, Unkn
         planned_dropoff_time: Some(timestamp(a.planned_dropoff_at)),
         status: assignment_status_pb(a.id, &a.status)? as i32,
         create_time: Some(timestamp(a.created_at)),
+        forced_reason: a.forced_reason.unwrap_or_default(),
+        forced_by: a.forced_by.unwrap_or_default(),
     })
+}
+
+pub(super) fn violation_pb(v: crate::solver::check::Violation) -> pb::Violation {
+    pb::Violation {
+        rule: v.rule.to_owned(),
+        booking_id: v.booking.unwrap_or_default(),
+        driver_id: v.driver.unwrap_or_default(),
+        message: v.message,
+    }
 }
 
 pub(super) fn run_pb(r: dispatch_run::Model) -> Result<pb::DispatchRun, UnknownValue> {

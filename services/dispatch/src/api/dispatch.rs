@@ -15,7 +15,7 @@ use kit::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
-    convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb},
+    convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb, violation_pb},
     input::{
         self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, booking_status, checked_page, mask_paths, merge_booking, merge_client,
         merge_driver, optional_query, prefix_store, required,
@@ -27,7 +27,7 @@ use crate::{
     domain::{
         AssignmentStatus, Invalid, RunMode,
         filters::{AssignmentFilter, BookingFilter, DriverFilter},
-        plan::Move,
+        plan::{Forced, Move},
     },
     error::Error,
     run::RunRequest,
@@ -390,11 +390,15 @@ impl DispatchService for DispatchApi {
         let r = req.into_inner();
         let booking_id = input::id("booking_id", r.booking_id)?;
         let driver_id = input::id("driver_id", r.driver_id)?;
-        let moved = self.core.reassign(c.company_id, Move { booking_id, driver_id }, r.force).await?;
+        let reason = kit::input::optional_line("reason", &r.reason, input::MAX_REASON)?;
+        let by = if c.email.is_empty() { c.sub.clone() } else { c.email.clone() };
+        let forced = r.force.then_some(Forced { reason, by });
+        let moved = self.core.reassign(c.company_id, Move { booking_id, driver_id }, forced).await?;
         let assignment = moved.created.into_iter().find(|a| a.booking_id == booking_id);
         Ok(Response::new(pb::ReassignBookingResponse {
             assignment: assignment.map(assignment_pb).transpose()?,
-            violations: moved.violations,
+            violations: moved.violations.iter().map(|v| v.message.clone()).collect(),
+            violation_details: moved.violations.into_iter().map(violation_pb).collect(),
         }))
     }
 

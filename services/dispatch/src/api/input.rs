@@ -20,6 +20,8 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_PHONE: usize = 40;
 pub const MAX_ADDRESS: usize = 300;
 pub const MAX_NOTES: usize = 2_000;
+/// A forced reassignment's reason.
+pub const MAX_REASON: usize = 500;
 pub const MAX_PASSENGERS: i32 = 8;
 pub const MAX_BOARDING_MINUTES: i32 = 60;
 pub const MAX_BATCH: usize = 5_000;

@@ -13,6 +13,7 @@ impl From<Error> for Status {
             Error::Invalid(invalid) => invalid.into(),
             Error::NotFound(what) => Status::not_found(format!("{what} not found")),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::Unfit { message, rules } => kit::error::failed_rules(message, &rules),
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::Aborted(m) => Status::aborted(m),

@@ -247,7 +247,7 @@ impl Manager {
             }
             (other, ..) => return Outcome::Failed(Status::internal(format!("unknown action {other}"))),
         };
-        match self.reassign.move_bookings(company_id, &moves, false).await {
+        match self.reassign.move_bookings(company_id, &moves, None).await {
             Ok(_) => Outcome::Done,
             Err(MoveError::NotDone(e)) => Outcome::Failed(e.into()),
             Err(MoveError::Unknown(e)) => Outcome::Unknown(e.into()),

@@ -432,6 +432,8 @@ mod tests {
             status: "planned".into(),
             created_at: at(-60),
             updated_at: at(-60),
+            forced_reason: None,
+            forced_by: None,
         }
     }
 

@@ -168,7 +168,10 @@ async fn main() -> anyhow::Result<()> {
     clock.set(day2 + chrono::Duration::hours(21));
     for ((_, lat, lon, pickup), b) in trips.iter().zip(&created) {
         api.clone()
-            .reassign_booking(signed(&admin, pb::ReassignBookingRequest { booking_id: b.id, driver_id: driver, force: true }))
+            .reassign_booking(signed(
+                &admin,
+                pb::ReassignBookingRequest { booking_id: b.id, driver_id: driver, force: true, reason: "the bench forces it".into() },
+            ))
             .await?;
         let map = haversine.secs(
             atmr_dispatch::domain::geo::Point { lat: *lat, lon: *lon },

@@ -38,6 +38,14 @@ pub struct NewAssignment {
 /// Assignment statuses that hold a booking on a driver's route.
 pub const LIVE: [AssignmentStatus; 2] = [AssignmentStatus::Planned, AssignmentStatus::Active];
 
+/// A dispatcher's override of the checker: why, and who (kept with the
+/// assignments the forced move writes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forced {
+    pub reason: String,
+    pub by: String,
+}
+
 /// One booking going to one driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Move {

@@ -139,5 +139,7 @@ pub(super) fn assignment_row(company_id: i64, run: Option<i64>, a: &NewAssignmen
         status: Set(AssignmentStatus::Planned.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        forced_reason: Set(None),
+        forced_by: Set(None),
     }
 }

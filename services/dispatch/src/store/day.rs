@@ -22,7 +22,7 @@ use super::{
 };
 use crate::domain::{
     BookingStatus,
-    plan::{Move, NewAssignment},
+    plan::{Forced, Move, NewAssignment},
 };
 
 /// What a move reads: the bookings that move, the drivers they move to, those
@@ -46,6 +46,8 @@ pub struct NewDays<'a> {
     pub rows: &'a [NewAssignment],
     /// The planned assignments the new rows replace, as read under the lock.
     pub replaced: &'a [i64],
+    /// A forced move's reason and author, kept on the moved bookings' rows.
+    pub forced: Option<&'a Forced>,
 }
 
 /// A transaction holding some drivers' days; dropped without
@@ -114,7 +116,18 @@ impl DayLock {
             // (on PostgreSQL; SQLite has one writer at a time).
             return Err(StoreError::FailedPrecondition("the driver's day changed while it was being written; try again".to_owned()));
         }
-        let rows: Vec<assignment::ActiveModel> = days.rows.iter().map(|a| assignment_row(company_id, None, a, now)).collect();
+        let rows: Vec<assignment::ActiveModel> = days
+            .rows
+            .iter()
+            .map(|a| {
+                let mut row = assignment_row(company_id, None, a, now);
+                if let Some(f) = days.forced.filter(|_| days.moves.iter().any(|m| m.booking_id == a.booking_id)) {
+                    row.forced_reason = sea_orm::Set(Some(f.reason.clone()));
+                    row.forced_by = sea_orm::Set(Some(f.by.clone()));
+                }
+                row
+            })
+            .collect();
         let created =
             if rows.is_empty() { Vec::new() } else { assignment::Entity::insert_many(rows).exec_with_returning_many(&self.txn).await? };
         Ok((created, superseded))

@@ -124,6 +124,8 @@ entity!(assignment, "assignment", {
     status: String,
     created_at: ChronoDateTimeUtc,
     updated_at: ChronoDateTimeUtc,
+    forced_reason: Option<String>,
+    forced_by: Option<String>,
 });
 
 entity!(recurring_template, "recurring_template", {

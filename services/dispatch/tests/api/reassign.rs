@@ -26,7 +26,7 @@ async fn sixteen_concurrent_reassignments_into_one_day_land_only_as_many_as_fit(
         let trips = t.bookings(1, (0..16).map(|_| trip(walker.id, 0, 9, 0)).collect()).await;
         let calls = trips.iter().map(|b| {
             let mut api = t.api();
-            let req = t.req(1, pb::ReassignBookingRequest { booking_id: b.id, driver_id: car.id, force: false });
+            let req = t.req(1, pb::ReassignBookingRequest { booking_id: b.id, driver_id: car.id, force: false, reason: String::new() });
             async move { api.reassign_booking(req).await }
         });
         let results = futures::future::join_all(calls).await;

@@ -176,7 +176,12 @@ async fn reassignment_is_checked_unless_forced() {
         let trips = t.bookings(1, vec![trip(walker.id, 0, 9, 0), trip(rolling.id, 1, 11, 0)]).await;
         t.run(1, pb::RunMode::Full).await.unwrap();
 
-        let to = |booking: i64, driver: i64, force| pb::ReassignBookingRequest { booking_id: booking, driver_id: driver, force };
+        let to = |booking: i64, driver: i64, force| pb::ReassignBookingRequest {
+            booking_id: booking,
+            driver_id: driver,
+            force,
+            reason: if force { "the patient asked for this driver".into() } else { String::new() },
+        };
         let current = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: trips[0].id })).await.unwrap().into_inner();
         let target = if current.assignment.unwrap().driver_id == car_a.id { car_b.id } else { car_a.id };
         let moved = t.api().reassign_booking(t.req(1, to(trips[0].id, target, false))).await.unwrap().into_inner();
@@ -188,9 +193,21 @@ async fn reassignment_is_checked_unless_forced() {
         let err = t.api().reassign_booking(t.req(1, to(trips[1].id, car_a.id, false))).await.unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition, "{backend:?}");
         assert!(err.message().contains("cannot ride in a car"), "{}", err.message());
+        assert!(kit::error::rules_of(&err).contains(&"wrong_vehicle"), "the refusal names the rule: {:?}", err.metadata());
         let forced = t.api().reassign_booking(t.req(1, to(trips[1].id, car_a.id, true))).await.unwrap().into_inner();
         assert!(forced.violations.iter().any(|v| v.contains("cannot ride in a car")), "{:?}", forced.violations);
-        assert_eq!(forced.assignment.unwrap().driver_id, car_a.id);
+        assert_eq!(forced.violations.len(), forced.violation_details.len(), "one detail per violation");
+        let wrong = forced.violation_details.iter().find(|v| v.rule == "wrong_vehicle").expect("the rule is named");
+        assert_eq!((wrong.booking_id, wrong.driver_id), (trips[1].id, car_a.id));
+        let kept = forced.assignment.unwrap();
+        assert_eq!(kept.driver_id, car_a.id);
+        assert_eq!(kept.forced_reason, "the patient asked for this driver", "the reason is kept");
+        assert!(!kept.forced_by.is_empty(), "and who forced it");
+        // Read back: the live assignment carries it; the unforced move's did not.
+        let read = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: trips[1].id })).await.unwrap().into_inner();
+        assert_eq!(read.assignment.unwrap().forced_reason, "the patient asked for this driver", "{backend:?}");
+        let first = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: trips[0].id })).await.unwrap().into_inner();
+        assert!(first.assignment.unwrap().forced_reason.is_empty());
         let _ = van;
         let err = t.api().reassign_booking(t.req(2, to(trips[0].id, car_a.id, false))).await.unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);

@@ -68,7 +68,7 @@ async fn an_unknown_mobility_is_an_error_never_ambulatory() {
 
         // Its driver's day cannot be read: a reassignment into it writes nothing.
         let before = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: other })).await.unwrap().into_inner();
-        let to = pb::ReassignBookingRequest { booking_id: other, driver_id: driver.id, force: true };
+        let to = pb::ReassignBookingRequest { booking_id: other, driver_id: driver.id, force: true, reason: "a test".into() };
         let err = t.api().reassign_booking(t.req(1, to)).await.unwrap_err();
         assert_eq!(err.code(), Code::Internal, "{backend:?}: {err:?}");
         let after = t.api().get_booking(t.req(1, pb::GetBookingRequest { booking_id: other })).await.unwrap().into_inner();
