@@ -12,7 +12,7 @@ use axum::{
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The outcome of checking an `/api` request's bearer token, computed once by
 /// [`observe`] and read by the handlers' `Caller` from the request extensions.
@@ -112,7 +112,7 @@ async fn limit(
 ) -> Option<crate::rate_limit::Decision> {
     let limiter = state.rate_limit.as_ref()?;
     let peer = peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let address = crate::routes::client_address(state.client_ip_header.as_ref(), headers, peer);
+    let address = crate::client_ip::client_address(state.client_ip_header.as_ref(), headers, peer);
     let mut tightest: Option<crate::rate_limit::Decision> = None;
     for key in crate::rate_limit::keys(claims.map(|c| (c.company_id, c.sub.as_str())), address) {
         let d = limiter.check(&key).await;

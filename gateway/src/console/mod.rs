@@ -12,8 +12,8 @@
 
 mod assets;
 mod auth;
-mod board;
-mod context;
+pub(crate) mod board;
+pub(crate) mod context;
 mod data;
 mod error;
 mod format;
@@ -28,10 +28,7 @@ use axum::{
     routing::{get, post},
 };
 
-pub use board::Plans;
-pub use context::Settings;
-
-use crate::AppState;
+use crate::state::AppState;
 
 /// Every console page and its assets, under the console's security headers.
 pub fn router(state: AppState) -> Router {

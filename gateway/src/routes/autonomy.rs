@@ -14,7 +14,7 @@ use super::{
     openapi::{Conflicts, Failures, WriteFailures, field},
     rfc3339,
 };
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const MODES: [&str; 4] = ["unspecified", "off", "suggest", "autonomous"];

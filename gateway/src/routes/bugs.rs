@@ -20,9 +20,9 @@ use utoipa::openapi::{Array, Object, ObjectBuilder, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
 use crate::{
-    AppState,
     error::ApiError,
     response_cache::{Family, JsonBytes},
+    state::AppState,
 };
 
 const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Reporter];

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use utoipa::openapi::{Array, Object};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 

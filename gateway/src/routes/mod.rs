@@ -2,7 +2,7 @@
 //! bodies whose errors are reported in the API's error format.
 
 mod auth;
-pub(crate) use auth::{check_login, client_address};
+pub(crate) use auth::check_login;
 mod autonomy;
 mod bugs;
 mod dispatch;
@@ -21,7 +21,7 @@ use axum::{
 use kit::auth::{Claims, Role};
 use serde::de::DeserializeOwned;
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::{Array, Object, ObjectBuilder, OneOfBuilder, Schema, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Params, name_of, number_of, rfc3339, time_range, timestamp};
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 const ADMINS: &[Role] = &[Role::Admin];
 const KINDS: [&str; 4] = ["unspecified", "http", "grpc_health", "tcp"];

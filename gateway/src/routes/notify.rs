@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::{Array, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type, schema::ArrayBuilder};
 
 use super::{Body, Caller, Page, Params, name_of, number_of, rfc3339, time_range};
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 const ADMINS: &[Role] = &[Role::Admin];
 

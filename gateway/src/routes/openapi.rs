@@ -3,28 +3,12 @@
 //! are compiled in: no CDN, works offline).
 
 use axum::{Json, Router};
+
+use crate::error::{ErrorBody, ErrorDetail};
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
-
-/// The error body of every failed call.
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// e.g. `invalid_argument`, `unauthenticated`, `permission_denied`, `not_found`,
-    /// `failed_precondition`, `resource_exhausted`, `unavailable`.
-    pub code: String,
-    pub message: String,
-    /// `{"field": …}` for bad input, `{"service": …}` for an unavailable service,
-    /// `{"retry_after_secs": …}` when rate limited; absent when there is nothing more to say.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
-}
 
 // ---- failures ----------------------------------------------------------
 //
@@ -40,7 +24,7 @@ pub use responses::*;
 /// body is always `ErrorBody`); nothing constructs them.
 #[allow(dead_code)]
 mod responses {
-    use super::ErrorBody;
+    use crate::error::ErrorBody;
 
     /// bad input, naming the field in `details.field`, or a state that forbids the change
     #[derive(utoipa::ToResponse)]

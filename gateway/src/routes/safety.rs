@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
 use crate::{
-    AppState,
     error::ApiError,
     response_cache::{Family, JsonBytes},
+    state::AppState,
 };
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".

@@ -18,7 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::{Body, Caller, Page, Params, positive_id};
-use crate::{AppState, error::ApiError, users};
+use crate::{error::ApiError, state::AppState, users};
 
 const MIN_PASSWORD: usize = 12;
 const MAX_PASSWORD: usize = 1024;
