@@ -16,6 +16,7 @@ mod error;
 mod http_metrics;
 mod login_limit;
 mod middleware;
+mod openapi;
 mod rate_limit;
 mod response_cache;
 mod revocations;
@@ -37,6 +38,7 @@ pub use state::AppState;
 /// console, the probes, all behind [`middleware::observe`].
 pub fn router(state: AppState) -> Router {
     routes::router(state.clone())
+        .merge(openapi::router())
         .merge(console::router(state.clone()))
         .merge(kit::admin::probes(state.health.clone(), state.metrics.clone()))
         .layer(axum::middleware::from_fn_with_state(state, middleware::observe))

@@ -64,7 +64,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     } else {
         None
     };
-    let refused_role = claims.as_ref().and_then(|c| crate::routes::openapi::role_refusal(&method, &route, c.role));
+    let refused_role = claims.as_ref().and_then(|c| crate::openapi::role_refusal(&method, &route, c.role));
     let mut res = if draining {
         ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down").into_response()
     } else {

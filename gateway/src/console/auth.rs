@@ -121,7 +121,7 @@ pub async fn login(
         return render_login(&state, locale, next, form.email, Some(message), StatusCode::FORBIDDEN);
     }
     let client = crate::client_ip::client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
-    let user = match crate::routes::check_login(&state, &form.email, form.password, client).await {
+    let user = match crate::routes::auth::check_login(&state, &form.email, form.password, client).await {
         Ok(user) => user,
         Err(e) => {
             let message = if e.code == "unauthenticated" { fmt.t("login-refused") } else { explain(&fmt, &e) };

@@ -1,13 +1,13 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
 
-use super::openapi::{Failures, LoginFailures};
+use crate::routes::failures::{Failures, LoginFailures};
 use axum::{
     Json,
     extract::{ConnectInfo, State},
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller};
+use crate::routes::extract::{Body, Caller};
 use crate::{error::ApiError, state::AppState, users};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

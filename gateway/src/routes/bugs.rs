@@ -2,8 +2,15 @@
 //! the source document (list, detail with comments, create, PATCH, comment,
 //! summary, trends), plus listing and deleting comments. Everyone may file and
 //! read bugs; reporters may do nothing else (the service checks it again).
+//!
+//! One file: the routes share the bug and comment shapes and the
+//! vocabularies (severity, priority, status) with their schemas; the rest is
+//! one short handler per route.
 
-use super::openapi::{Failures, WriteFailures, field};
+use crate::routes::{
+    failures::{Failures, WriteFailures},
+    field,
+};
 use atmr_proto::{
     bugs::v1::{self as pb},
     common::v1::{PageRequest, SortDirection, TimeRange},
@@ -18,7 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::openapi::{Array, Object, ObjectBuilder, Type, schema::ArrayBuilder};
 
-use super::{Body, Caller, Page, Params, name_of, number_of, positive_id, rfc3339, timestamp};
+use crate::routes::{
+    convert::{Page, name_of, number_of, rfc3339, timestamp},
+    extract::{Body, Caller, Params, positive_id},
+};
 use crate::{
     error::ApiError,
     response_cache::{Family, JsonBytes},

@@ -1,7 +1,15 @@
 //! `/api/notifications…`: the outbox, its channels and routing rules,
 //! served by the notify service, for admins.
+//!
+//! One file: a notification, the channels it is delivered through and the
+//! routing rules that pick them share one vocabulary (severities, channel
+//! kinds, event types) and its schemas; split, each part would import the
+//! others'.
 
-use super::openapi::{Failures, WriteFailures, field};
+use crate::routes::{
+    failures::{Failures, WriteFailures},
+    field,
+};
 use atmr_proto::{
     common::v1::PageRequest,
     notify::v1::{self as pb},
@@ -16,7 +24,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::openapi::{Array, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type, schema::ArrayBuilder};
 
-use super::{Body, Caller, Page, Params, name_of, number_of, rfc3339, time_range};
+use crate::routes::{
+    convert::{Page, name_of, number_of, rfc3339, time_range},
+    extract::{Body, Caller, Params},
+};
 use crate::{error::ApiError, state::AppState};
 
 const ADMINS: &[Role] = &[Role::Admin];
