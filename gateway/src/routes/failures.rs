@@ -2,7 +2,7 @@
 //! failure answer is defined once here, as a reusable response in
 //! `components/responses`, and each operation refers to it through one of the
 //! sets below: `Failures` on every authenticated route, `WriteFailures` on every
-//! route that reads a JSON body (`routes::Body`), `Conflicts` on a body-less
+//! route that reads a JSON body (`extract::Body`), `Conflicts` on a body-less
 //! write that may find the state in the way.
 
 pub use responses::*;

@@ -4,7 +4,7 @@
 //! One file: a notification, the channels it is delivered through and the
 //! routing rules that pick them share one vocabulary (severities, channel
 //! kinds, event types) and its schemas; split, each part would import the
-//! others'.
+//! others.
 
 use crate::routes::{
     failures::{Failures, WriteFailures},
