@@ -41,7 +41,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(console::router(state.clone()))
         .merge(kit::admin::probes(state.health.clone(), state.metrics.clone()))
-        .layer(axum::middleware::from_fn_with_state(state, middleware::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::Observed { state, role_refusal: openapi::role_refusal },
+            middleware::observe,
+        ))
 }
 
 /// Runs the gateway on `listeners` until `life` stops.
