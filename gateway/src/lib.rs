@@ -18,17 +18,18 @@ mod login_limit;
 mod middleware;
 mod openapi;
 mod rate_limit;
+mod readiness;
 mod response_cache;
 mod revocations;
 mod routes;
 mod state;
+mod upkeep;
 pub mod users;
-
-use std::{sync::Arc, time::Duration};
 
 use axum::Router;
 use futures::FutureExt as _;
-use kit::{Component, Lifecycle, Listeners, ServiceConfig, health::HealthState, metrics::Metrics};
+use kit::{Lifecycle, Listeners, service::ServiceRuntime};
+use tokio::net::TcpListener;
 
 pub use config::{Config, Timeouts};
 pub use error::ApiError;
@@ -47,143 +48,50 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
-/// Runs the gateway on `listeners` until `life` stops.
-pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
-    let svc = &cfg.service;
-    let metrics = Metrics::new(Component::Gateway.name());
-    let db_cell = kit::db::PendingConnection::default();
-    let health = Arc::new(readiness_checks(svc, db_cell.clone())?);
-    // Dropped when serve returns, after draining: probes answer until the end.
-    let _admin = kit::admin::spawn(listeners.admin, kit::admin::router(health.clone(), metrics.clone()));
+/// A started gateway: its runtime (the admin port, the database, health and
+/// metrics) and the state its routes read.
+#[derive(Debug)]
+pub struct Started {
+    pub runtime: ServiceRuntime,
+    pub state: AppState,
+}
 
-    let db = kit::db::connect_with_retry(&svc.database_url, "gateway", &life).await?;
-    kit::db::prepare_schema::<atmr_migrations::gateway::Migrator>(&db, svc.migrate_on_start, "gateway", &life).await?;
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Starts the gateway without serving it: the admin port on `admin`, the
+/// database (migrated), the first admin, the state and what runs beside the
+/// requests, until `life` stops. `serve` serves [`router`] of it; a test
+/// drives that router itself.
+pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow::Result<Started> {
+    let svc = &cfg.service;
     // `atmr up` creates the first admin before it starts the gateway and prints
     // a generated password on its terminal; here a password is never generated,
     // since only the log (shipped and kept) would see it.
     let without = users::WithoutPassword::for_serve(svc.deployment);
-    users::ensure_admin(&db, cfg.admin_email.as_deref(), cfg.admin_password.as_deref(), without).await?;
-    let _ = db_cell.set(db.clone());
-
-    let state = AppState::new(&cfg, db, health.clone(), &metrics).await?;
-    {
-        let (state, life, every) = (state.clone(), life.clone(), cfg.revocation_reload);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = life.stopping() => return,
-                }
-                if let Err(e) = state.revocations.reload(&state.db, state.token_ttl).await {
-                    tracing::warn!(error = %e, "cannot reload the revoked tokens; keeping the last known");
-                }
-            }
-        });
-    }
-    health.mark_started();
-    {
-        let (state, life) = (state.clone(), life.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = life.stopping() => return,
-                }
-                if let Some(l) = &state.login_limit {
-                    l.forget_idle();
-                }
-                if let Some(l) = &state.rate_limit {
-                    l.forget_idle();
-                }
-                if let Err(e) = console::session::prune(&state.db).await {
-                    tracing::warn!(error = %e, "cannot prune expired console sessions");
-                }
-            }
-        });
-    }
-
-    let app = router(state);
-
-    let ready_flag = tokio::spawn(report_readiness(health.clone(), life.clone()));
-    let shutdown = svc.shutdown.clone();
-    let draining = {
-        let (health, life) = (health.clone(), life.clone());
-        async move {
-            life.stopping().await;
-            // New requests get 503 from here on while in-flight ones finish.
-            health.mark_draining();
-            tracing::info!(delay_ms = shutdown.pre_stop_delay.as_millis() as u64, "gateway draining");
-            tokio::time::sleep(shutdown.pre_stop_delay).await;
-        }
-    };
-    use axum::serve::ListenerExt as _;
-    let listener = listeners.main.tap_io(|tcp| {
-        // Small JSON responses: do not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(draining)
-        .into_future();
-    let budget = svc.shutdown.pre_stop_delay + svc.shutdown.drain_deadline;
-    let result = life.run_until_drained("gateway", budget, server).await.map_err(anyhow::Error::from);
-    ready_flag.abort();
-    life.set_ready(false);
-    tracing::info!(component = "gateway", "stopped");
-    result
+    let (email, password) = (cfg.admin_email.clone(), cfg.admin_password.clone());
+    let first_admin: kit::service::Prepare =
+        Box::new(move |db| async move { users::ensure_admin(&db, email.as_deref(), password.as_deref(), without).await.map(drop) }.boxed());
+    let runtime = ServiceRuntime::start_with::<atmr_migrations::gateway::Migrator>(
+        svc.clone(),
+        admin,
+        life,
+        |health| readiness::checks(svc, health),
+        first_admin,
+    )
+    .await?;
+    let state = AppState::new(cfg, runtime.db.clone(), runtime.health.clone(), &runtime.metrics).await?;
+    upkeep::reload_revocations(state.clone(), cfg.revocation_reload, life.clone());
+    runtime.health.mark_started();
+    upkeep::tidy(state.clone(), life.clone());
+    Ok(Started { runtime, state })
 }
 
-/// Ready = the gateway's database answers and every service reports SERVING
-/// (the gateway issue's definition). Redis is reported, not decisive. A service
-/// down makes the gateway unready; its routes to the other services still
-/// answer whoever reaches it, and the down service's routes answer 503 naming it.
-fn readiness_checks(svc: &ServiceConfig, db: kit::db::PendingConnection) -> anyhow::Result<HealthState> {
-    let mut health = HealthState::new(Component::Gateway.name()).with_check("database", kit::db::readiness_check(db));
-    if let Some(url) = &svc.redis_url {
-        // Reported, not decisive: rate limits and the cache fall back to memory without it.
-        let cache = kit::cache::Cache::new(Some(url))?;
-        health = health.with_optional_check("redis", move || {
-            let cache = cache.clone();
-            Box::pin(async move {
-                match cache.backend().await {
-                    kit::cache::CacheBackend::Redis { reachable: false } => {
-                        Err("unreachable (using in-process rate limits and cache)".to_owned())
-                    }
-                    _ => Ok(()),
-                }
-            })
-        });
-    }
-    for component in Component::SERVICES {
-        let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
-        health = health.with_check(component.name(), move || {
-            let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-            async move {
-                let res = client
-                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
-                    .await
-                    .map_err(|s| s.message().to_owned())?;
-                match res.into_inner().status() {
-                    tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
-            }
-            .boxed()
-        });
-    }
-    Ok(health)
-}
-
-/// Tells whoever runs the gateway when it is ready (the launcher, the tests).
-async fn report_readiness(health: Arc<HealthState>, life: Lifecycle) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = life.stopping() => return,
-        }
-        life.set_ready(health.readiness().await.ready);
-    }
+/// Runs the gateway on `listeners` until `life` stops.
+pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
+    let Started { runtime, state } = start(&cfg, listeners.admin, &life).await?;
+    runtime.serve_http(listeners.main, router(state), life).await
 }
