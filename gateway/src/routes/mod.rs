@@ -1,5 +1,5 @@
 //! The public routes, one module per service they call (`dispatch/`,
-//! `notify/`, `safety.rs`, `bugs.rs`) and the gateway's own (`auth.rs`,
+//! `notify/`, `bugs/`, `safety.rs`) and the gateway's own (`auth.rs`,
 //! `users.rs`, `health.rs`), over what they share: the extractors
 //! (`extract.rs`), the conversions (`convert.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
@@ -38,13 +38,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/autonomous-actions/verify", get(safety::verify_chain))
         .route("/api/admin/autonomous-actions/{id}", get(safety::get_action))
         .route("/api/admin/autonomous-actions/{id}/review", post(safety::review_action))
-        .route("/api/bugs", get(bugs::list_bugs).post(bugs::create_bug))
-        .route("/api/bugs/", get(bugs::list_bugs).post(bugs::create_bug))
-        .route("/api/bugs/metrics/summary", get(bugs::metrics_summary))
-        .route("/api/bugs/metrics/trends", get(bugs::trends))
-        .route("/api/bugs/{bug_id}", get(bugs::get_bug).patch(bugs::update_bug))
-        .route("/api/bugs/{bug_id}/comments", get(bugs::list_comments).post(bugs::add_comment))
-        .route("/api/bugs/{bug_id}/comments/{comment_id}", axum::routing::delete(bugs::delete_comment))
+        .route("/api/bugs", get(bugs::reports::list_bugs).post(bugs::reports::create_bug))
+        .route("/api/bugs/", get(bugs::reports::list_bugs).post(bugs::reports::create_bug))
+        .route("/api/bugs/metrics/summary", get(bugs::metrics::metrics_summary))
+        .route("/api/bugs/metrics/trends", get(bugs::metrics::trends))
+        .route("/api/bugs/{bug_id}", get(bugs::reports::get_bug).patch(bugs::reports::update_bug))
+        .route("/api/bugs/{bug_id}/comments", get(bugs::comments::list_comments).post(bugs::comments::add_comment))
+        .route("/api/bugs/{bug_id}/comments/{comment_id}", axum::routing::delete(bugs::comments::delete_comment))
         .route("/api/company", get(dispatch::company::get_company).patch(dispatch::company::update_company))
         .route("/api/drivers", get(dispatch::drivers::list_drivers).post(dispatch::drivers::create_driver))
         .route(
