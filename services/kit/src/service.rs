@@ -177,9 +177,7 @@ impl ServiceRuntime {
         tracing::info!(component = %component, "stopped");
         result
     }
-}
 
-impl ServiceRuntime {
     /// Serves `app` (HTTP, with each connection's peer address) on `listener`
     /// until `life` stops, reporting readiness to `life` meanwhile. On shutdown
     /// readiness drops for good (the component answers new work 503 from
