@@ -78,14 +78,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/notifications/replay", post(notify::outbox::replay))
         .route("/api/notifications/{id}", get(notify::outbox::get))
         .route("/api/notifications/{id}/retry", post(notify::outbox::retry))
-        .route("/api/notification-channels", get(notify::outbox::channels).post(notify::outbox::create_channel))
+        .route("/api/notification-channels", get(notify::channels::channels).post(notify::channels::create_channel))
         .route(
             "/api/notification-channels/{id}",
-            axum::routing::patch(notify::outbox::update_channel).delete(notify::outbox::delete_channel),
+            axum::routing::patch(notify::channels::update_channel).delete(notify::channels::delete_channel),
         )
-        .route("/api/notification-channels/{id}/test", post(notify::outbox::test_channel))
-        .route("/api/notification-routes", get(notify::outbox::routes).post(notify::outbox::create_route))
-        .route("/api/notification-routes/{id}", axum::routing::delete(notify::outbox::delete_route))
+        .route("/api/notification-channels/{id}/test", post(notify::channels::test_channel))
+        .route("/api/notification-routes", get(notify::channels::routes).post(notify::channels::create_route))
+        .route("/api/notification-routes/{id}", axum::routing::delete(notify::channels::delete_route))
         .route("/api/monitors", get(notify::monitors::list).post(notify::monitors::create))
         .route("/api/monitors/{id}", get(notify::monitors::get).put(notify::monitors::update).delete(notify::monitors::delete))
         .route("/api/monitors/{id}/pause", post(notify::monitors::pause))
