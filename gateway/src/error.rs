@@ -1,5 +1,6 @@
-//! The gateway's error body, `{"error": {"code", "message", "details"}}`, and the
-//! one table that maps gRPC status codes to HTTP (Google's `code.proto` mapping).
+//! The gateway's error body, `{"error": {"code", "message", "details"}}`, its
+//! OpenAPI schema, and the one table that maps gRPC status codes to HTTP
+//! (Google's `code.proto` mapping).
 
 use axum::{
     Json,
@@ -8,6 +9,24 @@ use axum::{
 };
 use serde_json::{Value, json};
 use tonic::Code;
+
+/// The error body of every failed call.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// e.g. `invalid_argument`, `unauthenticated`, `permission_denied`, `not_found`,
+    /// `failed_precondition`, `resource_exhausted`, `unavailable`.
+    pub code: String,
+    pub message: String,
+    /// `{"field": …}` for bad input, `{"service": …}` for an unavailable service,
+    /// `{"retry_after_secs": …}` when rate limited; absent when there is nothing more to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
 
 /// An error as the client sees it.
 #[derive(Debug)]

@@ -12,14 +12,26 @@ use axum::{
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The outcome of checking an `/api` request's bearer token, computed once by
 /// [`observe`] and read by the handlers' `Caller` from the request extensions.
 #[derive(Clone, Debug)]
 pub struct Verified(pub Result<kit::auth::Claims, kit::auth::AuthError>);
 
-pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// 403 when the API documents roles for a method and route and the caller's
+/// role is not one of them (`openapi::role_refusal`, handed in by whoever
+/// mounts the middleware, so that it names no route).
+pub type RoleGate = fn(&http::Method, &str, kit::auth::Role) -> Option<ApiError>;
+
+/// What [`observe`] wraps every request with.
+#[derive(Clone)]
+pub struct Observed {
+    pub state: AppState,
+    pub role_refusal: RoleGate,
+}
+
+pub async fn observe(State(Observed { state, role_refusal }): State<Observed>, mut req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -64,7 +76,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     } else {
         None
     };
-    let refused_role = claims.as_ref().and_then(|c| crate::routes::openapi::role_refusal(&method, &route, c.role));
+    let refused_role = claims.as_ref().and_then(|c| role_refusal(&method, &route, c.role));
     let mut res = if draining {
         ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down").into_response()
     } else {
@@ -112,7 +124,7 @@ async fn limit(
 ) -> Option<crate::rate_limit::Decision> {
     let limiter = state.rate_limit.as_ref()?;
     let peer = peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let address = crate::routes::client_address(state.client_ip_header.as_ref(), headers, peer);
+    let address = crate::client_ip::client_address(state.client_ip_header.as_ref(), headers, peer);
     let mut tightest: Option<crate::rate_limit::Decision> = None;
     for key in crate::rate_limit::keys(claims.map(|c| (c.company_id, c.sub.as_str())), address) {
         let d = limiter.check(&key).await;

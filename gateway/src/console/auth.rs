@@ -18,7 +18,7 @@ use super::{
     page::Page,
     session,
 };
-use crate::AppState;
+use crate::state::AppState;
 
 /// Where a role lands after signing in.
 fn landing(role: Role) -> &'static str {
@@ -120,8 +120,8 @@ pub async fn login(
         let message = fmt.t("login-expired");
         return render_login(&state, locale, next, form.email, Some(message), StatusCode::FORBIDDEN);
     }
-    let client = crate::routes::client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
-    let user = match crate::routes::check_login(&state, &form.email, form.password, client).await {
+    let client = crate::client_ip::client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
+    let user = match crate::routes::auth::check_login(&state, &form.email, form.password, client).await {
         Ok(user) => user,
         Err(e) => {
             let message = if e.code == "unauthenticated" { fmt.t("login-refused") } else { explain(&fmt, &e) };
@@ -130,7 +130,7 @@ pub async fn login(
     };
     let role = match crate::users::role_of(&user) {
         Ok(r) => r,
-        Err(e) => return Failure::bare(crate::ApiError::from_status("gateway", &tonic::Status::from(e)), false).into_response(),
+        Err(e) => return Failure::bare(crate::error::ApiError::from_status("gateway", &tonic::Status::from(e)), false).into_response(),
     };
     if landing(role) == "/login" {
         // Reporters have no console page yet: refused plainly rather than looped.
@@ -138,7 +138,7 @@ pub async fn login(
     }
     let value = match session::create(&state.db, &user, state.console.session_ttl).await {
         Ok(v) => v,
-        Err(e) => return Failure::bare(crate::ApiError::database(&e), false).into_response(),
+        Err(e) => return Failure::bare(crate::error::ApiError::database(&e), false).into_response(),
     };
     // The language picked on the sign-in page is remembered for the user.
     if user.locale.as_deref() != Some(locale.code()) && !form.lang.is_empty() {
@@ -155,7 +155,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, console: Console, headers: HeaderMap) -> Result<Response, Failure> {
     let secure = state.console.secure_cookies;
     if let Some(value) = session::cookie(&headers, session::cookie_name(secure)) {
-        session::delete(&state.db, value).await.map_err(|e| console.fail(crate::ApiError::database(&e)))?;
+        session::delete(&state.db, value).await.map_err(|e| console.fail(crate::error::ApiError::database(&e)))?;
     }
     tracing::info!(user_id = console.user_id, "console sign-out");
     let mut res = if console.htmx {
@@ -177,11 +177,11 @@ pub struct LocaleForm {
 /// `POST /locale`: the user's language, remembered; the page reloads in it.
 pub async fn set_locale(State(state): State<AppState>, console: Console, Form(form): Form<LocaleForm>) -> Result<Response, Failure> {
     let Some(locale) = Locale::parse(&form.lang) else {
-        return Err(console.fail(crate::ApiError::invalid("lang", format!("unknown language {:?}", form.lang))));
+        return Err(console.fail(crate::error::ApiError::invalid("lang", format!("unknown language {:?}", form.lang))));
     };
     let user = crate::users::find_by_id(&state.db, console.user_id)
         .await
-        .map_err(|e| console.fail(crate::ApiError::database(&e)))?
+        .map_err(|e| console.fail(crate::error::ApiError::database(&e)))?
         .ok_or(Failure::SignIn { htmx: console.htmx, next: "/".into() })?;
     remember_locale(&state, user, locale).await;
     let mut res = StatusCode::NO_CONTENT.into_response();

@@ -25,7 +25,7 @@ use super::{
     page::Page,
     timeline::{self, Timeline},
 };
-use crate::{ApiError, AppState};
+use crate::{error::ApiError, state::AppState};
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 

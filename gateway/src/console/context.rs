@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use kit::auth::Role;
 
 use super::{error::Failure, format::Fmt, i18n::Locale, session};
-use crate::{ApiError, AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// How long a console call's token lives: one page's calls, with margin.
 const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
@@ -85,12 +85,12 @@ impl FromRequestParts<AppState> for Console {
         let Some(value) = session::cookie(&parts.headers, session::cookie_name(settings.secure_cookies)) else {
             return Err(Failure::SignIn { htmx, next });
         };
-        let found = session::find(&state.db, value).await.map_err(|e| Failure::bare(crate::ApiError::database(&e), htmx))?;
+        let found = session::find(&state.db, value).await.map_err(|e| Failure::bare(crate::error::ApiError::database(&e), htmx))?;
         let Some((session, user)) = found else { return Err(Failure::SignIn { htmx, next }) };
         let role: Role = user
             .role
             .parse()
-            .map_err(|e: String| Failure::bare(crate::ApiError::from_status("gateway", &kit::error::internal(e)), htmx))?;
+            .map_err(|e: String| Failure::bare(crate::error::ApiError::from_status("gateway", &kit::error::internal(e)), htmx))?;
         let locale = user
             .locale
             .as_deref()

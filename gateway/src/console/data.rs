@@ -12,7 +12,7 @@ use futures::future::try_join_all;
 use tonic::Status;
 
 use super::context::Console;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The most a list route answers per page.
 const PER_PAGE: i32 = 100;

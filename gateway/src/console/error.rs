@@ -11,7 +11,7 @@ use axum::{
 use fluent_bundle::FluentValue;
 
 use super::{format::Fmt, i18n::Locale};
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// Why a console request failed.
 #[derive(Debug)]

@@ -12,9 +12,9 @@
 
 mod assets;
 mod auth;
-mod board;
+pub(crate) mod board;
 mod bookings;
-mod context;
+pub(crate) mod context;
 mod data;
 mod error;
 mod form;
@@ -35,10 +35,7 @@ use axum::{
     routing::{get, post},
 };
 
-pub use board::Plans;
-pub use context::Settings;
-
-use crate::AppState;
+use crate::state::AppState;
 
 /// Every console page and its assets, under the console's security headers.
 pub fn router(state: AppState) -> Router {

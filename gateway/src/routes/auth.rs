@@ -1,14 +1,14 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `GET /api/auth/me`.
 
-use super::openapi::{Failures, LoginFailures};
+use crate::routes::failures::{Failures, LoginFailures};
 use axum::{
     Json,
     extract::{ConnectInfo, State},
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller};
-use crate::{AppState, error::ApiError, users};
+use crate::routes::extract::{Body, Caller};
+use crate::{error::ApiError, state::AppState, users};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +55,7 @@ pub async fn login(
     headers: http::HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let client = client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
+    let client = crate::client_ip::client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
     let user = check_login(&state, &req.email, req.password, client).await?;
     Ok(Json(issue(&state, &user)?))
 }
@@ -93,17 +93,6 @@ pub(crate) async fn check_login(
     };
     tracing::info!(user_id = user.id, "login");
     Ok(user)
-}
-
-/// The client's address: the first address in the trusted proxy's header when
-/// one is configured and present, else the peer's.
-pub(crate) fn client_address(header: Option<&http::HeaderName>, headers: &http::HeaderMap, peer: std::net::IpAddr) -> std::net::IpAddr {
-    header
-        .and_then(|h| headers.get(h))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|first| first.trim().parse().ok())
-        .unwrap_or(peer)
 }
 
 #[utoipa::path(
@@ -144,21 +133,4 @@ fn issue(state: &AppState, user: &users::entity::Model) -> Result<TokenResponse,
         token_type: "Bearer",
         expires_in: state.token_ttl.as_secs(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::client_address;
-
-    #[test]
-    fn the_client_address_comes_from_the_trusted_header_only() {
-        let peer: std::net::IpAddr = "10.1.0.7".parse().unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 10.1.0.7".parse().unwrap());
-        let xff = http::HeaderName::from_static("x-forwarded-for");
-        assert_eq!(client_address(Some(&xff), &headers, peer), "203.0.113.9".parse::<std::net::IpAddr>().unwrap());
-        assert_eq!(client_address(None, &headers, peer), peer, "not trusted unless configured");
-        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
-        assert_eq!(client_address(Some(&xff), &headers, peer), peer);
-    }
 }

@@ -1,7 +1,10 @@
 //! `GET|PUT /api/admin/safety-limits`: the company's safety limits, served by the
 //! safety service.
 
-use super::openapi::{Failures, WriteFailures, field};
+use crate::routes::{
+    failures::{Failures, WriteFailures},
+    field,
+};
 use atmr_proto::safety::v1 as pb;
 use axum::{
     Json,
@@ -10,11 +13,14 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller, Page, Params, positive_id, rfc3339, time_range};
+use crate::routes::{
+    convert::{Page, rfc3339, time_range},
+    extract::{Body, Caller, Params, positive_id},
+};
 use crate::{
-    AppState,
     error::ApiError,
     response_cache::{Family, JsonBytes},
+    state::AppState,
 };
 
 /// The limits as JSON. In a PUT, an absent value means "use the default".

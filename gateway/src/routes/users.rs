@@ -3,7 +3,7 @@
 //! state, and deactivate. An admin cannot lock themself out (demote or
 //! deactivate their own account).
 
-use super::openapi::{Conflicts, Failures, WriteFailures};
+use crate::routes::failures::{Conflicts, Failures, WriteFailures};
 use axum::{
     Json,
     extract::{Path, State},
@@ -17,8 +17,11 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Body, Caller, Page, Params, positive_id};
-use crate::{AppState, error::ApiError, users};
+use crate::routes::{
+    convert::Page,
+    extract::{Body, Caller, Params, positive_id},
+};
+use crate::{error::ApiError, state::AppState, users};
 
 const MIN_PASSWORD: usize = 12;
 const MAX_PASSWORD: usize = 1024;
@@ -150,7 +153,7 @@ pub struct NewUser {
 
 /// The roles an admin may give.
 fn role_names() -> utoipa::openapi::Object {
-    super::openapi::field::one_of(&["unspecified", "admin", "dispatcher", "reporter"])
+    crate::routes::field::one_of(&["unspecified", "admin", "dispatcher", "reporter"])
 }
 
 #[utoipa::path(

@@ -1,9 +1,11 @@
 //! The shared runtime of every atmr component: typed configuration from the
 //! environment, telemetry and trace propagation, the database and cache
-//! connections, the gRPC server assembly with health and reflection, the admin
-//! HTTP server (probes and `/metrics`), bearer-token verification and the
-//! shutdown life cycle. Every component is assembled with it the same way, so
-//! the all-in-one and the split deployments take one code path.
+//! connections, one runtime that starts and drains every component (a gRPC
+//! service with health and reflection, or the gateway's HTTP router:
+//! `service`), the admin HTTP server (probes and `/metrics`), bearer-token
+//! verification and the shutdown life cycle. Every component is assembled with
+//! it the same way, so the all-in-one and the split deployments take one code
+//! path.
 
 pub mod admin;
 pub mod auth;

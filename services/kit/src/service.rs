@@ -1,14 +1,22 @@
-//! The assembly of a gRPC service component, the same for all four:
+//! The one runtime every component is assembled with, the four gRPC services
+//! and the HTTP gateway alike:
 //!
 //! 1. [`ServiceRuntime::start`]: connect the database and run the component's
-//!    migrations, build the health checks, start the admin server.
-//! 2. The component builds its gRPC services with [`ServiceRuntime::auth`].
-//! 3. [`ServiceRuntime::serve`]: register health and reflection, start NOT_SERVING,
-//!    flip to SERVING once the dependencies answer, and on shutdown go
-//!    NOT_SERVING, wait the pre-stop delay, then drain under the deadline.
+//!    migrations, build the health checks, start the admin server
+//!    ([`ServiceRuntime::start_with`]: with more readiness checks than the
+//!    database, and work on the database before it counts as connected).
+//! 2. The component builds its gRPC services with [`ServiceRuntime::auth`], or
+//!    its HTTP router.
+//! 3. [`ServiceRuntime::serve`] (gRPC): register health and reflection, start
+//!    NOT_SERVING, flip to SERVING once the dependencies answer, and on shutdown
+//!    go NOT_SERVING, wait the pre-stop delay, then drain under the deadline.
+//!    [`ServiceRuntime::serve_http`] (an axum router): report readiness while
+//!    serving, and on shutdown drop readiness, wait the pre-stop delay, then
+//!    drain under the deadline.
 
 use std::{sync::Arc, time::Duration};
 
+use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
@@ -29,6 +37,13 @@ use crate::{
 
 /// How often readiness is re-checked to keep `grpc.health.v1` truthful.
 const READINESS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How often an HTTP component's readiness is re-checked for whoever runs it.
+const HTTP_READINESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Work on the freshly migrated database before it counts as connected (the
+/// gateway creates its first admin there).
+pub type Prepare = Box<dyn FnOnce(DatabaseConnection) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
 
 /// What a service component is built from.
 pub struct ServiceRuntime {
@@ -51,17 +66,35 @@ impl ServiceRuntime {
     /// Connects and migrates the database with `M`, then starts the admin server
     /// on `admin_listener`. Fails with the reason when the database is unusable.
     pub async fn start<M: MigratorTrait>(cfg: ServiceConfig, admin_listener: TcpListener, life: &Lifecycle) -> anyhow::Result<Self> {
+        let runtime = Self::start_with::<M>(cfg, admin_listener, life, Ok, Box::new(|_| Box::pin(async { Ok(()) }))).await?;
+        runtime.health.mark_started();
+        Ok(runtime)
+    }
+
+    /// [`ServiceRuntime::start`] for a component that depends on more than its
+    /// database: `checks` adds its readiness checks after the database's, and
+    /// `prepare` runs on the migrated database before the database check
+    /// passes. The component marks itself started (`health.mark_started()`)
+    /// once the rest of it is built.
+    pub async fn start_with<M: MigratorTrait>(
+        cfg: ServiceConfig,
+        admin_listener: TcpListener,
+        life: &Lifecycle,
+        checks: impl FnOnce(HealthState) -> anyhow::Result<HealthState>,
+        prepare: Prepare,
+    ) -> anyhow::Result<Self> {
         let metrics = Metrics::new(cfg.component.name());
         // The admin server answers from the first moment: live at once, startup and
         // ready only once the database is connected and migrated.
         let connected = db::PendingConnection::default();
-        let health = Arc::new(HealthState::new(cfg.component.name()).with_check("database", db::readiness_check(connected.clone())));
+        let health =
+            Arc::new(checks(HealthState::new(cfg.component.name()).with_check("database", db::readiness_check(connected.clone())))?);
         let admin = admin::spawn(admin_listener, admin::router(health.clone(), metrics.clone()));
 
         let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
         db::prepare_schema::<M>(&db, cfg.migrate_on_start, cfg.component.name(), life).await?;
+        prepare(db.clone()).await?;
         let _ = connected.set(db.clone());
-        health.mark_started();
         let keys = Arc::new(TokenKeys::new(cfg.jwt_secret.as_bytes()));
         Ok(Self { cfg, db, keys, health, metrics, _admin: admin })
     }
@@ -143,6 +176,53 @@ impl ServiceRuntime {
         life.set_ready(false);
         tracing::info!(component = %component, "stopped");
         result
+    }
+
+    /// Serves `app` (HTTP, with each connection's peer address) on `listener`
+    /// until `life` stops, reporting readiness to `life` meanwhile. On shutdown
+    /// readiness drops for good (the component answers new work 503 from
+    /// then on), the pre-stop delay passes for load balancers, then in-flight
+    /// requests drain under the deadline.
+    pub async fn serve_http(self, listener: TcpListener, app: axum::Router, life: Lifecycle) -> anyhow::Result<()> {
+        use axum::serve::ListenerExt as _;
+        let component = self.cfg.component;
+        let ready_flag = tokio::spawn(report_readiness(self.health.clone(), life.clone()));
+        let shutdown = self.cfg.shutdown.clone();
+        let draining = {
+            let (health, life) = (self.health.clone(), life.clone());
+            async move {
+                life.stopping().await;
+                // New requests get 503 from here on while in-flight ones finish.
+                health.mark_draining();
+                tracing::info!(component = %component, delay_ms = shutdown.pre_stop_delay.as_millis() as u64, "draining: not ready");
+                tokio::time::sleep(shutdown.pre_stop_delay).await;
+            }
+        };
+        let listener = listener.tap_io(|tcp| {
+            // Small JSON responses: do not wait for Nagle's algorithm.
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(draining)
+            .into_future();
+        let budget = self.cfg.shutdown.pre_stop_delay + self.cfg.shutdown.drain_deadline;
+        let result = life.run_until_drained(component.name(), budget, server).await.map_err(anyhow::Error::from);
+        ready_flag.abort();
+        life.set_ready(false);
+        tracing::info!(component = %component, "stopped");
+        result
+    }
+}
+
+/// Tells whoever runs an HTTP component when it is ready (the launcher, the tests).
+async fn report_readiness(health: Arc<HealthState>, life: Lifecycle) {
+    let mut tick = tokio::time::interval(HTTP_READINESS_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = life.stopping() => return,
+        }
+        life.set_ready(health.readiness().await.ready);
     }
 }
 

@@ -7,14 +7,14 @@ use axum::{Json, extract::State, http::StatusCode};
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Body, Caller, Page, Params,
-    dispatch::{dispatch_error, numbers, page_request},
-    name_of, number_of,
-    openapi::{Conflicts, Failures, WriteFailures, field},
-    rfc3339,
+use super::shared::{dispatch_error, numbers, page_request};
+use crate::routes::{
+    convert::{Page, name_of, number_of, rfc3339},
+    extract::{Body, Caller, Params},
+    failures::{Conflicts, Failures, WriteFailures},
+    field,
 };
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const MODES: [&str; 4] = ["unspecified", "off", "suggest", "autonomous"];

@@ -3,166 +3,19 @@
 //! are compiled in: no CDN, works offline).
 
 use axum::{Json, Router};
+
+use crate::{
+    error::{ErrorBody, ErrorDetail},
+    routes::failures::{
+        BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Timeout, TooManyRequests, Unauthenticated, Unavailable,
+        UnprocessableEntity, UnsupportedMediaType,
+    },
+};
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-/// The error body of every failed call.
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// e.g. `invalid_argument`, `unauthenticated`, `permission_denied`, `not_found`,
-    /// `failed_precondition`, `resource_exhausted`, `unavailable`.
-    pub code: String,
-    pub message: String,
-    /// `{"field": …}` for bad input, `{"service": …}` for an unavailable service,
-    /// `{"retry_after_secs": …}` when rate limited; absent when there is nothing more to say.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
-}
-
-// ---- failures ----------------------------------------------------------
-//
-// Every failure answer is defined once here, as a reusable response in
-// `components/responses`, and each operation refers to it through one of the
-// sets below: `Failures` on every authenticated route, `WriteFailures` on every
-// route that reads a JSON body (`routes::Body`), `Conflicts` on a body-less
-// write that may find the state in the way.
-
-pub use responses::*;
-
-/// The reusable failure responses. Each type only describes its answer (the
-/// body is always `ErrorBody`); nothing constructs them.
-#[allow(dead_code)]
-mod responses {
-    use super::ErrorBody;
-
-    /// bad input, naming the field in `details.field`, or a state that forbids the change
-    #[derive(utoipa::ToResponse)]
-    pub struct BadRequest(ErrorBody);
-
-    /// no valid token (or, for a login, wrong credentials)
-    #[derive(utoipa::ToResponse)]
-    pub struct Unauthenticated(ErrorBody);
-
-    /// the caller's role may not use the route, or the row is another company's
-    #[derive(utoipa::ToResponse)]
-    pub struct Forbidden(ErrorBody);
-
-    /// not found (or another company's)
-    #[derive(utoipa::ToResponse)]
-    pub struct NotFound(ErrorBody);
-
-    /// the row exists already, or the current state is in the way (e.g. a cycle running)
-    #[derive(utoipa::ToResponse)]
-    pub struct Conflict(ErrorBody);
-
-    /// the body is over 2 MiB
-    #[derive(utoipa::ToResponse)]
-    pub struct PayloadTooLarge(ErrorBody);
-
-    /// the body is not sent as `Content-Type: application/json`
-    #[derive(utoipa::ToResponse)]
-    pub struct UnsupportedMediaType(ErrorBody);
-
-    /// the body is JSON but not of the documented shape: an unknown field, a wrong type, a required field missing
-    #[derive(utoipa::ToResponse)]
-    pub struct UnprocessableEntity(ErrorBody);
-
-    /// rate limited
-    #[derive(utoipa::ToResponse)]
-    #[response(headers(("Retry-After" = u64, description = "seconds to wait before trying again")))]
-    pub struct TooManyRequests(ErrorBody);
-
-    /// an internal failure
-    #[derive(utoipa::ToResponse)]
-    pub struct Internal(ErrorBody);
-
-    /// a service is unavailable (`details.service` names it) or the gateway is shutting down
-    #[derive(utoipa::ToResponse)]
-    pub struct Unavailable(ErrorBody);
-
-    /// a service did not answer in time
-    #[derive(utoipa::ToResponse)]
-    pub struct Timeout(ErrorBody);
-}
-
-/// What any authenticated route may answer besides its success.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its description is used
-pub enum Failures {
-    #[response(status = 400)]
-    BadRequest(#[ref_response] BadRequest),
-    #[response(status = 401)]
-    Unauthenticated(#[ref_response] Unauthenticated),
-    #[response(status = 403)]
-    Forbidden(#[ref_response] Forbidden),
-    #[response(status = 404)]
-    NotFound(#[ref_response] NotFound),
-    #[response(status = 429)]
-    TooManyRequests(#[ref_response] TooManyRequests),
-    #[response(status = 500)]
-    Internal(#[ref_response] Internal),
-    #[response(status = 503)]
-    Unavailable(#[ref_response] Unavailable),
-    #[response(status = 504)]
-    Timeout(#[ref_response] Timeout),
-}
-
-/// What a route that reads a JSON body may answer besides `Failures`.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its description is used
-pub enum WriteFailures {
-    #[response(status = 409)]
-    Conflict(#[ref_response] Conflict),
-    #[response(status = 413)]
-    PayloadTooLarge(#[ref_response] PayloadTooLarge),
-    #[response(status = 415)]
-    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
-    #[response(status = 422)]
-    UnprocessableEntity(#[ref_response] UnprocessableEntity),
-}
-
-/// What a body-less write may answer besides `Failures` when the state is in the way.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its description is used
-pub enum Conflicts {
-    #[response(status = 409)]
-    Conflict(#[ref_response] Conflict),
-}
-
-/// The failures of a login.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its description is used
-pub enum LoginFailures {
-    #[response(status = 400)]
-    BadRequest(#[ref_response] BadRequest),
-    #[response(status = 401, description = "wrong email or password (the same answer, in the same time)")]
-    Refused(ErrorBody),
-    #[response(status = 413)]
-    PayloadTooLarge(#[ref_response] PayloadTooLarge),
-    #[response(status = 415)]
-    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
-    #[response(status = 422)]
-    UnprocessableEntity(#[ref_response] UnprocessableEntity),
-    #[response(
-        status = 429,
-        description = "too many attempts for the account or the address",
-        headers(("Retry-After" = u64, description = "seconds to wait before trying again"))
-    )]
-    RateLimited(ErrorBody),
-    #[response(status = 500)]
-    Internal(#[ref_response] Internal),
-    #[response(status = 503)]
-    Unavailable(#[ref_response] Unavailable),
-}
-
-pub mod field;
 mod shapes;
 
 use shapes::{Defaults, Patches};
@@ -186,90 +39,90 @@ impl Modify for Bearer {
         description = "The REST API of atmr, a platform for non-emergency medical transport: dispatch, safety and audit of autonomous actions, bug tracking, notifications and uptime monitors. Log in with `POST /api/auth/login`, then send `Authorization: Bearer <access_token>`."
     ),
     paths(
-        super::auth::login,
-        super::auth::refresh,
-        super::auth::me,
-        super::users::list,
-        super::users::create,
-        super::users::update,
-        super::users::deactivate,
-        super::safety::get_limits,
-        super::safety::set_limits,
-        super::safety::list_actions,
-        super::safety::action_stats,
-        super::safety::verify_chain,
-        super::safety::get_action,
-        super::safety::review_action,
-        super::bugs::list_bugs,
-        super::bugs::create_bug,
-        super::bugs::metrics_summary,
-        super::bugs::trends,
-        super::bugs::get_bug,
-        super::bugs::update_bug,
-        super::bugs::list_comments,
-        super::bugs::add_comment,
-        super::bugs::delete_comment,
-        super::dispatch::get_company,
-        super::dispatch::update_company,
-        super::dispatch::list_drivers,
-        super::dispatch::create_driver,
-        super::dispatch::get_driver,
-        super::dispatch::update_driver,
-        super::dispatch::delete_driver,
-        super::dispatch::list_clients,
-        super::dispatch::create_client,
-        super::dispatch::get_client,
-        super::dispatch::update_client,
-        super::dispatch::delete_client,
-        super::dispatch::list_bookings,
-        super::dispatch::create_booking,
-        super::dispatch::create_bookings,
-        super::dispatch::generate_bookings,
-        super::dispatch::list_templates,
-        super::dispatch::create_template,
-        super::dispatch::delete_template,
-        super::dispatch::get_booking,
-        super::dispatch::update_booking,
-        super::dispatch::update_booking_status,
-        super::dispatch::reassign_booking,
-        super::dispatch::list_runs,
-        super::dispatch::run_dispatch,
-        super::dispatch::get_run,
-        super::dispatch::run_assignments,
-        super::dispatch::board,
-        super::dispatch::list_assignments,
-        super::autonomy::get_settings,
-        super::autonomy::update_settings,
-        super::autonomy::list_suggestions,
-        super::autonomy::run_cycle,
-        super::autonomy::get_eta_model,
-        super::autonomy::list_drift_checks,
-        super::autonomy::run_drift_check,
-        super::notify::list,
-        super::notify::send,
-        super::notify::replay,
-        super::notify::get,
-        super::notify::retry,
-        super::notify::channels,
-        super::notify::create_channel,
-        super::notify::update_channel,
-        super::notify::delete_channel,
-        super::notify::test_channel,
-        super::notify::routes,
-        super::notify::create_route,
-        super::notify::delete_route,
-        super::monitors::list,
-        super::monitors::create,
-        super::monitors::get,
-        super::monitors::update,
-        super::monitors::delete,
-        super::monitors::pause,
-        super::monitors::resume,
-        super::monitors::heartbeats,
-        super::monitors::uptime,
-        super::monitors::windows,
-        super::monitors::create_window,
-        super::monitors::delete_window
+        crate::routes::auth::login,
+        crate::routes::auth::refresh,
+        crate::routes::auth::me,
+        crate::routes::users::list,
+        crate::routes::users::create,
+        crate::routes::users::update,
+        crate::routes::users::deactivate,
+        crate::routes::safety::get_limits,
+        crate::routes::safety::set_limits,
+        crate::routes::safety::list_actions,
+        crate::routes::safety::action_stats,
+        crate::routes::safety::verify_chain,
+        crate::routes::safety::get_action,
+        crate::routes::safety::review_action,
+        crate::routes::bugs::reports::list_bugs,
+        crate::routes::bugs::reports::create_bug,
+        crate::routes::bugs::metrics::metrics_summary,
+        crate::routes::bugs::metrics::trends,
+        crate::routes::bugs::reports::get_bug,
+        crate::routes::bugs::reports::update_bug,
+        crate::routes::bugs::comments::list_comments,
+        crate::routes::bugs::comments::add_comment,
+        crate::routes::bugs::comments::delete_comment,
+        crate::routes::dispatch::company::get_company,
+        crate::routes::dispatch::company::update_company,
+        crate::routes::dispatch::drivers::list_drivers,
+        crate::routes::dispatch::drivers::create_driver,
+        crate::routes::dispatch::drivers::get_driver,
+        crate::routes::dispatch::drivers::update_driver,
+        crate::routes::dispatch::drivers::delete_driver,
+        crate::routes::dispatch::clients::list_clients,
+        crate::routes::dispatch::clients::create_client,
+        crate::routes::dispatch::clients::get_client,
+        crate::routes::dispatch::clients::update_client,
+        crate::routes::dispatch::clients::delete_client,
+        crate::routes::dispatch::bookings::list_bookings,
+        crate::routes::dispatch::bookings::create_booking,
+        crate::routes::dispatch::bookings::create_bookings,
+        crate::routes::dispatch::templates::generate_bookings,
+        crate::routes::dispatch::templates::list_templates,
+        crate::routes::dispatch::templates::create_template,
+        crate::routes::dispatch::templates::delete_template,
+        crate::routes::dispatch::bookings::get_booking,
+        crate::routes::dispatch::bookings::update_booking,
+        crate::routes::dispatch::bookings::update_booking_status,
+        crate::routes::dispatch::bookings::reassign_booking,
+        crate::routes::dispatch::runs::list_runs,
+        crate::routes::dispatch::runs::run_dispatch,
+        crate::routes::dispatch::runs::get_run,
+        crate::routes::dispatch::runs::run_assignments,
+        crate::routes::dispatch::runs::board,
+        crate::routes::dispatch::runs::list_assignments,
+        crate::routes::dispatch::autonomy::get_settings,
+        crate::routes::dispatch::autonomy::update_settings,
+        crate::routes::dispatch::autonomy::list_suggestions,
+        crate::routes::dispatch::autonomy::run_cycle,
+        crate::routes::dispatch::autonomy::get_eta_model,
+        crate::routes::dispatch::autonomy::list_drift_checks,
+        crate::routes::dispatch::autonomy::run_drift_check,
+        crate::routes::notify::outbox::list,
+        crate::routes::notify::outbox::send,
+        crate::routes::notify::outbox::replay,
+        crate::routes::notify::outbox::get,
+        crate::routes::notify::outbox::retry,
+        crate::routes::notify::channels::channels,
+        crate::routes::notify::channels::create_channel,
+        crate::routes::notify::channels::update_channel,
+        crate::routes::notify::channels::delete_channel,
+        crate::routes::notify::channels::test_channel,
+        crate::routes::notify::channels::routes,
+        crate::routes::notify::channels::create_route,
+        crate::routes::notify::channels::delete_route,
+        crate::routes::notify::monitors::list,
+        crate::routes::notify::monitors::create,
+        crate::routes::notify::monitors::get,
+        crate::routes::notify::monitors::update,
+        crate::routes::notify::monitors::delete,
+        crate::routes::notify::monitors::pause,
+        crate::routes::notify::monitors::resume,
+        crate::routes::notify::monitors::heartbeats,
+        crate::routes::notify::monitors::uptime,
+        crate::routes::notify::monitors::windows,
+        crate::routes::notify::monitors::create_window,
+        crate::routes::notify::monitors::delete_window
     ),
     components(
         schemas(ErrorBody, ErrorDetail),
@@ -336,12 +189,17 @@ pub fn role_refusal(method: &http::Method, route: &str, role: kit::auth::Role) -
 }
 
 /// `GET /openapi.json`
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
+/// `/openapi.json` and Swagger UI at `/docs`.
+pub fn router() -> Router {
+    Router::new().route("/openapi.json", axum::routing::get(document)).merge(swagger_ui())
+}
+
 /// Swagger UI at `/docs`, reading `/openapi.json`.
-pub fn swagger_ui() -> Router {
+fn swagger_ui() -> Router {
     let def = swagger_ui_dist::ApiDefinition {
         uri_prefix: "/docs",
         api_definition: swagger_ui_dist::OpenApiSource::Uri("/openapi.json"),
@@ -356,7 +214,7 @@ mod tests {
     use utoipa::OpenApi as _;
 
     fn doc() -> Value {
-        serde_json::to_value(super::ApiDoc::openapi()).unwrap()
+        serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap()
     }
 
     /// Every operation as (method path, operation).

@@ -1,7 +1,10 @@
 //! `/api/monitors` and `/api/maintenance-windows`: uptime monitors,
 //! their heartbeats and uptime, served by the notify service, for admins.
 
-use super::openapi::{Failures, WriteFailures, field};
+use crate::routes::{
+    failures::{Failures, WriteFailures},
+    field,
+};
 use atmr_proto::notify::v1 as pb;
 use axum::{
     Json,
@@ -13,8 +16,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::openapi::{Array, Object, ObjectBuilder, OneOfBuilder, Schema, Type, schema::ArrayBuilder};
 
-use super::{Body, Caller, Params, name_of, number_of, rfc3339, time_range, timestamp};
-use crate::{AppState, error::ApiError};
+use crate::routes::{
+    convert::{name_of, number_of, rfc3339, time_range, timestamp},
+    extract::{Body, Caller, Params},
+};
+use crate::{error::ApiError, state::AppState};
 
 const ADMINS: &[Role] = &[Role::Admin];
 const KINDS: [&str; 4] = ["unspecified", "http", "grpc_health", "tcp"];

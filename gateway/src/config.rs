@@ -1,0 +1,108 @@
+//! The gateway's settings, read from the environment: token lifetimes, the
+//! login and request rate limits, the circuit breakers and deadlines of the
+//! calls to each service, the response cache, the client-address header, the
+//! first admin and the console's session length.
+
+use std::time::Duration;
+
+use kit::{Component, ConfigError, Env, ServiceConfig};
+
+/// Everything the gateway is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub service: ServiceConfig,
+    /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 900).
+    pub token_ttl: Duration,
+    /// How often this replica reloads the tokens revoked on other replicas
+    /// (`ATMR_REVOCATION_RELOAD_SECS`, default 5).
+    pub revocation_reload: Duration,
+    /// Login attempts per minute per account and per client address
+    /// (`ATMR_LOGIN_RATE_PER_MINUTE`, default 5; 0 turns the limit off).
+    pub login_rate_per_minute: u32,
+    /// Requests per minute per user and per client address on every `/api`
+    /// route, and the burst (`ATMR_RATE_LIMIT_PER_MINUTE` 600,
+    /// `ATMR_RATE_LIMIT_BURST` 100; 0 per minute turns it off). Shared through
+    /// Redis when `REDIS_URL` is set.
+    pub rate_per_minute: u32,
+    pub rate_burst: u32,
+    /// Unavailable or timed-out calls in a row that open a service's circuit
+    /// breaker, and how long it stays open before one call probes
+    /// (`ATMR_BREAKER_FAILURES` 5, `ATMR_BREAKER_COOLDOWN_MS` 10,000).
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+    /// Per-service call deadlines (`ATMR_TIMEOUT_<SERVICE>_MS`): dispatch 90 s
+    /// (a run may solve for up to a minute), the others 10 s. A call that runs
+    /// out answers 504 and counts against the service's breaker.
+    pub timeouts: Timeouts,
+    /// How long summaries stay in the response cache (`ATMR_CACHE_TTL_SECS`, 30; 0 caches nothing).
+    pub cache_ttl: Duration,
+    /// The header a trusted reverse proxy puts the client's address in
+    /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
+    /// used). Unset: the peer address, which behind a proxy is the proxy's.
+    pub client_ip_header: Option<http::HeaderName>,
+    /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`),
+    /// used when there is no admin. Without a password `atmr up` generates one
+    /// and prints it on its terminal; `serve` creates no admin until one is
+    /// given; with `ATMR_ENV=production` start-up stops naming the variable.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    /// The address users reach the gateway at (`ATMR_PUBLIC_URL`); when it is
+    /// `https://…`, the console's cookies are `Secure` and `__Host-` prefixed.
+    pub public_url: Option<String>,
+    /// How long a console session lasts (`ATMR_CONSOLE_SESSION_HOURS`, 12: a shift).
+    pub console_session_ttl: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let admin_password = env.get("ATMR_ADMIN_PASSWORD").map(str::to_owned);
+        if admin_password.as_ref().is_some_and(|p| p.len() < 8) {
+            return Err(ConfigError::new("ATMR_ADMIN_PASSWORD", "<hidden>", "at least 8 characters"));
+        }
+        let admin_email = env.get("ATMR_ADMIN_EMAIL").map(str::to_owned);
+        if admin_email.as_ref().is_some_and(|e| !e.contains('@')) {
+            return Err(ConfigError::new("ATMR_ADMIN_EMAIL", admin_email.as_deref().unwrap_or_default(), "an email address"));
+        }
+        Ok(Self {
+            service: ServiceConfig::from_env(Component::Gateway, env)?,
+            token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
+            revocation_reload: Duration::from_secs(env.u64_in("ATMR_REVOCATION_RELOAD_SECS", 5, 1..=300)?),
+            login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
+            rate_per_minute: env.u64_in("ATMR_RATE_LIMIT_PER_MINUTE", 600, 0..=6_000_000)? as u32,
+            rate_burst: env.u64_in("ATMR_RATE_LIMIT_BURST", 100, 1..=100_000)? as u32,
+            breaker_failures: env.u64_in("ATMR_BREAKER_FAILURES", 5, 1..=1_000)? as u32,
+            breaker_cooldown: env.millis_in("ATMR_BREAKER_COOLDOWN_MS", Duration::from_secs(10), 100..=600_000)?,
+            cache_ttl: Duration::from_secs(env.u64_in("ATMR_CACHE_TTL_SECS", 30, 0..=86_400)?),
+            timeouts: Timeouts {
+                dispatch: env.millis_in("ATMR_TIMEOUT_DISPATCH_MS", Duration::from_secs(90), 100..=900_000)?,
+                safety: env.millis_in("ATMR_TIMEOUT_SAFETY_MS", Duration::from_secs(10), 100..=900_000)?,
+                bugs: env.millis_in("ATMR_TIMEOUT_BUGS_MS", Duration::from_secs(10), 100..=900_000)?,
+                notify: env.millis_in("ATMR_TIMEOUT_NOTIFY_MS", Duration::from_secs(10), 100..=900_000)?,
+            },
+            client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
+                None => None,
+                Some(h) => Some(
+                    http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| ConfigError::new("ATMR_CLIENT_IP_HEADER", h, "an HTTP header name, e.g. x-forwarded-for"))?,
+                ),
+            },
+            admin_email,
+            admin_password,
+            public_url: match env.get("ATMR_PUBLIC_URL").map(str::trim).filter(|u| !u.is_empty()) {
+                None => None,
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.trim_end_matches('/').to_owned()),
+                Some(u) => return Err(ConfigError::new("ATMR_PUBLIC_URL", u, "an http:// or https:// URL")),
+            },
+            console_session_ttl: Duration::from_secs(env.u64_in("ATMR_CONSOLE_SESSION_HOURS", 12, 1..=168)? * 3600),
+        })
+    }
+}
+
+/// Deadlines of the calls to each service.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub dispatch: Duration,
+    pub safety: Duration,
+    pub bugs: Duration,
+    pub notify: Duration,
+}

@@ -1,0 +1,82 @@
+//! `/api/company`: the caller's company, read by dispatchers and changed by admins (the dispatch service checks it again).
+
+use atmr_proto::dispatch::v1::{self as pb};
+use axum::{Json, extract::State};
+use kit::auth::Role;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::shared::{DISPATCHERS, client, dispatch_error, mask, patch};
+use crate::{
+    error::ApiError,
+    routes::{
+        extract::{Body, Caller},
+        failures::{Failures, WriteFailures},
+        field,
+    },
+    state::AppState,
+};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Company {
+    id: i64,
+    name: String,
+    time_zone: String,
+}
+
+impl From<pb::Company> for Company {
+    fn from(c: pb::Company) -> Self {
+        Self { id: c.id, name: c.name, time_zone: c.time_zone }
+    }
+}
+
+#[utoipa::path(
+    operation_id = "dispatch_get_company",
+    get,
+    path = "/api/company",
+    tag = "dispatch",
+    responses((status = 200, description = "OK", body = Company), Failures),
+    security(("bearer" = ["admin", "dispatcher"]))
+)]
+/// `GET /api/company`
+pub async fn get_company(State(state): State<AppState>, caller: Caller) -> Result<Json<Company>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let res = client(&state).get_company(kit::grpc::request(pb::GetCompanyRequest {}, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().company.unwrap_or_default().into()))
+}
+
+/// The fields to change (one at least).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+struct CompanyPatch {
+    #[schema(schema_with = field::line::<200>)]
+    name: String,
+    /// An IANA time zone such as `Europe/Zurich`.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", max_length = 64)]
+    time_zone: String,
+}
+
+#[utoipa::path(
+    operation_id = "dispatch_update_company",
+    patch,
+    path = "/api/company",
+    tag = "dispatch",
+    request_body = CompanyPatch,
+    responses((status = 200, description = "OK", body = Company), Failures, WriteFailures),
+    security(("bearer" = ["admin"]))
+)]
+/// `PATCH /api/company` `{name?, time_zone?}` (admins).
+pub async fn update_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<Map<String, Value>>,
+) -> Result<Json<Company>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let (paths, p): (_, CompanyPatch) = patch(body)?;
+    let req = pb::UpdateCompanyRequest {
+        company: Some(pb::Company { name: p.name, time_zone: p.time_zone, ..Default::default() }),
+        update_mask: mask(paths),
+    };
+    let res = client(&state).update_company(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
+    Ok(Json(res.into_inner().company.unwrap_or_default().into()))
+}

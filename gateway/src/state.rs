@@ -1,0 +1,149 @@
+//! What every handler can reach ([`AppState`]): the gateway's database, token
+//! keys and revocations, one client per service behind its breaker and
+//! deadline, the limits, the response cache and the console's memory. Built
+//! by [`AppState::new`] from a configuration, a connected database and the
+//! component's health and metrics, so a test builds it as `serve` does.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use atmr_proto::{
+    bugs::v1::bug_service_client::BugServiceClient,
+    dispatch::v1::{autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
+    notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
+    safety::v1::safety_service_client::SafetyServiceClient,
+};
+use kit::{auth::TokenKeys, health::HealthState, metrics::Metrics};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    config::Config,
+    console::{board::Plans, context::Settings},
+    downstream::Guarded,
+    http_metrics::HttpMetrics,
+    login_limit::LoginLimiter,
+    rate_limit::Limiter,
+    response_cache::ResponseCache,
+    revocations::Revocations,
+    users,
+};
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+/// The shared parts behind an [`AppState`].
+pub struct Inner {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) keys: TokenKeys,
+    pub(crate) token_ttl: Duration,
+    pub(crate) revocations: Revocations,
+    pub(crate) safety: SafetyServiceClient<Guarded>,
+    pub(crate) bugs: BugServiceClient<Guarded>,
+    pub(crate) dispatch: DispatchServiceClient<Guarded>,
+    /// Dispatch's other service, behind the same breaker.
+    pub(crate) autonomy: AutonomyServiceClient<Guarded>,
+    pub(crate) notify: NotifyServiceClient<Guarded>,
+    pub(crate) monitors: MonitorServiceClient<Guarded>,
+    pub(crate) health: Arc<HealthState>,
+    /// The component's registry, for the probes of the public port.
+    pub(crate) metrics: Metrics,
+    /// `None` when login attempts are not limited.
+    pub(crate) login_limit: Option<LoginLimiter>,
+    pub(crate) http: HttpMetrics,
+    pub(crate) cache: ResponseCache,
+    /// `None` when request rates are not limited.
+    pub(crate) rate_limit: Option<Limiter>,
+    pub(crate) client_ip_header: Option<http::HeaderName>,
+    /// A real Argon2 hash checked when the email is unknown, so that a wrong
+    /// email and a wrong password take the same time.
+    pub(crate) decoy_hash: String,
+    /// The web console's settings and memory.
+    pub(crate) console: Settings,
+    /// Dispatch runs started from the console and not yet seen finishing.
+    pub(crate) plans: Plans,
+}
+
+impl AppState {
+    /// The state of a gateway configured by `cfg`, on `db` (connected and
+    /// migrated), reporting to `health` and `metrics`: the service clients
+    /// (lazy: nothing is dialled here), the limits, the cache, and the tokens
+    /// revoked so far, read from `db`.
+    pub async fn new(cfg: &Config, db: DatabaseConnection, health: Arc<HealthState>, metrics: &Metrics) -> anyhow::Result<Self> {
+        let svc = &cfg.service;
+        let breaker_state = kit::breaker::StateGauge::new(prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "gateway_circuit_breaker_state",
+                "Admission state of the circuit breaker to a service: 0 closed, 1 open, 2 half-open (cooled down: one trial call)",
+            ),
+            &["service"],
+        )?);
+        metrics.registry.register(Box::new(breaker_state.clone()))?;
+        let breakers = kit::breaker::BreakerConfig { failures: cfg.breaker_failures, cooldown: cfg.breaker_cooldown };
+        let guard = |service: &'static str, url: &str, timeout: Duration| -> anyhow::Result<Guarded> {
+            let channel = kit::grpc::lazy_channel(url, timeout)?;
+            let breaker = kit::breaker::Breaker::new(service, breakers);
+            breaker_state.track(&[service], breaker.clone());
+            Ok(Guarded::new(channel, service, breaker))
+        };
+        // Notifications and monitors are one service: one breaker; so are dispatch and autonomy.
+        let notify_channel = guard("notify", &svc.peers.notify, cfg.timeouts.notify)?;
+        let dispatch_channel = guard("dispatch", &svc.peers.dispatch, cfg.timeouts.dispatch)?;
+        let state = AppState {
+            inner: Arc::new(Inner {
+                db,
+                keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
+                token_ttl: cfg.token_ttl,
+                revocations: Revocations::default(),
+                safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety, cfg.timeouts.safety)?)
+                    .max_decoding_message_size(svc.server.max_message_bytes),
+                bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
+                    .max_decoding_message_size(svc.server.max_message_bytes),
+                dispatch: DispatchServiceClient::new(dispatch_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
+                autonomy: AutonomyServiceClient::new(dispatch_channel).max_decoding_message_size(svc.server.max_message_bytes),
+                notify: NotifyServiceClient::new(notify_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
+                monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),
+                health,
+                metrics: metrics.clone(),
+                http: HttpMetrics::register(&metrics.registry)?,
+                cache: ResponseCache::new(svc.redis_url.as_deref(), cfg.cache_ttl, &metrics.registry)?,
+                login_limit: LoginLimiter::new(cfg.login_rate_per_minute),
+                rate_limit: Limiter::new(cfg.rate_per_minute, cfg.rate_burst, svc.redis_url.as_deref(), Some(rate_decisions(metrics)?))?,
+                client_ip_header: cfg.client_ip_header.clone(),
+                decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
+                console: Settings::new(cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")), cfg.console_session_ttl),
+                plans: Plans::default(),
+            }),
+        };
+        state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;
+        Ok(state)
+    }
+
+    /// Checks a request's `authorization` value: signature, expiry, and that
+    /// the token was not revoked since it was issued.
+    pub(crate) fn verify_header(&self, header: Option<&str>) -> Result<kit::auth::Claims, kit::auth::AuthError> {
+        let claims = self.keys.verify_header(header)?;
+        if self.revocations.revokes(&claims) {
+            return Err(kit::auth::AuthError::Revoked);
+        }
+        Ok(claims)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+fn rate_decisions(metrics: &Metrics) -> anyhow::Result<prometheus::IntCounterVec> {
+    let c = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("gateway_rate_limit_decisions_total", "Rate-limit decisions by outcome and by the store that decided"),
+        &["decision", "store"],
+    )?;
+    metrics.registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
