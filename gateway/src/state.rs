@@ -1,6 +1,6 @@
 //! What every handler can reach ([`AppState`]): the gateway's database, token
 //! keys and revocations, one client per service behind its breaker and
-//! deadline, the limits, the response cache and the console's memory. Built
+//! deadline, the limits and the response cache. Built
 //! by [`AppState::new`] from a configuration, a connected database and the
 //! component's health and metrics, so a test builds it as `serve` does.
 
@@ -17,15 +17,8 @@ use kit::{auth::TokenKeys, health::HealthState, metrics::Metrics};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    config::Config,
-    console::{board::Plans, context::Settings},
-    downstream::Guarded,
-    http_metrics::HttpMetrics,
-    login_limit::LoginLimiter,
-    rate_limit::Limiter,
-    response_cache::ResponseCache,
-    revocations::Revocations,
-    users,
+    config::Config, downstream::Guarded, http_metrics::HttpMetrics, login_limit::LoginLimiter, rate_limit::Limiter,
+    response_cache::ResponseCache, revocations::Revocations, users,
 };
 
 /// What every handler can reach; cheap to clone.
@@ -60,10 +53,10 @@ pub struct Inner {
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
     pub(crate) decoy_hash: String,
-    /// The web console's settings and memory.
-    pub(crate) console: Settings,
-    /// Dispatch runs started from the console and not yet seen finishing.
-    pub(crate) plans: Plans,
+    /// The web console's cookies are `Secure`: the public URL is https.
+    pub(crate) secure_cookies: bool,
+    /// How long a console session lasts.
+    pub(crate) console_session_ttl: Duration,
 }
 
 impl AppState {
@@ -113,8 +106,8 @@ impl AppState {
                 rate_limit: Limiter::new(cfg.rate_per_minute, cfg.rate_burst, svc.redis_url.as_deref(), Some(rate_decisions(metrics)?))?,
                 client_ip_header: cfg.client_ip_header.clone(),
                 decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
-                console: Settings::new(cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")), cfg.console_session_ttl),
-                plans: Plans::default(),
+                secure_cookies: cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+                console_session_ttl: cfg.console_session_ttl,
             }),
         };
         state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;

@@ -11,6 +11,7 @@ use kit::auth::Role;
 use sea_orm::{ActiveModelTrait as _, Set};
 use serde::Deserialize;
 
+use super::Web;
 use super::{
     context::Console,
     error::{Failure, explain},
@@ -18,7 +19,6 @@ use super::{
     page::Page,
     session,
 };
-use crate::state::AppState;
 
 /// Where a role lands after signing in.
 fn landing(role: Role) -> &'static str {
@@ -64,14 +64,7 @@ fn login_locale(lang: Option<&str>, headers: &HeaderMap) -> Locale {
     lang.and_then(Locale::parse).unwrap_or_else(|| Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
 }
 
-fn render_login(
-    state: &AppState,
-    locale: Locale,
-    next: Option<String>,
-    email: String,
-    error: Option<String>,
-    status: StatusCode,
-) -> Response {
+fn render_login(state: &Web, locale: Locale, next: Option<String>, email: String, error: Option<String>, status: StatusCode) -> Response {
     // A fresh double-submit value per form shown.
     let csrf = session::random_token();
     let page = LoginPage { page: Page::public(locale, "login-title"), csrf: csrf.clone(), next: next.unwrap_or_default(), email, error };
@@ -85,7 +78,7 @@ fn render_login(
 }
 
 /// `GET /login`
-pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
+pub async fn login_page(State(state): State<Web>, Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
     let locale = login_locale(q.lang.as_deref(), &headers);
     render_login(&state, locale, local_path(q.next.as_deref()), String::new(), None, StatusCode::OK)
 }
@@ -105,7 +98,7 @@ pub struct LoginForm {
 /// `POST /login`: the credentials checked as the REST login checks them (the
 /// same limits, the same answer for every refusal), then a new session.
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -152,7 +145,7 @@ pub async fn login(
 }
 
 /// `POST /logout`: the session is deleted, so its cookie opens nothing again.
-pub async fn logout(State(state): State<AppState>, console: Console, headers: HeaderMap) -> Result<Response, Failure> {
+pub async fn logout(State(state): State<Web>, console: Console, headers: HeaderMap) -> Result<Response, Failure> {
     let secure = state.console.secure_cookies;
     if let Some(value) = session::cookie(&headers, session::cookie_name(secure)) {
         session::delete(&state.db, value).await.map_err(|e| console.fail(crate::error::ApiError::database(&e)))?;
@@ -175,7 +168,7 @@ pub struct LocaleForm {
 }
 
 /// `POST /locale`: the user's language, remembered; the page reloads in it.
-pub async fn set_locale(State(state): State<AppState>, console: Console, Form(form): Form<LocaleForm>) -> Result<Response, Failure> {
+pub async fn set_locale(State(state): State<Web>, console: Console, Form(form): Form<LocaleForm>) -> Result<Response, Failure> {
     let Some(locale) = Locale::parse(&form.lang) else {
         return Err(console.fail(crate::error::ApiError::invalid("lang", format!("unknown language {:?}", form.lang))));
     };
@@ -189,7 +182,7 @@ pub async fn set_locale(State(state): State<AppState>, console: Console, Form(fo
     Ok(res)
 }
 
-async fn remember_locale(state: &AppState, user: crate::users::entity::Model, locale: Locale) {
+async fn remember_locale(state: &Web, user: crate::users::entity::Model, locale: Locale) {
     let id = user.id;
     let mut active: crate::users::entity::ActiveModel = user.into();
     active.locale = Set(Some(locale.code().to_owned()));

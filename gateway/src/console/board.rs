@@ -18,6 +18,7 @@ use futures::StreamExt as _;
 use kit::auth::Role;
 use serde::Deserialize;
 
+use super::Web;
 use super::{
     context::Console,
     data,
@@ -25,7 +26,7 @@ use super::{
     page::Page,
     timeline::{self, Timeline},
 };
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 
@@ -67,13 +68,13 @@ struct TimelinePart {
     oob: bool,
 }
 
-async fn load(state: &AppState, console: &Console, day: NaiveDate) -> Result<Timeline, Failure> {
+async fn load(state: &Web, console: &Console, day: NaiveDate) -> Result<Timeline, Failure> {
     let data = data::day(state, console, &day.to_string()).await.map_err(|s| console.fail_status("dispatch", &s))?;
     Ok(timeline::build(&data, &console.fmt, day))
 }
 
 /// `GET /board?day=`
-pub async fn page(State(state): State<AppState>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
+pub async fn page(State(state): State<Web>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, q.day.as_deref())?;
     let timeline = load(&state, &console, day).await?;
@@ -91,7 +92,7 @@ pub async fn page(State(state): State<AppState>, console: Console, Query(q): Que
 
 /// `GET /board/timeline?day=`: the timeline and the unassigned list alone,
 /// which the page fetches again whenever the day changes.
-pub async fn timeline(State(state): State<AppState>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
+pub async fn timeline(State(state): State<Web>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, q.day.as_deref())?;
     let timeline = load(&state, &console, day).await?;
@@ -106,7 +107,7 @@ pub fn render(console: &Console, t: &impl Template) -> Result<Response, Failure>
 /// day changes (dispatch's stream, whoever made the change); the page then
 /// fetches its timeline again.
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Query(q): Query<DayQuery>,
 ) -> Result<sse::Sse<impl futures::Stream<Item = Result<sse::Event, Infallible>>>, Failure> {
@@ -194,7 +195,7 @@ fn summary(console: &Console, run: &pb::DispatchRun) -> RunSummary {
 /// `POST /board/plan`: starts a run of the day (full or pending only) and
 /// answers at once with its progress, which then asks `/board/plan?day=`
 /// until the run is done and shows its summary.
-pub async fn plan(State(state): State<AppState>, console: Console, Form(form): Form<PlanForm>) -> Result<Response, Failure> {
+pub async fn plan(State(state): State<Web>, console: Console, Form(form): Form<PlanForm>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, Some(&form.day))?.to_string();
     let mode = match form.mode.as_str() {
@@ -227,13 +228,13 @@ pub async fn plan(State(state): State<AppState>, console: Console, Form(form): F
 }
 
 /// `GET /board/plan?day=`: the run's progress, or its summary once done.
-pub async fn plan_status(State(state): State<AppState>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
+pub async fn plan_status(State(state): State<Web>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, q.day.as_deref())?.to_string();
     progress(&state, &console, day).await
 }
 
-async fn progress(state: &AppState, console: &Console, day: String) -> Result<Response, Failure> {
+async fn progress(state: &Web, console: &Console, day: String) -> Result<Response, Failure> {
     let mine = state.plans.started.lock().expect("plans lock").get(&(console.company_id, day.clone())).cloned();
     let mut part = PlanPart {
         page: Page::new(console, "/board", "board-title"),
@@ -313,7 +314,7 @@ fn next_statuses(status: &str) -> Vec<&'static str> {
 }
 
 async fn trip_part(
-    state: &AppState,
+    state: &Web,
     console: &Console,
     booking_id: i64,
     violations: Vec<String>,
@@ -383,7 +384,7 @@ async fn trip_part(
 }
 
 /// `GET /board/trips/{id}`: the trip's panel.
-pub async fn trip(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn trip(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let part = trip_part(&state, &console, id, Vec::new(), None).await?;
     render(&console, &part)
@@ -403,7 +404,7 @@ pub struct ReassignForm {
 /// the dispatcher may force it with a reason, which dispatch keeps with the
 /// assignment (and who forced it).
 pub async fn reassign(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(id): Path<i64>,
     Form(form): Form<ReassignForm>,
@@ -453,7 +454,7 @@ pub struct StatusForm {
 
 /// `POST /board/trips/{id}/status`
 pub async fn status(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,

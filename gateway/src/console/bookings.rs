@@ -18,6 +18,7 @@ use chrono::Utc;
 use kit::auth::Role;
 use serde::Deserialize;
 
+use super::Web;
 use super::{
     board::render,
     context::Console,
@@ -27,7 +28,7 @@ use super::{
     page::Page,
     timeline::{self, BOOKING_STATUSES, MOBILITIES},
 };
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// Rows per page of the list.
@@ -84,7 +85,7 @@ struct ListPage {
 }
 
 /// Every patient and driver of the company, by name, for the selects and the rows.
-pub async fn people(state: &AppState, console: &Console) -> Result<(Vec<pb::Client>, Vec<pb::Driver>), Failure> {
+pub async fn people(state: &Web, console: &Console) -> Result<(Vec<pb::Client>, Vec<pb::Driver>), Failure> {
     let token = console.token.as_str();
     let client = || state.dispatch.clone();
     let patients = data::all_pages(|page| async move {
@@ -115,12 +116,7 @@ fn optional_id(console: &Console, field: &str, raw: &str) -> Result<i64, Failure
 }
 
 /// The list page for `q`; `import` carries an import's outcome to show above it.
-pub async fn list_page(
-    state: &AppState,
-    console: &Console,
-    q: &ListQuery,
-    import: Option<super::import::Outcome>,
-) -> Result<Response, Failure> {
+pub async fn list_page(state: &Web, console: &Console, q: &ListQuery, import: Option<super::import::Outcome>) -> Result<Response, Failure> {
     let day = form::service_day(console, &q.day)?;
     let status = q.status.trim();
     let status_no =
@@ -214,7 +210,7 @@ fn window(fmt: &super::format::Fmt, b: &pb::Booking) -> String {
 }
 
 /// `GET /bookings?day=&status=&patient=&driver=&page=`
-pub async fn list(State(state): State<AppState>, console: Console, Query(q): Query<ListQuery>) -> Result<Response, Failure> {
+pub async fn list(State(state): State<Web>, console: Console, Query(q): Query<ListQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     list_page(&state, &console, &q, None).await
 }
@@ -406,14 +402,7 @@ fn number(console: &Console, raw: &str, input: &str, default: i32, errors: &mut 
     })
 }
 
-async fn form_page(
-    state: &AppState,
-    console: &Console,
-    id: i64,
-    v: Fields,
-    errors: Errors,
-    status: StatusCode,
-) -> Result<Response, Failure> {
+async fn form_page(state: &Web, console: &Console, id: i64, v: Fields, errors: Errors, status: StatusCode) -> Result<Response, Failure> {
     let (patients, _) = people(state, console).await?;
     let page = FormPage {
         page: Page::new(console, "/bookings", if id == 0 { "booking-new-title" } else { "booking-edit-title" }),
@@ -430,7 +419,7 @@ async fn form_page(
 }
 
 /// `GET /bookings/new?day=&client_id=`
-pub async fn new(State(state): State<AppState>, console: Console, Query(v): Query<Fields>) -> Result<Response, Failure> {
+pub async fn new(State(state): State<Web>, console: Console, Query(v): Query<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let mut v = v;
     if v.day.is_empty() {
@@ -452,7 +441,7 @@ fn saved(console: &Console, day: &str) -> Response {
     }
 }
 
-async fn patient(state: &AppState, console: &Console, client_id: &str) -> Option<pb::Client> {
+async fn patient(state: &Web, console: &Console, client_id: &str) -> Option<pb::Client> {
     let id = client_id.trim().parse::<i64>().ok().filter(|id| *id > 0)?;
     let req = pb::GetClientRequest { client_id: id };
     state.dispatch.clone().get_client(kit::grpc::request(req, &console.token)).await.ok()?.into_inner().client
@@ -460,7 +449,7 @@ async fn patient(state: &AppState, console: &Console, client_id: &str) -> Option
 
 /// `POST /bookings`: creates the booking, or shows the form again with
 /// what is wrong next to each field; nothing is saved then.
-pub async fn create(State(state): State<AppState>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
+pub async fn create(State(state): State<Web>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let mut errors = Errors::default();
     let home = patient(&state, &console, &v.client_id).await;
@@ -506,7 +495,7 @@ fn fields_of(console: &Console, b: &pb::Booking) -> Fields {
     }
 }
 
-async fn get_booking(state: &AppState, console: &Console, id: i64) -> Result<pb::Booking, Failure> {
+async fn get_booking(state: &Web, console: &Console, id: i64) -> Result<pb::Booking, Failure> {
     state
         .dispatch
         .clone()
@@ -519,7 +508,7 @@ async fn get_booking(state: &AppState, console: &Console, id: i64) -> Result<pb:
 }
 
 /// `GET /bookings/{id}/edit`
-pub async fn edit(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn edit(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let b = get_booking(&state, &console, id).await?;
     form_page(&state, &console, id, fields_of(&console, &b), Errors::default(), StatusCode::OK).await
@@ -529,7 +518,7 @@ pub async fn edit(State(state): State<AppState>, console: Console, Path(id): Pat
 /// day stay the booking's own); a will-call return left without times keeps
 /// waiting for them.
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(id): Path<i64>,
     Form(mut v): Form<Fields>,

@@ -13,8 +13,9 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use chrono_tz::Tz;
 use kit::auth::Role;
 
+use super::Web;
 use super::{error::Failure, format::Fmt, i18n::Locale, session};
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// How long a console call's token lives: one page's calls, with margin.
 const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
@@ -75,10 +76,10 @@ fn changes_state(method: &http::Method) -> bool {
     !matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS)
 }
 
-impl FromRequestParts<AppState> for Console {
+impl FromRequestParts<Web> for Console {
     type Rejection = Failure;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Web) -> Result<Self, Self::Rejection> {
         let htmx = parts.headers.contains_key("hx-request");
         let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let settings = &state.console;
@@ -122,7 +123,7 @@ impl FromRequestParts<AppState> for Console {
 
 /// The company's time zone, remembered for a minute; Zurich, the service's
 /// default, when dispatch cannot say (the page still renders).
-async fn zone(state: &AppState, console: &Console) -> Tz {
+async fn zone(state: &Web, console: &Console) -> Tz {
     let now = Instant::now();
     if let Some(&(tz, at)) = state.console.zones.lock().expect("zones lock").get(&console.company_id)
         && now.duration_since(at) < ZONE_TTL

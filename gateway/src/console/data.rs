@@ -11,8 +11,8 @@ use atmr_proto::{
 use futures::future::try_join_all;
 use tonic::Status;
 
+use super::Web;
 use super::context::Console;
-use crate::state::AppState;
 
 /// The most a list route answers per page.
 const PER_PAGE: i32 = 100;
@@ -61,7 +61,7 @@ pub struct Day {
 const LIVE: [pb::AssignmentStatus; 3] = [pb::AssignmentStatus::Planned, pb::AssignmentStatus::Active, pb::AssignmentStatus::Done];
 
 /// Reads `day` (YYYY-MM-DD) in five lists, side by side.
-pub async fn day(state: &AppState, console: &Console, day: &str) -> Result<Day, Status> {
+pub async fn day(state: &Web, console: &Console, day: &str) -> Result<Day, Status> {
     let token = console.token.as_str();
     let client = || state.dispatch.clone();
     let drivers = all_pages(|page| async move {

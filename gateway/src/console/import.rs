@@ -20,13 +20,14 @@ use axum::{
 };
 use kit::auth::Role;
 
+use super::Web;
 use super::{
     bookings::{self, Fields, ListQuery},
     context::Console,
     error::{Failure, explain},
     form::Errors,
 };
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// The most rows one import takes (dispatch's batch limit).
@@ -169,7 +170,7 @@ fn locate(field: &str, lines: &[u64]) -> Option<(u64, String)> {
 /// `POST /bookings/import` (multipart: the file in `file`, the list's day in
 /// `day`): the bookings list with the import's outcome above it, on the
 /// first imported day, or on the list's day when nothing was imported.
-pub async fn import(State(state): State<AppState>, console: Console, mut multipart: Multipart) -> Result<Response, Failure> {
+pub async fn import(State(state): State<Web>, console: Console, mut multipart: Multipart) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let mut bytes = Vec::new();
     let mut query = ListQuery::default();

@@ -15,6 +15,7 @@ use axum::{
 };
 use kit::auth::Role;
 
+use super::Web;
 use super::{
     board::render,
     context::Console,
@@ -25,7 +26,7 @@ use super::{
     page::Page,
     timeline::{self, MOBILITIES, VEHICLE_KINDS},
 };
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 
@@ -102,7 +103,7 @@ struct IndexPage {
 }
 
 /// `GET /manifest?day=`
-pub async fn index(State(state): State<AppState>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
+pub async fn index(State(state): State<Web>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, &q.day)?;
     let data = data::day(&state, &console, &day.to_string()).await.map_err(|s| console.fail_status("dispatch", &s))?;
@@ -148,7 +149,7 @@ struct SheetPage {
 
 /// `GET /manifest/{driver_id}?day=`: the printable sheet.
 pub async fn sheet(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(driver_id): Path<i64>,
     Query(q): Query<DayQuery>,

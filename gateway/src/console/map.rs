@@ -12,6 +12,7 @@ use axum::{
 };
 use kit::auth::Role;
 
+use super::Web;
 use super::{
     board::render,
     context::Console,
@@ -22,7 +23,6 @@ use super::{
     page::Page,
     timeline::{self, MOBILITIES},
 };
-use crate::AppState;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// The drawing's size in SVG units (it scales to the window).
@@ -214,7 +214,7 @@ struct MapPage {
 }
 
 /// `GET /map?day=`
-pub async fn page(State(state): State<AppState>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
+pub async fn page(State(state): State<Web>, console: Console, Query(q): Query<DayQuery>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = service_day(&console, &q.day)?;
     let data = data::day(&state, &console, &day.to_string()).await.map_err(|s| console.fail_status("dispatch", &s))?;

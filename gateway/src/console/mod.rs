@@ -12,9 +12,9 @@
 
 mod assets;
 mod auth;
-pub(crate) mod board;
+mod board;
 mod bookings;
-pub(crate) mod context;
+mod context;
 mod data;
 mod error;
 mod form;
@@ -30,15 +30,40 @@ mod security;
 pub mod session;
 mod timeline;
 
+use std::sync::Arc;
+
 use axum::{
     Router,
     routing::{get, post},
 };
 
+use self::{board::Plans, context::Settings};
 use crate::state::AppState;
 
+/// What the console's handlers share: the gateway's state (its service
+/// clients, database and keys, reached through `Deref`) and the console's own
+/// memory. The gateway's state knows nothing of the console.
+#[derive(Clone, Debug)]
+pub struct Web {
+    app: AppState,
+    /// The console's settings and what it remembers between requests.
+    pub console: Arc<Settings>,
+    /// Dispatch runs started from the console and not yet seen finishing.
+    pub plans: Arc<Plans>,
+}
+
+impl std::ops::Deref for Web {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
 /// Every console page and its assets, under the console's security headers.
-pub fn router(state: AppState) -> Router {
+pub fn router(app: AppState) -> Router {
+    let settings = Settings::new(app.secure_cookies, app.console_session_ttl);
+    let state = Web { app, console: Arc::new(settings), plans: Arc::default() };
     Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))

@@ -17,6 +17,7 @@ use axum::{
 use kit::auth::Role;
 use serde::Deserialize;
 
+use super::Web;
 use super::{
     board::render,
     context::Console,
@@ -25,7 +26,7 @@ use super::{
     page::Page,
     timeline::{self, MOBILITIES, VEHICLE_KINDS},
 };
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// Rows per page of a list.
@@ -87,7 +88,7 @@ fn paging(kind: &str, q: &str, page_no: i32, total: i64, capped: bool, got: usiz
 }
 
 /// `GET /clients?q=`
-pub async fn patients(State(state): State<AppState>, console: Console, Query(s): Query<Search>) -> Result<Response, Failure> {
+pub async fn patients(State(state): State<Web>, console: Console, Query(s): Query<Search>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let page_no = s.page_no(&console)?;
     let q = s.q.trim().to_owned();
@@ -122,7 +123,7 @@ pub async fn patients(State(state): State<AppState>, console: Console, Query(s):
 }
 
 /// `GET /drivers?q=`
-pub async fn drivers(State(state): State<AppState>, console: Console, Query(s): Query<Search>) -> Result<Response, Failure> {
+pub async fn drivers(State(state): State<Web>, console: Console, Query(s): Query<Search>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let page_no = s.page_no(&console)?;
     let q = s.q.trim().to_owned();
@@ -361,7 +362,7 @@ pub async fn new_driver(console: Console) -> Result<Response, Failure> {
 }
 
 /// `POST /clients`
-pub async fn create_patient(State(state): State<AppState>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
+pub async fn create_patient(State(state): State<Web>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let mut errors = Errors::default();
     let client = read_patient(&console, &v, &mut errors);
@@ -376,7 +377,7 @@ pub async fn create_patient(State(state): State<AppState>, console: Console, For
 }
 
 /// `POST /drivers`
-pub async fn create_driver(State(state): State<AppState>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
+pub async fn create_driver(State(state): State<Web>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let mut errors = Errors::default();
     let driver = read_driver(&console, &v, &mut errors);
@@ -395,7 +396,7 @@ fn coord(p: Option<GeoPoint>, f: fn(GeoPoint) -> f64) -> String {
 }
 
 /// `GET /clients/{id}/edit`
-pub async fn edit_patient(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn edit_patient(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let c = state
         .dispatch
@@ -420,7 +421,7 @@ pub async fn edit_patient(State(state): State<AppState>, console: Console, Path(
 }
 
 /// `GET /drivers/{id}/edit`
-pub async fn edit_driver(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn edit_driver(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let d = state
         .dispatch
@@ -453,7 +454,7 @@ fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
 
 /// `POST /clients/{id}`
 pub async fn update_patient(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(id): Path<i64>,
     Form(v): Form<Fields>,
@@ -474,7 +475,7 @@ pub async fn update_patient(
 
 /// `POST /drivers/{id}`
 pub async fn update_driver(
-    State(state): State<AppState>,
+    State(state): State<Web>,
     console: Console,
     Path(id): Path<i64>,
     Form(v): Form<Fields>,
@@ -495,7 +496,7 @@ pub async fn update_driver(
 }
 
 /// `POST /clients/{id}/deactivate`
-pub async fn deactivate_patient(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn deactivate_patient(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let req = pb::DeleteClientRequest { client_id: id };
     state.dispatch.clone().delete_client(kit::grpc::request(req, &console.token)).await.map_err(|s| console.fail_status("dispatch", &s))?;
@@ -504,7 +505,7 @@ pub async fn deactivate_patient(State(state): State<AppState>, console: Console,
 }
 
 /// `POST /drivers/{id}/deactivate`
-pub async fn deactivate_driver(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn deactivate_driver(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let req = pb::DeleteDriverRequest { driver_id: id };
     state.dispatch.clone().delete_driver(kit::grpc::request(req, &console.token)).await.map_err(|s| console.fail_status("dispatch", &s))?;

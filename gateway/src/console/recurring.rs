@@ -14,6 +14,7 @@ use axum::{
 use kit::auth::Role;
 use serde::Deserialize;
 
+use super::Web;
 use super::{
     board::render,
     bookings::people,
@@ -23,7 +24,7 @@ use super::{
     page::Page,
     timeline::MOBILITIES,
 };
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 
@@ -54,7 +55,7 @@ fn window(e: i32, l: i32) -> String {
 }
 
 /// `GET /templates`
-pub async fn list(State(state): State<AppState>, console: Console) -> Result<Response, Failure> {
+pub async fn list(State(state): State<Web>, console: Console) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let templates = state
         .dispatch
@@ -288,7 +289,7 @@ fn read(console: &Console, v: &Fields, home: Option<&pb::Client>, errors: &mut E
     }
 }
 
-async fn form_page(state: &AppState, console: &Console, v: Fields, errors: Errors, status: StatusCode) -> Result<Response, Failure> {
+async fn form_page(state: &Web, console: &Console, v: Fields, errors: Errors, status: StatusCode) -> Result<Response, Failure> {
     let (patients, _) = people(state, console).await?;
     let page = FormPage {
         page: Page::new(console, "/templates", "templates-new"),
@@ -303,7 +304,7 @@ async fn form_page(state: &AppState, console: &Console, v: Fields, errors: Error
 }
 
 /// `GET /templates/new`
-pub async fn new(State(state): State<AppState>, console: Console) -> Result<Response, Failure> {
+pub async fn new(State(state): State<Web>, console: Console) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let v = Fields { valid_from: form::service_day(&console, "")?.to_string(), passengers: "1".into(), ..Default::default() };
     form_page(&state, &console, v, Errors::default(), StatusCode::OK).await
@@ -320,7 +321,7 @@ fn to_list(console: &Console) -> Response {
 }
 
 /// `POST /templates`
-pub async fn create(State(state): State<AppState>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
+pub async fn create(State(state): State<Web>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let home = match v.client_id.trim().parse::<i64>() {
         Ok(id) if id > 0 => state
@@ -349,7 +350,7 @@ pub async fn create(State(state): State<AppState>, console: Console, Form(v): Fo
 }
 
 /// `POST /templates/{id}/delete`
-pub async fn delete(State(state): State<AppState>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub async fn delete(State(state): State<Web>, console: Console, Path(id): Path<i64>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let req = pb::DeleteRecurringTemplateRequest { template_id: id };
     state
@@ -370,7 +371,7 @@ pub struct GenerateForm {
 
 /// `POST /templates/generate`: the day's bookings from the templates; the
 /// answer is a message in the page's alert area.
-pub async fn generate(State(state): State<AppState>, console: Console, Form(f): Form<GenerateForm>) -> Result<Response, Failure> {
+pub async fn generate(State(state): State<Web>, console: Console, Form(f): Form<GenerateForm>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
     let day = form::service_day(&console, &f.day)?;
     let req = pb::GenerateRecurringBookingsRequest { service_day: day.to_string() };

@@ -384,8 +384,12 @@ pub async fn reassign_booking(
     Body(b): Body<ReassignBody>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(DISPATCHERS)?;
-    let req =
-        pb::ReassignBookingRequest { booking_id: positive_id("booking_id", &id)?, driver_id: b.driver_id, force: b.force, reason: b.reason };
+    let req = pb::ReassignBookingRequest {
+        booking_id: positive_id("booking_id", &id)?,
+        driver_id: b.driver_id,
+        force: b.force,
+        reason: b.reason,
+    };
     let res = client(&state).reassign_booking(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     let details: Vec<Value> = res
         .violation_details
