@@ -6,6 +6,10 @@
 //! Conventions of the sets: Euclidean distances in double precision, travel
 //! time equal to distance, waiting allowed before a window opens, service must
 //! start within the window, cost = total distance.
+//!
+//! One file past 500 lines because it is one concern, the sets as published:
+//! each reader fills the same `Instance` under the conventions above, and the
+//! checker judges a solution by those same conventions.
 
 use super::model::{self, Kind, Model, Objective};
 

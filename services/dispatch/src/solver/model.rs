@@ -119,21 +119,6 @@ impl Model {
         total + self.c(at, v.end)
     }
 
-    /// The service start of every node of `nodes` on `vehicle` and the time the
-    /// vehicle leaves its start, if the route keeps every rule (decided exactly,
-    /// `timing.rs`): Cordeau & Laporte's schedule (waiting before pickups, ride
-    /// times minimised) where it finds one, else the earliest feasible times.
-    pub fn schedule(&self, vehicle: usize, nodes: &[usize]) -> Option<Schedule> {
-        let mut scratch = super::timing::Scratch::default();
-        if !self.feasible(vehicle, nodes, &mut scratch) {
-            return None;
-        }
-        self.eight_step(vehicle, nodes).or_else(|| {
-            let lo = &scratch.lo;
-            Some(Schedule { depart: lo[0], starts: lo[1..=nodes.len()].to_vec(), back: lo[nodes.len() + 1] })
-        })
-    }
-
     /// Cordeau & Laporte's eight-step evaluation: a heuristic that can miss a
     /// feasible schedule, but whose schedules wait before pickups.
     pub(crate) fn eight_step(&self, vehicle: usize, nodes: &[usize]) -> Option<Schedule> {

@@ -19,7 +19,7 @@
 //! stop (Cordeau's preprocessing), so that the O(1) window tests of the search
 //! already see most of what a ride time forbids.
 
-use super::model::{DIMS, Kind, Model};
+use super::model::{DIMS, Kind, Model, Schedule};
 
 /// Reusable buffers: a test allocates nothing once they have grown.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +42,21 @@ pub struct Scratch {
 }
 
 impl Model {
+    /// The service start of every node of `nodes` on `vehicle` and the time the
+    /// vehicle leaves its start, if the route keeps every rule (decided exactly,
+    /// below): Cordeau & Laporte's schedule (waiting before pickups, ride
+    /// times minimised) where it finds one, else the earliest feasible times.
+    pub fn schedule(&self, vehicle: usize, nodes: &[usize]) -> Option<Schedule> {
+        let mut scratch = Scratch::default();
+        if !self.feasible(vehicle, nodes, &mut scratch) {
+            return None;
+        }
+        self.eight_step(vehicle, nodes).or_else(|| {
+            let lo = &scratch.lo;
+            Some(Schedule { depart: lo[0], starts: lo[1..=nodes.len()].to_vec(), back: lo[nodes.len() + 1] })
+        })
+    }
+
     /// Whether `nodes` on `vehicle` keeps capacity, precedence, windows, ride
     /// times and duration; if so, `scratch.lo` holds the earliest feasible times.
     pub fn feasible(&self, vehicle: usize, nodes: &[usize], scratch: &mut Scratch) -> bool {
