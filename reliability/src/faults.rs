@@ -1,6 +1,9 @@
 //! The scenarios: the workload on its own, then the same workload while a
 //! fault happens, each judged by what the users saw and by what is in the
 //! databases afterwards.
+//!
+//! One file past 500 lines: the scenarios read as one list, each run and judged
+//! through the same workload and checks.
 
 use std::{
     collections::BTreeMap,

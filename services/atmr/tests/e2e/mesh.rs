@@ -1,5 +1,8 @@
 //! The whole mesh in one test process: a REST call crosses the gateway to a
 //! service over gRPC with the caller's token; a stopped service is named in a 503.
+//!
+//! One file past 500 lines: each test is one story across the whole mesh, and
+//! they share the start-up and sign-in helpers at the top.
 
 use kit::{
     Component,
