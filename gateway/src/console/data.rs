@@ -12,7 +12,7 @@ use futures::future::try_join_all;
 use tonic::Status;
 
 use super::Web;
-use super::context::Console;
+use super::{context::Console, error::Failure};
 
 /// The most a list route answers per page.
 const PER_PAGE: i32 = 100;
@@ -95,6 +95,26 @@ pub async fn day(state: &Web, console: &Console, day: &str) -> Result<Day, Statu
     };
     let (drivers, bookings, assignments, clients, last_run) = futures::try_join!(drivers, bookings, assignments, clients, last_run)?;
     Ok(Day { drivers, bookings, assignments, clients, last_run })
+}
+
+/// Every patient and driver of the company, by name, for the selects and the rows.
+pub async fn people(state: &Web, console: &Console) -> Result<(Vec<pb::Client>, Vec<pb::Driver>), Failure> {
+    let token = console.token.as_str();
+    let client = || state.dispatch.clone();
+    let patients = all_pages(|page| async move {
+        let req = pb::ListClientsRequest { page: Some(page), ..Default::default() };
+        let res = client().list_clients(kit::grpc::request(req, token)).await?.into_inner();
+        Ok((res.clients, res.page))
+    });
+    let drivers = all_pages(|page| async move {
+        let req = pb::ListDriversRequest { page: Some(page), ..Default::default() };
+        let res = client().list_drivers(kit::grpc::request(req, token)).await?.into_inner();
+        Ok((res.drivers, res.page))
+    });
+    let (mut patients, mut drivers) = futures::try_join!(patients, drivers).map_err(|s| console.fail_status("dispatch", &s))?;
+    patients.sort_by(|a, b| a.name.cmp(&b.name));
+    drivers.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((patients, drivers))
 }
 
 #[cfg(test)]

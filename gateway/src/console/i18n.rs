@@ -150,7 +150,7 @@ mod tests {
     /// every word of the vocabularies they name by prefix, is in both catalogues.
     #[test]
     fn every_message_the_console_shows_is_in_both_catalogues() {
-        use crate::console::{people::DRIVER_STATUSES, timeline};
+        use crate::console::timeline::{self, DRIVER_STATUSES};
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut sources = Vec::new();
         for dir in ["src/console", "templates", "templates/partials"] {

@@ -20,10 +20,12 @@ use axum::{
 };
 use kit::auth::Role;
 
-use super::Web;
 use super::{
-    bookings::{self, Fields, ListQuery},
+    Web,
+    booking_form::{self, Fields},
+    bookings::{self, ListQuery, Outcome, Problem},
     context::Console,
+    data::people,
     error::{Failure, explain},
     form::Errors,
 };
@@ -32,8 +34,6 @@ use crate::ApiError;
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 /// The most rows one import takes (dispatch's batch limit).
 pub const MAX_ROWS: usize = 5_000;
-/// The most bad rows listed (the rest are counted).
-const MAX_LISTED: usize = 50;
 
 /// The file's columns: the CSV header's name and the form input it fills.
 const COLUMNS: [(&str, &str); 15] = [
@@ -54,30 +54,6 @@ const COLUMNS: [(&str, &str); 15] = [
     ("notes", "notes"),
 ];
 const REQUIRED: [&str; 7] = ["patient_id", "day", "pickup_from", "pickup_until", "dropoff_address", "dropoff_lat", "dropoff_lon"];
-
-/// A bad row (or the file itself, line 0), and what is wrong there.
-#[derive(Clone, Debug)]
-pub struct Problem {
-    pub line: u64,
-    pub column: String,
-    pub message: String,
-}
-
-/// What an import did: the bookings it created, or why it created none.
-#[derive(Clone, Debug, Default)]
-pub struct Outcome {
-    pub imported: usize,
-    pub problems: Vec<Problem>,
-    /// Bad rows beyond those listed.
-    pub more: usize,
-}
-
-impl Outcome {
-    fn refused(problems: Vec<Problem>) -> Self {
-        let more = problems.len().saturating_sub(MAX_LISTED);
-        Self { imported: 0, problems: problems.into_iter().take(MAX_LISTED).collect(), more }
-    }
-}
 
 fn column_of_input(input: &str) -> &'static str {
     COLUMNS.iter().find(|(_, i)| *i == input).map_or("", |(c, _)| c)
@@ -130,7 +106,7 @@ pub fn parse(console: &Console, bytes: &[u8], patients: &HashMap<i64, pb::Client
         let fields = Fields::from_cells(cell);
         let home = fields.client_id().and_then(|id| patients.get(&id));
         let mut errors = Errors::default();
-        let booking = bookings::read(console, &fields, home, &mut errors);
+        let booking = booking_form::read(console, &fields, home, &mut errors);
         if errors.is_empty() {
             out.push(booking);
         } else {
@@ -190,7 +166,7 @@ pub async fn import(State(state): State<Web>, console: Console, mut multipart: M
             _ => {}
         }
     }
-    let (patients, _) = bookings::people(&state, &console).await?;
+    let (patients, _) = people(&state, &console).await?;
     let patients: HashMap<i64, pb::Client> = patients.into_iter().map(|p| (p.id, p)).collect();
     let outcome = match parse(&console, &bytes, &patients) {
         Err(problems) => Outcome::refused(problems),

@@ -13,6 +13,7 @@
 mod assets;
 mod auth;
 mod board;
+mod booking_form;
 mod bookings;
 mod context;
 mod data;
@@ -25,6 +26,7 @@ mod manifest;
 mod map;
 mod page;
 mod people;
+mod person_form;
 mod recurring;
 mod security;
 pub mod session;

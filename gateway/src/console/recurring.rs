@@ -17,8 +17,8 @@ use serde::Deserialize;
 use super::Web;
 use super::{
     board::render,
-    bookings::people,
     context::Console,
+    data::people,
     error::{Failure, flash},
     form::{self, Errors},
     page::Page,

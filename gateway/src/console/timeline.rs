@@ -87,6 +87,8 @@ pub const BOOKING_STATUSES: [&str; 8] =
     ["unspecified", "pending", "assigned", "en_route", "picked_up", "completed", "cancelled", "no_show"];
 pub const MOBILITIES: [&str; 4] = ["unspecified", "ambulatory", "wheelchair", "stretcher"];
 pub const VEHICLE_KINDS: [&str; 4] = ["unspecified", "car", "wheelchair_van", "stretcher"];
+/// A driver's statuses, as dispatch numbers them.
+pub const DRIVER_STATUSES: [&str; 5] = ["unspecified", "available", "on_duty", "off_duty", "inactive"];
 
 pub fn name(names: &[&'static str], n: i32) -> &'static str {
     usize::try_from(n).ok().and_then(|i| names.get(i)).copied().unwrap_or("unspecified")

@@ -25,7 +25,10 @@ use chrono::{DateTime, Utc};
 use kit::{Lifecycle, clock::SharedClock, outbox::Outbox};
 use tonic::{Code, Status};
 
-use super::propose::{Day, Places, positions, propose, readable};
+use super::{
+    forecast::{Day, Places, positions},
+    propose::{propose, readable},
+};
 use crate::{
     board::Board,
     domain::{
