@@ -94,6 +94,8 @@ impl Modify for Bearer {
         crate::routes::dispatch::autonomy::get_settings,
         crate::routes::dispatch::autonomy::update_settings,
         crate::routes::dispatch::autonomy::list_suggestions,
+        crate::routes::dispatch::autonomy::accept_suggestion,
+        crate::routes::dispatch::autonomy::dismiss_suggestion,
         crate::routes::dispatch::autonomy::run_cycle,
         crate::routes::dispatch::autonomy::get_eta_model,
         crate::routes::dispatch::autonomy::list_drift_checks,

@@ -2,7 +2,7 @@
 //! bookings, dispatch runs and assignments; recurring booking templates; the
 //! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
 //! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
-//! of their statuses and kinds; the reason kept with a forced reassignment.
+//! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review.
 
 use sea_orm_migration::prelude::*;
 
@@ -12,6 +12,7 @@ mod m0003_autonomy;
 mod m0004_notice_outbox;
 mod m0005_vocabularies;
 mod m0006_forced_reason;
+mod m0007_suggestion_review;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_notice_outbox::Migration),
             Box::new(m0005_vocabularies::Migration),
             Box::new(m0006_forced_reason::Migration),
+            Box::new(m0007_suggestion_review::Migration),
         ]
     }
 

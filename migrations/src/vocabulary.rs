@@ -26,7 +26,7 @@
 
 use sea_orm_migration::{
     prelude::*,
-    sea_orm::{DatabaseBackend, Statement},
+    sea_orm::{DatabaseBackend, Statement, TransactionTrait},
 };
 
 /// The values a column may hold.
@@ -114,37 +114,57 @@ pub async fn add(manager: &SchemaManager<'_>, vocabularies: &[Vocabulary]) -> Re
             bad.join("; ")
         )));
     }
-    for v in vocabularies {
-        let statements = match backend {
-            DatabaseBackend::Sqlite => {
-                let when = format!("WHEN NEW.\"{}\" NOT IN {} BEGIN SELECT RAISE(ABORT, '{}'); END", v.column, v.list(), v.refusal());
-                vec![
-                    format!("CREATE TRIGGER \"{}_insert\" BEFORE INSERT ON \"{}\" {when}", v.name(), v.table),
-                    format!("CREATE TRIGGER \"{}_update\" BEFORE UPDATE OF \"{}\" ON \"{}\" {when}", v.name(), v.column, v.table),
-                ]
-            }
-            _ => vec![format!("ALTER TABLE \"{}\" ADD CONSTRAINT \"{}\" CHECK (\"{}\" IN {})", v.table, v.name(), v.column, v.list())],
-        };
-        for sql in statements {
-            db.execute_unprepared(&sql).await?;
+    if backend == DatabaseBackend::Sqlite {
+        // As in `drop`: one connection, made to read the current schema first.
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT count(*) FROM sqlite_master").await?;
+        for v in vocabularies {
+            let when = format!("WHEN NEW.\"{}\" NOT IN {} BEGIN SELECT RAISE(ABORT, '{}'); END", v.column, v.list(), v.refusal());
+            txn.execute_unprepared(&format!("CREATE TRIGGER \"{}_insert\" BEFORE INSERT ON \"{}\" {when}", v.name(), v.table)).await?;
+            txn.execute_unprepared(&format!(
+                "CREATE TRIGGER \"{}_update\" BEFORE UPDATE OF \"{}\" ON \"{}\" {when}",
+                v.name(),
+                v.column,
+                v.table
+            ))
+            .await?;
         }
+        return txn.commit().await;
+    }
+    for v in vocabularies {
+        db.execute_unprepared(&format!(
+            "ALTER TABLE \"{}\" ADD CONSTRAINT \"{}\" CHECK (\"{}\" IN {})",
+            v.table,
+            v.name(),
+            v.column,
+            v.list()
+        ))
+        .await?;
     }
     Ok(())
 }
 
 /// Removes what [`add`] made.
+///
+/// On SQLite the migrations run on a pool without a transaction, and a
+/// pooled connection may still hold the schema as it was before an earlier
+/// migration of the same run made the triggers; a `DROP TRIGGER IF EXISTS`
+/// compiled against that stale schema is a silent no-op. So the triggers are
+/// dropped inside a transaction that first reads `sqlite_master`, which makes
+/// SQLite load the current schema on that connection.
 pub async fn drop(manager: &SchemaManager<'_>, vocabularies: &[Vocabulary]) -> Result<(), DbErr> {
     let db = manager.get_connection();
-    for v in vocabularies.iter().rev() {
-        let statements = match manager.get_database_backend() {
-            DatabaseBackend::Sqlite => {
-                vec![format!("DROP TRIGGER IF EXISTS \"{}_update\"", v.name()), format!("DROP TRIGGER IF EXISTS \"{}_insert\"", v.name())]
-            }
-            _ => vec![format!("ALTER TABLE \"{}\" DROP CONSTRAINT IF EXISTS \"{}\"", v.table, v.name())],
-        };
-        for sql in statements {
-            db.execute_unprepared(&sql).await?;
+    if manager.get_database_backend() == DatabaseBackend::Sqlite {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT count(*) FROM sqlite_master").await?;
+        for v in vocabularies.iter().rev() {
+            txn.execute_unprepared(&format!("DROP TRIGGER IF EXISTS \"{}_update\"", v.name())).await?;
+            txn.execute_unprepared(&format!("DROP TRIGGER IF EXISTS \"{}_insert\"", v.name())).await?;
         }
+        return txn.commit().await;
+    }
+    for v in vocabularies.iter().rev() {
+        db.execute_unprepared(&format!("ALTER TABLE \"{}\" DROP CONSTRAINT IF EXISTS \"{}\"", v.table, v.name())).await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 
 mod assets;
 mod auth;
+mod autonomy;
 mod board;
 mod booking_form;
 mod bookings;
@@ -96,6 +97,10 @@ pub fn router(app: AppState) -> Router {
         .route("/manifest", get(manifest::index))
         .route("/manifest/{id}", get(manifest::sheet))
         .route("/map", get(map::page))
+        .route("/autonomy", get(autonomy::list))
+        .route("/autonomy/cycle", post(autonomy::cycle))
+        .route("/autonomy/{id}/accept", post(autonomy::accept))
+        .route("/autonomy/{id}/dismiss", post(autonomy::dismiss))
         .route("/templates", get(recurring::list).post(recurring::create))
         .route("/templates/new", get(recurring::new))
         .route("/templates/generate", post(recurring::generate))

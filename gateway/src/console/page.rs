@@ -37,6 +37,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/drivers", "nav-drivers"),
         ("/templates", "nav-templates"),
         ("/manifest", "nav-manifest"),
+        ("/autonomy", "nav-autonomy"),
     ];
     match role {
         Role::Admin | Role::Dispatcher => DISPATCH,

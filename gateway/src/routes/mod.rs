@@ -71,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dispatch/assignments", get(dispatch::runs::list_assignments))
         .route("/api/dispatch/autonomy/settings", get(dispatch::autonomy::get_settings).put(dispatch::autonomy::update_settings))
         .route("/api/dispatch/autonomy/suggestions", get(dispatch::autonomy::list_suggestions))
+        .route("/api/dispatch/autonomy/suggestions/{id}/accept", post(dispatch::autonomy::accept_suggestion))
+        .route("/api/dispatch/autonomy/suggestions/{id}/dismiss", post(dispatch::autonomy::dismiss_suggestion))
         .route("/api/dispatch/autonomy/cycles", post(dispatch::autonomy::run_cycle))
         .route("/api/dispatch/eta-model", get(dispatch::autonomy::get_eta_model))
         .route("/api/dispatch/drift-checks", get(dispatch::autonomy::list_drift_checks).post(dispatch::autonomy::run_drift_check))

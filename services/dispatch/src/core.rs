@@ -370,6 +370,14 @@ impl Dispatch {
     }
 
     /// One manager cycle now (ABORTED while another of the company runs).
+    pub async fn accept_suggestion(&self, company_id: i64, id: i64, by: &str) -> Result<autonomy_suggestion::Model, Error> {
+        self.manager.accept(company_id, id, by).await
+    }
+
+    pub async fn dismiss_suggestion(&self, company_id: i64, id: i64, by: &str) -> Result<autonomy_suggestion::Model, Error> {
+        self.manager.dismiss(company_id, id, by).await
+    }
+
     pub async fn autonomy_cycle(&self, company_id: i64) -> Result<CycleReport, Error> {
         self.manager.cycle(company_id).await
     }

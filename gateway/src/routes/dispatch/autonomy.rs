@@ -3,14 +3,18 @@
 //! drift checks. Calls go to dispatch's `AutonomyService` behind dispatch's breaker.
 
 use atmr_proto::dispatch::v1::{self as pb, autonomy_service_client::AutonomyServiceClient};
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{dispatch_error, numbers, page_request};
 use crate::routes::{
     convert::{Page, name_of, number_of, rfc3339},
-    extract::{Body, Caller, Params},
+    extract::{Body, Caller, Params, positive_id},
     failures::{Conflicts, Failures, WriteFailures},
     field,
 };
@@ -19,7 +23,7 @@ use crate::{error::ApiError, state::AppState};
 const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const MODES: [&str; 4] = ["unspecified", "off", "suggest", "autonomous"];
 const KINDS: [&str; 5] = ["unspecified", "reassign", "swap", "delay", "notify_dispatcher"];
-const STATES: [&str; 6] = ["unspecified", "open", "blocked", "safety_unavailable", "executed", "expired"];
+const STATES: [&str; 8] = ["unspecified", "open", "blocked", "safety_unavailable", "executed", "expired", "accepted", "dismissed"];
 const CHECK_STATES: [&str; 4] = ["unspecified", "completed", "failed", "retried"];
 
 fn mode() -> utoipa::openapi::Object {
@@ -76,11 +80,15 @@ pub struct Suggestion {
     description: String,
     confidence_score: f64,
     expected_improvement_minutes: f64,
-    /// `open`, `blocked`, `safety_unavailable`, `executed` or `expired`.
+    /// `open`, `blocked`, `safety_unavailable`, `executed`, `expired`,
+    /// `accepted` or `dismissed`.
     state: &'static str,
     /// The safety service's action (its audit trail) when it was authorized.
     action_id: Option<i64>,
     created_at: Option<String>,
+    /// Who accepted or dismissed it, and when.
+    decided_by: Option<String>,
+    decided_at: Option<String>,
 }
 
 impl From<pb::Suggestion> for Suggestion {
@@ -98,6 +106,8 @@ impl From<pb::Suggestion> for Suggestion {
             state: name_of(&STATES, s.state),
             action_id: s.action_id,
             created_at: rfc3339(s.create_time),
+            decided_by: (!s.decided_by.is_empty()).then_some(s.decided_by),
+            decided_at: rfc3339(s.decide_time),
         }
     }
 }
@@ -229,6 +239,54 @@ pub async fn list_suggestions(
     let req = kit::grpc::request(pb::ListSuggestionsRequest { page: page_request(q.page, q.per_page), states }, &caller.token);
     let res = client(&state).list_suggestions(req).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Page::new(res.suggestions.into_iter().map(Suggestion::from).collect(), res.page)))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_accept_suggestion",
+    post,
+    path = "/api/dispatch/autonomy/suggestions/{id}/accept",
+    tag = "autonomy",
+    params(("id" = i64, Path, minimum = 1, example = 3, description = "the suggestion's id")),
+    responses((status = 200, description = "Accepted and executed", body = Suggestion), Failures, WriteFailures),
+    security(("bearer" = ["admin", "dispatcher"]))
+)]
+/// `POST /api/dispatch/autonomy/suggestions/{id}/accept`: executed as a manual
+/// change would be (a reassignment checked like `POST /api/bookings/{id}/reassign`);
+/// refused (`failed_precondition`, saying why), it stays as it was.
+pub async fn accept_suggestion(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Suggestion>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = kit::grpc::request(pb::AcceptSuggestionRequest { suggestion_id: positive_id("id", &id)? }, &caller.token);
+    let res = client(&state).accept_suggestion(req).await.map_err(dispatch_error)?.into_inner();
+    res.suggestion
+        .map(|s| Json(Suggestion::from(s)))
+        .ok_or_else(|| ApiError::from_status("dispatch", &kit::error::internal("dispatch answered no suggestion")))
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_dismiss_suggestion",
+    post,
+    path = "/api/dispatch/autonomy/suggestions/{id}/dismiss",
+    tag = "autonomy",
+    params(("id" = i64, Path, minimum = 1, example = 3, description = "the suggestion's id")),
+    responses((status = 200, description = "Dismissed", body = Suggestion), Failures, WriteFailures),
+    security(("bearer" = ["admin", "dispatcher"]))
+)]
+/// `POST /api/dispatch/autonomy/suggestions/{id}/dismiss`
+pub async fn dismiss_suggestion(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Suggestion>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let req = kit::grpc::request(pb::DismissSuggestionRequest { suggestion_id: positive_id("id", &id)? }, &caller.token);
+    let res = client(&state).dismiss_suggestion(req).await.map_err(dispatch_error)?.into_inner();
+    res.suggestion
+        .map(|s| Json(Suggestion::from(s)))
+        .ok_or_else(|| ApiError::from_status("dispatch", &kit::error::internal("dispatch answered no suggestion")))
 }
 
 #[utoipa::path(

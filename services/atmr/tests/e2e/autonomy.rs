@@ -36,52 +36,16 @@ fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(kit::convert::timestamp(t))
 }
 
-pub(crate) struct World {
-    pub(crate) dispatch: Spawned,
-    pub(crate) safety: Option<Spawned>,
-    pub(crate) notify: Spawned,
-    pub(crate) clock: Arc<ManualClock>,
-    /// Notify's, safety's and dispatch's databases, in that order.
-    pub(crate) dbs: Vec<TestDb>,
+/// Company 1's data in a dispatch service, made over gRPC as a client would:
+/// what the autonomy tests and the console's suggestion test start from.
+pub(crate) struct Seed<'a> {
+    pub(crate) dispatch: &'a Spawned,
+    /// The time the bookings' windows and the positions are taken from.
+    pub(crate) now: DateTime<Utc>,
 }
 
-impl World {
-    /// Notify, safety (with `safety_env`), then dispatch, both on a manual
-    /// clock, dispatch with no schedule of its own (`tick_ms` 0) unless asked.
-    async fn start(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str) -> Self {
-        Self::start_with(backend, safety_env, tick_ms, &[]).await
-    }
-
-    /// [`start`](Self::start), with `env` for all three components.
-    pub(crate) async fn start_with(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str, env: &[(&str, &str)]) -> Self {
-        testing::init_logging();
-        let clock = Arc::new(ManualClock::new(morning()));
-        let with = |component: Component, db: &TestDb, own: &[(&str, &str)]| {
-            let mut vars = testing::env_for(component, &db.url);
-            for (k, v) in env.iter().chain(own) {
-                vars.set(k, *v);
-            }
-            vars
-        };
-        let notify_db = TestDb::new(backend).await.unwrap();
-        let notify = crate::spawn_one(Component::Notify, &notify_db, env).await;
-        let safety_db = TestDb::new(backend).await.unwrap();
-        let mut safety_env = with(Component::Safety, &safety_db, safety_env);
-        safety_env.set("NOTIFY_URL", notify.url());
-        let mut cfg = atmr_safety::Config::from_env(&safety_env).unwrap();
-        cfg.clock = clock.clone();
-        let safety = testing::spawn(move |listeners, life| atmr_safety::serve(cfg, listeners, life)).await.unwrap();
-        let db = TestDb::new(backend).await.unwrap();
-        let mut env = with(Component::Dispatch, &db, &[("DISPATCH_AUTONOMY_TICK_MS", tick_ms), ("DISPATCH_DRIFT_RETRY_DELAY_MS", "0")]);
-        env.set("SAFETY_URL", safety.url());
-        env.set("NOTIFY_URL", notify.url());
-        let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
-        cfg.clock = clock.clone();
-        let dispatch = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
-        Self { dispatch, safety: Some(safety), notify, clock, dbs: vec![notify_db, safety_db, db] }
-    }
-
-    pub(crate) fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
+impl Seed<'_> {
+    fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
         kit::grpc::request(msg, &self.dispatch.token(1, role))
     }
 
@@ -131,7 +95,7 @@ impl World {
 
     /// A booking picked up near Geneva's station in the window [from, to] minutes from now.
     pub(crate) async fn booking(&self, client: i64, from: i64, to: i64, lat: f64) -> i64 {
-        let now = self.clock.now();
+        let now = self.now;
         let b = pb::Booking {
             client_id: client,
             pickup_address: "Gare Cornavin, Genève".into(),
@@ -154,18 +118,13 @@ impl World {
     }
 
     pub(crate) async fn positions(&self, at: &[(i64, f64, f64)]) {
-        let now = self.clock.now();
+        let now = self.now;
         let msgs: Vec<pb::ReportDriverPositionsRequest> = at
             .iter()
             .map(|&(driver_id, lat, lon)| pb::ReportDriverPositionsRequest { driver_id, position: geo(lat, lon), time: ts(now) })
             .collect();
         let res = self.api().await.report_driver_positions(self.req(Role::Dispatcher, futures::stream::iter(msgs))).await.unwrap();
         assert_eq!(res.into_inner().rejected, 0);
-    }
-
-    async fn driver_of(&self, booking_id: i64) -> Option<i64> {
-        let b = self.api().await.get_booking(self.req(Role::Admin, pb::GetBookingRequest { booking_id })).await.unwrap().into_inner();
-        b.assignment.map(|a| a.driver_id)
     }
 
     pub(crate) async fn settings(&self, mode: pb::AutonomyMode) {
@@ -181,6 +140,103 @@ impl World {
             .update_autonomy_settings(self.req(Role::Admin, pb::UpdateAutonomySettingsRequest { settings: Some(s) }))
             .await
             .unwrap();
+    }
+}
+
+pub(crate) struct World {
+    pub(crate) dispatch: Spawned,
+    pub(crate) safety: Option<Spawned>,
+    pub(crate) notify: Spawned,
+    pub(crate) clock: Arc<ManualClock>,
+    /// Notify's, safety's and dispatch's databases, in that order.
+    pub(crate) dbs: Vec<TestDb>,
+}
+
+impl World {
+    /// Notify, safety (with `safety_env`), then dispatch, both on a manual
+    /// clock, dispatch with no schedule of its own (`tick_ms` 0) unless asked.
+    async fn start(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str) -> Self {
+        Self::start_with(backend, safety_env, tick_ms, &[]).await
+    }
+
+    /// [`start`](Self::start), with `env` for all three components.
+    pub(crate) async fn start_with(backend: TestBackend, safety_env: &[(&str, &str)], tick_ms: &str, env: &[(&str, &str)]) -> Self {
+        testing::init_logging();
+        let clock = Arc::new(ManualClock::new(morning()));
+        let with = |component: Component, db: &TestDb, own: &[(&str, &str)]| {
+            let mut vars = testing::env_for(component, &db.url);
+            for (k, v) in env.iter().chain(own) {
+                vars.set(k, *v);
+            }
+            vars
+        };
+        let notify_db = TestDb::new(backend).await.unwrap();
+        let notify = crate::spawn_one(Component::Notify, &notify_db, env).await;
+        let safety_db = TestDb::new(backend).await.unwrap();
+        let mut safety_env = with(Component::Safety, &safety_db, safety_env);
+        safety_env.set("NOTIFY_URL", notify.url());
+        let mut cfg = atmr_safety::Config::from_env(&safety_env).unwrap();
+        cfg.clock = clock.clone();
+        let safety = testing::spawn(move |listeners, life| atmr_safety::serve(cfg, listeners, life)).await.unwrap();
+        let db = TestDb::new(backend).await.unwrap();
+        let mut env = with(Component::Dispatch, &db, &[("DISPATCH_AUTONOMY_TICK_MS", tick_ms), ("DISPATCH_DRIFT_RETRY_DELAY_MS", "0")]);
+        env.set("SAFETY_URL", safety.url());
+        env.set("NOTIFY_URL", notify.url());
+        let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
+        cfg.clock = clock.clone();
+        let dispatch = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
+        Self { dispatch, safety: Some(safety), notify, clock, dbs: vec![notify_db, safety_db, db] }
+    }
+
+    pub(crate) fn req<T>(&self, role: Role, msg: T) -> tonic::Request<T> {
+        self.req_for(1, role, msg)
+    }
+
+    /// A request in the name of a user of company `company_id`.
+    pub(crate) fn req_for<T>(&self, company_id: i64, role: Role, msg: T) -> tonic::Request<T> {
+        kit::grpc::request(msg, &self.dispatch.token(company_id, role))
+    }
+
+    async fn api(&self) -> DispatchServiceClient<Channel> {
+        DispatchServiceClient::connect(self.dispatch.url()).await.unwrap()
+    }
+
+    fn seed(&self) -> Seed<'_> {
+        Seed { dispatch: &self.dispatch, now: self.clock.now() }
+    }
+
+    async fn autonomy(&self) -> AutonomyServiceClient<Channel> {
+        AutonomyServiceClient::connect(self.dispatch.url()).await.unwrap()
+    }
+
+    pub(crate) async fn driver(&self, name: &str, lat: f64, lon: f64) -> i64 {
+        self.seed().driver(name, lat, lon).await
+    }
+
+    pub(crate) async fn patient(&self) -> i64 {
+        self.seed().patient().await
+    }
+
+    /// A booking picked up near Geneva's station in the window [from, to] minutes from now.
+    pub(crate) async fn booking(&self, client: i64, from: i64, to: i64, lat: f64) -> i64 {
+        self.seed().booking(client, from, to, lat).await
+    }
+
+    pub(crate) async fn assign(&self, booking_id: i64, driver_id: i64) {
+        self.seed().assign(booking_id, driver_id).await
+    }
+
+    pub(crate) async fn positions(&self, at: &[(i64, f64, f64)]) {
+        self.seed().positions(at).await
+    }
+
+    async fn driver_of(&self, booking_id: i64) -> Option<i64> {
+        let b = self.api().await.get_booking(self.req(Role::Admin, pb::GetBookingRequest { booking_id })).await.unwrap().into_inner();
+        b.assignment.map(|a| a.driver_id)
+    }
+
+    pub(crate) async fn settings(&self, mode: pb::AutonomyMode) {
+        self.seed().settings(mode).await
     }
 
     pub(crate) async fn cycle(&self) -> pb::RunAutonomyCycleResponse {
@@ -444,5 +500,64 @@ async fn a_swap_moves_both_bookings_or_neither_and_safety_hears_which() {
             }
             w.dispatch.stop().await.unwrap();
         }
+    }
+}
+
+#[tokio::test]
+async fn a_dispatcher_dismisses_a_suggestion_then_accepts_the_next_which_moves_the_booking() {
+    for backend in testing::backends() {
+        let w = World::start(backend, &[], "0").await;
+        let far = w.driver("far", FAR.0, FAR.1).await;
+        let near = w.driver("near", NEAR.0, NEAR.1).await;
+        let client = w.patient().await;
+        let booking = w.booking(client, 0, 12, 46.211).await;
+        w.assign(booking, far).await;
+        w.positions(&[(far, FAR.0, FAR.1), (near, NEAR.0, NEAR.1)]).await;
+        w.settings(pb::AutonomyMode::Suggest).await;
+        let first = w.cycle().await.proposals[0].clone();
+        assert_eq!((first.state(), first.to_driver_id), (pb::SuggestionState::Open, Some(near)), "{backend:?}");
+        let mut autonomy = w.autonomy().await;
+
+        // Dismissed: nothing moves, and it cannot be accepted afterwards.
+        let dismissed = autonomy
+            .dismiss_suggestion(w.req(Role::Dispatcher, pb::DismissSuggestionRequest { suggestion_id: first.id }))
+            .await
+            .unwrap()
+            .into_inner()
+            .suggestion
+            .unwrap();
+        assert_eq!(dismissed.state(), pb::SuggestionState::Dismissed);
+        assert!(!dismissed.decided_by.is_empty() && dismissed.decide_time.is_some(), "who and when are kept");
+        assert_eq!(w.driver_of(booking).await, Some(far));
+        let again =
+            autonomy.accept_suggestion(w.req(Role::Dispatcher, pb::AcceptSuggestionRequest { suggestion_id: first.id })).await.unwrap_err();
+        assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{}", again.message());
+
+        // The next cycle proposes it again; accepted, the booking moves as a manual reassignment would.
+        let second = w.cycle().await.proposals[0].clone();
+        assert_ne!(second.id, first.id);
+        let other_company = autonomy
+            .accept_suggestion(w.req_for(2, Role::Dispatcher, pb::AcceptSuggestionRequest { suggestion_id: second.id }))
+            .await
+            .unwrap_err();
+        assert_eq!(other_company.code(), tonic::Code::NotFound, "another company's suggestion is not found");
+        let reporter =
+            autonomy.accept_suggestion(w.req(Role::Reporter, pb::AcceptSuggestionRequest { suggestion_id: second.id })).await.unwrap_err();
+        assert_eq!(reporter.code(), tonic::Code::PermissionDenied);
+        let accepted = autonomy
+            .accept_suggestion(w.req(Role::Dispatcher, pb::AcceptSuggestionRequest { suggestion_id: second.id }))
+            .await
+            .unwrap()
+            .into_inner()
+            .suggestion
+            .unwrap();
+        assert_eq!(accepted.state(), pb::SuggestionState::Accepted, "{backend:?}");
+        assert_eq!(w.driver_of(booking).await, Some(near), "the booking moved");
+        let twice = autonomy
+            .accept_suggestion(w.req(Role::Dispatcher, pb::AcceptSuggestionRequest { suggestion_id: second.id }))
+            .await
+            .unwrap_err();
+        assert_eq!(twice.code(), tonic::Code::FailedPrecondition, "decided once");
+        w.dispatch.stop().await.unwrap();
     }
 }

@@ -9,13 +9,19 @@ use tonic::{Request, Response, Status};
 
 use super::{
     convert::{STATES, check_pb, model_pb, page_info, settings_pb, suggestion_pb},
-    input::{checked_page, within},
+    input::{self, checked_page, within},
     services::{AutonomyApi, caller},
 };
 use crate::{
     core::SettingsChange,
     domain::{Invalid, autonomy::Mode},
 };
+
+/// Who decided, as a suggestion keeps it: the user's email (their id when
+/// the token carries none).
+fn decider(c: &kit::auth::Claims) -> &str {
+    if c.email.is_empty() { &c.sub } else { &c.email }
+}
 
 #[tonic::async_trait]
 impl AutonomyService for AutonomyApi {
@@ -76,6 +82,23 @@ impl AutonomyService for AutonomyApi {
             suggestions: rows.into_iter().map(suggestion_pb).collect::<Result<_, _>>()?,
             page: page_info(p, total),
         }))
+    }
+
+    async fn accept_suggestion(&self, req: Request<pb::AcceptSuggestionRequest>) -> Result<Response<pb::AcceptSuggestionResponse>, Status> {
+        let c = require_role(&req, &[Role::Admin, Role::Dispatcher])?.clone();
+        let id = input::id("suggestion_id", req.into_inner().suggestion_id)?;
+        let row = self.0.accept_suggestion(c.company_id, id, decider(&c)).await?;
+        Ok(Response::new(pb::AcceptSuggestionResponse { suggestion: Some(suggestion_pb(row)?) }))
+    }
+
+    async fn dismiss_suggestion(
+        &self,
+        req: Request<pb::DismissSuggestionRequest>,
+    ) -> Result<Response<pb::DismissSuggestionResponse>, Status> {
+        let c = require_role(&req, &[Role::Admin, Role::Dispatcher])?.clone();
+        let id = input::id("suggestion_id", req.into_inner().suggestion_id)?;
+        let row = self.0.dismiss_suggestion(c.company_id, id, decider(&c)).await?;
+        Ok(Response::new(pb::DismissSuggestionResponse { suggestion: Some(suggestion_pb(row)?) }))
     }
 
     async fn run_autonomy_cycle(

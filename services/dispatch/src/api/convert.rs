@@ -260,12 +260,14 @@ fn stored<T: Copy>(pairs: &[(&str, T)], table: &'static str, column: &'static st
     pairs.iter().find(|(k, _)| *k == s).map(|(_, v)| *v).ok_or_else(|| UnknownValue::new(table, column, id, s))
 }
 
-pub(super) const STATES: [(&str, pb::SuggestionState); 5] = [
+pub(super) const STATES: [(&str, pb::SuggestionState); 7] = [
     ("open", pb::SuggestionState::Open),
     ("blocked", pb::SuggestionState::Blocked),
     ("safety_unavailable", pb::SuggestionState::SafetyUnavailable),
     ("executed", pb::SuggestionState::Executed),
     ("expired", pb::SuggestionState::Expired),
+    ("accepted", pb::SuggestionState::Accepted),
+    ("dismissed", pb::SuggestionState::Dismissed),
 ];
 
 pub(super) const KINDS: [(&str, pb::ActionKind); 4] = [
@@ -291,6 +293,8 @@ pub(super) fn suggestion_pb(s: autonomy_suggestion::Model) -> Result<pb::Suggest
         state: state as i32,
         action_id: s.action_id,
         create_time: Some(timestamp(s.created_at)),
+        decided_by: s.decided_by.unwrap_or_default(),
+        decide_time: s.decided_at.map(timestamp),
     })
 }
 

@@ -225,13 +225,9 @@ impl Manager {
     }
 
     async fn execute(&self, company_id: i64, p: &Proposal) -> Outcome {
-        let moves = match (p.kind, p.to_driver_id, p.from_driver_id, p.other_booking_id) {
-            ("reassign", Some(to), _, _) => vec![Move { booking_id: p.booking_id, driver_id: to }],
-            // Both legs in one transaction that re-checks both days: both or neither.
-            ("swap", Some(to), Some(from), Some(other)) => {
-                vec![Move { booking_id: p.booking_id, driver_id: to }, Move { booking_id: other, driver_id: from }]
-            }
-            ("reassign" | "swap", ..) => {
+        let moves = match (p.kind, moves_of(p)) {
+            (_, Some(moves)) => moves,
+            ("reassign" | "swap", None) => {
                 return Outcome::Failed(Status::internal(format!("a {} without its drivers and bookings", p.kind)));
             }
             ("delay", ..) => return self.delay(company_id, p).await,
@@ -279,6 +275,60 @@ impl Manager {
         }
     }
 
+    /// A dispatcher accepts suggestion `id`: claimed first (of two accepting
+    /// at once, one wins), then executed as a manual change — a reassignment
+    /// or swap through the checked path of `ReassignBooking`, a re-timing to
+    /// the proposed times, a note acknowledged. Refused, the suggestion is
+    /// back as it was and the refusal is the answer.
+    pub(crate) async fn accept(&self, company_id: i64, id: i64, by: &str) -> Result<autonomy_suggestion::Model, Error> {
+        let row = self.store.suggestion(company_id, id).await?;
+        let before = reviewable(&row)?;
+        if !self.store.decide_suggestion(id, before, "accepted", by, self.clock.now()).await? {
+            return Err(Error::FailedPrecondition(format!("suggestion {id} was decided meanwhile")));
+        }
+        let p = proposal_of(&row)?;
+        let done = match p.kind {
+            "notify_dispatcher" => Ok(()),
+            "delay" => match p.retime {
+                Some((pickup, dropoff)) => match self.store.retime(company_id, p.booking_id, pickup, dropoff, self.clock.now()).await {
+                    Ok(Some(assignment)) => {
+                        let day = self.store.booking(company_id, p.booking_id).await.map(|b| b.service_day);
+                        if let Ok(day) = day {
+                            self.board.publish(company_id, &day, "retimed", vec![assignment]);
+                        }
+                        Ok(())
+                    }
+                    Ok(None) => Err(Error::FailedPrecondition(format!("booking {} has no planned assignment any more", p.booking_id))),
+                    Err(e) => Err(e.into()),
+                },
+                None => Err(Error::FailedPrecondition(format!("suggestion {id} was stored without the times it proposes"))),
+            },
+            _ => match moves_of(&p) {
+                Some(moves) => self.reassign.move_bookings(company_id, &moves, None).await.map(|_| ()).map_err(|e| match e {
+                    MoveError::NotDone(e) | MoveError::Unknown(e) => e,
+                }),
+                None => Err(Error::FailedPrecondition(format!("suggestion {id} names no driver to move to"))),
+            },
+        };
+        if let Err(e) = done {
+            self.store.undo_decision(id, before, self.clock.now()).await?;
+            return Err(e);
+        }
+        tracing::info!(company_id, suggestion_id = id, kind = p.kind, by, "suggestion accepted");
+        Ok(self.store.suggestion(company_id, id).await?)
+    }
+
+    /// A dispatcher dismisses suggestion `id`; nothing else changes.
+    pub(crate) async fn dismiss(&self, company_id: i64, id: i64, by: &str) -> Result<autonomy_suggestion::Model, Error> {
+        let row = self.store.suggestion(company_id, id).await?;
+        let before = reviewable(&row)?;
+        if !self.store.decide_suggestion(id, before, "dismissed", by, self.clock.now()).await? {
+            return Err(Error::FailedPrecondition(format!("suggestion {id} was decided meanwhile")));
+        }
+        tracing::info!(company_id, suggestion_id = id, by, "suggestion dismissed");
+        Ok(self.store.suggestion(company_id, id).await?)
+    }
+
     /// Marks that `company_id`'s drivers moved: its next cycle comes soon.
     pub(crate) fn positions_moved(&self, company_id: i64) {
         self.moved.lock().expect("not poisoned").insert(company_id);
@@ -289,6 +339,51 @@ impl Manager {
 /// Runs due cycles and drift checks until `life` stops. `polling` reads the
 /// work list and takes the drift leases: a connection outside the counted data
 /// path, so that a run's statement count stays its own.
+/// The moves a reassignment or a swap makes (a swap's two legs go in one
+/// transaction that re-checks both days: both or neither); None for other
+/// kinds, or when the drivers and bookings are missing.
+fn moves_of(p: &Proposal) -> Option<Vec<Move>> {
+    match (p.kind, p.to_driver_id, p.from_driver_id, p.other_booking_id) {
+        ("reassign", Some(to), _, _) => Some(vec![Move { booking_id: p.booking_id, driver_id: to }]),
+        ("swap", Some(to), Some(from), Some(other)) => {
+            Some(vec![Move { booking_id: p.booking_id, driver_id: to }, Move { booking_id: other, driver_id: from }])
+        }
+        _ => None,
+    }
+}
+
+/// The state a suggestion a dispatcher may still decide on is in.
+fn reviewable(row: &autonomy_suggestion::Model) -> Result<&'static str, Error> {
+    match row.state.as_str() {
+        "open" => Ok("open"),
+        "blocked" => Ok("blocked"),
+        "safety_unavailable" => Ok("safety_unavailable"),
+        other => Err(Error::FailedPrecondition(format!("suggestion {} is {other}; only an open one can be decided", row.id))),
+    }
+}
+
+/// The proposal a stored suggestion is.
+fn proposal_of(row: &autonomy_suggestion::Model) -> Result<Proposal, Error> {
+    let kind = match row.kind.as_str() {
+        "reassign" => "reassign",
+        "swap" => "swap",
+        "delay" => "delay",
+        "notify_dispatcher" => "notify_dispatcher",
+        other => return Err(kit::stored::UnknownValue::new("autonomy_suggestion", "kind", row.id, other).into()),
+    };
+    Ok(Proposal {
+        kind,
+        booking_id: row.booking_id,
+        from_driver_id: row.from_driver_id,
+        to_driver_id: row.to_driver_id,
+        other_booking_id: row.other_booking_id,
+        description: row.description.clone(),
+        confidence: row.confidence_score,
+        improvement_minutes: row.expected_improvement_minutes,
+        retime: row.retime_pickup_at.zip(row.retime_dropoff_at),
+    })
+}
+
 pub(crate) async fn schedule(manager: Arc<Manager>, polling: Store, every: Duration, life: Lifecycle) {
     let mut last_cycle: HashMap<i64, DateTime<Utc>> = HashMap::new();
     loop {

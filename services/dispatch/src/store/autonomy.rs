@@ -184,6 +184,46 @@ impl Store {
         Ok(())
     }
 
+    /// Suggestion `id` of the company (not found when it is another's).
+    pub async fn suggestion(&self, company_id: i64, id: i64) -> Result<autonomy_suggestion::Model, StoreError> {
+        autonomy_suggestion::Entity::find_by_id(id)
+            .filter(autonomy_suggestion::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("suggestion {id}")))
+    }
+
+    /// Records a dispatcher's decision on suggestion `id` if it is still in
+    /// state `from` (one statement: of two dispatchers deciding at once, one
+    /// wins); false when it was not.
+    pub async fn decide_suggestion(&self, id: i64, from: &str, to: &str, by: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let r = autonomy_suggestion::Entity::update_many()
+            .col_expr(autonomy_suggestion::Column::State, Expr::value(to))
+            .col_expr(autonomy_suggestion::Column::DecidedBy, Expr::value(by))
+            .col_expr(autonomy_suggestion::Column::DecidedAt, Expr::value(now))
+            .col_expr(autonomy_suggestion::Column::UpdatedAt, Expr::value(now))
+            .filter(autonomy_suggestion::Column::Id.eq(id))
+            .filter(autonomy_suggestion::Column::State.eq(from))
+            .exec(&self.db)
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+
+    /// Takes back an acceptance whose execution was refused: the suggestion
+    /// is in state `back_to` again, undecided.
+    pub async fn undo_decision(&self, id: i64, back_to: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        autonomy_suggestion::Entity::update_many()
+            .col_expr(autonomy_suggestion::Column::State, Expr::value(back_to))
+            .col_expr(autonomy_suggestion::Column::DecidedBy, Expr::value(Option::<String>::None))
+            .col_expr(autonomy_suggestion::Column::DecidedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(autonomy_suggestion::Column::UpdatedAt, Expr::value(now))
+            .filter(autonomy_suggestion::Column::Id.eq(id))
+            .filter(autonomy_suggestion::Column::State.eq("accepted"))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     pub async fn list_suggestions(
         &self,
         company_id: i64,
@@ -223,6 +263,10 @@ fn suggestion_row(
         action_id: Set(action_id),
         created_at: Set(now),
         updated_at: Set(now),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        retime_pickup_at: Set(p.retime.map(|(pickup, _)| pickup)),
+        retime_dropoff_at: Set(p.retime.map(|(_, dropoff)| dropoff)),
     }
 }
 

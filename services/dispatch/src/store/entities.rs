@@ -179,6 +179,10 @@ entity!(autonomy_suggestion, "autonomy_suggestion", {
     action_id: Option<i64>,
     created_at: ChronoDateTimeUtc,
     updated_at: ChronoDateTimeUtc,
+    decided_by: Option<String>,
+    decided_at: Option<ChronoDateTimeUtc>,
+    retime_pickup_at: Option<ChronoDateTimeUtc>,
+    retime_dropoff_at: Option<ChronoDateTimeUtc>,
 });
 
 entity!(eta_model, "eta_model", {
