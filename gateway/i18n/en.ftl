@@ -350,7 +350,6 @@ autonomy-accepted = Suggestion accepted and carried out.
 autonomy-dismissed = Suggestion dismissed.
 autonomy-refused = It can no longer be carried out:
 autonomy-run-cycle = Look for late trips now
-autonomy-cycle-done = { $late } late trips found, { $proposed } suggestions, { $executed } carried out.
 action-unspecified = Action
 action-reassign = Give to another driver
 action-swap = Swap with another driver's trip
@@ -364,3 +363,15 @@ suggestion-executed = carried out
 suggestion-expired = expired
 suggestion-accepted = accepted
 suggestion-dismissed = dismissed
+reason-why-unspecified = Late.
+reason-why-reassign = Late with { $from }; { $to } can take it.
+reason-why-swap = Late with { $from }; swapping with { $to }'s trip { $other } helps both.
+reason-why-delay = Behind plan but still within its window: re-time it.
+reason-why-notify_dispatcher = Late, and no driver can take it over.
+autonomy-cycle-done = { $late ->
+    [one] One late trip
+   *[other] { $late } late trips
+}, { $proposed ->
+    [one] one suggestion
+   *[other] { $proposed } suggestions
+}, { $executed } carried out.

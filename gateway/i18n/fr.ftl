@@ -350,7 +350,6 @@ autonomy-accepted = Suggestion acceptée et exécutée.
 autonomy-dismissed = Suggestion écartée.
 autonomy-refused = Elle ne peut plus être exécutée :
 autonomy-run-cycle = Chercher les retards maintenant
-autonomy-cycle-done = { $late } courses en retard, { $proposed } suggestions, { $executed } exécutées.
 action-unspecified = Action
 action-reassign = Confier à un autre chauffeur
 action-swap = Échanger avec la course d'un autre chauffeur
@@ -364,3 +363,21 @@ suggestion-executed = exécutée
 suggestion-expired = expirée
 suggestion-accepted = acceptée
 suggestion-dismissed = écartée
+reason-why-unspecified = En retard.
+reason-why-reassign = En retard avec { $from } ; { $to } peut la prendre.
+reason-why-swap = En retard avec { $from } ; l'échanger avec la course { $other } de { $to } aide les deux.
+reason-why-delay = En retard sur le plan mais encore dans sa plage : la décaler.
+reason-why-notify_dispatcher = En retard, et aucun chauffeur ne peut la reprendre.
+autonomy-cycle-done = { $late ->
+    [0] Aucune course en retard
+    [one] Une course en retard
+   *[other] { $late } courses en retard
+}, { $proposed ->
+    [0] aucune suggestion
+    [one] une suggestion
+   *[other] { $proposed } suggestions
+}, { $executed ->
+    [0] aucune exécutée
+    [one] une exécutée
+   *[other] { $executed } exécutées
+}.

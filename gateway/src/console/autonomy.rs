@@ -98,7 +98,7 @@ async fn page(state: &Web, console: &Console, outcome: Option<(&'static str, Str
                     .unwrap_or_default(),
                 from: driver(s.from_driver_id).unwrap_or_default(),
                 to: driver(s.to_driver_id).unwrap_or_default(),
-                reason: s.description,
+                reason: reason(console, &s, &driver),
                 confidence: format!("{} %", fmt.number(s.confidence_score * 100.0, 0)),
                 minutes: fmt.number(s.expected_improvement_minutes, 0),
                 created: fmt.time_pb(s.create_time.as_ref()),
@@ -106,6 +106,18 @@ async fn page(state: &Web, console: &Console, outcome: Option<(&'static str, Str
         })
         .collect();
     render(console, &AutonomyPage { page: Page::new(console, "/autonomy", "autonomy-title"), lines, outcome })
+}
+
+/// Why the manager proposes it, in the user's words: by the kind of action,
+/// with the drivers and the other trip it names (the stored description is
+/// dispatch's English, not shown).
+fn reason(console: &Console, s: &pb::Suggestion, driver: &impl Fn(Option<i64>) -> Option<String>) -> String {
+    let from = driver(s.from_driver_id).unwrap_or_default();
+    let to = driver(s.to_driver_id).unwrap_or_default();
+    let other = s.other_booking_id.map(|b| format!("#{b}")).unwrap_or_default();
+    console
+        .fmt
+        .t_with(&format!("reason-why-{}", name(&KINDS, s.kind)), &[("from", from.into()), ("to", to.into()), ("other", other.into())])
 }
 
 /// `GET /autonomy`

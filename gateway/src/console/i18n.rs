@@ -198,9 +198,10 @@ mod tests {
             "unknown_route",
             "unknown_stop",
         ];
-        let vocabularies: [(&str, &[&str]); 8] = [
+        let vocabularies: [(&str, &[&str]); 9] = [
             ("violation", &rules),
             ("action", &["unspecified", "reassign", "swap", "delay", "notify_dispatcher"]),
+            ("reason-why", &["unspecified", "reassign", "swap", "delay", "notify_dispatcher"]),
             ("suggestion", &["unspecified", "open", "blocked", "safety_unavailable", "executed", "expired", "accepted", "dismissed"]),
             ("status", &timeline::BOOKING_STATUSES),
             ("mobility", &timeline::MOBILITIES),

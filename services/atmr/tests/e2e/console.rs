@@ -11,6 +11,7 @@ use kit::{
 use serde_json::json;
 
 use crate::{
+    autonomy::{FAR, NEAR, Seed},
     browser::{Browser, screenshot_dir},
     mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, Mesh, start_mesh_with},
 };
@@ -385,4 +386,60 @@ async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
         assert!(again.contains("aucune nouvelle réservation, 2 déjà présentes"), "{again}");
         assert!(page(format!("/bookings?day={day}")).await.contains("5 réservations"));
     }
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver; run with --include-ignored"]
+async fn a_dispatcher_forces_a_trip_with_a_reason_then_accepts_the_managers_suggestion() {
+    let mesh = start_mesh_with(TestBackend::Sqlite, &[]).await;
+    let db = kit::db::connect(mesh.gateway_db_url()).await.unwrap();
+    let password = atmr_gateway::users::ensure_user(&db, DISPATCHER, Role::Dispatcher, 1).await.unwrap().expect("a new account");
+    db.close().await.unwrap();
+    let (_, dispatch) = mesh.services.iter().find(|(c, _)| *c == Component::Dispatch).expect("dispatch in the mesh");
+    // A trip whose window closes in 12 minutes near Geneva's station; one
+    // driver in Lausanne, one next to the station.
+    let seed = Seed { dispatch, now: chrono::Utc::now() };
+    let far = seed.driver("Far Away", FAR.0, FAR.1).await;
+    let near = seed.driver("Close By", NEAR.0, NEAR.1).await;
+    let patient = seed.patient().await;
+    let booking = seed.booking(patient, 0, 12, 46.211).await;
+
+    let ana = Browser::start(&mesh.gateway.url(), "fr-CH").await;
+    ana.sign_in(DISPATCHER, &password, "fr").await;
+    ana.goto("/board").await;
+    ana.click(&format!("#waiting [data-booking='{booking}']")).await;
+    ana.find(".trip-panel form.reassign").await;
+    // Lausanne cannot make the window: refused, the rule said in French.
+    ana.find(&format!("#driver_id option[value='{far}']")).await.click().await.unwrap();
+    ana.click("form.reassign button[type=submit]").await;
+    ana.find(".trip-panel .violations li").await;
+    let refused = ana.text(".trip-panel").await;
+    assert!(refused.contains("rien n'a été déplacé"), "{refused}");
+    ana.shot("board-reassign-refused").await;
+    // Forced, with a reason, which the panel then shows with its author.
+    ana.find(&format!("#driver_id option[value='{far}']")).await.click().await.unwrap();
+    ana.fill("#reason", "Le patient demande ce chauffeur").await;
+    ana.click("form.reassign button.danger").await;
+    ana.until("the forced assignment's reason", "document.querySelector('.trip-panel dd.forced') !== null").await;
+    let forced = ana.text(".trip-panel dd.forced").await;
+    assert!(forced.contains("Le patient demande ce chauffeur") && forced.contains(DISPATCHER), "{forced}");
+    ana.shot("board-forced").await;
+
+    // The manager, in suggest mode, proposes the driver next to the station; the dispatcher accepts.
+    seed.positions(&[(far, FAR.0, FAR.1), (near, NEAR.0, NEAR.1)]).await;
+    seed.settings(atmr_proto::dispatch::v1::AutonomyMode::Suggest).await;
+    ana.goto("/autonomy").await;
+    ana.click(".list-head button").await;
+    ana.find("tr[data-suggestion] td").await;
+    assert!(ana.text("tbody").await.contains("Close By"), "the suggestion names the near driver");
+    ana.shot("autonomy").await;
+    ana.click("tr[data-suggestion] td.actions button:not(.secondary)").await;
+    ana.until("the acceptance said", "document.querySelector('#autonomy-outcome.ok')?.textContent.includes('acceptée')").await;
+    assert!(ana.all("tr[data-suggestion]").await.is_empty(), "no suggestion left to decide");
+    ana.shot("autonomy-accepted").await;
+    let mut client = atmr_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient::connect(dispatch.url()).await.unwrap();
+    let req = kit::grpc::request(atmr_proto::dispatch::v1::GetBookingRequest { booking_id: booking }, &dispatch.token(1, Role::Dispatcher));
+    let now = client.get_booking(req).await.unwrap().into_inner();
+    assert_eq!(now.assignment.unwrap().driver_id, near, "the accepted suggestion moved the trip");
+    ana.close().await;
 }
