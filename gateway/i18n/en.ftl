@@ -375,3 +375,4 @@ autonomy-cycle-done = { $late ->
     [one] one suggestion
    *[other] { $proposed } suggestions
 }, { $executed } carried out.
+map-tiles-from = Map tiles:

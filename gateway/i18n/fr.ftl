@@ -381,3 +381,4 @@ autonomy-cycle-done = { $late ->
     [one] une exécutée
    *[other] { $executed } exécutées
 }.
+map-tiles-from = Fond de carte :

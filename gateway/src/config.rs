@@ -51,6 +51,38 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How long a console session lasts (`ATMR_CONSOLE_SESSION_HOURS`, 12: a shift).
     pub console_session_ttl: Duration,
+    /// A map tile server for the console's map background
+    /// (`ATMR_MAP_TILES_URL`, e.g. `https://tile.example.org/{z}/{x}/{y}.png`);
+    /// without it the map is drawn from coordinates alone.
+    pub map_tiles_url: Option<MapTiles>,
+}
+
+/// A tile server's URL template, and the origin the console's
+/// Content-Security-Policy then allows images from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapTiles {
+    pub template: String,
+    pub origin: String,
+}
+
+impl MapTiles {
+    /// `https://host[:port]/…{z}…{x}…{y}…`; an `http://` server only on loopback.
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let bad = |why: &str| ConfigError::new("ATMR_MAP_TILES_URL", raw, why);
+        let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("a URL such as https://tiles.example.org/{z}/{x}/{y}.png"))?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let loopback = host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
+        if !(scheme == "https" || (scheme == "http" && loopback)) {
+            return Err(bad("an https:// URL (http:// only for a server on loopback)"));
+        }
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == ';' || c == '\'' || c == '"') {
+            return Err(bad("a URL with a host"));
+        }
+        if ["{z}", "{x}", "{y}"].iter().any(|p| !raw.contains(p)) {
+            return Err(bad("a URL template with {z}, {x} and {y}"));
+        }
+        Ok(Self { template: raw.to_owned(), origin: format!("{scheme}://{host}") })
+    }
 }
 
 impl Config {
@@ -94,6 +126,7 @@ impl Config {
                 Some(u) => return Err(ConfigError::new("ATMR_PUBLIC_URL", u, "an http:// or https:// URL")),
             },
             console_session_ttl: Duration::from_secs(env.u64_in("ATMR_CONSOLE_SESSION_HOURS", 12, 1..=168)? * 3600),
+            map_tiles_url: env.get("ATMR_MAP_TILES_URL").map(str::trim).filter(|u| !u.is_empty()).map(MapTiles::parse).transpose()?,
         })
     }
 }
@@ -105,4 +138,24 @@ pub struct Timeouts {
     pub safety: Duration,
     pub bugs: Duration,
     pub notify: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tile_server_is_https_with_its_three_placeholders() {
+        let t = MapTiles::parse("https://tiles.example.org/osm/{z}/{x}/{y}.png").unwrap();
+        assert_eq!(t.origin, "https://tiles.example.org");
+        assert!(MapTiles::parse("http://127.0.0.1:8090/{z}/{x}/{y}.png").is_ok(), "plain http on loopback");
+        for bad in [
+            "http://tiles.example.org/{z}/{x}/{y}.png",
+            "https://tiles.example.org/{z}/{x}.png",
+            "tiles/{z}/{x}/{y}",
+            "https:///{z}/{x}/{y}",
+        ] {
+            assert!(MapTiles::parse(bad).is_err(), "{bad} is refused");
+        }
+    }
 }

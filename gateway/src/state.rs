@@ -57,6 +57,8 @@ pub struct Inner {
     pub(crate) secure_cookies: bool,
     /// How long a console session lasts.
     pub(crate) console_session_ttl: Duration,
+    /// The console map's tile server, if any.
+    pub(crate) map_tiles: Option<crate::config::MapTiles>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
                 decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
                 secure_cookies: cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
                 console_session_ttl: cfg.console_session_ttl,
+                map_tiles: cfg.map_tiles_url.clone(),
             }),
         };
         state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;

@@ -106,9 +106,51 @@ pub struct Route {
     pub name: String,
 }
 
+/// A background tile from the configured tile server.
+#[derive(Debug)]
+pub struct Tile {
+    pub href: String,
+    pub x: f64,
+    pub y: f64,
+    pub size: f64,
+}
+
+/// At most this many tiles behind one map.
+const MAX_TILES: usize = 64;
+
+impl Frame {
+    /// The tiles of `template` (`{z}/{x}/{y}`) that cover the drawing, at the
+    /// zoom whose tiles are drawn closest to 256 units wide.
+    fn tiles(&self, template: &str) -> Vec<Tile> {
+        let z = (self.scale / 256.0).log2().round().clamp(0.0, 19.0) as i32;
+        let n = f64::from(1_u32 << z);
+        let size = self.scale / n;
+        let unit = |px: f64, min: f64, d: f64| min + (px - d) / self.scale;
+        let span = |lo: f64, hi: f64| ((lo * n).floor().max(0.0) as i64)..=((hi * n).floor().min(n - 1.0) as i64);
+        let (xs, ys) = (
+            span(unit(0.0, self.min_x, self.dx), unit(WIDTH, self.min_x, self.dx)),
+            span(unit(0.0, self.min_y, self.dy), unit(HEIGHT, self.min_y, self.dy)),
+        );
+        let mut tiles = Vec::new();
+        for ty in ys {
+            for tx in xs.clone() {
+                if tiles.len() == MAX_TILES {
+                    return tiles;
+                }
+                let (x, y) = self.at((tx as f64 / n, ty as f64 / n));
+                let href = template.replace("{z}", &z.to_string()).replace("{x}", &tx.to_string()).replace("{y}", &ty.to_string());
+                tiles.push(Tile { href, x, y, size: (size * 10.0).round() / 10.0 });
+            }
+        }
+        tiles
+    }
+}
+
 /// The whole drawing.
 #[derive(Debug)]
 pub struct Drawing {
+    /// The tile background (empty without a tile server).
+    pub tiles: Vec<Tile>,
     pub cars: Vec<Car>,
     pub dots: Vec<Dot>,
     pub routes: Vec<Route>,
@@ -119,8 +161,8 @@ pub struct Drawing {
 /// A planned stop: its time (seconds) and its place.
 type Planned = (i64, (f64, f64));
 
-/// The drawing of `data`'s day.
-pub fn draw(data: &Day, fmt: &Fmt) -> Drawing {
+/// The drawing of `data`'s day, over tiles of `tiles` (a URL template) when given.
+pub fn draw(data: &Day, fmt: &Fmt, tiles: Option<&str>) -> Drawing {
     let point = |p: &Option<atmr_proto::common::v1::GeoPoint>| p.map(|p| mercator(p.latitude, p.longitude));
     let patients: HashMap<i64, &str> = data.clients.iter().map(|c| (c.id, c.name.as_str())).collect();
     let assigned: HashMap<i64, &atmr_proto::dispatch::v1::Assignment> = data.assignments.iter().map(|a| (a.booking_id, a)).collect();
@@ -199,7 +241,8 @@ pub fn draw(data: &Day, fmt: &Fmt) -> Drawing {
             });
         }
     }
-    Drawing { cars, dots, routes, waiting }
+    let tiles = tiles.map(|t| frame.tiles(t)).unwrap_or_default();
+    Drawing { tiles, cars, dots, routes, waiting }
 }
 
 #[derive(Template)]
@@ -211,6 +254,8 @@ struct MapPage {
     width: f64,
     height: f64,
     drawing: Drawing,
+    /// The tile server's origin, credited under the map.
+    tiles_from: String,
 }
 
 /// `GET /map?day=`
@@ -224,9 +269,18 @@ pub async fn page(State(state): State<Web>, console: Console, Query(q): Query<Da
         day_label: console.fmt.date_long(day),
         width: WIDTH,
         height: HEIGHT,
-        drawing: draw(&data, &console.fmt),
+        drawing: draw(&data, &console.fmt, state.map_tiles.as_ref().map(|t| t.template.as_str())),
+        tiles_from: state.map_tiles.as_ref().map(|t| t.origin.clone()).unwrap_or_default(),
     };
-    render(&console, &page)
+    let mut res = render(&console, &page)?;
+    if let Some(tiles) = &state.map_tiles {
+        // This page alone may show images from the tile server.
+        let csp = super::security::CSP.replace("img-src 'self' data:", &format!("img-src 'self' data: {}", tiles.origin));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
+            res.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(res)
 }
 
 #[cfg(test)]
@@ -247,7 +301,7 @@ mod tests {
             drivers: vec![pb::Driver { id: 9, name: "Luc Favre".into(), last_position: at(46.30, 6.20), ..Default::default() }],
             ..Default::default()
         };
-        let d = draw(&data, &fmt);
+        let d = draw(&data, &fmt, None);
         assert_eq!(d.dots.len(), 2, "the cancelled booking is not drawn");
         assert_eq!(d.waiting, 1);
         for (x, y) in d.dots.iter().map(|p| (p.x, p.y)).chain(d.cars.iter().map(|c| (c.x, c.y))) {
@@ -257,5 +311,12 @@ mod tests {
         let (geneva, lausanne) = (&d.dots[0], &d.dots[1]);
         assert!(lausanne.x > geneva.x && lausanne.y < geneva.y, "{geneva:?} {lausanne:?}");
         assert_eq!(d.cars[0].label, "Luc F.");
+        assert!(d.tiles.is_empty(), "no tile server, no tiles");
+        // With one, tiles cover the drawing at one zoom, each where its corner falls.
+        let t = draw(&data, &fmt, Some("https://t.example/{z}/{x}/{y}.png")).tiles;
+        assert!(!t.is_empty() && t.len() <= MAX_TILES);
+        let zooms: std::collections::BTreeSet<&str> = t.iter().map(|t| t.href.split('/').nth(3).unwrap()).collect();
+        assert_eq!(zooms.len(), 1, "{zooms:?}");
+        assert!(t.iter().any(|t| t.x <= 0.0 && t.y <= 0.0) && t.iter().any(|t| t.x + t.size >= WIDTH && t.y + t.size >= HEIGHT), "covered");
     }
 }

@@ -277,7 +277,7 @@ fn multipart(day: &str, csv: &str) -> (String, String) {
 async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
     for backend in backends() {
         let day = "2026-12-07";
-        let mesh = start_mesh_with(backend, &[]).await;
+        let mesh = start_mesh_with(backend, &[("ATMR_MAP_TILES_URL", "https://tiles.example.org/osm/{z}/{x}/{y}.png")]).await;
         let gw = mesh.gateway.url();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let cookie = sign_in(&http, &gw, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -385,6 +385,17 @@ async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
         let again = generate().await.unwrap().text().await.unwrap();
         assert!(again.contains("aucune nouvelle réservation, 2 déjà présentes"), "{again}");
         assert!(page(format!("/bookings?day={day}")).await.contains("5 réservations"));
+
+        // With a tile server configured, the map draws its tiles and only that page may load them.
+        let map = http.get(format!("{gw}/map?day={day}")).header("cookie", &cookie).send().await.unwrap();
+        let csp = map.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self' data: https://tiles.example.org;"), "{csp}");
+        assert!(map.text().await.unwrap().contains("<image href=\"https://tiles.example.org/osm/"), "tiles behind the map");
+        let bookings = http.get(format!("{gw}/bookings?day={day}")).header("cookie", &cookie).send().await.unwrap();
+        assert!(
+            !bookings.headers()["content-security-policy"].to_str().unwrap().contains("tiles.example.org"),
+            "other pages keep the strict policy"
+        );
     }
 }
 
