@@ -95,12 +95,6 @@ pub enum AuthError {
     Revoked,
 }
 
-impl From<AuthError> for tonic::Status {
-    fn from(e: AuthError) -> Self {
-        tonic::Status::unauthenticated(e.to_string())
-    }
-}
-
 /// Seconds of clock skew allowed on a token's expiry.
 const LEEWAY_SECS: i64 = 5;
 /// Verified tokens remembered per process before the memory starts over.

@@ -6,7 +6,29 @@
 
 use tonic::{Code, Status};
 
-use crate::input::Invalid;
+use crate::{auth::AuthError, input::Invalid, stored::UnknownValue};
+
+/// A token refused: UNAUTHENTICATED saying why (expired, invalid, revoked).
+impl From<AuthError> for Status {
+    fn from(e: AuthError) -> Self {
+        Status::unauthenticated(e.to_string())
+    }
+}
+
+/// A stored value outside its vocabulary is a database error (logged with its
+/// row by the `DbErr` conversion in `stored.rs`).
+impl From<UnknownValue> for StoreError {
+    fn from(e: UnknownValue) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
+/// INTERNAL with the trace id, as any database error.
+impl From<UnknownValue> for Status {
+    fn from(e: UnknownValue) -> Self {
+        StoreError::from(e).into()
+    }
+}
 
 /// Metadata key naming the request field an INVALID_ARGUMENT is about; the
 /// gateway copies it into `error.details.field`.

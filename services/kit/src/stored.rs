@@ -49,20 +49,6 @@ impl From<UnknownValue> for sea_orm::DbErr {
     }
 }
 
-/// See the `DbErr` conversion.
-impl From<UnknownValue> for crate::error::StoreError {
-    fn from(e: UnknownValue) -> Self {
-        crate::error::StoreError::Db(e.into())
-    }
-}
-
-/// INTERNAL with the trace id, as any database error; see the `StoreError` conversion.
-impl From<UnknownValue> for tonic::Status {
-    fn from(e: UnknownValue) -> Self {
-        crate::error::StoreError::from(e).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
