@@ -116,6 +116,22 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Drags the element matching `from` onto the one matching `to` with the
+    /// mouse (pointer events, as a hand would: press, a first move past the
+    /// drag threshold, the move, release).
+    pub async fn drag(&self, from: &str, to: &str) {
+        use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let (source, target) = (self.find(from).await, self.find(to).await);
+        let step = Some(Duration::from_millis(100));
+        let hand = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: source, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::MoveBy { duration: step, x: 12.0, y: 12.0 })
+            .then(PointerAction::MoveToElement { element: target, duration: step, x: 0.0, y: 0.0 })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client.perform_actions(hand).await.unwrap_or_else(|e| panic!("drag {from} onto {to}: {e}"));
+    }
+
     /// Signs in through the sign-in page in `lang`.
     pub async fn sign_in(&self, email: &str, password: &str, lang: &str) {
         self.goto(&format!("/login?lang={lang}")).await;

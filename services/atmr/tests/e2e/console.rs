@@ -401,7 +401,7 @@ async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
 
 #[tokio::test]
 #[ignore = "needs Debian's chromium and chromium-driver; run with --include-ignored"]
-async fn a_dispatcher_forces_a_trip_with_a_reason_then_accepts_the_managers_suggestion() {
+async fn a_dispatcher_drags_a_trip_where_it_does_not_fit_forces_it_with_a_reason_then_accepts_a_suggestion() {
     let mesh = start_mesh_with(TestBackend::Sqlite, &[]).await;
     let db = kit::db::connect(mesh.gateway_db_url()).await.unwrap();
     let password = atmr_gateway::users::ensure_user(&db, DISPATCHER, Role::Dispatcher, 1).await.unwrap().expect("a new account");
@@ -418,11 +418,8 @@ async fn a_dispatcher_forces_a_trip_with_a_reason_then_accepts_the_managers_sugg
     let ana = Browser::start(&mesh.gateway.url(), "fr-CH").await;
     ana.sign_in(DISPATCHER, &password, "fr").await;
     ana.goto("/board").await;
-    ana.click(&format!("#waiting [data-booking='{booking}']")).await;
-    ana.find(".trip-panel form.reassign").await;
-    // Lausanne cannot make the window: refused, the rule said in French.
-    ana.find(&format!("#driver_id option[value='{far}']")).await.click().await.unwrap();
-    ana.click("form.reassign button[type=submit]").await;
+    // Dragged onto the driver in Lausanne, who cannot make the window: refused, the rule said in French.
+    ana.drag(&format!("#waiting [data-booking='{booking}']"), &format!("g.row[data-driver='{far}'] text.driver")).await;
     ana.find(".trip-panel .violations li").await;
     let refused = ana.text(".trip-panel").await;
     assert!(refused.contains("rien n'a été déplacé"), "{refused}");
