@@ -141,8 +141,28 @@ impl Browser {
         self.until("the signed-in page", "document.querySelector('header.top') !== null").await;
     }
 
-    /// Saves the window as `target/console-screenshots/<name>.png`.
+    /// Every form control of the page has a name a screen reader says (a
+    /// label, `aria-label` or `title`), and so does every button; the page
+    /// declares its language. Fails naming the controls that do not.
+    pub async fn assert_named(&self, page: &str) {
+        let script = r#"
+            const unnamed = [];
+            for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea, button')) {
+                const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || el.title
+                    || (el.tagName === 'BUTTON' && el.textContent.trim() !== '');
+                if (!named) unnamed.push(el.outerHTML.slice(0, 120));
+            }
+            if (!document.documentElement.lang) unnamed.push('<html> without lang');
+            return unnamed;
+        "#;
+        let found = self.client.execute(script, Vec::new()).await.unwrap_or_else(|e| panic!("check {page}: {e}"));
+        assert_eq!(found, Value::Array(Vec::new()), "controls without a name on {page}");
+    }
+
+    /// Saves the window as `target/console-screenshots/<name>.png`, after
+    /// checking that every control on it has a name ([`Self::assert_named`]).
     pub async fn shot(&self, name: &str) {
+        self.assert_named(name).await;
         let png = self.client.screenshot().await.expect("a screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("the screenshot directory");

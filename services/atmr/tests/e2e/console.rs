@@ -11,9 +11,9 @@ use kit::{
 use serde_json::json;
 
 use crate::{
-    autonomy::{FAR, NEAR, Seed},
     browser::{Browser, screenshot_dir},
     mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, Mesh, start_mesh_with},
+    seed::{FAR, NEAR, Seed},
 };
 
 const DISPATCHER: &str = "dispatcher@demo.example";
@@ -189,6 +189,11 @@ async fn a_dispatcher_plans_the_demo_day_in_french_and_another_session_sees_it_l
     assert!(summary.contains("/ 500"), "{summary}");
     ana.until("the board filled", "document.querySelectorAll('rect.trip').length > 300").await;
     ana.shot("board").await;
+    // A 10-inch tablet held upright: the same board, the side panel below.
+    ana.client.set_window_size(800, 1280).await.unwrap();
+    ana.until("the board at tablet width", "document.querySelectorAll('rect.trip').length > 300").await;
+    ana.shot("board-tablet").await;
+    ana.client.set_window_size(1280, 720).await.unwrap();
 
     // The other session was not reloaded, yet shows the plan.
     tom.until("the change pushed to the second session", "document.querySelectorAll('rect.trip').length > 300").await;

@@ -11,6 +11,7 @@ mod health;
 mod leaks;
 mod mesh;
 mod outbox;
+mod seed;
 mod tidy;
 mod tokens;
 mod tracing_hop;

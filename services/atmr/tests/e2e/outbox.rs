@@ -19,7 +19,10 @@ use kit::{
 };
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 
-use crate::autonomy::{FAR, NEAR, World};
+use crate::{
+    autonomy::World,
+    seed::{FAR, NEAR},
+};
 
 /// Every component polls its outbox often, so a notice the clock made due goes
 /// at once. A claim's lease (2 min) is longer than the backoff's cap (1 min),
