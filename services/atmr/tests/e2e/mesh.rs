@@ -816,8 +816,13 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
     let other = token(2, Role::Admin);
     let drivers: Value = http.get(format!("{gw}/api/drivers")).bearer_auth(&other).send().await.unwrap().json().await.unwrap();
     assert_eq!(drivers["total"], 0);
+    // Another company's driver is answered as one that does not exist (a 403 would say it does).
     let theirs = http.get(format!("{gw}/api/drivers/{}", created["id"])).bearer_auth(&other).send().await.unwrap();
-    assert_eq!(theirs.status(), 403);
+    assert_eq!(theirs.status(), 404);
+    let missing = http.get(format!("{gw}/api/drivers/999999")).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let (theirs, missing): (Value, Value) = (theirs.json().await.unwrap(), missing.json().await.unwrap());
+    assert_eq!(theirs["error"]["code"], missing["error"]["code"]);
     let bug = http.get(format!("{gw}/api/bugs/{bug_id}")).bearer_auth(&other).send().await.unwrap();
     assert_eq!(bug.status(), 404);
     let bugs: Value = http.get(format!("{gw}/api/bugs")).bearer_auth(&other).send().await.unwrap().json().await.unwrap();

@@ -64,17 +64,13 @@ impl Store {
         let single = rows.len() == 1;
         let prefix = |i: usize| if single { String::new() } else { format!("bookings[{i}].") };
         let mut problems: Vec<Invalid> = Vec::new();
-        let mut denied: Vec<String> = Vec::new();
         let mut models = Vec::with_capacity(rows.len());
         for (i, b) in rows.into_iter().enumerate() {
             let client_id = b.client_id;
-            let mobility = match clients.get(&b.client_id) {
+            // Another company's patient or trip is answered as one that does not exist.
+            let mobility = match clients.get(&b.client_id).filter(|(owner, _)| *owner == company_id) {
                 None => {
                     problems.push(Invalid::new(format!("{}client_id", prefix(i)), format!("client {} not found", b.client_id)));
-                    continue;
-                }
-                Some((owner, _)) if *owner != company_id => {
-                    denied.push(format!("{}client_id: client {} belongs to another company", prefix(i), b.client_id));
                     continue;
                 }
                 // A booking without its own mobility takes its patient's.
@@ -84,13 +80,9 @@ impl Store {
                 },
             };
             if let Some(out) = b.return_of {
-                match outbound.get(&out) {
+                match outbound.get(&out).filter(|(owner, _)| *owner == company_id) {
                     None => {
                         problems.push(Invalid::new(format!("{}return_of", prefix(i)), format!("booking {out} not found")));
-                        continue;
-                    }
-                    Some((owner, _)) if *owner != company_id => {
-                        denied.push(format!("{}return_of: booking {out} belongs to another company", prefix(i)));
                         continue;
                     }
                     Some((_, client)) if *client != b.client_id => {
@@ -113,9 +105,6 @@ impl Store {
                 (None, None) => unreachable!("input requires a day without a window"),
             };
             models.push(booking_row(company_id, b, mobility, service_day, tz, now));
-        }
-        if let Some(first) = denied.first() {
-            return Err(StoreError::PermissionDenied(if denied.len() == 1 { first.clone() } else { denied.join("; ") }));
         }
         if !problems.is_empty() {
             let field = problems[0].field.clone();

@@ -9,7 +9,8 @@
 //! writes its assignments and booking statuses with a fixed number of
 //! statements in one transaction, whatever the number of bookings; a bulk
 //! booking import checks every row and inserts them in one transaction.
-//! Ownership: a row of another company answers PermissionDenied.
+//! Ownership: a row of another company is answered as one that does not exist
+//! (NotFound; an id tells nothing about other companies).
 
 pub mod assignments;
 pub mod autonomy;

@@ -16,13 +16,13 @@ pub(super) fn live() -> Vec<&'static str> {
     LIVE.iter().map(|s| s.as_str()).collect()
 }
 
-/// The row `id` of `what` if it belongs to `company_id`: NotFound if it does not
-/// exist (or is deleted), PermissionDenied if it is another company's.
+/// The row `id` of `what` if it belongs to `company_id`, else NotFound: a row
+/// of another company is answered exactly as one that does not exist, so an
+/// id tells a caller nothing about other companies.
 pub(super) fn owned<T>(what: &str, id: i64, company_id: i64, row: Option<(i64, T)>) -> Result<T, StoreError> {
     match row {
-        None => Err(StoreError::NotFound(format!("{what} {id}"))),
-        Some((owner, _)) if owner != company_id => Err(StoreError::PermissionDenied(format!("{what} {id} belongs to another company"))),
-        Some((_, row)) => Ok(row),
+        Some((owner, row)) if owner == company_id => Ok(row),
+        _ => Err(StoreError::NotFound(format!("{what} {id}"))),
     }
 }
 

@@ -30,8 +30,9 @@ async fn a_bulk_import_is_all_or_nothing_and_names_every_bad_row() {
         let mut rows = day_of_trips(p.id, 3);
         rows[0].client_id = other.id;
         let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
-        assert_eq!(err.code(), Code::PermissionDenied, "another company's patient");
-        assert!(err.message().contains("bookings[0].client_id"));
+        assert_eq!(err.code(), Code::InvalidArgument, "another company's patient is answered as an unknown one");
+        assert_eq!(kit::error::field_of(&err), Some("bookings[0].client_id"));
+        assert!(err.message().contains(&format!("client {} not found", other.id)), "{}", err.message());
 
         let listed = t.api().list_bookings(t.req(1, pb::ListBookingsRequest::default())).await.unwrap().into_inner();
         assert_eq!(listed.page.unwrap().total, 0, "{backend:?}: nothing partial was written");
@@ -80,7 +81,7 @@ async fn the_life_cycle_is_checked() {
     let err = t.api().update_booking_status(t.req(1, status(pb::BookingStatus::Cancelled))).await.unwrap_err();
     assert!(err.message().contains("does not change"), "{err:?}");
     let err = t.api().update_booking_status(t.req(2, status(pb::BookingStatus::Cancelled))).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), Code::NotFound, "another company's booking is answered as one that does not exist");
 }
 
 #[tokio::test]
@@ -186,7 +187,7 @@ async fn recurring_templates_make_each_days_trips_once() {
         assert_eq!(listed.into_inner().templates.len(), 1);
         let err =
             t.api().delete_recurring_template(t.req(2, pb::DeleteRecurringTemplateRequest { template_id: created.id })).await.unwrap_err();
-        assert_eq!(err.code(), Code::PermissionDenied);
+        assert_eq!(err.code(), Code::NotFound);
         t.api().delete_recurring_template(t.req(1, pb::DeleteRecurringTemplateRequest { template_id: created.id })).await.unwrap();
         let after = t.api().generate_recurring_bookings(t.req(1, generate("2026-12-04"))).await.unwrap().into_inner();
         assert!(after.bookings.is_empty(), "a deleted template makes nothing");

@@ -29,9 +29,10 @@ async fn drivers_and_patients_round_trip_and_stay_in_their_company() {
         let search = pb::ListDriversRequest { query: Some("ROCH".into()), ..Default::default() };
         assert_eq!(t.api().list_drivers(t.req(1, search)).await.unwrap().into_inner().drivers[0].name, "Luc Rochat");
 
-        // Another company's driver: refused, and named.
+        // Another company's driver: answered exactly as one that does not exist.
         let err = t.api().get_driver(t.req(2, pb::GetDriverRequest { driver_id: d.id })).await.unwrap_err();
-        assert_eq!(err.code(), Code::PermissionDenied, "{backend:?}: {err:?}");
+        assert_eq!(err.code(), Code::NotFound, "{backend:?}: {err:?}");
+        assert_eq!(err.message(), format!("driver {} not found", d.id), "nothing says it exists elsewhere");
         let err = t.api().get_driver(t.req(1, pb::GetDriverRequest { driver_id: 9_999 })).await.unwrap_err();
         assert_eq!(err.code(), Code::NotFound);
 

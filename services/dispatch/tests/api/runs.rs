@@ -64,7 +64,8 @@ async fn a_run_plans_the_day_and_says_why_a_booking_was_left_out() {
         assert_eq!(runs.runs.len(), 1);
         assert_eq!(
             t.api().get_dispatch_run(t.req(2, pb::GetDispatchRunRequest { run_id: run.id })).await.unwrap_err().code(),
-            Code::PermissionDenied
+            Code::NotFound,
+            "another company's run is answered as one that does not exist"
         );
 
         // A second full run re-plans: the first plan is superseded, not duplicated.
@@ -210,7 +211,7 @@ async fn reassignment_is_checked_unless_forced() {
         assert!(first.assignment.unwrap().forced_reason.is_empty());
         let _ = van;
         let err = t.api().reassign_booking(t.req(2, to(trips[0].id, car_a.id, false))).await.unwrap_err();
-        assert_eq!(err.code(), Code::PermissionDenied);
+        assert_eq!(err.code(), Code::NotFound, "another company's booking");
     }
 }
 
