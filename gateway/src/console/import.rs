@@ -183,10 +183,20 @@ pub async fn import(State(state): State<Web>, console: Console, mut multipart: M
                     Outcome { imported: count, ..Default::default() }
                 }
                 Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                    let error = ApiError::from_status("dispatch", &status);
-                    let at = kit::error::field_of(&status).and_then(|f| locate(f, &lines));
-                    let (line, column) = at.unwrap_or_default();
-                    Outcome::refused(vec![Problem { line, column, message: explain(&console.fmt, &error) }])
+                    // Every row dispatch refused, each at its line and column.
+                    let mut problems: Vec<Problem> = kit::error::fields_of(&status)
+                        .into_iter()
+                        .filter_map(|field| {
+                            let (line, column) = locate(field, &lines)?;
+                            let message = explain(&console.fmt, &ApiError::invalid(field, ""));
+                            Some(Problem { line, column, message })
+                        })
+                        .collect();
+                    if problems.is_empty() {
+                        let message = explain(&console.fmt, &ApiError::from_status("dispatch", &status));
+                        problems.push(Problem { line: 0, column: String::new(), message });
+                    }
+                    Outcome::refused(problems)
                 }
                 Err(status) => return Err(console.fail_status("dispatch", &status)),
             }

@@ -43,10 +43,33 @@ pub fn invalid_argument(field: &str, message: impl std::fmt::Display) -> Status 
     status
 }
 
-/// A request field that breaks a rule: INVALID_ARGUMENT naming it.
+/// Metadata key listing, comma-separated, every field an INVALID_ARGUMENT is
+/// about when there are several (a batch's bad rows; at most [`MAX_FIELDS`]).
+pub const FIELDS_METADATA: &str = "atmr-fields";
+/// The most fields [`FIELDS_METADATA`] lists.
+pub const MAX_FIELDS: usize = 100;
+
+/// A request field that breaks a rule: INVALID_ARGUMENT naming it, and the
+/// others the same refusal is about.
 impl From<Invalid> for Status {
     fn from(e: Invalid) -> Self {
-        invalid_argument(&e.field, e.message)
+        let mut status = invalid_argument(&e.field, e.message);
+        if !e.others.is_empty() {
+            let all: Vec<&str> = std::iter::once(e.field.as_str()).chain(e.others.iter().map(String::as_str)).take(MAX_FIELDS).collect();
+            if let Ok(value) = all.join(",").parse() {
+                status.metadata_mut().insert(FIELDS_METADATA, value);
+            }
+        }
+        status
+    }
+}
+
+/// Every field an INVALID_ARGUMENT status is about: the listed ones, else
+/// the one it names, else none.
+pub fn fields_of(status: &Status) -> Vec<&str> {
+    match status.metadata().get(FIELDS_METADATA).and_then(|v| v.to_str().ok()) {
+        Some(all) => all.split(',').filter(|f| !f.is_empty()).collect(),
+        None => field_of(status).into_iter().collect(),
     }
 }
 
@@ -189,6 +212,19 @@ impl From<Internal> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_refusal_names_every_field_it_is_about() {
+        let one: Status = Invalid::new("bookings[0].client_id", "client 9 not found").into();
+        assert_eq!(fields_of(&one), vec!["bookings[0].client_id"]);
+        let many: Status = Invalid::new("client_id", "2 bad rows").with_others(vec!["client_id".into()]).under("bookings[1].").into();
+        assert_eq!(field_of(&many), Some("bookings[1].client_id"));
+        let batch: Status = Invalid::new("bookings[0].client_id", "3 bad rows")
+            .with_others(vec!["bookings[2].pickup".into(), "bookings[5].client_id".into()])
+            .into();
+        assert_eq!(fields_of(&batch), vec!["bookings[0].client_id", "bookings[2].pickup", "bookings[5].client_id"]);
+        assert!(fields_of(&Status::internal("x")).is_empty());
+    }
 
     #[test]
     fn a_refusal_carries_the_rules_it_found_broken() {

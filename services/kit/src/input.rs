@@ -10,16 +10,28 @@ use std::fmt;
 pub struct Invalid {
     pub field: String,
     pub message: String,
+    /// More fields the same refusal is about (a batch's other bad rows), so
+    /// that a client can mark each; the message names them all.
+    pub others: Vec<String>,
 }
 
 impl Invalid {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self { field: field.into(), message: message.into(), others: Vec::new() }
     }
 
-    /// The same error with its field under `prefix` (e.g. `bookings[3].`).
+    /// The same error, also about `others`.
+    pub fn with_others(self, others: Vec<String>) -> Self {
+        Self { others, ..self }
+    }
+
+    /// The same error with its fields under `prefix` (e.g. `bookings[3].`).
     pub fn under(self, prefix: &str) -> Self {
-        Self { field: format!("{prefix}{}", self.field), message: self.message }
+        Self {
+            field: format!("{prefix}{}", self.field),
+            message: self.message,
+            others: self.others.into_iter().map(|f| format!("{prefix}{f}")).collect(),
+        }
     }
 }
 

@@ -354,6 +354,16 @@ async fn console_forms_save_whole_records_or_nothing_and_name_what_is_wrong() {
         let html = import(body).await.unwrap().text().await.unwrap();
         let outcome = html.find("import-outcome").map_or("", |i| &html[i..][..600.min(html.len() - i)]);
         assert!(html.contains("Ligne 3, patient_id"), "the refused row is named by line and column: {outcome}");
+        // Two rows dispatch refuses: both named.
+        let csv = format!(
+            "{header},pickup_address,pickup_lat,pickup_lon\n\
+             999998,{day},09:00,09:15,CHUV,46.525,6.642,,Gare de Vevey,46.463,6.843\n\
+             {id},{day},09:30,09:45,CHUV,46.525,6.642,,Gare de Vevey,46.463,6.843\n\
+             999999,{day},10:00,10:15,CHUV,46.525,6.642,,Gare de Vevey,46.463,6.843\n"
+        );
+        let html = import(multipart(day, &csv).0).await.unwrap().text().await.unwrap();
+        assert!(html.contains("Ligne 2, patient_id") && html.contains("Ligne 4, patient_id"), "every refused row is named");
+        assert!(!html.contains("Ligne 3,"), "the good row is not blamed");
         assert!(page(format!("/bookings?day={day}")).await.contains("Une réservation"), "nothing was imported");
         // Rows the console cannot read are all named, and nothing goes to dispatch.
         let csv = format!("{header}\n{id},{day},9h,09:15,CHUV,46.525,6.642,\n{id},{day},10:00,10:15,CHUV,north,6.642,\n");

@@ -198,7 +198,10 @@ impl DispatchService for DispatchApi {
         }
         if let Some(first) = bad.first() {
             let all = bad.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            return Err(Invalid::new(first.field.clone(), format!("{} bad rows, nothing written: {all}", bad.len())).into());
+            let others = bad[1..].iter().map(|b| b.field.clone()).collect();
+            return Err(Invalid::new(first.field.clone(), format!("{} bad rows, nothing written: {all}", bad.len()))
+                .with_others(others)
+                .into());
         }
         let created = if inputs.len() == 1 {
             self.core.create_bookings(c.company_id, inputs).await.map_err(|e| prefix_store(e, "bookings[0]."))?

@@ -109,7 +109,11 @@ impl Store {
         if !problems.is_empty() {
             let field = problems[0].field.clone();
             let message = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            return Err(StoreError::Invalid(Invalid::new(field, format!("{} bad rows, nothing written: {message}", problems.len()))));
+            // Every bad row's field rides along, so a client can mark each.
+            let others = problems[1..].iter().map(|p| p.field.clone()).collect();
+            return Err(StoreError::Invalid(
+                Invalid::new(field, format!("{} bad rows, nothing written: {message}", problems.len())).with_others(others),
+            ));
         }
         let txn = self.db.begin().await?;
         let mut created = Vec::with_capacity(models.len());

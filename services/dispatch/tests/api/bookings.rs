@@ -20,12 +20,18 @@ async fn a_bulk_import_is_all_or_nothing_and_names_every_bad_row() {
         let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{backend:?}");
         assert_eq!(kit::error::field_of(&err), Some("bookings[1].pickup.longitude"));
+        assert_eq!(
+            kit::error::fields_of(&err),
+            vec!["bookings[1].pickup.longitude", "bookings[3].appointment_time"],
+            "every bad row's field"
+        );
         assert!(err.message().contains("2 bad rows") && err.message().contains("bookings[3].appointment_time"), "{}", err.message());
 
         let mut rows = day_of_trips(p.id, 3);
         rows[2].client_id = 424_242;
         let err = t.api().create_bookings(t.req(1, pb::CreateBookingsRequest { bookings: rows })).await.unwrap_err();
         assert_eq!(kit::error::field_of(&err), Some("bookings[2].client_id"), "{backend:?}: {err:?}");
+        assert_eq!(kit::error::fields_of(&err), vec!["bookings[2].client_id"], "one bad row, one field");
 
         let mut rows = day_of_trips(p.id, 3);
         rows[0].client_id = other.id;
