@@ -21,6 +21,7 @@ use super::{
     data::{all_pages, people},
     error::{Failure, explain},
     page::Page,
+    timeline,
 };
 use crate::error::ApiError;
 
@@ -57,10 +58,6 @@ struct AutonomyPage {
     outcome: Option<(&'static str, String)>,
 }
 
-fn name(names: &[&'static str], n: i32) -> &'static str {
-    usize::try_from(n).ok().and_then(|i| names.get(i)).copied().unwrap_or("unspecified")
-}
-
 async fn page(state: &Web, console: &Console, outcome: Option<(&'static str, String)>) -> Result<Response, Failure> {
     let token = console.token.as_str();
     let suggestions = all_pages(|page: PageRequest| async move {
@@ -89,8 +86,8 @@ async fn page(state: &Web, console: &Console, outcome: Option<(&'static str, Str
             let b = bookings.get(&s.booking_id);
             Line {
                 id: s.id,
-                kind: name(&KINDS, s.kind),
-                state: name(&STATES, s.state),
+                kind: timeline::name(&KINDS, s.kind),
+                state: timeline::name(&STATES, s.state),
                 booking_id: s.booking_id,
                 patient: b.map(|b| patient(b.client_id)).unwrap_or_default(),
                 window: b
@@ -115,9 +112,10 @@ fn reason(console: &Console, s: &pb::Suggestion, driver: &impl Fn(Option<i64>) -
     let from = driver(s.from_driver_id).unwrap_or_default();
     let to = driver(s.to_driver_id).unwrap_or_default();
     let other = s.other_booking_id.map(|b| format!("#{b}")).unwrap_or_default();
-    console
-        .fmt
-        .t_with(&format!("reason-why-{}", name(&KINDS, s.kind)), &[("from", from.into()), ("to", to.into()), ("other", other.into())])
+    console.fmt.t_with(
+        &format!("reason-why-{}", timeline::name(&KINDS, s.kind)),
+        &[("from", from.into()), ("to", to.into()), ("other", other.into())],
+    )
 }
 
 /// `GET /autonomy`

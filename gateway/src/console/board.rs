@@ -23,6 +23,7 @@ use super::{
     context::Console,
     data,
     error::{Failure, explain, flash},
+    form,
     page::Page,
     timeline::{self, Timeline},
 };
@@ -35,14 +36,9 @@ pub struct DayQuery {
     day: Option<String>,
 }
 
-/// The day asked for, or today in the company's zone; 400 naming `day` when
-/// it is not a date.
+/// The day asked for (`form::service_day`: today when absent).
 fn service_day(console: &Console, raw: Option<&str>) -> Result<NaiveDate, Failure> {
-    match raw.map(str::trim).filter(|d| !d.is_empty()) {
-        None => Ok(Utc::now().with_timezone(&console.fmt.tz).date_naive()),
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| console.fail(ApiError::invalid("day", format!("day must be a date YYYY-MM-DD, got {d:?}")))),
-    }
+    form::service_day(console, raw.unwrap_or_default())
 }
 
 #[derive(Template)]

@@ -4,11 +4,8 @@
 //! input, and the answers a save gives.
 
 use askama::Template;
-use atmr_proto::{common::v1::GeoPoint, dispatch::v1 as pb};
-use axum::{
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use atmr_proto::dispatch::v1 as pb;
+use axum::{http::StatusCode, response::Response};
 use serde::Deserialize;
 
 use super::{
@@ -155,7 +152,7 @@ pub fn read(console: &Console, v: &Fields, patient: Option<&pb::Client>, errors:
         b.appointment_time = time(&v.appointment, "appointment", false);
     }
     b.pickup_address = v.pickup_address.trim().to_owned();
-    b.pickup = point(console, (&v.pickup_lat, "pickup_lat"), (&v.pickup_lon, "pickup_lon"), errors);
+    b.pickup = form::optional_point(fmt, (&v.pickup_lat, "pickup_lat"), (&v.pickup_lon, "pickup_lon"), errors);
     if b.pickup_address.is_empty()
         && b.pickup.is_none()
         && !has_error(errors, &["pickup_lat", "pickup_lon"])
@@ -165,9 +162,9 @@ pub fn read(console: &Console, v: &Fields, patient: Option<&pb::Client>, errors:
         b.pickup = home.location;
     }
     b.dropoff_address = v.dropoff_address.trim().to_owned();
-    b.dropoff = point(console, (&v.dropoff_lat, "dropoff_lat"), (&v.dropoff_lon, "dropoff_lon"), errors);
-    b.passengers = number(console, &v.passengers, "passengers", 1, errors);
-    b.boarding_minutes = number(console, &v.boarding_minutes, "boarding_minutes", 0, errors);
+    b.dropoff = form::optional_point(fmt, (&v.dropoff_lat, "dropoff_lat"), (&v.dropoff_lon, "dropoff_lon"), errors);
+    b.passengers = form::number(fmt, &v.passengers, "passengers", Some(1), errors);
+    b.boarding_minutes = form::number(fmt, &v.boarding_minutes, "boarding_minutes", Some(0), errors);
     b.mobility = match v.mobility.trim() {
         "" => pb::Mobility::Unspecified as i32,
         m => MOBILITIES.iter().position(|n| *n == m).filter(|n| *n > 0).map_or_else(
@@ -183,31 +180,6 @@ pub fn read(console: &Console, v: &Fields, patient: Option<&pb::Client>, errors:
 
 pub(super) fn has_error(errors: &Errors, inputs: &[&str]) -> bool {
     inputs.iter().any(|i| errors.of(i).is_some())
-}
-
-/// Both coordinates or neither; a number each.
-pub(super) fn point(console: &Console, lat: (&str, &'static str), lon: (&str, &'static str), errors: &mut Errors) -> Option<GeoPoint> {
-    if lat.0.trim().is_empty() && lon.0.trim().is_empty() {
-        return None;
-    }
-    let read = |(raw, input): (&str, &'static str), errors: &mut Errors| {
-        form::decimal(raw).or_else(|| {
-            errors.add(input, console.fmt.t("form-bad-number"));
-            None
-        })
-    };
-    let (latitude, longitude) = (read(lat, errors), read(lon, errors));
-    Some(GeoPoint { latitude: latitude?, longitude: longitude? })
-}
-
-pub(super) fn number(console: &Console, raw: &str, input: &str, default: i32, errors: &mut Errors) -> i32 {
-    if raw.trim().is_empty() {
-        return default;
-    }
-    form::whole(raw).unwrap_or_else(|| {
-        errors.add(input, console.fmt.t("form-bad-number"));
-        default
-    })
 }
 
 pub(super) async fn form_page(
@@ -231,19 +203,6 @@ pub(super) async fn form_page(
     let mut res = render(console, &page)?;
     *res.status_mut() = status;
     Ok(res)
-}
-
-/// After a save: to the day's list (htmx follows `HX-Redirect` with a full navigation).
-pub(super) fn saved(console: &Console, day: &str) -> Response {
-    let to = format!("/bookings?day={day}");
-    let value = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/bookings"));
-    if console.htmx {
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        res.headers_mut().insert("hx-redirect", value);
-        res
-    } else {
-        (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response()
-    }
 }
 
 pub(super) async fn patient(state: &Web, console: &Console, client_id: &str) -> Option<pb::Client> {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{
     Web,
     board::render,
-    booking_form::{Fields, errors_without, fields_of, form_page, get_booking, input_of, patient, read, saved},
+    booking_form::{Fields, errors_without, fields_of, form_page, get_booking, input_of, patient, read},
     context::Console,
     data::{self, people},
     error::Failure,
@@ -247,7 +247,7 @@ pub async fn create(State(state): State<Web>, console: Console, Form(v): Form<Fi
         Ok(res) => {
             let b = res.into_inner().booking.unwrap_or_default();
             tracing::info!(user_id = console.user_id, booking_id = b.id, "booking created from the console");
-            Ok(saved(&console, &b.service_day))
+            Ok(form::redirect(&console, &format!("/bookings?day={}", b.service_day)))
         }
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             let errors = Errors::from_api(&console.fmt, &ApiError::from_status("dispatch", &status), input_of);
@@ -301,7 +301,7 @@ pub async fn update(
     match state.dispatch.clone().update_booking(kit::grpc::request(req, &console.token)).await {
         Ok(_) => {
             tracing::info!(user_id = console.user_id, booking_id = id, "booking edited from the console");
-            Ok(saved(&console, &stored.service_day))
+            Ok(form::redirect(&console, &format!("/bookings?day={}", stored.service_day)))
         }
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             let errors = Errors::from_api(&console.fmt, &ApiError::from_status("dispatch", &status), input_of);

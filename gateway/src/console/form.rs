@@ -5,6 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use atmr_proto::common::v1::GeoPoint;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse as _, Response},
+};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveTime, TimeZone as _, Timelike as _, Utc};
 
 use super::{
@@ -115,6 +120,53 @@ pub fn decimal(raw: &str) -> Option<f64> {
 /// A whole number as typed; None when it is not one.
 pub fn whole(raw: &str) -> Option<i32> {
     raw.trim().parse().ok()
+}
+
+/// A place from two typed coordinates, each a number (its input marked
+/// otherwise); None when either is not.
+pub fn point(fmt: &Fmt, (lat, lat_input): (&str, &str), (lon, lon_input): (&str, &str), errors: &mut Errors) -> Option<GeoPoint> {
+    let mut read = |raw: &str, input: &str| {
+        decimal(raw).or_else(|| {
+            errors.add(input, fmt.t("form-bad-number"));
+            None
+        })
+    };
+    let (latitude, longitude) = (read(lat, lat_input), read(lon, lon_input));
+    Some(GeoPoint { latitude: latitude?, longitude: longitude? })
+}
+
+/// [`point`], or None without an error when both coordinates are left empty.
+pub fn optional_point(fmt: &Fmt, lat: (&str, &str), lon: (&str, &str), errors: &mut Errors) -> Option<GeoPoint> {
+    if lat.0.trim().is_empty() && lon.0.trim().is_empty() {
+        return None;
+    }
+    point(fmt, lat, lon, errors)
+}
+
+/// A whole number typed into `input`; `empty` (when given) stands for a
+/// field left empty; a value that is not a number marks the input and
+/// reads as `empty` (or 0).
+pub fn number(fmt: &Fmt, raw: &str, input: &str, empty: Option<i32>, errors: &mut Errors) -> i32 {
+    if let Some(default) = empty.filter(|_| raw.trim().is_empty()) {
+        return default;
+    }
+    whole(raw).unwrap_or_else(|| {
+        errors.add(input, fmt.t("form-bad-number"));
+        empty.unwrap_or(0)
+    })
+}
+
+/// After a save, to `to`: htmx follows `HX-Redirect` with a full navigation,
+/// a plain form a 303.
+pub fn redirect(console: &Console, to: &str) -> Response {
+    let value = HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/"));
+    if console.htmx {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        res.headers_mut().insert("hx-redirect", value);
+        res
+    } else {
+        (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response()
+    }
 }
 
 /// A date as the browser's date input sends it.

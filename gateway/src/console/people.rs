@@ -21,7 +21,7 @@ use super::{
     error::Failure,
     form::{self, Errors},
     page::Page,
-    person_form::{Fields, coord, form_page, mask, read_driver, read_patient, refused, to_list},
+    person_form::{Fields, coord, form_page, mask, read_driver, read_patient, refused},
     timeline::{self, DRIVER_STATUSES, MOBILITIES, VEHICLE_KINDS},
 };
 use crate::ApiError;
@@ -190,7 +190,7 @@ pub async fn create_patient(State(state): State<Web>, console: Console, Form(v):
     }
     let req = pb::CreateClientRequest { client: Some(client) };
     match state.dispatch.clone().create_client(kit::grpc::request(req, &console.token)).await {
-        Ok(_) => Ok(to_list(&console, "clients")),
+        Ok(_) => Ok(form::redirect(&console, "/clients")),
         Err(status) => refused(&console, "clients", 0, v, status).await,
     }
 }
@@ -205,7 +205,7 @@ pub async fn create_driver(State(state): State<Web>, console: Console, Form(v): 
     }
     let req = pb::CreateDriverRequest { driver: Some(driver) };
     match state.dispatch.clone().create_driver(kit::grpc::request(req, &console.token)).await {
-        Ok(_) => Ok(to_list(&console, "drivers")),
+        Ok(_) => Ok(form::redirect(&console, "/drivers")),
         Err(status) => refused(&console, "drivers", 0, v, status).await,
     }
 }
@@ -279,7 +279,7 @@ pub async fn update_patient(
     let req =
         pb::UpdateClientRequest { client: Some(client), update_mask: mask(&["name", "phone", "address", "location", "mobility", "notes"]) };
     match state.dispatch.clone().update_client(kit::grpc::request(req, &console.token)).await {
-        Ok(_) => Ok(to_list(&console, "clients")),
+        Ok(_) => Ok(form::redirect(&console, "/clients")),
         Err(status) => refused(&console, "clients", id, v, status).await,
     }
 }
@@ -301,7 +301,7 @@ pub async fn update_driver(
         ["name", "phone", "vehicle_kind", "seats", "wheelchair_places", "shift_start_minute", "shift_end_minute", "depot", "status"];
     let req = pb::UpdateDriverRequest { driver: Some(driver), update_mask: mask(&paths) };
     match state.dispatch.clone().update_driver(kit::grpc::request(req, &console.token)).await {
-        Ok(_) => Ok(to_list(&console, "drivers")),
+        Ok(_) => Ok(form::redirect(&console, "/drivers")),
         Err(status) => refused(&console, "drivers", id, v, status).await,
     }
 }
@@ -312,7 +312,7 @@ pub async fn deactivate_patient(State(state): State<Web>, console: Console, Path
     let req = pb::DeleteClientRequest { client_id: id };
     state.dispatch.clone().delete_client(kit::grpc::request(req, &console.token)).await.map_err(|s| console.fail_status("dispatch", &s))?;
     tracing::info!(user_id = console.user_id, client_id = id, "patient deactivated from the console");
-    Ok(to_list(&console, "clients"))
+    Ok(form::redirect(&console, "/clients"))
 }
 
 /// `POST /drivers/{id}/deactivate`
@@ -321,5 +321,5 @@ pub async fn deactivate_driver(State(state): State<Web>, console: Console, Path(
     let req = pb::DeleteDriverRequest { driver_id: id };
     state.dispatch.clone().delete_driver(kit::grpc::request(req, &console.token)).await.map_err(|s| console.fail_status("dispatch", &s))?;
     tracing::info!(user_id = console.user_id, driver_id = id, "driver deactivated from the console");
-    Ok(to_list(&console, "drivers"))
+    Ok(form::redirect(&console, "/drivers"))
 }

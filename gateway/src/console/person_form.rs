@@ -4,10 +4,7 @@
 
 use askama::Template;
 use atmr_proto::{common::v1::GeoPoint, dispatch::v1 as pb};
-use axum::{
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 use serde::Deserialize;
 
 use super::{
@@ -95,30 +92,12 @@ pub(super) fn choice(names: &[&str], raw: &str, input: &str, console: &Console, 
     }
 }
 
-pub(super) fn place(console: &Console, v: &Fields, errors: &mut Errors) -> Option<GeoPoint> {
-    let mut read = |raw: &str, input: &str| {
-        form::decimal(raw).or_else(|| {
-            errors.add(input, console.fmt.t("form-bad-number"));
-            None
-        })
-    };
-    let (latitude, longitude) = (read(&v.lat, "lat"), read(&v.lon, "lon"));
-    Some(GeoPoint { latitude: latitude?, longitude: longitude? })
-}
-
-pub(super) fn whole(console: &Console, raw: &str, input: &str, errors: &mut Errors) -> i32 {
-    form::whole(raw).unwrap_or_else(|| {
-        errors.add(input, console.fmt.t("form-bad-number"));
-        0
-    })
-}
-
 pub(super) fn read_patient(console: &Console, v: &Fields, errors: &mut Errors) -> pb::Client {
     pb::Client {
         name: v.name.trim().to_owned(),
         phone: v.phone.trim().to_owned(),
         address: v.address.trim().to_owned(),
-        location: place(console, v, errors),
+        location: form::point(&console.fmt, (&v.lat, "lat"), (&v.lon, "lon"), errors),
         mobility: choice(&MOBILITIES, &v.mobility, "mobility", console, errors),
         notes: v.notes.clone(),
         ..Default::default()
@@ -137,11 +116,11 @@ pub(super) fn read_driver(console: &Console, v: &Fields, errors: &mut Errors) ->
         name: v.name.trim().to_owned(),
         phone: v.phone.trim().to_owned(),
         vehicle_kind: choice(&VEHICLE_KINDS, &v.vehicle_kind, "vehicle_kind", console, errors),
-        seats: whole(console, &v.seats, "seats", errors),
-        wheelchair_places: whole(console, &v.wheelchair_places, "wheelchair_places", errors),
+        seats: form::number(&console.fmt, &v.seats, "seats", None, errors),
+        wheelchair_places: form::number(&console.fmt, &v.wheelchair_places, "wheelchair_places", None, errors),
         shift_start_minute,
         shift_end_minute,
-        depot: place(console, v, errors),
+        depot: form::point(&console.fmt, (&v.lat, "lat"), (&v.lon, "lon"), errors),
         status: choice(&DRIVER_STATUSES, &v.status, "status", console, errors),
         ..Default::default()
     }
@@ -174,18 +153,6 @@ pub(super) async fn form_page(
     let mut res = render(console, &page)?;
     *res.status_mut() = status;
     Ok(res)
-}
-
-/// To the list (htmx follows `HX-Redirect` with a full navigation).
-pub(super) fn to_list(console: &Console, kind: &str) -> Response {
-    let value = HeaderValue::from_str(&format!("/{kind}")).unwrap_or(HeaderValue::from_static("/"));
-    if console.htmx {
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        res.headers_mut().insert("hx-redirect", value);
-        res
-    } else {
-        (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response()
-    }
 }
 
 /// A refusal of dispatch's: next to the field it names, or a failure page.

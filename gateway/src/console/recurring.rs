@@ -4,11 +4,11 @@
 //! create the day's bookings from every template that falls on it.
 
 use askama::Template;
-use atmr_proto::{common::v1::GeoPoint, dispatch::v1 as pb};
+use atmr_proto::dispatch::v1 as pb;
 use axum::{
     Form,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use kit::auth::Role;
@@ -214,21 +214,8 @@ fn read(console: &Console, v: &Fields, home: Option<&pb::Client>, errors: &mut E
     let appointment_minute = minute(&v.appointment, "appointment", false);
     let return_earliest_minute = minute(&v.return_earliest, "return_earliest", false);
     let return_latest_minute = minute(&v.return_latest, "return_latest", false);
-    let mut point = |lat: &str, lon: &str, inputs: (&str, &str)| {
-        if lat.trim().is_empty() && lon.trim().is_empty() {
-            return None;
-        }
-        let mut read = |raw: &str, input: &str| {
-            form::decimal(raw).or_else(|| {
-                errors.add(input, t("form-bad-number"));
-                None
-            })
-        };
-        let (latitude, longitude) = (read(lat, inputs.0), read(lon, inputs.1));
-        Some(GeoPoint { latitude: latitude?, longitude: longitude? })
-    };
-    let mut pickup = point(&v.pickup_lat, &v.pickup_lon, ("pickup_lat", "pickup_lon"));
-    let dropoff = point(&v.dropoff_lat, &v.dropoff_lon, ("dropoff_lat", "dropoff_lon"));
+    let mut pickup = form::optional_point(&console.fmt, (&v.pickup_lat, "pickup_lat"), (&v.pickup_lon, "pickup_lon"), errors);
+    let dropoff = form::optional_point(&console.fmt, (&v.dropoff_lat, "dropoff_lat"), (&v.dropoff_lon, "dropoff_lon"), errors);
     let mut pickup_address = v.pickup_address.trim().to_owned();
     if pickup_address.is_empty()
         && pickup.is_none()
@@ -250,14 +237,7 @@ fn read(console: &Console, v: &Fields, home: Option<&pb::Client>, errors: &mut E
             errors.add(input, t("form-bad-date"));
         }
     }
-    let passengers = if v.passengers.trim().is_empty() {
-        1
-    } else {
-        form::whole(&v.passengers).unwrap_or_else(|| {
-            errors.add("passengers", t("form-bad-number"));
-            1
-        })
-    };
+    let passengers = form::number(&console.fmt, &v.passengers, "passengers", Some(1), errors);
     let mobility = match v.mobility.trim() {
         "" => home.map_or(0, |h| h.mobility),
         m => MOBILITIES.iter().position(|n| *n == m).filter(|n| *n > 0).map_or_else(
@@ -310,16 +290,6 @@ pub async fn new(State(state): State<Web>, console: Console) -> Result<Response,
     form_page(&state, &console, v, Errors::default(), StatusCode::OK).await
 }
 
-fn to_list(console: &Console) -> Response {
-    if console.htmx {
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        res.headers_mut().insert("hx-redirect", HeaderValue::from_static("/templates"));
-        res
-    } else {
-        (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/templates"))]).into_response()
-    }
-}
-
 /// `POST /templates`
 pub async fn create(State(state): State<Web>, console: Console, Form(v): Form<Fields>) -> Result<Response, Failure> {
     console.require(DISPATCHERS)?;
@@ -340,7 +310,7 @@ pub async fn create(State(state): State<Web>, console: Console, Form(v): Form<Fi
     }
     let req = pb::CreateRecurringTemplateRequest { template: Some(template) };
     match state.dispatch.clone().create_recurring_template(kit::grpc::request(req, &console.token)).await {
-        Ok(_) => Ok(to_list(&console)),
+        Ok(_) => Ok(form::redirect(&console, "/templates")),
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             let errors = Errors::from_api(&console.fmt, &ApiError::from_status("dispatch", &status), input_of);
             form_page(&state, &console, v, errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -360,7 +330,7 @@ pub async fn delete(State(state): State<Web>, console: Console, Path(id): Path<i
         .await
         .map_err(|s| console.fail_status("dispatch", &s))?;
     tracing::info!(user_id = console.user_id, template_id = id, "recurring template deleted from the console");
-    Ok(to_list(&console))
+    Ok(form::redirect(&console, "/templates"))
 }
 
 #[derive(Debug, Deserialize)]
