@@ -2,7 +2,11 @@
 //! `oneshot` against the four services started on ephemeral ports, each on a
 //! fresh database (SQLite, and PostgreSQL too with `TEST_DATABASE_URL`):
 //! readiness, a login and an authenticated call through to a service, a role
-//! refusal, and the shape of a validation error.
+//! refusal, and the shape of a validation error; `api/exports.rs`, the CSV
+//! exports.
+
+#[path = "api/exports.rs"]
+mod exports;
 
 use std::net::SocketAddr;
 

@@ -1,12 +1,13 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs`) and the gateway's own (`auth.rs`,
 //! `users.rs`, `health.rs`), over what they share: the extractors
-//! (`extract.rs`), the conversions (`convert.rs`), the failure answers
+//! (`extract.rs`), the conversions (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
 pub(crate) mod auth;
 pub(crate) mod bugs;
 pub(crate) mod convert;
+mod csv;
 pub(crate) mod dispatch;
 pub(crate) mod extract;
 pub(crate) mod failures;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             get(dispatch::clients::get_client).patch(dispatch::clients::update_client).delete(dispatch::clients::delete_client),
         )
         .route("/api/bookings", get(dispatch::bookings::list_bookings).post(dispatch::bookings::create_booking))
+        .route("/api/bookings/export", get(dispatch::exports::export_bookings))
         .route("/api/bookings/batch", post(dispatch::bookings::create_bookings))
         .route("/api/bookings/generate", post(dispatch::templates::generate_bookings))
         .route("/api/recurring-templates", get(dispatch::templates::list_templates).post(dispatch::templates::create_template))
@@ -65,10 +67,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bookings/{id}/status", post(dispatch::bookings::update_booking_status))
         .route("/api/bookings/{id}/reassign", post(dispatch::bookings::reassign_booking))
         .route("/api/dispatch/runs", get(dispatch::runs::list_runs).post(dispatch::runs::run_dispatch))
+        .route("/api/dispatch/runs/export", get(dispatch::exports::export_runs))
         .route("/api/dispatch/runs/{id}", get(dispatch::runs::get_run))
         .route("/api/dispatch/runs/{id}/assignments", get(dispatch::runs::run_assignments))
         .route("/api/dispatch/board", get(dispatch::runs::board))
         .route("/api/dispatch/assignments", get(dispatch::runs::list_assignments))
+        .route("/api/dispatch/assignments/export", get(dispatch::exports::export_assignments))
         .route("/api/dispatch/autonomy/settings", get(dispatch::autonomy::get_settings).put(dispatch::autonomy::update_settings))
         .route("/api/dispatch/autonomy/suggestions", get(dispatch::autonomy::list_suggestions))
         .route("/api/dispatch/autonomy/suggestions/{id}/accept", post(dispatch::autonomy::accept_suggestion))

@@ -19,6 +19,7 @@ mod core;
 pub mod domain;
 mod error;
 pub mod eta;
+mod exports;
 mod metrics;
 mod peers;
 pub mod planning;

@@ -16,16 +16,17 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb, violation_pb},
+    exports::{self, Export},
     input::{
-        self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, booking_status, checked_page, mask_paths, merge_booking, merge_client,
-        merge_driver, optional_query, prefix_store, required,
+        self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, assignment_status, booking_status, checked_page, mask_paths, merge_booking,
+        merge_client, merge_driver, optional_query, prefix_store, required,
     },
     services::{DispatchApi, caller},
 };
 use crate::{
     core::PositionBatch,
     domain::{
-        AssignmentStatus, Invalid, RunMode,
+        Invalid, RunMode,
         filters::{AssignmentFilter, BookingFilter, DriverFilter},
         plan::{Forced, Move},
     },
@@ -38,6 +39,9 @@ type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse
 #[tonic::async_trait]
 impl DispatchService for DispatchApi {
     type WatchAssignmentsStream = BoardStream;
+    type ExportBookingsStream = Export<pb::ExportBookingsResponse>;
+    type ExportAssignmentsStream = Export<pb::ExportAssignmentsResponse>;
+    type ExportDispatchRunsStream = Export<pb::ExportDispatchRunsResponse>;
 
     async fn get_company(&self, req: Request<pb::GetCompanyRequest>) -> Result<Response<pb::GetCompanyResponse>, Status> {
         let c = caller(&req)?;
@@ -230,6 +234,7 @@ impl DispatchService for DispatchApi {
             statuses: r.statuses.iter().map(|&s| booking_status("statuses", s)).collect::<Result<_, _>>()?,
             client_id: r.client_id.map(|v| input::id("client_id", v)).transpose()?,
             driver_id: r.driver_id.map(|v| input::id("driver_id", v)).transpose()?,
+            ..Default::default()
         };
         let (rows, total) = self.core.list_bookings(c.company_id, &filter, p).await?;
         Ok(Response::new(pb::ListBookingsResponse {
@@ -364,22 +369,13 @@ impl DispatchService for DispatchApi {
         let c = caller(&req)?;
         let r = req.into_inner();
         let p = checked_page(r.page.as_ref())?;
-        let statuses = r
-            .statuses
-            .iter()
-            .map(|&s| match pb::AssignmentStatus::try_from(s) {
-                Ok(pb::AssignmentStatus::Planned) => Ok(AssignmentStatus::Planned),
-                Ok(pb::AssignmentStatus::Active) => Ok(AssignmentStatus::Active),
-                Ok(pb::AssignmentStatus::Done) => Ok(AssignmentStatus::Done),
-                Ok(pb::AssignmentStatus::Superseded) => Ok(AssignmentStatus::Superseded),
-                _ => Err(Invalid::new("statuses", format!("unknown assignment status {s}"))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let statuses = r.statuses.iter().map(|&s| assignment_status("statuses", s)).collect::<Result<Vec<_>, _>>()?;
         let filter = AssignmentFilter {
             run_id: r.run_id.map(|v| input::id("run_id", v)).transpose()?,
             driver_id: r.driver_id.map(|v| input::id("driver_id", v)).transpose()?,
             service_day: r.service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?,
             statuses,
+            ..Default::default()
         };
         let (rows, total) = self.core.list_assignments(c.company_id, &filter, p).await?;
         Ok(Response::new(pb::ListAssignmentsResponse {
@@ -462,5 +458,29 @@ impl DispatchService for DispatchApi {
             }
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn export_bookings(
+        &self,
+        req: Request<pb::ExportBookingsRequest>,
+    ) -> Result<Response<Export<pb::ExportBookingsResponse>>, Status> {
+        let c = caller(&req)?;
+        Ok(Response::new(exports::bookings(&self.core, c.company_id, req.into_inner())?))
+    }
+
+    async fn export_assignments(
+        &self,
+        req: Request<pb::ExportAssignmentsRequest>,
+    ) -> Result<Response<Export<pb::ExportAssignmentsResponse>>, Status> {
+        let c = caller(&req)?;
+        Ok(Response::new(exports::assignments(&self.core, c.company_id, req.into_inner())?))
+    }
+
+    async fn export_dispatch_runs(
+        &self,
+        req: Request<pb::ExportDispatchRunsRequest>,
+    ) -> Result<Response<Export<pb::ExportDispatchRunsResponse>>, Status> {
+        let c = caller(&req)?;
+        Ok(Response::new(exports::runs(&self.core, c.company_id, req.into_inner())?))
     }
 }

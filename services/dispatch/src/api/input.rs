@@ -11,7 +11,8 @@ use super::convert::booking_status_pb;
 use crate::error::Error;
 
 use crate::domain::{
-    BookingStatus, DriverStatus, Invalid, Mobility, VehicleKind,
+    AssignmentStatus, BookingStatus, DriverStatus, Invalid, Mobility, VehicleKind,
+    filters::DayRange,
     geo::Point,
     input::{BookingInput, ClientInput, DriverInput, TemplateInput},
 };
@@ -266,6 +267,24 @@ pub(super) fn checked_page(p: Option<&common::PageRequest>) -> Result<(u64, u64)
 pub(super) fn booking_status(field: &str, v: i32) -> Result<BookingStatus, Invalid> {
     let s = pb::BookingStatus::try_from(v).map_err(|_| Invalid::new(field, format!("unknown booking status {v}")))?;
     BookingStatus::ALL.iter().copied().find(|b| booking_status_pb(*b) == s).ok_or_else(|| Invalid::new(field, "must be a booking status"))
+}
+
+pub(super) fn assignment_status(field: &str, v: i32) -> Result<AssignmentStatus, Invalid> {
+    match pb::AssignmentStatus::try_from(v) {
+        Ok(pb::AssignmentStatus::Planned) => Ok(AssignmentStatus::Planned),
+        Ok(pb::AssignmentStatus::Active) => Ok(AssignmentStatus::Active),
+        Ok(pb::AssignmentStatus::Done) => Ok(AssignmentStatus::Done),
+        Ok(pb::AssignmentStatus::Superseded) => Ok(AssignmentStatus::Superseded),
+        _ => Err(Invalid::new(field, format!("unknown assignment status {v}"))),
+    }
+}
+
+/// The days of an export: `days.from_day` to `days.to_day`, both optional.
+pub(super) fn day_range(r: Option<&pb::DayRange>) -> Result<DayRange, Invalid> {
+    let Some(r) = r else { return Ok(DayRange::default()) };
+    let from = r.from_day.as_deref().map(|d| day("days.from_day", d)).transpose()?;
+    let to = r.to_day.as_deref().map(|d| day("days.to_day", d)).transpose()?;
+    DayRange::new(from, to).map_err(|e| Invalid::new("days.to_day", e))
 }
 
 pub(super) fn required<T>(field: &str, v: Option<T>) -> Result<T, Status> {

@@ -2,6 +2,7 @@
 //! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
 //! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
+//! `exports.rs` streams the CSV exports' rows;
 //! `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
 //! makes `atmr demo`'s data through the same checks.
 
@@ -9,6 +10,7 @@ mod autonomy;
 mod convert;
 pub mod demo;
 mod dispatch;
+mod exports;
 mod input;
 mod services;
 mod status;

@@ -5,14 +5,18 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _, Set, sea_query::Expr,
+    QuerySelect as _, Select, Set, sea_query::Expr,
 };
 
 use super::{
     entities::{assignment, booking},
     shared::{Page, Store, StoreError, live},
 };
-use crate::domain::{AssignmentStatus, filters::AssignmentFilter, plan::NewAssignment};
+use crate::domain::{
+    AssignmentStatus,
+    filters::{AssignmentFilter, DayRange},
+    plan::NewAssignment,
+};
 
 /// A change on a company's board, for WatchAssignments.
 #[derive(Clone, Debug)]
@@ -62,26 +66,7 @@ impl Store {
         f: &AssignmentFilter,
         (page, per_page): (u64, u64),
     ) -> Result<Page<assignment::Model>, StoreError> {
-        let mut q = assignment::Entity::find().filter(assignment::Column::CompanyId.eq(company_id));
-        if let Some(run) = f.run_id {
-            q = q.filter(assignment::Column::DispatchRunId.eq(run));
-        }
-        if let Some(driver) = f.driver_id {
-            q = q.filter(assignment::Column::DriverId.eq(driver));
-        }
-        if let Some(day) = f.service_day {
-            let of_day = sea_orm::sea_query::Query::select()
-                .column(booking::Column::Id)
-                .from(booking::Entity)
-                .and_where(booking::Column::CompanyId.eq(company_id))
-                .and_where(booking::Column::ServiceDay.eq(day.to_string()))
-                .to_owned();
-            q = q.filter(assignment::Column::BookingId.in_subquery(of_day));
-        }
-        if !f.statuses.is_empty() {
-            q = q.filter(assignment::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
-        }
-        let q = q
+        let q = assignments_matching(company_id, f)
             .order_by(assignment::Column::DriverId, Order::Asc)
             .order_by(assignment::Column::PlannedPickupAt, Order::Asc)
             .order_by(assignment::Column::Id, Order::Asc);
@@ -89,6 +74,39 @@ impl Store {
         let rows = q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?;
         Ok((rows, total))
     }
+}
+
+/// The company's assignments that `f` asks for, unordered: the list's and
+/// the export's query.
+pub(super) fn assignments_matching(company_id: i64, f: &AssignmentFilter) -> Select<assignment::Entity> {
+    let mut q = assignment::Entity::find().filter(assignment::Column::CompanyId.eq(company_id));
+    if let Some(run) = f.run_id {
+        q = q.filter(assignment::Column::DispatchRunId.eq(run));
+    }
+    if let Some(driver) = f.driver_id {
+        q = q.filter(assignment::Column::DriverId.eq(driver));
+    }
+    if f.service_day.is_some() || f.days != DayRange::default() {
+        let mut of_days = sea_orm::sea_query::Query::select()
+            .column(booking::Column::Id)
+            .from(booking::Entity)
+            .and_where(booking::Column::CompanyId.eq(company_id))
+            .to_owned();
+        if let Some(day) = f.service_day {
+            of_days.and_where(booking::Column::ServiceDay.eq(day.to_string()));
+        }
+        if let Some(from) = f.days.from {
+            of_days.and_where(booking::Column::ServiceDay.gte(from.to_string()));
+        }
+        if let Some(to) = f.days.to {
+            of_days.and_where(booking::Column::ServiceDay.lte(to.to_string()));
+        }
+        q = q.filter(assignment::Column::BookingId.in_subquery(of_days));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(assignment::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    q
 }
 
 /// Marks the live (planned or active) assignments of `bookings` superseded and returns them.

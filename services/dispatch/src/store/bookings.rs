@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
+    QueryOrder as _, QuerySelect as _, Select, Set, TransactionTrait as _,
 };
 
 use super::{
@@ -22,6 +22,37 @@ use crate::domain::{
     input::BookingInput,
     plan::{local_day, local_minute},
 };
+
+/// The company's bookings that `f` asks for, unordered: the list's and the
+/// export's query.
+pub(super) fn bookings_matching(company_id: i64, f: &BookingFilter) -> Select<booking::Entity> {
+    let mut q = booking::Entity::find().filter(booking::Column::CompanyId.eq(company_id));
+    if let Some(day) = f.service_day {
+        q = q.filter(booking::Column::ServiceDay.eq(day.to_string()));
+    }
+    if let Some(from) = f.days.from {
+        q = q.filter(booking::Column::ServiceDay.gte(from.to_string()));
+    }
+    if let Some(to) = f.days.to {
+        q = q.filter(booking::Column::ServiceDay.lte(to.to_string()));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(booking::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(client) = f.client_id {
+        q = q.filter(booking::Column::ClientId.eq(client));
+    }
+    if let Some(driver) = f.driver_id {
+        let on_route = sea_orm::sea_query::Query::select()
+            .column(assignment::Column::BookingId)
+            .from(assignment::Entity)
+            .and_where(assignment::Column::DriverId.eq(driver))
+            .and_where(assignment::Column::Status.is_in(live()))
+            .to_owned();
+        q = q.filter(booking::Column::Id.in_subquery(on_route));
+    }
+    q
+}
 
 impl Store {
     /// Creates every booking or none. Every bad row is named in the error
@@ -136,26 +167,8 @@ impl Store {
         f: &BookingFilter,
         (page, per_page): (u64, u64),
     ) -> Result<Page<booking::Model>, StoreError> {
-        let mut q = booking::Entity::find().filter(booking::Column::CompanyId.eq(company_id));
-        if let Some(day) = f.service_day {
-            q = q.filter(booking::Column::ServiceDay.eq(day.to_string()));
-        }
-        if !f.statuses.is_empty() {
-            q = q.filter(booking::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
-        }
-        if let Some(client) = f.client_id {
-            q = q.filter(booking::Column::ClientId.eq(client));
-        }
-        if let Some(driver) = f.driver_id {
-            let on_route = sea_orm::sea_query::Query::select()
-                .column(assignment::Column::BookingId)
-                .from(assignment::Entity)
-                .and_where(assignment::Column::DriverId.eq(driver))
-                .and_where(assignment::Column::Status.is_in(live()))
-                .to_owned();
-            q = q.filter(booking::Column::Id.in_subquery(on_route));
-        }
-        let q = q.order_by(booking::Column::ScheduledTime, Order::Asc).order_by(booking::Column::Id, Order::Asc);
+        let q =
+            bookings_matching(company_id, f).order_by(booking::Column::ScheduledTime, Order::Asc).order_by(booking::Column::Id, Order::Asc);
         let total = q.clone().count(&self.db).await?;
         let rows = q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?;
         Ok((rows, total))

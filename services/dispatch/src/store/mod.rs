@@ -3,7 +3,8 @@
 //! `day`, the drivers' days a reassignment holds, and `board`, the live
 //! board's relay between replicas), `autonomy` (settings,
 //! leases, suggestions, the manager's view of the day) and `eta` (models,
-//! observed trips, drift checks); `entities` are the tables.
+//! observed trips, drift checks), `exports` (rows a chunk at a time, by
+//! keyset); `entities` are the tables.
 //!
 //! Set-based: a dispatch run loads its inputs in a fixed number of queries and
 //! writes its assignments and booking statuses with a fixed number of
@@ -22,6 +23,7 @@ pub mod day;
 pub mod drivers;
 pub mod entities;
 pub mod eta;
+pub mod exports;
 pub mod runs;
 mod shared;
 pub mod templates;
