@@ -94,6 +94,8 @@ impl Modify for Bearer {
         crate::routes::dispatch::exports::export_bookings,
         crate::routes::dispatch::exports::export_assignments,
         crate::routes::dispatch::exports::export_runs,
+        crate::routes::privacy::export_client,
+        crate::routes::privacy::erase_client,
         crate::routes::dispatch::autonomy::get_settings,
         crate::routes::dispatch::autonomy::update_settings,
         crate::routes::dispatch::autonomy::list_suggestions,

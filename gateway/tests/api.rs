@@ -3,10 +3,12 @@
 //! fresh database (SQLite, and PostgreSQL too with `TEST_DATABASE_URL`):
 //! readiness, a login and an authenticated call through to a service, a role
 //! refusal, and the shape of a validation error; `api/exports.rs`, the CSV
-//! exports.
+//! exports; `api/privacy.rs`, a patient's export and erasure.
 
 #[path = "api/exports.rs"]
 mod exports;
+#[path = "api/privacy.rs"]
+mod privacy;
 
 use std::net::SocketAddr;
 

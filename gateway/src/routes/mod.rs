@@ -1,5 +1,6 @@
 //! The public routes, one module per service they call (`dispatch/`,
-//! `notify/`, `bugs/`, `safety.rs`) and the gateway's own (`auth.rs`,
+//! `notify/`, `bugs/`, `safety.rs`; `privacy.rs`, a patient's export and
+//! erasure, over dispatch and notify) and the gateway's own (`auth.rs`,
 //! `users.rs`, `health.rs`), over what they share: the extractors
 //! (`extract.rs`), the conversions (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
@@ -14,6 +15,7 @@ pub(crate) mod failures;
 pub(crate) mod field;
 mod health;
 pub(crate) mod notify;
+pub(crate) mod privacy;
 pub(crate) mod safety;
 pub(crate) mod users;
 
@@ -57,6 +59,8 @@ pub fn router(state: AppState) -> Router {
             "/api/clients/{id}",
             get(dispatch::clients::get_client).patch(dispatch::clients::update_client).delete(dispatch::clients::delete_client),
         )
+        .route("/api/clients/{id}/export", get(privacy::export_client))
+        .route("/api/clients/{id}/erase", post(privacy::erase_client))
         .route("/api/bookings", get(dispatch::bookings::list_bookings).post(dispatch::bookings::create_booking))
         .route("/api/bookings/export", get(dispatch::exports::export_bookings))
         .route("/api/bookings/batch", post(dispatch::bookings::create_bookings))

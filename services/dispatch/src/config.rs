@@ -44,6 +44,10 @@ pub struct Config {
     /// How often the scheduler looks for due cycles and drift checks
     /// (`DISPATCH_AUTONOMY_TICK_MS` 1,000; 0: no schedule, only on request).
     pub autonomy_tick: Option<Duration>,
+    /// How often the retention job anonymises finished trips past their
+    /// company's `erase_completed_after_days` (`DISPATCH_RETENTION_TICK_SECS`
+    /// 86,400: daily, and once at start; 0: never).
+    pub retention_tick: Option<Duration>,
     /// The drift check's window and retries (`DISPATCH_DRIFT_WINDOW_HOURS` 24,
     /// `DISPATCH_DRIFT_MIN_TRIPS` 20, `DISPATCH_DRIFT_RETRIES` 2,
     /// `DISPATCH_DRIFT_RETRY_DELAY_MS` 5,000).
@@ -119,6 +123,10 @@ impl Config {
             autonomy_tick: match env.u64_in("DISPATCH_AUTONOMY_TICK_MS", 1_000, 0..=60_000)? {
                 0 => None,
                 ms => Some(Duration::from_millis(ms)),
+            },
+            retention_tick: match env.u64_in("DISPATCH_RETENTION_TICK_SECS", 86_400, 0..=7 * 86_400)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
             },
             drift: drift::DriftConfig {
                 window: chrono::Duration::hours(env.u64_in("DISPATCH_DRIFT_WINDOW_HOURS", 24, 1..=24 * 30)? as i64),

@@ -23,6 +23,7 @@ mod exports;
 mod metrics;
 mod peers;
 pub mod planning;
+mod privacy;
 mod reassign;
 pub mod routing;
 mod run;
@@ -85,6 +86,9 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     if let Some(every) = cfg.autonomy_tick {
         let polling = store::Store::new(rt.db.clone(), cfg.default_tz);
         tokio::spawn(autonomy::manager::schedule(core.manager.clone(), polling, every, life.clone()));
+    }
+    if let Some(every) = cfg.retention_tick {
+        tokio::spawn(privacy::schedule_retention(core.clone(), every, life.clone()));
     }
     let autonomy =
         AutonomyServiceServer::new(api::AutonomyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);

@@ -242,6 +242,7 @@ mod tests {
             status_reason: String::new(),
             created_at: now,
             updated_at: now,
+            anonymised_at: None,
         };
         let limit = RideLimit { factor: 1.5, extra: Duration::minutes(15) };
         let router = Router::new(crate::routing::Haversine::default());

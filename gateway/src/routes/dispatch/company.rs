@@ -22,11 +22,14 @@ pub struct Company {
     id: i64,
     name: String,
     time_zone: String,
+    /// Finished trips' personal fields (addresses, notes) are anonymised this
+    /// many days after their service day by a daily job; 0: never.
+    erase_completed_after_days: i32,
 }
 
 impl From<pb::Company> for Company {
     fn from(c: pb::Company) -> Self {
-        Self { id: c.id, name: c.name, time_zone: c.time_zone }
+        Self { id: c.id, name: c.name, time_zone: c.time_zone, erase_completed_after_days: c.erase_completed_after_days }
     }
 }
 
@@ -54,6 +57,9 @@ struct CompanyPatch {
     /// An IANA time zone such as `Europe/Zurich`.
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", max_length = 64)]
     time_zone: String,
+    /// 0 (never, the default) or 1 to 3650 days.
+    #[schema(minimum = 0, maximum = 3650)]
+    erase_completed_after_days: i32,
 }
 
 #[utoipa::path(
@@ -65,7 +71,7 @@ struct CompanyPatch {
     responses((status = 200, description = "OK", body = Company), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
-/// `PATCH /api/company` `{name?, time_zone?}` (admins).
+/// `PATCH /api/company` `{name?, time_zone?, erase_completed_after_days?}` (admins).
 pub async fn update_company(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,7 +80,12 @@ pub async fn update_company(
     caller.require(&[Role::Admin])?;
     let (paths, p): (_, CompanyPatch) = patch(body)?;
     let req = pb::UpdateCompanyRequest {
-        company: Some(pb::Company { name: p.name, time_zone: p.time_zone, ..Default::default() }),
+        company: Some(pb::Company {
+            name: p.name,
+            time_zone: p.time_zone,
+            erase_completed_after_days: p.erase_completed_after_days,
+            ..Default::default()
+        }),
         update_mask: mask(paths),
     };
     let res = client(&state).update_company(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;

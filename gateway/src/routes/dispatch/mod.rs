@@ -11,5 +11,5 @@ pub(crate) mod company;
 pub(crate) mod drivers;
 pub(crate) mod exports;
 pub(crate) mod runs;
-mod shared;
+pub(crate) mod shared;
 pub(crate) mod templates;

@@ -63,11 +63,11 @@ pub(super) fn assignment_statuses() -> Array {
     field::list_of(&ASSIGNMENT_STATUSES)
 }
 
-pub(super) fn dispatch_error(status: tonic::Status) -> ApiError {
+pub(crate) fn dispatch_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("dispatch", &status)
 }
 
-pub(super) fn client(state: &AppState) -> DispatchServiceClient<crate::downstream::Guarded> {
+pub(crate) fn client(state: &AppState) -> DispatchServiceClient<crate::downstream::Guarded> {
     state.dispatch.clone()
 }
 

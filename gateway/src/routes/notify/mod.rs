@@ -5,4 +5,4 @@
 pub(crate) mod channels;
 pub(crate) mod monitors;
 pub(crate) mod outbox;
-mod shared;
+pub(crate) mod shared;

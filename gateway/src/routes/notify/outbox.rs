@@ -79,6 +79,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
         channel_id: q.channel_id,
         event_type: q.event_type,
         created: time_range(q.from.as_deref(), q.to.as_deref())?,
+        field: None,
     };
     let res = state.notify.clone().list_notifications(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
     Ok(Json(Page::new(res.notifications.into_iter().map(notification_json).collect(), res.page)))

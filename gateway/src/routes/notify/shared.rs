@@ -56,12 +56,12 @@ pub(super) fn recipients() -> Array {
         .build()
 }
 
-pub(super) fn notify_error(status: tonic::Status) -> ApiError {
+pub(crate) fn notify_error(status: tonic::Status) -> ApiError {
     ApiError::from_status("notify", &status)
 }
 
 /// A notification as the API answers it.
-pub(super) fn notification_json(n: pb::Notification) -> Value {
+pub(crate) fn notification_json(n: pb::Notification) -> Value {
     json!({
         "id": n.id,
         "channel_id": n.channel_id,

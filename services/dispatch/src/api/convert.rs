@@ -78,7 +78,13 @@ pub(super) fn assignment_status_pb(id: i64, s: &str) -> Result<pb::AssignmentSta
 }
 
 pub(super) fn company_pb(c: company::Model) -> pb::Company {
-    pb::Company { id: c.id, name: c.name, time_zone: c.time_zone, create_time: Some(timestamp(c.created_at)) }
+    pb::Company {
+        id: c.id,
+        name: c.name,
+        time_zone: c.time_zone,
+        create_time: Some(timestamp(c.created_at)),
+        erase_completed_after_days: c.erase_completed_after_days.unwrap_or(0),
+    }
 }
 
 pub(super) fn driver_pb(d: driver::Model) -> Result<pb::Driver, UnknownValue> {

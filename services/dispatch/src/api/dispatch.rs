@@ -21,6 +21,7 @@ use super::{
         self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, assignment_status, booking_status, checked_page, mask_paths, merge_booking,
         merge_client, merge_driver, optional_query, prefix_store, required,
     },
+    privacy,
     services::{DispatchApi, caller},
 };
 use crate::{
@@ -52,7 +53,7 @@ impl DispatchService for DispatchApi {
     async fn update_company(&self, req: Request<pb::UpdateCompanyRequest>) -> Result<Response<pb::UpdateCompanyResponse>, Status> {
         let c = require_role(&req, &[Role::Admin])?.clone();
         let r = req.into_inner();
-        let paths = mask_paths(r.update_mask.as_ref(), &["name", "time_zone"])?;
+        let paths = mask_paths(r.update_mask.as_ref(), &["name", "time_zone", "erase_completed_after_days"])?;
         let patch = required("company", r.company)?;
         let saved = self
             .core
@@ -60,6 +61,9 @@ impl DispatchService for DispatchApi {
                 for p in paths {
                     match p {
                         "name" => company.name = kit::input::required_line("company.name", &patch.name, input::MAX_NAME)?,
+                        "erase_completed_after_days" => {
+                            company.erase_completed_after_days = input::retention_days(patch.erase_completed_after_days)?;
+                        }
                         _ => {
                             let tz: chrono_tz::Tz = patch.time_zone.trim().parse().map_err(|_| {
                                 Invalid::new(
@@ -174,6 +178,14 @@ impl DispatchService for DispatchApi {
         let id = input::id("client_id", req.into_inner().client_id)?;
         self.core.delete_client(c.company_id, id).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn export_client(&self, req: Request<pb::ExportClientRequest>) -> Result<Response<pb::ExportClientResponse>, Status> {
+        Ok(Response::new(privacy::export(&self.core, req).await?))
+    }
+
+    async fn erase_client(&self, req: Request<pb::EraseClientRequest>) -> Result<Response<pb::EraseClientResponse>, Status> {
+        Ok(Response::new(privacy::erase(&self.core, req).await?))
     }
 
     async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {

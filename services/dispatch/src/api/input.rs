@@ -287,6 +287,16 @@ pub(super) fn day_range(r: Option<&pb::DayRange>) -> Result<DayRange, Invalid> {
     DayRange::new(from, to).map_err(|e| Invalid::new("days.to_day", e))
 }
 
+/// A company's retention of finished trips' personal fields: 0 is off, else
+/// 1 day to 10 years.
+pub(super) fn retention_days(v: i32) -> Result<Option<i32>, Invalid> {
+    match v {
+        0 => Ok(None),
+        1..=3_650 => Ok(Some(v)),
+        _ => Err(Invalid::new("company.erase_completed_after_days", format!("must be 0 (off) or 1 to 3650 days, got {v}"))),
+    }
+}
+
 pub(super) fn required<T>(field: &str, v: Option<T>) -> Result<T, Status> {
     v.ok_or_else(|| Invalid::new(field, "is required").into())
 }

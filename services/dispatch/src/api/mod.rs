@@ -2,7 +2,8 @@
 //! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
 //! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
-//! `exports.rs` streams the CSV exports' rows;
+//! `exports.rs` streams the CSV exports' rows; `privacy.rs` a patient's
+//! export and erasure;
 //! `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
 //! makes `atmr demo`'s data through the same checks.
 
@@ -12,6 +13,7 @@ pub mod demo;
 mod dispatch;
 mod exports;
 mod input;
+mod privacy;
 mod services;
 mod status;
 

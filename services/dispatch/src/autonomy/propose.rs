@@ -265,6 +265,7 @@ mod tests {
             status_reason: String::new(),
             created_at: at(-600),
             updated_at: at(-600),
+            anonymised_at: None,
         }
     }
 

@@ -295,5 +295,6 @@ fn booking_row(company_id: i64, b: BookingInput, mobility: Mobility, day: NaiveD
         status_reason: Set(String::new()),
         created_at: Set(now),
         updated_at: Set(now),
+        anonymised_at: Set(None),
     }
 }

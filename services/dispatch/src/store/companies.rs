@@ -20,6 +20,7 @@ impl Store {
             time_zone: self.default_tz.name().to_owned(),
             created_at: now,
             updated_at: now,
+            erase_completed_after_days: None,
         }))
     }
 
@@ -38,7 +39,12 @@ impl Store {
         company::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(company::Column::Id)
-                    .update_columns([company::Column::Name, company::Column::TimeZone, company::Column::UpdatedAt])
+                    .update_columns([
+                        company::Column::Name,
+                        company::Column::TimeZone,
+                        company::Column::UpdatedAt,
+                        company::Column::EraseCompletedAfterDays,
+                    ])
                     .to_owned(),
             )
             .exec_without_returning(&self.db)

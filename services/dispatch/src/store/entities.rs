@@ -26,6 +26,7 @@ entity!(company, "company", {
     time_zone: String,
     created_at: ChronoDateTimeUtc,
     updated_at: ChronoDateTimeUtc,
+    erase_completed_after_days: Option<i32>,
 });
 
 entity!(driver, "driver", {
@@ -60,6 +61,8 @@ entity!(client, "client", {
     created_at: ChronoDateTimeUtc,
     updated_at: ChronoDateTimeUtc,
     deleted_at: Option<ChronoDateTimeUtc>,
+    erased_at: Option<ChronoDateTimeUtc>,
+    erasure_reference: Option<String>,
 });
 
 entity!(booking, "booking", {
@@ -88,6 +91,7 @@ entity!(booking, "booking", {
     status_reason: String,
     created_at: ChronoDateTimeUtc,
     updated_at: ChronoDateTimeUtc,
+    anonymised_at: Option<ChronoDateTimeUtc>,
 });
 
 entity!(dispatch_run, "dispatch_run", {

@@ -4,7 +4,8 @@
 //! board's relay between replicas), `autonomy` (settings,
 //! leases, suggestions, the manager's view of the day) and `eta` (models,
 //! observed trips, drift checks), `exports` (rows a chunk at a time, by
-//! keyset); `entities` are the tables.
+//! keyset), `privacy` (a patient's record, erasure, the retention of
+//! finished trips); `entities` are the tables.
 //!
 //! Set-based: a dispatch run loads its inputs in a fixed number of queries and
 //! writes its assignments and booking statuses with a fixed number of
@@ -24,6 +25,7 @@ pub mod drivers;
 pub mod entities;
 pub mod eta;
 pub mod exports;
+pub mod privacy;
 pub mod runs;
 mod shared;
 pub mod templates;

@@ -170,6 +170,7 @@ impl Store {
                 status_reason: Set(format!("recurring template {}", t.id)),
                 created_at: Set(now),
                 updated_at: Set(now),
+                anonymised_at: Set(None),
             }
         };
         let mut present = 0;

@@ -3,7 +3,8 @@
 //! their statement count, reassignment (concurrent ones into one day too),
 //! positions, the live board, that patients' details never reach the log, that
 //! a corrupt stored ETA model answers only the generic internal error, and that
-//! a stored value outside its vocabulary is an error, never a default.
+//! a stored value outside its vocabulary is an error, never a default; a
+//! patient's export and erasure, and the retention of finished trips.
 
 mod bookings;
 mod eta;
@@ -12,5 +13,6 @@ mod osrm;
 mod privacy;
 mod reassign;
 mod resources;
+mod rights;
 mod runs;
 mod unknown_values;

@@ -71,6 +71,22 @@ pub fn page(p: Option<&common::PageRequest>) -> Result<(u64, u64), Error> {
 }
 
 /// The filter of a list or a replay.
+/// A list's field filter: a name and 1 to 500 values.
+pub fn field_match(m: Option<&pb::FieldMatch>) -> Result<Option<(String, Vec<String>)>, Error> {
+    let Some(m) = m else { return Ok(None) };
+    let name = kit::input::required_line("field.name", &m.name, 100)?;
+    if m.values.is_empty() || m.values.len() > 500 {
+        return Err(Error::invalid("field.values", format!("must hold 1 to 500 values, got {}", m.values.len())));
+    }
+    let values = m
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| kit::input::required_line(&format!("field.values[{i}]"), v, 1024))
+        .collect::<Result<_, _>>()?;
+    Ok(Some((name, values)))
+}
+
 pub fn filter(
     statuses: &[i32],
     channel_id: Option<&str>,
@@ -97,6 +113,7 @@ pub fn filter(
         event_type: event.map(|e| event_type("event_type", e, false)).transpose()?.filter(|e| !e.is_empty()),
         created_from,
         created_to,
+        field: None,
     })
 }
 

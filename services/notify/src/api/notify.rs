@@ -55,7 +55,8 @@ impl NotifyService for NotifyApi {
         let company_id = require_role(&req, ADMINS)?.company_id;
         let r = req.get_ref();
         let page = input::page(r.page.as_ref())?;
-        let f = input::filter(&r.statuses, r.channel_id.as_deref(), r.event_type.as_deref(), r.created.as_ref())?;
+        let mut f = input::filter(&r.statuses, r.channel_id.as_deref(), r.event_type.as_deref(), r.created.as_ref())?;
+        f.field = input::field_match(r.field.as_ref())?;
         let (rows, total) = self.core.notifications.list(company_id, &f, page).await?;
         Ok(Response::new(pb::ListNotificationsResponse {
             notifications: convert::notifications(rows)?,

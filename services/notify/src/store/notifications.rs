@@ -10,7 +10,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseTransaction, DbBackend, DbErr, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _, sea_query::OnConflict,
+    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _,
+    sea_query::{LikeExpr, OnConflict},
 };
 
 use crate::{
@@ -30,6 +31,8 @@ pub struct Filter {
     pub event_type: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// A field's name and the values it may have.
+    pub field: Option<(String, Vec<String>)>,
 }
 
 impl Filter {
@@ -50,6 +53,16 @@ impl Filter {
         }
         if let Some(to) = self.created_to {
             c = c.add(N::CreatedAt.lt(to));
+        }
+        if let Some((name, values)) = &self.field {
+            // Fields are stored as JSON, `[{"name":…,"value":…,"inline":…}]`:
+            // the pair is matched as serde_json writes it.
+            let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+            let escaped = |s: String| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            c = c.add(values.iter().fold(Condition::any(), |any, v| {
+                let pair = format!("{{\"name\":{},\"value\":{},", quoted(name), quoted(v));
+                any.add(N::Fields.like(LikeExpr::new(format!("%{}%", escaped(pair))).escape('\\')))
+            }));
         }
         c
     }
