@@ -269,6 +269,7 @@ manifest-shift = Shift
 manifest-first = First stop
 manifest-trips = Trips
 manifest-print = Print
+manifest-csv = Download as CSV
 manifest-time = Time
 manifest-stop = Stop
 manifest-address = Address

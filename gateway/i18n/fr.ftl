@@ -269,6 +269,7 @@ manifest-shift = Service
 manifest-first = Premier arrêt
 manifest-trips = Courses
 manifest-print = Imprimer
+manifest-csv = Télécharger en CSV
 manifest-time = Heure
 manifest-stop = Arrêt
 manifest-address = Adresse

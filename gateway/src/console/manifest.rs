@@ -3,7 +3,8 @@
 //! (`/manifest/{driver_id}?day=`): every stop in the order of the route, with
 //! its planned time, the patient, the address, the mobility, the notes and
 //! the phone. The sheet is the same page on screen and on paper; the print
-//! stylesheet leaves the rest of the console out.
+//! stylesheet leaves the rest of the console out. The same stops download
+//! as CSV (`/manifest/{driver_id}/csv?day=`).
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use askama::Template;
 use atmr_proto::dispatch::v1 as pb;
 use axum::{
     extract::{Path, Query, State},
-    response::Response,
+    response::{IntoResponse as _, Response},
 };
 use kit::auth::Role;
 
@@ -138,6 +139,7 @@ pub async fn index(State(state): State<Web>, console: Console, Query(q): Query<D
 #[template(path = "manifest.html")]
 struct SheetPage {
     page: Page,
+    driver_id: i64,
     day: String,
     day_label: String,
     driver: String,
@@ -163,6 +165,7 @@ pub async fn sheet(
     let fmt = &console.fmt;
     let page = SheetPage {
         page: Page::new(&console, "/manifest", "manifest-title"),
+        driver_id,
         day: day.to_string(),
         day_label: fmt.date_long(day),
         driver: driver.name.clone(),
@@ -172,6 +175,58 @@ pub async fn sheet(
         stops: stops(&data, fmt, driver_id),
     };
     render(&console, &page)
+}
+
+/// `GET /manifest/{driver_id}/csv?day=`: the sheet's stops as CSV, times in
+/// the company's zone, one line per pickup or drop-off.
+pub async fn sheet_csv(
+    State(state): State<Web>,
+    console: Console,
+    Path(driver_id): Path<i64>,
+    Query(q): Query<DayQuery>,
+) -> Result<Response, Failure> {
+    console.require(DISPATCHERS)?;
+    let day = service_day(&console, &q.day)?;
+    let data = data::day(&state, &console, &day.to_string()).await.map_err(|s| console.fail_status("dispatch", &s))?;
+    if !data.drivers.iter().any(|d| d.id == driver_id) {
+        return Err(console.fail(ApiError::new(http::StatusCode::NOT_FOUND, "not_found", format!("driver {driver_id} not found"))));
+    }
+    let body = csv_of(&stops(&data, &console.fmt, driver_id)).map_err(|e| {
+        let status = kit::error::internal(format!("writing a manifest as CSV: {e}"));
+        console.fail(ApiError::from_status("gateway", &status))
+    })?;
+    let name = format!("attachment; filename=\"manifest_{driver_id}_{day}.csv\"");
+    Ok((
+        [
+            (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (http::header::CONTENT_DISPOSITION, name),
+            (http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The stops as CSV lines under a header; typed text made inert.
+fn csv_of(stops: &[Stop]) -> Result<Vec<u8>, csv::Error> {
+    use crate::routes::csv::text;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["time", "stop", "booking_id", "patient", "phone", "address", "mobility", "passengers", "pickup_window", "notes"])?;
+    for s in stops {
+        out.write_record([
+            s.time.clone(),
+            if s.pickup { "pickup" } else { "dropoff" }.to_owned(),
+            s.booking_id.to_string(),
+            text(&s.patient),
+            text(&s.phone),
+            text(&s.address),
+            s.mobility.to_owned(),
+            s.passengers.to_string(),
+            s.window.clone(),
+            text(&s.notes),
+        ])?;
+    }
+    out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
 #[cfg(test)]
@@ -223,5 +278,9 @@ mod tests {
             ]
         );
         assert!(stops(&data, &fmt, 5).iter().all(|s| s.phone.starts_with("+41")), "the phone is on every stop");
+        let csv = String::from_utf8(csv_of(&stops(&data, &fmt, 5)).unwrap()).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 5, "{csv}");
+        assert!(lines[1].starts_with("08:00,pickup,1,Anne Martin,'+41 79 000 00 00,from 1,"), "{csv}");
     }
 }

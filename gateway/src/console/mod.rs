@@ -96,6 +96,7 @@ pub fn router(app: AppState) -> Router {
         .route("/drivers/{id}/deactivate", post(people::deactivate_driver))
         .route("/manifest", get(manifest::index))
         .route("/manifest/{id}", get(manifest::sheet))
+        .route("/manifest/{id}/csv", get(manifest::sheet_csv))
         .route("/map", get(map::page))
         .route("/autonomy", get(autonomy::list))
         .route("/autonomy/cycle", post(autonomy::cycle))

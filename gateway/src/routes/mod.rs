@@ -8,7 +8,7 @@
 pub(crate) mod auth;
 pub(crate) mod bugs;
 pub(crate) mod convert;
-mod csv;
+pub(crate) mod csv;
 pub(crate) mod dispatch;
 pub(crate) mod extract;
 pub(crate) mod failures;
