@@ -97,8 +97,16 @@ impl FromRequestParts<Web> for Console {
             .as_deref()
             .and_then(Locale::parse)
             .unwrap_or_else(|| Locale::negotiate(parts.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())));
-        let token =
-            state.keys.issue_in_generation(&user.id.to_string(), &user.email, user.company_id, role, CALL_TOKEN_TTL, user.token_generation);
+        let subject = user.id.to_string();
+        let holder = kit::auth::Holder {
+            subject: &subject,
+            email: &user.email,
+            company_id: user.company_id,
+            role,
+            generation: user.token_generation,
+            driver_id: user.driver_id,
+        };
+        let token = state.keys.issue_to(&holder, CALL_TOKEN_TTL);
         let mut console = Self {
             user_id: user.id,
             email: user.email,

@@ -1,6 +1,6 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs`) and the gateway's own (`auth.rs`,
-//! `users.rs`, `health.rs`), over what they share: the extractors
+//! `users.rs`, `health.rs`), the driver's own day (`me.rs`), over what they share: the extractors
 //! (`extract.rs`), the conversions (`convert.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
@@ -12,6 +12,7 @@ pub(crate) mod extract;
 pub(crate) mod failures;
 pub(crate) mod field;
 mod health;
+pub(crate) mod me;
 pub(crate) mod notify;
 pub(crate) mod safety;
 pub(crate) mod users;
@@ -76,6 +77,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dispatch/autonomy/cycles", post(dispatch::autonomy::run_cycle))
         .route("/api/dispatch/eta-model", get(dispatch::autonomy::get_eta_model))
         .route("/api/dispatch/drift-checks", get(dispatch::autonomy::list_drift_checks).post(dispatch::autonomy::run_drift_check))
+        .route("/api/me/manifest", get(me::manifest))
+        .route("/api/me/positions", post(me::positions))
+        .route("/api/me/trips/{booking_id}/status", post(me::trip_status_change))
         .route("/api/notifications", get(notify::outbox::list).post(notify::outbox::send))
         .route("/api/notifications/replay", post(notify::outbox::replay))
         .route("/api/notifications/{id}", get(notify::outbox::get))

@@ -1,7 +1,8 @@
 //! The dispatcher's routes, served by the dispatch service, one file per
 //! resource: the company, drivers, patients (`/api/clients`), bookings (one or
 //! a bulk import, status, reassignment), recurring templates, dispatch runs and
-//! assignments, and the autonomous manager. Admins and dispatchers only.
+//! assignments, and the autonomous manager. Admins and dispatchers only;
+//! `shared` also serves the driver's own routes (`routes/me.rs`).
 
 pub(crate) mod autonomy;
 pub(crate) mod bookings;
@@ -9,5 +10,5 @@ pub(crate) mod clients;
 pub(crate) mod company;
 pub(crate) mod drivers;
 pub(crate) mod runs;
-mod shared;
+pub(crate) mod shared;
 pub(crate) mod templates;

@@ -16,6 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb, violation_pb},
+    driver_app,
     input::{
         self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, booking_status, checked_page, mask_paths, merge_booking, merge_client,
         merge_driver, optional_query, prefix_store, required,
@@ -261,16 +262,7 @@ impl DispatchService for DispatchApi {
         let to = booking_status("status", r.status)?;
         let reason = kit::input::optional_line("reason", &r.reason, 300)?;
         let now = self.core.now();
-        let at = match r.occurred_time {
-            None => now,
-            Some(t) => {
-                let at = kit::convert::time(&t).map_err(|m| Status::from(Invalid::new("occurred_time", m)))?;
-                if at > now + chrono::Duration::minutes(1) || at < now - chrono::Duration::hours(24) {
-                    return Err(Invalid::new("occurred_time", "must be within the last 24 hours and not in the future").into());
-                }
-                at
-            }
-        };
+        let at = input::occurred(r.occurred_time.as_ref(), now)?;
         let row = self.core.update_booking_status(c.company_id, id, (to, &reason), now, at).await?;
         Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)?) }))
     }
@@ -462,5 +454,26 @@ impl DispatchService for DispatchApi {
             }
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_driver_manifest(
+        &self,
+        req: Request<pb::GetDriverManifestRequest>,
+    ) -> Result<Response<pb::GetDriverManifestResponse>, Status> {
+        Ok(Response::new(driver_app::manifest(&self.core, req).await?))
+    }
+
+    async fn record_driver_positions(
+        &self,
+        req: Request<pb::RecordDriverPositionsRequest>,
+    ) -> Result<Response<pb::RecordDriverPositionsResponse>, Status> {
+        Ok(Response::new(driver_app::record_positions(&self.core, req).await?))
+    }
+
+    async fn update_trip_status(
+        &self,
+        req: Request<pb::UpdateTripStatusRequest>,
+    ) -> Result<Response<pb::UpdateTripStatusResponse>, Status> {
+        Ok(Response::new(driver_app::update_trip_status(&self.core, req).await?))
     }
 }

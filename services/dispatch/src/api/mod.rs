@@ -2,13 +2,15 @@
 //! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
 //! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
-//! `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
+//! `driver_app.rs` holds the driver app's three calls, which `dispatch.rs`
+//! hands on; `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
 //! makes `atmr demo`'s data through the same checks.
 
 mod autonomy;
 mod convert;
 pub mod demo;
 mod dispatch;
+mod driver_app;
 mod input;
 mod services;
 mod status;
