@@ -132,6 +132,11 @@ impl FromRequestParts<Web> for Console {
 /// The company's time zone, remembered for a minute; Zurich, the service's
 /// default, when dispatch cannot say (the page still renders).
 async fn zone(state: &Web, console: &Console) -> Tz {
+    // A driver may not read the company (dispatch refuses every call but
+    // their own day's); their page takes the zone from their manifest.
+    if console.role == Role::Driver {
+        return chrono_tz::Europe::Zurich;
+    }
     let now = Instant::now();
     if let Some(&(tz, at)) = state.console.zones.lock().expect("zones lock").get(&console.company_id)
         && now.duration_since(at) < ZONE_TTL

@@ -160,8 +160,14 @@ pub struct Recorded {
 /// and for the autonomous manager.
 pub async fn positions(State(state): State<AppState>, caller: Caller, Body(b): Body<Positions>) -> Result<Json<Recorded>, ApiError> {
     caller.require(DRIVERS)?;
-    let positions = b
-        .positions
+    let req = pb::RecordDriverPositionsRequest { positions: positions_pb(b)? };
+    let r = client(&state).record_driver_positions(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(Recorded::from(r)))
+}
+
+/// A batch as dispatch takes it (the console's position queue sends the same body).
+pub(crate) fn positions_pb(b: Positions) -> Result<Vec<pb::DriverPosition>, ApiError> {
+    b.positions
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
@@ -171,10 +177,13 @@ pub async fn positions(State(state): State<AppState>, caller: Caller, Body(b): B
                 accuracy_m: p.accuracy_m,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let req = pb::RecordDriverPositionsRequest { positions };
-    let r = client(&state).record_driver_positions(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
-    Ok(Json(Recorded { accepted: r.accepted, dropped: r.dropped, late: r.late }))
+        .collect()
+}
+
+impl From<pb::RecordDriverPositionsResponse> for Recorded {
+    fn from(r: pb::RecordDriverPositionsResponse) -> Self {
+        Self { accepted: r.accepted, dropped: r.dropped, late: r.late }
+    }
 }
 
 /// The statuses a driver sets.
