@@ -4,7 +4,9 @@
 //! dropped) and changes a trip's status, which the dispatcher's live board
 //! and dispatch see; and the driver's token opens nothing else — every other
 //! REST operation answers 403 and every other RPC of every service
-//! PERMISSION_DENIED.
+//! PERMISSION_DENIED. Then the same in headless Chromium at a phone's size:
+//! the driver's page with an emulated position, shared and queued while
+//! offline, and one tap per status change.
 
 use atmr_proto::FILE_DESCRIPTOR_SET;
 use kit::{
@@ -15,7 +17,10 @@ use kit::{
 use prost::Message as _;
 use serde_json::{Value, json};
 
-use crate::mesh::{admin_token, start_mesh_with};
+use crate::{
+    browser::Browser,
+    mesh::{admin_token, start_mesh_with},
+};
 
 /// The three RPCs a driver's token reaches.
 const DRIVER_RPCS: [&str; 3] = [
@@ -191,4 +196,107 @@ async fn a_driver_reads_the_day_reports_positions_and_trips_that_dispatch_sees_a
         assert!(checked > 60, "{checked} RPCs checked");
         mesh.gateway.stop().await.unwrap();
     }
+}
+
+/// A driver with an account and two trips planned on `day`: (driver id, the trips' booking ids, the account's password).
+async fn driver_with_a_day(http: &reqwest::Client, gw: &str, admin: &str, day: chrono::NaiveDate) -> (i64, Vec<i64>, String) {
+    let post = |path: &str, body: Value| http.post(format!("{gw}{path}")).bearer_auth(admin).json(&body).send();
+    let driver = json!({ "name": "Ana Duarte", "phone": "+41 79 555 01 02", "vehicle_kind": "wheelchair_van", "seats": 3,
+        "wheelchair_places": 2, "shift_start_minute": 0, "shift_end_minute": 1439, "depot": { "latitude": 46.21, "longitude": 6.12 } });
+    let driver_id = post("/api/drivers", driver).await.unwrap().json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let patient = json!({ "name": "Marie Dupont", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
+        "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "wheelchair" });
+    let patient: Value = post("/api/clients", patient).await.unwrap().json().await.unwrap();
+    let trip = |hour: u32, address: &str| {
+        json!({ "client_id": patient["id"], "pickup_address": address, "pickup": { "latitude": 46.195, "longitude": 6.14 },
+            "dropoff_address": "HUG, Rue Gabrielle-Perret-Gentil 4", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
+            "pickup_earliest": format!("{day}T{hour:02}:00:00Z"), "pickup_latest": format!("{day}T{hour:02}:20:00Z"),
+            "boarding_minutes": 5, "notes": "Fauteuil pliable, sonner deux fois" })
+    };
+    let created: Value =
+        post("/api/bookings/batch", json!({ "bookings": [trip(18, "Rue de Carouge 12"), trip(20, "Avenue de Champel 8")] }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let ids = created["bookings"].as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    let run: Value = post("/api/dispatch/runs", json!({ "service_day": day })).await.unwrap().json().await.unwrap();
+    assert_eq!(run["run"]["bookings_assigned"], 2, "{run}");
+    let password = "ana-drives-the-van".to_owned();
+    let account = json!({ "email": "ana@example.com", "password": password, "role": "driver", "driver_id": driver_id });
+    assert_eq!(post("/api/admin/users", account).await.unwrap().status(), 201);
+    (driver_id, ids, password)
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver; run with --include-ignored"]
+async fn a_driver_on_a_phone_shares_the_position_even_through_a_dead_zone_and_taps_the_day_through() {
+    let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[]).await;
+    let http = reqwest::Client::new();
+    let gw = mesh.gateway.url();
+    let admin = admin_token(&http, &gw).await;
+    let day = chrono::Utc::now().date_naive();
+    let (driver_id, trips, password) = driver_with_a_day(&http, &gw, &admin, day).await;
+    let last_position = || async {
+        let d: Value = http.get(format!("{gw}/api/drivers/{driver_id}")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        d["last_position"]["latitude"].as_f64()
+    };
+    let status_of = |id: i64| {
+        let req = http.get(format!("{gw}/api/bookings/{id}")).bearer_auth(&admin).send();
+        async move { req.await.unwrap().json::<Value>().await.unwrap()["booking"]["status"].as_str().unwrap_or_default().to_owned() }
+    };
+
+    let b = Browser::start_sized(&gw, "fr", (390, 844)).await;
+    // A phone's viewport, whatever the smallest window headless Chromium opens.
+    let phone = json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true });
+    b.cdp("Emulation.setDeviceMetricsOverride", phone).await;
+    b.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"], "origin": b.origin() })).await;
+    b.cdp("Emulation.setGeolocationOverride", json!({ "latitude": 46.2044, "longitude": 6.1432, "accuracy": 15 })).await;
+    b.sign_in("ana@example.com", &password, "fr").await;
+    b.until("a driver lands on their day", "location.pathname === '/driver'").await;
+    b.goto(&format!("/driver?day={day}")).await;
+    b.until("four stops", "document.querySelectorAll('li.stop').length === 4").await;
+    assert_eq!(b.text("li.stop .who").await.split(' ').take(2).collect::<Vec<_>>(), ["Marie", "D."]);
+    // The position is shared as soon as the page is open.
+    b.until("the position sent", "document.getElementById('share-state').dataset.state === 'sharing'").await;
+    assert_eq!(last_position().await, Some(46.2044), "dispatch has the phone's position");
+    b.shot("driver-day").await;
+
+    // A dead zone: positions wait in the phone, and go when the network returns.
+    b.cdp("Network.enable", json!({})).await;
+    let offline = json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+    b.cdp("Network.emulateNetworkConditions", offline).await;
+    b.until("offline", "navigator.onLine === false").await;
+    b.cdp("Emulation.setGeolocationOverride", json!({ "latitude": 46.1990, "longitude": 6.1410, "accuracy": 20 })).await;
+    b.until("a position queued", "Number(document.getElementById('share-pending').textContent) > 0").await;
+    assert_eq!(last_position().await, Some(46.2044), "nothing reached dispatch while offline");
+    let online = json!({ "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+    b.cdp("Network.emulateNetworkConditions", online).await;
+    b.until("the queue sent", "document.getElementById('share-pending').textContent === '0' && document.getElementById('share-state').dataset.state === 'sharing'").await;
+    assert_eq!(last_position().await, Some(46.199), "the queued position arrived when the network returned");
+
+    // One tap per status change; the dispatcher's view follows.
+    let first = format!("li.stop[data-booking='{}'][data-kind=pickup]", trips[0]);
+    b.click(&format!("{first} button[data-status=en_route]")).await;
+    b.until("en route", &format!("document.querySelector(\"{first} .badge.status-en_route\") !== null")).await;
+    assert_eq!(status_of(trips[0]).await, "en_route");
+    b.click(&format!("{first} button[data-status=picked_up]")).await;
+    b.until("on board", &format!("document.querySelector(\"{first} .badge.status-picked_up\") !== null")).await;
+    assert_eq!(status_of(trips[0]).await, "picked_up");
+    // The second patient is not there: the no-show says why.
+    let second = format!("li.stop[data-booking='{}'][data-kind=pickup]", trips[1]);
+    b.click(&format!("{second} button[data-no-show]")).await;
+    b.fill(&format!("#no-show-{} input[name=reason]", trips[1]), "Personne à la porte ni au téléphone").await;
+    b.shot("driver-no-show").await;
+    b.click(&format!("#no-show-{} button[type=submit]", trips[1])).await;
+    b.until("no-show", &format!("document.querySelector(\"{second} .badge.status-no_show\") !== null")).await;
+    assert_eq!(status_of(trips[1]).await, "no_show");
+    b.shot("driver-day-after").await;
+
+    // The dispatcher's pages are not the driver's.
+    b.goto("/board").await;
+    b.until("refused", "document.querySelector('.board-head') === null && document.querySelector('[role=alert]') !== null").await;
+    b.close().await;
+    mesh.gateway.stop().await.unwrap();
 }
