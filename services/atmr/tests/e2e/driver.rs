@@ -127,7 +127,8 @@ async fn a_driver_reads_the_day_reports_positions_and_trips_that_dispatch_sees_a
                 .unwrap();
         assert_eq!(refused.status(), 400, "{backend:?}");
         assert_eq!(refused.json::<Value>().await.unwrap()["error"]["details"]["field"], "positions[1].time");
-        let second = now - chrono::Duration::seconds(10);
+        // A whole second, ten seconds ago: five positions within it, one in the next.
+        let second = chrono::DateTime::from_timestamp(now.timestamp() - 10, 0).unwrap();
         let flood: Vec<Value> =
             (0..5).map(|i| fix(46.20 + f64::from(i) / 1000.0, second + chrono::Duration::milliseconds(i64::from(i) * 150))).collect();
         let mut batch = flood;
