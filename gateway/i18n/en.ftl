@@ -377,3 +377,21 @@ autonomy-cycle-done = { $late ->
    *[other] { $proposed } suggestions
 }, { $executed } carried out.
 map-tiles-from = Map tiles:
+
+nav-driver = My day
+driver-title = My day
+driver-no-stops = No stop on this day.
+driver-en-route = On my way
+driver-picked-up = Patient on board
+driver-completed = Dropped off
+driver-no-show = Patient not there
+driver-no-show-reason = What happened?
+driver-no-show-confirm = Report the no-show
+driver-share-starting = Looking for your position…
+driver-share-on = Sharing your position
+driver-share-offline = Offline: positions kept until the network returns
+driver-share-waiting = The server is busy: positions kept, trying again
+driver-share-refused = The phone sent positions the server refused
+driver-share-denied = Position not shared: allow location for this page
+driver-share-unavailable = No position from this phone
+driver-share-pending = waiting to send:

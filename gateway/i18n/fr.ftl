@@ -383,3 +383,21 @@ autonomy-cycle-done = { $late ->
    *[other] { $executed } exécutées
 }.
 map-tiles-from = Fond de carte :
+
+nav-driver = Ma journée
+driver-title = Ma journée
+driver-no-stops = Aucun arrêt ce jour-là.
+driver-en-route = Je suis en route
+driver-picked-up = Patient à bord
+driver-completed = Patient déposé
+driver-no-show = Patient absent
+driver-no-show-reason = Que s'est-il passé ?
+driver-no-show-confirm = Signaler l'absence
+driver-share-starting = Recherche de votre position…
+driver-share-on = Position partagée
+driver-share-offline = Hors ligne : positions gardées jusqu'au retour du réseau
+driver-share-waiting = Le serveur est occupé : positions gardées, nouvel essai
+driver-share-refused = Le téléphone a envoyé des positions refusées par le serveur
+driver-share-denied = Position non partagée : autorisez la localisation pour cette page
+driver-share-unavailable = Aucune position de ce téléphone
+driver-share-pending = en attente d'envoi :

@@ -87,6 +87,7 @@ mod tests {
             iat: 0,
             exp: 0,
             generation,
+            driver_id: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Users of the platform, stored by the gateway: email, Argon2 password hash,
-//! role and company. An admin is created on first start.
+//! role and company (and a driver account's driver). An admin is created on
+//! first start.
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
@@ -31,6 +32,9 @@ pub mod entity {
         pub tokens_revoked_at: Option<ChronoDateTimeUtc>,
         /// The console language the user chose (`fr`, `en`); none: the browser's.
         pub locale: Option<String>,
+        /// The driver record (dispatch's id) a `driver` account is linked
+        /// to; none for every other role (the database holds to both).
+        pub driver_id: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -230,3 +230,77 @@ async fn redis_is_reported_but_not_decisive() {
     let redis = health["checks"].as_array().unwrap().iter().find(|c| c["name"] == "redis").expect("redis is reported");
     assert_eq!((&redis["ok"], &redis["required"]), (&json!(true), &json!(false)), "{redis}");
 }
+
+#[tokio::test]
+async fn a_driver_account_is_linked_to_one_driver_of_the_company_and_reaches_only_its_day() {
+    for backend in testing::backends() {
+        let gw = gateway(backend, &[]).await;
+        let admin = gw.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let driver = json!({ "name": "Ana Duarte", "vehicle_kind": "car", "seats": 4, "shift_start_minute": 420,
+                             "shift_end_minute": 1080, "depot": { "latitude": 46.2, "longitude": 6.1 } });
+        let (status, created) = gw.call("POST", "/api/drivers", Some(&admin), Some(driver.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let other_company = gw.services[0].1.keys.issue("9", "x@example.com", 2, Role::Admin, std::time::Duration::from_secs(60));
+        let (_, foreign) = gw.call("POST", "/api/drivers", Some(&other_company), Some(driver)).await;
+
+        let account = |role: &str, driver_id: Value| json!({ "email": "ana@example.com", "password": "a-long-driver-password", "role": role, "driver_id": driver_id });
+        for (what, body) in [
+            ("a driver without its driver", account("driver", Value::Null)),
+            ("a dispatcher with a driver", account("dispatcher", json!(id))),
+            ("another company's driver", account("driver", foreign["id"].clone())),
+            ("a driver that does not exist", account("driver", json!(999_999))),
+        ] {
+            let (status, body) = gw.call("POST", "/api/admin/users", Some(&admin), Some(body)).await;
+            assert_eq!(
+                (status, &body["error"]["details"]["field"]),
+                (StatusCode::BAD_REQUEST, &json!("driver_id")),
+                "{backend:?} {what}: {body}"
+            );
+        }
+        let (status, user) = gw.call("POST", "/api/admin/users", Some(&admin), Some(account("driver", json!(id)))).await;
+        assert_eq!((status, &user["role"], &user["driver_id"]), (StatusCode::CREATED, &json!("driver"), &json!(id)), "{user}");
+        let mut second = account("driver", json!(id));
+        second["email"] = json!("ana2@example.com");
+        let (status, body) = gw.call("POST", "/api/admin/users", Some(&admin), Some(second)).await;
+        assert_eq!((status, &body["error"]["code"]), (StatusCode::CONFLICT, &json!("already_exists")), "{backend:?}: one account a driver");
+
+        let token = gw.login("ana@example.com", "a-long-driver-password").await;
+        let (_, me) = gw.call("GET", "/api/auth/me", Some(&token), None).await;
+        assert_eq!((&me["role"], &me["driver_id"]), (&json!("driver"), &json!(id)), "{me}");
+        let (status, manifest) = gw.call("GET", "/api/me/manifest?day=2030-01-07", Some(&token), None).await;
+        assert_eq!((status, &manifest["driver_id"], &manifest["stops"]), (StatusCode::OK, &json!(id), &json!([])), "{manifest}");
+        let at = chrono::Utc::now().to_rfc3339();
+        let fix = |lat: f64| json!({ "position": { "latitude": lat, "longitude": 6.14 }, "time": at, "accuracy_m": 12.0 });
+        let (status, body) =
+            gw.call("POST", "/api/me/positions", Some(&token), Some(json!({ "positions": [fix(46.2), fix(123.0)] }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["details"]["field"], "positions[1].position.latitude", "{body}");
+        let (status, body) = gw.call("POST", "/api/me/positions", Some(&token), Some(json!({ "positions": [fix(46.2)] }))).await;
+        assert_eq!((status, &body["accepted"]), (StatusCode::OK, &json!(1)), "{body}");
+        let (_, seen) = gw.call("GET", &format!("/api/drivers/{id}"), Some(&admin), None).await;
+        assert_eq!(seen["last_position"]["latitude"], 46.2, "{seen}");
+        let (status, body) = gw.call("POST", "/api/me/trips/999999/status", Some(&token), Some(json!({ "status": "en_route" }))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+        // The driver reaches nothing else; nobody else reaches the driver's routes.
+        for (method, uri) in [("GET", "/api/drivers"), ("GET", "/api/bookings"), ("GET", "/api/company"), ("GET", "/api/bugs")] {
+            let (status, body) = gw.call(method, uri, Some(&token), None).await;
+            assert_eq!((status, &body["error"]["code"]), (StatusCode::FORBIDDEN, &json!("permission_denied")), "{uri}");
+        }
+        let (status, _) = gw.call("POST", "/api/bookings/1/status", Some(&token), Some(json!({ "status": "en_route" }))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = gw.call("GET", "/api/me/manifest", Some(&admin), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an admin has no day of their own");
+
+        // Leaving the role drops the link and revokes the driver's tokens.
+        let uri = format!("/api/admin/users/{}", user["id"]);
+        let (status, changed) = gw.call("PATCH", &uri, Some(&admin), Some(json!({ "role": "dispatcher" }))).await;
+        assert_eq!((status, &changed["driver_id"]), (StatusCode::OK, &Value::Null), "{changed}");
+        assert_eq!(gw.call("GET", "/api/me/manifest", Some(&token), None).await.0, StatusCode::UNAUTHORIZED);
+        let (status, body) = gw.call("PATCH", &uri, Some(&admin), Some(json!({ "role": "driver" }))).await;
+        assert_eq!((status, &body["error"]["details"]["field"]), (StatusCode::BAD_REQUEST, &json!("driver_id")), "{body}");
+        let (status, back) = gw.call("PATCH", &uri, Some(&admin), Some(json!({ "role": "driver", "driver_id": id }))).await;
+        assert_eq!((status, &back["driver_id"]), (StatusCode::OK, &json!(id)), "{back}");
+    }
+}

@@ -1,5 +1,6 @@
-//! The gateway's tables: users, their roles (a closed vocabulary) and their
-//! token generations, and the web console's sessions.
+//! The gateway's tables: users, their roles (a closed vocabulary), their
+//! token generations and a driver account's driver, and the web console's
+//! sessions.
 
 use sea_orm_migration::prelude::*;
 
@@ -7,6 +8,7 @@ mod m0001_users;
 mod m0002_token_revocation;
 mod m0003_vocabularies;
 mod m0004_console;
+mod m0005_driver_accounts;
 
 pub struct Migrator;
 
@@ -18,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_token_revocation::Migration),
             Box::new(m0003_vocabularies::Migration),
             Box::new(m0004_console::Migration),
+            Box::new(m0005_driver_accounts::Migration),
         ]
     }
 

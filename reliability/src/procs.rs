@@ -263,13 +263,13 @@ impl Mesh {
 
     /// A token signed with the mesh's secret for any company and role.
     pub fn token(&self, company: i64, role: kit::auth::Role) -> String {
-        kit::auth::TokenKeys::new(self.jwt_secret().as_bytes()).issue(
-            "9001",
-            "sweep@reliability.test",
-            company,
-            role,
-            Duration::from_secs(3600),
-        )
+        // A driver's token names a driver (whether or not it exists here): a
+        // driver's routes then answer as for a driver, not as for a token
+        // that names none.
+        let driver_id = (role == kit::auth::Role::Driver).then_some(1);
+        let holder =
+            kit::auth::Holder { subject: "9001", email: "sweep@reliability.test", company_id: company, role, generation: 0, driver_id };
+        kit::auth::TokenKeys::new(self.jwt_secret().as_bytes()).issue_to(&holder, Duration::from_secs(3600))
     }
 
     /// Keeps the logs (and SQLite files) after the run, for a failure to be read.

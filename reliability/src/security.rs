@@ -116,7 +116,7 @@ pub async fn run(mesh: &Mesh, wl: &Workload) -> Section {
         .unwrap_or_default()
     };
     let other_company = mesh.token(2, Role::Admin);
-    let roles = [(Role::Admin, "admin"), (Role::Dispatcher, "dispatcher"), (Role::Reporter, "reporter")];
+    let roles = [(Role::Admin, "admin"), (Role::Dispatcher, "dispatcher"), (Role::Reporter, "reporter"), (Role::Driver, "driver")];
     let public = ["/api/auth/login", "/api/auth/refresh"];
 
     let (mut operations, mut unauth_ok, mut role_ok, mut other_ok, mut admitted_ok) = (0, 0, 0, 0, 0);

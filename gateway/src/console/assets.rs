@@ -32,6 +32,7 @@ const FILES: &[Asset] = &[
     Asset { logical: "console.css", bytes: include_bytes!("../../assets/console.css"), content_type: CSS },
     Asset { logical: "console.js", bytes: include_bytes!("../../assets/console.js"), content_type: JS },
     Asset { logical: "board.js", bytes: include_bytes!("../../assets/board.js"), content_type: JS },
+    Asset { logical: "driver.js", bytes: include_bytes!("../../assets/driver.js"), content_type: JS },
 ];
 
 struct Table {

@@ -24,6 +24,7 @@ use super::{
 fn landing(role: Role) -> &'static str {
     match role {
         Role::Admin | Role::Dispatcher => "/board",
+        Role::Driver => "/driver",
         Role::Reporter | Role::Service => "/login",
     }
 }

@@ -97,8 +97,16 @@ impl FromRequestParts<Web> for Console {
             .as_deref()
             .and_then(Locale::parse)
             .unwrap_or_else(|| Locale::negotiate(parts.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())));
-        let token =
-            state.keys.issue_in_generation(&user.id.to_string(), &user.email, user.company_id, role, CALL_TOKEN_TTL, user.token_generation);
+        let subject = user.id.to_string();
+        let holder = kit::auth::Holder {
+            subject: &subject,
+            email: &user.email,
+            company_id: user.company_id,
+            role,
+            generation: user.token_generation,
+            driver_id: user.driver_id,
+        };
+        let token = state.keys.issue_to(&holder, CALL_TOKEN_TTL);
         let mut console = Self {
             user_id: user.id,
             email: user.email,
@@ -124,6 +132,11 @@ impl FromRequestParts<Web> for Console {
 /// The company's time zone, remembered for a minute; Zurich, the service's
 /// default, when dispatch cannot say (the page still renders).
 async fn zone(state: &Web, console: &Console) -> Tz {
+    // A driver may not read the company (dispatch refuses every call but
+    // their own day's); their page takes the zone from their manifest.
+    if console.role == Role::Driver {
+        return chrono_tz::Europe::Zurich;
+    }
     let now = Instant::now();
     if let Some(&(tz, at)) = state.console.zones.lock().expect("zones lock").get(&console.company_id)
         && now.duration_since(at) < ZONE_TTL

@@ -18,6 +18,7 @@ mod booking_form;
 mod bookings;
 mod context;
 mod data;
+mod driver;
 mod error;
 mod form;
 mod format;
@@ -106,6 +107,9 @@ pub fn router(app: AppState) -> Router {
         .route("/templates/new", get(recurring::new))
         .route("/templates/generate", post(recurring::generate))
         .route("/templates/{id}/delete", post(recurring::delete))
+        .route("/driver", get(driver::page))
+        .route("/driver/trips/{id}/status", post(driver::status))
+        .route("/driver/positions", post(driver::positions))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

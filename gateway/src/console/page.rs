@@ -41,6 +41,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
     ];
     match role {
         Role::Admin | Role::Dispatcher => DISPATCH,
+        Role::Driver => &[("/driver", "nav-driver")],
         Role::Reporter | Role::Service => &[],
     }
 }

@@ -34,6 +34,9 @@ pub struct Me {
     email: String,
     role: &'static str,
     company_id: i64,
+    /// A driver account's driver (absent for other roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver_id: Option<i64>,
 }
 
 /// One answer for a wrong email, a wrong password and a disabled account.
@@ -121,7 +124,13 @@ pub async fn refresh(State(state): State<AppState>, caller: Caller) -> Result<Js
     security(("bearer" = []))
 )]
 pub async fn me(caller: Caller) -> Json<Me> {
-    Json(Me { id: caller.claims.sub, email: caller.claims.email, role: caller.claims.role.as_str(), company_id: caller.claims.company_id })
+    Json(Me {
+        id: caller.claims.sub,
+        email: caller.claims.email,
+        role: caller.claims.role.as_str(),
+        company_id: caller.claims.company_id,
+        driver_id: caller.claims.driver_id,
+    })
 }
 
 /// A token for `user`, in the account's current token generation.
@@ -129,7 +138,17 @@ fn issue(state: &AppState, user: &users::entity::Model) -> Result<TokenResponse,
     let role = users::role_of(user).map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e)))?;
     let subject = user.id.to_string();
     Ok(TokenResponse {
-        access_token: state.keys.issue_in_generation(&subject, &user.email, user.company_id, role, state.token_ttl, user.token_generation),
+        access_token: state.keys.issue_to(
+            &kit::auth::Holder {
+                subject: &subject,
+                email: &user.email,
+                company_id: user.company_id,
+                role,
+                generation: user.token_generation,
+                driver_id: user.driver_id,
+            },
+            state.token_ttl,
+        ),
         token_type: "Bearer",
         expires_in: state.token_ttl.as_secs(),
     })

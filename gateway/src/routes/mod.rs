@@ -1,8 +1,9 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs`; `privacy.rs`, a patient's export and
 //! erasure, over dispatch and notify) and the gateway's own (`auth.rs`,
-//! `users.rs`, `health.rs`), over what they share: the extractors
-//! (`extract.rs`), the conversions (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
+//! `users.rs`, `health.rs`), the driver's own day (`me.rs`), over what they
+//! share: the extractors (`extract.rs`), the conversions (`convert.rs`),
+//! streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
 pub(crate) mod auth;
@@ -14,6 +15,7 @@ pub(crate) mod extract;
 pub(crate) mod failures;
 pub(crate) mod field;
 mod health;
+pub(crate) mod me;
 pub(crate) mod notify;
 pub(crate) mod privacy;
 pub(crate) mod safety;
@@ -84,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dispatch/autonomy/cycles", post(dispatch::autonomy::run_cycle))
         .route("/api/dispatch/eta-model", get(dispatch::autonomy::get_eta_model))
         .route("/api/dispatch/drift-checks", get(dispatch::autonomy::list_drift_checks).post(dispatch::autonomy::run_drift_check))
+        .route("/api/me/manifest", get(me::manifest))
+        .route("/api/me/positions", post(me::positions))
+        .route("/api/me/trips/{booking_id}/status", post(me::trip_status_change))
         .route("/api/notifications", get(notify::outbox::list).post(notify::outbox::send))
         .route("/api/notifications/replay", post(notify::outbox::replay))
         .route("/api/notifications/{id}", get(notify::outbox::get))

@@ -1,7 +1,9 @@
 //! `/api/admin/users`: an admin manages the accounts of their own company —
 //! list, create (with a role and a password), change role, password or active
 //! state, and deactivate. An admin cannot lock themself out (demote or
-//! deactivate their own account).
+//! deactivate their own account). A `driver` account is linked to one driver
+//! of the company (`driver_id`, checked with dispatch), which no other
+//! account has; no other role has one.
 
 use crate::routes::failures::{Conflicts, Failures, WriteFailures};
 use axum::{
@@ -32,6 +34,8 @@ pub struct User {
     email: String,
     role: String,
     company_id: i64,
+    /// The linked driver of a `driver` account.
+    driver_id: Option<i64>,
     active: bool,
     created_at: String,
     updated_at: String,
@@ -51,6 +55,7 @@ impl TryFrom<users::entity::Model> for User {
             email: u.email,
             role: role.as_str().to_owned(),
             company_id: u.company_id,
+            driver_id: u.driver_id,
             active: u.active,
             created_at: u.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             updated_at: u.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -63,7 +68,8 @@ fn role(raw: &str) -> Result<Role, ApiError> {
         "admin" => Ok(Role::Admin),
         "dispatcher" => Ok(Role::Dispatcher),
         "reporter" => Ok(Role::Reporter),
-        _ => Err(ApiError::invalid("role", format!("role must be one of admin, dispatcher, reporter, got {raw:?}"))),
+        "driver" => Ok(Role::Driver),
+        _ => Err(ApiError::invalid("role", format!("role must be one of admin, dispatcher, reporter, driver, got {raw:?}"))),
     }
 }
 
@@ -89,6 +95,50 @@ async fn hash(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || users::hash_password(&password))
         .await
         .map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))
+}
+
+/// The driver an account of `role` is linked to: for a driver, one of the
+/// caller's company's drivers (dispatch says) that no account but `user` is
+/// linked to; for any other role, none.
+async fn driver_link(
+    state: &AppState,
+    caller: &Caller,
+    (role, driver_id): (Role, Option<i64>),
+    user: Option<i64>,
+) -> Result<Option<i64>, ApiError> {
+    let id = match (role, driver_id) {
+        (Role::Driver, Some(id)) if id > 0 => id,
+        (Role::Driver, Some(id)) => return Err(ApiError::invalid("driver_id", format!("driver_id must be a positive id, got {id}"))),
+        (Role::Driver, None) => {
+            return Err(ApiError::invalid(
+                "driver_id",
+                "driver_id is required for a driver account: the id of one of your company's drivers",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::invalid(
+                "driver_id",
+                format!("driver_id links a driver account only; a {} account has none", role.as_str()),
+            ));
+        }
+        (_, None) => return Ok(None),
+    };
+    let req = atmr_proto::dispatch::v1::GetDriverRequest { driver_id: id };
+    match state.dispatch.clone().get_driver(kit::grpc::request(req, &caller.token)).await {
+        Ok(_) => {}
+        Err(s) if s.code() == tonic::Code::NotFound => {
+            return Err(ApiError::invalid("driver_id", format!("driver_id {id} is not one of your company's drivers")));
+        }
+        Err(s) => return Err(ApiError::from_status("dispatch", &s)),
+    }
+    let mut others = users::entity::Entity::find().filter(users::entity::Column::DriverId.eq(id));
+    if let Some(user) = user {
+        others = others.filter(users::entity::Column::Id.ne(user));
+    }
+    if others.count(&state.db).await.map_err(|e| ApiError::database(&e))? > 0 {
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_exists", format!("driver {id} has an account already")));
+    }
+    Ok(Some(id))
 }
 
 /// The user `id` of the caller's company (404 otherwise: other companies' accounts are not shown).
@@ -149,11 +199,16 @@ pub struct NewUser {
     password: String,
     #[schema(schema_with = role_names)]
     role: String,
+    /// Required for the role `driver` (one of the company's drivers, with no
+    /// other account), refused for any other.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    driver_id: Option<i64>,
 }
 
 /// The roles an admin may give.
 fn role_names() -> utoipa::openapi::Object {
-    crate::routes::field::one_of(&["unspecified", "admin", "dispatcher", "reporter"])
+    crate::routes::field::one_of(&["unspecified", "admin", "dispatcher", "reporter", "driver"])
 }
 
 #[utoipa::path(
@@ -165,12 +220,13 @@ fn role_names() -> utoipa::openapi::Object {
     responses((status = 201, description = "created", body = User), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
-/// `POST /api/admin/users` `{email, password, role}`: an account in the admin's company.
+/// `POST /api/admin/users` `{email, password, role, driver_id?}`: an account in the admin's company.
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
     caller.require(&[Role::Admin])?;
     let email = email(&u.email)?;
     password(&u.password)?;
     let role = role(&u.role)?;
+    let driver_id = driver_link(&state, &caller, (role, u.driver_id), None).await?;
     if users::find_by_email(&state.db, &email).await.map_err(|e| ApiError::database(&e))?.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} exists already")));
     }
@@ -184,11 +240,12 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
         created_at: Set(now),
         updated_at: Set(now),
         token_generation: Set(0),
+        driver_id: Set(driver_id),
         ..Default::default()
     };
     let created = row.insert(&state.db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::new(StatusCode::CONFLICT, "already_exists", "an account for this email exists already")
+            ApiError::new(StatusCode::CONFLICT, "already_exists", "an account for this email or this driver exists already")
         }
         _ => ApiError::database(&e),
     })?;
@@ -207,6 +264,10 @@ pub struct Patch {
     password: Option<String>,
     #[schema(value_type = bool)]
     active: Option<bool>,
+    /// The driver of a `driver` account (required when the role becomes
+    /// driver); an account leaving the role loses it.
+    #[schema(value_type = i64, minimum = 1)]
+    driver_id: Option<i64>,
 }
 
 #[utoipa::path(
@@ -219,9 +280,9 @@ pub struct Patch {
     responses((status = 200, description = "OK", body = User), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
-/// `PATCH /api/admin/users/{id}` `{role?, password?, active?}`. A new role, a
-/// new password or a deactivation revokes the account's tokens (see
-/// `revocations`): its user logs in again.
+/// `PATCH /api/admin/users/{id}` `{role?, password?, active?, driver_id?}`. A
+/// new role, another driver, a new password or a deactivation revokes the
+/// account's tokens (see `revocations`): its user logs in again.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,12 +293,30 @@ pub async fn update(
     let id = positive_id("user_id", &id)?;
     let user = owned(&state, &caller, id).await?;
     let myself = caller.claims.sub == user.id.to_string();
-    // Deactivation, a new role or a new password revoke the account's tokens.
-    let revokes = p.role.as_deref().is_some_and(|r| r != user.role) || (p.active == Some(false) && user.active) || p.password.is_some();
+    let new_role = p.role.as_deref().map(role).transpose()?;
+    // The link after the change: checked when it changes, dropped with the role.
+    let driver_id = match (new_role, p.driver_id) {
+        (None, None) => user.driver_id,
+        (Some(r), None) if r != Role::Driver => None,
+        (r, d) => {
+            let r = r.map_or_else(|| users::role_of(&user).map_err(|e| ApiError::from_status("gateway", &tonic::Status::from(e))), Ok)?;
+            let d = d.or(user.driver_id);
+            if r == Role::Driver && d.is_some() && d == user.driver_id && user.role == r.as_str() {
+                d
+            } else {
+                driver_link(&state, &caller, (r, d), Some(user.id)).await?
+            }
+        }
+    };
+    // Deactivation, a new role, another driver or a new password revoke the account's tokens.
+    let revokes = p.role.as_deref().is_some_and(|r| r != user.role)
+        || driver_id != user.driver_id
+        || (p.active == Some(false) && user.active)
+        || p.password.is_some();
     let next_generation = user.token_generation + 1;
     let mut row = user.into_active_model();
-    if let Some(r) = p.role {
-        let r = role(&r)?;
+    row.driver_id = Set(driver_id);
+    if let Some(r) = new_role {
         if myself && r != Role::Admin {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -306,6 +385,7 @@ mod tests {
             token_generation: 0,
             tokens_revoked_at: None,
             locale: None,
+            driver_id: None,
         };
         assert_eq!(User::try_from(account("dispatcher")).unwrap().role, "dispatcher");
         for unknown in ["root", "service", "Admin"] {

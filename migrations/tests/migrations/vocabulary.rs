@@ -153,3 +153,34 @@ async fn a_stored_value_outside_its_vocabulary_stops_the_migration_and_is_named(
         assert!(err.to_string().contains("ck_client_mobility"), "{backend:?}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_driver_account_has_its_driver_and_no_other_account_has_one() {
+    for backend in backends() {
+        let test_db = TestDb::new(backend).await.unwrap();
+        let db = kit::db::connect(&test_db.url).await.unwrap();
+        run("gateway", Operation::Up, &db).await.unwrap();
+        let user = |email: &str, role: &str, driver: &str| {
+            format!(
+                "INSERT INTO users (email, password_hash, role, company_id, active, created_at, updated_at, driver_id) \
+                 VALUES ('{email}', 'h', '{role}', 1, TRUE, {AT}, {AT}, {driver})"
+            )
+        };
+        exec(&db, &user("d1@x.ch", "driver", "7")).await.unwrap_or_else(|e| panic!("{backend:?}: a driver with its driver: {e}"));
+        exec(&db, &user("a@x.ch", "admin", "NULL")).await.unwrap();
+        for (what, sql) in [
+            ("a driver without a driver", user("d2@x.ch", "driver", "NULL")),
+            ("an admin with a driver", user("a2@x.ch", "admin", "8")),
+            ("a driver's role taken away without its link", "UPDATE users SET role = 'dispatcher' WHERE email = 'd1@x.ch'".to_owned()),
+            ("a link given to an admin", "UPDATE users SET driver_id = 9 WHERE email = 'a@x.ch'".to_owned()),
+        ] {
+            let err = exec(&db, &sql).await.expect_err(&format!("{backend:?}: {what} is refused"));
+            assert!(err.to_string().contains("ck_users_driver_link"), "{backend:?} {what}: {err}");
+        }
+        let err = exec(&db, &user("d3@x.ch", "driver", "7")).await.expect_err("a second account for one driver");
+        assert!(err.to_string().to_lowercase().contains("unique"), "{backend:?}: {err}");
+        exec(&db, "UPDATE users SET role = 'dispatcher', driver_id = NULL WHERE email = 'd1@x.ch'").await.unwrap();
+        let err = exec(&db, &user("r@x.ch", "root", "NULL")).await.expect_err("the role vocabulary still holds");
+        assert!(err.to_string().contains("ck_users_role"), "{backend:?}: {err}");
+    }
+}

@@ -11,6 +11,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use kit::{clock::SharedClock, outbox::Outbox};
 use tokio::sync::broadcast;
 
@@ -23,6 +24,7 @@ use crate::{
         filters::{AssignmentFilter, BookingFilter, DriverFilter},
         input::{BookingInput, ClientInput, DriverInput, TemplateInput},
         plan::{Forced, Move},
+        positions::{self, Fix, Thinned},
     },
     error::Error,
     eta::{
@@ -37,6 +39,7 @@ use crate::{
         Page, Store, StoreError,
         assignments::BoardChange,
         autonomy::SettingsDefaults,
+        driver_day::DriverDay,
         entities::{
             assignment, autonomy_settings, autonomy_suggestion, booking, client, company, dispatch_run, drift_check, driver, eta_model,
             recurring_template,
@@ -236,8 +239,31 @@ impl Dispatch {
         now: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<booking::Model, Error> {
-        let (row, changed) = self.store.update_booking_status(company_id, id, to, reason, now).await?;
-        tracing::info!(booking_id = id, status = %to, "booking status changed");
+        self.change_status(company_id, None, id, (to, reason), (now, at)).await
+    }
+
+    /// A status change by the driver `driver_id` of one of their current
+    /// trips (another's, or none, is NotFound), as [`update_booking_status`](Self::update_booking_status).
+    pub async fn update_trip_status(
+        &self,
+        (company_id, driver_id): (i64, i64),
+        id: i64,
+        change: (BookingStatus, &str),
+        (now, at): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<booking::Model, Error> {
+        self.change_status(company_id, Some(driver_id), id, change, (now, at)).await
+    }
+
+    async fn change_status(
+        &self,
+        company_id: i64,
+        driver: Option<i64>,
+        id: i64,
+        (to, reason): (BookingStatus, &str),
+        (now, at): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<booking::Model, Error> {
+        let (row, changed) = self.store.update_status_of(company_id, driver, id, (to, reason), now).await?;
+        tracing::info!(booking_id = id, status = %to, driver_id = driver, "booking status changed");
         self.trips.observe(company_id, &row, to, at).await;
         self.publish(company_id, &row.service_day, "status_changed", changed);
         Ok(row)
@@ -333,6 +359,39 @@ impl Dispatch {
         if accepted > 0 {
             self.manager.positions_moved(company_id);
         }
+    }
+
+    /// The driver's day (`day`, or the company's today) and the company's time zone.
+    pub async fn driver_day(&self, company_id: i64, driver_id: i64, day: Option<NaiveDate>) -> Result<(NaiveDate, Tz, DriverDay), Error> {
+        let tz = self.store.time_zone(company_id).await?;
+        let day = day.unwrap_or_else(|| self.now().with_timezone(&tz).date_naive());
+        Ok((day, tz, self.store.driver_day(company_id, driver_id, day).await?))
+    }
+
+    /// A batch of the driver's own positions, checked already: thinned to one
+    /// a second (the rest dropped and counted), the newest written as the
+    /// driver's latest position unless a newer one is stored (the same
+    /// write as the position stream's, which the manager reads).
+    pub async fn record_driver_positions(&self, company_id: i64, driver_id: i64, fixes: Vec<Fix>) -> Result<Thinned, Error> {
+        let driver = self.store.driver(company_id, driver_id).await?;
+        let thinned = positions::thin(fixes, driver.last_position_at);
+        if let Some(f) = thinned.newest {
+            let mut batch = PositionBatch::default();
+            batch.add(driver_id, f.point.lat, f.point.lon, f.at);
+            self.record_positions(company_id, &mut batch).await?;
+        }
+        self.metrics.positions_dropped.with_label_values(&["rate"]).inc_by(thinned.dropped as u64);
+        self.metrics.positions.with_label_values(&["accepted"]).inc_by(thinned.kept.len() as u64);
+        if thinned.newest.is_some() {
+            self.manager.positions_moved(company_id);
+        }
+        tracing::debug!(driver_id, kept = thinned.kept.len(), dropped = thinned.dropped, late = thinned.late, "driver positions recorded");
+        Ok(thinned)
+    }
+
+    /// Counts the positions of a batch refused for a bad one.
+    pub fn positions_refused(&self, count: usize) {
+        self.metrics.positions_dropped.with_label_values(&["refused"]).inc_by(count as u64);
     }
 
     /// Every change on every board from now on.

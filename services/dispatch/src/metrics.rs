@@ -12,6 +12,9 @@ pub struct DispatchMetrics {
     pub unassigned: IntCounter,
     /// Driver position reports by outcome (accepted, rejected).
     pub positions: IntCounterVec,
+    /// Drivers' own positions not kept, by reason (`rate`: a second that had
+    /// one already; `refused`: in a batch refused for a bad position).
+    pub positions_dropped: IntCounterVec,
     /// SQL statements of the data path (the live board's relay between replicas is not counted).
     pub statements: IntCounter,
     /// Travel matrices by source (osrm, haversine).
@@ -43,6 +46,10 @@ impl DispatchMetrics {
                 Opts::new("dispatch_driver_positions_total", "Driver position reports by outcome"),
                 &["outcome"],
             )?,
+            positions_dropped: IntCounterVec::new(
+                Opts::new("dispatch_positions_dropped_total", "Drivers' own positions not kept, by reason (rate, refused)"),
+                &["reason"],
+            )?,
             statements: IntCounter::new(
                 "dispatch_sql_statements_total",
                 "SQL statements the dispatch service's data path sent to its database (the live board's relay between replicas excluded)",
@@ -65,6 +72,7 @@ impl DispatchMetrics {
         registry.register(Box::new(m.run_seconds.clone()))?;
         registry.register(Box::new(m.unassigned.clone()))?;
         registry.register(Box::new(m.positions.clone()))?;
+        registry.register(Box::new(m.positions_dropped.clone()))?;
         registry.register(Box::new(m.statements.clone()))?;
         registry.register(Box::new(m.matrices.clone()))?;
         registry.register(Box::new(m.osrm.clone()))?;

@@ -27,6 +27,8 @@ pub enum Role {
     Reporter,
     /// Another component of the mesh acting for a company.
     Service,
+    /// A driver of the company: their own day only (the token names the driver).
+    Driver,
 }
 
 impl Role {
@@ -36,6 +38,7 @@ impl Role {
             Self::Dispatcher => "dispatcher",
             Self::Reporter => "reporter",
             Self::Service => "service",
+            Self::Driver => "driver",
         }
     }
 }
@@ -48,7 +51,8 @@ impl std::str::FromStr for Role {
             "dispatcher" => Ok(Self::Dispatcher),
             "reporter" => Ok(Self::Reporter),
             "service" => Ok(Self::Service),
-            other => Err(format!("unknown role {other:?}: expected admin, dispatcher or reporter")),
+            "driver" => Ok(Self::Driver),
+            other => Err(format!("unknown role {other:?}: expected admin, dispatcher, reporter or driver")),
         }
     }
 }
@@ -71,6 +75,23 @@ pub struct Claims {
     /// than the account's: that is how it revokes tokens before they expire.
     #[serde(rename = "gen", default, skip_serializing_if = "is_zero")]
     pub generation: i64,
+    /// The driver record a `driver` account is linked to (claim `drv`, absent
+    /// for every other role): the only driver whose day the token reaches.
+    #[serde(rename = "drv", default, skip_serializing_if = "Option::is_none")]
+    pub driver_id: Option<i64>,
+}
+
+/// Whom a token is issued to: a gateway account as it stands when it signs in.
+#[derive(Clone, Copy, Debug)]
+pub struct Holder<'a> {
+    pub subject: &'a str,
+    pub email: &'a str,
+    pub company_id: i64,
+    pub role: Role,
+    /// The account's token generation (see [`Claims::generation`]).
+    pub generation: i64,
+    /// The linked driver of a `driver` account (see [`Claims::driver_id`]).
+    pub driver_id: Option<i64>,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -143,16 +164,22 @@ impl TokenKeys {
     /// Signs a token for `subject` valid for `ttl`, under the account's token
     /// `generation` (see [`Claims::generation`]).
     pub fn issue_in_generation(&self, subject: &str, email: &str, company_id: i64, role: Role, ttl: Duration, generation: i64) -> String {
+        self.issue_to(&Holder { subject, email, company_id, role, generation, driver_id: None }, ttl)
+    }
+
+    /// Signs a token for `holder` valid for `ttl`.
+    pub fn issue_to(&self, holder: &Holder<'_>, ttl: Duration) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: subject.to_owned(),
-            company_id,
-            role,
-            email: email.to_owned(),
+            sub: holder.subject.to_owned(),
+            company_id: holder.company_id,
+            role: holder.role,
+            email: holder.email.to_owned(),
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now + ttl.as_secs() as i64,
-            generation,
+            generation: holder.generation,
+            driver_id: holder.driver_id,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
     }
@@ -243,6 +270,18 @@ pub fn require_role<'a, T>(req: &'a tonic::Request<T>, roles: &[Role]) -> Result
     }
 }
 
+/// The company and the driver of a `driver` token: a driver's own day is
+/// reached only with one (every other role, service tokens included, gets
+/// PERMISSION_DENIED; a driver token without its `drv` claim too).
+pub fn require_driver<T>(req: &tonic::Request<T>) -> Result<(i64, i64), tonic::Status> {
+    let claims = caller(req)?;
+    match (claims.role, claims.driver_id) {
+        (Role::Driver, Some(driver_id)) => Ok((claims.company_id, driver_id)),
+        (Role::Driver, None) => Err(tonic::Status::permission_denied("this driver token names no driver")),
+        (role, _) => Err(tonic::Status::permission_denied(format!("role {} may not call this: drivers only", role.as_str()))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +309,26 @@ mod tests {
         assert_eq!(keys.verify_at(&forged, now), Err(AuthError::Invalid));
         // Another key remembers nothing of this one's tokens.
         assert_eq!(TokenKeys::new(b"another-secret-0123456789abcdef0123").verify(&token), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn a_driver_token_carries_its_driver_and_others_carry_none() {
+        let keys = TokenKeys::new(SECRET);
+        let holder = Holder { subject: "5", email: "d@b.ch", company_id: 2, role: Role::Driver, generation: 0, driver_id: Some(31) };
+        let token = keys.issue_to(&holder, Duration::from_secs(60));
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.role, claims.driver_id), (Role::Driver, Some(31)));
+        let payload = token.split('.').nth(1).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap()).unwrap();
+        assert_eq!((json["role"].as_str(), json["drv"].as_i64()), (Some("driver"), Some(31)));
+        let other = keys.issue("6", "a@b.ch", 2, Role::Dispatcher, Duration::from_secs(60));
+        let json: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, other.split('.').nth(1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert!(json.get("drv").is_none(), "absent for other roles: {json}");
+        assert_eq!(keys.verify(&other).unwrap().driver_id, None);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! resource: the company, drivers, patients (`/api/clients`), bookings (one or
 //! a bulk import, status, reassignment), recurring templates, dispatch runs and
 //! assignments, their CSV exports (`exports.rs`), and the autonomous
-//! manager. Admins and dispatchers only.
+//! manager. Admins and dispatchers only; `shared` also serves the driver's
+//! own routes (`routes/me.rs`).
 
 pub(crate) mod autonomy;
 pub(crate) mod bookings;

@@ -22,9 +22,9 @@ pub(super) const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 
 /// JSON names of the vocabularies, in proto order (index = enum number).
 pub(super) const VEHICLE_KINDS: [&str; 4] = ["unspecified", "car", "wheelchair_van", "stretcher"];
-pub(super) const MOBILITIES: [&str; 4] = ["unspecified", "ambulatory", "wheelchair", "stretcher"];
+pub(crate) const MOBILITIES: [&str; 4] = ["unspecified", "ambulatory", "wheelchair", "stretcher"];
 pub(super) const DRIVER_STATUSES: [&str; 5] = ["unspecified", "available", "on_duty", "off_duty", "inactive"];
-pub(super) const BOOKING_STATUSES: [&str; 8] =
+pub(crate) const BOOKING_STATUSES: [&str; 8] =
     ["unspecified", "pending", "assigned", "en_route", "picked_up", "completed", "cancelled", "no_show"];
 pub(super) const RUN_MODES: [&str; 3] = ["unspecified", "full", "pending_only"];
 pub(super) const RUN_STATUSES: [&str; 4] = ["unspecified", "running", "completed", "failed"];
@@ -38,7 +38,7 @@ pub(super) fn vehicle_kind() -> Object {
 pub(super) fn vehicle_kinds() -> Array {
     field::list_of(&VEHICLE_KINDS)
 }
-pub(super) fn mobility() -> Object {
+pub(crate) fn mobility() -> Object {
     field::one_of(&MOBILITIES)
 }
 pub(super) fn mobilities() -> Array {
@@ -86,7 +86,7 @@ impl From<Point> for GeoPoint {
     }
 }
 
-pub(super) fn point(p: Option<GeoPoint>) -> Option<Point> {
+pub(crate) fn point(p: Option<GeoPoint>) -> Option<Point> {
     p.map(|p| Point { latitude: p.latitude, longitude: p.longitude })
 }
 

@@ -24,6 +24,8 @@ const WAIT: Duration = Duration::from_secs(20);
 pub struct Browser {
     pub client: Client,
     base: String,
+    /// chromedriver's own URL, for the commands WebDriver has no word for.
+    driver_url: String,
     driver: tokio::process::Child,
     _profile: tempfile::TempDir,
 }
@@ -71,7 +73,24 @@ impl Browser {
         let Value::Object(caps) = caps else { unreachable!() };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector).capabilities(caps).connect(&url).await.expect("a WebDriver session");
-        Self { client, base: base.trim_end_matches('/').to_owned(), driver, _profile: profile }
+        Self { client, base: base.trim_end_matches('/').to_owned(), driver_url: url, driver, _profile: profile }
+    }
+
+    /// The console's origin (`http://127.0.0.1:port`).
+    pub fn origin(&self) -> &str {
+        &self.base
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver's passthrough
+    /// (`POST /session/{id}/goog/cdp/execute`): what WebDriver cannot do,
+    /// such as granting a permission or emulating a position.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.ok().flatten().expect("a WebDriver session");
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver_url);
+        let res =
+            reqwest::Client::new().post(url).json(&json!({ "cmd": cmd, "params": params })).send().await.expect("chromedriver answers");
+        assert!(res.status().is_success(), "{cmd}: {}", res.text().await.unwrap_or_default());
+        res.json().await.unwrap_or(Value::Null)
     }
 
     pub async fn goto(&self, path: &str) {

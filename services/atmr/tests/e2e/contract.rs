@@ -27,20 +27,32 @@ async fn a_body_that_is_not_json_or_not_of_the_documented_shape_gets_a_documente
         start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0"), ("ATMR_LOGIN_RATE_PER_MINUTE", "0")]).await;
     let http = reqwest::Client::new();
     let gw = mesh.gateway.url();
-    let token = admin_token(&http, &gw).await;
+    let admin = admin_token(&http, &gw).await;
+    // The driver's own routes admit only a driver's token (which names its driver).
+    let holder = kit::auth::Holder {
+        subject: "900",
+        email: "driver@example.com",
+        company_id: 1,
+        role: kit::auth::Role::Driver,
+        generation: 0,
+        driver_id: Some(1),
+    };
+    let driver = kit::auth::TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()).issue_to(&holder, std::time::Duration::from_secs(600));
     let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
     let mut writes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap().iter().filter(|(_, op)| op["requestBody"].is_object()) {
+            let drivers_only = op["security"][0]["bearer"] == json!(["driver"]);
+            let token = if drivers_only { &driver } else { &admin };
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let url = format!("{gw}{}", concrete(path, op, 1));
             // A body without `Content-Type: application/json`.
-            let res = http.request(method.clone(), &url).bearer_auth(&token).body("{}").send().await.unwrap();
+            let res = http.request(method.clone(), &url).bearer_auth(token).body("{}").send().await.unwrap();
             let status = res.status().as_u16();
             assert_eq!(status, 415, "{method} {path} without a JSON content type");
             assert!(documented(op, status), "{method} {path} answers {status}, which its document does not list");
             // JSON with a field no route reads: every body type refuses unknown fields.
-            let res = http.request(method.clone(), &url).bearer_auth(&token).json(&json!({ "no_such_field": 1 })).send().await.unwrap();
+            let res = http.request(method.clone(), &url).bearer_auth(token).json(&json!({ "no_such_field": 1 })).send().await.unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap();
             assert_eq!(status, 422, "{method} {path} with an unknown field: {body}");

@@ -7,6 +7,7 @@ mod browser;
 mod console;
 mod contract;
 mod deploy;
+mod driver;
 mod health;
 mod leaks;
 mod mesh;

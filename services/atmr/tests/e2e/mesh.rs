@@ -750,22 +750,45 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
         async move { req.send().await.unwrap().status().as_u16() }
     };
 
-    // (route, admin, dispatcher, reporter)
-    let families: [(&str, u16, u16, u16); 14] = [
-        ("/api/admin/autonomous-actions", 200, 403, 403),
-        ("/api/admin/safety-limits", 200, 403, 403),
-        ("/api/notifications", 200, 403, 403),
-        ("/api/monitors", 200, 403, 403),
-        ("/api/admin/users", 200, 403, 403),
-        ("/api/drivers", 200, 200, 403),
-        ("/api/bookings", 200, 200, 403),
-        ("/api/dispatch/runs", 200, 200, 403),
-        ("/api/dispatch/autonomy/suggestions", 200, 200, 403),
-        ("/api/dispatch/eta-model", 200, 200, 403),
-        ("/api/dispatch/drift-checks", 200, 200, 403),
-        ("/api/company", 200, 200, 403),
-        ("/api/bugs", 200, 200, 200),
-        ("/api/bugs/metrics/summary", 200, 200, 403),
+    // A driver's token names its driver.
+    let driver: Value = http
+        .post(format!("{gw}/api/drivers"))
+        .bearer_auth(token(1, Role::Admin))
+        .json(&json!({ "name": "Dora", "vehicle_kind": "car", "seats": 4, "shift_start_minute": 420, "shift_end_minute": 960,
+                       "depot": { "latitude": 46.2, "longitude": 6.1 } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let holder = kit::auth::Holder {
+        subject: "78",
+        email: "dora@example.com",
+        company_id: 1,
+        role: Role::Driver,
+        generation: 0,
+        driver_id: driver["id"].as_i64(),
+    };
+    let driver_token = keys.issue_to(&holder, std::time::Duration::from_secs(600));
+
+    // (route, admin, dispatcher, reporter, driver)
+    let families: [(&str, u16, u16, u16, u16); 15] = [
+        ("/api/admin/autonomous-actions", 200, 403, 403, 403),
+        ("/api/admin/safety-limits", 200, 403, 403, 403),
+        ("/api/notifications", 200, 403, 403, 403),
+        ("/api/monitors", 200, 403, 403, 403),
+        ("/api/admin/users", 200, 403, 403, 403),
+        ("/api/drivers", 200, 200, 403, 403),
+        ("/api/bookings", 200, 200, 403, 403),
+        ("/api/dispatch/runs", 200, 200, 403, 403),
+        ("/api/dispatch/autonomy/suggestions", 200, 200, 403, 403),
+        ("/api/dispatch/eta-model", 200, 200, 403, 403),
+        ("/api/dispatch/drift-checks", 200, 200, 403, 403),
+        ("/api/company", 200, 200, 403, 403),
+        ("/api/bugs", 200, 200, 200, 403),
+        ("/api/bugs/metrics/summary", 200, 200, 403, 403),
+        ("/api/me/manifest", 403, 403, 403, 200),
     ];
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64| serde_json::json!({"sub": "77", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now, "exp": exp});
@@ -778,7 +801,7 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now + 600)).unwrap());
         format!("{head}.{payload}.{sig}")
     };
-    for (path, admin, dispatcher, reporter) in families {
+    for (path, admin, dispatcher, reporter, driver) in families {
         assert_eq!(status(path, None).await, 401, "{path} without a token");
         assert_eq!(status(path, Some(tampered.clone())).await, 401, "{path} with a tampered token");
         let none = crate::tokens::forge(serde_json::json!({"alg": "none"}), claims(now + 600), b"");
@@ -788,6 +811,7 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
         assert_eq!(status(path, Some(token(1, Role::Admin))).await, admin, "{path} as admin");
         assert_eq!(status(path, Some(token(1, Role::Dispatcher))).await, dispatcher, "{path} as dispatcher");
         assert_eq!(status(path, Some(token(1, Role::Reporter))).await, reporter, "{path} as reporter");
+        assert_eq!(status(path, Some(driver_token.clone())).await, driver, "{path} as driver");
     }
     // Reporters file bugs.
     let filed = http

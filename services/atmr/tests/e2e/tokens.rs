@@ -76,6 +76,9 @@ async fn calls_need_a_valid_token_and_the_right_role() {
         let ok = call(Some(svc.token(1, Role::Admin))).await.unwrap();
         assert_eq!(ok.limits.unwrap().max_actions_per_hour, Some(50));
         assert_eq!(call(Some(svc.token(1, Role::Reporter))).await.unwrap_err().code(), Code::PermissionDenied);
+        let driver = kit::auth::Holder { subject: "5", email: "", company_id: 1, role: Role::Driver, generation: 0, driver_id: Some(3) };
+        let driver = svc.keys.issue_to(&driver, std::time::Duration::from_secs(60));
+        assert_eq!(call(Some(driver)).await.unwrap_err().code(), Code::PermissionDenied, "a driver's token");
 
         // Companies are isolated: company 2's overrides are invisible to company 1.
         let set = SetLimitsRequest { limits: Some(SafetyLimits { max_actions_per_hour: Some(7), ..Default::default() }) };

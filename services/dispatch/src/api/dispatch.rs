@@ -16,6 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb, violation_pb},
+    driver_app,
     exports::{self, Export},
     input::{
         self, BOOKING_PATHS, CLIENT_PATHS, DRIVER_PATHS, assignment_status, booking_status, checked_page, mask_paths, merge_booking,
@@ -278,16 +279,7 @@ impl DispatchService for DispatchApi {
         let to = booking_status("status", r.status)?;
         let reason = kit::input::optional_line("reason", &r.reason, 300)?;
         let now = self.core.now();
-        let at = match r.occurred_time {
-            None => now,
-            Some(t) => {
-                let at = kit::convert::time(&t).map_err(|m| Status::from(Invalid::new("occurred_time", m)))?;
-                if at > now + chrono::Duration::minutes(1) || at < now - chrono::Duration::hours(24) {
-                    return Err(Invalid::new("occurred_time", "must be within the last 24 hours and not in the future").into());
-                }
-                at
-            }
-        };
+        let at = input::occurred(r.occurred_time.as_ref(), now)?;
         let row = self.core.update_booking_status(c.company_id, id, (to, &reason), now, at).await?;
         Ok(Response::new(pb::UpdateBookingStatusResponse { booking: Some(booking_pb(row)?) }))
     }
@@ -494,5 +486,26 @@ impl DispatchService for DispatchApi {
     ) -> Result<Response<Export<pb::ExportDispatchRunsResponse>>, Status> {
         let c = caller(&req)?;
         Ok(Response::new(exports::runs(&self.core, c.company_id, req.into_inner())?))
+    }
+
+    async fn get_driver_manifest(
+        &self,
+        req: Request<pb::GetDriverManifestRequest>,
+    ) -> Result<Response<pb::GetDriverManifestResponse>, Status> {
+        Ok(Response::new(driver_app::manifest(&self.core, req).await?))
+    }
+
+    async fn record_driver_positions(
+        &self,
+        req: Request<pb::RecordDriverPositionsRequest>,
+    ) -> Result<Response<pb::RecordDriverPositionsResponse>, Status> {
+        Ok(Response::new(driver_app::record_positions(&self.core, req).await?))
+    }
+
+    async fn update_trip_status(
+        &self,
+        req: Request<pb::UpdateTripStatusRequest>,
+    ) -> Result<Response<pb::UpdateTripStatusResponse>, Status> {
+        Ok(Response::new(driver_app::update_trip_status(&self.core, req).await?))
     }
 }

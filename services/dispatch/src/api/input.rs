@@ -37,6 +37,16 @@ pub fn time(field: &str, t: Option<&prost_types::Timestamp>) -> Result<Option<Da
     t.map(|t| kit::convert::time(t).map_err(|m| Invalid::new(field, m))).transpose()
 }
 
+/// When a status change happened (`occurred_time`): `now` when not given;
+/// at most 24 hours ago and not in the future (a minute of clock skew allowed).
+pub fn occurred(t: Option<&prost_types::Timestamp>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
+    let Some(at) = time("occurred_time", t)? else { return Ok(now) };
+    if at > now + chrono::Duration::minutes(1) || at < now - chrono::Duration::hours(24) {
+        return Err(Invalid::new("occurred_time", "must be within the last 24 hours and not in the future"));
+    }
+    Ok(at)
+}
+
 pub fn day(field: &str, s: &str) -> Result<NaiveDate, Invalid> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| Invalid::new(field, format!("must be a date as YYYY-MM-DD, got {s:?}")))
 }

@@ -2,8 +2,9 @@
 //! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
 //! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
-//! `exports.rs` streams the CSV exports' rows; `privacy.rs` a patient's
-//! export and erasure;
+//! `driver_app.rs` holds the driver app's three calls, which `dispatch.rs`
+//! hands on; `exports.rs` streams the CSV exports' rows; `privacy.rs` a
+//! patient's export and erasure;
 //! `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
 //! makes `atmr demo`'s data through the same checks.
 
@@ -11,6 +12,7 @@ mod autonomy;
 mod convert;
 pub mod demo;
 mod dispatch;
+mod driver_app;
 mod exports;
 mod input;
 mod privacy;

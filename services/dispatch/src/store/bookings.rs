@@ -221,19 +221,33 @@ impl Store {
         Ok((updated, superseded.into_iter().next()))
     }
 
-    /// Moves a booking along its life cycle and its assignment with it.
-    pub async fn update_booking_status(
+    /// Moves a booking along its life cycle (the transition checked) and its
+    /// live assignment with it, in one transaction. For `driver`, when given,
+    /// only a booking whose live assignment is the driver's changes, and any
+    /// other is answered as one that does not exist.
+    pub async fn update_status_of(
         &self,
         company_id: i64,
+        driver: Option<i64>,
         id: i64,
-        to: BookingStatus,
-        reason: &str,
+        (to, reason): (BookingStatus, &str),
         now: DateTime<Utc>,
     ) -> Result<(booking::Model, Option<assignment::Model>), StoreError> {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "booking").await?;
         let row = booking::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
         let current = owned("booking", id, company_id, row.map(|r| (r.company_id, r)))?;
+        if let Some(driver) = driver {
+            let theirs = assignment::Entity::find()
+                .filter(assignment::Column::BookingId.eq(id))
+                .filter(assignment::Column::DriverId.eq(driver))
+                .filter(assignment::Column::Status.is_in(live()))
+                .count(&txn)
+                .await?;
+            if theirs == 0 {
+                return Err(StoreError::NotFound(format!("booking {id}")));
+            }
+        }
         let from = BookingStatus::stored("booking", "status", id, &current.status)?;
         check_transition(from, to).map_err(StoreError::FailedPrecondition)?;
         let assignment_status = match to {

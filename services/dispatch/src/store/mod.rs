@@ -2,10 +2,11 @@
 //! `drivers`, `clients`, `bookings`, `templates`, `runs`, `assignments` (with
 //! `day`, the drivers' days a reassignment holds, and `board`, the live
 //! board's relay between replicas), `autonomy` (settings,
-//! leases, suggestions, the manager's view of the day) and `eta` (models,
-//! observed trips, drift checks), `exports` (rows a chunk at a time, by
-//! keyset), `privacy` (a patient's record, erasure, the retention of
-//! finished trips); `entities` are the tables.
+//! leases, suggestions, the manager's view of the day), `eta` (models,
+//! observed trips, drift checks), `driver_day` (a driver's own day, for
+//! the driver app), `exports` (rows a chunk at a time, by keyset) and
+//! `privacy` (a patient's record, erasure, the retention of finished
+//! trips); `entities` are the tables.
 //!
 //! Set-based: a dispatch run loads its inputs in a fixed number of queries and
 //! writes its assignments and booking statuses with a fixed number of
@@ -21,6 +22,7 @@ pub mod bookings;
 pub mod clients;
 pub mod companies;
 pub mod day;
+pub mod driver_day;
 pub mod drivers;
 pub mod entities;
 pub mod eta;
