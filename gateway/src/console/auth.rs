@@ -24,7 +24,7 @@ use super::{
 fn landing(role: Role) -> &'static str {
     match role {
         Role::Admin | Role::Dispatcher => "/board",
-        Role::Reporter | Role::Service => "/login",
+        Role::Reporter | Role::Service | Role::Operator => "/login",
     }
 }
 

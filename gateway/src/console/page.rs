@@ -41,7 +41,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
     ];
     match role {
         Role::Admin | Role::Dispatcher => DISPATCH,
-        Role::Reporter | Role::Service => &[],
+        Role::Reporter | Role::Service | Role::Operator => &[],
     }
 }
 

@@ -1,6 +1,6 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs`) and the gateway's own (`auth.rs`,
-//! `users.rs`, `health.rs`), over what they share: the extractors
+//! `users.rs`, `health.rs`) and the platform operator's (`platform.rs`), over what they share: the extractors
 //! (`extract.rs`), the conversions (`convert.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
@@ -13,6 +13,7 @@ pub(crate) mod failures;
 pub(crate) mod field;
 mod health;
 pub(crate) mod notify;
+pub(crate) mod platform;
 pub(crate) mod safety;
 pub(crate) mod users;
 
@@ -96,5 +97,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/monitors/{id}/uptime", get(notify::monitors::uptime))
         .route("/api/maintenance-windows", get(notify::monitors::windows).post(notify::monitors::create_window))
         .route("/api/maintenance-windows/{id}", axum::routing::delete(notify::monitors::delete_window))
+        .route("/api/platform/companies", get(platform::list_companies).post(platform::create_company))
         .with_state(state)
 }

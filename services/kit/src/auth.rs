@@ -27,7 +27,14 @@ pub enum Role {
     Reporter,
     /// Another component of the mesh acting for a company.
     Service,
+    /// The platform's operator: belongs to no company (its tokens carry
+    /// [`PLATFORM_COMPANY_ID`]), creates companies and sees their health,
+    /// and is refused by every company route and RPC.
+    Operator,
 }
+
+/// The company of a platform operator's tokens: none (no company has id 0).
+pub const PLATFORM_COMPANY_ID: i64 = 0;
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -36,6 +43,7 @@ impl Role {
             Self::Dispatcher => "dispatcher",
             Self::Reporter => "reporter",
             Self::Service => "service",
+            Self::Operator => "operator",
         }
     }
 }
@@ -48,7 +56,8 @@ impl std::str::FromStr for Role {
             "dispatcher" => Ok(Self::Dispatcher),
             "reporter" => Ok(Self::Reporter),
             "service" => Ok(Self::Service),
-            other => Err(format!("unknown role {other:?}: expected admin, dispatcher or reporter")),
+            "operator" => Ok(Self::Operator),
+            other => Err(format!("unknown role {other:?}: expected admin, dispatcher, reporter or operator")),
         }
     }
 }

@@ -56,15 +56,7 @@ impl DispatchService for DispatchApi {
                 for p in paths {
                     match p {
                         "name" => company.name = kit::input::required_line("company.name", &patch.name, input::MAX_NAME)?,
-                        _ => {
-                            let tz: chrono_tz::Tz = patch.time_zone.trim().parse().map_err(|_| {
-                                Invalid::new(
-                                    "company.time_zone",
-                                    format!("must be an IANA time zone such as Europe/Zurich, got {:?}", patch.time_zone),
-                                )
-                            })?;
-                            company.time_zone = tz.name().to_owned();
-                        }
+                        _ => company.time_zone = input::time_zone("company.time_zone", &patch.time_zone)?.name().to_owned(),
                     }
                 }
                 Ok(())

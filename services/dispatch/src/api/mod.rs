@@ -1,11 +1,12 @@
 //! IN: the dispatch service's gRPC services, the only room (with `serve`'s
-//! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
-//! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
+//! assembly and the bench binaries) that sees its proto types. `dispatch.rs`,
+//! `autonomy.rs` and `companies.rs` (the platform operator's registry) are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
 //! `status.rs` is the one projection of the service's errors onto statuses. `demo.rs`
 //! makes `atmr demo`'s data through the same checks.
 
 mod autonomy;
+mod companies;
 mod convert;
 pub mod demo;
 mod dispatch;
@@ -13,4 +14,4 @@ mod input;
 mod services;
 mod status;
 
-pub(crate) use services::{AutonomyApi, DispatchApi};
+pub(crate) use services::{AutonomyApi, CompanyApi, DispatchApi};
