@@ -8,6 +8,7 @@ mod console;
 mod contract;
 mod deploy;
 mod health;
+mod isolation;
 mod leaks;
 mod mesh;
 mod outbox;
