@@ -214,6 +214,7 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
                     dropoff: point,
                     pickup_earliest: when(24),
                     pickup_latest: when(25),
+                    passengers: 1,
                     ..Default::default()
                 })
             },
@@ -229,6 +230,7 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
                     dropoff: point,
                     pickup_earliest: when(24),
                     pickup_latest: when(25),
+                    passengers: 1,
                     ..Default::default()
                 }]
             },
@@ -266,6 +268,8 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
                     dropoff: point,
                     pickup_earliest_minute: 480,
                     pickup_latest_minute: 510,
+                    valid_from: "2026-12-01".into(),
+                    passengers: 1,
                     ..Default::default()
                 })
             },
@@ -383,14 +387,13 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         ))),
     ];
     let mut wrong = Vec::new();
-    let all_ids: Vec<String> = a.ids.values().cloned().collect();
     for (name, (code, message), (none_code, none_message)) in &calls {
-        let mut words = message.clone();
-        for theirs in &all_ids {
-            let stand_in = if theirs.parse::<i64>().is_ok() { missing.to_string() } else { absent.to_owned() };
-            words = words.replace(theirs.as_str(), &stand_in);
-        }
-        if *code != Code::NotFound || *none_code != Code::NotFound || words != *none_message {
+        let words = super::stand_in(message, a);
+        // A row named in the body rather than the subject of the call may be
+        // refused as bad input, but exactly as a missing one is.
+        let expected = if REFERENCES.contains(name) { *none_code } else { Code::NotFound };
+        let refused = !matches!(code, Code::Ok | Code::PermissionDenied);
+        if !refused || *code != expected || *none_code != expected || words != super::stand_in(none_message, a) {
             wrong.push(format!("{name}: {code:?} {message:?} / missing id: {none_code:?} {none_message:?}"));
         }
     }
@@ -445,6 +448,16 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         format!("{:?}", mn.list_monitors(req(notify::ListMonitorsRequest {}, t)).await.unwrap().into_inner()),
         format!("{:?}", mn.list_maintenance_windows(req(notify::ListMaintenanceWindowsRequest {}, t)).await.unwrap().into_inner()),
         format!("{:?}", sf.list_actions(req(safety::ListActionsRequest::default(), t)).await.unwrap().into_inner()),
+        format!("{:?}", sf.list_actions(req(safety::ListActionsRequest { company_id: Some(a.id), ..Default::default() }, t)).await.unwrap().into_inner()),
+        format!(
+            "{:?}",
+            nt.replay_dead_notifications(req(
+                notify::ReplayDeadNotificationsRequest { channel_id: Some(channel_id.clone()), ..Default::default() },
+                t
+            ))
+            .await
+            .map(|r| r.into_inner())
+        ),
     ];
     for list in lists {
         assert!(!list.contains(super::MARK_A), "company B's list shows company A's rows: {list}");
@@ -454,12 +467,25 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
     }
 }
 
+/// RPCs whose id names another row the call refers to (not its subject).
+const REFERENCES: &[&str] = &[
+    "DispatchService.CreateBooking",
+    "DispatchService.CreateBookings",
+    "DispatchService.CreateRecurringTemplate",
+    "NotifyService.Send",
+    "NotifyService.CreateRoute",
+    "MonitorService.CreateMonitor",
+    "MonitorService.CreateMaintenanceWindow",
+];
+
 /// List RPCs taking an id as a filter, tried above with A's ids.
 const LISTS: &[&str] = &[
     "DispatchService.ListBookings",
     "DispatchService.ListRecurringTemplates",
     "DispatchService.ListAssignments",
     "NotifyService.ListNotifications",
+    "NotifyService.ReplayDeadNotifications",
+    "SafetyService.ListActions",
 ];
 
 /// The operator reaches no company RPC, and only the operator reaches the registry.
