@@ -127,11 +127,7 @@ pub async fn create_company(
     tracing::info!(company_id = company.id, completed_earlier_attempt, by = %caller.claims.sub, "company created with its first admin");
     Ok((
         StatusCode::CREATED,
-        Json(CreatedCompany {
-            company: company.into(),
-            admin: AdminLogin { email: admin_email, password },
-            completed_earlier_attempt,
-        }),
+        Json(CreatedCompany { company: company.into(), admin: AdminLogin { email: admin_email, password }, completed_earlier_attempt }),
     ))
 }
 

@@ -79,23 +79,32 @@ async fn seed(mesh: &Mesh, http: &reqwest::Client, id: i64, token: String, mark:
     };
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let mut ids = BTreeMap::new();
-    let driver = post("/api/drivers", json!({
-        "name": format!("{mark} driver"), "phone": "+41 79 123 45 67", "vehicle_kind": "car", "seats": 4,
-        "shift_start_minute": 0, "shift_end_minute": 1439, "depot": { "latitude": 46.21, "longitude": 6.12 }
-    }))
+    let driver = post(
+        "/api/drivers",
+        json!({
+            "name": format!("{mark} driver"), "phone": "+41 79 123 45 67", "vehicle_kind": "car", "seats": 4,
+            "shift_start_minute": 0, "shift_end_minute": 1439, "depot": { "latitude": 46.21, "longitude": 6.12 }
+        }),
+    )
     .await;
     ids.insert("/api/drivers", text(&driver["id"]));
-    let client = post("/api/clients", json!({
-        "name": format!("{mark} patient"), "phone": "+41 22 555 12 34", "address": format!("{mark} street 1"),
-        "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "ambulatory"
-    }))
+    let client = post(
+        "/api/clients",
+        json!({
+            "name": format!("{mark} patient"), "phone": "+41 22 555 12 34", "address": format!("{mark} street 1"),
+            "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "ambulatory"
+        }),
+    )
     .await;
     ids.insert("/api/clients", text(&client["id"]));
-    let booking = post("/api/bookings", json!({
-        "client_id": client["id"], "pickup_address": format!("{mark} street 1"), "pickup": { "latitude": 46.195, "longitude": 6.14 },
-        "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
-        "pickup_earliest": format!("{day}T08:00:00Z"), "pickup_latest": format!("{day}T08:30:00Z"), "notes": format!("{mark} booking")
-    }))
+    let booking = post(
+        "/api/bookings",
+        json!({
+            "client_id": client["id"], "pickup_address": format!("{mark} street 1"), "pickup": { "latitude": 46.195, "longitude": 6.14 },
+            "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
+            "pickup_earliest": format!("{day}T08:00:00Z"), "pickup_latest": format!("{day}T08:30:00Z"), "notes": format!("{mark} booking")
+        }),
+    )
     .await;
     ids.insert("/api/bookings", text(&booking["id"]));
     let template = post("/api/recurring-templates", json!({
@@ -108,15 +117,21 @@ async fn seed(mesh: &Mesh, http: &reqwest::Client, id: i64, token: String, mark:
     let run = post("/api/dispatch/runs", json!({ "service_day": day })).await;
     assert_eq!(run["run"]["bookings_assigned"], 1, "{run}");
     ids.insert("/api/dispatch/runs", text(&run["run"]["id"]));
-    let bug = post("/api/bugs", json!({ "title": format!("{mark} bug"), "description": format!("{mark} screen"), "severity": "low" })).await;
+    let bug =
+        post("/api/bugs", json!({ "title": format!("{mark} bug"), "description": format!("{mark} screen"), "severity": "low" })).await;
     ids.insert("/api/bugs", text(&bug["bug"]["id"]));
     let comment = post(&format!("/api/bugs/{}/comments", text(&bug["bug"]["id"])), json!({ "body": format!("{mark} comment") })).await;
     ids.insert("/api/bugs/{}/comments", text(&comment["id"]));
     let channel = post("/api/notification-channels", json!({ "name": format!("{mark} channel"), "kind": "log" })).await;
     ids.insert("/api/notification-channels", text(&channel["id"]));
-    let route = post("/api/notification-routes", json!({ "event_type": "bugs.regression", "min_severity": "warning", "channel_id": channel["id"] })).await;
+    let route = post(
+        "/api/notification-routes",
+        json!({ "event_type": "bugs.regression", "min_severity": "warning", "channel_id": channel["id"] }),
+    )
+    .await;
     ids.insert("/api/notification-routes", text(&route["id"]));
-    let monitor = post("/api/monitors", json!({ "name": format!("{mark} monitor"), "kind": "http", "target": format!("{gw}/health/live") })).await;
+    let monitor =
+        post("/api/monitors", json!({ "name": format!("{mark} monitor"), "kind": "http", "target": format!("{gw}/health/live") })).await;
     ids.insert("/api/monitors", text(&monitor["id"]));
     let window = post("/api/maintenance-windows", json!({
         "monitor_ids": [monitor["id"]], "start_time": "2026-12-01T02:00:00Z", "end_time": "2026-12-01T03:00:00Z", "reason": format!("{mark} upgrade")
@@ -125,9 +140,12 @@ async fn seed(mesh: &Mesh, http: &reqwest::Client, id: i64, token: String, mark:
     ids.insert("/api/maintenance-windows", text(&window["id"]));
     let note = post("/api/notifications", json!({ "channel_id": "log", "event_type": "ops.note", "title": format!("{mark} note") })).await;
     ids.insert("/api/notifications", text(&note["notifications"][0]["id"]));
-    let user = post("/api/admin/users", json!({
-        "email": format!("{}-dispatcher@example.org", mark.to_lowercase()), "password": "a dispatcher password", "role": "dispatcher"
-    }))
+    let user = post(
+        "/api/admin/users",
+        json!({
+            "email": format!("{}-dispatcher@example.org", mark.to_lowercase()), "password": "a dispatcher password", "role": "dispatcher"
+        }),
+    )
     .await;
     ids.insert("/api/admin/users", text(&user["id"]));
     // The manager's suggestions and safety's actions are made by the
@@ -164,7 +182,7 @@ fn missing(id: &str) -> String {
 
 /// `message` with each word that is one of A's ids replaced by the
 /// missing id of its shape: what a missing id's answer says.
-pub(crate) fn stand_in(message: &str, a: &Company) -> String {
+fn stand_in(message: &str, a: &Company) -> String {
     message
         .split(' ')
         .map(|word| {
@@ -216,10 +234,7 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
             let absent = concrete(path, |c| a.ids.get(c).map(|id| missing(id))).unwrap();
             for (method, op) in item.as_object().unwrap() {
                 let body = body_for(method, path, &a);
-                assert!(
-                    body.is_some() || !op["requestBody"].is_object(),
-                    "{method} {path} takes a body: give it one in `body_for`"
-                );
+                assert!(body.is_some() || !op["requestBody"].is_object(), "{method} {path} takes a body: give it one in `body_for`");
                 let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let req = |url: &str| {
                     let r = http.request(m.clone(), format!("{gw}{url}"));
@@ -252,9 +267,11 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         }
 
         // Lists never mix: no list answers B anything of A's.
-        let admits_admins = |op: &Value| op["security"].to_string().contains("\"admin\"") || op["security"].to_string() == "[{\"bearer\":[]}]";
-        for (path, _) in
-            paths.iter().filter(|(p, i)| !p.contains('{') && p.starts_with("/api/") && i.get("get").is_some_and(|op| admits_admins(op)))
+        let admits_admins = |op: &Value| {
+            let security = op["security"].to_string();
+            security.contains("\"admin\"") || security == "[{\"bearer\":[]}]"
+        };
+        for (path, _) in paths.iter().filter(|(p, i)| !p.contains('{') && p.starts_with("/api/") && i.get("get").is_some_and(admits_admins))
         {
             let res = http.get(format!("{gw}{path}")).bearer_auth(&b.admin).send().await.unwrap();
             if res.headers().get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream")) {
@@ -268,7 +285,14 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         let (_, drivers) = call(http.get(format!("{gw}/api/drivers")), &a.admin).await;
         assert!(drivers.to_string().contains(MARK_A), "the marker is there to be seen: {drivers}");
         let (_, runs) = call(http.get(format!("{gw}/api/dispatch/runs")), &b.admin).await;
-        assert!(runs["items"].as_array().unwrap().iter().all(|r| r["id"].to_string() != a.ids["/api/dispatch/runs"]), "{runs}");
+        assert!(
+            runs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["id"].as_i64().map(|id| id.to_string()) != Some(a.ids["/api/dispatch/runs"].clone())),
+            "{runs}"
+        );
 
         // An email taken in A, offered by B: the same answer as one taken in B, naming no company.
         let user = |email: &str| json!({ "email": email, "password": "a long password here", "role": "reporter" });
@@ -283,8 +307,14 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         for (path, item) in paths {
             let url = concrete(path, |c| a.ids.get(c).cloned()).unwrap();
             for (method, op) in item.as_object().unwrap() {
-                let roles: Vec<&str> =
-                    op["security"].as_array().into_iter().flatten().filter_map(|r| r["bearer"].as_array()).flatten().filter_map(Value::as_str).collect();
+                let roles: Vec<&str> = op["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["bearer"].as_array())
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 if roles.is_empty() || roles.contains(&"operator") {
                     continue;
                 }

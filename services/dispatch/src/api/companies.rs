@@ -22,7 +22,10 @@ fn operator<T>(req: &Request<T>) -> Result<(), Status> {
     if c.role == Role::Operator {
         Ok(())
     } else {
-        Err(Status::permission_denied(format!("role {} may not call this: the company registry is the platform operator's", c.role.as_str())))
+        Err(Status::permission_denied(format!(
+            "role {} may not call this: the company registry is the platform operator's",
+            c.role.as_str()
+        )))
     }
 }
 

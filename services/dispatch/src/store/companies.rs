@@ -121,12 +121,14 @@ impl Store {
     pub async fn companies_health(&self, now: DateTime<Utc>) -> Result<Vec<CompanyHealth>, StoreError> {
         let mut companies: BTreeMap<i64, company::Model> =
             company::Entity::find().all(&self.db).await?.into_iter().map(|c| (c.id, c)).collect();
-        let with_drivers: Vec<i64> = driver::Entity::find().select_only().column(driver::Column::CompanyId).distinct().into_tuple().all(&self.db).await?;
-        let with_clients: Vec<i64> = client::Entity::find().select_only().column(client::Column::CompanyId).distinct().into_tuple().all(&self.db).await?;
+        let with_drivers: Vec<i64> =
+            driver::Entity::find().select_only().column(driver::Column::CompanyId).distinct().into_tuple().all(&self.db).await?;
+        let with_clients: Vec<i64> =
+            client::Entity::find().select_only().column(client::Column::CompanyId).distinct().into_tuple().all(&self.db).await?;
         // The first company exists from the first start, row or not.
         for id in with_drivers.into_iter().chain(with_clients).chain([FIRST_COMPANY_ID]) {
-            if !companies.contains_key(&id) {
-                companies.insert(id, self.company(id, now).await?);
+            if let std::collections::btree_map::Entry::Vacant(row) = companies.entry(id) {
+                row.insert(self.company(id, now).await?);
             }
         }
         let mut today = HashMap::with_capacity(companies.len());

@@ -88,11 +88,8 @@ fn outcome<T>(r: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
 /// field `id` or `…_id`, at the top or in the message it carries).
 fn rpcs_with_ids() -> BTreeSet<String> {
     let set = prost_types::FileDescriptorSet::decode(atmr_proto::FILE_DESCRIPTOR_SET).unwrap();
-    let messages: std::collections::HashMap<String, &prost_types::DescriptorProto> = set
-        .file
-        .iter()
-        .flat_map(|f| f.message_type.iter().map(move |m| (format!(".{}.{}", f.package(), m.name()), m)))
-        .collect();
+    let messages: std::collections::HashMap<String, &prost_types::DescriptorProto> =
+        set.file.iter().flat_map(|f| f.message_type.iter().map(move |m| (format!(".{}.{}", f.package(), m.name()), m))).collect();
     let ids = |m: &prost_types::DescriptorProto| m.field.iter().any(|f| f.name() == "id" || f.name().ends_with("_id"));
     let mut out = BTreeSet::new();
     for file in &set.file {
@@ -194,7 +191,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("DispatchService.DeleteDriver", |i| d.clone().delete_driver(req(dispatch::DeleteDriverRequest { driver_id: pick(i, driver) }, t))),
+        both!("DispatchService.DeleteDriver", |i| d
+            .clone()
+            .delete_driver(req(dispatch::DeleteDriverRequest { driver_id: pick(i, driver) }, t))),
         both!("DispatchService.GetClient", |i| d.clone().get_client(req(dispatch::GetClientRequest { client_id: pick(i, client) }, t))),
         both!("DispatchService.UpdateClient", |i| d.clone().update_client(req(
             dispatch::UpdateClientRequest {
@@ -203,7 +202,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("DispatchService.DeleteClient", |i| d.clone().delete_client(req(dispatch::DeleteClientRequest { client_id: pick(i, client) }, t))),
+        both!("DispatchService.DeleteClient", |i| d
+            .clone()
+            .delete_client(req(dispatch::DeleteClientRequest { client_id: pick(i, client) }, t))),
         both!("DispatchService.CreateBooking", |i| d.clone().create_booking(req(
             dispatch::CreateBookingRequest {
                 booking: Some(dispatch::Booking {
@@ -236,7 +237,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("DispatchService.GetBooking", |i| d.clone().get_booking(req(dispatch::GetBookingRequest { booking_id: pick(i, booking) }, t))),
+        both!("DispatchService.GetBooking", |i| d
+            .clone()
+            .get_booking(req(dispatch::GetBookingRequest { booking_id: pick(i, booking) }, t))),
         both!("DispatchService.UpdateBooking", |i| d.clone().update_booking(req(
             dispatch::UpdateBookingRequest {
                 booking: Some(dispatch::Booking { id: pick(i, booking), notes: "BETA".into(), ..Default::default() }),
@@ -275,19 +278,18 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("DispatchService.DeleteRecurringTemplate", |i| d.clone().delete_recurring_template(req(
-            dispatch::DeleteRecurringTemplateRequest { template_id: pick(i, template) },
-            t
-        ))),
-        both!("DispatchService.GetDispatchRun", |i| d.clone().get_dispatch_run(req(dispatch::GetDispatchRunRequest { run_id: pick(i, run) }, t))),
-        both!("AutonomyService.AcceptSuggestion", |i| au.clone().accept_suggestion(req(
-            dispatch::AcceptSuggestionRequest { suggestion_id: pick(i, suggestion) },
-            t
-        ))),
-        both!("AutonomyService.DismissSuggestion", |i| au.clone().dismiss_suggestion(req(
-            dispatch::DismissSuggestionRequest { suggestion_id: pick(i, suggestion) },
-            t
-        ))),
+        both!("DispatchService.DeleteRecurringTemplate", |i| d
+            .clone()
+            .delete_recurring_template(req(dispatch::DeleteRecurringTemplateRequest { template_id: pick(i, template) }, t))),
+        both!("DispatchService.GetDispatchRun", |i| d
+            .clone()
+            .get_dispatch_run(req(dispatch::GetDispatchRunRequest { run_id: pick(i, run) }, t))),
+        both!("AutonomyService.AcceptSuggestion", |i| au
+            .clone()
+            .accept_suggestion(req(dispatch::AcceptSuggestionRequest { suggestion_id: pick(i, suggestion) }, t))),
+        both!("AutonomyService.DismissSuggestion", |i| au
+            .clone()
+            .dismiss_suggestion(req(dispatch::DismissSuggestionRequest { suggestion_id: pick(i, suggestion) }, t))),
         both!("BugService.GetBug", |i| bg.clone().get_bug(req(bugs::GetBugRequest { bug_id: pick(i, bug) }, t))),
         both!("BugService.UpdateBug", |i| bg.clone().update_bug(req(
             bugs::UpdateBugRequest {
@@ -296,12 +298,15 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("BugService.AddComment", |i| bg.clone().add_comment(req(bugs::AddCommentRequest { bug_id: pick(i, bug), body: "BETA".into() }, t))),
-        both!("BugService.ListComments", |i| bg.clone().list_comments(req(bugs::ListCommentsRequest { bug_id: pick(i, bug), page: None }, t))),
-        both!("BugService.DeleteComment", |i| bg.clone().delete_comment(req(
-            bugs::DeleteCommentRequest { bug_id: pick(i, bug), comment_id: pick(i, comment) },
-            t
-        ))),
+        both!("BugService.AddComment", |i| bg
+            .clone()
+            .add_comment(req(bugs::AddCommentRequest { bug_id: pick(i, bug), body: "BETA".into() }, t))),
+        both!("BugService.ListComments", |i| bg
+            .clone()
+            .list_comments(req(bugs::ListCommentsRequest { bug_id: pick(i, bug), page: None }, t))),
+        both!("BugService.DeleteComment", |i| bg
+            .clone()
+            .delete_comment(req(bugs::DeleteCommentRequest { bug_id: pick(i, bug), comment_id: pick(i, comment) }, t))),
         both!("NotifyService.Send", |i| nt.clone().send(req(
             notify::SendRequest {
                 channel_id: pick_s(i, &channel_id),
@@ -312,22 +317,19 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("NotifyService.GetNotification", |i| nt.clone().get_notification(req(
-            notify::GetNotificationRequest { notification_id: pick_s(i, &note) },
-            t
-        ))),
-        both!("NotifyService.RetryNotification", |i| nt.clone().retry_notification(req(
-            notify::RetryNotificationRequest { notification_id: pick_s(i, &note) },
-            t
-        ))),
+        both!("NotifyService.GetNotification", |i| nt
+            .clone()
+            .get_notification(req(notify::GetNotificationRequest { notification_id: pick_s(i, &note) }, t))),
+        both!("NotifyService.RetryNotification", |i| nt
+            .clone()
+            .retry_notification(req(notify::RetryNotificationRequest { notification_id: pick_s(i, &note) }, t))),
         both!("NotifyService.UpdateChannel", |i| nt.clone().update_channel(req(
             notify::UpdateChannelRequest { channel_id: pick_s(i, &channel_id), name: Some("BETA".into()), ..Default::default() },
             t
         ))),
-        both!("NotifyService.DeleteChannel", |i| nt.clone().delete_channel(req(
-            notify::DeleteChannelRequest { channel_id: pick_s(i, &channel_id) },
-            t
-        ))),
+        both!("NotifyService.DeleteChannel", |i| nt
+            .clone()
+            .delete_channel(req(notify::DeleteChannelRequest { channel_id: pick_s(i, &channel_id) }, t))),
         both!("NotifyService.CreateRoute", |i| nt.clone().create_route(req(
             notify::CreateRouteRequest {
                 event_type: "ops.note".into(),
@@ -337,28 +339,27 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             t
         ))),
         both!("NotifyService.DeleteRoute", |i| nt.clone().delete_route(req(notify::DeleteRouteRequest { route_id: pick_s(i, &route) }, t))),
-        both!("MonitorService.CreateMonitor", |i| mn.clone().create_monitor(req(
-            notify::CreateMonitorRequest { monitor: Some(monitor_msg("", Some(pick_s(i, &monitor)))) },
-            t
-        ))),
-        both!("MonitorService.GetMonitor", |i| mn.clone().get_monitor(req(notify::GetMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
-        both!("MonitorService.UpdateMonitor", |i| mn.clone().update_monitor(req(
-            notify::UpdateMonitorRequest { monitor: Some(monitor_msg(&pick_s(i, &monitor), None)) },
-            t
-        ))),
-        both!("MonitorService.DeleteMonitor", |i| mn.clone().delete_monitor(req(
-            notify::DeleteMonitorRequest { monitor_id: pick_s(i, &monitor) },
-            t
-        ))),
-        both!("MonitorService.PauseMonitor", |i| mn.clone().pause_monitor(req(notify::PauseMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
-        both!("MonitorService.ResumeMonitor", |i| mn.clone().resume_monitor(req(
-            notify::ResumeMonitorRequest { monitor_id: pick_s(i, &monitor) },
-            t
-        ))),
-        both!("MonitorService.ListHeartbeats", |i| mn.clone().list_heartbeats(req(
-            notify::ListHeartbeatsRequest { monitor_id: pick_s(i, &monitor), ..Default::default() },
-            t
-        ))),
+        both!("MonitorService.CreateMonitor", |i| mn
+            .clone()
+            .create_monitor(req(notify::CreateMonitorRequest { monitor: Some(monitor_msg("", Some(pick_s(i, &monitor)))) }, t))),
+        both!("MonitorService.GetMonitor", |i| mn
+            .clone()
+            .get_monitor(req(notify::GetMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
+        both!("MonitorService.UpdateMonitor", |i| mn
+            .clone()
+            .update_monitor(req(notify::UpdateMonitorRequest { monitor: Some(monitor_msg(&pick_s(i, &monitor), None)) }, t))),
+        both!("MonitorService.DeleteMonitor", |i| mn
+            .clone()
+            .delete_monitor(req(notify::DeleteMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
+        both!("MonitorService.PauseMonitor", |i| mn
+            .clone()
+            .pause_monitor(req(notify::PauseMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
+        both!("MonitorService.ResumeMonitor", |i| mn
+            .clone()
+            .resume_monitor(req(notify::ResumeMonitorRequest { monitor_id: pick_s(i, &monitor) }, t))),
+        both!("MonitorService.ListHeartbeats", |i| mn
+            .clone()
+            .list_heartbeats(req(notify::ListHeartbeatsRequest { monitor_id: pick_s(i, &monitor), ..Default::default() }, t))),
         both!("MonitorService.GetUptime", |i| mn.clone().get_uptime(req(notify::GetUptimeRequest { monitor_id: pick_s(i, &monitor) }, t))),
         both!("MonitorService.CreateMaintenanceWindow", |i| mn.clone().create_maintenance_window(req(
             notify::CreateMaintenanceWindowRequest {
@@ -372,19 +373,16 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             },
             t
         ))),
-        both!("MonitorService.DeleteMaintenanceWindow", |i| mn.clone().delete_maintenance_window(req(
-            notify::DeleteMaintenanceWindowRequest { window_id: pick_s(i, &window) },
-            t
-        ))),
+        both!("MonitorService.DeleteMaintenanceWindow", |i| mn
+            .clone()
+            .delete_maintenance_window(req(notify::DeleteMaintenanceWindowRequest { window_id: pick_s(i, &window) }, t))),
         both!("SafetyService.GetAction", |i| sf.clone().get_action(req(safety::GetActionRequest { action_id: pick(i, action) }, t))),
-        both!("SafetyService.ReviewAction", |i| sf.clone().review_action(req(
-            safety::ReviewActionRequest { action_id: pick(i, action), notes: "BETA".into() },
-            t
-        ))),
-        both!("SafetyService.CompleteAction", |i| sf.clone().complete_action(req(
-            safety::CompleteActionRequest { action_id: pick(i, action), success: true, ..Default::default() },
-            t
-        ))),
+        both!("SafetyService.ReviewAction", |i| sf
+            .clone()
+            .review_action(req(safety::ReviewActionRequest { action_id: pick(i, action), notes: "BETA".into() }, t))),
+        both!("SafetyService.CompleteAction", |i| sf
+            .clone()
+            .complete_action(req(safety::CompleteActionRequest { action_id: pick(i, action), success: true, ..Default::default() }, t))),
     ];
     let mut wrong = Vec::new();
     for (name, (code, message), (none_code, none_message)) in &calls {
@@ -410,11 +408,15 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         format!("{:?}", d.list_clients(req(dispatch::ListClientsRequest::default(), t)).await.unwrap().into_inner()),
         format!(
             "{:?}",
-            d.list_bookings(req(dispatch::ListBookingsRequest { client_id: Some(client), ..Default::default() }, t)).await.map(|r| r.into_inner())
+            d.list_bookings(req(dispatch::ListBookingsRequest { client_id: Some(client), ..Default::default() }, t))
+                .await
+                .map(|r| r.into_inner())
         ),
         format!(
             "{:?}",
-            d.list_bookings(req(dispatch::ListBookingsRequest { driver_id: Some(driver), ..Default::default() }, t)).await.map(|r| r.into_inner())
+            d.list_bookings(req(dispatch::ListBookingsRequest { driver_id: Some(driver), ..Default::default() }, t))
+                .await
+                .map(|r| r.into_inner())
         ),
         format!("{:?}", d.list_bookings(req(dispatch::ListBookingsRequest::default(), t)).await.unwrap().into_inner()),
         format!(
@@ -426,7 +428,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         format!("{:?}", d.list_dispatch_runs(req(dispatch::ListDispatchRunsRequest::default(), t)).await.unwrap().into_inner()),
         format!(
             "{:?}",
-            d.list_assignments(req(dispatch::ListAssignmentsRequest { run_id: Some(run), ..Default::default() }, t)).await.map(|r| r.into_inner())
+            d.list_assignments(req(dispatch::ListAssignmentsRequest { run_id: Some(run), ..Default::default() }, t))
+                .await
+                .map(|r| r.into_inner())
         ),
         format!(
             "{:?}",
@@ -448,7 +452,13 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         format!("{:?}", mn.list_monitors(req(notify::ListMonitorsRequest {}, t)).await.unwrap().into_inner()),
         format!("{:?}", mn.list_maintenance_windows(req(notify::ListMaintenanceWindowsRequest {}, t)).await.unwrap().into_inner()),
         format!("{:?}", sf.list_actions(req(safety::ListActionsRequest::default(), t)).await.unwrap().into_inner()),
-        format!("{:?}", sf.list_actions(req(safety::ListActionsRequest { company_id: Some(a.id), ..Default::default() }, t)).await.unwrap().into_inner()),
+        format!(
+            "{:?}",
+            sf.list_actions(req(safety::ListActionsRequest { company_id: Some(a.id), ..Default::default() }, t))
+                .await
+                .unwrap()
+                .into_inner()
+        ),
         format!(
             "{:?}",
             nt.replay_dead_notifications(req(
@@ -513,7 +523,8 @@ pub(super) async fn operator_is_refused(mesh: &Mesh, operator: &str) {
         let token = dispatch_svc.token(1, role);
         let (code, _) = outcome(registry.list_companies(req(dispatch::ListCompaniesRequest {}, &token)).await);
         assert_eq!(code, Code::PermissionDenied, "the registry as {role:?}");
-        let made = registry.create_company(req(dispatch::CreateCompanyRequest { name: "Nope".into(), time_zone: "Europe/Zurich".into() }, &token));
+        let made =
+            registry.create_company(req(dispatch::CreateCompanyRequest { name: "Nope".into(), time_zone: "Europe/Zurich".into() }, &token));
         assert_eq!(outcome(made.await).0, Code::PermissionDenied, "CreateCompany as {role:?}");
     }
 }
