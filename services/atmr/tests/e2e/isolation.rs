@@ -3,12 +3,15 @@
 //! every route family; then every id of company A, used with company B's
 //! token, answers exactly as a missing id (404, the same words), over REST —
 //! every `{id}` operation of the OpenAPI document, so a route added later is
-//! covered — and over gRPC on each service's own port (`isolation/grpc.rs`);
+//! covered — and over gRPC on each service's own port (`isolation/grpc.rs`,
+//! with `operator.rs` and `written.rs`);
 //! lists never mix; the operator is refused by every company route; an
 //! account's email taken in another company names no company; a company made
 //! without its admin is completed by the same request again.
 
 mod grpc;
+mod operator;
+mod written;
 
 use std::collections::BTreeMap;
 
@@ -150,8 +153,8 @@ async fn seed(mesh: &Mesh, http: &reqwest::Client, id: i64, token: String, mark:
     ids.insert("/api/admin/users", text(&user["id"]));
     // The manager's suggestions and safety's actions are made by the
     // services themselves; one of each, written as they write them.
-    ids.insert("/api/dispatch/autonomy/suggestions", grpc::suggestion(mesh, id, &text(&booking["id"]), mark).await);
-    ids.insert("/api/admin/autonomous-actions", grpc::action(mesh, &token, mark).await);
+    ids.insert("/api/dispatch/autonomy/suggestions", written::suggestion(mesh, id, &text(&booking["id"]), mark).await);
+    ids.insert("/api/admin/autonomous-actions", written::action(mesh, &token, mark).await);
     Company { id, admin: token, ids }
 }
 
@@ -323,7 +326,7 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
                 assert_eq!(status, 403, "{method} {path} as the operator: {body}");
             }
         }
-        grpc::operator_is_refused(&mesh, &operator).await;
+        operator::operator_is_refused(&mesh, &operator).await;
 
         // The operator's view: counts, no person.
         let (status, list) = call(http.get(format!("{gw}/api/platform/companies")), &operator).await;

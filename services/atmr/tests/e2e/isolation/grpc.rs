@@ -1,83 +1,38 @@
 //! The isolation test over gRPC, on each service's own port: company B's
 //! token with company A's ids answers NOT_FOUND exactly as a missing id does,
 //! on every RPC that takes an id (the contracts' descriptors list them, so an
-//! RPC added later must be covered here); lists never mix; the platform
-//! operator is refused by every company RPC and only it reaches the registry.
-//! Also what the services write themselves, made as they make it: a
-//! suggestion row and a safety action.
+//! RPC added later must be covered here); lists never mix. With the helpers
+//! the other files of the test call the services with.
 
 use std::collections::BTreeSet;
 
 use atmr_proto::{
     bugs::v1::{self as bugs, bug_service_client::BugServiceClient},
-    dispatch::v1::{
-        self as dispatch, autonomy_service_client::AutonomyServiceClient, company_service_client::CompanyServiceClient,
-        dispatch_service_client::DispatchServiceClient,
-    },
+    dispatch::v1::{self as dispatch, autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
     notify::v1::{self as notify, monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
     safety::v1::{self as safety, safety_service_client::SafetyServiceClient},
 };
-use kit::{Component, auth::Role};
+use kit::Component;
 use prost::Message as _;
-use sea_orm::ConnectionTrait as _;
 use tonic::{Code, transport::Channel};
 
 use super::Company;
 use crate::mesh::Mesh;
 
-fn url(mesh: &Mesh, component: Component) -> String {
+pub(super) fn url(mesh: &Mesh, component: Component) -> String {
     mesh.services.iter().find(|(c, _)| *c == component).expect("a service of the mesh").1.url()
 }
 
-async fn channel(mesh: &Mesh, component: Component) -> Channel {
+pub(super) async fn channel(mesh: &Mesh, component: Component) -> Channel {
     Channel::from_shared(url(mesh, component)).unwrap().connect().await.unwrap()
 }
 
-fn req<T>(msg: T, token: &str) -> tonic::Request<T> {
+pub(super) fn req<T>(msg: T, token: &str) -> tonic::Request<T> {
     kit::grpc::request(msg, token)
 }
 
-/// An open suggestion of the manager for `booking`, written as the manager
-/// writes it (its row in dispatch's database).
-pub(super) async fn suggestion(mesh: &Mesh, company_id: i64, booking: &str, mark: &str) -> String {
-    let db = kit::db::connect(mesh.db_url(Component::Dispatch)).await.unwrap();
-    let at = "2026-12-05T09:00:00Z";
-    db.execute_unprepared(&format!(
-        "INSERT INTO autonomy_suggestion (company_id, kind, booking_id, description, confidence_score, expected_improvement_minutes, \
-         state, created_at, updated_at) VALUES ({company_id}, 'notify_dispatcher', {booking}, '{mark} suggestion', 0.5, 3.0, 'open', '{at}', '{at}')"
-    ))
-    .await
-    .unwrap();
-    let row = db
-        .query_one(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT MAX(id) AS id FROM autonomy_suggestion WHERE company_id = {company_id}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let id: i64 = row.try_get("", "id").unwrap();
-    db.close().await.unwrap();
-    id.to_string()
-}
-
-/// An autonomous action authorized by safety for the company of `token`.
-pub(super) async fn action(mesh: &Mesh, token: &str, mark: &str) -> String {
-    let mut safety = SafetyServiceClient::new(channel(mesh, Component::Safety).await);
-    let msg = safety::AuthorizeActionRequest {
-        action_type: "reassign".into(),
-        action_description: format!("{mark} action"),
-        action_data: "{}".into(),
-        trigger_source: "isolation_test".into(),
-        ..Default::default()
-    };
-    let res = safety.authorize_action(req(msg, token)).await.unwrap().into_inner();
-    assert!(res.allowed, "{res:?}");
-    res.action_id.to_string()
-}
-
 /// The code of a call's answer, and its message when it failed.
-fn outcome<T>(r: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
+pub(super) fn outcome<T>(r: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
     match r {
         Ok(_) => (Code::Ok, String::new()),
         Err(s) => (s.code(), s.message().to_owned()),
@@ -497,34 +452,3 @@ const LISTS: &[&str] = &[
     "NotifyService.ReplayDeadNotifications",
     "SafetyService.ListActions",
 ];
-
-/// The operator reaches no company RPC, and only the operator reaches the registry.
-pub(super) async fn operator_is_refused(mesh: &Mesh, operator: &str) {
-    let denied = |r: Code, what: &str| assert_eq!(r, Code::PermissionDenied, "{what} as the operator");
-    let mut d = DispatchServiceClient::new(channel(mesh, Component::Dispatch).await);
-    denied(outcome(d.list_drivers(req(dispatch::ListDriversRequest::default(), operator)).await).0, "ListDrivers");
-    denied(outcome(d.get_company(req(dispatch::GetCompanyRequest {}, operator)).await).0, "GetCompany");
-    let mut au = AutonomyServiceClient::new(channel(mesh, Component::Dispatch).await);
-    denied(outcome(au.list_suggestions(req(dispatch::ListSuggestionsRequest::default(), operator)).await).0, "ListSuggestions");
-    let mut bg = BugServiceClient::new(channel(mesh, Component::Bugs).await);
-    denied(outcome(bg.list_bugs(req(bugs::ListBugsRequest::default(), operator)).await).0, "ListBugs");
-    let mut nt = NotifyServiceClient::new(channel(mesh, Component::Notify).await);
-    denied(outcome(nt.list_channels(req(notify::ListChannelsRequest {}, operator)).await).0, "ListChannels");
-    let mut mn = MonitorServiceClient::new(channel(mesh, Component::Notify).await);
-    denied(outcome(mn.list_monitors(req(notify::ListMonitorsRequest {}, operator)).await).0, "ListMonitors");
-    let mut sf = SafetyServiceClient::new(channel(mesh, Component::Safety).await);
-    denied(outcome(sf.list_actions(req(safety::ListActionsRequest::default(), operator)).await).0, "ListActions");
-    denied(outcome(sf.get_limits(req(safety::GetLimitsRequest {}, operator)).await).0, "GetLimits");
-
-    let dispatch_svc = &mesh.services.iter().find(|(c, _)| *c == Component::Dispatch).unwrap().1;
-    let mut registry = CompanyServiceClient::new(channel(mesh, Component::Dispatch).await);
-    assert_eq!(outcome(registry.list_companies(req(dispatch::ListCompaniesRequest {}, operator)).await).0, Code::Ok);
-    for role in [Role::Admin, Role::Service] {
-        let token = dispatch_svc.token(1, role);
-        let (code, _) = outcome(registry.list_companies(req(dispatch::ListCompaniesRequest {}, &token)).await);
-        assert_eq!(code, Code::PermissionDenied, "the registry as {role:?}");
-        let made =
-            registry.create_company(req(dispatch::CreateCompanyRequest { name: "Nope".into(), time_zone: "Europe/Zurich".into() }, &token));
-        assert_eq!(outcome(made.await).0, Code::PermissionDenied, "CreateCompany as {role:?}");
-    }
-}
