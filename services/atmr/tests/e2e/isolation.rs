@@ -56,14 +56,15 @@ struct Company {
     ids: BTreeMap<&'static str, String>,
 }
 
-async fn create_company(http: &reqwest::Client, gw: &str, operator: &str, name: &str, admin_email: &str) -> (i64, String) {
+/// The company's id, its admin's token and password.
+async fn create_company(http: &reqwest::Client, gw: &str, operator: &str, name: &str, admin_email: &str) -> (i64, String, String) {
     let body = json!({ "name": name, "time_zone": "Europe/Zurich", "admin_email": admin_email });
     let (status, created) = call(http.post(format!("{gw}/api/platform/companies")).json(&body), operator).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!((created["company"]["name"].as_str(), created["admin"]["email"].as_str()), (Some(name), Some(admin_email)), "{created}");
     let password = created["admin"]["password"].as_str().unwrap();
     assert!(password.len() >= 20, "a strong generated password: {created}");
-    (created["company"]["id"].as_i64().unwrap(), login(http, gw, admin_email, password).await)
+    (created["company"]["id"].as_i64().unwrap(), login(http, gw, admin_email, password).await, password.to_owned())
 }
 
 /// Rows of every family for the company whose admin holds `token`, marked
@@ -220,8 +221,8 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         let http = reqwest::Client::new();
         let gw = mesh.gateway.url();
         let operator = login(&http, &gw, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-        let (a_id, a_token) = create_company(&http, &gw, &operator, "Transports Léman", "admin@leman.example").await;
-        let (b_id, b_token) = create_company(&http, &gw, &operator, "Ambulances Jura", "admin@jura.example").await;
+        let (a_id, a_token, _) = create_company(&http, &gw, &operator, "Transports Léman", "admin@leman.example").await;
+        let (b_id, b_token, b_password) = create_company(&http, &gw, &operator, "Ambulances Jura", "admin@jura.example").await;
         assert!(a_id > 1 && b_id > a_id, "new ids past the first company: {a_id}, {b_id}");
         let a = seed(&mesh, &http, a_id, a_token, MARK_A).await;
         let b = seed(&mesh, &http, b_id, b_token, "BETA").await;
@@ -340,6 +341,25 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         assert!(a_row["bookings_today"].is_i64() && a_row["unassigned_today"].is_i64(), "{a_row}");
         for role_token in [&a.admin, &b.admin] {
             assert_eq!(call(http.get(format!("{gw}/api/platform/companies")), role_token).await.0, 403, "a company's admin");
+        }
+
+        // The console's pages of one row, signed in as B's admin.
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = crate::console::sign_in(&browser, &gw, "admin@jura.example", &b_password).await;
+        let (driver, client, booking) = (&a.ids["/api/drivers"], &a.ids["/api/clients"], &a.ids["/api/bookings"]);
+        for (page, absent) in [
+            (format!("/drivers/{driver}/edit"), "/drivers/987654321/edit"),
+            (format!("/clients/{client}/edit"), "/clients/987654321/edit"),
+            (format!("/bookings/{booking}/edit"), "/bookings/987654321/edit"),
+            (format!("/board/trips/{booking}"), "/board/trips/987654321"),
+        ] {
+            let get = |path: String| browser.get(format!("{gw}{path}")).header("cookie", &session).send();
+            let theirs = get(page.clone()).await.unwrap();
+            let none = get(absent.to_owned()).await.unwrap();
+            let (status, none_status) = (theirs.status().as_u16(), none.status().as_u16());
+            let html = theirs.text().await.unwrap();
+            assert_eq!((status, none_status), (404, 404), "{page} as company B's admin: {html}");
+            assert!(!html.contains(MARK_A), "{page} shows company A's row: {html}");
         }
 
         grpc::another_companys_ids_are_missing(&mesh, &a, &b).await;
