@@ -134,6 +134,13 @@ impl Config {
         if admin_email.as_ref().is_some_and(|e| !e.contains('@')) {
             return Err(ConfigError::new("ATMR_ADMIN_EMAIL", admin_email.as_deref().unwrap_or_default(), "an email address"));
         }
+        let operator = OperatorLogin::from_env(env)?;
+        // One login never opens two roles.
+        if let Some(o) = &operator
+            && admin_email.as_deref().is_some_and(|a| a.trim().eq_ignore_ascii_case(&o.email))
+        {
+            return Err(ConfigError::new("ATMR_OPERATOR_EMAIL", &o.email, "an email other than ATMR_ADMIN_EMAIL's"));
+        }
         Ok(Self {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
             token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
@@ -159,7 +166,7 @@ impl Config {
             },
             admin_email,
             admin_password,
-            operator: OperatorLogin::from_env(env)?,
+            operator,
             public_url: match env.get("ATMR_PUBLIC_URL").map(str::trim).filter(|u| !u.is_empty()) {
                 None => None,
                 Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.trim_end_matches('/').to_owned()),
@@ -216,5 +223,11 @@ mod tests {
             assert!(e.contains(var), "{pairs:?}: {e}");
             assert!(!e.contains("short"), "the password is not in the error: {e}");
         }
+        let both = Env::from_pairs([
+            ("ATMR_ADMIN_EMAIL", "boss@example.org"),
+            ("ATMR_OPERATOR_EMAIL", "Boss@example.org"),
+            ("ATMR_OPERATOR_PASSWORD", "a long passphrase"),
+        ]);
+        assert!(Config::from_env(&both).unwrap_err().to_string().contains("ATMR_OPERATOR_EMAIL"), "one login, one role");
     }
 }
