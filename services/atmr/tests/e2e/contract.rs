@@ -38,12 +38,12 @@ async fn a_body_that_is_not_json_or_not_of_the_documented_shape_gets_a_documente
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let url = format!("{gw}{}", concrete(path, op, 1));
             // A body without `Content-Type: application/json`.
-            let res = http.request(method.clone(), &url).bearer_auth(&token).body("{}").send().await.unwrap();
+            let res = http.request(method.clone(), &url).bearer_auth(token).body("{}").send().await.unwrap();
             let status = res.status().as_u16();
             assert_eq!(status, 415, "{method} {path} without a JSON content type");
             assert!(documented(op, status), "{method} {path} answers {status}, which its document does not list");
             // JSON with a field no route reads: every body type refuses unknown fields.
-            let res = http.request(method.clone(), &url).bearer_auth(&token).json(&json!({ "no_such_field": 1 })).send().await.unwrap();
+            let res = http.request(method.clone(), &url).bearer_auth(token).json(&json!({ "no_such_field": 1 })).send().await.unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap();
             assert_eq!(status, 422, "{method} {path} with an unknown field: {body}");
