@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "atmr/dispatch/v1/resources.proto",
     "atmr/dispatch/v1/dispatch_service.proto",
     "atmr/dispatch/v1/autonomy_service.proto",
+    "atmr/dispatch/v1/company_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

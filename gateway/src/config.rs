@@ -1,7 +1,7 @@
 //! The gateway's settings, read from the environment: token lifetimes, the
 //! login and request rate limits, the circuit breakers and deadlines of the
 //! calls to each service, the response cache, the client-address header, the
-//! first admin and the console's session length.
+//! first admin, the platform operator and the console's session length.
 
 use std::time::Duration;
 
@@ -46,6 +46,10 @@ pub struct Config {
     /// given; with `ATMR_ENV=production` start-up stops naming the variable.
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
+    /// The platform operator's login (`ATMR_OPERATOR_EMAIL` and
+    /// `ATMR_OPERATOR_PASSWORD`, both or neither): created at start when no
+    /// account has that email. The operator belongs to no company.
+    pub operator: Option<OperatorLogin>,
     /// The address users reach the gateway at (`ATMR_PUBLIC_URL`); when it is
     /// `https://…`, the console's cookies are `Secure` and `__Host-` prefixed.
     pub public_url: Option<String>,
@@ -55,6 +59,41 @@ pub struct Config {
     /// (`ATMR_MAP_TILES_URL`, e.g. `https://tile.example.org/{z}/{x}/{y}.png`);
     /// without it the map is drawn from coordinates alone.
     pub map_tiles_url: Option<MapTiles>,
+}
+
+/// The platform operator's bootstrap login.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OperatorLogin {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for OperatorLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorLogin").field("email", &self.email).field("password", &"<hidden>").finish()
+    }
+}
+
+impl OperatorLogin {
+    /// Both variables or neither; an address; a password of 12 characters or more.
+    fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let email = env.get("ATMR_OPERATOR_EMAIL").map(str::trim).filter(|e| !e.is_empty());
+        let password = env.get("ATMR_OPERATOR_PASSWORD").filter(|p| !p.is_empty());
+        match (email, password) {
+            (None, None) => Ok(None),
+            (Some(e), _) if !e.contains('@') => Err(ConfigError::new("ATMR_OPERATOR_EMAIL", e, "an email address")),
+            (Some(_), None) => {
+                Err(ConfigError::new("ATMR_OPERATOR_PASSWORD", "", "the platform operator's password, set with ATMR_OPERATOR_EMAIL"))
+            }
+            (None, Some(_)) => {
+                Err(ConfigError::new("ATMR_OPERATOR_EMAIL", "", "the platform operator's email, set with ATMR_OPERATOR_PASSWORD"))
+            }
+            (Some(_), Some(p)) if p.chars().count() < 12 => {
+                Err(ConfigError::new("ATMR_OPERATOR_PASSWORD", "<hidden>", "at least 12 characters"))
+            }
+            (Some(e), Some(p)) => Ok(Some(Self { email: e.to_lowercase(), password: p.to_owned() })),
+        }
+    }
 }
 
 /// A tile server's URL template, and the origin the console's
@@ -95,6 +134,13 @@ impl Config {
         if admin_email.as_ref().is_some_and(|e| !e.contains('@')) {
             return Err(ConfigError::new("ATMR_ADMIN_EMAIL", admin_email.as_deref().unwrap_or_default(), "an email address"));
         }
+        let operator = OperatorLogin::from_env(env)?;
+        // One login never opens two roles.
+        if let Some(o) = &operator
+            && admin_email.as_deref().is_some_and(|a| a.trim().eq_ignore_ascii_case(&o.email))
+        {
+            return Err(ConfigError::new("ATMR_OPERATOR_EMAIL", &o.email, "an email other than ATMR_ADMIN_EMAIL's"));
+        }
         Ok(Self {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
             token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
@@ -120,6 +166,7 @@ impl Config {
             },
             admin_email,
             admin_password,
+            operator,
             public_url: match env.get("ATMR_PUBLIC_URL").map(str::trim).filter(|u| !u.is_empty()) {
                 None => None,
                 Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.trim_end_matches('/').to_owned()),
@@ -157,5 +204,30 @@ mod tests {
         ] {
             assert!(MapTiles::parse(bad).is_err(), "{bad} is refused");
         }
+    }
+
+    #[test]
+    fn the_operator_login_is_both_variables_or_neither() {
+        let login = |pairs: &[(&str, &str)]| OperatorLogin::from_env(&Env::from_pairs(pairs.iter().copied()));
+        assert_eq!(login(&[]).unwrap(), None);
+        let ok = login(&[("ATMR_OPERATOR_EMAIL", " Ops@Example.org "), ("ATMR_OPERATOR_PASSWORD", "a long passphrase")]).unwrap().unwrap();
+        assert_eq!(ok.email, "ops@example.org");
+        assert!(!format!("{ok:?}").contains("passphrase"), "the password is not printed");
+        for (pairs, var) in [
+            (&[("ATMR_OPERATOR_EMAIL", "ops@example.org")][..], "ATMR_OPERATOR_PASSWORD"),
+            (&[("ATMR_OPERATOR_PASSWORD", "a long passphrase")][..], "ATMR_OPERATOR_EMAIL"),
+            (&[("ATMR_OPERATOR_EMAIL", "ops"), ("ATMR_OPERATOR_PASSWORD", "a long passphrase")][..], "ATMR_OPERATOR_EMAIL"),
+            (&[("ATMR_OPERATOR_EMAIL", "ops@example.org"), ("ATMR_OPERATOR_PASSWORD", "short")][..], "ATMR_OPERATOR_PASSWORD"),
+        ] {
+            let e = login(pairs).unwrap_err().to_string();
+            assert!(e.contains(var), "{pairs:?}: {e}");
+            assert!(!e.contains("short"), "the password is not in the error: {e}");
+        }
+        let both = Env::from_pairs([
+            ("ATMR_ADMIN_EMAIL", "boss@example.org"),
+            ("ATMR_OPERATOR_EMAIL", "Boss@example.org"),
+            ("ATMR_OPERATOR_PASSWORD", "a long passphrase"),
+        ]);
+        assert!(Config::from_env(&both).unwrap_err().to_string().contains("ATMR_OPERATOR_EMAIL"), "one login, one role");
     }
 }

@@ -72,9 +72,14 @@ pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow
     // a generated password on its terminal; here a password is never generated,
     // since only the log (shipped and kept) would see it.
     let without = users::WithoutPassword::for_serve(svc.deployment);
-    let (email, password) = (cfg.admin_email.clone(), cfg.admin_password.clone());
-    let first_admin: kit::service::Prepare =
-        Box::new(move |db| async move { users::ensure_admin(&db, email.as_deref(), password.as_deref(), without).await.map(drop) }.boxed());
+    let (email, password, operator) = (cfg.admin_email.clone(), cfg.admin_password.clone(), cfg.operator.clone());
+    let first_admin: kit::service::Prepare = Box::new(move |db| {
+        async move {
+            users::ensure_operator(&db, operator.as_ref()).await?;
+            users::ensure_admin(&db, email.as_deref(), password.as_deref(), without).await.map(drop)
+        }
+        .boxed()
+    });
     let runtime = ServiceRuntime::start_with::<atmr_migrations::gateway::Migrator>(
         svc.clone(),
         admin,

@@ -132,7 +132,9 @@ impl Modify for Bearer {
         crate::routes::notify::monitors::uptime,
         crate::routes::notify::monitors::windows,
         crate::routes::notify::monitors::create_window,
-        crate::routes::notify::monitors::delete_window
+        crate::routes::notify::monitors::delete_window,
+        crate::routes::platform::create_company,
+        crate::routes::platform::list_companies
     ),
     components(
         schemas(ErrorBody, ErrorDetail),
@@ -162,6 +164,7 @@ impl Modify for Bearer {
         (name = "bugs", description = "Bug tracking"),
         (name = "notify", description = "Notifications, channels and routing rules"),
         (name = "monitors", description = "Uptime monitors and maintenance windows"),
+        (name = "platform", description = "The platform operator's: companies and their health (never their patients)"),
     )
 )]
 pub struct ApiDoc;

@@ -9,7 +9,10 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use atmr_proto::{
     bugs::v1::bug_service_client::BugServiceClient,
-    dispatch::v1::{autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient},
+    dispatch::v1::{
+        autonomy_service_client::AutonomyServiceClient, company_service_client::CompanyServiceClient,
+        dispatch_service_client::DispatchServiceClient,
+    },
     notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
     safety::v1::safety_service_client::SafetyServiceClient,
 };
@@ -38,6 +41,8 @@ pub struct Inner {
     pub(crate) dispatch: DispatchServiceClient<Guarded>,
     /// Dispatch's other service, behind the same breaker.
     pub(crate) autonomy: AutonomyServiceClient<Guarded>,
+    /// Dispatch's company registry (the platform operator's), behind the same breaker.
+    pub(crate) companies: CompanyServiceClient<Guarded>,
     pub(crate) notify: NotifyServiceClient<Guarded>,
     pub(crate) monitors: MonitorServiceClient<Guarded>,
     pub(crate) health: Arc<HealthState>,
@@ -97,7 +102,8 @@ impl AppState {
                 bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
                     .max_decoding_message_size(svc.server.max_message_bytes),
                 dispatch: DispatchServiceClient::new(dispatch_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
-                autonomy: AutonomyServiceClient::new(dispatch_channel).max_decoding_message_size(svc.server.max_message_bytes),
+                autonomy: AutonomyServiceClient::new(dispatch_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
+                companies: CompanyServiceClient::new(dispatch_channel).max_decoding_message_size(svc.server.max_message_bytes),
                 notify: NotifyServiceClient::new(notify_channel.clone()).max_decoding_message_size(svc.server.max_message_bytes),
                 monitors: MonitorServiceClient::new(notify_channel).max_decoding_message_size(svc.server.max_message_bytes),
                 health,

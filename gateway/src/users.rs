@@ -1,6 +1,7 @@
 //! Users of the platform, stored by the gateway: email, Argon2 password hash,
 //! role and company (and a driver account's driver). An admin is created on
-//! first start.
+//! first start, and the platform operator (who belongs to no company) from
+//! its configured login.
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
@@ -140,6 +141,28 @@ pub async fn ensure_admin(
     Ok(Some(BootstrapLogin { email, generated_password: generated.then_some(password) }))
 }
 
+/// Creates the platform operator's account from `ATMR_OPERATOR_EMAIL` /
+/// `ATMR_OPERATOR_PASSWORD` when no account has that email; an existing
+/// operator keeps the password it has. An email that is a company's account
+/// stops start-up naming the variable: one login never opens two roles.
+pub async fn ensure_operator(db: &DatabaseConnection, login: Option<&crate::config::OperatorLogin>) -> anyhow::Result<()> {
+    let Some(login) = login else { return Ok(()) };
+    match find_by_email(db, &login.email).await? {
+        Some(u) if u.role == Role::Operator.as_str() => Ok(()),
+        Some(_) => Err(kit::ConfigError::new(
+            "ATMR_OPERATOR_EMAIL",
+            &login.email,
+            "an email no company account uses: the operator belongs to no company",
+        )
+        .into()),
+        None => {
+            insert(db, &login.email, &login.password, Role::Operator, kit::auth::PLATFORM_COMPANY_ID).await?;
+            tracing::info!(email = %login.email, "created the platform operator's account");
+            Ok(())
+        }
+    }
+}
+
 /// Creates `email` with `role` in `company_id` and a generated password unless
 /// the account exists. Returns the password when it was created.
 pub async fn ensure_user(db: &DatabaseConnection, email: &str, role: Role, company_id: i64) -> anyhow::Result<Option<String>> {
@@ -174,9 +197,19 @@ async fn insert(db: &DatabaseConnection, email: &str, password: &str, role: Role
     Ok(())
 }
 
-fn random_password() -> String {
+/// 20 random letters and digits (about 119 bits).
+pub fn random_password() -> String {
     use rand::{Rng as _, distr::Alphanumeric};
     rand::rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect()
+}
+
+/// Creates the first admin of a company the operator just made, with a
+/// generated password (returned, to be shown once).
+pub async fn create_company_admin(db: &DatabaseConnection, email: &str, company_id: i64) -> anyhow::Result<String> {
+    let password = random_password();
+    insert(db, email, &password, Role::Admin, company_id).await?;
+    tracing::info!(company_id, "created a company's first admin");
+    Ok(password)
 }
 
 #[cfg(test)]

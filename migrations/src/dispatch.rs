@@ -2,7 +2,8 @@
 //! bookings, dispatch runs and assignments; recurring booking templates; the
 //! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
 //! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
-//! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review; a patient's erasure and the
+//! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review; company
+//! names unique, for the registry the platform operator adds to; a patient's erasure and the
 //! company's retention of finished trips.
 
 use sea_orm_migration::prelude::*;
@@ -14,6 +15,7 @@ mod m0004_notice_outbox;
 mod m0005_vocabularies;
 mod m0006_forced_reason;
 mod m0007_suggestion_review;
+mod m0009_company_registry;
 mod m0011_patient_rights;
 
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_vocabularies::Migration),
             Box::new(m0006_forced_reason::Migration),
             Box::new(m0007_suggestion_review::Migration),
+            Box::new(m0009_company_registry::Migration),
             Box::new(m0011_patient_rights::Migration),
         ]
     }

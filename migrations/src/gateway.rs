@@ -1,6 +1,6 @@
-//! The gateway's tables: users, their roles (a closed vocabulary), their
-//! token generations and a driver account's driver, and the web console's
-//! sessions.
+//! The gateway's tables: users, their roles (a closed vocabulary, the platform
+//! operator's included), their token generations and a driver account's
+//! driver, and the web console's sessions.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,6 +9,7 @@ mod m0002_token_revocation;
 mod m0003_vocabularies;
 mod m0004_console;
 mod m0005_driver_accounts;
+mod m0006_platform_operator;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_vocabularies::Migration),
             Box::new(m0004_console::Migration),
             Box::new(m0005_driver_accounts::Migration),
+            Box::new(m0006_platform_operator::Migration),
         ]
     }
 

@@ -25,7 +25,7 @@ fn landing(role: Role) -> &'static str {
     match role {
         Role::Admin | Role::Dispatcher => "/board",
         Role::Driver => "/driver",
-        Role::Reporter | Role::Service => "/login",
+        Role::Reporter | Role::Service | Role::Operator => "/login",
     }
 }
 

@@ -42,7 +42,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
         Role::Admin | Role::Dispatcher => DISPATCH,
         Role::Driver => &[("/driver", "nav-driver")],
-        Role::Reporter | Role::Service => &[],
+        Role::Reporter | Role::Service | Role::Operator => &[],
     }
 }
 

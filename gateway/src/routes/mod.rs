@@ -1,9 +1,9 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs`; `privacy.rs`, a patient's export and
 //! erasure, over dispatch and notify) and the gateway's own (`auth.rs`,
-//! `users.rs`, `health.rs`), the driver's own day (`me.rs`), over what they
-//! share: the extractors (`extract.rs`), the conversions (`convert.rs`),
-//! streamed CSV (`csv.rs`), the failure answers
+//! `users.rs`, `health.rs`), the driver's own day (`me.rs`) and the platform
+//! operator's (`platform.rs`), over what they share: the extractors
+//! (`extract.rs`), the conversions (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
 pub(crate) mod auth;
@@ -17,6 +17,7 @@ pub(crate) mod field;
 mod health;
 pub(crate) mod me;
 pub(crate) mod notify;
+pub(crate) mod platform;
 pub(crate) mod privacy;
 pub(crate) mod safety;
 pub(crate) mod users;
@@ -109,5 +110,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/monitors/{id}/uptime", get(notify::monitors::uptime))
         .route("/api/maintenance-windows", get(notify::monitors::windows).post(notify::monitors::create_window))
         .route("/api/maintenance-windows/{id}", axum::routing::delete(notify::monitors::delete_window))
+        .route("/api/platform/companies", get(platform::list_companies).post(platform::create_company))
         .with_state(state)
 }

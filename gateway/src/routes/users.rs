@@ -81,7 +81,8 @@ fn password(raw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn email(raw: &str) -> Result<String, ApiError> {
+/// An account's email, trimmed and lower-cased (the platform's routes check it too).
+pub(crate) fn email(raw: &str) -> Result<String, ApiError> {
     let e = raw.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
@@ -89,6 +90,13 @@ fn email(raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::invalid("email", format!("email must be an address such as ana@example.com, got {raw:?}")));
     }
     Ok(e)
+}
+
+/// An email that opens an account already, in this company or another: one
+/// answer for both, naming no company (emails are unique on the platform, so
+/// that a login opens exactly one account).
+pub(crate) fn email_taken(email: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} exists already"))
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
@@ -228,11 +236,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
     let role = role(&u.role)?;
     let driver_id = driver_link(&state, &caller, (role, u.driver_id), None).await?;
     if users::find_by_email(&state.db, &email).await.map_err(|e| ApiError::database(&e))?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} exists already")));
+        return Err(email_taken(&email));
     }
     let now = Utc::now();
     let row = users::entity::ActiveModel {
-        email: Set(email),
+        email: Set(email.clone()),
         password_hash: Set(hash(u.password).await?),
         role: Set(role.as_str().to_owned()),
         company_id: Set(caller.claims.company_id),
@@ -244,9 +252,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
         ..Default::default()
     };
     let created = row.insert(&state.db).await.map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::new(StatusCode::CONFLICT, "already_exists", "an account for this email or this driver exists already")
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) if driver_id.is_some() => {
+            ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} or for this driver exists already"))
         }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email),
         _ => ApiError::database(&e),
     })?;
     tracing::info!(user_id = created.id, role = role.as_str(), by = %caller.claims.sub, "account created");

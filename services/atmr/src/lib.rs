@@ -1,8 +1,12 @@
 //! The launcher: one binary that runs any set of atmr components (the
 //! single-binary pattern of Loki or Quickwit). `up` runs all five in one process,
 //! each on its own port and talking real gRPC to the others; `serve` runs one,
-//! as a Kubernetes pod does; `migrate` manages the schemas. Signals are caught
-//! here once and turned into one shutdown for every component.
+//! as a Kubernetes pod does; `migrate` manages the schemas; `company create`
+//! (`company.rs`) asks a running gateway for a new company as the platform
+//! operator. Signals are caught here once and turned into one shutdown for
+//! every component.
+
+pub mod company;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -49,6 +53,18 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// The platform operator's companies, through a running gateway.
+    Company {
+        #[command(subcommand)]
+        action: CompanyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyAction {
+    /// Creates a company and its first admin, whose login is printed once.
+    /// Logs in with ATMR_OPERATOR_EMAIL and ATMR_OPERATOR_PASSWORD.
+    Create(company::CreateCompany),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +140,11 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(action, &env).await,
         Command::Probe { url, timeout_ms } => probe(&url, std::time::Duration::from_millis(timeout_ms)).await,
+        Command::Company { action: CompanyAction::Create(args) } => {
+            // Printed on the terminal only, never through `tracing`.
+            println!("{}", company::create(&args, &env).await?.lines());
+            Ok(())
+        }
     }
 }
 

@@ -137,6 +137,18 @@ impl Dispatch {
         Ok(self.store.save_company(company).await?)
     }
 
+    /// Registers a company (the platform operator's; name and zone checked by the caller).
+    pub async fn create_company(&self, name: &str, tz: chrono_tz::Tz) -> Result<company::Model, Error> {
+        let row = self.store.create_company(name, tz, self.now()).await?;
+        tracing::info!(company_id = row.id, "company registered");
+        Ok(row)
+    }
+
+    /// Every company with its health now.
+    pub async fn companies_health(&self) -> Result<Vec<crate::store::companies::CompanyHealth>, Error> {
+        Ok(self.store.companies_health(self.now()).await?)
+    }
+
     // ---- drivers and clients -----------------------------------------------
 
     pub async fn create_driver(&self, company_id: i64, d: DriverInput) -> Result<driver::Model, Error> {

@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use atmr_proto::dispatch::v1::{
     autonomy_service_server::{self, AutonomyServiceServer},
+    company_service_server::{self, CompanyServiceServer},
     dispatch_service_server::{self, DispatchServiceServer},
 };
 use kit::{Lifecycle, Listeners, service::ServiceRuntime};
@@ -92,8 +93,12 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     }
     let autonomy =
         AutonomyServiceServer::new(api::AutonomyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let companies =
+        CompanyServiceServer::new(api::CompanyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let dispatch = DispatchServiceServer::new(api::DispatchApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
-    let routes = Routes::new(InterceptedService::new(dispatch, rt.auth())).add_service(InterceptedService::new(autonomy, rt.auth()));
-    let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME];
+    let routes = Routes::new(InterceptedService::new(dispatch, rt.auth()))
+        .add_service(InterceptedService::new(autonomy, rt.auth()))
+        .add_service(InterceptedService::new(companies, rt.auth()));
+    let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME, company_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await
 }

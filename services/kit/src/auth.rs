@@ -29,7 +29,14 @@ pub enum Role {
     Service,
     /// A driver of the company: their own day only (the token names the driver).
     Driver,
+    /// The platform's operator: belongs to no company (its tokens carry
+    /// [`PLATFORM_COMPANY_ID`]), creates companies and sees their health,
+    /// and is refused by every company route and RPC.
+    Operator,
 }
+
+/// The company of a platform operator's tokens: none (no company has id 0).
+pub const PLATFORM_COMPANY_ID: i64 = 0;
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -39,6 +46,7 @@ impl Role {
             Self::Reporter => "reporter",
             Self::Service => "service",
             Self::Driver => "driver",
+            Self::Operator => "operator",
         }
     }
 }
@@ -52,7 +60,8 @@ impl std::str::FromStr for Role {
             "reporter" => Ok(Self::Reporter),
             "service" => Ok(Self::Service),
             "driver" => Ok(Self::Driver),
-            other => Err(format!("unknown role {other:?}: expected admin, dispatcher, reporter or driver")),
+            "operator" => Ok(Self::Operator),
+            other => Err(format!("unknown role {other:?}: expected admin, dispatcher, reporter, driver or operator")),
         }
     }
 }

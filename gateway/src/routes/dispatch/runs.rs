@@ -236,14 +236,19 @@ pub struct AssignmentQuery {
     responses((status = 200, description = "OK", body = Page<Assignment>), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
-/// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`
+/// `GET /api/dispatch/runs/{id}/assignments?page=&per_page=&status=`: 404
+/// for a run the caller's company does not have (another company's
+/// included), as `GET /api/dispatch/runs/{id}` answers.
 pub async fn run_assignments(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Params(q): Params<AssignmentQuery>,
 ) -> Result<Json<Page<Assignment>>, ApiError> {
+    caller.require(DISPATCHERS)?;
     let run_id = positive_id("run_id", &id)?;
+    let req = pb::GetDispatchRunRequest { run_id };
+    client(&state).get_dispatch_run(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
     list_assignments(State(state), caller, Params(AssignmentQuery { run_id: Some(run_id), ..q })).await
 }
 

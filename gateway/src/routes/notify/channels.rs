@@ -208,7 +208,7 @@ pub async fn test_channel(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(ADMINS)?;
     let req = pb::SendRequest {
-        channel_id: id,
+        channel_id: id.clone(),
         event_type: "notify.test".into(),
         title: "Test notification from atmr".into(),
         body: format!("Sent by {} to check this channel.", if caller.claims.email.is_empty() { "an admin" } else { &caller.claims.email }),
@@ -216,9 +216,20 @@ pub async fn test_channel(
         fields: Vec::new(),
         idempotency_key: String::new(),
     };
-    let res = state.notify.clone().send(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let res = state.notify.clone().send(kit::grpc::request(req, &caller.token)).await.map_err(|s| unknown_is_missing(s, &id))?.into_inner();
     let sent = res.notifications.into_iter().next().map(notification_json).unwrap_or(Value::Null);
     Ok((StatusCode::ACCEPTED, Json(sent)))
+}
+
+/// Notify refuses a send to a channel the company does not have as a bad
+/// `channel_id`; here the channel is the path's resource, so it is 404, as
+/// for every path id that is missing or another company's.
+fn unknown_is_missing(status: tonic::Status, id: &str) -> ApiError {
+    let field = status.metadata().get(kit::error::FIELD_METADATA).and_then(|v| v.to_str().ok());
+    if status.code() == tonic::Code::InvalidArgument && field == Some("channel_id") {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("channel {id} not found"));
+    }
+    notify_error(status)
 }
 
 #[utoipa::path(

@@ -53,7 +53,7 @@ fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// Signs in through the console's form; returns the session cookie (`name=value`).
-async fn sign_in(http: &reqwest::Client, gw: &str, email: &str, password: &str) -> String {
+pub(crate) async fn sign_in(http: &reqwest::Client, gw: &str, email: &str, password: &str) -> String {
     let form = http.get(format!("{gw}/login?lang=fr")).send().await.unwrap();
     assert_eq!(form.status(), 200);
     let login_cookie = set_cookie(&form, "atmr_login").expect("the sign-in form sets its double-submit cookie");

@@ -9,6 +9,7 @@ mod contract;
 mod deploy;
 mod driver;
 mod health;
+mod isolation;
 mod leaks;
 mod mesh;
 mod outbox;

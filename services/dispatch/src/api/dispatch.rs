@@ -65,15 +65,7 @@ impl DispatchService for DispatchApi {
                         "erase_completed_after_days" => {
                             company.erase_completed_after_days = input::retention_days(patch.erase_completed_after_days)?;
                         }
-                        _ => {
-                            let tz: chrono_tz::Tz = patch.time_zone.trim().parse().map_err(|_| {
-                                Invalid::new(
-                                    "company.time_zone",
-                                    format!("must be an IANA time zone such as Europe/Zurich, got {:?}", patch.time_zone),
-                                )
-                            })?;
-                            company.time_zone = tz.name().to_owned();
-                        }
+                        _ => company.time_zone = input::time_zone("company.time_zone", &patch.time_zone)?.name().to_owned(),
                     }
                 }
                 Ok(())

@@ -51,6 +51,11 @@ pub fn day(field: &str, s: &str) -> Result<NaiveDate, Invalid> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| Invalid::new(field, format!("must be a date as YYYY-MM-DD, got {s:?}")))
 }
 
+/// An IANA time zone such as Europe/Zurich.
+pub fn time_zone(field: &str, raw: &str) -> Result<chrono_tz::Tz, Invalid> {
+    raw.trim().parse().map_err(|_| Invalid::new(field, format!("must be an IANA time zone such as Europe/Zurich, got {raw:?}")))
+}
+
 pub fn id(field: &str, v: i64) -> Result<i64, Invalid> {
     if v <= 0 { Err(Invalid::new(field, format!("must be a positive id, got {v}"))) } else { Ok(v) }
 }

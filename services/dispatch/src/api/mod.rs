@@ -1,6 +1,6 @@
 //! IN: the dispatch service's gRPC services, the only room (with `serve`'s
-//! assembly and the bench binaries) that sees its proto types. `dispatch.rs`
-//! and `autonomy.rs` are the handlers: the caller's role, then `input.rs`'s
+//! assembly and the bench binaries) that sees its proto types. `dispatch.rs`,
+//! `autonomy.rs` and `companies.rs` (the platform operator's registry) are the handlers: the caller's role, then `input.rs`'s
 //! request checks, then the core, then `convert.rs` for the answer;
 //! `driver_app.rs` holds the driver app's three calls, which `dispatch.rs`
 //! hands on; `exports.rs` streams the CSV exports' rows; `privacy.rs` a
@@ -9,6 +9,7 @@
 //! makes `atmr demo`'s data through the same checks.
 
 mod autonomy;
+mod companies;
 mod convert;
 pub mod demo;
 mod dispatch;
@@ -19,4 +20,4 @@ mod privacy;
 mod services;
 mod status;
 
-pub(crate) use services::{AutonomyApi, DispatchApi};
+pub(crate) use services::{AutonomyApi, CompanyApi, DispatchApi};

@@ -1,4 +1,4 @@
-//! The two gRPC services' handles on the core, and who may call them.
+//! The three gRPC services' handles on the core, and who may call the first two.
 
 use std::sync::Arc;
 
@@ -17,6 +17,15 @@ pub(crate) struct DispatchApi {
 
 /// The `AutonomyService`, on the same core.
 pub(crate) struct AutonomyApi(pub(super) Arc<Dispatch>);
+
+/// The `CompanyService` (the platform operator's registry), on the same core.
+pub(crate) struct CompanyApi(pub(super) Arc<Dispatch>);
+
+impl CompanyApi {
+    pub fn new(core: Arc<Dispatch>) -> Self {
+        Self(core)
+    }
+}
 
 impl DispatchApi {
     pub fn new(core: Arc<Dispatch>) -> Self {
