@@ -51,6 +51,8 @@ async fn call(req: reqwest::RequestBuilder, token: &str) -> (u16, Value) {
 struct Company {
     id: i64,
     admin: String,
+    /// A driver account's token, linked to the company's driver.
+    driver: String,
     /// Its rows, by the collection path of their `{id}` (`/api/drivers`,
     /// `/api/bugs/{}/comments`…).
     ids: BTreeMap<&'static str, String>,
@@ -152,11 +154,17 @@ async fn seed(mesh: &Mesh, http: &reqwest::Client, id: i64, token: String, mark:
     )
     .await;
     ids.insert("/api/admin/users", text(&user["id"]));
+    // The driver's own routes: an account linked to the driver, whose trip
+    // the run planned.
+    let email = format!("{}-driver@example.org", mark.to_lowercase());
+    post("/api/admin/users", json!({ "email": email, "password": "a driver password", "role": "driver", "driver_id": driver["id"] })).await;
+    let driver_token = login(http, &gw, &email, "a driver password").await;
+    ids.insert("/api/me/trips", text(&booking["id"]));
     // The manager's suggestions and safety's actions are made by the
     // services themselves; one of each, written as they write them.
     ids.insert("/api/dispatch/autonomy/suggestions", written::suggestion(mesh, id, &text(&booking["id"]), mark).await);
     ids.insert("/api/admin/autonomous-actions", written::action(mesh, &token, mark).await);
-    Company { id, admin: token, ids }
+    Company { id, admin: token, driver: driver_token, ids }
 }
 
 /// `path` with each `{param}` replaced by the id `of` gives for the
@@ -207,6 +215,7 @@ fn body_for(method: &str, path: &str, a: &Company) -> Option<Value> {
         ("patch", "/api/drivers/{id}" | "/api/clients/{id}") => json!({ "name": "BETA" }),
         ("patch", "/api/bookings/{id}") => json!({ "notes": "BETA" }),
         ("post", "/api/bookings/{id}/status") => json!({ "status": "cancelled", "reason": "BETA" }),
+        ("post", "/api/me/trips/{booking_id}/status") => json!({ "status": "en_route" }),
         ("post", "/api/bookings/{id}/reassign") => json!({ "driver_id": a.ids["/api/drivers"].parse::<i64>().unwrap() }),
         ("patch", "/api/notification-channels/{id}") => json!({ "name": "BETA" }),
         ("put", "/api/monitors/{id}") => json!({ "name": "BETA", "kind": "http", "target": "http://127.0.0.1:9/" }),
@@ -247,12 +256,15 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
                         None => r,
                     }
                 };
+                // A driver's own routes are the driver's: B's driver asks.
+                let (a_token, b_token) =
+                    if op["security"][0]["bearer"] == json!(["driver"]) { (&a.driver, &b.driver) } else { (&a.admin, &b.admin) };
                 if m == reqwest::Method::GET {
-                    let (status, body) = call(req(&url), &a.admin).await;
+                    let (status, body) = call(req(&url), a_token).await;
                     assert_eq!(status, 200, "{url} as company A: {body}");
                 }
-                let (theirs, their_body) = call(req(&url), &b.admin).await;
-                let (none, none_body) = call(req(&absent), &b.admin).await;
+                let (theirs, their_body) = call(req(&url), b_token).await;
+                let (none, none_body) = call(req(&absent), b_token).await;
                 let words = stand_in(their_body["error"]["message"].as_str().unwrap_or_default(), &a);
                 checked += 1;
                 if theirs != 404 || none != 404 || words != stand_in(none_body["error"]["message"].as_str().unwrap_or_default(), &a) {

@@ -8,13 +8,11 @@ use std::pin::Pin;
 use atmr_proto::dispatch::v1::{self as pb, dispatch_service_server::DispatchService};
 use chrono::Utc;
 use futures::{Stream, StreamExt as _};
-use kit::{
-    auth::{Role, require_role},
-    convert::timestamp,
-};
+use kit::convert::timestamp;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
+    company,
     convert::{assignment_pb, booking_pb, client_pb, company_pb, driver_pb, page_info, run_pb, template_pb, violation_pb},
     driver_app,
     exports::{self, Export},
@@ -52,26 +50,7 @@ impl DispatchService for DispatchApi {
     }
 
     async fn update_company(&self, req: Request<pb::UpdateCompanyRequest>) -> Result<Response<pb::UpdateCompanyResponse>, Status> {
-        let c = require_role(&req, &[Role::Admin])?.clone();
-        let r = req.into_inner();
-        let paths = mask_paths(r.update_mask.as_ref(), &["name", "time_zone", "erase_completed_after_days"])?;
-        let patch = required("company", r.company)?;
-        let saved = self
-            .core
-            .update_company(c.company_id, |company| {
-                for p in paths {
-                    match p {
-                        "name" => company.name = kit::input::required_line("company.name", &patch.name, input::MAX_NAME)?,
-                        "erase_completed_after_days" => {
-                            company.erase_completed_after_days = input::retention_days(patch.erase_completed_after_days)?;
-                        }
-                        _ => company.time_zone = input::time_zone("company.time_zone", &patch.time_zone)?.name().to_owned(),
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(Response::new(pb::UpdateCompanyResponse { company: Some(company_pb(saved)) }))
+        Ok(Response::new(company::update(&self.core, req).await?))
     }
 
     async fn create_driver(&self, req: Request<pb::CreateDriverRequest>) -> Result<Response<pb::CreateDriverResponse>, Status> {

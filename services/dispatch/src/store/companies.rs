@@ -113,7 +113,14 @@ impl Store {
             .transpose()?
             .flatten();
         let id = highest.unwrap_or(0).max(FIRST_COMPANY_ID) + 1;
-        let row = company::Model { id, name: name.to_owned(), time_zone: tz.name().to_owned(), created_at: now, updated_at: now, erase_completed_after_days: None };
+        let row = company::Model {
+            id,
+            name: name.to_owned(),
+            time_zone: tz.name().to_owned(),
+            created_at: now,
+            updated_at: now,
+            erase_completed_after_days: None,
+        };
         let mut active = row.clone().into_active_model();
         active.id = Set(id);
         company::Entity::insert(active).exec_without_returning(&txn).await.map_err(|e| name_taken(e, name))?;
