@@ -2,7 +2,8 @@
 //! bookings, dispatch runs and assignments; recurring booking templates; the
 //! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
 //! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
-//! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review.
+//! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review; the
+//! human audit outbox (who changed what, until safety has it).
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,7 @@ mod m0004_notice_outbox;
 mod m0005_vocabularies;
 mod m0006_forced_reason;
 mod m0007_suggestion_review;
+mod m0010_audit_outbox;
 
 pub struct Migrator;
 
@@ -27,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_vocabularies::Migration),
             Box::new(m0006_forced_reason::Migration),
             Box::new(m0007_suggestion_review::Migration),
+            Box::new(m0010_audit_outbox::Migration),
         ]
     }
 

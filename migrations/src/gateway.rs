@@ -1,5 +1,5 @@
 //! The gateway's tables: users, their roles (a closed vocabulary) and their
-//! token generations, and the web console's sessions.
+//! token generations, and the web console's sessions; the human audit outbox.
 
 use sea_orm_migration::prelude::*;
 
@@ -7,6 +7,7 @@ mod m0001_users;
 mod m0002_token_revocation;
 mod m0003_vocabularies;
 mod m0004_console;
+mod m0007_audit_outbox;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_token_revocation::Migration),
             Box::new(m0003_vocabularies::Migration),
             Box::new(m0004_console::Migration),
+            Box::new(m0007_audit_outbox::Migration),
         ]
     }
 

@@ -1,5 +1,5 @@
 //! gRPC plumbing shared by servers and clients: outgoing requests that carry a
-//! bearer token and the caller's trace context, and lazily connected channels.
+//! bearer token, the caller's trace context and the client's address, and lazily connected channels.
 
 use std::time::Duration;
 
@@ -17,11 +17,18 @@ pub fn lazy_channel(url: &str, request_timeout: Duration) -> anyhow::Result<Chan
         .connect_lazy())
 }
 
-/// Wraps `message` in a request carrying `bearer` and the current trace context.
+/// Wraps `message` in a request carrying `bearer`, the current trace context
+/// and, when the gateway handles a client's request, the client's address
+/// (`x-atmr-client-address`, for the human audit trail).
 pub fn request<T>(message: T, bearer: &str) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
     if let Ok(value) = format!("Bearer {bearer}").parse() {
         req.metadata_mut().insert("authorization", value);
+    }
+    if let Some(address) = crate::audit_trail::scope::client_address()
+        && let Ok(value) = address.to_string().parse()
+    {
+        req.metadata_mut().insert(crate::audit_trail::CLIENT_ADDRESS_HEADER, value);
     }
     crate::telemetry::inject_metadata(req.metadata_mut());
     req

@@ -114,6 +114,24 @@ impl ServiceRuntime {
         })
     }
 
+    /// Starts the component's human audit relay (to safety) and answers its outbox.
+    pub fn start_audit_outbox(
+        &self,
+        clock: crate::clock::SharedClock,
+        life: &Lifecycle,
+    ) -> anyhow::Result<crate::audit_trail::AuditOutbox> {
+        crate::audit_trail::outbox::start(crate::audit_trail::outbox::RelaySetup {
+            component: self.cfg.component,
+            db: self.db.clone(),
+            clock,
+            config: self.cfg.outbox.clone(),
+            safety_url: &self.cfg.peers.safety,
+            keys: self.keys.clone(),
+            registry: &self.metrics.registry,
+            life: life.clone(),
+        })
+    }
+
     /// The interceptor that verifies every call's bearer token.
     pub fn auth(&self) -> AuthInterceptor {
         auth::interceptor(self.keys.clone())
