@@ -3,7 +3,8 @@
 //! `day`, the drivers' days a reassignment holds, and `board`, the live
 //! board's relay between replicas), `autonomy` (settings,
 //! leases, suggestions, the manager's view of the day) and `eta` (models,
-//! observed trips, drift checks); `entities` are the tables.
+//! observed trips, drift checks); `audit` records people's changes in the
+//! transaction that makes them; `entities` are the tables.
 //!
 //! Set-based: a dispatch run loads its inputs in a fixed number of queries and
 //! writes its assignments and booking statuses with a fixed number of
@@ -13,6 +14,7 @@
 //! (NotFound; an id tells nothing about other companies).
 
 pub mod assignments;
+mod audit;
 pub mod autonomy;
 pub mod board;
 pub mod bookings;

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use outbox::{AuditOutbox, record, record_as};
+pub use outbox::{AuditOutbox, record, record_all, record_as};
 pub use scope::{Actor, CLIENT_ADDRESS_HEADER};
 
 /// One field's change. A masked field has neither value.

@@ -71,21 +71,46 @@ pub async fn record_as<C: ConnectionTrait>(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let record = Record {
-        record_id: uuid::Uuid::new_v4().to_string(),
-        company_id: actor.company_id,
-        occurred_at: now.trunc_subsecs(6),
-        source: component.name().to_owned(),
-        actor: actor.clone(),
-        change,
-    };
-    let json = serde_json::to_string(&record).map_err(|e| DbErr::Custom(format!("audit record: {e}")))?;
-    let sql = format!(
-        "INSERT INTO {} (record_id, company_id, record, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $4)",
-        table_of(component)
-    );
-    let values: Vec<Value> = vec![record.record_id.clone().into(), record.company_id.into(), json.into(), record.occurred_at.into()];
-    conn.execute(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await.map(|_| ())
+    insert(conn, component, actor, vec![change], now).await
+}
+
+/// [`record`] for many changes at once (a bulk import), in statements of
+/// up to 200 rows.
+pub async fn record_all<C: ConnectionTrait>(conn: &C, component: Component, changes: Vec<Change>, now: DateTime<Utc>) -> Result<(), DbErr> {
+    match current_for_record() {
+        Some(actor) if !changes.is_empty() => insert(conn, component, &actor, changes, now).await,
+        _ => Ok(()),
+    }
+}
+
+async fn insert<C: ConnectionTrait>(conn: &C, component: Component, actor: &Actor, changes: Vec<Change>, now: DateTime<Utc>) -> Result<(), DbErr> {
+    let occurred_at = now.trunc_subsecs(6);
+    let mut changes = changes.into_iter().peekable();
+    while changes.peek().is_some() {
+        let mut rows = Vec::new();
+        let mut values: Vec<Value> = vec![occurred_at.into()];
+        for change in changes.by_ref().take(200) {
+            let record = Record {
+                record_id: uuid::Uuid::new_v4().to_string(),
+                company_id: actor.company_id,
+                occurred_at,
+                source: component.name().to_owned(),
+                actor: actor.clone(),
+                change,
+            };
+            let json = serde_json::to_string(&record).map_err(|e| DbErr::Custom(format!("audit record: {e}")))?;
+            let n = values.len();
+            rows.push(format!("(${}, ${}, ${}, $1, 0, $1)", n + 1, n + 2, n + 3));
+            values.extend([record.record_id.into(), record.company_id.into(), json.into()]);
+        }
+        let sql = format!(
+            "INSERT INTO {} (record_id, company_id, record, created_at, attempts, next_attempt_at) VALUES {}",
+            table_of(component),
+            rows.join(", ")
+        );
+        conn.execute(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await?;
+    }
+    Ok(())
 }
 
 /// What a relay is started with.
