@@ -120,8 +120,9 @@ impl ServiceRuntime {
         clock: crate::clock::SharedClock,
         life: &Lifecycle,
     ) -> anyhow::Result<crate::audit_trail::AuditOutbox> {
+        let outbox = crate::audit_trail::AuditOutbox::of(self.cfg.component);
         crate::audit_trail::outbox::start(crate::audit_trail::outbox::RelaySetup {
-            component: self.cfg.component,
+            outbox: outbox.clone(),
             db: self.db.clone(),
             clock,
             config: self.cfg.outbox.clone(),
@@ -129,7 +130,8 @@ impl ServiceRuntime {
             keys: self.keys.clone(),
             registry: &self.metrics.registry,
             life: life.clone(),
-        })
+        })?;
+        Ok(outbox)
     }
 
     /// The interceptor that verifies every call's bearer token.

@@ -115,7 +115,8 @@ async fn insert<C: ConnectionTrait>(conn: &C, component: Component, actor: &Acto
 
 /// What a relay is started with.
 pub struct RelaySetup<'a> {
-    pub component: Component,
+    /// The outbox it relays (whose bell wakes it).
+    pub outbox: AuditOutbox,
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub config: OutboxConfig,
@@ -126,10 +127,9 @@ pub struct RelaySetup<'a> {
     pub life: Lifecycle,
 }
 
-/// Starts `component`'s audit relay, which runs until `life` stops, and
-/// returns the outbox its records are written to.
-pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<AuditOutbox> {
-    let outbox = AuditOutbox::of(setup.component);
+/// Starts the relay of `setup.outbox`, which runs until `life` stops.
+pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<()> {
+    let outbox = setup.outbox;
     let pending = IntGauge::new("audit_outbox_pending", "human audit records committed and not yet handed to safety")?;
     let handed_over = IntCounter::new("audit_outbox_handed_over_total", "human audit records safety took from this process's relay")?;
     let failures = IntCounter::new("audit_outbox_failed_handovers_total", "hand-overs to safety that failed and will be retried")?;
@@ -137,11 +137,11 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<AuditOutbox> {
     setup.registry.register(Box::new(handed_over.clone()))?;
     setup.registry.register(Box::new(failures.clone()))?;
     let relay = Relay {
-        table: table_of(setup.component),
+        table: table_of(outbox.component),
         wake: outbox.wake.clone(),
         client: SafetyServiceClient::new(crate::grpc::lazy_channel(setup.safety_url, setup.config.lease / 2)?),
         keys: setup.keys,
-        component: setup.component.name(),
+        component: outbox.component.name(),
         db: setup.db,
         clock: setup.clock,
         config: setup.config,
@@ -150,7 +150,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<AuditOutbox> {
         failures,
     };
     tokio::spawn(relay.run(setup.life));
-    Ok(outbox)
+    Ok(())
 }
 
 struct Relay {
