@@ -148,7 +148,11 @@ async fn list_page(state: &AppState, token: &str, req: pb::ListAuditLogRequest) 
     security(("bearer" = ["admin"]))
 )]
 /// `GET /api/admin/audit-log`: one page of the changes people made, newest first.
-pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<AuditQuery>) -> Result<Json<Page<AuditRecord>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<AuditQuery>,
+) -> Result<Json<Page<AuditRecord>>, ApiError> {
     caller.require(&[Role::Admin])?;
     let per_page = q.per_page.unwrap_or(20);
     if !(1..=100).contains(&per_page) {
@@ -295,7 +299,12 @@ mod tests {
             action: "update".into(),
             changes: vec![
                 pb::HumanChange { field: "phone".into(), before: None, after: None, masked: true },
-                pb::HumanChange { field: "mobility".into(), before: Some("walking".into()), after: Some("wheelchair, folding".into()), masked: false },
+                pb::HumanChange {
+                    field: "mobility".into(),
+                    before: Some("walking".into()),
+                    after: Some("wheelchair, folding".into()),
+                    masked: false,
+                },
             ],
             ..Default::default()
         };

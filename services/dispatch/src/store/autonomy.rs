@@ -90,7 +90,8 @@ impl Store {
             r.cycle_lease_until = DateTime::<Utc>::MIN_UTC;
             r.drift_lease_until = DateTime::<Utc>::MIN_UTC;
         }
-        audit::record(&txn, audit::diff("autonomy_settings", after.company_id, "update", before.as_ref(), Some(&shown)), after.updated_at).await?;
+        audit::record(&txn, audit::diff("autonomy_settings", after.company_id, "update", before.as_ref(), Some(&shown)), after.updated_at)
+            .await?;
         txn.commit().await?;
         Ok(after)
     }

@@ -83,7 +83,13 @@ pub async fn record_all<C: ConnectionTrait>(conn: &C, component: Component, chan
     }
 }
 
-async fn insert<C: ConnectionTrait>(conn: &C, component: Component, actor: &Actor, changes: Vec<Change>, now: DateTime<Utc>) -> Result<(), DbErr> {
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    component: Component,
+    actor: &Actor,
+    changes: Vec<Change>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let occurred_at = now.trunc_subsecs(6);
     let mut changes = changes.into_iter().peekable();
     while changes.peek().is_some() {
