@@ -20,7 +20,7 @@ use crate::{
         chain::{self, Verification},
         human::{AuditFilter, HumanRecord, StoredHuman},
         input::{Completion, NewAction},
-        limits::{EffectiveLimits, LimitDefaults, Override},
+        limits::{EffectiveLimits, LimitDefaults, Override, Scope},
         windows::{Counts, Usage, Window, first_full, slot_frees_at},
     },
     engine::Engine,
@@ -199,7 +199,12 @@ fn limits_change(company_id: i64, before: &[Override], after: &[Override]) -> Ch
         for o in overrides {
             for (window, value) in [("max_per_hour", o.per_hour), ("max_per_day", o.per_day)] {
                 if let Some(v) = value {
-                    out.insert(format!("{}.{window}", o.scope.key()), v.to_string());
+                    let scope = match &o.scope {
+                        Scope::Company => "company".to_owned(),
+                        Scope::DefaultType => "default_type".to_owned(),
+                        Scope::Type(t) => format!("type:{t}"),
+                    };
+                    out.insert(format!("{scope}.{window}"), v.to_string());
                 }
             }
         }
