@@ -1,7 +1,7 @@
 //! The human audit trail end to end, on SQLite and PostgreSQL: an admin and a
 //! dispatcher change things through REST (an account and its role, a patient's
 //! phone, a booking created, edited, reassigned with force and a reason and
-//! cancelled, a safety limit); each change appears in the audit log with its
+//! cancelled, a safety limit, a maintenance window); each change appears in the audit log with its
 //! actor, the client's address and the fields before and after (a patient's
 //! personal fields only as changed); the chain verifies over both kinds of
 //! rows; a change made while safety is down waits in dispatch's audit outbox
@@ -232,12 +232,20 @@ async fn people_s_changes_are_in_the_audit_log_and_the_verified_chain() {
         admin.ok(M::PUT, "/api/admin/safety-limits", json!({ "max_actions_per_hour": 12 })).await;
         let user_id = user["id"].as_i64().unwrap();
         admin.ok(M::PATCH, &format!("/api/admin/users/{user_id}"), json!({ "role": "reporter" })).await;
+        // And plans a maintenance window (notify).
+        admin
+            .ok(
+                M::POST,
+                "/api/maintenance-windows",
+                json!({ "start_time": format!("{day}T22:00:00Z"), "end_time": format!("{day}T23:00:00Z"), "reason": "database upgrade" }),
+            )
+            .await;
 
-        // Ten records: user created, driver created, patient created and
+        // Eleven records: user created, driver created, patient created and
         // edited, booking created, edited, reassigned, cancelled, the limits,
-        // the role.
-        let items = admin.log_reaches("", 10).await;
-        assert_eq!(items.len(), 10, "{backend:?}: {items:#?}");
+        // the role, the window.
+        let items = admin.log_reaches("", 11).await;
+        assert_eq!(items.len(), 11, "{backend:?}: {items:#?}");
 
         let created = find(&items, "booking", "create");
         assert_eq!((created["actor_email"].as_str(), created["actor_role"].as_str()), (Some(DISPATCHER), Some("dispatcher")), "{created}");
@@ -286,6 +294,8 @@ async fn people_s_changes_are_in_the_audit_log_and_the_verified_chain() {
             (None, Some("12"))
         );
         assert_eq!(limits["source"], "safety");
+        let window = find(&items, "maintenance_window", "create");
+        assert_eq!((window["source"].as_str(), change(window, "reason")["after"].as_str()), (Some("notify"), Some("database upgrade")));
 
         // The filters.
         let mine = admin.get(&format!("/api/admin/audit-log?actor={DISPATCHER}")).await;
@@ -299,7 +309,7 @@ async fn people_s_changes_are_in_the_audit_log_and_the_verified_chain() {
 
         // One verification covers the human records.
         let v = admin.get("/api/admin/autonomous-actions/verify").await;
-        assert_eq!((v["intact"].as_bool(), v["rows_checked"].as_i64()), (Some(true), Some(10)), "{backend:?}: {v}");
+        assert_eq!((v["intact"].as_bool(), v["rows_checked"].as_i64()), (Some(true), Some(11)), "{backend:?}: {v}");
 
         // Safety stops; the admin edits Ana. The record waits in dispatch's outbox.
         t.safety.take().unwrap().stop().await.unwrap();
@@ -317,8 +327,8 @@ async fn people_s_changes_are_in_the_audit_log_and_the_verified_chain() {
         t.safety = Some(start_safety(t.safety_addr, &t.dbs[0].1).await);
         let renamed = admin.log_reaches("resource=driver&action=update", 1).await;
         assert_eq!(change(&renamed[0], "name")["after"], "Ana Maria", "{renamed:?}");
-        let items = admin.log_reaches("", 11).await;
-        assert_eq!(items.len(), 11, "{backend:?}: delivered once");
+        let items = admin.log_reaches("", 12).await;
+        assert_eq!(items.len(), 12, "{backend:?}: delivered once");
 
         // The export: a header and every record, each once.
         let csv = http.get(format!("{gw}/api/admin/audit-log/export")).bearer_auth(&admin.token).send().await.unwrap();

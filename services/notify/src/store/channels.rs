@@ -2,7 +2,9 @@
 //! events to them, read back as the domain's routing rules.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+};
 
 use super::audit;
 

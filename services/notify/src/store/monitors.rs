@@ -116,7 +116,8 @@ impl Store {
         row.updated_at = Set(now);
         let txn = self.db.begin().await?;
         let row = row.update(&txn).await?;
-        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "pause").with("paused", Some(false), Some(true)), now).await?;
+        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "pause").with("paused", Some(false), Some(true)), now)
+            .await?;
         txn.commit().await?;
         Ok(row)
     }
@@ -136,7 +137,8 @@ impl Store {
         row.updated_at = Set(now);
         let txn = self.db.begin().await?;
         let row = row.update(&txn).await?;
-        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "resume").with("paused", Some(true), Some(false)), now).await?;
+        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "resume").with("paused", Some(true), Some(false)), now)
+            .await?;
         txn.commit().await?;
         Ok(row)
     }
