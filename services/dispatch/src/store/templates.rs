@@ -207,6 +207,8 @@ impl Store {
         if !return_rows.is_empty() {
             created.extend(booking::Entity::insert_many(return_rows).exec_with_returning_many(&txn).await?);
         }
+        let changes = created.iter().map(|b| audit::diff("booking", b.id, "create", None, Some(b))).collect();
+        audit::record_all(&txn, changes, now).await?;
         txn.commit().await?;
         Ok((created, present))
     }

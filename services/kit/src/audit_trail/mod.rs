@@ -18,12 +18,39 @@
 pub mod outbox;
 pub mod scope;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::sync::Notify;
 
-pub use outbox::{AuditOutbox, record, record_all, record_as};
+use crate::Component;
+
+pub use outbox::{record, record_all, record_as};
 pub use scope::{Actor, CLIENT_ADDRESS_HEADER};
+
+/// A component's audit outbox: its table and the bell that wakes its relay.
+#[derive(Clone, Debug)]
+pub struct AuditOutbox {
+    component: Component,
+    wake: Arc<Notify>,
+}
+
+impl AuditOutbox {
+    pub fn of(component: Component) -> Self {
+        Self { component, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Tells the relay a record was committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn component(&self) -> Component {
+        self.component
+    }
+}
 
 /// One field's change. A masked field has neither value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

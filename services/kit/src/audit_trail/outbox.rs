@@ -10,14 +10,15 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use tokio::sync::Notify;
+
 use atmr_proto::safety::v1::{self as pb, safety_service_client::SafetyServiceClient};
 use chrono::{DateTime, SubsecRound as _, Utc};
 use prometheus::{IntCounter, IntGauge, Registry};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
-use tokio::sync::Notify;
 use tonic::transport::Channel;
 
-use super::{Actor, Change, Record, scope::current_for_record};
+use super::{Actor, AuditOutbox, Change, Record, scope::current_for_record};
 use crate::{Component, Lifecycle, auth::TokenKeys, clock::SharedClock, outbox::OutboxConfig};
 
 /// How often delivered rows older than the retention are deleted.
@@ -26,28 +27,6 @@ const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 /// The name of `component`'s audit outbox table.
 pub fn table_of(component: Component) -> String {
     format!("{}_audit_outbox", component.name())
-}
-
-/// A component's audit outbox: its table and the bell that wakes its relay.
-#[derive(Clone, Debug)]
-pub struct AuditOutbox {
-    component: Component,
-    wake: Arc<Notify>,
-}
-
-impl AuditOutbox {
-    pub fn of(component: Component) -> Self {
-        Self { component, wake: Arc::new(Notify::new()) }
-    }
-
-    /// Tells the relay a record was committed.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    pub fn component(&self) -> Component {
-        self.component
-    }
 }
 
 /// Records `change` by the actor of the call being served, on `conn` (the
@@ -246,7 +225,26 @@ impl Relay {
         Ok(out)
     }
 
+    /// Hands a company's rows over in one call. A refusal that is not
+    /// safety being away (a record it will not take) is retried one record
+    /// per call at once, so one bad record does not hold back the others.
     async fn hand_over(&self, company_id: i64, rows: Vec<Claimed>) {
+        if rows.len() > 1
+            && let Err(code) = self.try_hand_over(company_id, &rows).await
+            && !crate::notify::transient(code)
+        {
+            for row in rows {
+                let _ = self.try_hand_over(company_id, std::slice::from_ref(&row)).await;
+            }
+            return;
+        }
+        if rows.len() == 1 {
+            let _ = self.try_hand_over(company_id, &rows).await;
+        }
+    }
+
+    /// One call to safety for `rows`: marks them delivered, or schedules their next try.
+    async fn try_hand_over(&self, company_id: i64, rows: &[Claimed]) -> Result<(), tonic::Code> {
         let request = pb::RecordHumanChangesRequest { records: rows.iter().map(|r| to_proto(&r.record)).collect() };
         // A fresh token each time: a record may wait longer than a token lives.
         let token = self.keys.service_token(self.component, company_id);
@@ -260,12 +258,15 @@ impl Relay {
                     // Safety has them; the next hand-over is a repeat it recognises by id.
                     tracing::warn!(table, error = %e, "could not mark audit records handed over; they will be handed over again");
                 }
+                Ok(())
             }
             Err(status) => {
                 self.failures.inc();
                 let (code, message) = (status.code(), status.message().to_owned());
                 let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(1);
-                if attempts == 1 {
+                if !crate::notify::transient(code) {
+                    tracing::error!(table, company_id, attempts, ?code, error = %message, "safety refused audit records; they stay in the outbox");
+                } else if attempts == 1 {
                     tracing::warn!(table, company_id, ?code, error = %message, "safety did not take audit records; they stay in the outbox");
                 } else {
                     tracing::debug!(table, company_id, attempts, ?code, "safety still did not take audit records");
@@ -281,6 +282,7 @@ impl Relay {
                         tracing::warn!(table, id = row.id, error = %e, "could not schedule an audit record's next hand-over");
                     }
                 }
+                Err(code)
             }
         }
     }
