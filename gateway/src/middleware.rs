@@ -100,7 +100,7 @@ pub async fn observe(State(Observed { state, role_refusal }): State<Observed>, m
                 );
                 let mut res = match refused_role {
                     Some(refusal) => refusal.into_response(),
-                    None => kit::audit_trail::scope::with_client_address(address, next.run(req)).instrument(span.clone()).await,
+                    None => kit::grpc::with_client_address(address, next.run(req)).instrument(span.clone()).await,
                 };
                 if let Some(d) = limited {
                     rate_headers(&mut res, &state, &d);

@@ -291,7 +291,7 @@ pub async fn update(
 /// Records `change` by the caller, from the client's address, in `txn`
 /// (the account's transaction), for the human audit trail.
 async fn record(txn: &sea_orm::DatabaseTransaction, caller: &Caller, change: Change, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
-    let address = kit::audit_trail::scope::client_address().map(|a| a.to_string());
+    let address = kit::grpc::client_address().map(|a| a.to_string());
     let Some(actor) = kit::audit_trail::Actor::of(&caller.claims, address) else { return Ok(()) };
     kit::audit_trail::record_as(txn, kit::Component::Gateway, &actor, change, now).await.map_err(|e| ApiError::database(&e))
 }

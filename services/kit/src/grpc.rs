@@ -17,6 +17,25 @@ pub fn lazy_channel(url: &str, request_timeout: Duration) -> anyhow::Result<Chan
         .connect_lazy())
 }
 
+/// The metadata that carries the client's address from the gateway to
+/// services (for the human audit trail, `crate::audit_trail`).
+pub const CLIENT_ADDRESS_HEADER: &str = "x-atmr-client-address";
+
+tokio::task_local! {
+    static CLIENT_ADDRESS: std::net::IpAddr;
+}
+
+/// Runs `fut` (the gateway's handling of one request) with the client's address
+/// in scope, so every call it makes with [`request`] carries it.
+pub async fn with_client_address<F: Future>(address: std::net::IpAddr, fut: F) -> F::Output {
+    CLIENT_ADDRESS.scope(address, fut).await
+}
+
+/// The client's address of the request being handled, if in scope.
+pub fn client_address() -> Option<std::net::IpAddr> {
+    CLIENT_ADDRESS.try_with(|a| *a).ok()
+}
+
 /// Wraps `message` in a request carrying `bearer`, the current trace context
 /// and, when the gateway handles a client's request, the client's address
 /// (`x-atmr-client-address`, for the human audit trail).
@@ -25,10 +44,10 @@ pub fn request<T>(message: T, bearer: &str) -> tonic::Request<T> {
     if let Ok(value) = format!("Bearer {bearer}").parse() {
         req.metadata_mut().insert("authorization", value);
     }
-    if let Some(address) = crate::audit_trail::scope::client_address()
+    if let Some(address) = client_address()
         && let Ok(value) = address.to_string().parse()
     {
-        req.metadata_mut().insert(crate::audit_trail::CLIENT_ADDRESS_HEADER, value);
+        req.metadata_mut().insert(CLIENT_ADDRESS_HEADER, value);
     }
     crate::telemetry::inject_metadata(req.metadata_mut());
     req

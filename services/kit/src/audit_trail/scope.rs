@@ -1,6 +1,6 @@
 //! Who makes a change, and how a service knows it without passing it through
 //! every call: the gateway runs each request in a client-address scope
-//! ([`with_client_address`]), and [`crate::grpc::request`] copies that address
+//! (`crate::grpc::with_client_address`), and [`crate::grpc::request`] copies that address
 //! into the `x-atmr-client-address` metadata of every call it builds. A
 //! service wraps its gRPC server in [`Actors`], which runs a person's call (a
 //! token whose role is not `service`) in an actor scope made of the verified
@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Claims, Role};
 
-/// The metadata that carries the client's address from the gateway to services.
-pub const CLIENT_ADDRESS_HEADER: &str = "x-atmr-client-address";
+pub use crate::grpc::CLIENT_ADDRESS_HEADER;
 
 /// The person behind a change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +65,6 @@ pub(crate) struct Scope {
 
 tokio::task_local! {
     static ACTOR: Arc<Scope>;
-    static CLIENT_ADDRESS: IpAddr;
 }
 
 /// The actor of the call being served, if a person made it; marks the scope
@@ -90,17 +88,6 @@ pub async fn as_actor<F: Future>(actor: Actor, fut: F) -> (F::Output, bool) {
     let scope = Arc::new(Scope { actor, recorded: AtomicBool::new(false) });
     let out = ACTOR.scope(scope.clone(), fut).await;
     (out, scope.recorded.load(Ordering::Relaxed))
-}
-
-/// Runs `fut` (the gateway's handling of one request) with the client's address
-/// in scope, so every call it makes carries it.
-pub async fn with_client_address<F: Future>(address: IpAddr, fut: F) -> F::Output {
-    CLIENT_ADDRESS.scope(address, fut).await
-}
-
-/// The client's address of the request being handled, if in scope.
-pub fn client_address() -> Option<IpAddr> {
-    CLIENT_ADDRESS.try_with(|a| *a).ok()
 }
 
 /// Wraps a service's gRPC server (inside its auth interceptor, which puts
@@ -183,7 +170,8 @@ mod tests {
         claims.role = Role::Service;
         assert!(Actor::of(&claims, None).is_none());
         let address: IpAddr = "198.51.100.4".parse().unwrap();
-        assert_eq!(with_client_address(address, async { client_address() }).await, Some(address));
-        assert_eq!(client_address(), None);
+        let req = crate::grpc::with_client_address(address, async { crate::grpc::request((), "t") }).await;
+        assert_eq!(req.metadata().get(CLIENT_ADDRESS_HEADER).unwrap(), "198.51.100.4");
+        assert!(crate::grpc::request((), "t").metadata().get(CLIENT_ADDRESS_HEADER).is_none(), "none out of scope");
     }
 }
