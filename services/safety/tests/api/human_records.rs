@@ -7,7 +7,7 @@
 
 use atmr_proto::{common::v1 as common, safety::v1 as pb};
 use chrono::Duration;
-use kit::{clock::Clock as _, testing::backends};
+use kit::testing::backends;
 use sea_orm::ConnectionTrait as _;
 
 use crate::harness::{LIMITS, TestService, start};
