@@ -82,6 +82,7 @@ impl Store {
         active.reset(autonomy_settings::Column::CycleIntervalSeconds);
         active.reset(autonomy_settings::Column::UpdatedAt);
         let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "autonomy_settings").await?;
         let before = autonomy_settings::Entity::find_by_id(row_id(&active)).one(&txn).await?;
         let after = active.update(&txn).await?;
         let (mut before, mut shown) = (before, after.clone());

@@ -58,6 +58,7 @@ impl Store {
 
     pub async fn update_client(&self, company_id: i64, id: i64, c: ClientInput, now: DateTime<Utc>) -> Result<client::Model, StoreError> {
         let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "client").await?;
         let before = client::Entity::find_by_id(id).filter(client::Column::DeletedAt.is_null()).one(&txn).await?;
         let before = owned("client", id, company_id, before.map(|r| (r.company_id, r)))?;
         let row = client::ActiveModel { id: Set(id), ..client_fields(c, now) }.update(&txn).await?;

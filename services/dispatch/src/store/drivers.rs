@@ -65,6 +65,7 @@ impl Store {
 
     pub async fn update_driver(&self, company_id: i64, id: i64, d: DriverInput, now: DateTime<Utc>) -> Result<driver::Model, StoreError> {
         let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "driver").await?;
         let before = driver::Entity::find_by_id(id).filter(driver::Column::DeletedAt.is_null()).one(&txn).await?;
         let before = owned("driver", id, company_id, before.map(|r| (r.company_id, r)))?;
         let row = driver::ActiveModel { id: Set(id), ..driver_fields(d, now) }.update(&txn).await?;
