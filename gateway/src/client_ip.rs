@@ -1,5 +1,6 @@
-//! The client's address, for the login and request rate limits: the peer's,
-//! or the first one in the header a trusted reverse proxy sets.
+//! The client's address, for the login and request rate limits and the human
+//! audit trail: the peer's, or the first one in the header a trusted reverse
+//! proxy sets.
 
 /// The client's address: the first address in the trusted proxy's header when
 /// one is configured and present, else the peer's.

@@ -90,6 +90,17 @@ pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow
     .await?;
     let state = AppState::new(cfg, runtime.db.clone(), runtime.health.clone(), &runtime.metrics).await?;
     upkeep::reload_revocations(state.clone(), cfg.revocation_reload, life.clone());
+    // Changes to accounts go from the gateway's audit outbox to safety's chain.
+    kit::audit_trail::outbox::start(kit::audit_trail::outbox::RelaySetup {
+        outbox: state.audit.clone(),
+        db: runtime.db.clone(),
+        clock: kit::clock::system(),
+        config: svc.outbox.clone(),
+        safety_url: &svc.peers.safety,
+        keys: runtime.keys.clone(),
+        registry: &runtime.metrics.registry,
+        life: life.clone(),
+    })?;
     runtime.health.mark_started();
     upkeep::tidy(state.clone(), life.clone());
     Ok(Started { runtime, state })

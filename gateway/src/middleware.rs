@@ -1,7 +1,8 @@
 //! What wraps every request: a request id, a span that continues the caller's
 //! trace (or starts one), rate limits, the roles the API documents for the
-//! operation (checked before the body is read), and 503 for new work while the
-//! gateway drains.
+//! operation (checked before the body is read), the client's address in scope
+//! for the calls the request makes, and 503 for new work while the gateway
+//! drains.
 
 use axum::{
     extract::{MatchedPath, Request, State},
@@ -89,9 +90,17 @@ pub async fn observe(State(Observed { state, role_refusal }): State<Observed>, m
                 res
             }
             _ => {
+                // The client's address goes with every call the request makes
+                // (`kit::grpc::request`), for the human audit trail.
+                let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+                let address = crate::client_ip::client_address(
+                    state.client_ip_header.as_ref(),
+                    req.headers(),
+                    peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                );
                 let mut res = match refused_role {
                     Some(refusal) => refusal.into_response(),
-                    None => next.run(req).instrument(span.clone()).await,
+                    None => kit::grpc::with_client_address(address, next.run(req)).instrument(span.clone()).await,
                 };
                 if let Some(d) = limited {
                     rate_headers(&mut res, &state, &d);

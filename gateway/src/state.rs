@@ -64,6 +64,9 @@ pub struct Inner {
     pub(crate) console_session_ttl: Duration,
     /// The console map's tile server, if any.
     pub(crate) map_tiles: Option<crate::config::MapTiles>,
+    /// Where changes to accounts are recorded for the human audit trail
+    /// (`gateway_audit_outbox`; its relay is started by `start`).
+    pub(crate) audit: kit::audit_trail::AuditOutbox,
 }
 
 impl AppState {
@@ -117,6 +120,7 @@ impl AppState {
                 secure_cookies: cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
                 console_session_ttl: cfg.console_session_ttl,
                 map_tiles: cfg.map_tiles_url.clone(),
+                audit: kit::audit_trail::AuditOutbox::of(kit::Component::Gateway),
             }),
         };
         state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;

@@ -3,8 +3,8 @@
 //! autonomous manager's settings and suggestions, ETA models, observed trips and drift checks;
 //! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
 //! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review; company
-//! names unique, for the registry the platform operator adds to; a patient's erasure and the
-//! company's retention of finished trips.
+//! names unique, for the registry the platform operator adds to; the human audit outbox (who changed
+//! what, until safety has it); a patient's erasure and the company's retention of finished trips.
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +16,7 @@ mod m0005_vocabularies;
 mod m0006_forced_reason;
 mod m0007_suggestion_review;
 mod m0009_company_registry;
+mod m0010_audit_outbox;
 mod m0011_patient_rights;
 
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_forced_reason::Migration),
             Box::new(m0007_suggestion_review::Migration),
             Box::new(m0009_company_registry::Migration),
+            Box::new(m0010_audit_outbox::Migration),
             Box::new(m0011_patient_rights::Migration),
         ]
     }

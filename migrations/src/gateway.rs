@@ -1,6 +1,6 @@
 //! The gateway's tables: users, their roles (a closed vocabulary, the platform
 //! operator's included), their token generations and a driver account's
-//! driver, and the web console's sessions.
+//! driver, and the web console's sessions; the human audit outbox.
 
 use sea_orm_migration::prelude::*;
 
@@ -10,6 +10,7 @@ mod m0003_vocabularies;
 mod m0004_console;
 mod m0005_driver_accounts;
 mod m0006_platform_operator;
+mod m0007_audit_outbox;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_console::Migration),
             Box::new(m0005_driver_accounts::Migration),
             Box::new(m0006_platform_operator::Migration),
+            Box::new(m0007_audit_outbox::Migration),
         ]
     }
 

@@ -6,6 +6,7 @@
 
 pub use sea_orm_migration::MigratorTrait;
 
+mod audit_outbox;
 pub mod bugs;
 pub mod dispatch;
 pub mod gateway;

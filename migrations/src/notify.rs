@@ -1,20 +1,26 @@
 //! The notification service's tables: the outbox (notifications and their
 //! delivery attempts), channels and routing rules; uptime monitors, their
 //! heartbeats and maintenance windows; the closed vocabularies of their kinds,
-//! states and severities.
+//! states and severities; the human audit outbox.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_outbox;
 mod m0002_monitors;
 mod m0003_vocabularies;
+mod m0004_audit_outbox;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_outbox::Migration), Box::new(m0002_monitors::Migration), Box::new(m0003_vocabularies::Migration)]
+        vec![
+            Box::new(m0001_outbox::Migration),
+            Box::new(m0002_monitors::Migration),
+            Box::new(m0003_vocabularies::Migration),
+            Box::new(m0004_audit_outbox::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

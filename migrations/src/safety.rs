@@ -1,7 +1,7 @@
 //! The safety service's tables: limit overrides, the audit trail of autonomous
 //! actions, blocked attempts, the audit chain's head and signed checkpoints, the
 //! notice outbox (limit reached), and the closed vocabularies of statuses and
-//! windows.
+//! windows; the human audit trail, in the same chain as the actions.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,6 +9,7 @@ mod m0001_safety_limits;
 mod m0002_autonomous_action;
 mod m0003_notice_outbox;
 mod m0004_vocabularies;
+mod m0005_human_audit;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_autonomous_action::Migration),
             Box::new(m0003_notice_outbox::Migration),
             Box::new(m0004_vocabularies::Migration),
+            Box::new(m0005_human_audit::Migration),
         ]
     }
 

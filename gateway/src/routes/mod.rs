@@ -1,11 +1,13 @@
 //! The public routes, one module per service they call (`dispatch/`,
-//! `notify/`, `bugs/`, `safety.rs`; `privacy.rs`, a patient's export and
-//! erasure, over dispatch and notify) and the gateway's own (`auth.rs`,
-//! `users.rs`, `health.rs`), the driver's own day (`me.rs`) and the platform
-//! operator's (`platform.rs`), over what they share: the extractors
-//! (`extract.rs`), the conversions (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
+//! `notify/`, `bugs/`, `safety.rs`, `audit.rs` — the human audit trail;
+//! `privacy.rs`, a patient's export and erasure, over dispatch and notify)
+//! and the gateway's own (`auth.rs`, `users.rs`, `health.rs`), the driver's
+//! own day (`me.rs`) and the platform operator's (`platform.rs`), over what
+//! they share: the extractors (`extract.rs`), the conversions
+//! (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bugs;
 pub(crate) mod convert;
@@ -38,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(users::list).post(users::create))
         .route("/api/admin/users/{id}", axum::routing::patch(users::update).delete(users::deactivate))
+        .route("/api/admin/audit-log", get(audit::list))
+        .route("/api/admin/audit-log/export", get(audit::export))
         .route("/api/admin/safety-limits", get(safety::get_limits).put(safety::set_limits))
         .route("/api/admin/autonomous-actions", get(safety::list_actions))
         .route("/api/admin/autonomous-actions/stats", get(safety::action_stats))

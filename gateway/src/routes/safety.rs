@@ -418,6 +418,6 @@ pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Resu
         "rows_checked": v.rows_checked,
         "checkpoints_checked": v.checkpoints_checked,
         "last_checkpoint_at": rfc3339(v.last_checkpoint_time),
-        "breaks": v.breaks.iter().map(|b| serde_json::json!({ "action_id": b.action_id, "kind": b.kind, "detail": b.detail })).collect::<Vec<_>>(),
+        "breaks": v.breaks.iter().map(|b| serde_json::json!({ "action_id": b.action_id, "record_id": Some(&b.record_id).filter(|r| !r.is_empty()), "kind": b.kind, "detail": b.detail })).collect::<Vec<_>>(),
     })))
 }

@@ -12,10 +12,10 @@ use axum::{
     http::StatusCode,
 };
 use chrono::Utc;
-use kit::auth::Role;
+use kit::{audit_trail::Change, auth::Role};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, Order, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set,
+    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
 };
 use serde::{Deserialize, Serialize};
 
@@ -251,13 +251,21 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(u): Body
         driver_id: Set(driver_id),
         ..Default::default()
     };
-    let created = row.insert(&state.db).await.map_err(|e| match e.sql_err() {
+    let txn = state.db.begin().await.map_err(|e| ApiError::database(&e))?;
+    let created = row.insert(&txn).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) if driver_id.is_some() => {
             ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} or for this driver exists already"))
         }
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email),
         _ => ApiError::database(&e),
     })?;
+    let change = Change::new("user", created.id, "create")
+        .with("email", None::<&str>, Some(&created.email))
+        .with("role", None::<&str>, Some(&created.role))
+        .with("active", None::<bool>, Some(true));
+    record(&txn, &caller, change, now).await?;
+    txn.commit().await.map_err(|e| ApiError::database(&e))?;
+    state.audit.wake();
     tracing::info!(user_id = created.id, role = role.as_str(), by = %caller.claims.sub, "account created");
     Ok((StatusCode::CREATED, Json(created.try_into()?)))
 }
@@ -323,6 +331,7 @@ pub async fn update(
         || (p.active == Some(false) && user.active)
         || p.password.is_some();
     let next_generation = user.token_generation + 1;
+    let before = user.clone();
     let mut row = user.into_active_model();
     row.driver_id = Set(driver_id);
     if let Some(r) = new_role {
@@ -341,6 +350,7 @@ pub async fn update(
         }
         row.active = Set(active);
     }
+    let password_changed = p.password.is_some();
     if let Some(pw) = p.password {
         password(&pw)?;
         row.password_hash = Set(hash(pw).await?);
@@ -351,12 +361,54 @@ pub async fn update(
         row.token_generation = Set(next_generation);
         row.tokens_revoked_at = Set(Some(now));
     }
-    let saved = row.update(&state.db).await.map_err(|e| ApiError::database(&e))?;
+    let txn = state.db.begin().await.map_err(|e| ApiError::database(&e))?;
+    let saved = row.update(&txn).await.map_err(|e| ApiError::database(&e))?;
+    let change = account_change(&before, &saved, password_changed);
+    if !change.is_empty() {
+        record(&txn, &caller, change, now).await?;
+    }
+    txn.commit().await.map_err(|e| ApiError::database(&e))?;
+    state.audit.wake();
     if revokes {
         state.revocations.record(saved.id, saved.token_generation, now);
     }
     tracing::info!(user_id = saved.id, by = %caller.claims.sub, tokens_revoked = revokes, "account changed");
     Ok(Json(saved.try_into()?))
+}
+
+/// Records `change` by the caller, from the client's address, in `txn`
+/// (the account's transaction), for the human audit trail.
+async fn record(txn: &sea_orm::DatabaseTransaction, caller: &Caller, change: Change, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+    let address = kit::grpc::client_address().map(|a| a.to_string());
+    let Some(actor) = kit::audit_trail::Actor::of(&caller.claims, address) else { return Ok(()) };
+    kit::audit_trail::record_as(txn, kit::Component::Gateway, &actor, change, now).await.map_err(|e| ApiError::database(&e))
+}
+
+/// What a PATCH changed on an account: its role and active state before and
+/// after, and that the password was reset (never a hash). The action names
+/// the one thing done (`update_role`, `reset_password`, `deactivate`,
+/// `reactivate`), or `update` for several.
+fn account_change(before: &users::entity::Model, after: &users::entity::Model, password_changed: bool) -> Change {
+    let mut actions = Vec::new();
+    let mut fields = Vec::new();
+    if before.role != after.role {
+        actions.push("update_role");
+        fields.push(("role", Some(before.role.clone()), Some(after.role.clone()), false));
+    }
+    if before.active != after.active {
+        actions.push(if after.active { "reactivate" } else { "deactivate" });
+        fields.push(("active", Some(before.active.to_string()), Some(after.active.to_string()), false));
+    }
+    if password_changed {
+        actions.push("reset_password");
+        fields.push(("password", None, None, true));
+    }
+    let action = if actions.len() == 1 { actions[0] } else { "update" };
+    let mut change = Change::new("user", after.id, action);
+    for (field, b, a, masked) in fields {
+        change.push_values(field, b, a, masked);
+    }
+    change
 }
 
 #[utoipa::path(

@@ -40,7 +40,7 @@ use atmr_proto::dispatch::v1::{
     company_service_server::{self, CompanyServiceServer},
     dispatch_service_server::{self, DispatchServiceServer},
 };
-use kit::{Lifecycle, Listeners, service::ServiceRuntime};
+use kit::{Lifecycle, Listeners, audit_trail::scope::Actors, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
 /// Runs the dispatch component on `listeners` until `life` stops.
@@ -73,6 +73,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, rt.keys.clone())?;
     // The relay reads and writes its rows through the uncounted connection.
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
+    // People's changes are recorded with them and relayed to safety's chain.
+    let audit = rt.start_audit_outbox(cfg.clock.clone(), &life)?;
     let core = Arc::new(core::Dispatch::assemble(core::Parts {
         store: store::Store::new(db, cfg.default_tz),
         planner,
@@ -96,6 +98,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let companies =
         CompanyServiceServer::new(api::CompanyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let dispatch = DispatchServiceServer::new(api::DispatchApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
+    // A person's call runs in an actor scope: the store records who changed what.
+    let (dispatch, autonomy) = (Actors::new(dispatch, &audit), Actors::new(autonomy, &audit));
     let routes = Routes::new(InterceptedService::new(dispatch, rt.auth()))
         .add_service(InterceptedService::new(autonomy, rt.auth()))
         .add_service(InterceptedService::new(companies, rt.auth()));

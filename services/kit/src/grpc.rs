@@ -1,5 +1,5 @@
 //! gRPC plumbing shared by servers and clients: outgoing requests that carry a
-//! bearer token and the caller's trace context, and lazily connected channels.
+//! bearer token, the caller's trace context and the client's address, and lazily connected channels.
 
 use std::time::Duration;
 
@@ -17,11 +17,37 @@ pub fn lazy_channel(url: &str, request_timeout: Duration) -> anyhow::Result<Chan
         .connect_lazy())
 }
 
-/// Wraps `message` in a request carrying `bearer` and the current trace context.
+/// The metadata that carries the client's address from the gateway to
+/// services (for the human audit trail, `crate::audit_trail`).
+pub const CLIENT_ADDRESS_HEADER: &str = "x-atmr-client-address";
+
+tokio::task_local! {
+    static CLIENT_ADDRESS: std::net::IpAddr;
+}
+
+/// Runs `fut` (the gateway's handling of one request) with the client's address
+/// in scope, so every call it makes with [`request`] carries it.
+pub async fn with_client_address<F: Future>(address: std::net::IpAddr, fut: F) -> F::Output {
+    CLIENT_ADDRESS.scope(address, fut).await
+}
+
+/// The client's address of the request being handled, if in scope.
+pub fn client_address() -> Option<std::net::IpAddr> {
+    CLIENT_ADDRESS.try_with(|a| *a).ok()
+}
+
+/// Wraps `message` in a request carrying `bearer`, the current trace context
+/// and, when the gateway handles a client's request, the client's address
+/// (`x-atmr-client-address`, for the human audit trail).
 pub fn request<T>(message: T, bearer: &str) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
     if let Ok(value) = format!("Bearer {bearer}").parse() {
         req.metadata_mut().insert("authorization", value);
+    }
+    if let Some(address) = client_address()
+        && let Ok(value) = address.to_string().parse()
+    {
+        req.metadata_mut().insert(CLIENT_ADDRESS_HEADER, value);
     }
     crate::telemetry::inject_metadata(req.metadata_mut());
     req

@@ -8,6 +8,7 @@
 //! path.
 
 pub mod admin;
+pub mod audit_trail;
 pub mod auth;
 pub mod backoff;
 pub mod bench;

@@ -114,6 +114,26 @@ impl ServiceRuntime {
         })
     }
 
+    /// Starts the component's human audit relay (to safety) and answers its outbox.
+    pub fn start_audit_outbox(
+        &self,
+        clock: crate::clock::SharedClock,
+        life: &Lifecycle,
+    ) -> anyhow::Result<crate::audit_trail::AuditOutbox> {
+        let outbox = crate::audit_trail::AuditOutbox::of(self.cfg.component);
+        crate::audit_trail::outbox::start(crate::audit_trail::outbox::RelaySetup {
+            outbox: outbox.clone(),
+            db: self.db.clone(),
+            clock,
+            config: self.cfg.outbox.clone(),
+            safety_url: &self.cfg.peers.safety,
+            keys: self.keys.clone(),
+            registry: &self.metrics.registry,
+            life: life.clone(),
+        })?;
+        Ok(outbox)
+    }
+
     /// The interceptor that verifies every call's bearer token.
     pub fn auth(&self) -> AuthInterceptor {
         auth::interceptor(self.keys.clone())

@@ -26,7 +26,7 @@ use atmr_proto::notify::v1::{
     monitor_service_server::{self, MonitorServiceServer},
     notify_service_server::{self, NotifyServiceServer},
 };
-use kit::{Lifecycle, Listeners, service::ServiceRuntime};
+use kit::{Lifecycle, Listeners, audit_trail::scope::Actors, service::ServiceRuntime};
 use tonic::service::{Routes, interceptor::InterceptedService};
 
 pub use config::Config;
@@ -76,6 +76,10 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         NotifyServiceServer::new(api::notify::NotifyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let monitor =
         MonitorServiceServer::new(api::monitors::MonitorApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
+    // A person's call runs in an actor scope: the store records who changed
+    // what, and the audit relay takes it to safety's chain.
+    let audit = rt.start_audit_outbox(cfg.clock.clone(), &life)?;
+    let (notify, monitor) = (Actors::new(notify, &audit), Actors::new(monitor, &audit));
     let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];
     rt.serve(listeners.main, routes, &names, life).await

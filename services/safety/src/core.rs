@@ -1,26 +1,31 @@
 //! The safety service's state and its use cases, in plain types: authorize
 //! and complete actions (through the admission engine), read and replace the
-//! limits, check them without acting, list, read and review the trail, its
-//! stats, and verify its chain. The caller (the API) has checked who is asking
+//! limits (a person's change recorded in the chain), check them without
+//! acting, list, read and review the trail, its stats, append and list the
+//! human audit records, and verify the chain. The caller (the API) has checked who is asking
 //! and what they sent.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
-use kit::clock::SharedClock;
-use sea_orm::DatabaseConnection;
+use kit::{
+    audit_trail::{Actor, Change},
+    clock::SharedClock,
+};
+use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 use crate::{
     domain::{
         chain::{self, Verification},
+        human::{AuditFilter, HumanRecord, StoredHuman},
         input::{Completion, NewAction},
-        limits::{EffectiveLimits, LimitDefaults, Override},
+        limits::{EffectiveLimits, LimitDefaults, Override, Scope},
         windows::{Counts, Usage, Window, first_full, slot_frees_at},
     },
     engine::Engine,
     error::Error,
-    store::{self, Action, actions::ActionFilter, stats::Stats},
+    store::{self, Action, actions::ActionFilter, human::Appended, stats::Stats},
 };
 
 pub use crate::engine::Decision;
@@ -97,12 +102,41 @@ impl Safety {
         Ok(EffectiveLimits::resolve(self.defaults, &overrides))
     }
 
-    /// Replaces every override of the company (`user` asked) and answers the
-    /// limits now in force.
-    pub async fn set_limits(&self, company_id: i64, user: &str, overrides: &[Override]) -> Result<EffectiveLimits, Error> {
-        store::limits::replace_overrides(&self.db, company_id, overrides).await?;
+    /// Replaces every override of the company and answers the limits now in
+    /// force; a person's change (`actor`) enters the company's chain in the
+    /// same transaction, with each limit before and after.
+    pub async fn set_limits(&self, company_id: i64, actor: Option<&Actor>, overrides: &[Override]) -> Result<EffectiveLimits, Error> {
+        let record = match actor {
+            Some(actor) => {
+                let before = store::limits::overrides(&self.db, company_id).await?;
+                let change = limits_change(company_id, &before, overrides);
+                Some(human_record(actor, change, self.clock.now()))
+            }
+            None => None,
+        };
+        store::limits::replace_overrides(&self.db, company_id, overrides, record).await?;
+        let user = actor.map_or("service", |a| a.user_id.as_str());
         tracing::info!(company_id, user = %user, overrides = overrides.len(), "safety limits replaced");
         self.limits(company_id).await
+    }
+
+    /// Appends delivered human records to the company's chain, each once.
+    pub async fn record_human(&self, company_id: i64, records: Vec<HumanRecord>) -> Result<Appended, Error> {
+        let txn = self.db.begin().await?;
+        let appended = store::human::append(&txn, company_id, records, self.clock.now()).await?;
+        txn.commit().await?;
+        Ok(appended)
+    }
+
+    /// One page of the company's human audit log, newest first, and how many match.
+    pub async fn audit_log(
+        &self,
+        company_id: i64,
+        filter: &AuditFilter,
+        page: u64,
+        per_page: u64,
+    ) -> Result<(Vec<StoredHuman>, u64), Error> {
+        Ok(store::human::list(&self.db, company_id, filter, page, per_page).await?)
     }
 
     /// One page of the company's actions, newest first, and how many match.
@@ -130,11 +164,62 @@ impl Safety {
     /// answers when the last checkpoint was signed.
     pub async fn verify(&self, company_id: i64) -> Result<(Verification, Option<DateTime<Utc>>), Error> {
         let (rows, checkpoints) = store::checkpoints::chain_of(&self.db, company_id).await?;
+        let humans = store::human::chain_of(&self.db, company_id).await?;
         let last = checkpoints.last().map(|c| c.signed_at);
-        let v = chain::verify(&rows, &checkpoints, &self.signing_key.verifying_key());
+        let v = chain::verify(&rows, &humans, &checkpoints, &self.signing_key.verifying_key());
         if !v.breaks.is_empty() {
             tracing::error!(company_id, breaks = v.breaks.len(), "audit chain verification found tampering");
         }
         Ok((v, last))
     }
+}
+
+/// A person's change made in safety itself, as a record of the chain.
+fn human_record(actor: &Actor, change: Change, now: DateTime<Utc>) -> HumanRecord {
+    HumanRecord {
+        record_id: uuid::Uuid::new_v4().to_string(),
+        occurred_at: now,
+        source: "safety".to_owned(),
+        actor_user_id: actor.user_id.clone(),
+        actor_email: actor.email.clone(),
+        actor_role: actor.role.clone(),
+        client_address: actor.address.clone(),
+        resource: change.resource,
+        resource_id: change.resource_id,
+        action: change.action,
+        changes: kit::audit_trail::fields_json(&change.fields),
+    }
+}
+
+/// The limits' change: each window's limit by scope (`company.max_per_hour`,
+/// `type:reassign.max_per_day`, …) before and after.
+fn limits_change(company_id: i64, before: &[Override], after: &[Override]) -> Change {
+    fn flat(overrides: &[Override]) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for o in overrides {
+            for (window, value) in [("max_per_hour", o.per_hour), ("max_per_day", o.per_day)] {
+                if let Some(v) = value {
+                    let scope = match &o.scope {
+                        Scope::Company => "company".to_owned(),
+                        Scope::DefaultType => "default_type".to_owned(),
+                        Scope::Type(t) => format!("type:{t}"),
+                    };
+                    out.insert(format!("{scope}.{window}"), v.to_string());
+                }
+            }
+        }
+        out
+    }
+    let (before, after) = (flat(before), flat(after));
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut change = Change::new("safety_limits", company_id, "update");
+    for key in keys {
+        let (b, a) = (before.get(key), after.get(key));
+        if b != a {
+            change.push_values(key, b.cloned(), a.cloned(), false);
+        }
+    }
+    change
 }

@@ -2,6 +2,7 @@
 //! fresh databases, called over real gRPC and HTTP. Each database test runs on
 //! SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
+mod audit_trail;
 mod autonomy;
 mod browser;
 mod console;

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit,
     entities::{assignment, autonomy_settings, autonomy_suggestion, booking, driver},
     shared::{Page, Store, StoreError, live},
 };
@@ -80,7 +81,20 @@ impl Store {
         active.reset(autonomy_settings::Column::DriftCheckIntervalSeconds);
         active.reset(autonomy_settings::Column::CycleIntervalSeconds);
         active.reset(autonomy_settings::Column::UpdatedAt);
-        Ok(active.update(&self.db).await?)
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "autonomy_settings").await?;
+        let before = autonomy_settings::Entity::find_by_id(row_id(&active)).one(&txn).await?;
+        let after = active.update(&txn).await?;
+        let (mut before, mut shown) = (before, after.clone());
+        // The leases are the manager's bookkeeping, not the admin's change.
+        for r in before.iter_mut().chain(std::iter::once(&mut shown)) {
+            r.cycle_lease_until = DateTime::<Utc>::MIN_UTC;
+            r.drift_lease_until = DateTime::<Utc>::MIN_UTC;
+        }
+        audit::record(&txn, audit::diff("autonomy_settings", after.company_id, "update", before.as_ref(), Some(&shown)), after.updated_at)
+            .await?;
+        txn.commit().await?;
+        Ok(after)
     }
 
     /// Every company with settings: the schedulers' work list.
@@ -197,6 +211,7 @@ impl Store {
     /// state `from` (one statement: of two dispatchers deciding at once, one
     /// wins); false when it was not.
     pub async fn decide_suggestion(&self, id: i64, from: &str, to: &str, by: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let r = autonomy_suggestion::Entity::update_many()
             .col_expr(autonomy_suggestion::Column::State, Expr::value(to))
             .col_expr(autonomy_suggestion::Column::DecidedBy, Expr::value(by))
@@ -204,23 +219,34 @@ impl Store {
             .col_expr(autonomy_suggestion::Column::UpdatedAt, Expr::value(now))
             .filter(autonomy_suggestion::Column::Id.eq(id))
             .filter(autonomy_suggestion::Column::State.eq(from))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if r.rows_affected == 1 {
+            let action = if to == "accepted" { "accept" } else { "dismiss" };
+            audit::record(&txn, kit::audit_trail::Change::new("suggestion", id, action).with("state", Some(from), Some(to)), now).await?;
+        }
+        txn.commit().await?;
         Ok(r.rows_affected == 1)
     }
 
     /// Takes back an acceptance whose execution was refused: the suggestion
     /// is in state `back_to` again, undecided.
     pub async fn undo_decision(&self, id: i64, back_to: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        autonomy_suggestion::Entity::update_many()
+        let txn = self.db.begin().await?;
+        let r = autonomy_suggestion::Entity::update_many()
             .col_expr(autonomy_suggestion::Column::State, Expr::value(back_to))
             .col_expr(autonomy_suggestion::Column::DecidedBy, Expr::value(Option::<String>::None))
             .col_expr(autonomy_suggestion::Column::DecidedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(autonomy_suggestion::Column::UpdatedAt, Expr::value(now))
             .filter(autonomy_suggestion::Column::Id.eq(id))
             .filter(autonomy_suggestion::Column::State.eq("accepted"))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if r.rows_affected == 1 {
+            let change = kit::audit_trail::Change::new("suggestion", id, "accept_undone").with("state", Some("accepted"), Some(back_to));
+            audit::record(&txn, change, now).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -306,5 +332,13 @@ impl Store {
             .all(&self.db)
             .await?;
         Ok((drivers, bookings, live))
+    }
+}
+
+/// The primary key of a settings row about to be saved.
+fn row_id(active: &autonomy_settings::ActiveModel) -> i64 {
+    match &active.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+        sea_orm::ActiveValue::NotSet => 0,
     }
 }

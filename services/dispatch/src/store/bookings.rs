@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::{
     assignments::supersede_live,
+    audit,
     entities::{assignment, booking, client},
     shared::{Page, Store, StoreError, live, owned},
 };
@@ -151,6 +152,8 @@ impl Store {
         for chunk in models.chunks(500) {
             created.extend(booking::Entity::insert_many(chunk.to_vec()).exec_with_returning_many(&txn).await?);
         }
+        let changes = created.iter().map(|b| audit::diff("booking", b.id, "create", None, Some(b))).collect();
+        audit::record_all(&txn, changes, now).await?;
         txn.commit().await?;
         created.sort_by_key(|b| b.id);
         Ok(created)
@@ -217,6 +220,7 @@ impl Store {
             row.status_reason = NotSet;
         }
         let updated = row.update(&txn).await?;
+        audit::record(&txn, audit::diff("booking", id, "update", Some(&current), Some(&updated)), now).await?;
         txn.commit().await?;
         Ok((updated, superseded.into_iter().next()))
     }
@@ -270,11 +274,14 @@ impl Store {
                 changed = Some(a.update(&txn).await?);
             }
         }
+        let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(to.as_str().to_owned());
         row.status_reason = Set(reason.to_owned());
         row.updated_at = Set(now);
         let updated = row.update(&txn).await?;
+        let action = if to == BookingStatus::Cancelled { "cancel" } else { "status" };
+        audit::record(&txn, audit::diff("booking", id, action, Some(&before), Some(&updated)), now).await?;
         txn.commit().await?;
         Ok((updated, changed))
     }

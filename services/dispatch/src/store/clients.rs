@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, NotSet, Order, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _, Set,
+    QuerySelect as _, Set, TransactionTrait as _,
     sea_query::{Expr, Func},
 };
 
 use super::{
+    audit,
     entities::{booking, client},
     shared::{Page, Store, StoreError, like_escape, open_statuses, owned},
 };
@@ -23,7 +24,11 @@ impl Store {
             deleted_at: Set(None),
             ..client_fields(c, now)
         };
-        Ok(row.insert(&self.db).await?)
+        let txn = self.db.begin().await?;
+        let row = row.insert(&txn).await?;
+        audit::record(&txn, audit::diff("client", row.id, "create", None, Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     pub async fn client(&self, company_id: i64, id: i64) -> Result<client::Model, StoreError> {
@@ -52,9 +57,14 @@ impl Store {
     }
 
     pub async fn update_client(&self, company_id: i64, id: i64, c: ClientInput, now: DateTime<Utc>) -> Result<client::Model, StoreError> {
-        self.client(company_id, id).await?;
-        let row = client::ActiveModel { id: Set(id), ..client_fields(c, now) };
-        Ok(row.update(&self.db).await?)
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "client").await?;
+        let before = client::Entity::find_by_id(id).filter(client::Column::DeletedAt.is_null()).one(&txn).await?;
+        let before = owned("client", id, company_id, before.map(|r| (r.company_id, r)))?;
+        let row = client::ActiveModel { id: Set(id), ..client_fields(c, now) }.update(&txn).await?;
+        audit::record(&txn, audit::diff("client", id, "update", Some(&before), Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Soft delete; a client with bookings still to ride is not deleted.
@@ -68,11 +78,14 @@ impl Store {
         if open > 0 {
             return Err(StoreError::FailedPrecondition(format!("client {id} has {open} bookings not yet completed; cancel them first")));
         }
+        let txn = self.db.begin().await?;
         client::Entity::update_many()
             .col_expr(client::Column::DeletedAt, Expr::value(now))
             .filter(client::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        audit::record(&txn, kit::audit_trail::Change::new("client", id, "delete"), now).await?;
+        txn.commit().await?;
         Ok(())
     }
 }

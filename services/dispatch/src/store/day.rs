@@ -17,6 +17,7 @@ use sea_orm::{
 
 use super::{
     assignments::{assignment_row, supersede_live_planned},
+    audit,
     entities::{assignment, booking, driver},
     shared::{Store, StoreError, live, not_started, owned},
 };
@@ -130,6 +131,23 @@ impl DayLock {
             .collect();
         let created =
             if rows.is_empty() { Vec::new() } else { assignment::Entity::insert_many(rows).exec_with_returning_many(&self.txn).await? };
+        // A person's reassignment: each booking's driver before and after,
+        // and whether it was forced, with the reason given.
+        let changes = days
+            .moves
+            .iter()
+            .map(|m| {
+                let before = superseded.iter().find(|a| a.booking_id == m.booking_id).map(|a| a.driver_id);
+                let mut change = kit::audit_trail::Change::new("booking", m.booking_id, "reassign")
+                    .with("driver_id", before, Some(m.driver_id))
+                    .with("forced", None::<bool>, Some(days.forced.is_some()));
+                if let Some(f) = days.forced {
+                    change = change.with("forced_reason", None::<&str>, Some(&f.reason));
+                }
+                change
+            })
+            .collect();
+        audit::record_all(&self.txn, changes, now).await?;
         Ok((created, superseded))
     }
 

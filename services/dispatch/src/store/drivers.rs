@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit,
     entities::{assignment, driver},
     shared::{Page, Store, StoreError, like_escape, live, owned},
 };
@@ -28,7 +29,11 @@ impl Store {
             deleted_at: Set(None),
             ..driver_fields(d, now)
         };
-        Ok(row.insert(&self.db).await?)
+        let txn = self.db.begin().await?;
+        let row = row.insert(&txn).await?;
+        audit::record(&txn, audit::diff("driver", row.id, "create", None, Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     pub async fn driver(&self, company_id: i64, id: i64) -> Result<driver::Model, StoreError> {
@@ -59,9 +64,14 @@ impl Store {
     }
 
     pub async fn update_driver(&self, company_id: i64, id: i64, d: DriverInput, now: DateTime<Utc>) -> Result<driver::Model, StoreError> {
-        self.driver(company_id, id).await?;
-        let row = driver::ActiveModel { id: Set(id), ..driver_fields(d, now) };
-        Ok(row.update(&self.db).await?)
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "driver").await?;
+        let before = driver::Entity::find_by_id(id).filter(driver::Column::DeletedAt.is_null()).one(&txn).await?;
+        let before = owned("driver", id, company_id, before.map(|r| (r.company_id, r)))?;
+        let row = driver::ActiveModel { id: Set(id), ..driver_fields(d, now) }.update(&txn).await?;
+        audit::record(&txn, audit::diff("driver", id, "update", Some(&before), Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Soft delete: the driver's past assignments keep their name. A driver with
@@ -78,12 +88,15 @@ impl Store {
                 "driver {id} has {planned} planned assignments; reassign them or re-run dispatch first"
             )));
         }
+        let txn = self.db.begin().await?;
         driver::Entity::update_many()
             .col_expr(driver::Column::DeletedAt, Expr::value(now))
             .col_expr(driver::Column::Status, Expr::value(DriverStatus::Inactive.as_str()))
             .filter(driver::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        audit::record(&txn, kit::audit_trail::Change::new("driver", id, "delete"), now).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -6,7 +6,8 @@
 //! observed trips, drift checks), `driver_day` (a driver's own day, for
 //! the driver app), `exports` (rows a chunk at a time, by keyset) and
 //! `privacy` (a patient's record, erasure, the retention of finished
-//! trips); `entities` are the tables.
+//! trips); `audit` records people's changes in the transaction that makes
+//! them; `entities` are the tables.
 //!
 //! Set-based: a dispatch run loads its inputs in a fixed number of queries and
 //! writes its assignments and booking statuses with a fixed number of
@@ -16,6 +17,7 @@
 //! (NotFound; an id tells nothing about other companies).
 
 pub mod assignments;
+mod audit;
 pub mod autonomy;
 pub mod board;
 pub mod bookings;

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::{
     assignments::{assignment_row, supersede_live},
+    audit,
     entities::{assignment, booking, dispatch_run, driver},
     shared::{Page, Store, StoreError, not_started, owned},
 };
@@ -107,9 +108,18 @@ impl Store {
             error: Set(None),
             created_by: Set(created_by.to_owned()),
         };
-        match row.insert(&self.db).await {
-            Ok(run) => Ok(run),
+        let txn = self.db.begin().await?;
+        match row.insert(&txn).await {
+            Ok(run) => {
+                let change = kit::audit_trail::Change::new("dispatch_run", run.id, "start")
+                    .with("service_day", None::<&str>, Some(&run.service_day))
+                    .with("mode", None::<&str>, Some(&run.mode));
+                audit::record(&txn, change, now).await?;
+                txn.commit().await?;
+                Ok(run)
+            }
             Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+                txn.rollback().await?;
                 let running = dispatch_run::Entity::find()
                     .filter(dispatch_run::Column::CompanyId.eq(company_id))
                     .filter(dispatch_run::Column::ServiceDay.eq(day.to_string()))

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit,
     entities::{booking, recurring_template},
     shared::{Store, StoreError, owned},
 };
@@ -53,7 +54,11 @@ impl Store {
             created_at: Set(now),
             deleted_at: Set(None),
         };
-        Ok(row.insert(&self.db).await?)
+        let txn = self.db.begin().await?;
+        let row = row.insert(&txn).await?;
+        audit::record(&txn, audit::diff("recurring_template", row.id, "create", None, Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     pub async fn list_templates(&self, company_id: i64, client_id: Option<i64>) -> Result<Vec<recurring_template::Model>, StoreError> {
@@ -70,11 +75,14 @@ impl Store {
     pub async fn delete_template(&self, company_id: i64, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = recurring_template::Entity::find_by_id(id).filter(recurring_template::Column::DeletedAt.is_null()).one(&self.db).await?;
         owned("recurring template", id, company_id, row.map(|r| (r.company_id, ())))?;
+        let txn = self.db.begin().await?;
         recurring_template::Entity::update_many()
             .col_expr(recurring_template::Column::DeletedAt, Expr::value(now))
             .filter(recurring_template::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        audit::record(&txn, kit::audit_trail::Change::new("recurring_template", id, "delete"), now).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -200,6 +208,8 @@ impl Store {
         if !return_rows.is_empty() {
             created.extend(booking::Entity::insert_many(return_rows).exec_with_returning_many(&txn).await?);
         }
+        let changes = created.iter().map(|b| audit::diff("booking", b.id, "create", None, Some(b))).collect();
+        audit::record_all(&txn, changes, now).await?;
         txn.commit().await?;
         Ok((created, present))
     }

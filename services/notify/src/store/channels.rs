@@ -2,7 +2,11 @@
 //! events to them, read back as the domain's routing rules.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+};
+
+use super::audit;
 
 use crate::{
     domain::{
@@ -78,11 +82,16 @@ impl Store {
             created_at: Set(new.now),
             updated_at: Set(new.now),
         };
-        row.insert(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
+        let txn = self.db.begin().await?;
+        let row = row.insert(&txn).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))?;
+        audit::record(&txn, audit::diff("notification_channel", &row.id, "create", None, Some(&row)), new.now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Writes `change` over `current`; a name the company uses already is refused.
     pub async fn update_channel(&self, current: notify_channel::Model, change: ChannelChange) -> Result<notify_channel::Model, Error> {
+        let before = current.clone();
         let mut row: notify_channel::ActiveModel = current.into();
         if let Some(name) = change.name {
             row.name = Set(name);
@@ -96,19 +105,26 @@ impl Store {
             row.enabled = Set(enabled);
         }
         row.updated_at = Set(change.now);
-        row.update(&self.db).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))
+        let txn = self.db.begin().await?;
+        let row = row.update(&txn).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))?;
+        audit::record(&txn, audit::diff("notification_channel", &row.id, "update", Some(&before), Some(&row)), change.now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Deletes a channel and its routes; its notifications stay, for the record.
     pub async fn delete_channel(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let txn = self.db.begin().await?;
         let done = notify_channel::Entity::delete_many()
             .filter(notify_channel::Column::CompanyId.eq(company_id))
             .filter(notify_channel::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if done.rows_affected == 0 {
             return Err(Error::NotFound(format!("channel {id}")));
         }
+        audit::record(&txn, kit::audit_trail::Change::new("notification_channel", id, "delete"), chrono::Utc::now()).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -124,7 +140,8 @@ impl Store {
     /// Routes `event_type` (empty: every type) at `min_severity` and above to
     /// `channel_id`, after the company's earlier routes.
     pub async fn create_route(&self, new: NewRoute) -> Result<notify_route::Model, DbErr> {
-        notify_route::ActiveModel {
+        let txn = self.db.begin().await?;
+        let row = notify_route::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             company_id: Set(new.company_id),
             event_type: Set(new.event_type),
@@ -132,19 +149,25 @@ impl Store {
             channel_id: Set(new.channel_id),
             created_at: Set(new.now),
         }
-        .insert(&self.db)
-        .await
+        .insert(&txn)
+        .await?;
+        audit::record(&txn, audit::diff("notification_route", &row.id, "create", None, Some(&row)), new.now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     pub async fn delete_route(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let txn = self.db.begin().await?;
         let done = notify_route::Entity::delete_many()
             .filter(notify_route::Column::CompanyId.eq(company_id))
             .filter(notify_route::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if done.rows_affected == 0 {
             return Err(Error::NotFound(format!("route {id}")));
         }
+        audit::record(&txn, kit::audit_trail::Change::new("notification_route", id, "delete"), chrono::Utc::now()).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 pub mod notify_channel {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "notify_channel")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -30,7 +30,7 @@ pub mod notify_channel {
 pub mod notify_route {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "notify_route")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -51,7 +51,7 @@ pub mod notify_route {
 pub mod notification {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "notification")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -82,7 +82,7 @@ pub mod notification {
 pub mod notification_attempt {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "notification_attempt")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -105,7 +105,7 @@ pub mod notification_attempt {
 pub mod monitor {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "monitor")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -144,7 +144,7 @@ pub mod monitor {
 pub mod heartbeat {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "heartbeat")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -167,7 +167,7 @@ pub mod heartbeat {
 pub mod maintenance_window {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "maintenance_window")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

@@ -2,7 +2,12 @@
 //! checked without alerting, and left out of uptime.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    TransactionTrait as _,
+};
+
+use super::audit;
 
 use crate::{
     domain::monitor::window_covers,
@@ -26,7 +31,8 @@ pub struct NewWindow {
 
 impl Store {
     pub async fn create_window(&self, w: NewWindow) -> Result<maintenance_window::Model, DbErr> {
-        maintenance_window::ActiveModel {
+        let txn = self.db.begin().await?;
+        let row = maintenance_window::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             company_id: Set(w.company_id),
             monitor_ids: Set(w.monitor_ids.iter().map(|s| s.trim()).collect::<Vec<_>>().join(",")),
@@ -35,8 +41,11 @@ impl Store {
             reason: Set(w.reason.trim().to_owned()),
             created_at: Set(w.now),
         }
-        .insert(&self.db)
-        .await
+        .insert(&txn)
+        .await?;
+        audit::record(&txn, audit::diff("maintenance_window", &row.id, "create", None, Some(&row)), w.now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// The company's windows by start.
@@ -50,14 +59,17 @@ impl Store {
 
     /// Deletes window `id` of the company (`id` as given, in the error).
     pub async fn delete_window(&self, company_id: i64, id: &str) -> Result<(), Error> {
+        let txn = self.db.begin().await?;
         let done = maintenance_window::Entity::delete_many()
             .filter(maintenance_window::Column::CompanyId.eq(company_id))
             .filter(maintenance_window::Column::Id.eq(id.trim()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if done.rows_affected == 0 {
             return Err(Error::NotFound(format!("maintenance window {id}")));
         }
+        audit::record(&txn, kit::audit_trail::Change::new("maintenance_window", id.trim(), "delete"), chrono::Utc::now()).await?;
+        txn.commit().await?;
         Ok(())
     }
 }

@@ -2,9 +2,11 @@
 //! their attempts (`notifications.rs`, the outbox), channels and routes
 //! (`channels.rs`), monitors (`monitors.rs`), their heartbeats
 //! (`heartbeats.rs`) and maintenance windows (`maintenance.rs`), and the
-//! sea-orm entities they read and write (`entities.rs`). Nothing outside
+//! sea-orm entities they read and write (`entities.rs`); `audit.rs` records
+//! people's changes in the transaction that makes them. Nothing outside
 //! `store/` writes a query.
 
+mod audit;
 pub mod channels;
 pub mod entities;
 pub mod heartbeats;

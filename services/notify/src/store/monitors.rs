@@ -13,6 +13,7 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
 };
 
+use super::audit;
 use crate::{
     domain::{
         channel::{Rule, channels_for},
@@ -78,21 +79,32 @@ impl Store {
     pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
         let mut row = new_monitor(company_id, now);
         apply(cfg, &mut row);
-        row.insert(&self.db).await.map_err(name_taken)
+        let txn = self.db.begin().await?;
+        let row = row.insert(&txn).await.map_err(name_taken)?;
+        audit::record(&txn, audit::diff("monitor", &row.id, "create", None, Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Writes `cfg` over monitor `current`; a name the company uses already is refused.
     pub async fn update_monitor(&self, current: monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let before = current.clone();
         let mut row = current.into_active_model();
         apply(cfg, &mut row);
         row.updated_at = Set(now);
-        row.update(&self.db).await.map_err(name_taken)
+        let txn = self.db.begin().await?;
+        let row = row.update(&txn).await.map_err(name_taken)?;
+        audit::record(&txn, audit::diff("monitor", &row.id, "update", Some(&before), Some(&row)), now).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Deletes a monitor; its heartbeats go with it (the foreign key cascades).
     pub async fn delete_monitor(&self, id: String) -> Result<(), DbErr> {
-        monitor::Entity::delete_by_id(id).exec(&self.db).await?;
-        Ok(())
+        let txn = self.db.begin().await?;
+        monitor::Entity::delete_by_id(id.clone()).exec(&txn).await?;
+        audit::record(&txn, kit::audit_trail::Change::new("monitor", id, "delete"), Utc::now()).await?;
+        txn.commit().await
     }
 
     /// Stops checking `m`: paused, from now.
@@ -102,7 +114,12 @@ impl Store {
         row.state = Set(State::Paused.label().to_owned());
         row.state_since = Set(now);
         row.updated_at = Set(now);
-        row.update(&self.db).await
+        let txn = self.db.begin().await?;
+        let row = row.update(&txn).await?;
+        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "pause").with("paused", Some(false), Some(true)), now)
+            .await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Checks `m` again at once, its tally started afresh from pending.
@@ -118,7 +135,12 @@ impl Store {
         row.held_down = Set(false);
         row.next_check_at = Set(now);
         row.updated_at = Set(now);
-        row.update(&self.db).await
+        let txn = self.db.begin().await?;
+        let row = row.update(&txn).await?;
+        audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "resume").with("paused", Some(true), Some(false)), now)
+            .await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Creates monitors for the mesh's own components, once: only when

@@ -1,5 +1,6 @@
 //! The service's plain values as proto messages: limits, window usage, an
-//! action (its stored status read back strictly), stats and a verification.
+//! action (its stored status read back strictly), stats, a verification and
+//! a human audit record.
 
 use atmr_proto::safety::v1 as pb;
 use chrono::{DateTime, Utc};
@@ -8,6 +9,7 @@ use kit::{convert::timestamp as ts, stored::UnknownValue};
 use crate::{
     domain::{
         chain::Verification,
+        human::StoredHuman,
         limits::EffectiveLimits,
         windows::{Usage, Window},
     },
@@ -113,9 +115,44 @@ pub fn verification(v: Verification, last_checkpoint: Option<DateTime<Utc>>) -> 
         breaks: v
             .breaks
             .into_iter()
-            .map(|b| pb::ChainBreak { action_id: b.action_id, kind: b.kind.as_str().to_owned(), detail: b.detail })
+            .map(|b| pb::ChainBreak {
+                action_id: b.action_id,
+                kind: b.kind.as_str().to_owned(),
+                detail: b.detail,
+                record_id: b.record_id.unwrap_or_default(),
+            })
             .collect(),
         last_checkpoint_time: last_checkpoint.map(ts),
+    }
+}
+
+/// A human record of the chain as the audit log answers it. Changes that no
+/// longer parse (a tampered row, which verification names) are answered as
+/// none, and logged.
+pub fn human(h: StoredHuman) -> pb::HumanRecord {
+    let r = h.event.record;
+    let changes = kit::audit_trail::fields_from_json(&r.changes).unwrap_or_else(|e| {
+        tracing::warn!(record_id = %r.record_id, error = %e, "a human audit record's changes do not parse");
+        Vec::new()
+    });
+    pb::HumanRecord {
+        record_id: r.record_id,
+        occur_time: Some(ts(r.occurred_at)),
+        source: r.source,
+        actor_user_id: r.actor_user_id,
+        actor_email: r.actor_email,
+        actor_role: r.actor_role,
+        client_address: r.client_address.unwrap_or_default(),
+        resource: r.resource,
+        resource_id: r.resource_id,
+        action: r.action,
+        changes: changes
+            .into_iter()
+            .map(|c| pb::HumanChange { field: c.field, before: c.before, after: c.after, masked: c.masked })
+            .collect(),
+        chain_seq: h.event.seq,
+        chain_hash: h.row_hash,
+        record_time: Some(ts(h.event.recorded_at)),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The checks of a request's fields that the domain's parsers do not make on
 //! their own: the overrides of SetLimits field by field, ids, paging and time
-//! ranges. Each failure names its field.
+//! ranges, delivered human records and the audit log's filters. Each failure names its field.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +10,7 @@ use prost_types::Timestamp;
 
 use crate::{
     domain::{
+        human::{AuditFilter, HumanRecord},
         input::RawAction,
         limits::{Invalid, Override, Scope, parse_action_type, parse_limit},
     },
@@ -100,18 +101,85 @@ pub fn filter(r: &pb::ListActionsRequest) -> Result<ActionFilter, Invalid> {
     Ok(filter)
 }
 
+/// Most records one delivery carries.
+const MAX_RECORDS: usize = 500;
+
+/// Delivered human records, each checked (`records[i].field`).
+pub fn human_records(records: Vec<pb::HumanRecord>) -> Result<Vec<HumanRecord>, Invalid> {
+    if records.len() > MAX_RECORDS {
+        return Err(invalid("records", format!("at most {MAX_RECORDS} per call, got {}", records.len())));
+    }
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let field = format!("records[{i}].");
+            let occurred_at = match &r.occur_time {
+                Some(t) => time(&format!("{field}occur_time"), t)?,
+                None => return Err(invalid(&format!("{field}occur_time"), "is required")),
+            };
+            let changes: Vec<kit::audit_trail::FieldChange> = r
+                .changes
+                .into_iter()
+                .map(|c| kit::audit_trail::FieldChange { field: c.field, before: c.before, after: c.after, masked: c.masked })
+                .collect();
+            let record = HumanRecord {
+                record_id: r.record_id,
+                occurred_at,
+                source: r.source,
+                actor_user_id: r.actor_user_id,
+                actor_email: r.actor_email,
+                actor_role: r.actor_role,
+                client_address: Some(r.client_address).filter(|a| !a.is_empty()),
+                resource: r.resource,
+                resource_id: r.resource_id,
+                action: r.action,
+                changes: kit::audit_trail::fields_json(&changes),
+            };
+            record.check(&field)?;
+            Ok(record)
+        })
+        .collect()
+}
+
+/// The audit log's filters: empty strings filter nothing.
+pub fn audit_filter(r: &pb::ListAuditLogRequest) -> Result<AuditFilter, Invalid> {
+    let text = |v: &Option<String>| v.clone().filter(|t| !t.is_empty());
+    let mut filter = AuditFilter {
+        actor: text(&r.actor),
+        resource: text(&r.resource),
+        resource_id: text(&r.resource_id),
+        action: text(&r.action),
+        max_chain_seq: r.max_chain_seq,
+        ..Default::default()
+    };
+    if let Some(range) = &r.occurred {
+        filter.from = range.start_time.as_ref().map(|t| time("occurred.start_time", t)).transpose()?;
+        filter.to = range.end_time.as_ref().map(|t| time("occurred.end_time", t)).transpose()?;
+    }
+    Ok(filter)
+}
+
 fn time(field: &str, t: &Timestamp) -> Result<DateTime<Utc>, Invalid> {
     kit::convert::time(t).map_err(|m| invalid(field, m.to_string()))
 }
 
 /// Page and page size, checked: page ≥ 1 (0 means 1), per_page 1..=100 (0 means 20).
 pub fn paging(p: Option<&common::PageRequest>) -> Result<(u64, u64), Invalid> {
+    paging_up_to(p, MAX_PER_PAGE)
+}
+
+/// The audit log's largest page (an export reads it page after page).
+pub const MAX_AUDIT_PER_PAGE: i32 = 1_000;
+
+/// Page and page size, checked: page ≥ 1 (0 means 1), per_page 1..=`max_per_page` (0 means 20).
+pub fn paging_up_to(p: Option<&common::PageRequest>, max_per_page: i32) -> Result<(u64, u64), Invalid> {
     let (page, per_page) = p.map_or((0, 0), |p| (p.page, p.per_page));
     if page < 0 {
         return Err(invalid("page.page", format!("must be 1 or more, got {page}")));
     }
-    if !(0..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(invalid("page.per_page", format!("must be from 1 to {MAX_PER_PAGE}, got {per_page}")));
+    if !(0..=max_per_page).contains(&per_page) {
+        return Err(invalid("page.per_page", format!("must be from 1 to {max_per_page}, got {per_page}")));
     }
     Ok((page.max(1) as u64, if per_page == 0 { 20 } else { per_page as u64 }))
 }

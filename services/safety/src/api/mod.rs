@@ -96,9 +96,10 @@ impl SafetyService for SafetyApi {
 
     async fn set_limits(&self, req: Request<pb::SetLimitsRequest>) -> Result<Response<pb::SetLimitsResponse>, Status> {
         let claims = require_role(&req, &[Role::Admin])?.clone();
+        let actor = kit::audit_trail::scope::actor_of(&req);
         let limits = input::required_limits(req.into_inner().limits)?;
         let overrides = input::overrides(&limits)?;
-        let limits = self.safety.set_limits(claims.company_id, &claims.sub, &overrides).await?;
+        let limits = self.safety.set_limits(claims.company_id, actor.as_ref(), &overrides).await?;
         Ok(Response::new(pb::SetLimitsResponse { limits: Some(convert::limits(&limits)), overridden: limits.overridden }))
     }
 
@@ -155,5 +156,31 @@ impl SafetyService for SafetyApi {
         let company_id = require_role(&req, REVIEWERS)?.company_id;
         let (v, last) = self.safety.verify(company_id).await?;
         Ok(Response::new(convert::verification(v, last)))
+    }
+
+    async fn record_human_changes(
+        &self,
+        req: Request<pb::RecordHumanChangesRequest>,
+    ) -> Result<Response<pb::RecordHumanChangesResponse>, Status> {
+        let claims = kit::auth::caller(&req)?;
+        if claims.role != Role::Service {
+            return Err(Status::permission_denied("only components deliver human audit records"));
+        }
+        let company_id = claims.company_id;
+        let records = input::human_records(req.into_inner().records)?;
+        let done = self.safety.record_human(company_id, records).await?;
+        Ok(Response::new(pb::RecordHumanChangesResponse { recorded: done.recorded as i32, already_recorded: done.already as i32 }))
+    }
+
+    async fn list_audit_log(&self, req: Request<pb::ListAuditLogRequest>) -> Result<Response<pb::ListAuditLogResponse>, Status> {
+        let company_id = require_role(&req, REVIEWERS)?.company_id;
+        let r = req.into_inner();
+        let (page, per_page) = input::paging_up_to(r.page.as_ref(), input::MAX_AUDIT_PER_PAGE)?;
+        let filter = input::audit_filter(&r)?;
+        let (rows, total) = self.safety.audit_log(company_id, &filter, page, per_page).await?;
+        Ok(Response::new(pb::ListAuditLogResponse {
+            records: rows.into_iter().map(convert::human).collect(),
+            page: Some(kit::convert::page_info((page, per_page), total, false)),
+        }))
     }
 }

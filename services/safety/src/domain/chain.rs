@@ -12,62 +12,15 @@
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use sha2::{Digest as _, Sha256};
 
-use super::input::NewAction;
+use super::{
+    canonical::Canonical,
+    human::{HumanEvent, StoredHuman},
+    input::NewAction,
+};
 
 /// The `prev` of a company's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Hashes length-prefixed fields, so no two different contents encode alike.
-struct Canonical(Sha256);
-
-impl Canonical {
-    fn new(kind: &str, prev: &str) -> Self {
-        let mut c = Self(Sha256::new());
-        c.bytes(b"atmr-audit/v1");
-        c.bytes(kind.as_bytes());
-        c.bytes(prev.as_bytes());
-        c
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.update((b.len() as u64).to_le_bytes());
-        self.0.update(b);
-    }
-    fn text(&mut self, s: Option<&str>) {
-        match s {
-            Some(s) => {
-                self.0.update([1]);
-                self.bytes(s.as_bytes());
-            }
-            None => self.0.update([0]),
-        }
-    }
-    fn int(&mut self, v: Option<i64>) {
-        match v {
-            Some(v) => {
-                self.0.update([1]);
-                self.0.update(v.to_le_bytes());
-            }
-            None => self.0.update([0]),
-        }
-    }
-    fn float(&mut self, v: Option<f64>) {
-        match v {
-            Some(v) => {
-                self.0.update([1]);
-                self.0.update(v.to_bits().to_le_bytes());
-            }
-            None => self.0.update([0]),
-        }
-    }
-    fn time(&mut self, t: DateTime<Utc>) {
-        self.0.update(t.timestamp_micros().to_le_bytes());
-    }
-    fn finish(self) -> String {
-        hex::encode(self.0.finalize())
-    }
-}
 
 /// What an authorization commits to: the action as asked for, and where and
 /// when it entered the trail.
@@ -178,8 +131,11 @@ fn signature_valid(key: &VerifyingKey, c: &Checkpoint) -> bool {
 /// One way the stored trail disagrees with its chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Break {
-    /// The action whose row is wrong, or that follows a gap; 0 when none exists.
+    /// The action whose row is wrong, or that follows a gap; 0 when none exists
+    /// (or the break is a human record's).
     pub action_id: i64,
+    /// The human record whose row is wrong, or that follows a gap.
+    pub record_id: Option<String>,
     pub kind: BreakKind,
     pub detail: String,
 }
@@ -206,6 +162,7 @@ impl BreakKind {
 /// The result of walking a company's chain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verification {
+    /// Action rows and human records checked.
     pub rows_checked: i64,
     pub checkpoints_checked: i64,
     pub breaks: Vec<Break>,
@@ -214,6 +171,7 @@ pub struct Verification {
 enum Event<'a> {
     Authorize(&'a StoredRow),
     Complete(&'a StoredRow, &'a CompleteEvent, &'a str),
+    Human(&'a StoredHuman),
 }
 
 impl Event<'_> {
@@ -221,89 +179,100 @@ impl Event<'_> {
         match self {
             Self::Authorize(r) => r.authorize.seq,
             Self::Complete(_, e, _) => e.seq,
-        }
-    }
-    fn row(&self) -> &StoredRow {
-        match self {
-            Self::Authorize(r) | Self::Complete(r, _, _) => r,
+            Self::Human(h) => h.event.seq,
         }
     }
     fn stored_hash(&self) -> &str {
         match self {
             Self::Authorize(r) => &r.row_hash,
             Self::Complete(_, _, h) => h,
+            Self::Human(h) => &h.row_hash,
+        }
+    }
+    /// The previous hash the row itself records (completions record none).
+    fn stored_prev(&self) -> Option<&str> {
+        match self {
+            Self::Authorize(r) => Some(&r.prev_hash),
+            Self::Complete(..) => None,
+            Self::Human(h) => Some(&h.prev_hash),
         }
     }
     fn recompute(&self, prev: &str) -> String {
         match self {
             Self::Authorize(r) => r.authorize.hash(prev),
             Self::Complete(_, e, _) => e.hash(prev),
+            Self::Human(h) => HumanEvent::hash(&h.event, prev),
+        }
+    }
+    /// How a break names the row: "action 4" or "human record <uuid>".
+    fn name(&self) -> String {
+        match self {
+            Self::Authorize(r) | Self::Complete(r, _, _) => format!("action {}", r.action_id),
+            Self::Human(h) => format!("human record {}", h.event.record.record_id),
         }
     }
     fn what(&self) -> &'static str {
         match self {
-            Self::Authorize(_) => "authorization",
-            Self::Complete(..) => "completion",
+            Self::Authorize(_) => "authorization ",
+            Self::Complete(..) => "completion ",
+            Self::Human(_) => "",
         }
+    }
+    fn brk(&self, kind: BreakKind, detail: String) -> Break {
+        let (action_id, record_id) = match self {
+            Self::Authorize(r) | Self::Complete(r, _, _) => (r.action_id, None),
+            Self::Human(h) => (0, Some(h.event.record.record_id.clone())),
+        };
+        Break { action_id, record_id, kind, detail }
     }
 }
 
-/// Walks a company's events in order, recomputing every hash, then checks each
-/// checkpoint's signature and that the chain still reaches it unchanged.
-pub fn verify(rows: &[StoredRow], checkpoints: &[Checkpoint], key: &VerifyingKey) -> Verification {
-    let mut events: Vec<Event<'_>> = Vec::with_capacity(rows.len() * 2);
+/// Walks a company's events — the actions' authorizations and completions
+/// and the human records — in chain order, recomputing every hash, then
+/// checks each checkpoint's signature and that the chain still reaches it
+/// unchanged.
+pub fn verify(rows: &[StoredRow], humans: &[StoredHuman], checkpoints: &[Checkpoint], key: &VerifyingKey) -> Verification {
+    let mut events: Vec<Event<'_>> = Vec::with_capacity(rows.len() * 2 + humans.len());
     for r in rows {
         events.push(Event::Authorize(r));
         if let Some((e, h)) = &r.completion {
             events.push(Event::Complete(r, e, h));
         }
     }
+    events.extend(humans.iter().map(Event::Human));
     events.sort_by_key(Event::seq);
 
-    let mut out = Verification { rows_checked: rows.len() as i64, ..Default::default() };
+    let mut out = Verification { rows_checked: (rows.len() + humans.len()) as i64, ..Default::default() };
     let mut hashes = std::collections::BTreeMap::new();
     let mut prev = GENESIS.to_owned();
     let mut expected = 1;
     for event in &events {
         let seq = event.seq();
-        let id = event.row().action_id;
+        let name = event.name();
         if seq < expected {
-            out.breaks.push(Break {
-                action_id: id,
-                kind: BreakKind::ContentChanged,
-                detail: format!("chain position {seq} is used twice"),
-            });
+            out.breaks.push(event.brk(BreakKind::ContentChanged, format!("chain position {seq} is used twice")));
             continue;
         }
         if seq > expected {
             let range = if seq - 1 == expected { format!("{expected}") } else { format!("{expected}..={}", seq - 1) };
-            out.breaks.push(Break {
-                action_id: id,
-                kind: BreakKind::RowMissing,
-                detail: format!("chain positions {range} are missing before action {id}"),
-            });
+            out.breaks.push(event.brk(BreakKind::RowMissing, format!("chain positions {range} are missing before {name}")));
             // The link across the gap cannot be checked; the content can, from the
             // previous hash the row itself records.
-            if let Event::Authorize(r) = event {
-                prev = r.prev_hash.clone();
+            if let Some(p) = event.stored_prev() {
+                prev = p.to_owned();
             }
         }
-        if let Event::Authorize(r) = event
-            && r.prev_hash != prev
+        if let Some(p) = event.stored_prev()
+            && p != prev
             && seq == expected
         {
-            out.breaks.push(Break {
-                action_id: id,
-                kind: BreakKind::ContentChanged,
-                detail: format!("the previous-hash link of action {id} was changed"),
-            });
+            out.breaks.push(event.brk(BreakKind::ContentChanged, format!("the previous-hash link of {name} was changed")));
         }
         if event.recompute(&prev) != event.stored_hash() {
-            out.breaks.push(Break {
-                action_id: id,
-                kind: BreakKind::ContentChanged,
-                detail: format!("the {} fields of action {id} do not match their hash (chain position {seq})", event.what()),
-            });
+            out.breaks.push(event.brk(
+                BreakKind::ContentChanged,
+                format!("the {}fields of {name} do not match their hash (chain position {seq})", event.what()),
+            ));
         }
         prev = event.stored_hash().to_owned();
         hashes.insert(seq, prev.clone());
@@ -316,6 +285,7 @@ pub fn verify(rows: &[StoredRow], checkpoints: &[Checkpoint], key: &VerifyingKey
         if !signature_valid(key, c) {
             out.breaks.push(Break {
                 action_id: 0,
+                record_id: None,
                 kind: BreakKind::CheckpointSignatureInvalid,
                 detail: format!("the checkpoint at position {} signed at {} does not verify", c.seq, c.signed_at.to_rfc3339()),
             });
@@ -324,6 +294,7 @@ pub fn verify(rows: &[StoredRow], checkpoints: &[Checkpoint], key: &VerifyingKey
         match hashes.get(&c.seq) {
             _ if c.seq > head => out.breaks.push(Break {
                 action_id: 0,
+                record_id: None,
                 kind: BreakKind::Truncated,
                 detail: format!(
                     "the checkpoint signed at {} covers position {}, but the chain ends at {head}",
@@ -331,11 +302,14 @@ pub fn verify(rows: &[StoredRow], checkpoints: &[Checkpoint], key: &VerifyingKey
                     c.seq
                 ),
             }),
-            Some(h) if *h != c.head_hash => out.breaks.push(Break {
-                action_id: events.iter().find(|e| e.seq() == c.seq).map_or(0, |e| e.row().action_id),
-                kind: BreakKind::ContentChanged,
-                detail: format!("the chain up to position {} differs from the checkpoint signed at {}", c.seq, c.signed_at.to_rfc3339()),
-            }),
+            Some(h) if *h != c.head_hash => {
+                let detail =
+                    format!("the chain up to position {} differs from the checkpoint signed at {}", c.seq, c.signed_at.to_rfc3339());
+                out.breaks.push(match events.iter().find(|e| e.seq() == c.seq) {
+                    Some(e) => e.brk(BreakKind::ContentChanged, detail),
+                    None => Break { action_id: 0, record_id: None, kind: BreakKind::ContentChanged, detail },
+                });
+            }
             _ => {}
         }
     }
@@ -411,7 +385,7 @@ mod tests {
         let rows = chain(6);
         let (seq, hash) = head(&rows);
         let cp = sign_checkpoint(&key(), 1, seq, &hash, Utc::now());
-        let v = verify(&rows, &[cp], &key().verifying_key());
+        let v = verify(&rows, &[], &[cp], &key().verifying_key());
         assert_eq!(v.breaks, vec![]);
         assert_eq!((v.rows_checked, v.checkpoints_checked), (6, 1));
     }
@@ -420,13 +394,13 @@ mod tests {
     fn an_edited_field_names_its_row() {
         let mut rows = chain(6);
         rows[2].authorize.action.description.push('!');
-        let v = verify(&rows, &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &key().verifying_key());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (3, BreakKind::ContentChanged));
 
         let mut rows = chain(6);
         rows[3].completion.as_mut().unwrap().0.success = false;
-        let v = verify(&rows, &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &key().verifying_key());
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (4, BreakKind::ContentChanged));
     }
 
@@ -434,7 +408,7 @@ mod tests {
     fn a_deleted_row_is_found() {
         let mut rows = chain(6);
         rows.remove(2);
-        let v = verify(&rows, &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &key().verifying_key());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (4, BreakKind::RowMissing));
     }
@@ -445,7 +419,7 @@ mod tests {
         let (seq, hash) = head(&rows);
         let cp = sign_checkpoint(&key(), 1, seq, &hash, Utc::now());
         rows.truncate(4);
-        let v = verify(&rows, &[cp], &key().verifying_key());
+        let v = verify(&rows, &[], &[cp], &key().verifying_key());
         assert_eq!(v.breaks.len(), 1);
         assert_eq!(v.breaks[0].kind, BreakKind::Truncated);
     }
@@ -469,13 +443,49 @@ mod tests {
                 prev = h.clone();
             }
         }
-        let v = verify(&forged, std::slice::from_ref(&cp), &key().verifying_key());
+        let v = verify(&forged, &[], std::slice::from_ref(&cp), &key().verifying_key());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!(v.breaks[0].kind, BreakKind::ContentChanged);
 
         let mut bad = cp;
         bad.head_hash = prev;
-        let v = verify(&forged, &[bad], &key().verifying_key());
+        let v = verify(&forged, &[], &[bad], &key().verifying_key());
         assert_eq!(v.breaks[0].kind, BreakKind::CheckpointSignatureInvalid, "a checkpoint edited to match fails its signature");
+    }
+
+    #[test]
+    fn human_records_are_links_of_the_same_chain_and_a_changed_or_deleted_one_is_named() {
+        // Two actions (positions 1 and 2..=3), then two human records (4, 5).
+        let rows = chain(2);
+        let (mut seq, mut prev) = head(&rows);
+        let mut humans = Vec::new();
+        for n in 1..=2 {
+            seq += 1;
+            let record = super::super::human::tests::record(n);
+            let event = HumanEvent { company_id: 1, seq, recorded_at: record.occurred_at, record };
+            let row_hash = event.hash(&prev);
+            humans.push(StoredHuman { event, prev_hash: prev.clone(), row_hash: row_hash.clone() });
+            prev = row_hash;
+        }
+        let cp = sign_checkpoint(&key(), 1, seq, &prev, Utc::now());
+        let v = verify(&rows, &humans, std::slice::from_ref(&cp), &key().verifying_key());
+        assert_eq!((v.breaks.clone(), v.rows_checked), (vec![], 4));
+
+        let mut edited = humans.clone();
+        edited[0].event.record.actor_email = "someone@else".into();
+        let v = verify(&rows, &edited, &[], &key().verifying_key());
+        assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
+        assert_eq!(
+            (v.breaks[0].record_id.as_deref(), v.breaks[0].kind),
+            (Some(humans[0].event.record.record_id.as_str()), BreakKind::ContentChanged)
+        );
+
+        let v = verify(&rows, &humans[1..], &[], &key().verifying_key());
+        assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
+        assert_eq!(v.breaks[0].kind, BreakKind::RowMissing);
+        assert!(v.breaks[0].detail.contains("chain positions 4 are missing before human record"), "{}", v.breaks[0].detail);
+
+        let v = verify(&rows, &humans[..1], &[cp], &key().verifying_key());
+        assert_eq!(v.breaks[0].kind, BreakKind::Truncated, "the newest record dropped is caught by the checkpoint");
     }
 }

@@ -1,7 +1,9 @@
 //! The safety rules, with no IO: limits and their overrides, sliding-window
-//! admission, input checks, and the audit hash chain.
+//! admission, input checks, the audit hash chain and the human records in it.
 
+pub mod canonical;
 pub mod chain;
+pub mod human;
 pub mod input;
 pub mod limits;
 pub mod windows;

@@ -85,6 +85,38 @@ pub mod safety_block {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod human_audit_record {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "human_audit_record")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub company_id: i64,
+        pub record_id: String,
+        pub chain_seq: i64,
+        pub prev_hash: String,
+        pub row_hash: String,
+        pub occurred_at: ChronoDateTimeUtc,
+        pub recorded_at: ChronoDateTimeUtc,
+        pub source: String,
+        pub actor_user_id: String,
+        pub actor_email: String,
+        pub actor_role: String,
+        pub client_address: Option<String>,
+        pub resource: String,
+        pub resource_id: String,
+        pub action: String,
+        pub changes: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod audit_chain_head {
     use sea_orm::entity::prelude::*;
 

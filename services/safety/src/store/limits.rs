@@ -1,13 +1,17 @@
 //! A company's limit overrides (`safety_limit`): read in scope order, and
-//! replaced as a whole under the company's chain-head lock.
+//! replaced as a whole under the company's chain-head lock, with the
+//! person's change appended to the chain in the same transaction.
 
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait as _, QueryFilter as _, Set, TransactionTrait as _,
 };
 
-use super::{entities::safety_limit, heads};
-use crate::domain::limits::{Override, Scope};
+use super::{entities::safety_limit, heads, human};
+use crate::domain::{
+    human::HumanRecord,
+    limits::{Override, Scope},
+};
 
 /// Every override of one company, in scope order.
 pub async fn overrides(db: &impl ConnectionTrait, company_id: i64) -> Result<Vec<Override>, DbErr> {
@@ -25,8 +29,14 @@ pub async fn overrides(db: &impl ConnectionTrait, company_id: i64) -> Result<Vec
 }
 
 /// Replaces every override of one company in one transaction: readers see the
-/// old set or the new one, never a mix.
-pub async fn replace_overrides(db: &DatabaseConnection, company_id: i64, overrides: &[Override]) -> Result<(), DbErr> {
+/// old set or the new one, never a mix. `record`, the person's change, is
+/// appended to the company's chain in the same transaction.
+pub async fn replace_overrides(
+    db: &DatabaseConnection,
+    company_id: i64,
+    overrides: &[Override],
+    record: Option<HumanRecord>,
+) -> Result<(), DbErr> {
     let now = Utc::now();
     let rows: Vec<safety_limit::ActiveModel> = overrides
         .iter()
@@ -46,6 +56,9 @@ pub async fn replace_overrides(db: &DatabaseConnection, company_id: i64, overrid
     safety_limit::Entity::delete_many().filter(safety_limit::Column::CompanyId.eq(company_id)).exec(&txn).await?;
     if !rows.is_empty() {
         safety_limit::Entity::insert_many(rows).exec(&txn).await?;
+    }
+    if let Some(record) = record {
+        human::append(&txn, company_id, vec![record], now).await?;
     }
     txn.commit().await
 }

@@ -1,11 +1,13 @@
 //! The safety service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL. The source's 18 named tests are ported one for one (`model`,
 //! `limits`, `integration`, `logging`); the rest cover concurrency, tamper
-//! evidence, review, bad input, notifications and their outbox.
+//! evidence, review, bad input, notifications and their outbox, and the
+//! human audit records in the same chain.
 
 mod audit_chain;
 mod concurrency;
 mod harness;
+mod human_records;
 mod integration;
 mod limits;
 mod logging;
