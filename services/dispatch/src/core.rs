@@ -132,9 +132,10 @@ impl Dispatch {
     ) -> Result<company::Model, Error> {
         let now = self.now();
         let mut company = self.store.company(company_id, now).await?;
+        let before = company.clone();
         change(&mut company)?;
         company.updated_at = now;
-        Ok(self.store.save_company(company).await?)
+        Ok(self.store.save_company(&before, company).await?)
     }
 
     /// Registers a company (the platform operator's; name and zone checked by the caller).

@@ -23,6 +23,7 @@ impl Dispatch {
     /// Everything held about the patient `id`, whatever their state.
     pub async fn export_client(&self, company_id: i64, id: i64) -> Result<ClientRecord, Error> {
         let record = self.store.client_record(company_id, id).await?;
+        self.store.record_client_export(id, record.bookings.len(), self.now()).await?;
         tracing::info!(company_id, client_id = id, bookings = record.bookings.len(), "patient record exported");
         Ok(record)
     }

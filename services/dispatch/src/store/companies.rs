@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit,
     entities::{booking, client, company, dispatch_run, driver},
     shared::{Store, StoreError},
 };
@@ -60,7 +61,10 @@ impl Store {
         }
     }
 
-    pub async fn save_company(&self, c: company::Model) -> Result<company::Model, StoreError> {
+    /// Saves the company's settings, `before` being what they were (for the
+    /// audit record, in the same transaction).
+    pub async fn save_company(&self, before: &company::Model, c: company::Model) -> Result<company::Model, StoreError> {
+        let txn = self.db.begin().await?;
         let mut row = c.clone().into_active_model();
         row.id = Set(c.id);
         company::Entity::insert(row)
@@ -74,10 +78,13 @@ impl Store {
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(|e| name_taken(e, &c.name))?;
-        company::Entity::find_by_id(c.id).one(&self.db).await?.ok_or_else(|| StoreError::NotFound(format!("company {}", c.id)))
+        let saved = company::Entity::find_by_id(c.id).one(&txn).await?.ok_or_else(|| StoreError::NotFound(format!("company {}", c.id)))?;
+        audit::record(&txn, audit::diff("company", c.id, "update", Some(before), Some(&saved)), saved.updated_at).await?;
+        txn.commit().await?;
+        Ok(saved)
     }
 }
 

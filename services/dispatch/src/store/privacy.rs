@@ -18,11 +18,22 @@ use sea_orm::{
     sea_query::{Expr, SimpleExpr},
 };
 
+use kit::{
+    Component,
+    audit_trail::{Actor, Change},
+};
+
 use super::{
+    audit,
     entities::{assignment, booking, client, recurring_template, trip_observation},
     shared::{Store, StoreError, open_statuses, owned},
 };
 use crate::domain::BookingStatus;
+
+/// The retention job as the actor of its records: no person, the job.
+fn retention_job(company_id: i64) -> Actor {
+    Actor { company_id, user_id: "job:retention".to_owned(), email: String::new(), role: "job".to_owned(), address: None }
+}
 
 /// What replaces an erased text that cannot be empty.
 pub const ERASED: &str = "(erased)";
@@ -158,6 +169,18 @@ impl Store {
             .exec(&txn)
             .await?;
         let erasure = Erasure { client_id: id, reference: reference.to_owned(), at: now, bookings, templates, assignment_reasons };
+        // The chain records that an erasure happened and what it reached,
+        // never the erased values.
+        let mut change = Change::new("client", id, "erase");
+        for field in CLIENT_FIELDS {
+            change.push_values(field, None, None, true);
+        }
+        let change = change
+            .with("erasure_reference", None::<&str>, Some(reference))
+            .with("bookings_anonymised", None::<u64>, Some(bookings))
+            .with("recurring_templates_removed", None::<u64>, Some(templates))
+            .with("forced_reasons_erased", None::<u64>, Some(assignment_reasons));
+        audit::record(&txn, change, now).await?;
         txn.commit().await?;
         Ok(erasure)
     }
@@ -170,9 +193,17 @@ impl Store {
         Ok(rows.into_iter().filter_map(|c| c.erase_completed_after_days.map(|d| (c.id, d))).collect())
     }
 
+    /// Records that the person of the call exported everything held about
+    /// the patient `id` (a read, but one the trail must show).
+    pub async fn record_client_export(&self, id: i64, trips: usize, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let change = Change::new("client", id, "export").with("bookings", None::<usize>, Some(trips));
+        Ok(audit::record(&self.db, change, now).await?)
+    }
+
     /// Anonymises the company's finished trips (completed, cancelled, no-show)
     /// of service days before `before` that are not yet anonymised, in one
-    /// transaction. The number of trips anonymised.
+    /// transaction, with the job's audit record when any changed. The number
+    /// of trips anonymised.
     pub async fn anonymise_finished(&self, company_id: i64, before: NaiveDate, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let finished = [BookingStatus::Completed.as_str(), BookingStatus::Cancelled.as_str(), BookingStatus::NoShow.as_str()];
         let due = || {
@@ -192,6 +223,12 @@ impl Store {
             .exec(&txn)
             .await?
             .rows_affected;
+        if changed > 0 {
+            let change = Change::new("company", company_id, "retention_anonymise")
+                .with("finished_before", None::<&str>, Some(before.to_string()))
+                .with("trips_anonymised", None::<u64>, Some(changed));
+            kit::audit_trail::record_as(&txn, Component::Dispatch, &retention_job(company_id), change, now).await?;
+        }
         txn.commit().await?;
         Ok(changed)
     }
