@@ -14,6 +14,7 @@ mod isolation;
 mod leaks;
 mod mesh;
 mod outbox;
+mod people_day;
 mod seed;
 mod tidy;
 mod tokens;
