@@ -128,7 +128,7 @@ impl AuditQuery {
     }
 }
 
-async fn list_page(state: &AppState, token: &str, req: pb::ListAuditLogRequest) -> Result<pb::ListAuditLogResponse, ApiError> {
+pub(crate) async fn list_page(state: &AppState, token: &str, req: pb::ListAuditLogRequest) -> Result<pb::ListAuditLogResponse, ApiError> {
     state
         .safety
         .clone()

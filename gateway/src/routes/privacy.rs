@@ -1,6 +1,8 @@
 //! A patient's data rights, across services: `GET /api/clients/{id}/export`
 //! gathers everything the platform holds about one patient (dispatch's
-//! record, then the notifications that named their trips) as one JSON
+//! record, the audit trail's history of the patient and of each of their
+//! trips, status changes included, then the notifications that named their
+//! trips) as one JSON
 //! document; `POST /api/clients/{id}/erase` erases their personal fields for
 //! good. Admins only: a data subject's request is the company's to answer.
 //!
@@ -12,6 +14,7 @@ use atmr_proto::{
     common::v1::PageRequest,
     dispatch::v1 as pb,
     notify::v1::{FieldMatch, ListNotificationsRequest},
+    safety::v1::ListAuditLogRequest,
 };
 use axum::{
     Json,
@@ -24,6 +27,7 @@ use serde_json::Value;
 use crate::{
     error::ApiError,
     routes::{
+        audit::{AuditRecord, list_page},
         convert::rfc3339,
         dispatch::{
             bookings::Booking,
@@ -63,6 +67,10 @@ pub struct PatientExport {
     recurring_templates: Vec<Template>,
     /// Pickup and completion times as observed.
     trips: Vec<ObservedTrip>,
+    /// The audit trail's records of the patient and of each of their trips,
+    /// oldest first: who changed what and when, status changes included (a
+    /// patient's personal fields only as changed).
+    history: Vec<AuditRecord>,
     /// The notifications that named one of the patient's bookings.
     #[schema(value_type = Vec<Object>)]
     notifications: Vec<Value>,
@@ -109,6 +117,7 @@ pub async fn export_client(State(state): State<AppState>, caller: Caller, Path(i
     let r = client(&state).export_client(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     let booking_ids: Vec<String> = r.bookings.iter().map(|b| b.id.to_string()).collect();
     let notifications = notifications_naming(&state, &caller.token, &booking_ids).await?;
+    let history = history(&state, &caller.token, id, &booking_ids).await?;
     Ok(Json(PatientExport {
         format: "atmr.patient-export.v1",
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -129,8 +138,35 @@ pub async fn export_client(State(state): State<AppState>, caller: Caller, Path(i
                 completed_at: rfc3339(t.completion_time),
             })
             .collect(),
+        history,
         notifications,
     }))
+}
+
+/// Every audit record of the patient `client_id` and of the trips `bookings`,
+/// oldest first, page by page.
+async fn history(state: &AppState, token: &str, client_id: i64, bookings: &[String]) -> Result<Vec<AuditRecord>, ApiError> {
+    const PAGE: i32 = 1_000;
+    let mut found = Vec::new();
+    let subjects = std::iter::once(("client", client_id.to_string())).chain(bookings.iter().map(|b| ("booking", b.clone())));
+    for (resource, id) in subjects {
+        for page in 1.. {
+            let req = ListAuditLogRequest {
+                page: Some(PageRequest { page, per_page: PAGE }),
+                resource: Some(resource.to_owned()),
+                resource_id: Some(id.clone()),
+                ..Default::default()
+            };
+            let records = list_page(state, token, req).await?.records;
+            let got = records.len();
+            found.extend(records);
+            if got < PAGE as usize {
+                break;
+            }
+        }
+    }
+    found.sort_by_key(|r| r.chain_seq);
+    Ok(found.into_iter().map(AuditRecord::from).collect())
 }
 
 /// Every notification with a `Booking` field naming one of `ids`, page by page.

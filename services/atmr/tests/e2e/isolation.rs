@@ -30,7 +30,12 @@ const MARK_A: &str = "ALPHA";
 
 async fn start(backend: testing::TestBackend) -> Mesh {
     // Hundreds of calls a second from one account: no rate limit here.
-    let env = [("ATMR_OPERATOR_EMAIL", OPERATOR_EMAIL), ("ATMR_OPERATOR_PASSWORD", OPERATOR_PASSWORD), ("ATMR_RATE_LIMIT_PER_MINUTE", "0")];
+    let env = [
+        ("ATMR_OPERATOR_EMAIL", OPERATOR_EMAIL),
+        ("ATMR_OPERATOR_PASSWORD", OPERATOR_PASSWORD),
+        ("ATMR_RATE_LIMIT_PER_MINUTE", "0"),
+        ("ATMR_LOGIN_RATE_PER_MINUTE", "0"),
+    ];
     start_mesh_with(backend, &env).await
 }
 
@@ -347,7 +352,11 @@ async fn a_company_sees_nothing_of_another_made_by_the_operator() {
         let text = list.to_string();
         assert!(!text.contains(MARK_A) && !text.contains("BETA") && !text.contains("@"), "no person in the platform's list: {text}");
         let a_row = list["items"].as_array().unwrap().iter().find(|c| c["company"]["id"] == a_id).unwrap().clone();
-        assert_eq!((a_row["drivers"].as_i64(), a_row["accounts"].as_i64()), (Some(1), Some(3)), "the admin, the dispatcher and the driver: {a_row}");
+        assert_eq!(
+            (a_row["drivers"].as_i64(), a_row["accounts"].as_i64()),
+            (Some(1), Some(3)),
+            "the admin, the dispatcher and the driver: {a_row}"
+        );
         assert_eq!(a_row["last_run"]["id"].to_string(), a.ids["/api/dispatch/runs"], "{a_row}");
         assert_eq!(a_row["last_run"]["status"], "completed");
         assert!(a_row["bookings_today"].is_i64() && a_row["unassigned_today"].is_i64(), "{a_row}");

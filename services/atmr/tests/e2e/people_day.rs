@@ -198,6 +198,12 @@ async fn a_company_made_from_the_command_line_lives_a_day_on_the_record_and_a_se
         // The patient: exported, then erased once the trips are over.
         let export = admin.get(&format!("/api/clients/{patient_id}/export")).await;
         assert_eq!((export["patient"]["name"].as_str(), export["bookings"].as_array().map(Vec::len)), (Some("Marie Dupont"), Some(2)));
+        let history = export["history"].as_array().unwrap();
+        assert!(
+            history.iter().any(|r| r["resource"] == "booking" && r["action"] == "status" && r["actor_role"] == "driver"),
+            "the trips' status changes, by their drivers, are in the patient's history: {history:?}"
+        );
+        assert!(history.iter().any(|r| r["resource"] == "client" && r["action"] == "create"), "{history:?}");
         let (status, refused) = admin.send(reqwest::Method::POST, &format!("/api/clients/{patient_id}/erase"), None).await;
         assert_eq!(status, 200, "both trips are finished: {refused}");
         let after = admin.get(&format!("/api/clients/{patient_id}/export")).await;

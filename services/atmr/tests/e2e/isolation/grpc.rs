@@ -76,6 +76,7 @@ const NOT_LOOKED_UP: &[(&str, &str)] = &[
     ("SafetyService.AuthorizeAction", "names bookings and drivers of dispatch, which safety records and never reads"),
     ("SafetyService.CheckLimits", "counts the caller's own actions"),
     ("NotifyService.ListNotifications", "a filter: checked below as a list"),
+    ("SafetyService.RecordHumanChanges", "service tokens only: the records' company is the token's"),
     ("BugService.CreateBug", "the new bug's id is the service's to give"),
 ];
 
@@ -331,6 +332,20 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         both!("MonitorService.DeleteMaintenanceWindow", |i| mn
             .clone()
             .delete_maintenance_window(req(notify::DeleteMaintenanceWindowRequest { window_id: pick_s(i, &window) }, t))),
+        both!("DispatchService.ExportClient", |i| d
+            .clone()
+            .export_client(req(dispatch::ExportClientRequest { client_id: pick(i, client) }, t))),
+        both!("DispatchService.EraseClient", |i| d
+            .clone()
+            .erase_client(req(dispatch::EraseClientRequest { client_id: pick(i, client) }, t))),
+        both!("DispatchService.UpdateTripStatus", |i| d.clone().update_trip_status(req(
+            dispatch::UpdateTripStatusRequest {
+                booking_id: pick(i, booking),
+                status: dispatch::BookingStatus::EnRoute as i32,
+                ..Default::default()
+            },
+            &b.driver
+        ))),
         both!("SafetyService.GetAction", |i| sf.clone().get_action(req(safety::GetActionRequest { action_id: pick(i, action) }, t))),
         both!("SafetyService.ReviewAction", |i| sf
             .clone()
@@ -423,6 +438,19 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             .await
             .map(|r| r.into_inner())
         ),
+        stream(d.export_bookings(req(dispatch::ExportBookingsRequest { client_id: Some(client), ..Default::default() }, t)).await).await,
+        stream(d.export_bookings(req(dispatch::ExportBookingsRequest { driver_id: Some(driver), ..Default::default() }, t)).await).await,
+        stream(d.export_bookings(req(dispatch::ExportBookingsRequest::default(), t)).await).await,
+        stream(d.export_assignments(req(dispatch::ExportAssignmentsRequest { run_id: Some(run), ..Default::default() }, t)).await).await,
+        stream(d.export_assignments(req(dispatch::ExportAssignmentsRequest::default(), t)).await).await,
+        stream(d.export_dispatch_runs(req(dispatch::ExportDispatchRunsRequest::default(), t)).await).await,
+        format!(
+            "{:?}",
+            sf.list_audit_log(req(safety::ListAuditLogRequest { resource_id: Some(client.to_string()), ..Default::default() }, t))
+                .await
+                .unwrap()
+                .into_inner()
+        ),
     ];
     for list in lists {
         assert!(!list.contains(super::MARK_A), "company B's list shows company A's rows: {list}");
@@ -443,8 +471,21 @@ const REFERENCES: &[&str] = &[
     "MonitorService.CreateMaintenanceWindow",
 ];
 
+/// Every message of an export's stream, as the lists are compared.
+async fn stream<M: std::fmt::Debug>(answer: Result<tonic::Response<tonic::Streaming<M>>, tonic::Status>) -> String {
+    let mut s = answer.unwrap().into_inner();
+    let mut out = String::new();
+    while let Some(m) = s.message().await.unwrap() {
+        out.push_str(&format!("{m:?}"));
+    }
+    out
+}
+
 /// List RPCs taking an id as a filter, tried above with A's ids.
 const LISTS: &[&str] = &[
+    "DispatchService.ExportBookings",
+    "DispatchService.ExportAssignments",
+    "SafetyService.ListAuditLog",
     "DispatchService.ListBookings",
     "DispatchService.ListRecurringTemplates",
     "DispatchService.ListAssignments",
