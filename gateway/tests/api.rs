@@ -2,7 +2,8 @@
 //! `oneshot` against the four services started on ephemeral ports, each on a
 //! fresh database (SQLite, and PostgreSQL too with `TEST_DATABASE_URL`):
 //! readiness, a login and an authenticated call through to a service, a role
-//! refusal, and the shape of a validation error.
+//! refusal, the shape of a validation error, and a driver account linked to
+//! its driver reaching only its own day.
 
 use std::net::SocketAddr;
 
