@@ -263,6 +263,8 @@ async fn a_driver_account_is_linked_to_one_driver_of_the_company_and_reaches_onl
         let token = gw.login("ana@example.com", "a-long-driver-password").await;
         let (_, me) = gw.call("GET", "/api/auth/me", Some(&token), None).await;
         assert_eq!((&me["role"], &me["driver_id"]), (&json!("driver"), &json!(id)), "{me}");
+        let (status, body) = gw.call("GET", "/api/me/manifest?day=tomorrow", Some(&token), None).await;
+        assert_eq!((status, &body["error"]["details"]["field"]), (StatusCode::BAD_REQUEST, &json!("day")), "{body}");
         let (status, manifest) = gw.call("GET", "/api/me/manifest?day=2030-01-07", Some(&token), None).await;
         assert_eq!((status, &manifest["driver_id"], &manifest["stops"]), (StatusCode::OK, &json!(id), &json!([])), "{manifest}");
         let at = chrono::Utc::now().to_rfc3339();
