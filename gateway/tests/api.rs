@@ -2,8 +2,9 @@
 //! `oneshot` against the four services started on ephemeral ports, each on a
 //! fresh database (SQLite, and PostgreSQL too with `TEST_DATABASE_URL`):
 //! readiness, a login and an authenticated call through to a service, a role
-//! refusal, and the shape of a validation error; `api/exports.rs`, the CSV
-//! exports; `api/privacy.rs`, a patient's export and erasure.
+//! refusal, the shape of a validation error, and a driver account linked to
+//! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
+//! `api/privacy.rs`, a patient's export and erasure.
 
 #[path = "api/exports.rs"]
 mod exports;
@@ -268,6 +269,8 @@ async fn a_driver_account_is_linked_to_one_driver_of_the_company_and_reaches_onl
         let token = gw.login("ana@example.com", "a-long-driver-password").await;
         let (_, me) = gw.call("GET", "/api/auth/me", Some(&token), None).await;
         assert_eq!((&me["role"], &me["driver_id"]), (&json!("driver"), &json!(id)), "{me}");
+        let (status, body) = gw.call("GET", "/api/me/manifest?day=tomorrow", Some(&token), None).await;
+        assert_eq!((status, &body["error"]["details"]["field"]), (StatusCode::BAD_REQUEST, &json!("day")), "{body}");
         let (status, manifest) = gw.call("GET", "/api/me/manifest?day=2030-01-07", Some(&token), None).await;
         assert_eq!((status, &manifest["driver_id"], &manifest["stops"]), (StatusCode::OK, &json!(id), &json!([])), "{manifest}");
         let at = chrono::Utc::now().to_rfc3339();

@@ -101,7 +101,11 @@ pub struct ManifestQuery {
 /// trip's boarding notes.
 pub async fn manifest(State(state): State<AppState>, caller: Caller, Params(q): Params<ManifestQuery>) -> Result<Json<Manifest>, ApiError> {
     caller.require(DRIVERS)?;
-    let req = pb::GetDriverManifestRequest { service_day: q.day.unwrap_or_default() };
+    let day = q.day.unwrap_or_default();
+    if !day.is_empty() && chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_err() {
+        return Err(ApiError::invalid("day", format!("day must be a date YYYY-MM-DD, got {day:?}")));
+    }
+    let req = pb::GetDriverManifestRequest { service_day: day };
     let m = client(&state).get_driver_manifest(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Manifest {
         driver_id: m.driver_id,
