@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "atmr/dispatch/v1/dispatch_service.proto",
     "atmr/dispatch/v1/autonomy_service.proto",
     "atmr/dispatch/v1/company_service.proto",
+    "atmr/gateway/v1/revocation_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,6 +20,7 @@ mod openapi;
 mod rate_limit;
 mod readiness;
 mod response_cache;
+mod revocation_feed;
 mod revocations;
 mod routes;
 mod state;
@@ -38,14 +39,18 @@ pub use state::AppState;
 /// Everything the public port answers: the REST API and its document, the
 /// console, the probes, all behind [`middleware::observe`].
 pub fn router(state: AppState) -> Router {
-    routes::router(state.clone())
+    let feed = revocation_feed::router(&state);
+    let rest = routes::router(state.clone())
+        .route("/.well-known/jwks.json", axum::routing::get(revocation_feed::jwks).with_state(state.clone()))
         .merge(openapi::router())
         .merge(console::router(state.clone()))
         .merge(kit::admin::probes(state.health.clone(), state.metrics.clone()))
         .layer(axum::middleware::from_fn_with_state(
             middleware::Observed { state, role_refusal: openapi::role_refusal },
             middleware::observe,
-        ))
+        ));
+    // The services' revocation feed (gRPC, call tokens only) beside the REST door.
+    feed.merge(rest)
 }
 
 /// A started gateway: its runtime (the admin port, the database, health and
@@ -88,7 +93,7 @@ pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow
         first_admin,
     )
     .await?;
-    let state = AppState::new(cfg, runtime.db.clone(), runtime.health.clone(), &runtime.metrics).await?;
+    let state = AppState::new(cfg, runtime.db.clone(), &runtime.identity, runtime.health.clone(), &runtime.metrics).await?;
     upkeep::reload_revocations(state.clone(), cfg.revocation_reload, life.clone());
     // Changes to accounts go from the gateway's audit outbox to safety's chain.
     kit::audit_trail::outbox::start(kit::audit_trail::outbox::RelaySetup {
@@ -97,7 +102,7 @@ pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow
         clock: kit::clock::system(),
         config: svc.outbox.clone(),
         safety_url: &svc.peers.safety,
-        keys: runtime.keys.clone(),
+        signer: runtime.identity.signer.clone(),
         registry: &runtime.metrics.registry,
         life: life.clone(),
     })?;

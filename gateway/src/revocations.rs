@@ -9,8 +9,11 @@
 //! memory: the replica that made the change knows at once, the others when
 //! they next reload (every `ATMR_REVOCATION_RELOAD_SECS`, 5 s by default).
 //! Older revocations need no memory: every token they concerned has expired.
-//! The services verify a token's signature and expiry only; the gateway, the
-//! only door from outside, is where a revoked token stops.
+//!
+//! The services refuse revoked tokens too (`kit::auth::revocation`): this
+//! replica publishes what it knows to Redis when one is configured (at once
+//! for its own changes, and the whole list at every reload), and answers the
+//! services' gRPC feed (`revocation_feed.rs`) from the same memory otherwise.
 
 use std::{collections::HashMap, sync::RwLock, time::Duration};
 
@@ -24,10 +27,18 @@ use crate::users::entity;
 /// token check allows, and then some.
 const MARGIN: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Revocations {
     /// By user id (the token's subject): the account's generation and when it moved.
     by_user: RwLock<HashMap<String, (i64, DateTime<Utc>)>>,
+    /// Where the services read revocations, when Redis is configured.
+    redis: Option<deadpool_redis::Pool>,
+}
+
+impl std::fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revocations").field("publishing", &self.redis.is_some()).finish_non_exhaustive()
+    }
 }
 
 impl Revocations {
@@ -38,9 +49,27 @@ impl Revocations {
         by_user.get(&claims.sub).is_some_and(|&(generation, _)| claims.generation < generation)
     }
 
-    /// Remembers a revocation this replica just wrote.
+    /// Revocations published to Redis too, for the services.
+    pub fn publishing(redis: deadpool_redis::Pool) -> Self {
+        Self { by_user: RwLock::default(), redis: Some(redis) }
+    }
+
+    /// Remembers a revocation this replica just wrote, and publishes it at
+    /// once when Redis is configured (the reload publishes it again anyway).
     pub fn record(&self, user_id: i64, generation: i64, at: DateTime<Utc>) {
         raise(&mut self.by_user.write().expect("revocations lock"), user_id, generation, at);
+        if let Some(pool) = self.redis.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = kit::auth::revocation::publish_redis(&pool, user_id, generation, at.timestamp()).await {
+                    tracing::warn!(error = %e, user_id, "revocation not published to Redis yet; the next reload will");
+                }
+            });
+        }
+    }
+
+    /// Every account revoked within a token's lifetime, with its generation.
+    pub fn current(&self) -> Vec<(String, i64)> {
+        self.by_user.read().expect("revocations lock").iter().map(|(user, &(generation, _))| (user.clone(), generation)).collect()
     }
 
     /// Reads the accounts revoked within a token's lifetime (`token_ttl`) and
@@ -55,10 +84,27 @@ impl Revocations {
             .into_tuple()
             .all(db)
             .await?;
-        let mut by_user = self.by_user.write().expect("revocations lock");
-        by_user.retain(|_, (_, at)| *at > since);
-        for (id, generation, at) in rows {
-            raise(&mut by_user, id, generation, at.unwrap_or_else(Utc::now));
+        let published: Vec<(String, i64, DateTime<Utc>)> = {
+            let mut by_user = self.by_user.write().expect("revocations lock");
+            by_user.retain(|_, (_, at)| *at > since);
+            for (id, generation, at) in rows {
+                raise(&mut by_user, id, generation, at.unwrap_or_else(Utc::now));
+            }
+            by_user.iter().map(|(user, &(generation, at))| (user.clone(), generation, at)).collect()
+        };
+        if let Some(pool) = &self.redis {
+            // Every replica publishes what its database says: a revocation
+            // whose first publication failed is published now.
+            for (user, generation, at) in published {
+                let Ok(id) = user.parse::<i64>() else { continue };
+                if let Err(e) = kit::auth::revocation::publish_redis(pool, id, generation, at.timestamp()).await {
+                    tracing::warn!(error = %e, "revocations not published to Redis; retrying at the next reload");
+                    return Ok(());
+                }
+            }
+            if let Err(e) = kit::auth::revocation::prune_redis(pool, since.timestamp()).await {
+                tracing::warn!(error = %e, "old revocations not pruned from Redis");
+            }
         }
         Ok(())
     }
@@ -84,6 +130,7 @@ mod tests {
             role: Role::Dispatcher,
             email: String::new(),
             iss: "atmr".to_owned(),
+            aud: None,
             iat: 0,
             exp: 0,
             generation,

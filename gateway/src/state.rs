@@ -16,7 +16,11 @@ use atmr_proto::{
     notify::v1::{monitor_service_client::MonitorServiceClient, notify_service_client::NotifyServiceClient},
     safety::v1::safety_service_client::SafetyServiceClient,
 };
-use kit::{auth::TokenKeys, health::HealthState, metrics::Metrics};
+use kit::{
+    auth::{UserTokenIssuer, Verifier, identity::Identity},
+    health::HealthState,
+    metrics::Metrics,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -33,7 +37,10 @@ pub struct AppState {
 /// The shared parts behind an [`AppState`].
 pub struct Inner {
     pub(crate) db: DatabaseConnection,
-    pub(crate) keys: TokenKeys,
+    /// Signs people's tokens (the only holder of the user-token key).
+    pub(crate) keys: UserTokenIssuer,
+    /// Verifies people's tokens at the REST door, with the published keys.
+    pub(crate) verifier: Arc<Verifier>,
     pub(crate) token_ttl: Duration,
     pub(crate) revocations: Revocations,
     pub(crate) safety: SafetyServiceClient<Guarded>,
@@ -74,8 +81,20 @@ impl AppState {
     /// migrated), reporting to `health` and `metrics`: the service clients
     /// (lazy: nothing is dialled here), the limits, the cache, and the tokens
     /// revoked so far, read from `db`.
-    pub async fn new(cfg: &Config, db: DatabaseConnection, health: Arc<HealthState>, metrics: &Metrics) -> anyhow::Result<Self> {
+    pub async fn new(
+        cfg: &Config,
+        db: DatabaseConnection,
+        identity: &Identity,
+        health: Arc<HealthState>,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Self> {
         let svc = &cfg.service;
+        let keys = identity.issuer.clone().context("the gateway's identity holds the user-token key")?;
+        let verifier = identity.verifier(crate::revocation_feed::CALLS)?;
+        let revocations = match &svc.redis_url {
+            Some(url) => Revocations::publishing(kit::cache::redis_pool(url, Duration::from_secs(2))?),
+            None => Revocations::default(),
+        };
         let breaker_state = kit::breaker::StateGauge::new(prometheus::IntGaugeVec::new(
             prometheus::Opts::new(
                 "gateway_circuit_breaker_state",
@@ -97,9 +116,10 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 db,
-                keys: TokenKeys::new(svc.jwt_secret.as_bytes()),
+                keys,
+                verifier,
                 token_ttl: cfg.token_ttl,
-                revocations: Revocations::default(),
+                revocations,
                 safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety, cfg.timeouts.safety)?)
                     .max_decoding_message_size(svc.server.max_message_bytes),
                 bugs: BugServiceClient::new(guard("bugs", &svc.peers.bugs, cfg.timeouts.bugs)?)
@@ -130,7 +150,7 @@ impl AppState {
     /// Checks a request's `authorization` value: signature, expiry, and that
     /// the token was not revoked since it was issued.
     pub(crate) fn verify_header(&self, header: Option<&str>) -> Result<kit::auth::Claims, kit::auth::AuthError> {
-        let claims = self.keys.verify_header(header)?;
+        let claims = self.verifier.verify_user(header)?;
         if self.revocations.revokes(&claims) {
             return Err(kit::auth::AuthError::Revoked);
         }

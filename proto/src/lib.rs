@@ -38,3 +38,9 @@ pub mod dispatch {
         tonic::include_proto!("atmr.dispatch.v1");
     }
 }
+
+pub mod gateway {
+    pub mod v1 {
+        tonic::include_proto!("atmr.gateway.v1");
+    }
+}

@@ -58,6 +58,24 @@ pub enum Command {
         #[command(subcommand)]
         action: CompanyAction,
     },
+    /// The deployment's keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Writes every key a deployment needs into a directory, keeping the ones
+    /// already there: each component's identity (`<component>.key.pem`, and
+    /// `<component>.pub.pem` for its callees), the gateway's user-token key
+    /// (`user-token.key.pem`) and safety's audit key (`safety-audit.key`).
+    /// Give each component only its own private key (README, "Security").
+    Generate {
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +131,7 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Up { demo: with_demo } => {
-            prepare_local_secret(&mut env)?;
+            prepare_local_keys(&mut env)?;
             let _telemetry = kit::telemetry::init("atmr", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"), format)?;
             if with_demo {
                 demo(&env).await?;
@@ -121,7 +139,7 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             up(env).await
         }
         Command::Demo => {
-            prepare_local_secret(&mut env)?;
+            prepare_local_keys(&mut env)?;
             demo(&env).await
         }
         Command::Serve { component } => {
@@ -140,6 +158,16 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(action, &env).await,
         Command::Probe { url, timeout_ms } => probe(&url, std::time::Duration::from_millis(timeout_ms)).await,
+        Command::Keys { action: KeysAction::Generate { dir } } => {
+            let written = kit::auth::keys::generate_dir(&dir).with_context(|| format!("cannot write keys into {}", dir.display()))?;
+            if written.is_empty() {
+                println!("every key is already in {}; nothing written", dir.display());
+            }
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Company { action: CompanyAction::Create(args) } => {
             // Printed on the terminal only, never through `tracing`.
             println!("{}", company::create(&args, &env).await?.lines());
@@ -168,38 +196,20 @@ pub async fn serve(component: Component, env: &Env, listeners: Listeners, life: 
     .with_context(|| format!("{component} failed"))
 }
 
-/// In `up`, a random JWT secret is generated into the data directory on first
-/// start (unless ATMR_JWT_SECRET is set), so no secret is ever committed and
-/// tokens survive restarts.
-fn prepare_local_secret(env: &mut Env) -> anyhow::Result<()> {
-    if env.get("ATMR_JWT_SECRET").is_some() {
-        return Ok(());
+/// In `up`, every key is generated into the data directory's `keys/` on
+/// first start (see `atmr keys generate`), where each component's defaults
+/// look, so no key is ever committed and tokens survive restarts. One process
+/// holds them all here; a deployment gives each component only its own.
+fn prepare_local_keys(env: &mut Env) -> anyhow::Result<()> {
+    let dir = PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data")).join("keys");
+    kit::auth::keys::generate_dir(&dir).with_context(|| format!("cannot write keys into {}", dir.display()))?;
+    if env.get("SAFETY_AUDIT_SIGNING_KEY").is_none() {
+        let path = dir.join(kit::auth::keys::files::SAFETY_AUDIT_KEY);
+        let seed = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        env.set("SAFETY_AUDIT_SIGNING_KEY", seed.trim());
     }
-    let dir = PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("jwt-secret");
-    let secret = match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => s.trim().to_owned(),
-        _ => {
-            let bytes: [u8; 32] = rand::random();
-            let secret = hex::encode(bytes);
-            std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-            restrict_permissions(&path);
-            secret
-        }
-    };
-    env.set("ATMR_JWT_SECRET", secret);
     Ok(())
 }
-
-#[cfg(unix)]
-fn restrict_permissions(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_: &std::path::Path) {}
 
 /// A monitor target per component: the gateway's readiness over HTTP, the
 /// services' `grpc.health.v1`. Unspecified listen addresses are watched on loopback.
@@ -226,6 +236,12 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
     // One process on one machine: the mesh's monitors of its own components are
     // on loopback, so notify may reach private addresses unless told otherwise.
     env.set_default("NOTIFY_ALLOW_PRIVATE_TARGETS", "true");
+    // The services read the gateway's keys and revocations where it listens.
+    let mut gateway_addr = kit::ServiceConfig::from_env(Component::Gateway, &env)?.listen_addr;
+    if gateway_addr.ip().is_unspecified() {
+        gateway_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    env.set_default("GATEWAY_URL", format!("http://{gateway_addr}"));
     let configs = Component::ALL.map(|c| kit::ServiceConfig::from_env(c, &env).map(|cfg| (c, cfg)));
     let mut bound = Vec::new();
     for cfg in configs {

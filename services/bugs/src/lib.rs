@@ -21,7 +21,7 @@ pub use domain::fingerprint;
 
 use atmr_proto::bugs::v1::bug_service_server::{BugServiceServer, SERVICE_NAME};
 use kit::{Lifecycle, Listeners, service::ServiceRuntime};
-use tonic::service::{Routes, interceptor::InterceptedService};
+use tonic::service::Routes;
 
 /// Runs the bugs component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -33,6 +33,6 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let store = store::Store::new(rt.db.clone(), grace, cfg.search_count_cap, outbox);
     let api = api::BugApi::new(core::Bugs::new(store, cfg.clock.clone(), metrics));
     let server = BugServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let routes = Routes::new(InterceptedService::new(server, rt.auth()));
-    rt.serve(listeners.main, routes, &[SERVICE_NAME], life).await
+    // No component calls bugs: every call needs a person's token.
+    rt.serve(listeners.main, Routes::new(server), &[SERVICE_NAME], kit::auth::CallTable::NONE, life).await
 }

@@ -41,7 +41,7 @@ use atmr_proto::dispatch::v1::{
     dispatch_service_server::{self, DispatchServiceServer},
 };
 use kit::{Lifecycle, Listeners, audit_trail::scope::Actors, service::ServiceRuntime};
-use tonic::service::{Routes, interceptor::InterceptedService};
+use tonic::service::Routes;
 
 /// Runs the dispatch component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -70,7 +70,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     };
     // The live board's relay between replicas reads through the uncounted connection.
     let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;
-    let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, rt.keys.clone())?;
+    let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, rt.identity.signer.clone())?;
     // The relay reads and writes its rows through the uncounted connection.
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     // People's changes are recorded with them and relayed to safety's chain.
@@ -100,9 +100,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let dispatch = DispatchServiceServer::new(api::DispatchApi::new(core)).max_decoding_message_size(max).max_encoding_message_size(max);
     // A person's call runs in an actor scope: the store records who changed what.
     let (dispatch, autonomy) = (Actors::new(dispatch, &audit), Actors::new(autonomy, &audit));
-    let routes = Routes::new(InterceptedService::new(dispatch, rt.auth()))
-        .add_service(InterceptedService::new(autonomy, rt.auth()))
-        .add_service(InterceptedService::new(companies, rt.auth()));
+    let routes = Routes::new(dispatch).add_service(autonomy).add_service(companies);
     let names = [dispatch_service_server::SERVICE_NAME, autonomy_service_server::SERVICE_NAME, company_service_server::SERVICE_NAME];
-    rt.serve(listeners.main, routes, &names, life).await
+    // No component calls dispatch: every call needs a person's token.
+    rt.serve(listeners.main, routes, &names, kit::auth::CallTable::NONE, life).await
 }

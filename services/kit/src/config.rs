@@ -184,7 +184,8 @@ pub struct ServiceConfig {
     pub database_url: String,
     pub migrate_on_start: bool,
     pub redis_url: Option<String>,
-    pub jwt_secret: String,
+    /// The keys and feeds of who is calling (see [`IdentityConfig`]).
+    pub identity: IdentityConfig,
     pub otlp_endpoint: Option<String>,
     pub server: ServerLimits,
     pub shutdown: ShutdownConfig,
@@ -214,13 +215,56 @@ pub struct ShutdownConfig {
     pub drain_deadline: Duration,
 }
 
-/// Where the other components answer (gRPC endpoints).
+/// Where the other components answer (gRPC endpoints; the gateway's HTTP
+/// port, which also serves its revocation feed and JWKS).
 #[derive(Clone, Debug)]
 pub struct Peers {
     pub dispatch: String,
     pub safety: String,
     pub bugs: String,
     pub notify: String,
+    pub gateway: String,
+}
+
+/// Who is calling: the keys a component holds and where it reads the rest.
+/// Each component holds only its own private key; the gateway alone holds the
+/// user-token key (see `kit::auth`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityConfig {
+    /// This component's identity key (`ATMR_COMPONENT_KEY_FILE`, default
+    /// `$ATMR_DATA_DIR/keys/<component>.key.pem`).
+    pub component_key: PathBuf,
+    /// The other components' public keys, `<component>.pub.pem`
+    /// (`ATMR_PEER_KEYS_DIR`, default `$ATMR_DATA_DIR/keys`).
+    pub peer_keys_dir: PathBuf,
+    /// Where a service reads the gateway's user-token keys: `ATMR_JWKS_URL`,
+    /// else `ATMR_JWKS_FILE`, else the gateway's `/.well-known/jwks.json`.
+    pub jwks: crate::auth::verify::JwksSource,
+    /// How often the JWKS is read again (`ATMR_JWKS_REFRESH_SECS`, 60).
+    pub jwks_refresh: Duration,
+    /// The gateway's user-token signing key (`GATEWAY_USER_TOKEN_KEY_FILE`,
+    /// default `$ATMR_DATA_DIR/keys/user-token.key.pem`); read by the gateway only.
+    pub user_token_key: PathBuf,
+    /// Public keys the gateway also publishes during a rotation
+    /// (`GATEWAY_USER_TOKEN_EXTRA_PUBLIC_KEYS`, comma-separated PEM files).
+    pub user_token_extra_keys: Vec<PathBuf>,
+    /// Where revocations are read (`ATMR_REVOCATION_FEED`: `redis`, `gateway`
+    /// or `off`; default `redis` with `REDIS_URL`, else `gateway`).
+    pub revocation_feed: RevocationFeed,
+    /// How often the feed is read (`ATMR_REVOCATION_POLL_MS`, 1000).
+    pub revocation_poll: Duration,
+    /// How old the list may grow before a person's call is refused
+    /// (`ATMR_REVOCATION_MAX_STALENESS_SECS`, 30).
+    pub revocation_max_staleness: Duration,
+}
+
+/// See [`IdentityConfig::revocation_feed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationFeed {
+    Redis,
+    Gateway,
+    /// Development only: a service run alone.
+    Off,
 }
 
 impl Peers {
@@ -230,20 +274,61 @@ impl Peers {
             Component::Safety => &self.safety,
             Component::Bugs => &self.bugs,
             Component::Notify => &self.notify,
-            Component::Gateway => "",
+            Component::Gateway => &self.gateway,
         }
     }
 }
 
-/// The development secret a fresh checkout starts with when nothing else is set.
-pub const DEV_JWT_SECRET: &str = "atmr-development-secret-do-not-use-in-production";
+impl IdentityConfig {
+    fn from_env(
+        component: Component,
+        env: &Env,
+        deployment: Deployment,
+        data_dir: &std::path::Path,
+        has_redis: bool,
+        gateway_url: &str,
+    ) -> Result<Self, ConfigError> {
+        use crate::auth::{keys::files, verify::JwksSource};
+        let keys = data_dir.join("keys");
+        let path = |var: &str, default: PathBuf| env.get(var).map(PathBuf::from).unwrap_or(default);
+        let jwks = match (env.get("ATMR_JWKS_URL"), env.get("ATMR_JWKS_FILE")) {
+            (Some(url), _) if url.starts_with("http://") || url.starts_with("https://") => JwksSource::Url(url.to_owned()),
+            (Some(url), _) => return Err(ConfigError::new("ATMR_JWKS_URL", url, "an http:// or https:// URL")),
+            (None, Some(file)) => JwksSource::File(PathBuf::from(file)),
+            (None, None) => JwksSource::Url(format!("{}/.well-known/jwks.json", gateway_url.trim_end_matches('/'))),
+        };
+        let revocation_feed = match env.get("ATMR_REVOCATION_FEED") {
+            None if has_redis => RevocationFeed::Redis,
+            None => RevocationFeed::Gateway,
+            Some("redis") if has_redis => RevocationFeed::Redis,
+            Some("redis") => return Err(ConfigError::new("ATMR_REVOCATION_FEED", "redis", "gateway, or REDIS_URL set")),
+            Some("gateway") => RevocationFeed::Gateway,
+            Some("off") if deployment == Deployment::Development => RevocationFeed::Off,
+            Some(other) => return Err(ConfigError::new("ATMR_REVOCATION_FEED", other, "redis or gateway (off in development only)")),
+        };
+        Ok(Self {
+            component_key: path("ATMR_COMPONENT_KEY_FILE", keys.join(files::component_key(component))),
+            peer_keys_dir: path("ATMR_PEER_KEYS_DIR", keys.clone()),
+            jwks,
+            jwks_refresh: Duration::from_secs(env.u64_in("ATMR_JWKS_REFRESH_SECS", 60, 1..=86_400)?),
+            user_token_key: path("GATEWAY_USER_TOKEN_KEY_FILE", keys.join(files::USER_TOKEN_KEY)),
+            user_token_extra_keys: env
+                .get("GATEWAY_USER_TOKEN_EXTRA_PUBLIC_KEYS")
+                .map(|v| v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            revocation_feed,
+            revocation_poll: env.millis_in("ATMR_REVOCATION_POLL_MS", Duration::from_secs(1), 50..=60_000)?,
+            revocation_max_staleness: Duration::from_secs(env.u64_in("ATMR_REVOCATION_MAX_STALENESS_SECS", 30, 1..=3_600)?),
+        })
+    }
+}
 
 impl ServiceConfig {
     /// Reads the common configuration of `component` from `env`.
     ///
     /// Variables: `ATMR_ENV`, `<C>_LISTEN_ADDR`, `<C>_ADMIN_ADDR`, `<C>_DATABASE_URL`
     /// (else `DATABASE_URL`, else a SQLite file under `ATMR_DATA_DIR`), `ATMR_MIGRATE`,
-    /// `REDIS_URL`, `ATMR_JWT_SECRET`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `REDIS_URL`, the identity's (see [`IdentityConfig`]), `OTEL_EXPORTER_OTLP_ENDPOINT`,
     /// `ATMR_REQUEST_TIMEOUT_MS`, `ATMR_CONCURRENCY_LIMIT`, `ATMR_MAX_MESSAGE_BYTES`,
     /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`, `ATMR_OUTBOX_*`.
     pub fn from_env(component: Component, env: &Env) -> Result<Self, ConfigError> {
@@ -271,14 +356,13 @@ impl ServiceConfig {
             Some(other) => return Err(ConfigError::new("REDIS_URL", other, "redis://host:port, or memory:// for the in-process cache")),
         };
 
-        let jwt_secret = env.get("ATMR_JWT_SECRET").unwrap_or(DEV_JWT_SECRET).to_owned();
-        if jwt_secret.len() < 32 {
-            return Err(ConfigError::new("ATMR_JWT_SECRET", "<hidden>", "at least 32 characters"));
+        if env.get("ATMR_JWT_SECRET").is_some() {
+            return Err(ConfigError::new(
+                "ATMR_JWT_SECRET",
+                "<hidden>",
+                "nothing: the shared secret is gone; give each component its key (ATMR_COMPONENT_KEY_FILE, see `atmr keys generate`)",
+            ));
         }
-        if deployment == Deployment::Production && jwt_secret == DEV_JWT_SECRET {
-            return Err(ConfigError::new("ATMR_JWT_SECRET", "<development secret>", "a real secret when ATMR_ENV=production"));
-        }
-
         let server = ServerLimits {
             request_timeout: env.millis_in("ATMR_REQUEST_TIMEOUT_MS", Duration::from_secs(30), 1..=600_000)?,
             concurrency_limit: env.u64_in("ATMR_CONCURRENCY_LIMIT", 512, 1..=100_000)? as usize,
@@ -304,8 +388,8 @@ impl ServiceConfig {
             admin_addr,
             database_url,
             migrate_on_start: env.bool_or("ATMR_MIGRATE", true)?,
+            identity: IdentityConfig::from_env(component, env, deployment, &data_dir, redis_url.is_some(), &peer(Component::Gateway)?)?,
             redis_url,
-            jwt_secret,
             otlp_endpoint: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned),
             server,
             shutdown,
@@ -314,6 +398,7 @@ impl ServiceConfig {
                 safety: peer(Component::Safety)?,
                 bugs: peer(Component::Bugs)?,
                 notify: peer(Component::Notify)?,
+                gateway: peer(Component::Gateway)?,
             },
             outbox: crate::outbox::OutboxConfig::from_env(env)?,
         })
@@ -369,14 +454,20 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_the_development_secret_and_short_secrets() {
-        let err = ServiceConfig::from_env(Component::Gateway, &env(&[("ATMR_ENV", "production")])).unwrap_err();
+    fn the_shared_secret_is_refused_and_keys_default_to_the_data_directory() {
+        let err =
+            ServiceConfig::from_env(Component::Gateway, &env(&[("ATMR_JWT_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap_err();
         assert_eq!(err.var, "ATMR_JWT_SECRET");
-        assert!(!err.to_string().contains(DEV_JWT_SECRET), "the secret must not be echoed");
-        let err = ServiceConfig::from_env(Component::Gateway, &env(&[("ATMR_JWT_SECRET", "short")])).unwrap_err();
-        assert_eq!(err.var, "ATMR_JWT_SECRET");
-        let ok = env(&[("ATMR_ENV", "production"), ("ATMR_JWT_SECRET", "0123456789abcdef0123456789abcdef-prod")]);
-        assert!(ServiceConfig::from_env(Component::Gateway, &ok).is_ok());
+        assert!(!err.to_string().contains("0123456789abcdef"), "the secret must not be echoed: {err}");
+        let cfg = ServiceConfig::from_env(Component::Notify, &env(&[("ATMR_DATA_DIR", "/srv/atmr")])).unwrap();
+        assert_eq!(cfg.identity.component_key, PathBuf::from("/srv/atmr/keys/notify.key.pem"));
+        assert_eq!(cfg.identity.jwks, crate::auth::verify::JwksSource::Url("http://127.0.0.1:8080/.well-known/jwks.json".into()));
+        assert_eq!(cfg.identity.revocation_feed, RevocationFeed::Gateway);
+        let with_redis = ServiceConfig::from_env(Component::Notify, &env(&[("REDIS_URL", "redis://r:6379")])).unwrap();
+        assert_eq!(with_redis.identity.revocation_feed, RevocationFeed::Redis);
+        let err =
+            ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_ENV", "production"), ("ATMR_REVOCATION_FEED", "off")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_REVOCATION_FEED");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use atmr_proto::notify::v1::{self as pb, notify_service_client::NotifyServiceCli
 use serde::{Deserialize, Serialize};
 use tonic::transport::Channel;
 
-use crate::{auth::TokenKeys, input::Invalid};
+use crate::{Component, auth::ComponentSigner, input::Invalid};
 
 /// What notify's `Send` accepts at most (it refuses more, naming the field).
 pub mod limits {
@@ -137,20 +137,19 @@ fn cut_bytes(s: String, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-/// The relay's hand-over: `Send` with the component's service token for the
+/// The relay's hand-over: `Send` with the component's call token for the
 /// notice's company.
 #[derive(Clone)]
 pub(crate) struct Sender {
     client: NotifyServiceClient<Channel>,
-    keys: Arc<TokenKeys>,
-    /// The component the notices come from (the service token's subject).
-    component: &'static str,
+    /// Signs the calls as the component the notices come from.
+    signer: Arc<ComponentSigner>,
 }
 
 impl Sender {
     /// A sender to notify at `url` (connected on first use), each call bounded by `timeout`.
-    pub(crate) fn connect(url: &str, timeout: Duration, keys: Arc<TokenKeys>, component: &'static str) -> anyhow::Result<Self> {
-        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout)?), keys, component })
+    pub(crate) fn connect(url: &str, timeout: Duration, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
+        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout)?), signer })
     }
 
     /// Hands `notice` of `company_id` to notify; Ok once notify has stored it
@@ -170,8 +169,8 @@ impl Sender {
             fields: notice.fields.iter().map(|f| pb::Field { name: f.name.clone(), value: f.value.clone(), inline: f.inline }).collect(),
             idempotency_key: notice.idempotency_key.clone(),
         };
-        // A fresh token each time: a notice may wait longer than a token lives.
-        let token = self.keys.service_token(self.component, company_id);
+        // A token good for this call: a notice may wait longer than a token lives.
+        let token = self.signer.token_for(Component::Notify, company_id);
         self.client.clone().send(crate::grpc::request(request, &token)).await.map(|_| ())
     }
 }

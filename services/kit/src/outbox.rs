@@ -28,7 +28,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::{
     Component, ConfigError, Env, Lifecycle,
-    auth::TokenKeys,
+    auth::ComponentSigner,
     backoff::Backoff,
     clock::SharedClock,
     notify::{Field, Notice, Sender, Severity, transient},
@@ -148,7 +148,8 @@ pub struct RelaySetup<'a> {
     pub config: OutboxConfig,
     /// Where notify answers (`NOTIFY_URL`).
     pub notify_url: &'a str,
-    pub keys: Arc<TokenKeys>,
+    /// Signs the hand-overs to notify as this component.
+    pub signer: Arc<ComponentSigner>,
     /// The component's registry, for the outbox's metrics.
     pub registry: &'a Registry,
     pub life: Lifecycle,
@@ -160,7 +161,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<Outbox> {
     let outbox = Outbox::of(setup.component);
     let relay = Relay {
         outbox: outbox.clone(),
-        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.keys, setup.component.name())?,
+        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.signer)?,
         metrics: OutboxMetrics::register(setup.registry)?,
         db: setup.db,
         clock: setup.clock,

@@ -5,9 +5,10 @@
 //!    migrations, build the health checks, start the admin server
 //!    ([`ServiceRuntime::start_with`]: with more readiness checks than the
 //!    database, and work on the database before it counts as connected).
-//! 2. The component builds its gRPC services with [`ServiceRuntime::auth`], or
-//!    its HTTP router.
-//! 3. [`ServiceRuntime::serve`] (gRPC): register health and reflection, start
+//! 2. The component builds its gRPC services, or its HTTP router.
+//! 3. [`ServiceRuntime::serve`] (gRPC): put every path but health behind the
+//!    [`AuthLayer`](crate::auth::AuthLayer) with the service's call table,
+//!    register health and reflection, start
 //!    NOT_SERVING, flip to SERVING once the dependencies answer, and on shutdown
 //!    go NOT_SERVING, wait the pre-stop delay, then drain under the deadline.
 //!    [`ServiceRuntime::serve_http`] (an axum router): report readiness while
@@ -26,7 +27,7 @@ use tonic_health::ServingStatus;
 
 use crate::{
     admin,
-    auth::{self, AuthInterceptor, TokenKeys},
+    auth::{AuthLayer, CallTable, identity::Identity},
     config::ServiceConfig,
     db,
     health::HealthState,
@@ -49,7 +50,8 @@ pub type Prepare = Box<dyn FnOnce(DatabaseConnection) -> BoxFuture<'static, anyh
 pub struct ServiceRuntime {
     pub cfg: ServiceConfig,
     pub db: DatabaseConnection,
-    pub keys: Arc<TokenKeys>,
+    /// This component's key, the keys it trusts, the revocations it reads.
+    pub identity: Arc<Identity>,
     pub health: Arc<HealthState>,
     pub metrics: Metrics,
     /// Stops the admin server when the runtime is dropped, after draining.
@@ -84,6 +86,9 @@ impl ServiceRuntime {
         prepare: Prepare,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new(cfg.component.name());
+        // Keys first: a component without its key has nothing to serve.
+        let identity = Arc::new(Identity::load(&cfg)?);
+        identity.start_feeds(&cfg, life);
         // The admin server answers from the first moment: live at once, startup and
         // ready only once the database is connected and migrated.
         let connected = db::PendingConnection::default();
@@ -95,8 +100,7 @@ impl ServiceRuntime {
         db::prepare_schema::<M>(&db, cfg.migrate_on_start, cfg.component.name(), life).await?;
         prepare(db.clone()).await?;
         let _ = connected.set(db.clone());
-        let keys = Arc::new(TokenKeys::new(cfg.jwt_secret.as_bytes()));
-        Ok(Self { cfg, db, keys, health, metrics, _admin: admin })
+        Ok(Self { cfg, db, identity, health, metrics, _admin: admin })
     }
 
     /// Starts the relay of this component's notice outbox (until `life`
@@ -108,7 +112,7 @@ impl ServiceRuntime {
             clock,
             config: self.cfg.outbox.clone(),
             notify_url: &self.cfg.peers.notify,
-            keys: self.keys.clone(),
+            signer: self.identity.signer.clone(),
             registry: &self.metrics.registry,
             life: life.clone(),
         })
@@ -127,21 +131,26 @@ impl ServiceRuntime {
             clock,
             config: self.cfg.outbox.clone(),
             safety_url: &self.cfg.peers.safety,
-            keys: self.keys.clone(),
+            signer: self.identity.signer.clone(),
             registry: &self.metrics.registry,
             life: life.clone(),
         })?;
         Ok(outbox)
     }
 
-    /// The interceptor that verifies every call's bearer token.
-    pub fn auth(&self) -> AuthInterceptor {
-        auth::interceptor(self.keys.clone())
-    }
-
     /// Serves `routes` (plus health and reflection) on `listener` until `life` stops.
-    /// `service_names` are the fully-qualified names reported by `grpc.health.v1`.
-    pub async fn serve(self, listener: TcpListener, routes: Routes, service_names: &[&'static str], life: Lifecycle) -> anyhow::Result<()> {
+    /// `service_names` are the fully-qualified names reported by `grpc.health.v1`;
+    /// `calls` lists the RPCs other components may call (every other call needs
+    /// a person's token).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        routes: Routes,
+        service_names: &[&'static str],
+        calls: CallTable,
+        life: Lifecycle,
+    ) -> anyhow::Result<()> {
+        let auth = AuthLayer::new(self.identity.verifier(calls)?);
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let names: Vec<&'static str> = std::iter::once("").chain(service_names.iter().copied()).collect();
         set_all(&reporter, &names, ServingStatus::NotServing).await;
@@ -183,6 +192,8 @@ impl ServiceRuntime {
             .load_shed()
             // One limit for the whole process, across all connections.
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(limits.concurrency_limit))
+            // Who is calling, before anything of the service runs.
+            .layer(auth)
             .into_inner();
         let server = tonic::transport::Server::builder()
             // The per-call deadline (a client's shorter grpc-timeout wins).

@@ -14,13 +14,15 @@ use sea_orm::{ConnectionTrait as _, Database};
 use tokio::task::JoinHandle;
 
 use crate::{
-    auth::{Role, TokenKeys},
+    auth::{Role, fixture::FixedKeys},
     config::{Component, Env},
     lifecycle::{Lifecycle, Listeners},
 };
 
-/// The secret every test component shares.
-pub const TEST_JWT_SECRET: &str = "atmr-test-secret-0123456789abcdef0123456789abcdef";
+/// The keys every test component holds (fixed seeds: see [`FixedKeys`]).
+pub fn keys() -> FixedKeys {
+    FixedKeys::get()
+}
 
 /// Where a test's data lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,12 +155,12 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// The environment a test component runs with: its database, the test secret,
-/// short drain deadlines.
+/// The environment a test component runs with: its database, the fixed test
+/// keys (no revocation feed), short drain deadlines.
 pub fn env_for(component: Component, database_url: &str) -> Env {
     let mut env = Env::default();
     env.set(&format!("{}_DATABASE_URL", component.env_prefix()), database_url);
-    env.set("ATMR_JWT_SECRET", TEST_JWT_SECRET);
+    keys().configure(&mut env, component);
     env.set("ATMR_DRAIN_DEADLINE_MS", "5000");
     env
 }
@@ -224,7 +226,7 @@ pub struct Spawned {
     pub admin_addr: SocketAddr,
     pub life: Lifecycle,
     pub task: JoinHandle<anyhow::Result<()>>,
-    pub keys: TokenKeys,
+    pub keys: FixedKeys,
 }
 
 impl Spawned {
@@ -289,7 +291,7 @@ where
     let admin_addr = listeners.admin.local_addr()?;
     let life = Lifecycle::new();
     let task = tokio::spawn(run(listeners, life.clone()));
-    Ok(Spawned { addr, admin_addr, life, task, keys: TokenKeys::new(TEST_JWT_SECRET.as_bytes()) })
+    Ok(Spawned { addr, admin_addr, life, task, keys: keys() })
 }
 
 /// A stand-in for the notify service that records every notification it is
@@ -302,7 +304,7 @@ pub struct NotifyRecorder {
 
 struct Recorder {
     tx: tokio::sync::mpsc::UnboundedSender<(atmr_proto::notify::v1::SendRequest, crate::auth::Claims)>,
-    keys: TokenKeys,
+    verifier: std::sync::Arc<crate::auth::Verifier>,
     /// Calls still to refuse with UNAVAILABLE, as a notify that is restarting.
     refuse: AtomicUsize,
 }
@@ -313,11 +315,12 @@ impl pb::notify_service_server::NotifyService for Recorder {
         &self,
         req: tonic::Request<atmr_proto::notify::v1::SendRequest>,
     ) -> Result<tonic::Response<atmr_proto::notify::v1::SendResponse>, tonic::Status> {
-        let token = req.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
         let claims = self
-            .keys
-            .verify(token.unwrap_or_default())
-            .map_err(|e| tonic::Status::unauthenticated(format!("notification without a valid token: {e}")))?;
+            .verifier
+            .verify_call(header, "/atmr.notify.v1.NotifyService/Send")
+            .await
+            .map_err(|e| tonic::Status::unauthenticated(format!("notification without a valid token: {e:?}")))?;
         let refused = self.refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if refused {
             return Err(tonic::Status::unavailable("restarting"));
@@ -406,6 +409,20 @@ impl pb::notify_service_server::NotifyService for Recorder {
     }
 }
 
+/// Notify's verifier as the recorder needs it: every component may send.
+fn recorder_verifier() -> std::sync::Arc<crate::auth::Verifier> {
+    use crate::auth::{
+        CallTable, RevocationView, Verifier,
+        verify::{PeerKeys, UserKeys},
+    };
+    const SEND: &str = "/atmr.notify.v1.NotifyService/Send";
+    const SENDERS: CallTable =
+        CallTable { calls: &[(Component::Dispatch, SEND), (Component::Safety, SEND), (Component::Bugs, SEND), (Component::Gateway, SEND)] };
+    let fixed = keys();
+    let peers = PeerKeys::new(Component::ALL.into_iter().map(|c| (c, fixed.component_key(c).public())));
+    std::sync::Arc::new(Verifier::new(Component::Notify, std::sync::Arc::new(UserKeys::fixed(&[])), peers, SENDERS, RevocationView::off()))
+}
+
 fn send_only(rpc: &str) -> tonic::Status {
     tonic::Status::unimplemented(format!("the notify recorder of the tests records Send only, not {rpc}"))
 }
@@ -423,7 +440,7 @@ impl NotifyRecorder {
         let url = format!("http://{}", listener.local_addr()?);
         let service = atmr_proto::notify::v1::notify_service_server::NotifyServiceServer::new(Recorder {
             tx,
-            keys: TokenKeys::new(TEST_JWT_SECRET.as_bytes()),
+            verifier: recorder_verifier(),
             refuse: AtomicUsize::new(refuse),
         });
         tokio::spawn(

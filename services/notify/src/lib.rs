@@ -27,7 +27,7 @@ use atmr_proto::notify::v1::{
     notify_service_server::{self, NotifyServiceServer},
 };
 use kit::{Lifecycle, Listeners, audit_trail::scope::Actors, service::ServiceRuntime};
-use tonic::service::{Routes, interceptor::InterceptedService};
+use tonic::service::Routes;
 
 pub use config::Config;
 pub use domain::monitor::MeshTarget;
@@ -80,10 +80,21 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     // what, and the audit relay takes it to safety's chain.
     let audit = rt.start_audit_outbox(cfg.clock.clone(), &life)?;
     let (notify, monitor) = (Actors::new(notify, &audit), Actors::new(monitor, &audit));
-    let routes = Routes::new(InterceptedService::new(notify, rt.auth())).add_service(InterceptedService::new(monitor, rt.auth()));
+    let routes = Routes::new(notify).add_service(monitor);
     let names = [notify_service_server::SERVICE_NAME, monitor_service_server::SERVICE_NAME];
-    rt.serve(listeners.main, routes, &names, life).await
+    rt.serve(listeners.main, routes, &names, CALLS, life).await
 }
+
+/// The calls other components may make to notify: every other component hands
+/// over its notices (`Send`); nothing else.
+pub const CALLS: kit::auth::CallTable = kit::auth::CallTable {
+    calls: &[
+        (kit::Component::Dispatch, "/atmr.notify.v1.NotifyService/Send"),
+        (kit::Component::Safety, "/atmr.notify.v1.NotifyService/Send"),
+        (kit::Component::Bugs, "/atmr.notify.v1.NotifyService/Send"),
+        (kit::Component::Gateway, "/atmr.notify.v1.NotifyService/Send"),
+    ],
+};
 
 /// Registers monitors for the mesh's own components in notify's database, once:
 /// only when `company_id` has no monitor yet. Returns how many were created.

@@ -8,9 +8,7 @@ use ed25519_dalek::SigningKey;
 use kit::{
     Component, ConfigError, Env, ServiceConfig,
     clock::{self, SharedClock},
-    config::Deployment,
 };
-use sha2::Digest as _;
 
 use crate::domain::limits::LimitDefaults;
 
@@ -31,8 +29,7 @@ impl Config {
     /// Reads `SAFETY_*` and the common variables. Limit defaults:
     /// `SAFETY_MAX_ACTIONS_PER_HOUR` (50), `SAFETY_MAX_ACTIONS_PER_DAY` (500),
     /// `SAFETY_MAX_PER_TYPE_PER_HOUR` (20), `SAFETY_MAX_PER_TYPE_PER_DAY` (200).
-    /// Without `SAFETY_AUDIT_SIGNING_KEY`, development derives the key from the JWT
-    /// secret (stable across restarts); production requires it.
+    /// `SAFETY_AUDIT_SIGNING_KEY` is required: the audit key is safety's alone.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let service = ServiceConfig::from_env(Component::Safety, env)?;
         let limit = |var: &str, default: u64| env.u64_in(var, default, 0..=1_000_000).map(|v| v as u32);
@@ -44,10 +41,13 @@ impl Config {
                     .ok_or_else(|| ConfigError::new("SAFETY_AUDIT_SIGNING_KEY", "<hidden>", "64 hex digits (an Ed25519 seed)"))?;
                 SigningKey::from_bytes(&bytes)
             }
-            None if service.deployment == Deployment::Production => {
-                return Err(ConfigError::new("SAFETY_AUDIT_SIGNING_KEY", "", "64 hex digits when ATMR_ENV=production"));
+            None => {
+                return Err(ConfigError::new(
+                    "SAFETY_AUDIT_SIGNING_KEY",
+                    "",
+                    "64 hex digits (safety's key alone; `atmr keys generate` makes one)",
+                ));
             }
-            None => SigningKey::from_bytes(&sha2::Sha256::digest(format!("atmr-audit-signing/{}", service.jwt_secret)).into()),
         };
         Ok(Self {
             defaults: LimitDefaults {

@@ -26,8 +26,23 @@ pub use config::Config;
 pub use domain::limits::LimitDefaults;
 
 use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
+use kit::{Component, auth::CallTable};
 use kit::{Lifecycle, Listeners, service::ServiceRuntime};
-use tonic::service::{Routes, interceptor::InterceptedService};
+use tonic::service::Routes;
+
+/// The calls other components may make to safety: dispatch's autonomous
+/// manager asks for and reports its actions; the components that record
+/// people's changes hand them over. Nothing else: a person's token is needed
+/// for every other RPC.
+pub const CALLS: CallTable = CallTable {
+    calls: &[
+        (Component::Dispatch, "/atmr.safety.v1.SafetyService/AuthorizeAction"),
+        (Component::Dispatch, "/atmr.safety.v1.SafetyService/CompleteAction"),
+        (Component::Dispatch, "/atmr.safety.v1.SafetyService/RecordHumanChanges"),
+        (Component::Notify, "/atmr.safety.v1.SafetyService/RecordHumanChanges"),
+        (Component::Gateway, "/atmr.safety.v1.SafetyService/RecordHumanChanges"),
+    ],
+};
 
 /// Runs the safety component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -46,6 +61,5 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     });
     let api = api::SafetyApi::new(safety);
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-    let routes = Routes::new(InterceptedService::new(server, rt.auth()));
-    rt.serve(listeners.main, routes, &[SERVICE_NAME], life).await
+    rt.serve(listeners.main, Routes::new(server), &[SERVICE_NAME], CALLS, life).await
 }

@@ -246,6 +246,6 @@ pub fn actor(c: &Claims) -> Actor {
         company_id: c.company_id,
         id: c.sub.clone(),
         name: if c.email.is_empty() { format!("user:{}", c.sub) } else { c.email.clone() },
-        is_admin: matches!(c.role, Role::Admin | Role::Service),
+        is_admin: c.role == Role::Admin,
     }
 }

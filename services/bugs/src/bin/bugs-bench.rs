@@ -29,12 +29,11 @@ use atmr_proto::{
     common::v1::PageRequest,
 };
 use chrono::{DateTime, Utc};
-use kit::{Env, Lifecycle, Listeners, auth::Role, auth::TokenKeys, bench::percentile, clock::ManualClock};
+use kit::{Env, Lifecycle, Listeners, auth::Role, bench::percentile, clock::ManualClock};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
 use tonic::transport::Channel;
 
-const SECRET: &str = "bugs-bench-secret-0123456789abcdef0123456789abcdef";
 const COMPANY: i64 = 1;
 
 /// Words of titles and descriptions; the last ones are rare (see `describe`).
@@ -409,7 +408,8 @@ async fn main() -> anyhow::Result<()> {
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     let mut env = Env::default();
     env.set("BUGS_DATABASE_URL", &url);
-    env.set("ATMR_JWT_SECRET", SECRET);
+    // The fixed keys: a bench is a test rig, never a deployment.
+    kit::auth::fixture::FixedKeys::get().configure(&mut env, kit::Component::Bugs);
     env.set("NOTIFY_URL", "http://127.0.0.1:1");
     let mut cfg = atmr_bugs::Config::from_env(&env)?;
     let end = Utc::now();
@@ -423,7 +423,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the bugs service did not start: {:?}", server.await);
     }
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
-    let keys = TokenKeys::new(SECRET.as_bytes());
+    let keys = kit::auth::fixture::FixedKeys::get();
     let token = keys.issue("100", "ana@example.com", COMPANY, Role::Dispatcher, Duration::from_secs(6 * 3600));
     let backend = if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
 

@@ -408,6 +408,9 @@ impl DispatchService for DispatchApi {
 
     async fn watch_assignments(&self, req: Request<pb::WatchAssignmentsRequest>) -> Result<Response<BoardStream>, Status> {
         let c = caller(&req)?;
+        // The board is open only as long as its token: it ends when the token
+        // expires or is revoked (the watcher reconnects with a fresh one).
+        let lease = kit::auth::lease(&req)?;
         let day = req.into_inner().service_day.as_deref().map(|d| input::day("service_day", d)).transpose()?.map(|d| d.to_string());
         let company = c.company_id;
         let rx = tokio_stream::wrappers::BroadcastStream::new(self.core.watch());
@@ -432,7 +435,7 @@ impl DispatchService for DispatchApi {
                 }
             }
         });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(stream.take_until(lease.ended()))))
     }
 
     async fn export_bookings(

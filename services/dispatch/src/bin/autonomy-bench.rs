@@ -21,10 +21,8 @@ use atmr_proto::dispatch::v1::{
     self as pb, autonomy_service_client::AutonomyServiceClient, dispatch_service_client::DispatchServiceClient,
 };
 use chrono::{NaiveDate, TimeZone as _, Utc};
-use kit::{Env, Lifecycle, Listeners, auth::Role, auth::TokenKeys, bench::percentile, clock::ManualClock};
+use kit::{Env, Lifecycle, Listeners, auth::Role, bench::percentile, clock::ManualClock};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
-
-const SECRET: &str = "autonomy-bench-secret-0123456789abcdef0123456789abcdef";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -42,7 +40,8 @@ async fn main() -> anyhow::Result<()> {
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     let mut env = Env::default();
     env.set("DISPATCH_DATABASE_URL", &url);
-    env.set("ATMR_JWT_SECRET", SECRET);
+    // The fixed keys: a bench is a test rig, never a deployment.
+    kit::auth::fixture::FixedKeys::get().configure(&mut env, kit::Component::Dispatch);
     env.set("DISPATCH_AUTONOMY_TICK_MS", "0");
     let mut cfg = atmr_dispatch::Config::from_env(&env)?;
     let day = NaiveDate::from_ymd_opt(2027, 3, 10).expect("a date");
@@ -58,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let api = DispatchServiceClient::connect(format!("http://{addr}")).await?.max_decoding_message_size(64 << 20);
     let autonomy = AutonomyServiceClient::connect(format!("http://{addr}")).await?.max_decoding_message_size(64 << 20);
-    let keys = TokenKeys::new(SECRET.as_bytes());
+    let keys = kit::auth::fixture::FixedKeys::get();
     let db = kit::db::connect(&url).await?;
     let company = 1;
     let seeded = atmr_dispatch::demo::seed(&db, company, day).await?;

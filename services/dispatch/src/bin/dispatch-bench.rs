@@ -19,10 +19,8 @@
 use std::time::{Duration, Instant};
 
 use atmr_proto::dispatch::v1::{self as pb, dispatch_service_client::DispatchServiceClient};
-use kit::{Env, Lifecycle, Listeners, auth::Role, auth::TokenKeys, bench::percentile};
+use kit::{Env, Lifecycle, Listeners, auth::Role, bench::percentile};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-const SECRET: &str = "dispatch-bench-secret-0123456789abcdef0123456789abcdef";
 
 struct Args {
     database_url: Option<String>,
@@ -86,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
     let backend = if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
     let mut env = Env::default();
     env.set("DISPATCH_DATABASE_URL", &url);
-    env.set("ATMR_JWT_SECRET", SECRET);
+    // The fixed keys: a bench is a test rig, never a deployment.
+    kit::auth::fixture::FixedKeys::get().configure(&mut env, kit::Component::Dispatch);
     let cfg = atmr_dispatch::Config::from_env(&env)?;
     let listeners = Listeners::ephemeral().await?;
     let (addr, admin) = (listeners.main.local_addr()?, listeners.admin.local_addr()?);
@@ -96,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the dispatch service did not start: {:?}", server.await);
     }
     let client = DispatchServiceClient::connect(format!("http://{addr}")).await?.max_decoding_message_size(64 << 20);
-    let keys = TokenKeys::new(SECRET.as_bytes());
+    let keys = kit::auth::fixture::FixedKeys::get();
     let db = kit::db::connect(&url).await?;
     // Tomorrow in the companies' zone: a run plans nothing before now.
     let day = (chrono::Utc::now().with_timezone(&chrono_tz::Europe::Zurich) + chrono::Duration::days(1)).date_naive();

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use atmr_proto::safety::v1::{AuthorizeActionRequest, CompleteActionRequest, safety_service_client::SafetyServiceClient};
-use kit::auth::TokenKeys;
+use kit::{Component, auth::ComponentSigner};
 use tonic::{Status, transport::Channel};
 
 use crate::domain::autonomy::Proposal;
@@ -18,17 +18,17 @@ const TRIGGER: &str = "autonomous_manager";
 #[derive(Clone)]
 pub struct Safety {
     client: SafetyServiceClient<Channel>,
-    keys: Arc<TokenKeys>,
+    signer: Arc<ComponentSigner>,
 }
 
 impl Safety {
     /// A client of the safety service at `url`; nothing is dialled until the first call.
-    pub fn connect(url: &str, request_timeout: Duration, keys: Arc<TokenKeys>) -> anyhow::Result<Self> {
-        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout)?), keys })
+    pub fn connect(url: &str, request_timeout: Duration, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
+        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout)?), signer })
     }
 
     fn request<T>(&self, company_id: i64, message: T) -> tonic::Request<T> {
-        let token = self.keys.service_token("dispatch", company_id);
+        let token = self.signer.token_for(Component::Safety, company_id);
         let mut req = kit::grpc::request(message, &token);
         req.set_timeout(Duration::from_secs(3));
         req

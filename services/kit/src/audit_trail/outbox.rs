@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, 
 use tonic::transport::Channel;
 
 use super::{Actor, AuditOutbox, Change, Record, scope::current_for_record};
-use crate::{Component, Lifecycle, auth::TokenKeys, clock::SharedClock, outbox::OutboxConfig};
+use crate::{Component, Lifecycle, auth::ComponentSigner, clock::SharedClock, outbox::OutboxConfig};
 
 /// How often delivered rows older than the retention are deleted.
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
@@ -107,7 +107,8 @@ pub struct RelaySetup<'a> {
     pub config: OutboxConfig,
     /// Where safety answers (`SAFETY_URL`).
     pub safety_url: &'a str,
-    pub keys: Arc<TokenKeys>,
+    /// Signs the hand-overs to safety as this component.
+    pub signer: Arc<ComponentSigner>,
     pub registry: &'a Registry,
     pub life: Lifecycle,
 }
@@ -125,8 +126,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<()> {
         table: table_of(outbox.component),
         wake: outbox.wake.clone(),
         client: SafetyServiceClient::new(crate::grpc::lazy_channel(setup.safety_url, setup.config.lease / 2)?),
-        keys: setup.keys,
-        component: outbox.component.name(),
+        signer: setup.signer,
         db: setup.db,
         clock: setup.clock,
         config: setup.config,
@@ -142,8 +142,7 @@ struct Relay {
     table: String,
     wake: Arc<Notify>,
     client: SafetyServiceClient<Channel>,
-    keys: Arc<TokenKeys>,
-    component: &'static str,
+    signer: Arc<ComponentSigner>,
     db: DatabaseConnection,
     clock: SharedClock,
     config: OutboxConfig,
@@ -246,8 +245,8 @@ impl Relay {
     /// One call to safety for `rows`: marks them delivered, or schedules their next try.
     async fn try_hand_over(&self, company_id: i64, rows: &[Claimed]) -> Result<(), tonic::Code> {
         let request = pb::RecordHumanChangesRequest { records: rows.iter().map(|r| to_proto(&r.record)).collect() };
-        // A fresh token each time: a record may wait longer than a token lives.
-        let token = self.keys.service_token(self.component, company_id);
+        // A token good for this call: a record may wait longer than a token lives.
+        let token = self.signer.token_for(Component::Safety, company_id);
         let table = &*self.table;
         match self.client.clone().record_human_changes(crate::grpc::request(request, &token)).await {
             Ok(_) => {

@@ -156,6 +156,7 @@ mod tests {
             role: Role::Dispatcher,
             email: "d@example.com".into(),
             iss: "atmr".into(),
+            aud: None,
             iat: 0,
             exp: 0,
             generation: 0,

@@ -15,7 +15,7 @@ use crate::{
 
 /// Who may send: the components (service tokens always pass), admins and
 /// dispatchers (a delay, a message to the team).
-const SENDERS: &[Role] = &[Role::Admin, Role::Dispatcher];
+const SENDERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Service];
 /// Who configures channels and routes and reads the outbox.
 const ADMINS: &[Role] = &[Role::Admin];
 

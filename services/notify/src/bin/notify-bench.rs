@@ -20,10 +20,8 @@ use std::{
 
 use atmr_proto::notify::v1::{self as pb, notify_service_client::NotifyServiceClient};
 use axum::{Router, body::Bytes, extract::State, http::StatusCode, routing::post};
-use kit::{Env, Lifecycle, Listeners, auth::Role, auth::TokenKeys, bench::percentile};
+use kit::{Env, Lifecycle, Listeners, auth::Role, bench::percentile};
 use tonic::transport::Channel;
-
-const SECRET: &str = "notify-bench-secret-0123456789abcdef0123456789abcdef";
 
 struct Args {
     database_url: Option<String>,
@@ -108,7 +106,8 @@ struct Run {
 async fn instance(url: &str, workers: usize) -> anyhow::Result<(Channel, Lifecycle, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let mut env = Env::default();
     env.set("NOTIFY_DATABASE_URL", url);
-    env.set("ATMR_JWT_SECRET", SECRET);
+    // The fixed keys: a bench is a test rig, never a deployment.
+    kit::auth::fixture::FixedKeys::get().configure(&mut env, kit::Component::Notify);
     env.set("NOTIFY_WORKERS", workers.to_string());
     env.set("NOTIFY_BATCH", "64");
     let cfg = atmr_notify::Config::from_env(&env)?;
@@ -126,7 +125,7 @@ async fn instance(url: &str, workers: usize) -> anyhow::Result<(Channel, Lifecyc
 /// an instance with `workers` workers and measures how fast it drains the queue.
 async fn run_once(url: &str, hook_url: &str, size: usize, workers: usize, arrivals: &Arrivals) -> anyhow::Result<Run> {
     let (channel, life, server) = instance(url, 0).await?;
-    let keys = TokenKeys::new(SECRET.as_bytes());
+    let keys = kit::auth::fixture::FixedKeys::get();
     let admin = keys.issue("1", "bench@example.com", 1, Role::Admin, Duration::from_secs(3600));
     let hook = NotifyServiceClient::new(channel.clone())
         .create_channel(kit::grpc::request(
@@ -149,7 +148,7 @@ async fn run_once(url: &str, hook_url: &str, size: usize, workers: usize, arriva
     let tasks: Vec<_> = (0..callers)
         .map(|c| {
             let mut client = NotifyServiceClient::new(channel.clone());
-            let token = keys.service_token("bench", 1);
+            let token = keys.call_token(kit::Component::Dispatch, kit::Component::Notify, 1);
             let (sent, channel_id) = (sent.clone(), hook.id.clone());
             tokio::spawn(async move {
                 for i in (c..size).step_by(callers) {

@@ -27,8 +27,8 @@ use crate::{
 };
 
 /// Who may run autonomous actions: the components acting for a company, and admins.
-const ACTORS: &[Role] = &[Role::Admin];
-/// Who may read the audit trail and its stats: admins (and service tokens).
+const ACTORS: &[Role] = &[Role::Admin, Role::Service];
+/// Who may read the audit trail and its stats: admins.
 const REVIEWERS: &[Role] = &[Role::Admin];
 
 pub struct SafetyApi {
@@ -106,10 +106,8 @@ impl SafetyService for SafetyApi {
     async fn list_actions(&self, req: Request<pb::ListActionsRequest>) -> Result<Response<pb::ListActionsResponse>, Status> {
         let claims = require_role(&req, REVIEWERS)?.clone();
         let r = req.into_inner();
-        let company_id = match r.company_id {
-            Some(c) if claims.role == Role::Service => c,
-            _ => claims.company_id,
-        };
+        // The company is the caller's, always (the request's `company_id` is ignored).
+        let company_id = claims.company_id;
         let (page, per_page) = input::paging(r.page.as_ref())?;
         let filter = input::filter(&r)?;
         let (rows, total) = self.safety.list(company_id, &filter, page, per_page).await?;

@@ -15,14 +15,12 @@ use std::{
 };
 
 use atmr_proto::safety::v1::{self as pb, safety_service_client::SafetyServiceClient};
-use kit::{Env, Lifecycle, Listeners, auth::TokenKeys};
+use kit::{Env, Lifecycle, Listeners, auth::fixture::FixedKeys};
 use tonic::transport::Channel;
 
 /// The allocator the service runs with in production (the `atmr` binary's).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const SECRET: &str = "safety-bench-secret-0123456789abcdef0123456789";
 
 struct Args {
     database_url: Option<String>,
@@ -58,7 +56,8 @@ async fn main() -> anyhow::Result<()> {
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     let mut env = Env::default();
     env.set("SAFETY_DATABASE_URL", &url);
-    env.set("ATMR_JWT_SECRET", SECRET);
+    // The fixed keys: a bench is a test rig, never a deployment.
+    kit::auth::fixture::FixedKeys::get().configure(&mut env, kit::Component::Safety);
     env.set("NOTIFY_URL", "http://127.0.0.1:1");
     for var in ["SAFETY_MAX_ACTIONS_PER_HOUR", "SAFETY_MAX_ACTIONS_PER_DAY", "SAFETY_MAX_PER_TYPE_PER_HOUR", "SAFETY_MAX_PER_TYPE_PER_DAY"]
     {
@@ -74,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the safety service did not start: {:?}", server.await);
     }
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
-    let keys = Arc::new(TokenKeys::new(SECRET.as_bytes()));
+    let keys = Arc::new(FixedKeys::get());
     let backend = if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
     let base_company = std::process::id() as i64 * 1000;
 
@@ -130,7 +129,7 @@ fn authorize_request(i: usize) -> pb::AuthorizeActionRequest {
 /// `clients` loops of authorize + complete for `duration`: (pairs, elapsed, pair latencies in ms).
 async fn run_pairs(
     channel: &Channel,
-    keys: &Arc<TokenKeys>,
+    keys: &Arc<FixedKeys>,
     company: i64,
     clients: usize,
     duration: Duration,
@@ -140,7 +139,7 @@ async fn run_pairs(
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let mut client = SafetyServiceClient::new(channel.clone());
-            let token = keys.service_token("bench", company);
+            let token = keys.call_token(kit::Component::Dispatch, kit::Component::Safety, company);
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut i = c;
@@ -171,7 +170,7 @@ async fn run_pairs(
 
 /// Sets a limit of 100 per hour and fires 400 attempts from `clients` workers:
 /// returns how many more than 100 were admitted (must be 0).
-async fn over_admissions(channel: &Channel, keys: &Arc<TokenKeys>, company: i64, clients: usize) -> anyhow::Result<i64> {
+async fn over_admissions(channel: &Channel, keys: &Arc<FixedKeys>, company: i64, clients: usize) -> anyhow::Result<i64> {
     let admin = keys.issue("bench", "bench@example.com", company, kit::auth::Role::Admin, Duration::from_secs(600));
     let limits = pb::SafetyLimits { max_actions_per_hour: Some(100), ..Default::default() };
     SafetyServiceClient::new(channel.clone()).set_limits(kit::grpc::request(pb::SetLimitsRequest { limits: Some(limits) }, &admin)).await?;
@@ -179,7 +178,7 @@ async fn over_admissions(channel: &Channel, keys: &Arc<TokenKeys>, company: i64,
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let mut client = SafetyServiceClient::new(channel.clone());
-            let token = keys.service_token("bench", company);
+            let token = keys.call_token(kit::Component::Dispatch, kit::Component::Safety, company);
             tokio::spawn(async move {
                 let mut allowed = 0i64;
                 for i in (c..attempts).step_by(clients) {
