@@ -68,7 +68,7 @@ async fn spawn_service(component: Component, db: &TestDb) -> Spawned {
 async fn gateway(backend: TestBackend, extra: &[(&str, &str)]) -> Gateway {
     testing::init_logging();
     let mut env = Env::default();
-    env.set("ATMR_JWT_SECRET", testing::TEST_JWT_SECRET);
+    testing::keys().configure(&mut env, Component::Gateway);
     let (mut services, mut dbs) = (Vec::new(), Vec::new());
     for component in Component::SERVICES {
         let db = TestDb::new(backend).await.unwrap();

@@ -125,12 +125,10 @@ impl Mesh {
         let dir = tempfile::tempdir()?;
         let ports: BTreeMap<Component, (u16, u16)> =
             Component::ALL.iter().map(|c| (*c, (kit::testing::free_port(), kit::testing::free_port()))).collect();
-        let secret: String = {
-            use rand::Rng as _;
-            rand::rng().sample_iter(rand::distr::Alphanumeric).take(48).map(char::from).collect()
-        };
+        // Every key where each component looks by default ($ATMR_DATA_DIR/keys),
+        // fresh for this run.
+        kit::auth::keys::generate_dir(&dir.path().join("keys"))?;
         let mut env = BTreeMap::from([
-            ("ATMR_JWT_SECRET", secret),
             ("ATMR_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
             ("ATMR_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ("ATMR_DATA_DIR", dir.path().display().to_string()),
@@ -224,8 +222,11 @@ impl Mesh {
         format!("http://127.0.0.1:{}", self.ports[&component].0)
     }
 
-    pub fn jwt_secret(&self) -> &str {
-        &self.env["ATMR_JWT_SECRET"]
+    /// The gateway's user-token key of this run (for tokens the gateway
+    /// would sign, and forged ones).
+    pub fn user_key(&self) -> kit::auth::KeyPair {
+        kit::auth::KeyPair::read(&self.dir.path().join("keys").join(kit::auth::keys::files::USER_TOKEN_KEY))
+            .expect("the run's user-token key was generated at start")
     }
 
     /// Waits until `component` reports ready on its admin port.
@@ -261,7 +262,7 @@ impl Mesh {
         body["access_token"].as_str().map(str::to_owned).with_context(|| format!("login refused: {body}"))
     }
 
-    /// A token signed with the mesh's secret for any company and role.
+    /// A token signed with the gateway's key for any company and role.
     pub fn token(&self, company: i64, role: kit::auth::Role) -> String {
         // A driver's token names a driver (whether or not it exists here): a
         // driver's routes then answer as for a driver, not as for a token
@@ -269,7 +270,7 @@ impl Mesh {
         let driver_id = (role == kit::auth::Role::Driver).then_some(1);
         let holder =
             kit::auth::Holder { subject: "9001", email: "sweep@reliability.test", company_id: company, role, generation: 0, driver_id };
-        kit::auth::TokenKeys::new(self.jwt_secret().as_bytes()).issue_to(&holder, Duration::from_secs(3600))
+        kit::auth::UserTokenIssuer::new(self.user_key(), Vec::new()).issue_to(&holder, Duration::from_secs(3600))
     }
 
     /// Keeps the logs (and SQLite files) after the run, for a failure to be read.

@@ -108,12 +108,10 @@ pub async fn run(mesh: &Mesh, wl: &Workload) -> Section {
     let expired = {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({"sub": "9001", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now - 1200, "exp": now - 600});
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(mesh.jwt_secret().as_bytes()),
-        )
-        .unwrap_or_default()
+        let key = mesh.user_key();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(key.thumbprint().to_owned());
+        jsonwebtoken::encode(&header, &claims, key.encoding()).unwrap_or_default()
     };
     let other_company = mesh.token(2, Role::Admin);
     let roles = [(Role::Admin, "admin"), (Role::Dispatcher, "dispatcher"), (Role::Reporter, "reporter"), (Role::Driver, "driver")];

@@ -286,7 +286,30 @@ where
     F: FnOnce(Listeners, Lifecycle) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let listeners = Listeners::ephemeral().await?;
+    spawn_unready_on(Listeners::ephemeral().await?, run).await
+}
+
+/// Like [`spawn`], on listeners bound beforehand (a component whose address
+/// others are given before it starts: the gateway the services read keys and
+/// revocations from).
+pub async fn spawn_on<F, Fut>(listeners: Listeners, run: F) -> anyhow::Result<Spawned>
+where
+    F: FnOnce(Listeners, Lifecycle) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let mut spawned = spawn_unready_on(listeners, run).await?;
+    tokio::select! {
+        ready = spawned.life.ready() => anyhow::ensure!(ready, "component shut down before it was ready"),
+        joined = &mut spawned.task => anyhow::bail!("component exited before it was ready: {joined:?}"),
+    }
+    Ok(spawned)
+}
+
+async fn spawn_unready_on<F, Fut>(listeners: Listeners, run: F) -> anyhow::Result<Spawned>
+where
+    F: FnOnce(Listeners, Lifecycle) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let addr = listeners.main.local_addr()?;
     let admin_addr = listeners.admin.local_addr()?;
     let life = Lifecycle::new();

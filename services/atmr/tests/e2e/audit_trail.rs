@@ -12,7 +12,6 @@ use std::{net::SocketAddr, time::Duration};
 
 use kit::{
     Component, Lifecycle, Listeners,
-    auth::TokenKeys,
     testing::{self, Spawned, TestDb},
 };
 use sea_orm::{ConnectionTrait as _, Statement};
@@ -42,7 +41,7 @@ async fn start_safety(main: SocketAddr, db: &TestDb) -> Spawned {
         let life = life.clone();
         async move { atmr::serve(Component::Safety, &env, listeners, life).await }
     });
-    let spawned = Spawned { addr: main, admin_addr, life, task, keys: TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()) };
+    let spawned = Spawned { addr: main, admin_addr, life, task, keys: testing::keys() };
     assert!(tokio::time::timeout(Duration::from_secs(60), spawned.life.ready()).await.unwrap(), "safety did not become ready");
     spawned
 }

@@ -37,7 +37,7 @@ async fn a_body_that_is_not_json_or_not_of_the_documented_shape_gets_a_documente
         generation: 0,
         driver_id: Some(1),
     };
-    let driver = kit::auth::TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()).issue_to(&holder, std::time::Duration::from_secs(600));
+    let driver = testing::keys().issue_to(&holder, std::time::Duration::from_secs(600));
     // The platform's routes admit the operator alone.
     let operator = mesh.gateway.token(kit::auth::PLATFORM_COMPANY_ID, kit::auth::Role::Operator);
     let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();

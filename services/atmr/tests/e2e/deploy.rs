@@ -270,7 +270,6 @@ fn secrets_from_template(dir: &Path) -> BTreeMap<String, String> {
     let template: Yaml =
         serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("deploy/k8s/secret.template.yaml")).unwrap()).unwrap();
     let mut values = BTreeMap::from([
-        ("ATMR_JWT_SECRET".to_owned(), kit::testing::TEST_JWT_SECRET.to_owned()),
         ("SAFETY_AUDIT_SIGNING_KEY".to_owned(), "7".repeat(64)),
         ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
         ("ATMR_ADMIN_PASSWORD".to_owned(), ADMIN_PASSWORD.to_owned()),
@@ -345,7 +344,6 @@ async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
     let ports: BTreeMap<&str, (u16, u16)> =
         components.iter().map(|c| (*c, (kit::testing::free_port(), kit::testing::free_port()))).collect();
     let mut env = BTreeMap::from([
-        ("ATMR_JWT_SECRET".to_owned(), kit::testing::TEST_JWT_SECRET.to_owned()),
         ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
         ("ATMR_ADMIN_PASSWORD".to_owned(), ADMIN_PASSWORD.to_owned()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), otlp),
@@ -359,6 +357,8 @@ async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
         env.insert(format!("{up}_ADMIN_ADDR"), format!("127.0.0.1:{admin}"));
         env.insert(format!("{up}_URL"), format!("http://127.0.0.1:{grpc}"));
     }
+    // Each process finds its key where `atmr keys generate` puts them.
+    kit::auth::keys::generate_dir(&dir.path().join("keys")).unwrap();
     let procs: Vec<Proc> = components.iter().map(|c| Proc::start(c, &["serve", c], &env, dir.path())).collect();
     let all: Vec<&Proc> = procs.iter().collect();
     for (component, (_, admin)) in &ports {

@@ -11,7 +11,7 @@
 use atmr_proto::FILE_DESCRIPTOR_SET;
 use kit::{
     Component,
-    auth::{Holder, Role, TokenKeys},
+    auth::{Holder, Role},
     testing::{self, backends},
 };
 use prost::Message as _;
@@ -179,7 +179,7 @@ async fn a_driver_reads_the_day_reports_positions_and_trips_that_dispatch_sees_a
         assert!(refused > 80, "{refused} operations checked");
 
         // And every other RPC of every service, reached directly.
-        let keys = TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes());
+        let keys = testing::keys();
         let holder =
             Holder { subject: "1", email: "ana@example.com", company_id: 1, role: Role::Driver, generation: 0, driver_id: Some(driver_id) };
         let direct = keys.issue_to(&holder, std::time::Duration::from_secs(600));

@@ -34,10 +34,10 @@ pub async fn spawn_one(component: Component, db: &testing::TestDb, extra: &[(&st
         .unwrap_or_else(|e| panic!("{component} did not start: {e:#}"))
 }
 
-/// An environment with every component's database under one test database set.
+/// The gateway's environment: the fixed test keys, then `pairs`.
 pub fn env_with(pairs: &[(String, String)]) -> Env {
     let mut env = Env::default();
-    env.set("ATMR_JWT_SECRET", testing::TEST_JWT_SECRET);
+    testing::keys().configure(&mut env, Component::Gateway);
     for (k, v) in pairs {
         env.set(k, v.clone());
     }

@@ -50,9 +50,15 @@ pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: 
     let mut dbs = Vec::new();
     let mut services = Vec::new();
     let mut peers = Vec::new();
+    // The services read the gateway's keys and revocations as in a
+    // deployment: its JWKS and its gRPC feed, at an address bound first.
+    let gateway_listeners = kit::Listeners::ephemeral().await.unwrap();
+    let gateway_url = format!("http://{}", gateway_listeners.main.local_addr().unwrap());
+    let jwks = format!("{gateway_url}/.well-known/jwks.json");
+    let wired = [("GATEWAY_URL", gateway_url.as_str()), ("ATMR_JWKS_URL", jwks.as_str()), ("ATMR_REVOCATION_FEED", "gateway")];
     for component in Component::SERVICES {
         let db = TestDb::new(backend).await.unwrap();
-        services.push((component, crate::spawn_one(component, &db, &[]).await));
+        services.push((component, crate::spawn_one(component, &db, &wired).await));
         dbs.push(db);
     }
     for (component, svc) in &services {
@@ -67,7 +73,12 @@ pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: 
     let gateway_env = crate::env_with(&peers);
     let env = gateway_env.clone();
     let gateway =
-        testing::spawn(move |listeners, life| async move { atmr::serve(Component::Gateway, &env, listeners, life).await }).await.unwrap();
+        testing::spawn_on(
+            gateway_listeners,
+            move |listeners, life| async move { atmr::serve(Component::Gateway, &env, listeners, life).await },
+        )
+        .await
+        .unwrap();
     Mesh { services, gateway, gateway_env, _dbs: dbs }
 }
 
@@ -160,7 +171,7 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         // then reviewed by the admin through the REST API.
         let safety_url = mesh.services.iter().find(|(c, _)| *c == Component::Safety).unwrap().1.url();
         let mut safety = atmr_proto::safety::v1::safety_service_client::SafetyServiceClient::connect(safety_url).await.unwrap();
-        let service_token = mesh.gateway.keys.service_token("dispatch", 1);
+        let service_token = mesh.gateway.keys.call_token(Component::Dispatch, Component::Safety, 1);
         let req = atmr_proto::safety::v1::AuthorizeActionRequest {
             action_type: "reassign".into(),
             action_description: "move booking 12 to driver 4".into(),
@@ -170,7 +181,7 @@ async fn a_rest_call_crosses_the_gateway_to_a_service() {
         };
         let id = safety.authorize_action(kit::grpc::request(req, &service_token)).await.unwrap().into_inner().action_id;
         let refused = http.get(format!("{gw}/api/admin/autonomous-actions")).bearer_auth(&service_token).send().await.unwrap();
-        assert_eq!(refused.status(), 403, "service tokens are not accepted from outside");
+        assert_eq!(refused.status(), 401, "a call token is not a person's: refused at the REST door");
 
         let list = get_json(&http, format!("{gw}/api/admin/autonomous-actions?per_page=10"), &token).await;
         assert_eq!((list["total"].as_i64(), list["items"][0]["id"].as_i64()), (Some(1), Some(id)), "{list}");
@@ -735,12 +746,12 @@ async fn a_failing_service_opens_its_breaker_and_is_named() {
 
 #[tokio::test]
 async fn every_route_family_checks_tokens_roles_and_the_company() {
-    use kit::auth::{Role, TokenKeys};
+    use kit::auth::Role;
     // Many calls from one address: request limits (tested on their own) are off here.
     let mesh = start_mesh_with(testing::TestBackend::Sqlite, &[("ATMR_RATE_LIMIT_PER_MINUTE", "0")]).await;
     let http = reqwest::Client::new();
     let gw = mesh.gateway.url();
-    let keys = TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes());
+    let keys = testing::keys();
     let token = |company: i64, role: Role| keys.issue("77", "user@example.com", company, role, std::time::Duration::from_secs(600));
     let status = |path: &'static str, token: Option<String>| {
         let req = http.get(format!("{gw}{path}"));
@@ -807,7 +818,7 @@ async fn every_route_family_checks_tokens_roles_and_the_company() {
         assert_eq!(status(path, Some(tampered.clone())).await, 401, "{path} with a tampered token");
         let none = crate::tokens::forge(serde_json::json!({"alg": "none"}), claims(now + 600), b"");
         assert_eq!(status(path, Some(none)).await, 401, "{path} with alg none");
-        let expired = crate::tokens::forge(serde_json::json!({"alg": "HS256"}), claims(now - 600), testing::TEST_JWT_SECRET.as_bytes());
+        let expired = crate::tokens::signed(&claims(now - 600));
         assert_eq!(status(path, Some(expired)).await, 401, "{path} with an expired token");
         assert_eq!(status(path, Some(token(1, Role::Admin))).await, admin, "{path} as admin");
         assert_eq!(status(path, Some(token(1, Role::Dispatcher))).await, dispatcher, "{path} as dispatcher");
@@ -894,17 +905,11 @@ async fn the_api_describes_itself_at_openapi_json_and_docs() {
 
 #[tokio::test]
 async fn a_dispatcher_sends_a_notification_once_per_key() {
-    use kit::auth::{Role, TokenKeys};
+    use kit::auth::Role;
     let mesh = start_mesh(testing::TestBackend::Sqlite).await;
     let http = reqwest::Client::new();
     let gw = mesh.gateway.url();
-    let dispatcher = TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()).issue(
-        "5",
-        "d@example.com",
-        1,
-        Role::Dispatcher,
-        std::time::Duration::from_secs(600),
-    );
+    let dispatcher = testing::keys().issue("5", "d@example.com", 1, Role::Dispatcher, std::time::Duration::from_secs(600));
     let note = json!({ "event_type": "dispatch.delay", "title": "Retard course 42", "body": "Bouchons à Cornavin", "severity": "warning",
                        "fields": [{ "name": "booking", "value": "42" }], "idempotency_key": "delay-42" });
     let sent = http.post(format!("{gw}/api/notifications")).bearer_auth(&dispatcher).json(&note).send().await.unwrap();
@@ -1006,11 +1011,8 @@ async fn every_documented_operation_refuses_a_missing_or_expired_token() {
     let gw = mesh.gateway.url();
     let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
     let now = chrono::Utc::now().timestamp();
-    let expired = crate::tokens::forge(
-        json!({"alg": "HS256"}),
-        json!({"sub": "77", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now - 1200, "exp": now - 600}),
-        testing::TEST_JWT_SECRET.as_bytes(),
-    );
+    let expired =
+        crate::tokens::signed(&json!({"sub": "77", "company_id": 1, "role": "admin", "iss": "atmr", "iat": now - 1200, "exp": now - 600}));
     // The only routes open without a token.
     let public = ["/api/auth/login", "/api/auth/refresh"];
     let mut checked = 0;

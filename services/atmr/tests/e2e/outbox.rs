@@ -13,7 +13,7 @@ use atmr_proto::{
 use chrono::{DateTime, Utc};
 use kit::{
     Component,
-    auth::{Role, TokenKeys},
+    auth::Role,
     clock::Clock as _,
     testing::{self, Spawned, TestDb},
 };
@@ -225,7 +225,7 @@ async fn alerts_raised_while_notify_is_down_arrive_once_when_it_is_back() {
             async move { atmr::serve(Component::Notify, &notify_env, listeners, life).await }
         });
         assert!(life.ready().await, "{backend:?}: notify starts again");
-        w.notify = Spawned { addr: w.notify.addr, admin_addr, life, task, keys: TokenKeys::new(testing::TEST_JWT_SECRET.as_bytes()) };
+        w.notify = Spawned { addr: w.notify.addr, admin_addr, life, task, keys: testing::keys() };
 
         // A minute later every alert is due and handed over.
         w.clock.advance(chrono::Duration::minutes(1));

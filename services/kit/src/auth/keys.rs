@@ -111,7 +111,8 @@ impl KeyPair {
         &self.thumbprint
     }
 
-    pub(crate) fn encoding(&self) -> &EncodingKey {
+    /// The key as `jsonwebtoken` signs with it (tests forge tokens with it).
+    pub fn encoding(&self) -> &EncodingKey {
         &self.encoding
     }
 }

@@ -68,7 +68,7 @@ impl TestService {
 
     /// Sends as the bugs service would, for company 1.
     pub async fn send(&self, r: pb::SendRequest) -> Result<pb::SendResponse, tonic::Status> {
-        let token = self.svc.keys.service_token("bugs", 1);
+        let token = self.svc.keys.call_token(kit::Component::Bugs, kit::Component::Notify, 1);
         self.client.clone().send(kit::grpc::request(r, &token)).await.map(|r| r.into_inner())
     }
 

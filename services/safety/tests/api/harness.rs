@@ -57,7 +57,7 @@ pub async fn start_on(db: TestDb, limits: LimitDefaults, extra: &[(&str, &str)],
 impl TestService {
     /// A token of the dispatch service acting for `company`.
     pub fn service_token(&self, company: i64) -> String {
-        self.svc.keys.service_token("dispatch", company)
+        self.svc.keys.call_token(kit::Component::Dispatch, kit::Component::Safety, company)
     }
 
     pub fn admin_token(&self, company: i64) -> String {
