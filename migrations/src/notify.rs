@@ -1,7 +1,8 @@
 //! The notification service's tables: the outbox (notifications and their
 //! delivery attempts), channels and routing rules; uptime monitors, their
 //! heartbeats and maintenance windows; the closed vocabularies of their kinds,
-//! states and severities; the human audit outbox.
+//! states and severities; the human audit outbox; the flag that marks the
+//! mesh's own monitors.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,6 +10,7 @@ mod m0001_outbox;
 mod m0002_monitors;
 mod m0003_vocabularies;
 mod m0004_audit_outbox;
+mod m0005_internal_monitors;
 
 pub struct Migrator;
 
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_monitors::Migration),
             Box::new(m0003_vocabularies::Migration),
             Box::new(m0004_audit_outbox::Migration),
+            Box::new(m0005_internal_monitors::Migration),
         ]
     }
 

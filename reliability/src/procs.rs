@@ -149,6 +149,10 @@ impl Mesh {
             ("NOTIFY_BATCH", "4".to_owned()),
             ("NOTIFY_BACKOFF_BASE_MS", "200".to_owned()),
             ("NOTIFY_BACKOFF_MAX_SECS", "2".to_owned()),
+            // The harness's webhook receiver and monitor targets listen on
+            // 127.0.0.1, which notify refuses unless the operator allows it;
+            // the rest of loopback stays refused (see `security_egress`).
+            ("NOTIFY_EGRESS_ALLOW", "127.0.0.1/32".to_owned()),
         ])
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

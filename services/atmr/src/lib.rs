@@ -233,9 +233,9 @@ fn mesh_monitors(bound: &[(Component, kit::ServiceConfig, Listeners)]) -> Vec<at
 
 /// Every component in this process until Ctrl-C or SIGTERM.
 pub async fn up(mut env: Env) -> anyhow::Result<()> {
-    // One process on one machine: the mesh's monitors of its own components are
-    // on loopback, so notify may reach private addresses unless told otherwise.
-    env.set_default("NOTIFY_ALLOW_PRIVATE_TARGETS", "true");
+    // Private targets stay refused here too: the mesh's monitors of its own
+    // components are registered as internal (`register_mesh_monitors`), the
+    // only monitors that reach loopback without NOTIFY_EGRESS_ALLOW.
     // The services read the gateway's keys and revocations where it listens.
     let mut gateway_addr = kit::ServiceConfig::from_env(Component::Gateway, &env)?.listen_addr;
     if gateway_addr.ip().is_unspecified() {

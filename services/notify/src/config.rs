@@ -38,7 +38,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let service = ServiceConfig::from_env(Component::Notify, env)?;
-        let egress = Egress::from_env(env, service.deployment)?;
+        let egress = Egress::from_env(env)?;
         Ok(Self {
             service,
             policy: Policy {

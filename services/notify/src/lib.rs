@@ -32,6 +32,7 @@ use tonic::service::Routes;
 pub use config::Config;
 pub use domain::monitor::MeshTarget;
 pub use domain::signature::sign as webhook_signature;
+pub use outbox::egress::{Egress, Lookup};
 pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
 
 /// Runs the notify component on `listeners` until `life` stops.
@@ -42,7 +43,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let store = store::Store::new(rt.db.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
     let mailer = cfg.smtp.as_ref().map(|smtp| outbox::delivery::email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
-    let deliverer = Arc::new(outbox::delivery::Deliverer::new(cfg.http_timeout, mailer, cfg.egress)?);
+    let deliverer = Arc::new(outbox::delivery::Deliverer::new(cfg.http_timeout, mailer, &cfg.egress)?);
     for _ in 0..cfg.workers {
         let worker = Arc::new(outbox::worker::Worker {
             store: store.clone(),
@@ -57,8 +58,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     tokio::spawn(outbox::backlog::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
     let monitors = Arc::new(monitors::scheduler::Scheduler {
         store: store.clone(),
-        http: cfg.egress.http_client(reqwest::Client::builder().user_agent(concat!("atmr-monitor/", env!("CARGO_PKG_VERSION")))).build()?,
-        egress: cfg.egress,
+        reach: monitors::probe::Reach::new(cfg.egress.clone())?,
         clock: cfg.clock.clone(),
         tick: cfg.monitor_tick,
         wake: wake.clone(),
@@ -70,7 +70,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
         wake,
         metrics,
         email: cfg.smtp.is_some(),
-        egress: cfg.egress,
+        egress: cfg.egress.clone(),
     }));
     let notify =
         NotifyServiceServer::new(api::notify::NotifyApi::new(core.clone())).max_decoding_message_size(max).max_encoding_message_size(max);

@@ -9,6 +9,7 @@ mod console;
 mod contract;
 mod deploy;
 mod driver;
+mod egress;
 mod health;
 mod isolation;
 mod leaks;
@@ -26,6 +27,11 @@ use kit::{Component, Env, testing};
 pub async fn spawn_one(component: Component, db: &testing::TestDb, extra: &[(&str, &str)]) -> testing::Spawned {
     testing::init_logging();
     let mut env = testing::env_for(component, &db.url);
+    // The tests' webhook receivers and monitor targets listen on 127.0.0.1,
+    // which notify refuses unless the operator allows it (as here, explicitly).
+    if component == Component::Notify {
+        env.set("NOTIFY_EGRESS_ALLOW", "127.0.0.1/32");
+    }
     for (k, v) in extra {
         env.set(k, *v);
     }

@@ -119,10 +119,10 @@ impl Channels {
                 Ok(ChannelTarget { url: None, secret: None, recipients: email_recipients(recipients)?.join(",") })
             }
             ChannelKind::Log => Ok(ChannelTarget::default()),
-            ChannelKind::Discord => Ok(ChannelTarget { url: Some(url("url", url_value, self.egress)?), ..ChannelTarget::default() }),
+            ChannelKind::Discord => Ok(ChannelTarget { url: Some(url("url", url_value, &self.egress)?), ..ChannelTarget::default() }),
             ChannelKind::Webhook => {
                 let secret = kit::input::optional_line("secret", secret, 200)?;
-                let url = url("url", url_value, self.egress)?;
+                let url = url("url", url_value, &self.egress)?;
                 Ok(ChannelTarget { url: Some(url), secret: (!secret.is_empty()).then_some(secret), recipients: String::new() })
             }
         }
@@ -130,7 +130,7 @@ impl Channels {
 }
 
 /// An http(s) URL with a host the egress policy does not forbid on its face.
-fn url(field: &str, value: &str, egress: Egress) -> Result<String, Error> {
+fn url(field: &str, value: &str, egress: &Egress) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(value.trim()).map_err(|e| Error::invalid(field, format!("is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(Error::invalid(field, "must be an http:// or https:// URL with a host"));

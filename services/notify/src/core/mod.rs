@@ -43,7 +43,7 @@ impl Core {
     pub fn new(d: Deps) -> Self {
         Self {
             notifications: Notifications { store: d.store.clone(), clock: d.clock.clone(), wake: d.wake, metrics: d.metrics },
-            channels: Channels { store: d.store.clone(), clock: d.clock.clone(), email: d.email, egress: d.egress },
+            channels: Channels { store: d.store.clone(), clock: d.clock.clone(), email: d.email, egress: d.egress.clone() },
             monitors: Monitors { store: d.store, clock: d.clock, egress: d.egress },
         }
     }

@@ -1,7 +1,10 @@
 //! Monitors as admins configure them: a configuration checked (a target of
 //! its kind that the egress policy allows, intervals and counts in range, a
 //! parent of the company that is not the monitor itself or below it), pause
-//! and resume, heartbeats and uptime, maintenance windows.
+//! and resume, heartbeats and uptime, maintenance windows. No request makes a
+//! monitor internal (one of the mesh's own, checked past the egress policy):
+//! only the system registers those, and an edit of what one checks makes it
+//! an ordinary monitor, its new target held to the policy.
 
 use chrono::{DateTime, Duration, Utc};
 use kit::clock::SharedClock;
@@ -79,7 +82,7 @@ impl Monitors {
     /// Rewrites monitor `d.id`'s configuration; its state and tally stay.
     pub async fn update(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
         let current = self.store.monitor(company_id, &d.id).await?;
-        let cfg = self.config(company_id, d, Some(&current.id)).await?;
+        let cfg = self.config(company_id, d, Some(&current)).await?;
         self.store.update_monitor(current, cfg, self.clock.now()).await
     }
 
@@ -145,23 +148,39 @@ impl Monitors {
         self.store.delete_window(company_id, id).await
     }
 
-    /// Checks a monitor's configuration; `id` is the monitor being updated (for cycles).
-    async fn config(&self, company_id: i64, m: &MonitorDraft, id: Option<&str>) -> Result<MonitorConfig, Error> {
+    /// Checks a monitor's configuration; `current` is the monitor being
+    /// updated (for cycles, and whether it stays internal).
+    async fn config(&self, company_id: i64, m: &MonitorDraft, current: Option<&monitor::Model>) -> Result<MonitorConfig, Error> {
+        let id = current.map(|c| c.id.as_str());
         let name = kit::input::required_line("monitor.name", &m.name, 100)?;
         let kind = m.kind.ok_or_else(|| Error::invalid("monitor.kind", "must be HTTP, GRPC_HEALTH or TCP"))?;
         let target = m.target.trim();
+        // The keyword is matched as given (not trimmed), and may span lines.
+        let keyword = kit::input::long_text("monitor.keyword", &m.keyword, 200)?;
+        let grpc_service = kit::input::optional_line("monitor.grpc_service", &m.grpc_service, 200)?;
+        // One of the mesh's own monitors stays internal while what it checks is
+        // what the system registered; its name, interval or parent may change.
+        let internal = current.is_some_and(|c| {
+            c.internal
+                && c.kind == kind.label()
+                && c.target == target
+                && c.expected_status == m.expected_status
+                && c.keyword == keyword
+                && c.grpc_service == grpc_service
+        });
+        let egress = if internal { self.egress.system() } else { self.egress.clone() };
         if kind == MonitorKind::Http {
             let url = reqwest::Url::parse(target).map_err(|e| Error::invalid("monitor.target", format!("is not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(Error::invalid("monitor.target", "must be an http:// or https:// URL"));
             }
-            self.egress.check_url(&url).map_err(|e| Error::invalid("monitor.target", e))?;
+            egress.check_url(&url).map_err(|e| Error::invalid("monitor.target", e))?;
         } else {
             let (host, port) = target.rsplit_once(':').ok_or_else(|| Error::invalid("monitor.target", "must be host:port"))?;
             if host.is_empty() || port.parse::<u16>().is_err() {
                 return Err(Error::invalid("monitor.target", "must be host:port"));
             }
-            self.egress.check_host(host).map_err(|e| Error::invalid("monitor.target", e))?;
+            egress.check_target(target).map_err(|e| Error::invalid("monitor.target", e))?;
         }
         let interval = if m.interval_seconds == 0 { 30 } else { m.interval_seconds };
         if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {
@@ -187,9 +206,6 @@ impl Monitors {
         if m.expected_status != 0 && !(100..=599).contains(&m.expected_status) {
             return Err(Error::invalid("monitor.expected_status", "must be 0 (any 2xx) or an HTTP status"));
         }
-        // The keyword is matched as given (not trimmed), and may span lines.
-        let keyword = kit::input::long_text("monitor.keyword", &m.keyword, 200)?;
-        let grpc_service = kit::input::optional_line("monitor.grpc_service", &m.grpc_service, 200)?;
         let parent_id = match m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             None => None,
             Some(p) => {
@@ -221,6 +237,7 @@ impl Monitors {
             retries: m.retries,
             recovery_checks: recovery,
             parent_id,
+            internal,
         })
     }
 }

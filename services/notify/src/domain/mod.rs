@@ -1,9 +1,11 @@
 //! The notify service's pure rules and types, free of storage, transport and
 //! protos: notifications and their severities (`notification.rs`), channels
 //! and routing (`channel.rs`), Discord's limits (`discord.rs`), webhook
-//! signatures (`signature.rs`), and the uptime monitors' rules (`monitor.rs`)
-//! with what one check does to a monitor (`check.rs`).
+//! signatures (`signature.rs`), the uptime monitors' rules (`monitor.rs`)
+//! with what one check does to a monitor (`check.rs`), and the addresses
+//! tenants' targets may reach (`address.rs`).
 
+pub mod address;
 pub mod channel;
 pub mod check;
 pub mod discord;

@@ -97,6 +97,9 @@ pub struct MonitorConfig {
     pub retries: i32,
     pub recovery_checks: i32,
     pub parent_id: Option<String>,
+    /// One of the mesh's own monitors, checked past the egress policy: only
+    /// ever carried over from the monitor being edited, never asked for.
+    pub internal: bool,
 }
 
 /// One of the mesh's own components, to be watched by a monitor.

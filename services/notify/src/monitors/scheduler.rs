@@ -12,16 +12,14 @@ use tokio::sync::Notify;
 use crate::{
     domain::check::CheckResult,
     error::Error,
-    monitors::probe::check,
-    outbox::egress::Egress,
+    monitors::probe::{Reach, check},
     store::{Store, entities::monitor},
 };
 
 pub struct Scheduler {
     pub store: Store,
-    pub http: reqwest::Client,
-    /// Which addresses checks may reach; `http` is built under the same policy.
-    pub egress: Egress,
+    /// Which addresses checks may reach.
+    pub reach: Reach,
     pub clock: SharedClock,
     /// How often the scheduler looks for due monitors.
     pub tick: Duration,
@@ -60,7 +58,7 @@ impl Scheduler {
         if due.is_empty() {
             return Ok(());
         }
-        let results = futures::future::join_all(due.iter().map(|m| check(&self.http, self.egress, m))).await;
+        let results = futures::future::join_all(due.iter().map(|m| check(&self.reach, m))).await;
         let mut checked: Vec<(monitor::Model, CheckResult)> = due.into_iter().zip(results).collect();
         checked.sort_by_key(|(m, _)| m.parent_id.is_some());
         for (m, result) in checked {

@@ -122,6 +122,9 @@ pub mod monitor {
         pub retries: i32,
         pub recovery_checks: i32,
         pub parent_id: Option<String>,
+        /// Registered by the system for one of the mesh's own components
+        /// (`register_mesh_monitors`): checked past the egress policy. No API sets it.
+        pub internal: bool,
         pub paused: bool,
         pub state: String,
         pub state_since: ChronoDateTimeUtc,

@@ -36,6 +36,7 @@ fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         company_id: Set(company_id),
         paused: Set(false),
+        internal: Set(false),
         state: Set(State::Pending.label().to_owned()),
         state_since: Set(now),
         fail_streak: Set(0),
@@ -143,17 +144,32 @@ impl Store {
         Ok(row)
     }
 
-    /// Creates monitors for the mesh's own components, once: only when
-    /// `company_id` has no monitor yet. Returns how many were created.
+    /// Creates internal monitors for the mesh's own components, once: only
+    /// when `company_id` has no monitor yet. Returns how many were created.
+    /// Later starts mark internal the company's monitors that check exactly
+    /// one of `targets` (kind and target), as registered before the flag
+    /// existed: the egress policy would otherwise refuse their loopback
+    /// targets, and no one else's target is touched.
     pub async fn register_mesh_monitors(&self, company_id: i64, targets: &[MeshTarget], now: DateTime<Utc>) -> Result<usize, DbErr> {
         let existing = monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).count(&self.db).await?;
         if existing > 0 {
+            for t in targets {
+                monitor::Entity::update_many()
+                    .col_expr(monitor::Column::Internal, sea_orm::sea_query::Expr::value(true))
+                    .filter(monitor::Column::CompanyId.eq(company_id))
+                    .filter(monitor::Column::Kind.eq(mesh_kind(t).label()))
+                    .filter(monitor::Column::Target.eq(t.target.as_str()))
+                    .filter(monitor::Column::Internal.eq(false))
+                    .exec(&self.db)
+                    .await?;
+            }
             return Ok(0);
         }
         for t in targets {
             let mut row = new_monitor(company_id, now);
+            row.internal = Set(true);
             row.name = Set(t.name.clone());
-            row.kind = Set(if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http }.label().to_owned());
+            row.kind = Set(mesh_kind(t).label().to_owned());
             row.target = Set(t.target.clone());
             row.expected_status = Set(0);
             row.keyword = Set(String::new());
@@ -245,6 +261,11 @@ impl Store {
     }
 }
 
+/// What a monitor of one of the mesh's components checks.
+fn mesh_kind(t: &MeshTarget) -> MonitorKind {
+    if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http }
+}
+
 /// Writes a checked configuration into a monitor's row.
 fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
     row.name = Set(cfg.name);
@@ -258,6 +279,7 @@ fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
     row.retries = Set(cfg.retries);
     row.recovery_checks = Set(cfg.recovery_checks);
     row.parent_id = Set(cfg.parent_id);
+    row.internal = Set(cfg.internal);
 }
 
 /// A monitor's name is unique in its company.

@@ -23,6 +23,10 @@ use kit::{
 };
 use tonic::transport::Channel;
 
+/// What the tests' configuration lets notify reach besides public addresses:
+/// this machine, where the fake receivers and targets listen.
+pub const LOOPBACK_ALLOWED: &str = "127.0.0.1/32,::1/128,localhost";
+
 pub struct TestService {
     pub svc: Spawned,
     pub client: NotifyServiceClient<Channel>,
@@ -42,20 +46,35 @@ pub async fn start_on(db: TestDb, extra: &[(&str, &str)]) -> TestService {
 
 /// Starts an instance whose "now" is `clock` when given.
 pub async fn start_with_clock(db: TestDb, extra: &[(&str, &str)], clock: Option<kit::clock::ManualClock>) -> TestService {
+    start_configured(db, extra, |cfg| {
+        if let Some(clock) = clock {
+            cfg.clock = std::sync::Arc::new(clock);
+        }
+    })
+    .await
+}
+
+/// Starts an instance with `configure` applied to its configuration (a
+/// clock, a resolver). The local receivers and targets are on loopback, which
+/// the egress policy refuses by default: the test configuration allows it
+/// explicitly, as an operator would (`extra` may set another list).
+pub async fn start_configured(db: TestDb, extra: &[(&str, &str)], configure: impl FnOnce(&mut atmr_notify::Config)) -> TestService {
     testing::init_logging();
     let mut env = testing::env_for(Component::Notify, &db.url);
-    for (k, v) in
-        [("NOTIFY_BACKOFF_BASE_MS", "20"), ("NOTIFY_BACKOFF_MAX_SECS", "1"), ("NOTIFY_POLL_MS", "20"), ("NOTIFY_MAX_ATTEMPTS", "5")]
-    {
+    for (k, v) in [
+        ("NOTIFY_BACKOFF_BASE_MS", "20"),
+        ("NOTIFY_BACKOFF_MAX_SECS", "1"),
+        ("NOTIFY_POLL_MS", "20"),
+        ("NOTIFY_MAX_ATTEMPTS", "5"),
+        ("NOTIFY_EGRESS_ALLOW", LOOPBACK_ALLOWED),
+    ] {
         env.set(k, v);
     }
     for (k, v) in extra {
         env.set(k, *v);
     }
     let mut cfg = atmr_notify::Config::from_env(&env).unwrap();
-    if let Some(clock) = clock {
-        cfg.clock = std::sync::Arc::new(clock);
-    }
+    configure(&mut cfg);
     let svc = testing::spawn(move |listeners, life| atmr_notify::serve(cfg, listeners, life)).await.unwrap();
     let client = NotifyServiceClient::connect(svc.url()).await.unwrap();
     TestService { svc, client, db }

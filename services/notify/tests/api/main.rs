@@ -3,6 +3,7 @@
 //! webhook receiver that checks signatures, and an SMTP server.
 
 mod delivery;
+mod egress;
 mod email;
 mod harness;
 mod input;

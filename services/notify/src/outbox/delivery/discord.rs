@@ -16,7 +16,7 @@ use crate::{
         notification::{Field, Severity},
     },
     outbox::{
-        delivery::outcome::{Outcome, classify, describe, header_f64, retry_after_header},
+        delivery::outcome::{Outcome, classify, header_f64, retry_after_header},
         egress::Egress,
     },
     store::entities::{notification, notify_channel},
@@ -39,7 +39,7 @@ impl Discord {
         let Some(url) = channel.url.as_deref() else {
             return Outcome::permanent("Discord channel without a URL");
         };
-        if let Some(refused) = Outcome::refused(self.egress, url) {
+        if let Some(refused) = Outcome::refused(&self.egress, url) {
             return refused;
         }
         let blocked = self.blocked.lock().expect("bucket lock").get(&channel.id).copied();
@@ -63,7 +63,7 @@ impl Discord {
         });
         let res = match self.http.post(url).json(&payload).send().await {
             Ok(res) => res,
-            Err(e) => return Outcome::failed(None, describe(&e)),
+            Err(e) => return Outcome::unsent(&e),
         };
         let status = res.status();
         let headers = res.headers().clone();

@@ -30,11 +30,11 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(timeout: Duration, mailer: Option<Mailer>, egress: Egress) -> anyhow::Result<Self> {
+    pub fn new(timeout: Duration, mailer: Option<Mailer>, egress: &Egress) -> anyhow::Result<Self> {
         let builder = reqwest::Client::builder().timeout(timeout).user_agent(concat!("atmr-notify/", env!("CARGO_PKG_VERSION")));
         // One client, and so one connection pool, for webhooks and Discord.
         let http = egress.http_client(builder).build()?;
-        Ok(Self { webhook: Webhook::new(http.clone(), egress), discord: Discord::new(http, egress), mailer })
+        Ok(Self { webhook: Webhook::new(http.clone(), egress.clone()), discord: Discord::new(http, egress.clone()), mailer })
     }
 
     pub async fn deliver(&self, channel: &notify_channel::Model, n: &notification::Model) -> Outcome {
@@ -110,7 +110,7 @@ mod tests {
             delivered_at: None,
             last_error: None,
         };
-        let d = Deliverer::new(Duration::from_secs(1), None, Egress::Any).unwrap();
+        let d = Deliverer::new(Duration::from_secs(1), None, &Egress::new(Default::default())).unwrap();
         assert!(d.deliver(&channel, &n).await.success);
         let out = d.deliver(&channel, &notification::Model { severity: 7, ..n.clone() }).await;
         assert!(!out.success && out.permanent, "{out:?}");

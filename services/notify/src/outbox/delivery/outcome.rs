@@ -1,10 +1,11 @@
 //! How one delivery attempt ended, and what every transport reads the same
 //! way to say so: an HTTP answer's class and `Retry-After`, a transport error,
-//! a URL the egress policy refuses, a row whose stored values cannot be read.
+//! a URL the egress policy refuses (on its face, or where it resolved or
+//! redirected to), a row whose stored values cannot be read.
 
 use std::time::Duration;
 
-use crate::outbox::egress::Egress;
+use crate::outbox::egress::{Egress, refusal};
 
 /// How an attempt ended.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,12 +36,22 @@ impl Outcome {
 
     /// A URL whose literal address the egress policy forbids fails for good
     /// (names are checked by the client's resolver as it connects).
-    pub fn refused(egress: Egress, url: &str) -> Option<Self> {
+    pub fn refused(egress: &Egress, url: &str) -> Option<Self> {
         let reason = match reqwest::Url::parse(url) {
-            Ok(parsed) => egress.check_url(&parsed).err()?,
+            Ok(parsed) => egress.check_url(&parsed).err()?.to_string(),
             Err(e) => format!("not a URL: {e}"),
         };
         Some(Self::permanent(format!("refused: {reason}")))
+    }
+
+    /// A request that got no answer: for good when the egress policy refused
+    /// where it led (a name resolving to an internal address, a redirect to
+    /// one), nothing having been sent there; else worth retrying.
+    pub fn unsent(e: &reqwest::Error) -> Self {
+        match refusal(e) {
+            Some(r) => Self::permanent(format!("refused: {r}")),
+            None => Self::failed(None, describe(e)),
+        }
     }
 
     /// The permanent failure of a notification whose stored values cannot be read.

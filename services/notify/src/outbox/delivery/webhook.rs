@@ -11,7 +11,7 @@ use crate::{
         signature::sign,
     },
     outbox::{
-        delivery::outcome::{Outcome, classify, describe, retry_after_header},
+        delivery::outcome::{Outcome, classify, retry_after_header},
         egress::Egress,
     },
     store::entities::{notification, notify_channel},
@@ -43,7 +43,7 @@ impl Webhook {
         let Some(url) = channel.url.as_deref() else {
             return Outcome::permanent("webhook channel without a URL");
         };
-        if let Some(refused) = Outcome::refused(self.egress, url) {
+        if let Some(refused) = Outcome::refused(&self.egress, url) {
             return refused;
         }
         let body = json!({
@@ -71,7 +71,7 @@ impl Webhook {
         }
         match req.body(body).send().await {
             Ok(res) => classify(res.status(), retry_after_header(res.headers()), None),
-            Err(e) => Outcome::failed(None, describe(&e)),
+            Err(e) => Outcome::unsent(&e),
         }
     }
 }
