@@ -160,8 +160,13 @@ pub fn env_for(component: Component, database_url: &str) -> Env {
     env.set(&format!("{}_DATABASE_URL", component.env_prefix()), database_url);
     env.set("ATMR_JWT_SECRET", TEST_JWT_SECRET);
     env.set("ATMR_DRAIN_DEADLINE_MS", "5000");
+    // Safety's audit signing key is given, never generated into a data directory.
+    env.set("SAFETY_AUDIT_SIGNING_KEY", TEST_AUDIT_SIGNING_KEY);
     env
 }
+
+/// The audit checkpoint seed tests give safety (`SAFETY_AUDIT_SIGNING_KEY`).
+pub const TEST_AUDIT_SIGNING_KEY: &str = "4a1d3f0c6b2e8a7d5c9f1e3b7a0d2c4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c";
 
 /// Inserts into one table made to fail, so a test can see what a failed write
 /// leaves behind (nothing, when it is one transaction); see [`fail_inserts`].
