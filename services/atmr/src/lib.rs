@@ -3,9 +3,11 @@
 //! each on its own port and talking real gRPC to the others; `serve` runs one,
 //! as a Kubernetes pod does; `migrate` manages the schemas; `company create`
 //! (`company.rs`) asks a running gateway for a new company as the platform
-//! operator. Signals are caught here once and turned into one shutdown for
+//! operator; `audit verify` (`audit.rs`) checks a safety database against its
+//! exported checkpoints, offline. Signals are caught here once and turned into one shutdown for
 //! every component.
 
+pub mod audit;
 pub mod company;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -63,6 +65,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// The audit trail, offline.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +83,13 @@ pub enum KeysAction {
         #[arg(long)]
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Checks a safety database against exported checkpoints (the witness
+    /// file); exits 1 naming each row or checkpoint that disagrees.
+    Verify(audit::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +187,7 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             println!("{}", company::create(&args, &env).await?.lines());
             Ok(())
         }
+        Command::Audit { action: AuditAction::Verify(args) } => audit::verify(&args).await,
     }
 }
 

@@ -156,7 +156,8 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 /// The environment a test component runs with: its database, the fixed test
-/// keys (no revocation feed), short drain deadlines.
+/// keys (no revocation feed; safety's audit key given, never generated into a
+/// data directory), short drain deadlines.
 pub fn env_for(component: Component, database_url: &str) -> Env {
     let mut env = Env::default();
     env.set(&format!("{}_DATABASE_URL", component.env_prefix()), database_url);

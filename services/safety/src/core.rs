@@ -5,10 +5,9 @@
 //! human audit records, and verify the chain. The caller (the API) has checked who is asking
 //! and what they sent.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::SigningKey;
 use kit::{
     audit_trail::{Actor, Change},
     clock::SharedClock,
@@ -17,7 +16,8 @@ use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 use crate::{
     domain::{
-        chain::{self, Verification},
+        chain::Verification,
+        checkpoint::KnownKeys,
         human::{AuditFilter, HumanRecord, StoredHuman},
         input::{Completion, NewAction},
         limits::{EffectiveLimits, LimitDefaults, Override, Scope},
@@ -36,8 +36,10 @@ pub struct Deps {
     pub defaults: LimitDefaults,
     pub engine: Arc<Engine>,
     pub clock: SharedClock,
-    /// Checkpoints are verified with its public half.
-    pub signing_key: SigningKey,
+    /// The public keys checkpoints are verified with.
+    pub known_keys: KnownKeys,
+    /// The witness file the checkpoints are also compared with.
+    pub witness_file: Option<PathBuf>,
 }
 
 /// What CheckLimits answers: whether an action would be admitted now, and
@@ -47,23 +49,25 @@ pub struct LimitCheck {
     pub usages: Vec<(Usage, Option<DateTime<Utc>>)>,
 }
 
-/// The service: the database, the admission engine, the clock and the key.
+/// The service: the database, the admission engine, the clock and the keys.
 pub struct Safety {
     db: DatabaseConnection,
     defaults: LimitDefaults,
     engine: Arc<Engine>,
     clock: SharedClock,
-    signing_key: SigningKey,
+    known_keys: KnownKeys,
+    witness_file: Option<PathBuf>,
 }
 
 impl Safety {
     pub fn new(d: Deps) -> Self {
-        Self { db: d.db, defaults: d.defaults, engine: d.engine, clock: d.clock, signing_key: d.signing_key }
+        Self { db: d.db, defaults: d.defaults, engine: d.engine, clock: d.clock, known_keys: d.known_keys, witness_file: d.witness_file }
     }
 
-    /// Admits `action` if every window has room, recording it in the same batch.
-    pub async fn authorize(&self, company_id: i64, action: NewAction) -> Result<Decision, Error> {
-        self.engine.authorize(company_id, action).await
+    /// Admits `action` if every window has room, recording it in the same
+    /// batch; `caller` (`service:dispatch`) is hashed with it.
+    pub async fn authorize(&self, company_id: i64, action: NewAction, caller: String) -> Result<Decision, Error> {
+        self.engine.authorize(company_id, action, caller).await
     }
 
     /// Records how an action ended; a failure frees its slot.
@@ -160,13 +164,16 @@ impl Safety {
         Ok(row)
     }
 
-    /// Verifies the company's trail against its chain and checkpoints; also
-    /// answers when the last checkpoint was signed.
+    /// Verifies the company's trail against its chain, its checkpoints and the
+    /// witness file (when configured: the same check as `atmr audit verify`);
+    /// also answers when the last checkpoint was signed.
     pub async fn verify(&self, company_id: i64) -> Result<(Verification, Option<DateTime<Utc>>), Error> {
-        let (rows, checkpoints) = store::checkpoints::chain_of(&self.db, company_id).await?;
-        let humans = store::human::chain_of(&self.db, company_id).await?;
-        let last = checkpoints.last().map(|c| c.signed_at);
-        let v = chain::verify(&rows, &humans, &checkpoints, &self.signing_key.verifying_key());
+        let witnessed = match &self.witness_file {
+            Some(path) => Some(crate::audit::witness::read(path).map_err(|e| sea_orm::DbErr::Custom(format!("{e:#}")))?),
+            None => None,
+        };
+        let v = crate::audit::verify_company(&self.db, company_id, witnessed.as_deref(), &self.known_keys).await?;
+        let last = store::checkpoints::last(&self.db, company_id).await?.map(|c| c.signed_at);
         if !v.breaks.is_empty() {
             tracing::error!(company_id, breaks = v.breaks.len(), "audit chain verification found tampering");
         }

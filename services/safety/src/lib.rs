@@ -2,8 +2,11 @@
 //! race-free limits on them. `AuthorizeAction` admits an action only if every
 //! sliding window (company and action type, hour and day) has room, and records
 //! it in the same transaction; `CompleteAction` records how it ended (a failure
-//! frees its slot). Every row is chained by hash per company and the chain head
-//! is signed periodically, so edits, deletions and truncation are detectable.
+//! frees its slot). Every row is chained by hash per company; the chain head
+//! is signed periodically after the rows since the last checkpoint are
+//! re-verified, and each checkpoint is also appended to a witness outside the
+//! database, so edits, deletions, truncation and rewrites are detectable
+//! (docs/security/audit-chain.md).
 //!
 //! Rooms, arrows running down: `api/` (the gRPC service, its protos) ->
 //! `core` (state and use cases) -> `engine/` (the admission batches) and
@@ -21,9 +24,13 @@ mod metrics;
 mod peers;
 mod store;
 
-pub use audit::checkpoint_all;
+pub use audit::{Checkpointer, Round, verify_company, verify_database, witness};
 pub use config::Config;
-pub use domain::limits::LimitDefaults;
+pub use domain::{
+    chain::{Break, BreakKind, Verification},
+    checkpoint::{Checkpoint, KnownKeys},
+    limits::LimitDefaults,
+};
 
 use atmr_proto::safety::v1::safety_service_server::{SERVICE_NAME, SafetyServiceServer};
 use kit::{Component, auth::CallTable};
@@ -50,14 +57,17 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let max = rt.cfg.server.max_message_bytes;
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
+    let checkpointer =
+        audit::Checkpointer::with(rt.db.clone(), &cfg, outbox.clone(), metrics::CheckpointMetrics::register(&rt.metrics.registry)?)?;
     let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, outbox, metrics);
-    tokio::spawn(audit::run_checkpoints(rt.db.clone(), cfg.signing_key.clone(), cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
+    tokio::spawn(audit::run_checkpoints(checkpointer, cfg.clock.clone(), cfg.checkpoint_interval, life.clone()));
     let safety = core::Safety::new(core::Deps {
         db: rt.db.clone(),
         defaults: cfg.defaults,
         engine,
         clock: cfg.clock.clone(),
-        signing_key: cfg.signing_key.clone(),
+        known_keys: cfg.known_keys.clone(),
+        witness_file: cfg.witness_file.clone(),
     });
     let api = api::SafetyApi::new(safety);
     let server = SafetyServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);

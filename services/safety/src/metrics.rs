@@ -1,5 +1,6 @@
 //! The safety service's own metrics, beside the common gRPC ones: the
-//! admission engine's decisions, completions and batch sizes.
+//! admission engine's decisions, completions and batch sizes, and the audit
+//! checkpointer's rounds.
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 
@@ -32,5 +33,35 @@ impl SafetyMetrics {
         registry.register(Box::new(completions.clone()))?;
         registry.register(Box::new(batch_size.clone()))?;
         Ok(Self { decisions, completions, batch_size })
+    }
+}
+
+/// What the checkpointer did, per company and round.
+#[derive(Clone)]
+pub struct CheckpointMetrics {
+    /// `signed`; `refused` with the break that stopped it (content_changed,
+    /// row_missing, checkpoint_missing, …); `witness_failed` when the witness
+    /// file could not be written.
+    pub outcomes: IntCounterVec,
+}
+
+impl CheckpointMetrics {
+    /// Counters outside any registry (a checkpointer run by a test or a tool).
+    pub fn unregistered() -> Self {
+        let outcomes = IntCounterVec::new(
+            Opts::new(
+                "safety_audit_checkpoints_total",
+                "audit checkpoint rounds per company: signed, refused (by the break that stopped the signer) or witness_failed",
+            ),
+            &["outcome", "reason"],
+        )
+        .expect("valid metric");
+        Self { outcomes }
+    }
+
+    pub fn register(registry: &Registry) -> anyhow::Result<Self> {
+        let m = Self::unregistered();
+        registry.register(Box::new(m.outcomes.clone()))?;
+        Ok(m)
     }
 }

@@ -3,6 +3,7 @@
 //! SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
 mod audit_trail;
+mod audit_verify;
 mod autonomy;
 mod browser;
 mod console;

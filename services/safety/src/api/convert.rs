@@ -190,6 +190,10 @@ mod tests {
             row_hash: "r".into(),
             completion_seq: None,
             completion_hash: None,
+            hash_version: 2,
+            authorized_by: Some("service:dispatch".into()),
+            review_seq: None,
+            review_hash: None,
         };
         assert_eq!(action(row("succeeded")).unwrap().status(), pb::ActionStatus::Succeeded);
         assert_eq!(action(row("failed")).unwrap().status(), pb::ActionStatus::Failed);

@@ -45,6 +45,12 @@ fn reviewer_name(c: &Claims) -> String {
     if c.email.is_empty() { format!("user:{}", c.sub) } else { c.email.clone() }
 }
 
+/// Who authorised an action, as its hash records it: the token's role and
+/// subject (`service:dispatch`, `admin:4`).
+fn caller_name(c: &Claims) -> String {
+    format!("{}:{}", c.role.as_str(), c.sub)
+}
+
 /// An action's answer; a status stored outside its vocabulary is a database error.
 fn action(m: Action) -> Result<pb::Action, Error> {
     convert::action(m).map_err(Error::from)
@@ -53,10 +59,11 @@ fn action(m: Action) -> Result<pb::Action, Error> {
 #[tonic::async_trait]
 impl SafetyService for SafetyApi {
     async fn authorize_action(&self, req: Request<pb::AuthorizeActionRequest>) -> Result<Response<pb::AuthorizeActionResponse>, Status> {
-        let company_id = require_role(&req, ACTORS)?.company_id;
+        let claims = require_role(&req, ACTORS)?;
+        let (company_id, caller) = (claims.company_id, caller_name(claims));
         let r = req.into_inner();
         let action = NewAction::parse(&input::raw_action(&r))?;
-        let response = match self.safety.authorize(company_id, action).await? {
+        let response = match self.safety.authorize(company_id, action, caller).await? {
             Decision::Allowed { action } => {
                 pb::AuthorizeActionResponse { allowed: true, action_id: action.id, blocked_by: None, retry_after: None }
             }

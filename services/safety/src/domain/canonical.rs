@@ -1,7 +1,8 @@
 //! The canonical encoding the audit chain hashes: length-prefixed fields
 //! under a version tag and the event's kind, so no two different contents
 //! encode alike. Shared by the chain's autonomous events (`chain.rs`) and
-//! the human records (`human.rs`).
+//! the human records (`human.rs`). The version tag is part of the hash, so a
+//! row cannot be passed off under another version's field list.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
@@ -10,9 +11,16 @@ use sha2::{Digest as _, Sha256};
 pub struct Canonical(Sha256);
 
 impl Canonical {
+    /// Version 1: the original field lists. Human records are still hashed
+    /// with it (it covers every column of theirs that is read).
     pub fn new(kind: &str, prev: &str) -> Self {
+        Self::versioned(1, kind, prev)
+    }
+    /// `version` 1 or 2 (`chain::HASH_V2`: the row id, status, the
+    /// authorising caller and reviews under the hash too).
+    pub fn versioned(version: i16, kind: &str, prev: &str) -> Self {
         let mut c = Self(Sha256::new());
-        c.bytes(b"atmr-audit/v1");
+        c.bytes(format!("atmr-audit/v{version}").as_bytes());
         c.bytes(kind.as_bytes());
         c.bytes(prev.as_bytes());
         c

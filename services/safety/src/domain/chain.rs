@@ -1,33 +1,55 @@
 //! The audit hash chain of a company.
 //!
-//! Each company's trail is one sequence of events: an action's authorization
-//! and, later, its completion. Every event has a position (`seq`, 1, 2, …) and a
-//! SHA-256 hash over the previous event's hash and the event's content, so an
-//! edited field, a deleted row or a reordering breaks the chain at that row. The
-//! head is periodically signed with Ed25519 (a checkpoint, in the manner of
-//! CloudTrail's digest files), so dropping the newest rows, or rewriting the
-//! chain after a row, is caught too. Review fields (reviewed_by_admin,
-//! reviewed_at, reviewed_by, admin_notes) are outside the hash: they are
-//! annotations by people, not evidence of what the system did.
+//! Each company's trail is one sequence of events: an action's authorization,
+//! later its completion and its review by an admin, and the human records.
+//! Every event has a position (`seq`, 1, 2, …) and a SHA-256 hash over the
+//! previous event's hash and the event's content, so an edited field, a
+//! deleted row or a reordering breaks the chain at that row. The head is
+//! periodically signed (`checkpoint.rs`), so dropping the newest rows, or
+//! rewriting the chain after a row, is caught too.
+//!
+//! Rows carry a hash version. Version 2 (every row written since migration
+//! m0006) also commits to the row id, the status, the authorising caller, and
+//! the review (itself an event of the chain). Version 1 rows, written before,
+//! keep their hashes: their status is checked against their hashed success
+//! flag, and their review, if they were reviewed before m0006, is not covered
+//! (docs/security/audit-chain.md). A version 1 row after a version 2 row is a
+//! break: a downgrade is how one would slip a row out from under the wider hash.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 
 use super::{
     canonical::Canonical,
+    checkpoint::{self, Checkpoint, KnownKeys},
     human::{HumanEvent, StoredHuman},
     input::NewAction,
 };
 
 /// The `prev` of a company's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The hash of the rows written before migration m0006.
+pub const HASH_V1: i16 = 1;
+/// The hash of every row written since: id, status, caller and review covered.
+pub const HASH_V2: i16 = 2;
 
-/// What an authorization commits to: the action as asked for, and where and
-/// when it entered the trail.
+/// The stored statuses, as the chain checks them.
+const AUTHORIZED: &str = "authorized";
+const SUCCEEDED: &str = "succeeded";
+const FAILED: &str = "failed";
+
+/// What an authorization commits to: the action as asked for, who asked,
+/// which row holds it, and where and when it entered the trail.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthorizeEvent {
+    pub version: i16,
     pub company_id: i64,
     pub seq: i64,
+    /// The row's id (version 2).
+    pub action_id: i64,
+    /// The caller whose token authorised it, `service:dispatch` or `user:4` (version 2).
+    pub authorized_by: String,
     pub action: NewAction,
     pub created_at: DateTime<Utc>,
     pub consumed_windows: String,
@@ -35,7 +57,7 @@ pub struct AuthorizeEvent {
 
 impl AuthorizeEvent {
     pub fn hash(&self, prev: &str) -> String {
-        let mut c = Canonical::new("authorize", prev);
+        let mut c = Canonical::versioned(self.version, "authorize", prev);
         c.int(Some(self.company_id));
         c.int(Some(self.seq));
         let a = &self.action;
@@ -49,6 +71,10 @@ impl AuthorizeEvent {
         c.text(a.trigger_source.as_deref());
         c.time(self.created_at);
         c.text(Some(&self.consumed_windows));
+        if self.version >= HASH_V2 {
+            c.int(Some(self.action_id));
+            c.text(Some(&self.authorized_by));
+        }
         c.finish()
     }
 }
@@ -56,11 +82,16 @@ impl AuthorizeEvent {
 /// What a completion commits to.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompleteEvent {
+    /// The version of the row it completes.
+    pub version: i16,
     pub company_id: i64,
     pub seq: i64,
+    pub action_id: i64,
     /// The position of the authorization it completes.
     pub action_seq: i64,
     pub success: bool,
+    /// `succeeded` or `failed` (version 2; for version 1 checked against `success`).
+    pub status: String,
     pub error_message: Option<String>,
     pub execution_time_ms: Option<f64>,
     pub completed_at: DateTime<Utc>,
@@ -68,7 +99,7 @@ pub struct CompleteEvent {
 
 impl CompleteEvent {
     pub fn hash(&self, prev: &str) -> String {
-        let mut c = Canonical::new("complete", prev);
+        let mut c = Canonical::versioned(self.version, "complete", prev);
         c.int(Some(self.company_id));
         c.int(Some(self.seq));
         c.int(Some(self.action_seq));
@@ -76,8 +107,51 @@ impl CompleteEvent {
         c.text(self.error_message.as_deref());
         c.float(self.execution_time_ms);
         c.time(self.completed_at);
+        if self.version >= HASH_V2 {
+            c.int(Some(self.action_id));
+            c.text(Some(&self.status));
+        }
         c.finish()
     }
+}
+
+/// What an admin's review commits to: who, when, what they noted. Reviews
+/// are events of the chain (since m0006), so the review columns are evidence
+/// like the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewEvent {
+    pub company_id: i64,
+    pub seq: i64,
+    pub action_id: i64,
+    pub action_seq: i64,
+    pub reviewed_by: String,
+    pub reviewed_at: DateTime<Utc>,
+    pub notes: String,
+}
+
+impl ReviewEvent {
+    pub fn hash(&self, prev: &str) -> String {
+        let mut c = Canonical::versioned(HASH_V2, "review", prev);
+        c.int(Some(self.company_id));
+        c.int(Some(self.seq));
+        c.int(Some(self.action_id));
+        c.int(Some(self.action_seq));
+        c.text(Some(&self.reviewed_by));
+        c.time(self.reviewed_at);
+        c.text(Some(&self.notes));
+        c.finish()
+    }
+}
+
+/// The columns of an action row that the events do not carry but must agree
+/// with: the status of an uncompleted row, and the review flag.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowState {
+    pub status: String,
+    pub success: bool,
+    pub reviewed_by_admin: bool,
+    /// Whether any of reviewed_at, reviewed_by, admin_notes is set.
+    pub review_fields_set: bool,
 }
 
 /// One action row as stored, for verification.
@@ -89,50 +163,16 @@ pub struct StoredRow {
     pub row_hash: String,
     /// The completion event and its stored hash, once completed.
     pub completion: Option<(CompleteEvent, String)>,
+    /// The review event and its stored hash, once reviewed (since m0006).
+    pub review: Option<(ReviewEvent, String)>,
+    pub state: RowState,
 }
 
-/// A signed statement of a company's chain head.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checkpoint {
-    pub company_id: i64,
-    pub seq: i64,
-    pub head_hash: String,
-    pub signed_at: DateTime<Utc>,
-    pub public_key: String,
-    pub signature: String,
-}
-
-fn checkpoint_message(company_id: i64, seq: i64, head_hash: &str, signed_at: DateTime<Utc>) -> Vec<u8> {
-    format!("atmr-audit-checkpoint/v1\n{company_id}\n{seq}\n{head_hash}\n{}", signed_at.timestamp_micros()).into_bytes()
-}
-
-/// Signs a checkpoint of `company_id`'s head.
-pub fn sign_checkpoint(key: &SigningKey, company_id: i64, seq: i64, head_hash: &str, signed_at: DateTime<Utc>) -> Checkpoint {
-    let signature = key.sign(&checkpoint_message(company_id, seq, head_hash, signed_at));
-    Checkpoint {
-        company_id,
-        seq,
-        head_hash: head_hash.to_owned(),
-        signed_at,
-        public_key: hex::encode(key.verifying_key().as_bytes()),
-        signature: hex::encode(signature.to_bytes()),
-    }
-}
-
-fn signature_valid(key: &VerifyingKey, c: &Checkpoint) -> bool {
-    let Ok(bytes) = hex::decode(&c.signature) else { return false };
-    let Ok(sig) = Signature::from_slice(&bytes) else { return false };
-    // The stored public key is informational: only the service's own key counts,
-    // or anyone able to write rows could sign their own checkpoints.
-    c.public_key == hex::encode(key.as_bytes())
-        && key.verify(&checkpoint_message(c.company_id, c.seq, &c.head_hash, c.signed_at), &sig).is_ok()
-}
-
-/// One way the stored trail disagrees with its chain.
+/// One way the stored trail disagrees with its chain or its checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Break {
     /// The action whose row is wrong, or that follows a gap; 0 when none exists
-    /// (or the break is a human record's).
+    /// (or the break is a human record's or a checkpoint's).
     pub action_id: i64,
     /// The human record whose row is wrong, or that follows a gap.
     pub record_id: Option<String>,
@@ -140,12 +180,29 @@ pub struct Break {
     pub detail: String,
 }
 
+impl Break {
+    pub(crate) fn general(kind: BreakKind, detail: String) -> Self {
+        Self { action_id: 0, record_id: None, kind, detail }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakKind {
+    /// A row's columns no longer match its hash, or its link was changed.
     ContentChanged,
+    /// Positions of the chain are missing (a row deleted).
     RowMissing,
+    /// A checkpoint covers positions the chain no longer has.
     Truncated,
+    /// A checkpoint's signature does not verify with any known public key.
     CheckpointSignatureInvalid,
+    /// Checkpoints the database should hold are gone: a gap in their
+    /// sequence, or ones the witness holds and the database does not.
+    CheckpointMissing,
+    /// A checkpoint does not name its predecessor's signature.
+    CheckpointChainBroken,
+    /// The database holds a different checkpoint than the witness at that number.
+    CheckpointReplaced,
 }
 
 impl BreakKind {
@@ -155,6 +212,9 @@ impl BreakKind {
             Self::RowMissing => "row_missing",
             Self::Truncated => "truncated",
             Self::CheckpointSignatureInvalid => "checkpoint_signature_invalid",
+            Self::CheckpointMissing => "checkpoint_missing",
+            Self::CheckpointChainBroken => "checkpoint_chain_broken",
+            Self::CheckpointReplaced => "checkpoint_replaced",
         }
     }
 }
@@ -164,6 +224,7 @@ impl BreakKind {
 pub struct Verification {
     /// Action rows and human records checked.
     pub rows_checked: i64,
+    /// Checkpoints of the database, and of the witness when one was given.
     pub checkpoints_checked: i64,
     pub breaks: Vec<Break>,
 }
@@ -171,6 +232,7 @@ pub struct Verification {
 enum Event<'a> {
     Authorize(&'a StoredRow),
     Complete(&'a StoredRow, &'a CompleteEvent, &'a str),
+    Review(&'a StoredRow, &'a ReviewEvent, &'a str),
     Human(&'a StoredHuman),
 }
 
@@ -179,21 +241,22 @@ impl Event<'_> {
         match self {
             Self::Authorize(r) => r.authorize.seq,
             Self::Complete(_, e, _) => e.seq,
+            Self::Review(_, e, _) => e.seq,
             Self::Human(h) => h.event.seq,
         }
     }
     fn stored_hash(&self) -> &str {
         match self {
             Self::Authorize(r) => &r.row_hash,
-            Self::Complete(_, _, h) => h,
+            Self::Complete(_, _, h) | Self::Review(_, _, h) => h,
             Self::Human(h) => &h.row_hash,
         }
     }
-    /// The previous hash the row itself records (completions record none).
+    /// The previous hash the row itself records (completions and reviews record none).
     fn stored_prev(&self) -> Option<&str> {
         match self {
             Self::Authorize(r) => Some(&r.prev_hash),
-            Self::Complete(..) => None,
+            Self::Complete(..) | Self::Review(..) => None,
             Self::Human(h) => Some(&h.prev_hash),
         }
     }
@@ -201,13 +264,14 @@ impl Event<'_> {
         match self {
             Self::Authorize(r) => r.authorize.hash(prev),
             Self::Complete(_, e, _) => e.hash(prev),
+            Self::Review(_, e, _) => e.hash(prev),
             Self::Human(h) => HumanEvent::hash(&h.event, prev),
         }
     }
     /// How a break names the row: "action 4" or "human record <uuid>".
     fn name(&self) -> String {
         match self {
-            Self::Authorize(r) | Self::Complete(r, _, _) => format!("action {}", r.action_id),
+            Self::Authorize(r) | Self::Complete(r, ..) | Self::Review(r, ..) => format!("action {}", r.action_id),
             Self::Human(h) => format!("human record {}", h.event.record.record_id),
         }
     }
@@ -215,47 +279,79 @@ impl Event<'_> {
         match self {
             Self::Authorize(_) => "authorization ",
             Self::Complete(..) => "completion ",
+            Self::Review(..) => "review ",
             Self::Human(_) => "",
         }
     }
     fn brk(&self, kind: BreakKind, detail: String) -> Break {
         let (action_id, record_id) = match self {
-            Self::Authorize(r) | Self::Complete(r, _, _) => (r.action_id, None),
+            Self::Authorize(r) | Self::Complete(r, ..) | Self::Review(r, ..) => (r.action_id, None),
             Self::Human(h) => (0, Some(h.event.record.record_id.clone())),
         };
         Break { action_id, record_id, kind, detail }
     }
 }
 
-/// Walks a company's events — the actions' authorizations and completions
-/// and the human records — in chain order, recomputing every hash, then
-/// checks each checkpoint's signature and that the chain still reaches it
-/// unchanged.
-pub fn verify(rows: &[StoredRow], humans: &[StoredHuman], checkpoints: &[Checkpoint], key: &VerifyingKey) -> Verification {
-    let mut events: Vec<Event<'_>> = Vec::with_capacity(rows.len() * 2 + humans.len());
+/// The events of `rows` and `humans` after chain position `after`, in chain order.
+fn events_after<'a>(rows: &'a [StoredRow], humans: &'a [StoredHuman], after: i64) -> Vec<Event<'a>> {
+    let mut events: Vec<Event<'a>> = Vec::with_capacity(rows.len() * 2 + humans.len());
     for r in rows {
         events.push(Event::Authorize(r));
         if let Some((e, h)) = &r.completion {
             events.push(Event::Complete(r, e, h));
         }
+        if let Some((e, h)) = &r.review {
+            events.push(Event::Review(r, e, h));
+        }
     }
     events.extend(humans.iter().map(Event::Human));
+    events.retain(|e| e.seq() > after);
     events.sort_by_key(Event::seq);
+    events
+}
 
-    let mut out = Verification { rows_checked: (rows.len() + humans.len()) as i64, ..Default::default() };
-    let mut hashes = std::collections::BTreeMap::new();
-    let mut prev = GENESIS.to_owned();
-    let mut expected = 1;
-    for event in &events {
+/// The columns outside the events that must agree with them: an uncompleted
+/// row is `authorized` and not successful, a completed one's status matches
+/// its hashed success, and a version 2 row carries review fields only with
+/// its review event.
+fn state_breaks(r: &StoredRow, out: &mut Vec<Break>) {
+    let name = format!("action {}", r.action_id);
+    let mut brk = |detail: String| out.push(Break { action_id: r.action_id, record_id: None, kind: BreakKind::ContentChanged, detail });
+    match &r.completion {
+        None if r.state.status != AUTHORIZED || r.state.success => {
+            brk(format!("{name} has no completion in the chain but its status says {:?}", r.state.status));
+        }
+        Some((e, _)) if e.status != if e.success { SUCCEEDED } else { FAILED } => {
+            brk(format!("the status {:?} of {name} contradicts its hashed outcome", e.status));
+        }
+        _ => {}
+    }
+    match &r.review {
+        None if r.authorize.version >= HASH_V2 && (r.state.reviewed_by_admin || r.state.review_fields_set) => {
+            brk(format!("{name} is marked reviewed, but no review of it is in the chain"));
+        }
+        Some(_) if !r.state.reviewed_by_admin => brk(format!("the review of {name} is in the chain, but the row says unreviewed")),
+        _ => {}
+    }
+}
+
+/// Walks `events` from position `from` (hash `from_hash`), recomputing every
+/// hash; returns each position's stored hash and where the walk ended.
+fn walk(events: &[Event<'_>], from: i64, from_hash: &str, out: &mut Vec<Break>) -> (BTreeMap<i64, String>, i64, String) {
+    let mut hashes = BTreeMap::new();
+    let mut prev = from_hash.to_owned();
+    let mut expected = from + 1;
+    let mut newest_version = HASH_V1;
+    for event in events {
         let seq = event.seq();
         let name = event.name();
         if seq < expected {
-            out.breaks.push(event.brk(BreakKind::ContentChanged, format!("chain position {seq} is used twice")));
+            out.push(event.brk(BreakKind::ContentChanged, format!("chain position {seq} is used twice")));
             continue;
         }
         if seq > expected {
             let range = if seq - 1 == expected { format!("{expected}") } else { format!("{expected}..={}", seq - 1) };
-            out.breaks.push(event.brk(BreakKind::RowMissing, format!("chain positions {range} are missing before {name}")));
+            out.push(event.brk(BreakKind::RowMissing, format!("chain positions {range} are missing before {name}")));
             // The link across the gap cannot be checked; the content can, from the
             // previous hash the row itself records.
             if let Some(p) = event.stored_prev() {
@@ -266,48 +362,93 @@ pub fn verify(rows: &[StoredRow], humans: &[StoredHuman], checkpoints: &[Checkpo
             && p != prev
             && seq == expected
         {
-            out.breaks.push(event.brk(BreakKind::ContentChanged, format!("the previous-hash link of {name} was changed")));
+            out.push(event.brk(BreakKind::ContentChanged, format!("the previous-hash link of {name} was changed")));
         }
         if event.recompute(&prev) != event.stored_hash() {
-            out.breaks.push(event.brk(
+            out.push(event.brk(
                 BreakKind::ContentChanged,
                 format!("the {}fields of {name} do not match their hash (chain position {seq})", event.what()),
             ));
+        }
+        if let Event::Authorize(r) = event {
+            if r.authorize.version < newest_version {
+                out.push(event.brk(
+                    BreakKind::ContentChanged,
+                    format!("{name} claims hash version {} after a version {newest_version} row", r.authorize.version),
+                ));
+            }
+            newest_version = newest_version.max(r.authorize.version);
+            state_breaks(r, out);
         }
         prev = event.stored_hash().to_owned();
         hashes.insert(seq, prev.clone());
         expected = seq + 1;
     }
+    (hashes, expected - 1, prev)
+}
 
-    let head = expected - 1;
-    for c in checkpoints {
-        out.checkpoints_checked += 1;
-        if !signature_valid(key, c) {
-            out.breaks.push(Break {
-                action_id: 0,
-                record_id: None,
-                kind: BreakKind::CheckpointSignatureInvalid,
-                detail: format!("the checkpoint at position {} signed at {} does not verify", c.seq, c.signed_at.to_rfc3339()),
-            });
-            continue;
-        }
-        match hashes.get(&c.seq) {
-            _ if c.seq > head => out.breaks.push(Break {
-                action_id: 0,
-                record_id: None,
-                kind: BreakKind::Truncated,
-                detail: format!(
-                    "the checkpoint signed at {} covers position {}, but the chain ends at {head}",
+/// What the signer checks before signing a head: the rows after the previous
+/// checkpoint (`from`: its chain position and head hash; genesis when there is
+/// none) recomputed one by one, each linked to the one before, up to the head
+/// the database states (`head`). Any break means the head must not be signed.
+pub fn rewalk(rows: &[StoredRow], humans: &[StoredHuman], from: (i64, &str), head: (i64, &str)) -> Vec<Break> {
+    let mut out = Vec::new();
+    if head.0 < from.0 {
+        out.push(Break::general(
+            BreakKind::Truncated,
+            format!("the head is at chain position {}, behind the last checkpoint's {}", head.0, from.0),
+        ));
+        return out;
+    }
+    let events: Vec<Event<'_>> = events_after(rows, humans, from.0).into_iter().filter(|e| e.seq() <= head.0).collect();
+    let (_, end, end_hash) = walk(&events, from.0, from.1, &mut out);
+    if end != head.0 {
+        out.push(Break::general(BreakKind::RowMissing, format!("the chain ends at position {end}, but its head says {}", head.0)));
+    } else if end_hash != head.1 {
+        out.push(Break::general(BreakKind::ContentChanged, format!("the head hash at position {end} is not the chain's")));
+    }
+    out
+}
+
+/// Walks a company's events — the actions' authorizations, completions and
+/// reviews, and the human records — in chain order, recomputing every hash;
+/// then checks the checkpoints (`checkpoint::check`: signatures under the
+/// known keys, their own chain, and against the witness when one is given)
+/// and that the chain still reaches each of them unchanged.
+pub fn verify(
+    rows: &[StoredRow],
+    humans: &[StoredHuman],
+    checkpoints: &[Checkpoint],
+    witness: Option<&[Checkpoint]>,
+    keys: &KnownKeys,
+) -> Verification {
+    let events = events_after(rows, humans, 0);
+    let mut out = Verification { rows_checked: (rows.len() + humans.len()) as i64, ..Default::default() };
+    let (hashes, head, _) = walk(&events, 0, GENESIS, &mut out.breaks);
+    let checked = checkpoint::check(checkpoints, witness, keys);
+    out.checkpoints_checked = checked.checked;
+    out.breaks.extend(checked.breaks);
+    for c in checked.anchors {
+        match hashes.get(&c.chain_seq) {
+            _ if c.chain_seq > head => out.breaks.push(Break::general(
+                BreakKind::Truncated,
+                format!(
+                    "checkpoint {} signed at {} covers position {}, but the chain ends at {head}",
+                    c.checkpoint_seq,
                     c.signed_at.to_rfc3339(),
-                    c.seq
+                    c.chain_seq
                 ),
-            }),
+            )),
             Some(h) if *h != c.head_hash => {
-                let detail =
-                    format!("the chain up to position {} differs from the checkpoint signed at {}", c.seq, c.signed_at.to_rfc3339());
-                out.breaks.push(match events.iter().find(|e| e.seq() == c.seq) {
+                let detail = format!(
+                    "the chain up to position {} differs from checkpoint {} signed at {}",
+                    c.chain_seq,
+                    c.checkpoint_seq,
+                    c.signed_at.to_rfc3339()
+                );
+                out.breaks.push(match events.iter().find(|e| e.seq() == c.chain_seq) {
                     Some(e) => e.brk(BreakKind::ContentChanged, detail),
-                    None => Break { action_id: 0, record_id: None, kind: BreakKind::ContentChanged, detail },
+                    None => Break::general(BreakKind::ContentChanged, detail),
                 });
             }
             _ => {}
@@ -319,10 +460,24 @@ pub fn verify(rows: &[StoredRow], humans: &[StoredHuman], checkpoints: &[Checkpo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::checkpoint::{self, Head};
     use chrono::Duration;
+    use ed25519_dalek::SigningKey;
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[7; 32])
+    }
+
+    fn keys() -> KnownKeys {
+        KnownKeys::new([key().verifying_key()])
+    }
+
+    fn sign_checkpoint(key: &SigningKey, company_id: i64, chain_seq: i64, head_hash: &str, signed_at: DateTime<Utc>) -> Checkpoint {
+        checkpoint::sign(key, Head { company_id, checkpoint_seq: 1, chain_seq, head_hash, prev_signature: "", signed_at })
+    }
+
+    fn verify(rows: &[StoredRow], humans: &[StoredHuman], checkpoints: &[Checkpoint], _: &()) -> Verification {
+        super::verify(rows, humans, checkpoints, None, &keys())
     }
 
     /// A chain of `n` rows; every second row is completed.
@@ -334,8 +489,11 @@ mod tests {
         for i in 1..=n {
             seq += 1;
             let authorize = AuthorizeEvent {
+                version: HASH_V2,
                 company_id: 1,
                 seq,
+                action_id: i,
+                authorized_by: "service:dispatch".into(),
                 action: NewAction {
                     booking_id: Some(i),
                     driver_id: None,
@@ -350,15 +508,27 @@ mod tests {
                 consumed_windows: "company/hour=1/50".into(),
             };
             let row_hash = authorize.hash(&prev);
-            let mut row = StoredRow { action_id: i, authorize, prev_hash: prev.clone(), row_hash: row_hash.clone(), completion: None };
+            let state = RowState { status: AUTHORIZED.into(), ..Default::default() };
+            let mut row = StoredRow {
+                action_id: i,
+                authorize,
+                prev_hash: prev.clone(),
+                row_hash: row_hash.clone(),
+                completion: None,
+                review: None,
+                state,
+            };
             prev = row_hash;
             if i % 2 == 0 {
                 seq += 1;
                 let e = CompleteEvent {
+                    version: HASH_V2,
                     company_id: 1,
                     seq,
+                    action_id: i,
                     action_seq: row.authorize.seq,
                     success: true,
+                    status: SUCCEEDED.into(),
                     error_message: None,
                     execution_time_ms: Some(12.0),
                     completed_at: t0 + Duration::minutes(i) + Duration::seconds(5),
@@ -366,6 +536,7 @@ mod tests {
                 let h = e.hash(&prev);
                 prev = h.clone();
                 row.completion = Some((e, h));
+                row.state = RowState { status: SUCCEEDED.into(), success: true, ..Default::default() };
             }
             rows.push(row);
         }
@@ -385,7 +556,7 @@ mod tests {
         let rows = chain(6);
         let (seq, hash) = head(&rows);
         let cp = sign_checkpoint(&key(), 1, seq, &hash, Utc::now());
-        let v = verify(&rows, &[], &[cp], &key().verifying_key());
+        let v = verify(&rows, &[], &[cp], &());
         assert_eq!(v.breaks, vec![]);
         assert_eq!((v.rows_checked, v.checkpoints_checked), (6, 1));
     }
@@ -394,21 +565,94 @@ mod tests {
     fn an_edited_field_names_its_row() {
         let mut rows = chain(6);
         rows[2].authorize.action.description.push('!');
-        let v = verify(&rows, &[], &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (3, BreakKind::ContentChanged));
 
         let mut rows = chain(6);
         rows[3].completion.as_mut().unwrap().0.success = false;
-        let v = verify(&rows, &[], &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &());
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (4, BreakKind::ContentChanged));
+    }
+
+    #[test]
+    fn the_id_the_status_the_caller_and_the_review_are_covered() {
+        let mut rows = chain(4);
+        rows[0].action_id = 9;
+        rows[0].authorize.action_id = 9;
+        rows[1].state.status = FAILED.into();
+        rows[1].completion.as_mut().unwrap().0.status = FAILED.into();
+        rows[2].authorize.authorized_by = "user:4".into();
+        rows[3].state.reviewed_by_admin = true;
+        let v = verify(&rows, &[], &[], &());
+        let named: Vec<(i64, BreakKind)> = v.breaks.iter().map(|b| (b.action_id, b.kind)).collect();
+        assert_eq!(
+            named,
+            [
+                (9, BreakKind::ContentChanged),
+                (2, BreakKind::ContentChanged),
+                (2, BreakKind::ContentChanged),
+                (3, BreakKind::ContentChanged),
+                (4, BreakKind::ContentChanged)
+            ],
+            "{:?}",
+            v.breaks
+        );
+    }
+
+    #[test]
+    fn a_review_is_a_link_of_the_chain() {
+        let mut rows = chain(2);
+        let (seq, prev) = head(&rows);
+        let review = ReviewEvent {
+            company_id: 1,
+            seq: seq + 1,
+            action_id: 1,
+            action_seq: 1,
+            reviewed_by: "admin@example.com".into(),
+            reviewed_at: Utc::now(),
+            notes: "fine".into(),
+        };
+        let h = review.hash(&prev);
+        rows[0].review = Some((review, h));
+        rows[0].state.reviewed_by_admin = true;
+        rows[0].state.review_fields_set = true;
+        assert_eq!(verify(&rows, &[], &[], &()).breaks, vec![]);
+        rows[0].review.as_mut().unwrap().0.notes = "nothing to see".into();
+        let v = verify(&rows, &[], &[], &());
+        assert_eq!((v.breaks.len(), v.breaks[0].action_id, v.breaks[0].kind), (1, 1, BreakKind::ContentChanged), "{:?}", v.breaks);
+    }
+
+    #[test]
+    fn the_signer_rewalks_from_the_last_checkpoint_and_refuses_a_rewritten_head() {
+        let rows = chain(4);
+        let (seq, hash) = head(&rows);
+        // The checkpoint covered the first two actions (positions 1..=3).
+        let at3 = rows[1].completion.as_ref().unwrap().1.clone();
+        assert_eq!(rewalk(&rows, &[], (3, &at3), (seq, &hash)), vec![]);
+        let mut forged = rows.clone();
+        forged[0].authorize.action.description = "rewritten".into();
+        let mut prev = GENESIS.to_owned();
+        for r in &mut forged {
+            r.prev_hash = prev.clone();
+            r.row_hash = r.authorize.hash(&prev);
+            prev = r.row_hash.clone();
+            if let Some((e, h)) = &mut r.completion {
+                *h = e.hash(&prev);
+                prev = h.clone();
+            }
+        }
+        let refused = rewalk(&forged, &[], (3, &at3), (seq, &prev));
+        assert!(!refused.is_empty(), "the forged head is refused");
+        assert_eq!(refused[0].action_id, 3);
+        assert_eq!(rewalk(&rows, &[], (3, &at3), (seq, &"f".repeat(64))).len(), 1, "a head hash the chain does not reach");
     }
 
     #[test]
     fn a_deleted_row_is_found() {
         let mut rows = chain(6);
         rows.remove(2);
-        let v = verify(&rows, &[], &[], &key().verifying_key());
+        let v = verify(&rows, &[], &[], &());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!((v.breaks[0].action_id, v.breaks[0].kind), (4, BreakKind::RowMissing));
     }
@@ -419,7 +663,7 @@ mod tests {
         let (seq, hash) = head(&rows);
         let cp = sign_checkpoint(&key(), 1, seq, &hash, Utc::now());
         rows.truncate(4);
-        let v = verify(&rows, &[], &[cp], &key().verifying_key());
+        let v = verify(&rows, &[], &[cp], &());
         assert_eq!(v.breaks.len(), 1);
         assert_eq!(v.breaks[0].kind, BreakKind::Truncated);
     }
@@ -443,13 +687,13 @@ mod tests {
                 prev = h.clone();
             }
         }
-        let v = verify(&forged, &[], std::slice::from_ref(&cp), &key().verifying_key());
+        let v = verify(&forged, &[], std::slice::from_ref(&cp), &());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!(v.breaks[0].kind, BreakKind::ContentChanged);
 
         let mut bad = cp;
         bad.head_hash = prev;
-        let v = verify(&forged, &[], &[bad], &key().verifying_key());
+        let v = verify(&forged, &[], &[bad], &());
         assert_eq!(v.breaks[0].kind, BreakKind::CheckpointSignatureInvalid, "a checkpoint edited to match fails its signature");
     }
 
@@ -461,31 +705,31 @@ mod tests {
         let mut humans = Vec::new();
         for n in 1..=2 {
             seq += 1;
-            let record = super::super::human::tests::record(n);
+            let record = crate::domain::human::tests::record(n);
             let event = HumanEvent { company_id: 1, seq, recorded_at: record.occurred_at, record };
             let row_hash = event.hash(&prev);
             humans.push(StoredHuman { event, prev_hash: prev.clone(), row_hash: row_hash.clone() });
             prev = row_hash;
         }
         let cp = sign_checkpoint(&key(), 1, seq, &prev, Utc::now());
-        let v = verify(&rows, &humans, std::slice::from_ref(&cp), &key().verifying_key());
+        let v = verify(&rows, &humans, std::slice::from_ref(&cp), &());
         assert_eq!((v.breaks.clone(), v.rows_checked), (vec![], 4));
 
         let mut edited = humans.clone();
         edited[0].event.record.actor_email = "someone@else".into();
-        let v = verify(&rows, &edited, &[], &key().verifying_key());
+        let v = verify(&rows, &edited, &[], &());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!(
             (v.breaks[0].record_id.as_deref(), v.breaks[0].kind),
             (Some(humans[0].event.record.record_id.as_str()), BreakKind::ContentChanged)
         );
 
-        let v = verify(&rows, &humans[1..], &[], &key().verifying_key());
+        let v = verify(&rows, &humans[1..], &[], &());
         assert_eq!(v.breaks.len(), 1, "{:?}", v.breaks);
         assert_eq!(v.breaks[0].kind, BreakKind::RowMissing);
         assert!(v.breaks[0].detail.contains("chain positions 4 are missing before human record"), "{}", v.breaks[0].detail);
 
-        let v = verify(&rows, &humans[..1], &[cp], &key().verifying_key());
+        let v = verify(&rows, &humans[..1], &[cp], &());
         assert_eq!(v.breaks[0].kind, BreakKind::Truncated, "the newest record dropped is caught by the checkpoint");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod human;
 pub mod input;
 pub mod limits;

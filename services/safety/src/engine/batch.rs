@@ -21,7 +21,7 @@ use sea_orm::{DatabaseConnection, DbErr, TransactionTrait as _};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    plan::{Decision, Outcome, Plan, PlanInput, Request, plan},
+    plan::{Decision, Ids, Outcome, Plan, PlanInput, Request, plan},
     window::WindowState,
 };
 use crate::{
@@ -47,6 +47,9 @@ const MAX_BATCH: usize = 256;
 const MAX_INFLIGHT: usize = 100_000;
 /// Requests waiting per company before callers wait for room.
 const QUEUE_DEPTH: usize = 4096;
+/// Action ids reserved at once from PostgreSQL's sequence: one round trip
+/// for this many authorizations.
+const ID_BLOCK: usize = 256;
 /// The longest a batch waits for the callers it expects (see `drain`).
 const MAX_LINGER: Duration = Duration::from_millis(2);
 
@@ -66,6 +69,8 @@ pub struct Engine {
     outbox: kit::outbox::Outbox,
     metrics: SafetyMetrics,
     queues: Mutex<HashMap<i64, mpsc::Sender<Job>>>,
+    /// On PostgreSQL, action ids taken from the sequence and not used yet.
+    ids: Mutex<Vec<i64>>,
 }
 
 /// What a company's queue remembers between batches.
@@ -101,11 +106,12 @@ impl Engine {
         metrics: SafetyMetrics,
     ) -> Arc<Self> {
         let direct = FastPath::of(&db);
-        Arc::new(Self { db, direct, clock, defaults, outbox, metrics, queues: Mutex::default() })
+        Arc::new(Self { db, direct, clock, defaults, outbox, metrics, queues: Mutex::default(), ids: Mutex::default() })
     }
 
-    pub async fn authorize(self: &Arc<Self>, company_id: i64, action: NewAction) -> Result<Decision, Error> {
-        match self.submit(company_id, Request::Authorize(action)).await? {
+    /// Admits or blocks `action`; `caller` (`service:dispatch`) enters its hash.
+    pub async fn authorize(self: &Arc<Self>, company_id: i64, action: NewAction, caller: String) -> Result<Decision, Error> {
+        match self.submit(company_id, Request::Authorize(action, caller)).await? {
             Outcome::Decided(d) => Ok(d),
             Outcome::Failed(e) => Err(e),
             Outcome::Completed(_) => unreachable!("an authorization is answered with a decision"),
@@ -192,8 +198,28 @@ impl Engine {
         }
     }
 
+    /// `n` action ids from PostgreSQL's sequence, a block at a time.
+    async fn pg_ids(&self, n: usize) -> Result<Ids, DbErr> {
+        let take = |pool: &mut Vec<i64>| -> Option<Ids> { (pool.len() >= n).then(|| pool.drain(..n).collect()) };
+        if let Some(ids) = take(&mut self.ids.lock().expect("id pool lock")) {
+            return Ok(ids);
+        }
+        let fresh = store::actions::reserve_ids(&self.db, n.max(ID_BLOCK)).await?;
+        let mut pool = self.ids.lock().expect("id pool lock");
+        pool.extend(fresh);
+        Ok(take(&mut pool).expect("the pool was just filled"))
+    }
+
+    /// Ids a plan did not use go back to the pool (they were never inserted).
+    fn unused_ids(&self, ids: Ids) {
+        if self.direct.is_some() {
+            self.ids.lock().expect("id pool lock").extend(ids);
+        }
+    }
+
     async fn run_batch(&self, company_id: i64, requests: &[Request], cache: &mut Option<CompanyCache>) -> Result<BatchResult, DbErr> {
         let now = self.clock.now();
+        let authorizations = requests.iter().filter(|r| r.is_authorize()).count();
         // Taken out: if this batch fails, the next one starts from the database.
         let mut cached = cache.take();
         if let Some(conn) = &self.direct
@@ -203,7 +229,10 @@ impl Engine {
             c.window.prune(now);
             let (head_seq, head_hash) = (c.window.seq, c.window.hash.clone());
             let input = PlanInput { company_id, requests, limits: &limits, head_seq, head_hash: &head_hash, now, optimistic: true };
-            if let Some(plan) = plan(&input, &mut c.window, &mut c.inflight) {
+            let mut ids = self.pg_ids(authorizations).await?;
+            let planned = plan(&input, &mut c.window, &mut c.inflight, &mut ids);
+            self.unused_ids(ids);
+            if let Some(plan) = planned {
                 let swap = Swap {
                     company_id,
                     from_seq: head_seq,
@@ -267,7 +296,13 @@ impl Engine {
         }
         let input =
             PlanInput { company_id, requests, limits: &limits, head_seq: head.seq, head_hash: &head.head_hash, now, optimistic: false };
-        let plan = plan(&input, &mut window, &mut inflight).expect("a locked plan always completes");
+        let mut ids = if self.direct.is_some() {
+            self.pg_ids(authorizations).await?
+        } else {
+            store::actions::reserve_ids(&txn, authorizations).await?.into()
+        };
+        let plan = plan(&input, &mut window, &mut inflight, &mut ids).expect("a locked plan always completes");
+        self.unused_ids(ids);
         for (action_type, full, _) in &plan.blocks {
             log_block(company_id, action_type, full);
         }

@@ -3,14 +3,17 @@
 //! what the batch writes (rows to insert, completions, blocks, the new head)
 //! and what each caller is answered.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 
 use super::window::WindowState;
 use crate::{
     domain::{
-        chain::{AuthorizeEvent, CompleteEvent},
+        chain::{AuthorizeEvent, CompleteEvent, HASH_V2},
         input::{Completion, NewAction},
         limits::EffectiveLimits,
         windows::{Usage, consumed_windows, first_full},
@@ -32,8 +35,15 @@ pub enum Decision {
 
 /// One request of a batch.
 pub enum Request {
-    Authorize(NewAction),
+    /// An action, and the caller whose token asks for it (`service:dispatch`).
+    Authorize(NewAction, String),
     Complete(Completion),
+}
+
+impl Request {
+    pub fn is_authorize(&self) -> bool {
+        matches!(self, Self::Authorize(..))
+    }
 }
 
 /// How one request of a batch ended.
@@ -68,11 +78,20 @@ pub struct PlanInput<'a> {
     pub optimistic: bool,
 }
 
+/// The ids reserved for a batch's new rows (one per authorization it carries):
+/// a row's hash covers its id, so the id is known before the insert.
+pub type Ids = VecDeque<i64>;
+
 /// Decides every request of a batch in order, from the window and the in-flight
 /// actions (`rows`), chaining each event to the previous. With `optimistic`, gives up
 /// (None) on anything the locked path must decide from the database: a block
 /// (it needs "first of its window") or an action it does not know.
-pub fn plan(input: &PlanInput<'_>, window: &mut WindowState, rows: &mut HashMap<i64, autonomous_action::Model>) -> Option<Plan> {
+pub fn plan(
+    input: &PlanInput<'_>,
+    window: &mut WindowState,
+    rows: &mut HashMap<i64, autonomous_action::Model>,
+    ids: &mut Ids,
+) -> Option<Plan> {
     let PlanInput { company_id, requests, limits, head_seq, head_hash, now, optimistic } = *input;
     let mut p = Plan {
         outcomes: Vec::with_capacity(requests.len()),
@@ -85,7 +104,7 @@ pub fn plan(input: &PlanInput<'_>, window: &mut WindowState, rows: &mut HashMap<
     };
     for request in requests {
         match request {
-            Request::Authorize(a) => {
+            Request::Authorize(a, caller) => {
                 let usages = window.usages(limits, &a.action_type, now);
                 if let Some(full) = first_full(&usages) {
                     if optimistic {
@@ -96,10 +115,18 @@ pub fn plan(input: &PlanInput<'_>, window: &mut WindowState, rows: &mut HashMap<
                     p.outcomes.push(Some(Outcome::Decided(Decision::Blocked { usage: full.clone(), retry_after })));
                     continue;
                 }
+                let Some(action_id) = ids.pop_front() else {
+                    let missing = sea_orm::DbErr::Custom("no action id was reserved for an authorization".into());
+                    p.outcomes.push(Some(Outcome::Failed(Error::Storage(Arc::new(missing)))));
+                    continue;
+                };
                 p.seq += 1;
                 let event = AuthorizeEvent {
+                    version: HASH_V2,
                     company_id,
                     seq: p.seq,
+                    action_id,
+                    authorized_by: caller.clone(),
                     action: a.clone(),
                     created_at: now,
                     consumed_windows: consumed_windows(&usages),
@@ -124,18 +151,22 @@ pub fn plan(input: &PlanInput<'_>, window: &mut WindowState, rows: &mut HashMap<
                     continue;
                 }
                 p.seq += 1;
+                let status = if c.success { status::SUCCEEDED } else { status::FAILED };
                 let event = CompleteEvent {
+                    version: row.hash_version,
                     company_id,
                     seq: p.seq,
+                    action_id: row.id,
                     action_seq: row.chain_seq,
                     success: c.success,
+                    status: status.to_owned(),
                     error_message: c.error_message.clone(),
                     execution_time_ms: c.execution_time_ms,
                     completed_at: now,
                 };
                 let completion_hash = event.hash(&p.hash);
                 row.success = c.success;
-                row.status = if c.success { status::SUCCEEDED } else { status::FAILED }.to_owned();
+                row.status = status.to_owned();
                 row.error_message = c.error_message.clone();
                 row.execution_time_ms = c.execution_time_ms;
                 row.updated_at = now;

@@ -3,14 +3,20 @@
 //! locked batch's reads and writes (its inserts, its completions in one
 //! statement, the rows it needs).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, sea_query::Expr,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _, sea_query::Expr,
 };
 
-use super::entities::{autonomous_action, status};
-use crate::{domain::chain::AuthorizeEvent, error::Error};
+use super::{
+    entities::{autonomous_action, status},
+    heads,
+};
+use crate::{
+    domain::chain::{AuthorizeEvent, ReviewEvent},
+    error::Error,
+};
 
 /// Filters of the admin list.
 #[derive(Clone, Debug, Default)]
@@ -56,12 +62,14 @@ pub async fn list_actions(
     Ok((rows, total))
 }
 
-pub async fn get_action(db: &DatabaseConnection, company_id: i64, id: i64) -> Result<Option<autonomous_action::Model>, DbErr> {
+pub async fn get_action(db: &impl ConnectionTrait, company_id: i64, id: i64) -> Result<Option<autonomous_action::Model>, DbErr> {
     autonomous_action::Entity::find_by_id(id).filter(autonomous_action::Column::CompanyId.eq(company_id)).one(db).await
 }
 
-/// Marks an action reviewed, once: the update only applies to an unreviewed row,
-/// so two admins reviewing at once cannot overwrite each other.
+/// Marks an action reviewed, once, as an event of the company's chain: under
+/// the chain-head lock (so two admins reviewing at once are ordered, and the
+/// second is told who was first), the review's fields are hashed after the
+/// head, written to the row with their position and hash, and the head moves.
 pub async fn review(
     db: &DatabaseConnection,
     company_id: i64,
@@ -71,18 +79,60 @@ pub async fn review(
     now: DateTime<Utc>,
 ) -> Result<autonomous_action::Model, Error> {
     use autonomous_action::Column as C;
-    let res = autonomous_action::Entity::update_many()
+    let now = now.trunc_subsecs(6);
+    let txn = db.begin().await?;
+    let head = heads::lock(&txn, company_id, now, false).await?;
+    let row = get_action(&txn, company_id, id).await?.ok_or(Error::NotFound(id))?;
+    if row.reviewed_by_admin {
+        return Err(Error::AlreadyReviewed { id, by: row.reviewed_by, at: row.reviewed_at });
+    }
+    let event = ReviewEvent {
+        company_id,
+        seq: head.seq + 1,
+        action_id: id,
+        action_seq: row.chain_seq,
+        reviewed_by: reviewer.to_owned(),
+        reviewed_at: now,
+        notes: notes.to_owned(),
+    };
+    let hash = event.hash(&head.head_hash);
+    autonomous_action::Entity::update_many()
         .col_expr(C::ReviewedByAdmin, Expr::value(true))
         .col_expr(C::ReviewedAt, Expr::value(now))
         .col_expr(C::ReviewedBy, Expr::value(reviewer))
         .col_expr(C::AdminNotes, Expr::value(notes))
+        .col_expr(C::ReviewSeq, Expr::value(event.seq))
+        .col_expr(C::ReviewHash, Expr::value(hash.clone()))
         .filter(C::Id.eq(id))
         .filter(C::CompanyId.eq(company_id))
-        .filter(C::ReviewedByAdmin.eq(false))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    let row = get_action(db, company_id, id).await?.ok_or(Error::NotFound(id))?;
-    if res.rows_affected == 1 { Ok(row) } else { Err(Error::AlreadyReviewed { id, by: row.reviewed_by, at: row.reviewed_at }) }
+    heads::advance(&txn, company_id, event.seq, hash, now).await?;
+    let row = get_action(&txn, company_id, id).await?.ok_or(Error::NotFound(id))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Ids for `n` new rows, taken before the rows are hashed (a version 2 hash
+/// covers the row id). PostgreSQL: from the table's sequence, anywhere.
+/// SQLite: after the largest id, so only inside the write-locked transaction
+/// that inserts them.
+pub async fn reserve_ids(conn: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, DbErr> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let sql = "SELECT nextval(pg_get_serial_sequence('autonomous_action', 'id')) AS id FROM generate_series(1, $1)";
+        let rows = conn.query_all(Statement::from_sql_and_values(backend, sql, [(n as i64).into()])).await?;
+        return rows.iter().map(|r| r.try_get::<i64>("", "id")).collect();
+    }
+    let row = conn
+        .query_one(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) AS id FROM autonomous_action"))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no largest action id".into()))?;
+    let max: i64 = row.try_get("", "id")?;
+    Ok((1..=n as i64).map(|i| max + i).collect())
 }
 
 /// (action type, created_at) of a company's counted actions since `since`.
@@ -188,6 +238,7 @@ pub async fn complete(txn: &DatabaseTransaction, rows: &[autonomous_action::Mode
 pub fn new_row(e: &AuthorizeEvent, prev_hash: &str, row_hash: &str) -> autonomous_action::ActiveModel {
     let a = &e.action;
     autonomous_action::ActiveModel {
+        id: Set(e.action_id),
         company_id: Set(e.company_id),
         booking_id: Set(a.booking_id),
         driver_id: Set(a.driver_id),
@@ -213,6 +264,9 @@ pub fn new_row(e: &AuthorizeEvent, prev_hash: &str, row_hash: &str) -> autonomou
         row_hash: Set(row_hash.to_owned()),
         completion_seq: Set(None),
         completion_hash: Set(None),
-        ..Default::default()
+        hash_version: Set(e.version),
+        authorized_by: Set(Some(e.authorized_by.clone())),
+        review_seq: Set(None),
+        review_hash: Set(None),
     }
 }

@@ -54,6 +54,12 @@ pub mod autonomous_action {
         pub row_hash: String,
         pub completion_seq: Option<i64>,
         pub completion_hash: Option<String>,
+        /// 1 for rows written before m0006, 2 since (`domain::chain::HASH_V2`).
+        pub hash_version: i16,
+        /// The caller whose token authorised it (`service:dispatch`); None on version 1 rows.
+        pub authorized_by: Option<String>,
+        pub review_seq: Option<i64>,
+        pub review_hash: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -151,6 +157,9 @@ pub mod audit_checkpoint {
         pub signed_at: ChronoDateTimeUtc,
         pub public_key: String,
         pub signature: String,
+        pub version: i16,
+        pub checkpoint_seq: i64,
+        pub prev_signature: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

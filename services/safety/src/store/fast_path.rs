@@ -71,6 +71,7 @@ impl FastPath {
              WHERE company_id = $4 AND seq = $5 AND head_hash = $6 AND limits_version = $7 RETURNING company_id)",
         );
         let insert_columns = [
+            "id",
             "company_id",
             "booking_id",
             "driver_id",
@@ -96,6 +97,10 @@ impl FastPath {
             "row_hash",
             "completion_seq",
             "completion_hash",
+            "hash_version",
+            "authorized_by",
+            "review_seq",
+            "review_hash",
         ];
         if !plan.inserts.is_empty() {
             let mut tuples = Vec::with_capacity(plan.inserts.len());

@@ -113,9 +113,15 @@ pub async fn list(
     Ok((rows.into_iter().map(stored).collect(), total))
 }
 
-/// Every record of the company in chain order, for verification.
-pub async fn chain_of(db: &impl ConnectionTrait, company_id: i64) -> Result<Vec<StoredHuman>, DbErr> {
-    let rows = h::Entity::find().filter(h::Column::CompanyId.eq(company_id)).order_by_asc(h::Column::ChainSeq).all(db).await?;
+/// The company's records after chain position `after` (0: all), in chain
+/// order, for verification and the signer's re-walk.
+pub async fn since(db: &impl ConnectionTrait, company_id: i64, after: i64) -> Result<Vec<StoredHuman>, DbErr> {
+    let rows = h::Entity::find()
+        .filter(h::Column::CompanyId.eq(company_id))
+        .filter(h::Column::ChainSeq.gt(after))
+        .order_by_asc(h::Column::ChainSeq)
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(stored).collect())
 }
 

@@ -1,5 +1,6 @@
-//! Tamper evidence: a changed byte in any column under the hash, a deleted row,
-//! and dropped newest rows are each found and named by `VerifyAuditChain`.
+//! Tamper evidence: a changed byte in any column under the hash (the id, the
+//! status, the caller and the review included), a deleted row, and dropped
+//! newest rows are each found and named by `VerifyAuditChain`.
 
 use chrono::Duration;
 use kit::{clock::Clock as _, testing::backends};
@@ -29,8 +30,9 @@ async fn an_untouched_trail_is_intact_with_its_checkpoint() {
             completed(&s, 1).await;
         }
         let db = s.connection().await;
-        assert_eq!(atmr_safety::checkpoint_all(&db, &s.cfg.signing_key, s.clock.now()).await.unwrap(), 1);
-        assert_eq!(atmr_safety::checkpoint_all(&db, &s.cfg.signing_key, s.clock.now()).await.unwrap(), 0, "nothing new to sign");
+        let signer = atmr_safety::Checkpointer::new(db, &s.cfg).unwrap();
+        assert_eq!(signer.run_once(s.clock.now()).await.unwrap().signed, 1);
+        assert_eq!(signer.run_once(s.clock.now()).await.unwrap(), atmr_safety::Round::default(), "nothing new to sign");
         let v = s.verify(1).await;
         assert!(v.intact, "{backend:?}: {:?}", v.breaks);
         assert_eq!((v.rows_checked, v.checkpoints_checked), (3, 1));
@@ -54,6 +56,11 @@ async fn a_changed_byte_in_any_hashed_column_names_the_row() {
         "expected_improvement_minutes = expected_improvement_minutes + 1".to_owned(),
         "execution_time_ms = execution_time_ms + 1".to_owned(),
         "success = NOT success".to_owned(),
+        "status = 'succeeded'".to_owned(),
+        flip_text("authorized_by"),
+        "id = id + 1000".to_owned(),
+        "reviewed_by_admin = true".to_owned(),
+        "admin_notes = 'nothing to see'".to_owned(),
         "company_id = company_id".to_owned() + ", chain_seq = chain_seq + 100",
     ];
     for backend in backends() {
@@ -66,19 +73,24 @@ async fn a_changed_byte_in_any_hashed_column_names_the_row() {
             exec(&s, &format!("UPDATE autonomous_action SET {set} WHERE id = {victim}")).await;
             let v = s.verify(company).await;
             assert!(!v.intact, "{backend:?}: `{set}` went unnoticed");
-            assert!(v.breaks.iter().any(|b| b.action_id == victim || b.action_id == victim + 1), "{backend:?}: `{set}`: {:?}", v.breaks);
+            let named = |b: &atmr_proto::safety::v1::ChainBreak| [victim, victim + 1, victim + 1000].contains(&b.action_id);
+            assert!(v.breaks.iter().any(named), "{backend:?}: `{set}`: {:?}", v.breaks);
         }
     }
 }
 
 #[tokio::test]
-async fn review_fields_are_outside_the_hash() {
+async fn a_review_is_a_link_of_the_chain_and_its_fields_are_under_the_hash() {
     for backend in backends() {
         let s = start(backend, LIMITS).await;
         let id = completed(&s, 1).await;
         let req = atmr_proto::safety::v1::ReviewActionRequest { action_id: id, notes: "fine".into() };
         s.client.clone().review_action(kit::grpc::request(req, &s.admin_token(1))).await.unwrap();
+        completed(&s, 1).await;
         assert!(s.verify(1).await.intact, "{backend:?}");
+        exec(&s, &format!("UPDATE autonomous_action SET admin_notes = 'nothing to see' WHERE id = {id}")).await;
+        let v = s.verify(1).await;
+        assert_eq!(v.breaks.iter().map(|b| (b.action_id, b.kind.as_str())).collect::<Vec<_>>(), [(id, "content_changed")], "{backend:?}");
     }
 }
 
@@ -103,7 +115,7 @@ async fn dropping_the_newest_rows_is_caught_by_the_signed_checkpoint() {
             completed(&s, 1).await;
         }
         let db = s.connection().await;
-        atmr_safety::checkpoint_all(&db, &s.cfg.signing_key, s.clock.now()).await.unwrap();
+        atmr_safety::Checkpointer::new(db.clone(), &s.cfg).unwrap().run_once(s.clock.now()).await.unwrap();
         // Drop the two newest actions and rewind the head, as someone hiding them would.
         db.execute_unprepared("DELETE FROM autonomous_action WHERE company_id = 1 AND chain_seq > 4").await.unwrap();
         db.execute_unprepared(

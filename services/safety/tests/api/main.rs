@@ -1,7 +1,7 @@
 //! The safety service over real gRPC, on SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL. The source's 18 named tests are ported one for one (`model`,
 //! `limits`, `integration`, `logging`); the rest cover concurrency, tamper
-//! evidence, review, bad input, notifications and their outbox, and the
+//! evidence (the five rewrites of `tampering`), review, bad input, notifications and their outbox, and the
 //! human audit records in the same chain.
 
 mod audit_chain;
@@ -14,3 +14,4 @@ mod logging;
 mod model;
 mod outbox;
 mod review;
+mod tampering;
