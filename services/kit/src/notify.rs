@@ -148,9 +148,16 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    /// A sender to notify at `url` (connected on first use), each call bounded by `timeout`.
-    pub(crate) fn connect(url: &str, timeout: Duration, keys: Arc<TokenKeys>, component: &'static str) -> anyhow::Result<Self> {
-        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout)?), keys, component })
+    /// A sender to notify at `url` (connected on first use, over `tls` for an
+    /// `https://` URL), each call bounded by `timeout`.
+    pub(crate) fn connect(
+        url: &str,
+        timeout: Duration,
+        tls: &crate::tls::TlsConfig,
+        keys: Arc<TokenKeys>,
+        component: &'static str,
+    ) -> anyhow::Result<Self> {
+        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout, tls)?), keys, component })
     }
 
     /// Hands `notice` of `company_id` to notify; Ok once notify has stored it

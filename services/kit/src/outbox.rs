@@ -148,6 +148,8 @@ pub struct RelaySetup<'a> {
     pub config: OutboxConfig,
     /// Where notify answers (`NOTIFY_URL`).
     pub notify_url: &'a str,
+    /// How to reach it over TLS, when configured.
+    pub tls: &'a crate::tls::TlsConfig,
     pub keys: Arc<TokenKeys>,
     /// The component's registry, for the outbox's metrics.
     pub registry: &'a Registry,
@@ -160,7 +162,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<Outbox> {
     let outbox = Outbox::of(setup.component);
     let relay = Relay {
         outbox: outbox.clone(),
-        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.keys, setup.component.name())?,
+        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.tls, setup.keys, setup.component.name())?,
         metrics: OutboxMetrics::register(setup.registry)?,
         db: setup.db,
         clock: setup.clock,

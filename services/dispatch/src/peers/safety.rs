@@ -22,9 +22,10 @@ pub struct Safety {
 }
 
 impl Safety {
-    /// A client of the safety service at `url`; nothing is dialled until the first call.
-    pub fn connect(url: &str, request_timeout: Duration, keys: Arc<TokenKeys>) -> anyhow::Result<Self> {
-        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout)?), keys })
+    /// A client of the safety service at `url` (over `tls` for an `https://`
+    /// URL); nothing is dialled until the first call.
+    pub fn connect(url: &str, request_timeout: Duration, tls: &kit::tls::TlsConfig, keys: Arc<TokenKeys>) -> anyhow::Result<Self> {
+        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout, tls)?), keys })
     }
 
     fn request<T>(&self, company_id: i64, message: T) -> tonic::Request<T> {
