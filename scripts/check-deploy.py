@@ -3,8 +3,12 @@
 engine (CI runs it; so can anyone before a deploy):
 
 - docker-compose.yml against the Compose specification's JSON schema, plus what
-  a schema cannot say: secrets only from .env, documented in .env.example; a
-  health check on every component; mounted files that exist.
+  a schema cannot say: secrets only from .env and deploy/keys, documented in
+  .env.example; a health check on every component; mounted files that exist.
+- Least privilege, in compose and in the rendered Kubernetes manifests: each
+  component reads only its own secrets (its own private key; the user-token key
+  the gateway alone, the audit key safety alone), public keys for the rest, and
+  connects to its own database as its own role; ATMR_JWT_SECRET is gone.
 - deploy/k8s: both overlays rendered with kustomize and validated against the
   Kubernetes JSON schemas (kubernetes-validate, strict), plus the rules of the
   deploy issue: three probes per Deployment, requests and limits, a PDB each,
@@ -36,6 +40,12 @@ K8S_VERSION = "1.32"
 # (the last Python release); fetched from PyPI with pip once and cached.
 CACHE = Path.home() / ".cache" / "atmr-check-deploy"
 COMPONENTS = ["gateway", "dispatch", "safety", "bugs", "notify"]
+# Made by `atmr keys generate --dir deploy/keys` before the first start; never committed.
+GENERATED = {"./deploy/keys"}
+# Private key files a component may hold, beyond its own `<component>.key.pem`.
+EXTRA_PRIVATE = {"gateway": {"user-token.key.pem"}, "safety": {"safety-audit.key"}}
+# Variables that carry a key only one component may have.
+ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety"}
 
 failures = []
 
@@ -127,7 +137,9 @@ def check_compose():
     for name, svc in services.items():
         for key, value in (svc.get("environment") or {}).items():
             secret = re.search(r"PASSWORD|SECRET|SIGNING_KEY|TOKEN", key)
-            if secret and isinstance(value, str) and value and "${" not in value:
+            # A file path under /run/secrets names a compose secret, not a value.
+            secret_file = key.endswith("_FILE") and isinstance(value, str) and value.startswith("/run/secrets/")
+            if secret and not secret_file and isinstance(value, str) and value and "${" not in value:
                 fail(f"{name}: {key} has a literal value; secrets come from .env")
             if isinstance(value, str) and re.search(r"://[^:/]+:[^@$]+@", value):
                 fail(f"{name}: {key} embeds a literal password")
@@ -136,7 +148,7 @@ def check_compose():
                 fail(f"{name} depends on unknown service {dep}")
         for volume in svc.get("volumes") or []:
             source = volume.split(":", 1)[0]
-            if source.startswith("./") and not (ROOT / source).exists():
+            if source.startswith("./") and source not in GENERATED and not (ROOT / source).exists():
                 fail(f"{name} mounts {source}, which does not exist")
     for component in COMPONENTS:
         svc = services.get(component)
@@ -148,12 +160,81 @@ def check_compose():
         if "healthcheck" not in svc:
             fail(f"{component} has no health check")
         deps = svc.get("depends_on") or {}
-        if deps.get("migrate", {}).get("condition") != "service_completed_successfully":
-            fail(f"{component} does not wait for the migrations")
+        if deps.get(f"migrate-{component}", {}).get("condition") != "service_completed_successfully":
+            fail(f"{component} does not wait for its migrations (migrate-{component})")
     redis = " ".join(services["redis"]["command"])
     if "--appendonly yes" not in redis or "--maxmemory" not in redis:
         fail("redis must be append-only with a memory limit")
     ok(f"{len(services)} services: components health-checked, started after migrate")
+    check_compose_least_privilege(doc)
+
+
+def private_key_file(name):
+    """A private key by its file name (`*.key.pem`, `*.key`), or None."""
+    base = name.rsplit("/", 1)[-1]
+    return base if base.endswith((".key.pem", ".key")) else None
+
+
+def allowed_private(component):
+    return {f"{component}.key.pem"} | EXTRA_PRIVATE.get(component, set())
+
+
+def check_database_url(where, component, var, url):
+    """`<C>_DATABASE_URL` for `component` only, as its own role, to its own database."""
+    owner = var[: -len("_DATABASE_URL")].lower()
+    if owner != component:
+        fail(f"{where}: {var} is {owner}'s database; {component} may have its own only")
+        return
+    m = re.match(r"postgres(?:ql)?://([^:@/]+)(?::[^@]*)?@[^/]+/([^?]+)", url or "")
+    if not m:
+        fail(f"{where}: {var} is not a postgres:// URL with a user: {url!r}")
+        return
+    user, database = m.groups()
+    if user != f"atmr_{component}" or database != f"atmr_{component}":
+        fail(f"{where}: {var} connects as {user} to {database}; expected atmr_{component} to atmr_{component}")
+
+
+def check_compose_least_privilege(doc):
+    services = doc["services"]
+    secrets = {name: spec.get("file", "") for name, spec in (doc.get("secrets") or {}).items()}
+    configs = {name: spec.get("file", "") for name, spec in (doc.get("configs") or {}).items()}
+    for name, spec in configs.items():
+        if private_key_file(spec) or not spec.endswith(".pub.pem"):
+            fail(f"compose config {name} is {spec}: configs are for public keys (*.pub.pem) only")
+    checked = 0
+    for name, svc in services.items():
+        component = next((c for c in COMPONENTS if name in (c, f"migrate-{c}")), None)
+        env = svc.get("environment") or {}
+        text = json.dumps(svc)
+        if "ATMR_JWT_SECRET" in text:
+            fail(f"{name}: ATMR_JWT_SECRET is gone; each component has its own key")
+        if component is None:
+            continue
+        checked += 1
+        for ref in svc.get("secrets") or []:
+            source = ref if isinstance(ref, str) else ref.get("source")
+            file = private_key_file(secrets.get(source, source)) or source
+            if file not in allowed_private(component):
+                fail(f"{name}: mounts the secret {source} ({secrets.get(source)}), which is not {component}'s")
+        for ref in svc.get("configs") or []:
+            source = ref if isinstance(ref, str) else ref.get("source")
+            if private_key_file(configs.get(source, "")):
+                fail(f"{name}: config {source} is a private key")
+        for volume in svc.get("volumes") or []:
+            if volume.split(":", 1)[0].rstrip("/") in GENERATED:
+                fail(f"{name}: mounts the whole key directory; mount its own key as a secret")
+        for var, value in env.items():
+            value = str(value)
+            if var.endswith("_DATABASE_URL"):
+                check_database_url(name, component, var, value)
+            if ONLY.get(var, component) != component:
+                fail(f"{name}: {var} belongs to {ONLY[var]} alone")
+            if var == "ATMR_COMPONENT_KEY_FILE" and not value.endswith(f"/{component}.key.pem"):
+                fail(f"{name}: ATMR_COMPONENT_KEY_FILE is {value}, not {component}'s key")
+            for other in COMPONENTS:
+                if other != component and f"${{{other.upper()}_DB_PASSWORD" in value:
+                    fail(f"{name}: {var} reads {other}'s database password")
+    ok(f"least privilege: {checked} component and migration services see only their own keys and database role")
 
 
 # ------------------------------------------------------------- kubernetes ---
@@ -233,7 +314,91 @@ def check_overlay(name):
         fail(f"{name}: a Secret is rendered; secrets are created out of band")
     if "default-deny-ingress" not in by_kind.get("NetworkPolicy", {}):
         fail(f"{name}: no default-deny NetworkPolicy")
+    check_kubernetes_least_privilege(name, by_kind)
     ok(f"overlay {name}: {len(docs)} objects; probes, resources, PDBs, HPAs, policies, grace periods")
+
+
+def pod_secret_reads(pod):
+    """(secret name, key or None for the whole secret, where) for every read of a Secret in `pod`."""
+    reads = []
+    for volume in pod.get("volumes") or []:
+        sources = [volume] + [s for s in (volume.get("projected") or {}).get("sources") or []]
+        for source in sources:
+            secret = source.get("secret")
+            if secret:
+                name = secret.get("secretName") or secret.get("name")
+                items = secret.get("items")
+                reads += [(name, i["key"], f"volume {volume['name']}") for i in items] if items else [(name, None, f"volume {volume['name']}")]
+    for c in (pod.get("initContainers") or []) + pod["containers"]:
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            if ref:
+                reads.append((ref["name"], ref["key"], f"{c['name']}: {e['name']}"))
+        for e in c.get("envFrom") or []:
+            if "secretRef" in e:
+                reads.append((e["secretRef"]["name"], None, f"{c['name']}: envFrom"))
+    return reads
+
+
+def check_container_env(where, component, container):
+    for e in container.get("env") or []:
+        var, value = e["name"], e.get("value")
+        if var == "ATMR_JWT_SECRET":
+            fail(f"{where}: ATMR_JWT_SECRET is gone; each component has its own key")
+        if var.endswith("_DATABASE_URL"):
+            check_database_url(where, component, var, value)
+        if ONLY.get(var, component) != component:
+            fail(f"{where}: {var} belongs to {ONLY[var]} alone")
+        if var == "ATMR_COMPONENT_KEY_FILE" and not (value or "").endswith(f"/{component}.key.pem"):
+            fail(f"{where}: ATMR_COMPONENT_KEY_FILE is {value}, not {component}'s key")
+
+
+def check_kubernetes_least_privilege(overlay, by_kind):
+    """Each Deployment reads its own Secret only, mounts only its own private key
+    files and the public keys, and connects as its own database role; the
+    migration Job's containers likewise, its init container (the database
+    administrator) no private key."""
+    for name, cm in by_kind.get("ConfigMap", {}).items():
+        if "ATMR_JWT_SECRET" in (cm.get("data") or {}):
+            fail(f"{overlay}: ConfigMap {name} sets ATMR_JWT_SECRET, which is gone")
+    for component in COMPONENTS:
+        dep = by_kind.get("Deployment", {}).get(component)
+        if dep is None:
+            continue
+        pod = dep["spec"]["template"]["spec"]
+        where = f"{overlay}/{component}"
+        for secret, key, at in pod_secret_reads(pod):
+            if secret != f"atmr-{component}" and secret != f"atmr-{component}-tls":
+                fail(f"{where}: {at} reads the Secret {secret}; {component} may read atmr-{component} only")
+            elif key is None and secret == f"atmr-{component}":
+                fail(f"{where}: {at} takes the whole Secret {secret}; name the keys it needs")
+            elif key and private_key_file(key) and key not in allowed_private(component):
+                fail(f"{where}: {at} reads {key}, which is not {component}'s")
+        for volume in pod.get("volumes") or []:
+            for item in (volume.get("configMap") or {}).get("items") or []:
+                if private_key_file(item["key"]):
+                    fail(f"{where}: volume {volume['name']} takes a private key from a ConfigMap")
+        for c in (pod.get("initContainers") or []) + pod["containers"]:
+            check_container_env(f"{where}/{c['name']}", component, c)
+    for job_name, job in by_kind.get("Job", {}).items():
+        pod = job["spec"]["template"]["spec"]
+        for secret, key, at in pod_secret_reads(pod):
+            if key and private_key_file(key):
+                fail(f"{overlay}/job {job_name}: {at} reads the private key {key}")
+            if key is None:
+                fail(f"{overlay}/job {job_name}: {at} takes the whole Secret {secret}; name the keys it needs")
+        for c in pod["containers"]:
+            m = re.fullmatch(r"migrate-([a-z]+)", c["name"])
+            if not m or m.group(1) not in COMPONENTS:
+                fail(f"{overlay}/job {job_name}: container {c['name']} is not one component's migration")
+                continue
+            component = m.group(1)
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref and ref["name"] != f"atmr-{component}":
+                    fail(f"{overlay}/job {job_name}/{c['name']}: reads the Secret {ref['name']}")
+            check_container_env(f"{overlay}/job {job_name}/{c['name']}", component, c)
+    ok(f"overlay {overlay}: least privilege: each pod reads only its own Secret, keys and database role")
 
 
 def check_kubernetes():
@@ -242,10 +407,25 @@ def check_kubernetes():
         check_overlay(overlay)
     if kubernetes_validate(ROOT / "deploy" / "k8s" / "secret.template.yaml"):
         ok("secret.template.yaml valid")
-    template = yaml.safe_load((ROOT / "deploy" / "k8s" / "secret.template.yaml").read_text())
-    filled = [k for k, v in template["stringData"].items() if v]
-    if filled:
-        fail(f"secret.template.yaml has values for {filled}: it must hold none")
+    templates = [d for d in yaml.safe_load_all((ROOT / "deploy" / "k8s" / "secret.template.yaml").read_text()) if d]
+    for template in templates:
+        name = template["metadata"]["name"]
+        filled = [k for k, v in template["stringData"].items() if v]
+        if filled:
+            fail(f"secret.template.yaml: {name} has values for {filled}: it must hold none")
+        if "ATMR_JWT_SECRET" in template["stringData"]:
+            fail(f"secret.template.yaml: {name} holds ATMR_JWT_SECRET, which is gone")
+        owner = next((c for c in COMPONENTS if name == f"atmr-{c}"), None)
+        for key in template["stringData"]:
+            if private_key_file(key) and (owner is None or key not in allowed_private(owner)):
+                fail(f"secret.template.yaml: {name} holds {key}, which is not {owner or 'its reader'}'s")
+    for component in COMPONENTS:
+        if not any(t["metadata"]["name"] == f"atmr-{component}" for t in templates):
+            fail(f"secret.template.yaml: no Secret atmr-{component}")
+    ok(f"secret.template.yaml: {len(templates)} Secrets, one per component, each with its own keys only")
+    canonical = (ROOT / "deploy" / "postgres" / "component-role.sql").read_text()
+    if (ROOT / "deploy" / "k8s" / "base" / "component-role.sql").read_text() != canonical:
+        fail("deploy/k8s/base/component-role.sql differs from deploy/postgres/component-role.sql")
 
 
 # ---------------------------------------------------------- observability ---

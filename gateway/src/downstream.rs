@@ -214,7 +214,7 @@ mod tests {
             prometheus::IntGaugeVec::new(prometheus::Opts::new("gateway_circuit_breaker_state", "state"), &["service"]).unwrap(),
         );
         gauge.track(&["bugs"], breaker.clone());
-        let channel = kit::grpc::lazy_channel(url, Duration::from_secs(60)).unwrap();
+        let channel = kit::grpc::lazy_channel(url, Duration::from_secs(60), &kit::tls::TlsConfig::default()).unwrap();
         (Guarded::new(channel, "bugs", breaker), ticker, gauge)
     }
 

@@ -102,6 +102,7 @@ pub async fn start(cfg: &Config, admin: TcpListener, life: &Lifecycle) -> anyhow
         clock: kit::clock::system(),
         config: svc.outbox.clone(),
         safety_url: &svc.peers.safety,
+        tls: &svc.tls,
         signer: runtime.identity.signer.clone(),
         registry: &runtime.metrics.registry,
         life: life.clone(),

@@ -28,7 +28,7 @@ pub(crate) fn checks(svc: &ServiceConfig, mut health: HealthState) -> anyhow::Re
         });
     }
     for component in Component::SERVICES {
-        let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2))?;
+        let channel = kit::grpc::lazy_channel(svc.peers.url(component), Duration::from_secs(2), &svc.tls)?;
         health = health.with_check(component.name(), move || {
             let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
             async move {

@@ -105,7 +105,7 @@ impl AppState {
         metrics.registry.register(Box::new(breaker_state.clone()))?;
         let breakers = kit::breaker::BreakerConfig { failures: cfg.breaker_failures, cooldown: cfg.breaker_cooldown };
         let guard = |service: &'static str, url: &str, timeout: Duration| -> anyhow::Result<Guarded> {
-            let channel = kit::grpc::lazy_channel(url, timeout)?;
+            let channel = kit::grpc::lazy_channel(url, timeout, &svc.tls)?;
             let breaker = kit::breaker::Breaker::new(service, breakers);
             breaker_state.track(&[service], breaker.clone());
             Ok(Guarded::new(channel, service, breaker))

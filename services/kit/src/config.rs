@@ -192,6 +192,12 @@ pub struct ServiceConfig {
     pub peers: Peers,
     /// The notice outbox's relay, in the services that raise alerts.
     pub outbox: crate::outbox::OutboxConfig,
+    /// TLS on the gRPC port and towards peers (`ATMR_TLS_*`); plaintext when unset.
+    pub tls: crate::tls::TlsConfig,
+    /// Whether the gRPC port answers reflection (`ATMR_GRPC_REFLECTION`): a
+    /// map of every RPC is a convenience for development, and off by default
+    /// in production.
+    pub grpc_reflection: bool,
 }
 
 /// Bounds on what one server accepts.
@@ -330,7 +336,8 @@ impl ServiceConfig {
     /// (else `DATABASE_URL`, else a SQLite file under `ATMR_DATA_DIR`), `ATMR_MIGRATE`,
     /// `REDIS_URL`, the identity's (see [`IdentityConfig`]), `OTEL_EXPORTER_OTLP_ENDPOINT`,
     /// `ATMR_REQUEST_TIMEOUT_MS`, `ATMR_CONCURRENCY_LIMIT`, `ATMR_MAX_MESSAGE_BYTES`,
-    /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`, `ATMR_OUTBOX_*`.
+    /// `ATMR_PRE_STOP_DELAY_MS`, `ATMR_DRAIN_DEADLINE_MS`, `<PEER>_URL`, `ATMR_OUTBOX_*`,
+    /// `ATMR_TLS_*` ([`crate::tls::TlsConfig::from_env`]), `ATMR_GRPC_REFLECTION`.
     pub fn from_env(component: Component, env: &Env) -> Result<Self, ConfigError> {
         let prefix = component.env_prefix();
         let deployment = match env.get("ATMR_ENV").unwrap_or("development") {
@@ -372,11 +379,19 @@ impl ServiceConfig {
             pre_stop_delay: env.millis_in("ATMR_PRE_STOP_DELAY_MS", Duration::ZERO, 0..=60_000)?,
             drain_deadline: env.millis_in("ATMR_DRAIN_DEADLINE_MS", Duration::from_secs(10), 0..=300_000)?,
         };
+        let tls = crate::tls::TlsConfig::from_env(env)?;
+        // With a CA to trust, every peer is called over TLS: a plaintext URL left
+        // over from before would silently skip it, so it is refused.
+        let scheme = if tls.peers_use_tls() { "https" } else { "http" };
         let peer = |c: Component| -> Result<String, ConfigError> {
             let var = format!("{}_URL", c.env_prefix());
-            let url = env.get(&var).map(str::to_owned).unwrap_or_else(|| format!("http://127.0.0.1:{}", c.default_port()));
-            if url.starts_with("http://") || url.starts_with("https://") {
+            let url = env.get(&var).map(str::to_owned).unwrap_or_else(|| format!("{scheme}://127.0.0.1:{}", c.default_port()));
+            if url.starts_with(&format!("{scheme}://")) {
                 Ok(url)
+            } else if tls.peers_use_tls() {
+                Err(ConfigError::new(&var, &url, "an https:// URL, since ATMR_TLS_CA_FILE is set"))
+            } else if url.starts_with("https://") {
+                Err(ConfigError::new(&var, &url, "an http:// URL, or ATMR_TLS_CA_FILE set to the CA that signs the peers' certificates"))
             } else {
                 Err(ConfigError::new(&var, &url, "an http:// or https:// URL"))
             }
@@ -401,6 +416,8 @@ impl ServiceConfig {
                 gateway: peer(Component::Gateway)?,
             },
             outbox: crate::outbox::OutboxConfig::from_env(env)?,
+            tls,
+            grpc_reflection: env.bool_or("ATMR_GRPC_REFLECTION", deployment == Deployment::Development)?,
         })
     }
 }
@@ -468,6 +485,43 @@ mod tests {
         let err =
             ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_ENV", "production"), ("ATMR_REVOCATION_FEED", "off")])).unwrap_err();
         assert_eq!(err.var, "ATMR_REVOCATION_FEED");
+    }
+
+    #[test]
+    fn reflection_is_off_in_production_unless_asked_for() {
+        let prod = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![("ATMR_ENV", "production")];
+            pairs.extend_from_slice(extra);
+            ServiceConfig::from_env(Component::Bugs, &env(&pairs)).unwrap().grpc_reflection
+        };
+        assert!(!prod(&[]));
+        assert!(prod(&[("ATMR_GRPC_REFLECTION", "on")]));
+        assert!(ServiceConfig::from_env(Component::Bugs, &Env::default()).unwrap().grpc_reflection);
+        assert!(!ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_GRPC_REFLECTION", "off")])).unwrap().grpc_reflection);
+        let err = ServiceConfig::from_env(Component::Bugs, &env(&[("ATMR_GRPC_REFLECTION", "sometimes")])).unwrap_err();
+        assert_eq!(err.var, "ATMR_GRPC_REFLECTION");
+    }
+
+    #[test]
+    fn with_a_ca_peers_are_https_and_a_plaintext_peer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let ca_file = ca_file.display().to_string();
+
+        let cfg = ServiceConfig::from_env(Component::Dispatch, &env(&[("ATMR_TLS_CA_FILE", &ca_file)])).unwrap();
+        assert_eq!(cfg.peers.safety, "https://127.0.0.1:50052");
+        let err =
+            ServiceConfig::from_env(Component::Dispatch, &env(&[("ATMR_TLS_CA_FILE", &ca_file), ("SAFETY_URL", "http://safety:50052")]))
+                .unwrap_err();
+        assert_eq!(err.var, "SAFETY_URL");
+        assert!(err.to_string().contains("https://"), "{err}");
+        // Without a CA an https peer could not be verified.
+        let err = ServiceConfig::from_env(Component::Dispatch, &env(&[("SAFETY_URL", "https://safety:50052")])).unwrap_err();
+        assert_eq!(err.var, "SAFETY_URL");
+        assert!(err.to_string().contains("ATMR_TLS_CA_FILE"), "{err}");
     }
 
     #[test]

@@ -5,16 +5,27 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
+use crate::tls::TlsConfig;
+
 /// A channel to `url` that connects on first use and reconnects by itself, so
-/// components can start in any order.
-pub fn lazy_channel(url: &str, request_timeout: Duration) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
+/// components can start in any order. An `https://` peer is called over TLS
+/// with `tls`'s CA (and this component's certificate, for servers that
+/// require one); it is an error without a CA, rather than a fall back to the
+/// system's roots, which would trust any public certificate for the peer's name.
+pub fn lazy_channel(url: &str, request_timeout: Duration, tls: &TlsConfig) -> anyhow::Result<Channel> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())?
         .connect_timeout(Duration::from_secs(2))
         .timeout(request_timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+        .keep_alive_while_idle(true);
+    if url.starts_with("https://") {
+        let Some(client) = tls.client() else {
+            anyhow::bail!("{url}: an https:// peer needs ATMR_TLS_CA_FILE, the CA that signs the peers' certificates");
+        };
+        endpoint = endpoint.tls_config(client).map_err(|e| anyhow::anyhow!("{url}: TLS from ATMR_TLS_* unusable: {e}"))?;
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 /// The metadata that carries the client's address from the gateway to

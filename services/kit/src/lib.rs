@@ -3,7 +3,7 @@
 //! connections, one runtime that starts and drains every component (a gRPC
 //! service with health and reflection, or the gateway's HTTP router:
 //! `service`), the admin HTTP server (probes and `/metrics`), bearer-token
-//! verification and the shutdown life cycle. Every component is assembled with
+//! verification, TLS on the gRPC ports and the shutdown life cycle. Every component is assembled with
 //! it the same way, so the all-in-one and the split deployments take one code
 //! path.
 
@@ -31,6 +31,7 @@ pub mod stored;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod tls;
 
 pub use config::{Component, ConfigError, Env, ServiceConfig};
 pub use lifecycle::{Lifecycle, Listeners};

@@ -147,9 +147,10 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    /// A sender to notify at `url` (connected on first use), each call bounded by `timeout`.
-    pub(crate) fn connect(url: &str, timeout: Duration, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
-        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout)?), signer })
+    /// A sender to notify at `url` (connected on first use, over `tls` for an
+    /// `https://` URL), each call bounded by `timeout`.
+    pub(crate) fn connect(url: &str, timeout: Duration, tls: &crate::tls::TlsConfig, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
+        Ok(Self { client: NotifyServiceClient::new(crate::grpc::lazy_channel(url, timeout, tls)?), signer })
     }
 
     /// Hands `notice` of `company_id` to notify; Ok once notify has stored it

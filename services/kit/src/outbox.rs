@@ -148,6 +148,8 @@ pub struct RelaySetup<'a> {
     pub config: OutboxConfig,
     /// Where notify answers (`NOTIFY_URL`).
     pub notify_url: &'a str,
+    /// How to reach it over TLS, when configured.
+    pub tls: &'a crate::tls::TlsConfig,
     /// Signs the hand-overs to notify as this component.
     pub signer: Arc<ComponentSigner>,
     /// The component's registry, for the outbox's metrics.
@@ -161,7 +163,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<Outbox> {
     let outbox = Outbox::of(setup.component);
     let relay = Relay {
         outbox: outbox.clone(),
-        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.signer)?,
+        sender: Sender::connect(setup.notify_url, setup.config.lease / 2, setup.tls, setup.signer)?,
         metrics: OutboxMetrics::register(setup.registry)?,
         db: setup.db,
         clock: setup.clock,

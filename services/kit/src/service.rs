@@ -8,7 +8,8 @@
 //! 2. The component builds its gRPC services, or its HTTP router.
 //! 3. [`ServiceRuntime::serve`] (gRPC): put every path but health behind the
 //!    [`AuthLayer`](crate::auth::AuthLayer) with the service's call table,
-//!    register health and reflection, start
+//!    register health and (unless turned off) reflection, speak TLS when a
+//!    certificate is configured, start
 //!    NOT_SERVING, flip to SERVING once the dependencies answer, and on shutdown
 //!    go NOT_SERVING, wait the pre-stop delay, then drain under the deadline.
 //!    [`ServiceRuntime::serve_http`] (an axum router): report readiness while
@@ -112,6 +113,7 @@ impl ServiceRuntime {
             clock,
             config: self.cfg.outbox.clone(),
             notify_url: &self.cfg.peers.notify,
+            tls: &self.cfg.tls,
             signer: self.identity.signer.clone(),
             registry: &self.metrics.registry,
             life: life.clone(),
@@ -131,6 +133,7 @@ impl ServiceRuntime {
             clock,
             config: self.cfg.outbox.clone(),
             safety_url: &self.cfg.peers.safety,
+            tls: &self.cfg.tls,
             signer: self.identity.signer.clone(),
             registry: &self.metrics.registry,
             life: life.clone(),
@@ -138,7 +141,9 @@ impl ServiceRuntime {
         Ok(outbox)
     }
 
-    /// Serves `routes` (plus health and reflection) on `listener` until `life` stops.
+    /// Serves `routes` (plus health, and reflection unless `ATMR_GRPC_REFLECTION`
+    /// is off) on `listener` until `life` stops, over TLS when `ATMR_TLS_CERT_FILE`
+    /// is set (demanding a client certificate under `ATMR_TLS_CLIENT_AUTH=required`).
     /// `service_names` are the fully-qualified names reported by `grpc.health.v1`;
     /// `calls` lists the RPCs other components may call (every other call needs
     /// a person's token).
@@ -155,15 +160,20 @@ impl ServiceRuntime {
         let names: Vec<&'static str> = std::iter::once("").chain(service_names.iter().copied()).collect();
         set_all(&reporter, &names, ServingStatus::NotServing).await;
 
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(atmr_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(atmr_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
-        let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+        let mut routes = routes.add_service(health_service);
+        // Reflection hands anyone a map of every RPC: a help for grpcurl during
+        // development, off by default in production (`ATMR_GRPC_REFLECTION`).
+        if self.cfg.grpc_reflection {
+            let reflection_v1 = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(atmr_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()?;
+            let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(atmr_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1alpha()?;
+            routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
+        }
 
         let poller =
             tokio::spawn(keep_health_current(self.health.clone(), reporter.clone(), names.clone(), life.clone(), self.metrics.clone()));
@@ -195,7 +205,22 @@ impl ServiceRuntime {
             // Who is calling, before anything of the service runs.
             .layer(auth)
             .into_inner();
-        let server = tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.cfg.tls.server() {
+            builder = builder.tls_config(tls).map_err(|e| {
+                anyhow::anyhow!(
+                    "TLS: the certificate in ATMR_TLS_CERT_FILE and the key in ATMR_TLS_KEY_FILE do not make a server identity: {e}"
+                )
+            })?;
+        }
+        tracing::info!(
+            component = %component,
+            tls = self.cfg.tls.serves_tls(),
+            client_auth = ?self.cfg.tls.client_auth,
+            reflection = self.cfg.grpc_reflection,
+            "grpc listener configured"
+        );
+        let server = builder
             // The per-call deadline (a client's shorter grpc-timeout wins).
             .timeout(limits.request_timeout)
             .layer(layers)
@@ -352,6 +377,9 @@ async fn keep_health_current(
         life.set_ready(report.ready);
     }
 }
+
+#[cfg(test)]
+mod serve_tests;
 
 #[cfg(test)]
 mod tests {

@@ -22,9 +22,10 @@ pub struct Safety {
 }
 
 impl Safety {
-    /// A client of the safety service at `url`; nothing is dialled until the first call.
-    pub fn connect(url: &str, request_timeout: Duration, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
-        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout)?), signer })
+    /// A client of the safety service at `url` (over `tls` for an `https://`
+    /// URL); nothing is dialled until the first call.
+    pub fn connect(url: &str, request_timeout: Duration, tls: &kit::tls::TlsConfig, signer: Arc<ComponentSigner>) -> anyhow::Result<Self> {
+        Ok(Self { client: SafetyServiceClient::new(kit::grpc::lazy_channel(url, request_timeout, tls)?), signer })
     }
 
     fn request<T>(&self, company_id: i64, message: T) -> tonic::Request<T> {

@@ -107,6 +107,8 @@ pub struct RelaySetup<'a> {
     pub config: OutboxConfig,
     /// Where safety answers (`SAFETY_URL`).
     pub safety_url: &'a str,
+    /// How to reach it over TLS, when configured.
+    pub tls: &'a crate::tls::TlsConfig,
     /// Signs the hand-overs to safety as this component.
     pub signer: Arc<ComponentSigner>,
     pub registry: &'a Registry,
@@ -125,7 +127,7 @@ pub fn start(setup: RelaySetup<'_>) -> anyhow::Result<()> {
     let relay = Relay {
         table: table_of(outbox.component),
         wake: outbox.wake.clone(),
-        client: SafetyServiceClient::new(crate::grpc::lazy_channel(setup.safety_url, setup.config.lease / 2)?),
+        client: SafetyServiceClient::new(crate::grpc::lazy_channel(setup.safety_url, setup.config.lease / 2, setup.tls)?),
         signer: setup.signer,
         db: setup.db,
         clock: setup.clock,
