@@ -48,7 +48,7 @@ impl Trail {
     /// One authorized and completed action; its id.
     async fn act(&self) -> i64 {
         let mut client = SafetyServiceClient::connect(self.svc.url()).await.unwrap();
-        let token = self.svc.keys.service_token("dispatch", 1);
+        let token = self.svc.keys.call_token(Component::Dispatch, Component::Safety, 1);
         let req = pb::AuthorizeActionRequest {
             action_type: "reassign".into(),
             action_description: "reassign booking 42".into(),
