@@ -17,6 +17,7 @@ mod leaks;
 mod mesh;
 mod outbox;
 mod people_day;
+mod revocation;
 mod seed;
 mod tidy;
 mod tokens;
