@@ -16,6 +16,7 @@ mod procs;
 mod proxy;
 mod report;
 mod security;
+mod security_gateway;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -199,6 +200,7 @@ async fn run_backend(
     scenario!(hostile::run(&mesh, &workload).await);
     println!("-- REST security sweep");
     scenario!(security::run(&mesh, &workload).await);
+    scenario!(security_gateway::run(&mesh).await);
     println!("-- kill -9 bugs");
     scenario!(faults::kill_a_service(&mut mesh, &workload, profile).await);
     println!("-- kill -9 notify mid-delivery");
