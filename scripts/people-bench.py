@@ -12,7 +12,7 @@ machine (SQLite, or PostgreSQL with --postgres):
    batch a second of 5 positions 200 ms apart through `POST /api/me/positions`
    (1,000 positions a second; dispatch keeps one a second per driver), open
    loop on a fixed schedule for --seconds. Each phone has its own connection
-   and its own client address (X-Forwarded-For, with ATMR_CLIENT_IP_HEADER),
+   and its own client address (X-Forwarded-For, the bench trusted as a proxy with ATMR_TRUSTED_PROXIES),
    so the gateway's per-user and per-address limits stay on (raised to
    60,000 a minute so that the export's JSON peer, 500 pages from one admin,
    is not refused; the limiter's cost is still in the figures).
@@ -188,7 +188,7 @@ def main():
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "atmr"], cwd=ROOT, check=True)
     env = {**os.environ, "ATMR_ADMIN_EMAIL": ADMIN[0], "ATMR_ADMIN_PASSWORD": ADMIN[1], "ATMR_LOGIN_RATE_PER_MINUTE": "0",
-           "ATMR_CLIENT_IP_HEADER": "x-forwarded-for", "RUST_LOG": "warn",
+           "ATMR_TRUSTED_PROXIES": "127.0.0.1/32,::1/128", "RUST_LOG": "warn",
            # The limiter runs (its cost is in the figures) but lets the JSON peer's 100 pages a round through.
            "ATMR_RATE_LIMIT_PER_MINUTE": "60000", "ATMR_RATE_LIMIT_BURST": "1000"}
     with tempfile.TemporaryDirectory() as data:

@@ -1,6 +1,6 @@
 //! The gateway's settings, read from the environment: token lifetimes, the
 //! login and request rate limits, the circuit breakers and deadlines of the
-//! calls to each service, the response cache, the client-address header, the
+//! calls to each service, the response cache, the trusted reverse proxies, the
 //! first admin, the platform operator and the console's session length.
 
 use std::time::Duration;
@@ -11,8 +11,13 @@ use kit::{Component, ConfigError, Env, ServiceConfig};
 #[derive(Clone, Debug)]
 pub struct Config {
     pub service: ServiceConfig,
-    /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 900).
+    /// Lifetime of an access token (`ATMR_TOKEN_TTL_SECS`, default 300): short,
+    /// since a client keeps its session with the refresh token.
     pub token_ttl: Duration,
+    /// Lifetime of a refresh token (`ATMR_REFRESH_TTL_SECS`, default 14 days),
+    /// counted from its issue: each refresh hands out a new one, so a client
+    /// idle for longer signs in again.
+    pub refresh_ttl: Duration,
     /// How often this replica reloads the tokens revoked on other replicas
     /// (`ATMR_REVOCATION_RELOAD_SECS`, default 5).
     pub revocation_reload: Duration,
@@ -36,10 +41,13 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// How long summaries stay in the response cache (`ATMR_CACHE_TTL_SECS`, 30; 0 caches nothing).
     pub cache_ttl: Duration,
-    /// The header a trusted reverse proxy puts the client's address in
-    /// (`ATMR_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`; its first address is
-    /// used). Unset: the peer address, which behind a proxy is the proxy's.
-    pub client_ip_header: Option<http::HeaderName>,
+    /// The reverse proxies whose `X-Forwarded-For` is read for the client's
+    /// address (`ATMR_TRUSTED_PROXIES`, comma-separated CIDRs): the right-most
+    /// address there that is not one of them. Unset: the header is never read
+    /// and the client is the peer (behind a proxy, the proxy).
+    /// `ATMR_CLIENT_IP_HEADER`, which trusted the left-most entry, stops
+    /// start-up naming its replacement.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// The first admin's login (`ATMR_ADMIN_EMAIL`, `ATMR_ADMIN_PASSWORD`),
     /// used when there is no admin. Without a password `atmr up` generates one
     /// and prints it on its terminal; `serve` creates no admin until one is
@@ -143,7 +151,8 @@ impl Config {
         }
         Ok(Self {
             service: ServiceConfig::from_env(Component::Gateway, env)?,
-            token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 900, 60..=86_400)?),
+            token_ttl: Duration::from_secs(env.u64_in("ATMR_TOKEN_TTL_SECS", 300, 60..=86_400)?),
+            refresh_ttl: Duration::from_secs(env.u64_in("ATMR_REFRESH_TTL_SECS", 14 * 86_400, 300..=90 * 86_400)?),
             revocation_reload: Duration::from_secs(env.u64_in("ATMR_REVOCATION_RELOAD_SECS", 5, 1..=300)?),
             login_rate_per_minute: env.u64_in("ATMR_LOGIN_RATE_PER_MINUTE", 5, 0..=10_000)? as u32,
             rate_per_minute: env.u64_in("ATMR_RATE_LIMIT_PER_MINUTE", 600, 0..=6_000_000)? as u32,
@@ -157,13 +166,7 @@ impl Config {
                 bugs: env.millis_in("ATMR_TIMEOUT_BUGS_MS", Duration::from_secs(10), 100..=900_000)?,
                 notify: env.millis_in("ATMR_TIMEOUT_NOTIFY_MS", Duration::from_secs(10), 100..=900_000)?,
             },
-            client_ip_header: match env.get("ATMR_CLIENT_IP_HEADER").map(str::trim).filter(|h| !h.is_empty()) {
-                None => None,
-                Some(h) => Some(
-                    http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes())
-                        .map_err(|_| ConfigError::new("ATMR_CLIENT_IP_HEADER", h, "an HTTP header name, e.g. x-forwarded-for"))?,
-                ),
-            },
+            trusted_proxies: trusted_proxies(env)?,
             admin_email,
             admin_password,
             operator,
@@ -176,6 +179,23 @@ impl Config {
             map_tiles_url: env.get("ATMR_MAP_TILES_URL").map(str::trim).filter(|u| !u.is_empty()).map(MapTiles::parse).transpose()?,
         })
     }
+}
+
+/// `ATMR_TRUSTED_PROXIES`, each entry checked; the retired
+/// `ATMR_CLIENT_IP_HEADER` refused rather than silently ignored, since a
+/// gateway that ignored it would key every limit on its proxy's address.
+fn trusted_proxies(env: &Env) -> Result<crate::client_ip::TrustedProxies, ConfigError> {
+    if let Some(old) = env.get("ATMR_CLIENT_IP_HEADER").filter(|v| !v.trim().is_empty()) {
+        return Err(ConfigError::new(
+            "ATMR_CLIENT_IP_HEADER",
+            old,
+            "no longer read: set ATMR_TRUSTED_PROXIES to the reverse proxies' CIDRs instead (X-Forwarded-For is then read from them, right-most untrusted hop first)",
+        ));
+    }
+    let raw = env.get("ATMR_TRUSTED_PROXIES").unwrap_or_default();
+    crate::client_ip::TrustedProxies::parse(raw).map_err(|bad| {
+        ConfigError::new("ATMR_TRUSTED_PROXIES", raw, &format!("comma-separated CIDRs such as 10.0.0.0/8, fd00::/8; {bad:?} is not one"))
+    })
 }
 
 /// Deadlines of the calls to each service.
@@ -204,6 +224,19 @@ mod tests {
         ] {
             assert!(MapTiles::parse(bad).is_err(), "{bad} is refused");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_and_the_old_header_setting_is_refused() {
+        let cfg = |pairs: &[(&str, &str)]| Config::from_env(&Env::from_pairs(pairs.iter().copied()));
+        assert!(cfg(&[]).unwrap().trusted_proxies.is_empty(), "none by default: the header is ignored");
+        let ok = cfg(&[("ATMR_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")]).unwrap();
+        assert_eq!(ok.trusted_proxies.to_string(), "10.0.0.0/8,fd00::/8");
+        let e = cfg(&[("ATMR_TRUSTED_PROXIES", "10.0.0.0/8,10.300.0.0/16")]).unwrap_err().to_string();
+        assert!(e.contains("ATMR_TRUSTED_PROXIES") && e.contains("10.300.0.0/16"), "{e}");
+        let e = cfg(&[("ATMR_CLIENT_IP_HEADER", "x-forwarded-for")]).unwrap_err().to_string();
+        assert!(e.contains("ATMR_CLIENT_IP_HEADER") && e.contains("ATMR_TRUSTED_PROXIES"), "{e}");
+        assert_eq!(cfg(&[]).unwrap().token_ttl, Duration::from_secs(300), "access tokens are short by default");
     }
 
     #[test]

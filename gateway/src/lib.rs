@@ -2,7 +2,8 @@
 //! roles, issues JWTs at login, and serves the public REST API by calling the
 //! services over gRPC with the caller's token and trace context.
 //!
-//! It serves login, token refresh and `me`, account management, the probes,
+//! It serves login (a short access token and a refresh token), the refresh
+//! token's exchange and `me`, account management, the probes,
 //! and the REST API of every service (dispatch, safety, bugs, notify and its
 //! monitors), described at `/openapi.json` and `/docs`; with a rate limit per
 //! user and per address, a circuit breaker and a deadline per service, and a
@@ -19,6 +20,7 @@ mod middleware;
 mod openapi;
 mod rate_limit;
 mod readiness;
+mod refresh_tokens;
 mod response_cache;
 mod revocation_feed;
 mod revocations;

@@ -94,7 +94,7 @@ pub async fn observe(State(Observed { state, role_refusal }): State<Observed>, m
                 // (`kit::grpc::request`), for the human audit trail.
                 let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
                 let address = crate::client_ip::client_address(
-                    state.client_ip_header.as_ref(),
+                    &state.trusted_proxies,
                     req.headers(),
                     peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
                 );
@@ -133,7 +133,7 @@ async fn limit(
 ) -> Option<crate::rate_limit::Decision> {
     let limiter = state.rate_limit.as_ref()?;
     let peer = peer.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let address = crate::client_ip::client_address(state.client_ip_header.as_ref(), headers, peer);
+    let address = crate::client_ip::client_address(&state.trusted_proxies, headers, peer);
     let mut tightest: Option<crate::rate_limit::Decision> = None;
     for key in crate::rate_limit::keys(claims.map(|c| (c.company_id, c.sub.as_str())), address) {
         let d = limiter.check(&key).await;

@@ -36,7 +36,7 @@ impl Modify for Bearer {
 #[openapi(
     info(
         title = "atmr",
-        description = "The REST API of atmr, a platform for non-emergency medical transport: dispatch, safety and audit of autonomous actions, bug tracking, notifications and uptime monitors. Log in with `POST /api/auth/login`, then send `Authorization: Bearer <access_token>`."
+        description = "The REST API of atmr, a platform for non-emergency medical transport: dispatch, safety and audit of autonomous actions, bug tracking, notifications and uptime monitors. Log in with `POST /api/auth/login`, then send `Authorization: Bearer <access_token>`; the access token lives 5 minutes by default, and `POST /api/auth/refresh` with `{\"refresh_token\": ...}` exchanges the login's refresh token, once, for a new pair (a second use of one revokes every token of the sign-in)."
     ),
     paths(
         crate::routes::auth::login,

@@ -61,7 +61,10 @@ pub struct Inner {
     pub(crate) cache: ResponseCache,
     /// `None` when request rates are not limited.
     pub(crate) rate_limit: Option<Limiter>,
-    pub(crate) client_ip_header: Option<http::HeaderName>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: crate::client_ip::TrustedProxies,
+    /// How long a refresh token lasts from its issue.
+    pub(crate) refresh_ttl: Duration,
     /// A real Argon2 hash checked when the email is unknown, so that a wrong
     /// email and a wrong password take the same time.
     pub(crate) decoy_hash: String,
@@ -133,9 +136,10 @@ impl AppState {
                 metrics: metrics.clone(),
                 http: HttpMetrics::register(&metrics.registry)?,
                 cache: ResponseCache::new(svc.redis_url.as_deref(), cfg.cache_ttl, &metrics.registry)?,
-                login_limit: LoginLimiter::new(cfg.login_rate_per_minute),
+                login_limit: LoginLimiter::new(cfg.login_rate_per_minute, svc.redis_url.as_deref())?,
                 rate_limit: Limiter::new(cfg.rate_per_minute, cfg.rate_burst, svc.redis_url.as_deref(), Some(rate_decisions(metrics)?))?,
-                client_ip_header: cfg.client_ip_header.clone(),
+                trusted_proxies: cfg.trusted_proxies.clone(),
+                refresh_ttl: cfg.refresh_ttl,
                 decoy_hash: tokio::task::spawn_blocking(|| users::hash_password("decoy password")).await?,
                 secure_cookies: cfg.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
                 console_session_ttl: cfg.console_session_ttl,

@@ -1,6 +1,6 @@
 //! What the gateway runs beside its requests until it stops: reloading the
 //! tokens revoked on other replicas, forgetting idle rate-limit entries, and
-//! pruning expired console sessions.
+//! pruning expired console sessions and refresh tokens.
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ pub(crate) fn reload_revocations(state: AppState, every: Duration, life: Lifecyc
 }
 
 /// Every minute until `life` stops: forgets idle login and request limits,
-/// and deletes expired console sessions.
+/// and deletes expired console sessions and refresh tokens.
 pub(crate) fn tidy(state: AppState, life: Lifecycle) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -43,6 +43,9 @@ pub(crate) fn tidy(state: AppState, life: Lifecycle) {
             }
             if let Err(e) = console::session::prune(&state.db).await {
                 tracing::warn!(error = %e, "cannot prune expired console sessions");
+            }
+            if let Err(e) = crate::refresh_tokens::prune(&state.db).await {
+                tracing::warn!(error = %e, "cannot prune expired refresh tokens");
             }
         }
     });

@@ -4,7 +4,7 @@
 //! its configured login.
 
 use argon2::{
-    Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
 use chrono::Utc;
@@ -61,16 +61,73 @@ pub struct BootstrapLogin {
     pub generated_password: Option<String>,
 }
 
-/// Hashes a password with Argon2id and a random salt (CPU-bound: call from a
-/// blocking task).
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing with default parameters").to_string()
+/// Argon2id's memory cost in KiB, iterations and lanes for new hashes: the
+/// OWASP Password Storage Cheat Sheet's recommendation ("Use Argon2id with a
+/// minimum configuration of 19 MiB of memory, an iteration count of 2, and 1
+/// degree of parallelism", m=19456 KiB, t=2, p=1;
+/// <https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id>).
+/// Written out rather than left to the crate's defaults, so that an upgrade
+/// cannot lower them unseen. A stored hash carries its own parameters (the PHC
+/// string), so older hashes keep verifying, and one below these is replaced at
+/// its account's next successful login ([`needs_rehash`]).
+pub const ARGON2_M_COST_KIB: u32 = 19_456;
+pub const ARGON2_T_COST: u32 = 2;
+pub const ARGON2_P_COST: u32 = 1;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks `password` against a stored hash (CPU-bound: call from a blocking task).
+/// Hashes a password with Argon2id at the parameters above and a random salt
+/// (CPU-bound: call from a blocking task).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashing with valid parameters").to_string()
+}
+
+/// Checks `password` against a stored hash, at the parameters the hash names
+/// (CPU-bound: call from a blocking task).
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Whether a stored hash is weaker than what [`hash_password`] makes now: not
+/// Argon2id, an older version, or any cost below the current one.
+pub fn needs_rehash(hash: &str) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else { return true };
+    let Ok(params) = Params::try_from(&h) else { return true };
+    h.algorithm != Algorithm::Argon2id.ident()
+        || h.version.is_some_and(|v| v < Version::V0x13 as u32)
+        || params.m_cost() < ARGON2_M_COST_KIB
+        || params.t_cost() < ARGON2_T_COST
+        || params.p_cost() < ARGON2_P_COST
+}
+
+/// Replaces the hash of `user` with a fresh one of `password` (just verified
+/// against the old one) when the old one is weaker than today's parameters.
+/// Only if the row still holds the old hash: a password reset that landed
+/// meanwhile wins. Best effort: a failure is logged and the login goes on.
+pub async fn upgrade_hash(db: &DatabaseConnection, user: &entity::Model, password: String) {
+    use sea_orm::sea_query::Expr;
+    if !needs_rehash(&user.password_hash) {
+        return;
+    }
+    let fresh = match tokio::task::spawn_blocking(move || hash_password(&password)).await {
+        Ok(h) => h,
+        Err(e) => return tracing::warn!(error = %e, "cannot rehash a password"),
+    };
+    let updated = entity::Entity::update_many()
+        .col_expr(entity::Column::PasswordHash, Expr::value(fresh))
+        .filter(entity::Column::Id.eq(user.id))
+        .filter(entity::Column::PasswordHash.eq(user.password_hash.clone()))
+        .exec(db)
+        .await;
+    match updated {
+        Ok(r) if r.rows_affected == 1 => tracing::info!(user_id = user.id, "password hash upgraded to the current Argon2 parameters"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(user_id = user.id, error = %e, "cannot store an upgraded password hash"),
+    }
 }
 
 pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<entity::Model>, DbErr> {
@@ -223,5 +280,22 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
+        assert!(h.contains("$m=19456,t=2,p=1$"), "{h}");
+        assert!(!needs_rehash(&h));
+    }
+
+    #[test]
+    fn an_older_weaker_hash_still_verifies_and_is_marked_for_rehashing() {
+        let salt = SaltString::generate(&mut OsRng);
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap())
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("correct horse", &weak), "its parameters travel with it");
+        assert!(needs_rehash(&weak));
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default()).hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(verify_password("pw", &argon2i));
+        assert!(needs_rehash(&argon2i), "not Argon2id");
+        assert!(needs_rehash("not a hash"));
     }
 }

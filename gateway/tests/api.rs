@@ -4,8 +4,11 @@
 //! readiness, a login and an authenticated call through to a service, a role
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
-//! `api/privacy.rs`, a patient's export and erasure.
+//! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
+//! tokens, the login limit and the client's address.
 
+#[path = "api/auth.rs"]
+mod auth;
 #[path = "api/exports.rs"]
 mod exports;
 #[path = "api/privacy.rs"]
@@ -36,6 +39,8 @@ const ADMIN_PASSWORD: &str = "a-long-test-password";
 /// four services.
 struct Gateway {
     app: Router,
+    /// Its configuration, for a second replica on the same database.
+    cfg: atmr_gateway::Config,
     started: Started,
     life: Lifecycle,
     services: Vec<(Component, Spawned)>,
@@ -90,31 +95,26 @@ async fn gateway(backend: TestBackend, extra: &[(&str, &str)]) -> Gateway {
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let started = atmr_gateway::start(&cfg, admin, &life).await.unwrap();
     let app = atmr_gateway::router(started.state.clone());
-    Gateway { app, started, life, services, _dbs: dbs }
+    Gateway { app, cfg, started, life, services, _dbs: dbs }
 }
 
 impl Gateway {
     /// One request through the whole router, from a client at 127.0.0.1 as
     /// the real listener would see it; the status and the JSON body.
     async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let mut req = req.body(body).unwrap();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-        (status, json)
+        call_app(&self.app, method, uri, token, body, &[], [127, 0, 0, 1]).await
+    }
+
+    /// [`Self::call`] with more request headers, from 127.0.0.1.
+    async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        call_app(&self.app, method, uri, token, body, headers, [127, 0, 0, 1]).await
     }
 
     /// The access token a login as `email` / `password` answers.
@@ -129,6 +129,40 @@ impl Gateway {
         let i = self.services.iter().position(|(c, _)| *c == component).expect("a service of the mesh");
         self.services.remove(i).1.stop().await.unwrap();
     }
+}
+
+/// One request through `app` from a client at `peer` (port 40000), with
+/// `headers`; the status and the JSON body.
+async fn call_app(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+    peer: [u8; 4],
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if let Some(token) = token {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut req = req.body(body).unwrap();
+    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((peer, 40_000))));
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    (status, json)
 }
 
 #[tokio::test]

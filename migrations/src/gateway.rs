@@ -1,6 +1,7 @@
 //! The gateway's tables: users, their roles (a closed vocabulary, the platform
 //! operator's included), their token generations and a driver account's
-//! driver, and the web console's sessions; the human audit outbox.
+//! driver, and the web console's sessions; the human audit outbox; the
+//! refresh tokens.
 
 use sea_orm_migration::prelude::*;
 
@@ -11,6 +12,7 @@ mod m0004_console;
 mod m0005_driver_accounts;
 mod m0006_platform_operator;
 mod m0007_audit_outbox;
+mod m0008_refresh_tokens;
 
 pub struct Migrator;
 
@@ -25,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_driver_accounts::Migration),
             Box::new(m0006_platform_operator::Migration),
             Box::new(m0007_audit_outbox::Migration),
+            Box::new(m0008_refresh_tokens::Migration),
         ]
     }
 

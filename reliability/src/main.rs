@@ -17,6 +17,7 @@ mod proxy;
 mod report;
 mod security;
 mod security_egress;
+mod security_gateway;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -201,6 +202,7 @@ async fn run_backend(
     println!("-- REST security sweep");
     scenario!(security::run(&mesh, &workload).await);
     scenario!(security_egress::run(&mesh, &workload).await);
+    scenario!(security_gateway::run(&mesh).await);
     println!("-- kill -9 bugs");
     scenario!(faults::kill_a_service(&mut mesh, &workload, profile).await);
     println!("-- kill -9 notify mid-delivery");

@@ -137,6 +137,8 @@ impl Mesh {
             // Load comes from one address and one account: the limits are
             // exercised by their own scenario, not by the workload.
             ("ATMR_LOGIN_RATE_PER_MINUTE", "10000".to_owned()),
+            // The workload signs in once and runs longer than the default 5-minute access token.
+            ("ATMR_TOKEN_TTL_SECS", "7200".to_owned()),
             ("ATMR_RATE_LIMIT_PER_MINUTE", "6000000".to_owned()),
             ("ATMR_RATE_LIMIT_BURST", "100000".to_owned()),
             // Recover within the scenarios' patience.

@@ -114,7 +114,7 @@ pub async fn login(
         let message = fmt.t("login-expired");
         return render_login(&state, locale, next, form.email, Some(message), StatusCode::FORBIDDEN);
     }
-    let client = crate::client_ip::client_address(state.client_ip_header.as_ref(), &headers, peer.ip());
+    let client = crate::client_ip::client_address(&state.trusted_proxies, &headers, peer.ip());
     let user = match crate::routes::auth::check_login(&state, &form.email, form.password, client).await {
         Ok(user) => user,
         Err(e) => {

@@ -134,3 +134,28 @@ pub enum LoginFailures {
     #[response(status = 503)]
     Unavailable(#[ref_response] Unavailable),
 }
+
+/// The failures of a refresh.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its description is used
+pub enum RefreshFailures {
+    #[response(status = 400)]
+    BadRequest(#[ref_response] BadRequest),
+    #[response(
+        status = 401,
+        description = "the refresh token is unknown, expired, revoked, already used (which revokes every token of its sign-in), or its account's tokens were revoked"
+    )]
+    Refused(ErrorBody),
+    #[response(status = 413)]
+    PayloadTooLarge(#[ref_response] PayloadTooLarge),
+    #[response(status = 415)]
+    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+    #[response(status = 422)]
+    UnprocessableEntity(#[ref_response] UnprocessableEntity),
+    #[response(status = 429)]
+    TooManyRequests(#[ref_response] TooManyRequests),
+    #[response(status = 500)]
+    Internal(#[ref_response] Internal),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] Unavailable),
+}

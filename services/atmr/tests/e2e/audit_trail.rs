@@ -77,7 +77,7 @@ impl Trail {
         peers.push(("GATEWAY_DATABASE_URL".into(), db.url.clone()));
         peers.push(("ATMR_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()));
         peers.push(("ATMR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
-        peers.push(("ATMR_CLIENT_IP_HEADER".into(), "x-forwarded-for".into()));
+        peers.push(("ATMR_TRUSTED_PROXIES".into(), "127.0.0.1/32,::1/128".into()));
         peers.extend(RELAY.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         dbs.push((Component::Gateway, db));
         let env = crate::env_with(&peers);

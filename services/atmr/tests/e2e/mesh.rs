@@ -655,7 +655,8 @@ async fn every_api_route_is_rate_limited_per_user_and_address() {
     // slow debug-build login on a loaded machine does not refill the bucket
     // between the calls); with Redis when the tests have one.
     let redis = std::env::var("TEST_REDIS_URL").ok();
-    let mut env = vec![("ATMR_RATE_LIMIT_PER_MINUTE", "6"), ("ATMR_RATE_LIMIT_BURST", "3"), ("ATMR_CLIENT_IP_HEADER", "x-forwarded-for")];
+    let mut env =
+        vec![("ATMR_RATE_LIMIT_PER_MINUTE", "6"), ("ATMR_RATE_LIMIT_BURST", "3"), ("ATMR_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")];
     if let Some(url) = &redis {
         env.push(("REDIS_URL", url.as_str()));
     }
