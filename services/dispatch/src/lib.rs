@@ -70,7 +70,8 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     };
     // The live board's relay between replicas reads through the uncounted connection.
     let board = board::Board::start(&cfg.service.database_url, rt.db.clone(), life.clone()).await?;
-    let safety = peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, &rt.cfg.tls, rt.identity.signer.clone())?;
+    let safety =
+        peers::safety::Safety::connect(&rt.cfg.peers.safety, rt.cfg.server.request_timeout, &rt.cfg.tls, rt.identity.signer.clone())?;
     // The relay reads and writes its rows through the uncounted connection.
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     // People's changes are recorded with them and relayed to safety's chain.

@@ -150,28 +150,61 @@ fn port_of(v: &Yaml) -> u16 {
 fn pod_env(
     config: &Yaml,
     container: &Yaml,
-    secrets: &BTreeMap<String, String>,
+    secrets: &Secrets,
     ports: &mut BTreeMap<u16, u16>,
 ) -> (BTreeMap<String, String>, BTreeSet<u16>) {
     let mut env: BTreeMap<String, String> = config["data"].as_mapping().unwrap().iter().map(|(k, v)| (text(k), text(v))).collect();
-    env.extend(secrets.clone());
     for var in container["env"].as_sequence().into_iter().flatten() {
-        env.insert(text(&var["name"]), text(&var["value"]));
+        let name = text(&var["name"]);
+        let value = match var["valueFrom"]["secretKeyRef"].as_mapping() {
+            Some(r) => {
+                let (secret, key) = (text(&r[&Yaml::from("name")]), text(&r[&Yaml::from("key")]));
+                let optional = r.get(&Yaml::from("optional")).and_then(Yaml::as_bool).unwrap_or(false);
+                let found = secrets.values.get(&secret).and_then(|keys| keys.get(&key)).cloned();
+                assert!(found.is_some() || optional, "{name}: the Secret {secret} has no {key} in the template");
+                match found.filter(|v| !v.is_empty()) {
+                    Some(v) => v,
+                    // An optional key left empty: Kubernetes leaves the variable unset.
+                    None => continue,
+                }
+            }
+            None => expand(&text(&var["value"]), &env),
+        };
+        env.insert(name, value);
     }
     let mut listens = BTreeSet::new();
-    for value in env.values_mut() {
-        if let Some(port) = value.strip_prefix("0.0.0.0:") {
+    for (name, value) in env.iter_mut() {
+        if name.ends_with("_DATABASE_URL") {
+            // The manifest's PostgreSQL role and database, as a SQLite file here.
+            let component = name.trim_end_matches("_DATABASE_URL").to_lowercase();
+            *value = format!("sqlite://{}?mode=rwc", secrets.dir.join(format!("{component}.db")).display());
+        } else if let Some(file) = value.strip_prefix("/etc/atmr/keys/") {
+            *value = secrets.dir.join("keys").join(file).display().to_string();
+        } else if value == "/etc/atmr/peer-keys" {
+            *value = secrets.dir.join("keys").display().to_string();
+        } else if let Some(port) = value.strip_prefix("0.0.0.0:") {
             let port: u16 = port.parse().unwrap();
             listens.insert(port);
             *value = format!("127.0.0.1:{}", ports.entry(port).or_insert_with(kit::testing::free_port));
-        } else if let Some((host, port)) = value.strip_prefix("http://").and_then(|rest| rest.split_once(':'))
+        } else if let Some((host, rest)) = value.strip_prefix("http://").and_then(|rest| rest.split_once(':'))
             && components().contains(&host)
-            && let Ok(port) = port.parse::<u16>()
         {
-            *value = format!("http://127.0.0.1:{}", ports.entry(port).or_insert_with(kit::testing::free_port));
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let (port, path) = rest.split_at(digits);
+            let port: u16 = port.parse().unwrap();
+            *value = format!("http://127.0.0.1:{}{path}", ports.entry(port).or_insert_with(kit::testing::free_port));
         }
     }
     (env, listens)
+}
+
+/// `$(VAR)` references, as Kubernetes expands them from the variables before.
+fn expand(value: &str, env: &BTreeMap<String, String>) -> String {
+    let mut out = value.to_owned();
+    for (k, v) in env {
+        out = out.replace(&format!("$({k})"), v);
+    }
+    out
 }
 
 #[tokio::test]
@@ -217,19 +250,24 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     assert_eq!(startup.status(), 503, "started before the migration Job ran");
 
     // The migration Job, as the manifest runs it.
+    // Its init container makes the database roles (PostgreSQL's business, not
+    // here); its containers migrate one component each, as that component.
     let job = of_kind(&docs, "Job").next().expect("a migration Job");
-    let container = &job["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
-    let (job_env, _) = pod_env(config, container, &secrets, &mut every_port.clone());
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
-        .args(&args)
-        .env_clear()
-        .envs(&job_env)
-        .current_dir(dir.path())
-        .output()
-        .await
-        .unwrap();
-    assert!(status.status.success(), "the migration Job failed: {}", String::from_utf8_lossy(&status.stderr));
+    let containers = job["spec"]["template"]["spec"]["containers"].as_sequence().unwrap();
+    assert_eq!(containers.len(), components().len(), "one migration per component");
+    for container in containers {
+        let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
+        let (job_env, _) = pod_env(config, container, &secrets, &mut every_port.clone());
+        let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
+            .args(&args)
+            .env_clear()
+            .envs(&job_env)
+            .current_dir(dir.path())
+            .output()
+            .await
+            .unwrap();
+        assert!(status.status.success(), "the migration Job's {args:?} failed: {}", String::from_utf8_lossy(&status.stderr));
+    }
 
     // Now every probe of every pod passes, on the port the manifest names.
     let all: Vec<&Proc> = pods.iter().map(|p| &p.proc).collect();
@@ -263,26 +301,52 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     }
 }
 
-/// The atmr-secrets Secret as an operator fills it from the template: the
-/// required keys get test values, the optional ones stay empty. A key the
-/// components need but the template lacks makes a component fail to start.
-fn secrets_from_template(dir: &Path) -> BTreeMap<String, String> {
-    let template: Yaml =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("deploy/k8s/secret.template.yaml")).unwrap()).unwrap();
-    let mut values = BTreeMap::from([
-        ("SAFETY_AUDIT_SIGNING_KEY".to_owned(), "7".repeat(64)),
-        ("ATMR_ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()),
-        ("ATMR_ADMIN_PASSWORD".to_owned(), ADMIN_PASSWORD.to_owned()),
-    ]);
+/// Each component's Secret as an operator fills it from the template, with the
+/// keys `atmr keys generate` made: the key files, the audit key, the admin's
+/// login, a password for each database role; the optional keys stay empty.
+struct Secrets {
+    dir: std::path::PathBuf,
+    /// By Secret name, by key.
+    values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn secrets_from_template(dir: &Path) -> Secrets {
+    use serde::Deserialize as _;
+    let keys = dir.join("keys");
+    kit::auth::keys::generate_dir(&keys).unwrap();
+    let text_of = std::fs::read_to_string(repo_root().join("deploy/k8s/secret.template.yaml")).unwrap();
+    let mut values = BTreeMap::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(&text_of) {
+        let doc = Yaml::deserialize(doc).unwrap();
+        if doc["kind"].as_str() != Some("Secret") {
+            continue;
+        }
+        let name = text(&doc["metadata"]["name"]);
+        let filled: BTreeMap<String, String> = doc["stringData"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(text)
+            .map(|key| {
+                let value = match key.as_str() {
+                    k if k.ends_with(".pem") => std::fs::read_to_string(keys.join(k)).unwrap_or_default(),
+                    "audit-signing-key" => {
+                        std::fs::read_to_string(keys.join(kit::auth::keys::files::SAFETY_AUDIT_KEY)).unwrap().trim().to_owned()
+                    }
+                    "admin-email" => ADMIN_EMAIL.to_owned(),
+                    "admin-password" => ADMIN_PASSWORD.to_owned(),
+                    "database-password" => "a-database-password".to_owned(),
+                    _ => String::new(),
+                };
+                (key, value)
+            })
+            .collect();
+        values.insert(name, filled);
+    }
     for component in components() {
-        let url = format!("sqlite://{}?mode=rwc", dir.join(format!("{component}.db")).display());
-        values.insert(format!("{}_DATABASE_URL", component.to_uppercase()), url);
+        assert!(values.contains_key(&format!("atmr-{component}")), "the template has the Secret atmr-{component}");
     }
-    let keys: BTreeSet<String> = template["stringData"].as_mapping().unwrap().keys().map(text).collect();
-    for key in values.keys() {
-        assert!(keys.contains(key), "the Secret template lacks {key}");
-    }
-    keys.into_iter().map(|k| (k.clone(), values.get(&k).cloned().unwrap_or_default())).collect()
+    Secrets { dir: dir.to_owned(), values }
 }
 
 fn components() -> Vec<&'static str> {

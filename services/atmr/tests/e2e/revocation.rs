@@ -91,7 +91,8 @@ async fn a_deactivated_persons_token_is_refused_on_every_grpc_port_and_ends_the_
             .unwrap()
             .into_inner();
 
-        let off = http.patch(format!("{gw}/api/admin/users/{id}")).bearer_auth(&admin).json(&json!({"active": false})).send().await.unwrap();
+        let off =
+            http.patch(format!("{gw}/api/admin/users/{id}")).bearer_auth(&admin).json(&json!({"active": false})).send().await.unwrap();
         assert_eq!(off.status(), 200, "{}", off.text().await.unwrap());
 
         // The open board ends: dispatch learned of the revocation.

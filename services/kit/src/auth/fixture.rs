@@ -75,7 +75,10 @@ impl FixedKeys {
         env.set("ATMR_JWKS_FILE", dir.join("jwks.json").display().to_string());
         env.set("GATEWAY_USER_TOKEN_KEY_FILE", dir.join(files::USER_TOKEN_KEY).display().to_string());
         env.set("SAFETY_AUDIT_SIGNING_KEY", hex::encode([0xA5; 32]));
-        env.set("ATMR_REVOCATION_FEED", "off");
+        if component != Component::Gateway {
+            // The gateway is the source; a service alone has no feed to read.
+            env.set("ATMR_REVOCATION_FEED", "off");
+        }
     }
 
     /// The gateway's user-token key of the fixture.

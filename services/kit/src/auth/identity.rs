@@ -56,7 +56,11 @@ impl Identity {
                 Feed::Redis(crate::cache::redis_pool(url, std::time::Duration::from_secs(2))?)
             }
             (_, RevocationFeed::Gateway) => Feed::Gateway {
-                client: RevocationServiceClient::new(crate::grpc::lazy_channel(&cfg.peers.gateway, std::time::Duration::from_secs(5), &cfg.tls)?),
+                client: RevocationServiceClient::new(crate::grpc::lazy_channel(
+                    &cfg.peers.gateway,
+                    std::time::Duration::from_secs(5),
+                    &cfg.tls,
+                )?),
                 signer: signer.clone(),
             },
         };

@@ -37,12 +37,16 @@ pub(super) async fn operator_is_refused(mesh: &Mesh, operator: &str) {
     let dispatch_svc = &mesh.services.iter().find(|(c, _)| *c == Component::Dispatch).unwrap().1;
     let mut registry = CompanyServiceClient::new(channel(mesh, Component::Dispatch).await);
     assert_eq!(outcome(registry.list_companies(req(dispatch::ListCompaniesRequest {}, operator)).await).0, Code::Ok);
-    for role in [Role::Admin, Role::Service] {
-        let token = dispatch_svc.token(1, role);
+    // An admin's token is refused; so is a component's call token: no component
+    // may call dispatch at all, so dispatch trusts no component's key (UNAUTHENTICATED).
+    let call = dispatch_svc.keys.call_token(Component::Gateway, Component::Dispatch, 1);
+    for (role, token, want) in
+        [(Role::Admin, dispatch_svc.token(1, Role::Admin), Code::PermissionDenied), (Role::Service, call, Code::Unauthenticated)]
+    {
         let (code, _) = outcome(registry.list_companies(req(dispatch::ListCompaniesRequest {}, &token)).await);
-        assert_eq!(code, Code::PermissionDenied, "the registry as {role:?}");
+        assert_eq!(code, want, "the registry as {role:?}");
         let made =
             registry.create_company(req(dispatch::CreateCompanyRequest { name: "Nope".into(), time_zone: "Europe/Zurich".into() }, &token));
-        assert_eq!(outcome(made.await).0, Code::PermissionDenied, "CreateCompany as {role:?}");
+        assert_eq!(outcome(made.await).0, want, "CreateCompany as {role:?}");
     }
 }
