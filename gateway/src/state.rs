@@ -17,8 +17,9 @@ use atmr_proto::{
     safety::v1::safety_service_client::SafetyServiceClient,
 };
 use kit::{
-    auth::{UserTokenIssuer, Verifier, identity::Identity},
+    auth::{UserTokenIssuer, Verifier},
     health::HealthState,
+    identity::Identity,
     metrics::Metrics,
 };
 use sea_orm::DatabaseConnection;

@@ -67,6 +67,7 @@ async fn replica(gw: &Gateway) -> Router {
     let state = atmr_gateway::AppState::new(
         &gw.cfg,
         gw.started.runtime.db.clone(),
+        &gw.started.runtime.identity,
         Arc::new(kit::health::HealthState::new("gateway")),
         &kit::metrics::Metrics::new("gateway"),
     )

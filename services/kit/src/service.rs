@@ -28,10 +28,11 @@ use tonic_health::ServingStatus;
 
 use crate::{
     admin,
-    auth::{AuthLayer, CallTable, identity::Identity},
+    auth::{AuthLayer, CallTable},
     config::ServiceConfig,
     db,
     health::HealthState,
+    identity::Identity,
     lifecycle::Lifecycle,
     metrics::Metrics,
     telemetry::GrpcServerLayer,

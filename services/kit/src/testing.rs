@@ -435,10 +435,7 @@ impl pb::notify_service_server::NotifyService for Recorder {
 
 /// Notify's verifier as the recorder needs it: every component may send.
 fn recorder_verifier() -> std::sync::Arc<crate::auth::Verifier> {
-    use crate::auth::{
-        CallTable, RevocationView, Verifier,
-        verify::{PeerKeys, UserKeys},
-    };
+    use crate::auth::{CallTable, RevocationView, Verifier, verify::PeerKeys, verify::UserKeys};
     const SEND: &str = "/atmr.notify.v1.NotifyService/Send";
     const SENDERS: CallTable =
         CallTable { calls: &[(Component::Dispatch, SEND), (Component::Safety, SEND), (Component::Bugs, SEND), (Component::Gateway, SEND)] };

@@ -16,7 +16,7 @@ use std::{fmt, path::Path, time::Duration};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 
 /// The server certificate chain (PEM); also the client certificate under mutual TLS.
 pub const CERT_FILE_VAR: &str = "ATMR_TLS_CERT_FILE";

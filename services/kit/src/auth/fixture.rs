@@ -14,7 +14,7 @@ use super::{
     ComponentSigner, Holder, KeyPair, Role, UserTokenIssuer,
     keys::{files, write_private},
 };
-use crate::config::{Component, Env};
+use crate::env::{Component, Env};
 
 /// The fixed keys (see the module's documentation).
 #[derive(Clone, Debug)]

@@ -25,11 +25,11 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::config::Component;
+use crate::env::Component;
 
 /// The file names `atmr keys generate` writes and the configuration defaults read.
 pub mod files {
-    use crate::config::Component;
+    use crate::env::Component;
 
     /// The gateway's user-token signing key.
     pub const USER_TOKEN_KEY: &str = "user-token.key.pem";

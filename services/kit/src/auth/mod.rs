@@ -17,7 +17,7 @@
 //! the request body.
 
 pub mod fixture;
-pub mod identity;
+
 pub mod keys;
 pub mod layer;
 pub mod revocation;
@@ -30,7 +30,7 @@ pub use keys::{KeyPair, PublicKey};
 pub use layer::AuthLayer;
 pub use revocation::{Lease, RevocationView};
 pub use tokens::{ComponentSigner, UserTokenIssuer};
-pub use verify::{CallTable, Refusal, Verifier};
+pub use verify::{CallTable, Verifier};
 
 /// The issuer of a person's token.
 pub const USER_ISSUER: &str = "atmr";
@@ -145,6 +145,35 @@ pub enum AuthError {
     /// had its password reset.
     #[error("token revoked")]
     Revoked,
+}
+
+/// Why a call was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No valid token: UNAUTHENTICATED / 401.
+    Unauthenticated(AuthError),
+    /// A valid component token for a call its table does not list:
+    /// PERMISSION_DENIED / 403.
+    Denied(String),
+    /// The revocations could not be read for longer than the staleness bound:
+    /// UNAVAILABLE / 503 (a person's token is not trusted blind).
+    Unavailable(String),
+}
+
+impl From<AuthError> for Refusal {
+    fn from(e: AuthError) -> Self {
+        Self::Unauthenticated(e)
+    }
+}
+
+impl From<Refusal> for tonic::Status {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Unauthenticated(e) => e.into(),
+            Refusal::Denied(m) => tonic::Status::permission_denied(m),
+            Refusal::Unavailable(m) => tonic::Status::unavailable(m),
+        }
+    }
 }
 
 /// The verified caller of a request that went through the [`AuthLayer`].

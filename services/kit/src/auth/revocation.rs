@@ -33,8 +33,8 @@ use atmr_proto::gateway::v1::{ListRevocationsRequest, revocation_service_client:
 use deadpool_redis::redis;
 use tokio::sync::watch;
 
-use super::{AuthError, Claims, tokens::ComponentSigner, verify::Refusal};
-use crate::config::Component;
+use super::{AuthError, Claims, Refusal, tokens::ComponentSigner};
+use crate::env::Component;
 
 /// The Redis hash the gateway publishes revocations in.
 pub const REDIS_KEY: &str = "atmr:revocations:v1";

@@ -9,7 +9,7 @@ use super::{
     verify::{PeerKeys, UserKeys},
     *,
 };
-use crate::config::Component;
+use crate::env::Component;
 
 const SAFETY_CALLS: CallTable = CallTable { calls: &[(Component::Dispatch, "/atmr.safety.v1.SafetyService/AuthorizeAction")] };
 const AUTHORIZE: &str = "/atmr.safety.v1.SafetyService/AuthorizeAction";

@@ -12,7 +12,7 @@ use super::{
     Claims, Holder, Role, USER_ISSUER,
     keys::{JwkSet, KeyPair, PublicKey, component_kid},
 };
-use crate::config::Component;
+use crate::env::Component;
 
 /// How long a call token between components lives. Short: it is minted by the
 /// caller for one callee and one company, and kept for reuse only while it has

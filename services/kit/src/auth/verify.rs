@@ -22,12 +22,12 @@ use std::{
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 
 use super::{
-    AuthError, Claims, Role, USER_ISSUER,
+    AuthError, Claims, Refusal, Role, USER_ISSUER,
     keys::{JwkSet, KeyError, PublicKey, component_kid, files},
     revocation::RevocationView,
     tokens::{CALL_TOKEN_TTL, component_issuer},
 };
-use crate::config::Component;
+use crate::env::Component;
 
 /// Seconds of clock skew allowed on a token's expiry.
 pub(crate) const LEEWAY_SECS: i64 = 5;
@@ -52,35 +52,6 @@ impl CallTable {
 
     pub fn allows(&self, caller: Component, path: &str) -> bool {
         self.calls.iter().any(|&(c, p)| c == caller && p == path)
-    }
-}
-
-/// Why a call was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// No valid token: UNAUTHENTICATED / 401.
-    Unauthenticated(AuthError),
-    /// A valid component token for a call its table does not list:
-    /// PERMISSION_DENIED / 403.
-    Denied(String),
-    /// The revocations could not be read for longer than the staleness bound:
-    /// UNAVAILABLE / 503 (a person's token is not trusted blind).
-    Unavailable(String),
-}
-
-impl From<AuthError> for Refusal {
-    fn from(e: AuthError) -> Self {
-        Self::Unauthenticated(e)
-    }
-}
-
-impl From<Refusal> for tonic::Status {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Unauthenticated(e) => e.into(),
-            Refusal::Denied(m) => tonic::Status::permission_denied(m),
-            Refusal::Unavailable(m) => tonic::Status::unavailable(m),
-        }
     }
 }
 

@@ -16,7 +16,7 @@
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 
-use super::chain::{Break, BreakKind};
+use super::breaks::{Break, BreakKind};
 
 /// Checkpoints written before m0006.
 pub const CHECKPOINT_V1: i16 = 1;

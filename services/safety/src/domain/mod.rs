@@ -1,6 +1,7 @@
 //! The safety rules, with no IO: limits and their overrides, sliding-window
 //! admission, input checks, the audit hash chain and the human records in it.
 
+pub mod breaks;
 pub mod canonical;
 pub mod chain;
 pub mod checkpoint;

@@ -7,12 +7,14 @@ use std::{path::Path, sync::Arc};
 use anyhow::Context as _;
 use atmr_proto::gateway::v1::revocation_service_client::RevocationServiceClient;
 
-use super::{
-    CallTable, ComponentSigner, KeyPair, PublicKey, RevocationView, UserTokenIssuer, Verifier,
-    revocation::Feed,
-    verify::{PeerKeys, UserKeys},
+use crate::{
+    auth::{
+        CallTable, ComponentSigner, KeyPair, PublicKey, RevocationView, UserTokenIssuer, Verifier,
+        revocation::Feed,
+        verify::{PeerKeys, UserKeys},
+    },
+    config::{Component, RevocationFeed, ServiceConfig},
 };
-use crate::config::{Component, RevocationFeed, ServiceConfig};
 
 /// What a component knows of identities.
 #[derive(Debug)]
