@@ -18,6 +18,7 @@ mod report;
 mod security;
 mod security_egress;
 mod security_gateway;
+mod security_tokens;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -203,6 +204,7 @@ async fn run_backend(
     scenario!(security::run(&mesh, &workload).await);
     scenario!(security_egress::run(&mesh, &workload).await);
     scenario!(security_gateway::run(&mesh).await);
+    scenario!(security_tokens::run(&mesh).await);
     println!("-- kill -9 bugs");
     scenario!(faults::kill_a_service(&mut mesh, &workload, profile).await);
     println!("-- kill -9 notify mid-delivery");

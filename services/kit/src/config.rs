@@ -221,8 +221,12 @@ impl ServiceConfig {
         let scheme = if tls.peers_use_tls() { "https" } else { "http" };
         let peer = |c: Component| -> Result<String, ConfigError> {
             let var = format!("{}_URL", c.env_prefix());
+            // The gateway's port is HTTP, plaintext behind the ingress that
+            // terminates TLS: the services reach its JWKS and revocation feed
+            // as it serves them, whatever the gRPC ports speak.
+            let scheme = if c == Component::Gateway { "http" } else { scheme };
             let url = env.get(&var).map(str::to_owned).unwrap_or_else(|| format!("{scheme}://127.0.0.1:{}", c.default_port()));
-            if url.starts_with(&format!("{scheme}://")) {
+            if url.starts_with(&format!("{scheme}://")) || (c == Component::Gateway && url.starts_with("https://")) {
                 Ok(url)
             } else if tls.peers_use_tls() {
                 Err(ConfigError::new(&var, &url, "an https:// URL, since ATMR_TLS_CA_FILE is set"))
@@ -349,6 +353,7 @@ mod tests {
 
         let cfg = ServiceConfig::from_env(Component::Dispatch, &env(&[("ATMR_TLS_CA_FILE", &ca_file)])).unwrap();
         assert_eq!(cfg.peers.safety, "https://127.0.0.1:50052");
+        assert_eq!(cfg.peers.gateway, "http://127.0.0.1:8080", "the gateway's HTTP port is behind the ingress's TLS");
         let err =
             ServiceConfig::from_env(Component::Dispatch, &env(&[("ATMR_TLS_CA_FILE", &ca_file), ("SAFETY_URL", "http://safety:50052")]))
                 .unwrap_err();

@@ -159,7 +159,7 @@ fn pod_env(
         let value = match var["valueFrom"]["secretKeyRef"].as_mapping() {
             Some(r) => {
                 let (secret, key) = (text(&r[&Yaml::from("name")]), text(&r[&Yaml::from("key")]));
-                let optional = r.get(&Yaml::from("optional")).and_then(Yaml::as_bool).unwrap_or(false);
+                let optional = r.get(Yaml::from("optional")).and_then(Yaml::as_bool).unwrap_or(false);
                 let found = secrets.values.get(&secret).and_then(|keys| keys.get(&key)).cloned();
                 assert!(found.is_some() || optional, "{name}: the Secret {secret} has no {key} in the template");
                 match found.filter(|v| !v.is_empty()) {

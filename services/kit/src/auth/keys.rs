@@ -47,6 +47,11 @@ pub mod files {
     pub fn component_public(c: Component) -> String {
         format!("{}.pub.pem", c.name())
     }
+
+    /// The public half of its next key, during a rotation (callees trust both).
+    pub fn component_next_public(c: Component) -> String {
+        format!("{}.next.pub.pem", c.name())
+    }
 }
 
 /// Why a key could not be read.

@@ -100,11 +100,12 @@ impl RevocationView {
     /// Refuses a revoked token, and any person's token while the list is
     /// older than the staleness bound and cannot be read again.
     pub async fn check(&self, claims: &Claims) -> Result<(), Refusal> {
-        if !matches!(self.feed, Feed::Off) && self.stale() {
-            if let Err(e) = self.sync().await {
-                tracing::warn!(error = %e, "revocations unreadable past the staleness bound: a person's call refused");
-                return Err(Refusal::Unavailable("the revocation list cannot be read; try again shortly".into()));
-            }
+        if !matches!(self.feed, Feed::Off)
+            && self.stale()
+            && let Err(e) = self.sync().await
+        {
+            tracing::warn!(error = %e, "revocations unreadable past the staleness bound: a person's call refused");
+            return Err(Refusal::Unavailable("the revocation list cannot be read; try again shortly".into()));
         }
         if self.revokes(claims) { Err(Refusal::Unauthenticated(AuthError::Revoked)) } else { Ok(()) }
     }

@@ -215,3 +215,26 @@ async fn a_rotation_keeps_both_keys_valid_during_the_overlap_and_the_old_one_sto
     let fresh_old = before.issue_to(&Holder { subject: "43", ..person(Role::Admin) }, Duration::from_secs(300));
     assert_eq!(verify(fresh_old).await, invalid());
 }
+
+#[tokio::test]
+async fn a_component_key_rotates_without_a_refused_call_while_its_callees_trust_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (KeyPair::from_seed(&[2; 32]), KeyPair::from_seed(&[5; 32]));
+    std::fs::write(dir.path().join("dispatch.pub.pem"), old.public().public_pem()).unwrap();
+    let safety = |peers| Verifier::new(Component::Safety, Arc::new(UserKeys::fixed(&[])), peers, SAFETY_CALLS, RevocationView::off());
+    let before = safety(PeerKeys::read_dir(dir.path(), [Component::Dispatch]).unwrap());
+    let with_new = ComponentSigner::new(Component::Dispatch, new.clone()).token_for(Component::Safety, 1);
+    assert_eq!(before.verify_call(Some(&format!("Bearer {with_new}")), AUTHORIZE).await, invalid(), "not trusted yet");
+    // 1. The callees learn the next key; 2. the caller switches at any moment.
+    std::fs::write(dir.path().join("dispatch.next.pub.pem"), new.public().public_pem()).unwrap();
+    let during = safety(PeerKeys::read_dir(dir.path(), [Component::Dispatch]).unwrap());
+    let with_old = ComponentSigner::new(Component::Dispatch, old).token_for(Component::Safety, 1);
+    for token in [&with_old, &with_new] {
+        during.verify_call(Some(&format!("Bearer {token}")), AUTHORIZE).await.expect("both keys are trusted during the rotation");
+    }
+    // 3. The next key becomes the key; the old one is trusted no more.
+    std::fs::rename(dir.path().join("dispatch.next.pub.pem"), dir.path().join("dispatch.pub.pem")).unwrap();
+    let after = safety(PeerKeys::read_dir(dir.path(), [Component::Dispatch]).unwrap());
+    after.verify_call(Some(&format!("Bearer {with_new}")), AUTHORIZE).await.unwrap();
+    assert_eq!(after.verify_call(Some(&format!("Bearer {with_old}")), AUTHORIZE).await, invalid());
+}

@@ -87,6 +87,9 @@ impl UserTokenIssuer {
     }
 }
 
+/// A call token and its expiry (Unix seconds).
+type Minted = (Arc<str>, i64);
+
 /// A component's signer of its own calls: tokens with `aud` = the callee,
 /// naming the company the call acts for, signed with the component's identity
 /// key. Its key signs nothing else, and no callee takes its tokens as a
@@ -96,7 +99,7 @@ pub struct ComponentSigner {
     key: KeyPair,
     header: Header,
     /// Tokens still good for reuse, by callee and company.
-    minted: Mutex<HashMap<(Component, i64), (Arc<str>, i64)>>,
+    minted: Mutex<HashMap<(Component, i64), Minted>>,
 }
 
 impl std::fmt::Debug for ComponentSigner {

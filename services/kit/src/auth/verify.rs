@@ -162,11 +162,17 @@ impl PeerKeys {
         Self { by_kid: keys.into_iter().map(|(c, k)| (component_kid(c, &k), (c, k))).collect() }
     }
 
-    /// Reads `<component>.pub.pem` for each of `callers` from `dir`.
+    /// Reads `<component>.pub.pem` for each of `callers` from `dir`, and
+    /// `<component>.next.pub.pem` where it exists: during a rotation the
+    /// callee trusts both, so the caller may switch keys at any moment.
     pub fn read_dir(dir: &Path, callers: impl IntoIterator<Item = Component>) -> Result<Self, KeyError> {
         let mut keys = Vec::new();
         for c in callers {
             keys.push((c, PublicKey::read(&dir.join(files::component_public(c)))?));
+            let next = dir.join(files::component_next_public(c));
+            if next.exists() {
+                keys.push((c, PublicKey::read(&next)?));
+            }
         }
         Ok(Self::new(keys))
     }
