@@ -168,6 +168,9 @@ fn pod_env(
                     None => continue,
                 }
             }
+            None if var["valueFrom"]["fieldRef"]["fieldPath"].as_str() == Some("metadata.name") => {
+                format!("{}-0", text(&container["name"]))
+            }
             None => expand(&text(&var["value"]), &env),
         };
         env.insert(name, value);
@@ -180,6 +183,11 @@ fn pod_env(
             *value = format!("sqlite://{}?mode=rwc", secrets.dir.join(format!("{component}.db")).display());
         } else if let Some(file) = value.strip_prefix("/etc/atmr/keys/") {
             *value = secrets.dir.join("keys").join(file).display().to_string();
+        } else if let Some(file) = value.strip_prefix("/var/lib/atmr/") {
+            // A persistent volume: a directory of this run.
+            let path = secrets.dir.join("volumes").join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            *value = path.display().to_string();
         } else if value == "/etc/atmr/peer-keys" {
             *value = secrets.dir.join("keys").display().to_string();
         } else if let Some(port) = value.strip_prefix("0.0.0.0:") {
