@@ -141,6 +141,8 @@ mod tests {
         env.set("SAFETY_AUDIT_PUBLIC_KEYS", "");
         env.set("SAFETY_AUDIT_SIGNING_KEY", "");
         env.set("ATMR_ENV", "production");
+        // (Production reads revocations from a feed; a test's safety has none.)
+        env.set("ATMR_REVOCATION_FEED", "gateway");
         assert_eq!(Config::from_env(&env).map(|_| ()).unwrap_err().var, "SAFETY_AUDIT_SIGNING_KEY");
     }
 }

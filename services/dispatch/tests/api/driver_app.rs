@@ -96,12 +96,15 @@ async fn a_driver_reads_their_own_day_in_order_and_no_more_of_a_patient() {
         for (who, token) in [
             ("a dispatcher", t.svc.token(1, Role::Dispatcher)),
             ("an admin", t.svc.token(1, Role::Admin)),
-            ("a service", t.svc.token(1, Role::Service)),
             ("a driver token naming no driver", driver_token(&t, 1, None)),
         ] {
             let err = t.api().get_driver_manifest(kit::grpc::request(req.clone(), &token)).await.unwrap_err();
             assert_eq!(err.code(), Code::PermissionDenied, "{backend:?}: {who}");
         }
+        // A person's token naming the role `service` is a forgery; no component may call dispatch.
+        let forged = t.svc.token(1, Role::Service);
+        let err = t.api().get_driver_manifest(kit::grpc::request(req.clone(), &forged)).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated, "{backend:?}: a person's token naming the role service");
         // A driver reaches nothing else of dispatch.
         let list = t.api().list_bookings(kit::grpc::request(pb::ListBookingsRequest::default(), &token)).await.unwrap_err();
         assert_eq!(list.code(), Code::PermissionDenied, "{backend:?}");

@@ -55,6 +55,16 @@ impl CallTable {
     }
 }
 
+/// The soonest a failed load of the keys is tried again.
+const FAILED_LOAD_RETRY: Duration = Duration::from_millis(500);
+
+/// When the keys were last loaded, and when a load last failed.
+#[derive(Debug, Default)]
+struct Loads {
+    succeeded: Option<Instant>,
+    failed: Option<Instant>,
+}
+
 /// Where a service reads the gateway's user-token keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JwksSource {
@@ -69,8 +79,8 @@ pub enum JwksSource {
 pub struct UserKeys {
     keys: RwLock<HashMap<String, PublicKey>>,
     source: Option<JwksSource>,
-    /// When the keys were last (attempted to be) loaded: one load at a time.
-    loaded: tokio::sync::Mutex<Option<Instant>>,
+    /// When the keys were last loaded, and last tried: one load at a time.
+    loaded: tokio::sync::Mutex<Loads>,
     client: reqwest::Client,
 }
 
@@ -86,7 +96,7 @@ impl UserKeys {
         Self {
             keys: RwLock::new(keys.iter().map(|k| (k.thumbprint().to_owned(), k.clone())).collect()),
             source: None,
-            loaded: tokio::sync::Mutex::new(None),
+            loaded: tokio::sync::Mutex::default(),
             client: reqwest::Client::new(),
         }
     }
@@ -94,23 +104,36 @@ impl UserKeys {
     /// Keys read from `source`, loaded on first need.
     pub fn from_source(source: JwksSource) -> Self {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("a plain HTTP client builds");
-        Self { keys: RwLock::default(), source: Some(source), loaded: tokio::sync::Mutex::new(None), client }
+        Self { keys: RwLock::default(), source: Some(source), loaded: tokio::sync::Mutex::default(), client }
     }
 
     fn get(&self, kid: &str) -> Option<PublicKey> {
         self.keys.read().expect("user keys lock").get(kid).cloned()
     }
 
-    /// Loads the keys again unless they were loaded less than `min_age` ago.
-    /// The new set replaces the old one whole: a key the gateway no longer
-    /// publishes is no longer trusted.
+    /// Loads the keys again unless they were loaded less than `min_age` ago
+    /// (or a load failed less than [`FAILED_LOAD_RETRY`] ago: a gateway that
+    /// is not up yet is asked again soon, a flood of unknown `kid`s does not
+    /// become a flood of fetches). The new set replaces the old one whole: a
+    /// key the gateway no longer publishes is no longer trusted.
     pub async fn reload(&self, min_age: Duration) -> Result<(), String> {
         let Some(source) = &self.source else { return Ok(()) };
-        let mut loaded = self.loaded.lock().await;
-        if loaded.is_some_and(|at| at.elapsed() < min_age) {
+        let mut loads = self.loaded.lock().await;
+        if loads.succeeded.is_some_and(|at| at.elapsed() < min_age) {
             return Ok(());
         }
-        *loaded = Some(Instant::now());
+        if loads.failed.is_some_and(|at| at.elapsed() < FAILED_LOAD_RETRY.min(min_age)) {
+            return Err("the last load failed moments ago".into());
+        }
+        let loaded = self.load(source).await;
+        match &loaded {
+            Ok(()) => loads.succeeded = Some(Instant::now()),
+            Err(_) => loads.failed = Some(Instant::now()),
+        }
+        loaded
+    }
+
+    async fn load(&self, source: &JwksSource) -> Result<(), String> {
         let set: JwkSet = match source {
             JwksSource::Url(url) => {
                 let response = self.client.get(url).send().await.map_err(|e| format!("cannot fetch {url}: {e}"))?;

@@ -172,15 +172,19 @@ async fn a_key_that_does_not_match_the_certificate_stops_the_start_naming_both_v
     assert!(message.contains("ATMR_TLS_CERT_FILE") && message.contains("ATMR_TLS_KEY_FILE"), "{message}");
 }
 
-/// The services reflection lists, or the status it answers with.
-async fn reflected_services(addr: SocketAddr) -> Result<Vec<String>, tonic::Status> {
+/// The services reflection lists to a caller with `token`, or the status it answers with.
+async fn reflected_services(addr: SocketAddr, token: Option<&str>) -> Result<Vec<String>, tonic::Status> {
     use tonic_reflection::pb::v1::{
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
         server_reflection_response::MessageResponse,
     };
     let channel = crate::grpc::lazy_channel(&format!("http://{addr}"), Duration::from_secs(10), &TlsConfig::default()).unwrap();
     let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-    let mut answers = ServerReflectionClient::new(channel).server_reflection_info(futures::stream::iter([request])).await?.into_inner();
+    let mut call = tonic::Request::new(futures::stream::iter([request]));
+    if let Some(t) = token {
+        call.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    let mut answers = ServerReflectionClient::new(channel).server_reflection_info(call).await?.into_inner();
     let answer = answers.message().await?.expect("one answer");
     match answer.message_response {
         Some(MessageResponse::ListServicesResponse(list)) => Ok(list.service.into_iter().map(|s| s.name).collect()),
@@ -195,14 +199,16 @@ async fn reflection_answers_only_when_switched_on() {
         let mut env = testing::env_for(Component::Bugs, &db.url);
         env.set("ATMR_GRPC_REFLECTION", "on");
         let on = serve(env).await;
-        let services = reflected_services(on.addr).await.unwrap();
+        let anonymous = reflected_services(on.addr, None).await.unwrap_err();
+        assert_eq!(anonymous.code(), tonic::Code::Unauthenticated, "{backend:?}: reflection needs a token");
+        let services = reflected_services(on.addr, Some(&on.token(1, crate::auth::Role::Reporter))).await.unwrap();
         assert!(services.iter().any(|s| s == "grpc.health.v1.Health"), "{backend:?}: {services:?}");
         on.stop().await.unwrap();
 
         let mut env = testing::env_for(Component::Bugs, &db.url);
         env.set("ATMR_GRPC_REFLECTION", "off");
         let off = serve(env).await;
-        let refused = reflected_services(off.addr).await.unwrap_err();
+        let refused = reflected_services(off.addr, Some(&off.token(1, crate::auth::Role::Admin))).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unimplemented, "{backend:?}: {refused:?}");
         // Health still answers: only reflection is gone.
         assert_eq!(health(off.url(), &TlsConfig::default()).await.unwrap(), ServingStatus::Serving);
