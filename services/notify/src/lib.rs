@@ -58,7 +58,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     tokio::spawn(outbox::backlog::watch_backlog(store.clone(), cfg.clock.clone(), metrics.clone(), cfg.backlog_refresh, life.clone()));
     let monitors = Arc::new(monitors::scheduler::Scheduler {
         store: store.clone(),
-        reach: monitors::probe::Reach::new(cfg.egress.clone())?,
+        reach: monitors::probe::Reach::new(cfg.egress.clone(), rt.cfg.tls.client())?,
         clock: cfg.clock.clone(),
         tick: cfg.monitor_tick,
         wake: wake.clone(),
