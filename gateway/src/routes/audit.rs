@@ -6,18 +6,13 @@
 //! an export of any size never holds more than a page.
 
 use atmr_proto::safety::v1 as pb;
-use axum::{
-    Json,
-    body::{Body, Bytes},
-    extract::State,
-    http::{HeaderValue, header},
-    response::Response,
-};
+use axum::{Json, extract::State, response::Response};
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
 use crate::routes::{
     convert::{Page, rfc3339, time_range},
+    csv::{self, Row, text},
     extract::{Caller, Params},
     failures::Failures,
     field,
@@ -163,7 +158,7 @@ pub async fn list(
 }
 
 /// The export's columns.
-const HEADER: [&str; 13] = [
+const HEADER: &[&str] = &[
     "occurred_at",
     "recorded_at",
     "chain_seq",
@@ -195,31 +190,30 @@ fn changes_cell(changes: &[pb::HumanChange]) -> String {
         .join("; ")
 }
 
-/// CSV rows of `records` (with the header row first when `header`).
-fn csv_rows(records: Vec<pb::HumanRecord>, header: bool) -> Result<Bytes, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    if header {
-        w.write_record(HEADER)?;
-    }
-    for r in records {
-        let changes = changes_cell(&r.changes);
-        w.write_record([
-            rfc3339(r.occur_time).unwrap_or_default(),
-            rfc3339(r.record_time).unwrap_or_default(),
-            r.chain_seq.to_string(),
-            r.record_id,
-            r.source,
-            r.actor_user_id,
-            r.actor_email,
-            r.actor_role,
-            r.client_address,
-            r.resource,
-            r.resource_id,
-            r.action,
-            changes,
-        ])?;
-    }
-    w.into_inner().map(Bytes::from).map_err(|e| csv::Error::from(e.into_error()))
+/// One CSV row per record, in [`HEADER`]'s order; every text cell made inert
+/// for a spreadsheet (`csv::text`): an email, an id or a value a person typed
+/// may start with `=`.
+fn rows(records: Vec<pb::HumanRecord>) -> Vec<Row> {
+    records
+        .into_iter()
+        .map(|r| {
+            vec![
+                rfc3339(r.occur_time).unwrap_or_default(),
+                rfc3339(r.record_time).unwrap_or_default(),
+                r.chain_seq.to_string(),
+                text(&r.record_id),
+                text(&r.source),
+                text(&r.actor_user_id),
+                text(&r.actor_email),
+                text(&r.actor_role),
+                text(&r.client_address),
+                text(&r.resource),
+                text(&r.resource_id),
+                text(&r.action),
+                text(&changes_cell(&r.changes)),
+            ]
+        })
+        .collect()
 }
 
 /// Where an export is: the next page to read, and the chain position it is pinned at.
@@ -252,7 +246,6 @@ pub async fn export(State(state): State<AppState>, caller: Caller, Params(q): Pa
     let first = list_page(&state, &caller.token, q.request(1, EXPORT_PAGE)?).await?;
     let pinned = first.records.first().map(|r| r.chain_seq);
     let last_page = first.records.len() < EXPORT_PAGE as usize;
-    let head = csv_rows(first.records, true).map_err(|e| ApiError::from_status("gateway", &kit::error::internal(e)))?;
     let cursor = Cursor { state, token: caller.token.clone(), query: q, next_page: 2, pinned, done: last_page };
     let rest = futures::stream::unfold(cursor, |mut c| async move {
         if c.done {
@@ -268,7 +261,7 @@ pub async fn export(State(state): State<AppState>, caller: Caller, Params(q): Pa
             Err(e) => {
                 tracing::warn!(page = c.next_page, error = ?e, "audit log export cut: a page could not be read");
                 c.done = true;
-                return Some((Err(std::io::Error::other("the audit log could not be read")), c));
+                return Some((Err(tonic::Status::unavailable("the audit log could not be read")), c));
             }
         };
         c.next_page += 1;
@@ -276,13 +269,12 @@ pub async fn export(State(state): State<AppState>, caller: Caller, Params(q): Pa
         if page.records.is_empty() {
             return None;
         }
-        Some((csv_rows(page.records, false).map_err(std::io::Error::other), c))
+        Some((Ok(page.records), c))
     });
-    let body = futures::StreamExt::chain(futures::stream::iter([Ok::<_, std::io::Error>(head)]), rest);
-    let mut res = Response::new(Body::from_stream(body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\""));
-    Ok(res)
+    // The first page was read above (a refusal is an ordinary answer); the
+    // rest streams, cut off on a failure (routes/csv.rs).
+    let pages = futures::StreamExt::chain(futures::stream::iter([Ok(first.records)]), rest);
+    csv::export("audit-log.csv", HEADER, Box::pin(pages), rows, |s| ApiError::from_status("safety", &s)).await
 }
 
 #[cfg(test)]
@@ -308,11 +300,20 @@ mod tests {
             ],
             ..Default::default()
         };
-        let text = String::from_utf8(csv_rows(vec![r], true).unwrap().to_vec()).unwrap();
-        let mut lines = text.lines();
-        assert_eq!(lines.next().unwrap(), HEADER.join(","));
-        let row = lines.next().unwrap();
-        assert!(row.contains(",client,7,update,\"phone: changed; mobility: walking -> wheelchair, folding\""), "{row}");
-        assert!(lines.next().is_none());
+        let row = rows(vec![r]).remove(0);
+        assert_eq!(row.len(), HEADER.len());
+        assert_eq!(row[9..].join("|"), "client|7|update|phone: changed; mobility: walking -> wheelchair, folding");
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_made_inert() {
+        let r = pb::HumanRecord {
+            actor_email: "=cmd|' /C calc'!A0@x.ch".into(),
+            resource_id: "+41 22 000 00 00".into(),
+            action: "update".into(),
+            ..Default::default()
+        };
+        let row = rows(vec![r]).remove(0);
+        assert_eq!((row[6].as_str(), row[10].as_str()), ("'=cmd|' /C calc'!A0@x.ch", "'+41 22 000 00 00"));
     }
 }

@@ -333,6 +333,7 @@ async fn people_s_changes_are_in_the_audit_log_and_the_verified_chain() {
         let csv = http.get(format!("{gw}/api/admin/audit-log/export")).bearer_auth(&admin.token).send().await.unwrap();
         assert_eq!(csv.status(), 200);
         assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert_eq!(csv.headers()["cache-control"], "no-store", "an export of people's changes is never cached");
         let text = csv.text().await.unwrap();
         let mut rows = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(rows.headers().unwrap().get(3), Some("record_id"));
