@@ -93,7 +93,7 @@ pub(crate) async fn admin_token(http: &reqwest::Client, gateway: &str) -> String
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
     http.post(format!("{gateway}/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
 }
 

@@ -16,7 +16,7 @@ use kit::{Component, testing};
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::mesh::{Mesh, admin_token, start_mesh_with};
+use crate::mesh::{Mesh, admin_token, login, start_mesh_with};
 
 /// How long a revocation may take to reach every service: the poll interval
 /// (1 s) with a wide margin for a loaded machine. A bound, not a timing.
@@ -66,15 +66,7 @@ async fn a_deactivated_persons_token_is_refused_on_every_grpc_port_and_ends_the_
             .await
             .unwrap();
         let id = created["id"].as_i64().unwrap_or_else(|| panic!("user created: {created}"));
-        let login: Value = http
-            .post(format!("{gw}/api/auth/login"))
-            .json(&json!({"email": "leaving@example.com", "password": "a-long-test-password"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let login: Value = login(&http, &gw, "leaving@example.com", "a-long-test-password").await.json().await.unwrap();
         let token = login["access_token"].as_str().unwrap().to_owned();
 
         // Before: every service takes the token (notify's RPC is an admin's).

@@ -185,10 +185,14 @@ impl RevocationView {
     }
 }
 
+/// The published hash as stored: user id -> `"<generation>:<unix seconds>"`.
+async fn read_redis_raw(conn: &mut deadpool_redis::Connection) -> Result<HashMap<String, String>, String> {
+    redis::cmd("HGETALL").arg(REDIS_KEY).query_async(conn).await.map_err(|e| format!("redis HGETALL {REDIS_KEY}: {e}"))
+}
+
 async fn read_redis(pool: &deadpool_redis::Pool) -> Result<HashMap<String, i64>, String> {
     let mut conn = pool.get().await.map_err(|e| format!("redis: {e}"))?;
-    let raw: HashMap<String, String> =
-        redis::cmd("HGETALL").arg(REDIS_KEY).query_async(&mut conn).await.map_err(|e| format!("redis HGETALL {REDIS_KEY}: {e}"))?;
+    let raw = read_redis_raw(&mut conn).await?;
     Ok(raw.into_iter().filter_map(|(user, value)| Some((user, value.split(':').next()?.parse().ok()?))).collect())
 }
 
@@ -219,8 +223,7 @@ return 1";
 /// concerned any more).
 pub async fn prune_redis(pool: &deadpool_redis::Pool, before_unix: i64) -> Result<(), String> {
     let mut conn = pool.get().await.map_err(|e| format!("redis: {e}"))?;
-    let raw: HashMap<String, String> =
-        redis::cmd("HGETALL").arg(REDIS_KEY).query_async(&mut conn).await.map_err(|e| format!("redis HGETALL {REDIS_KEY}: {e}"))?;
+    let raw = read_redis_raw(&mut conn).await?;
     let old: Vec<&String> = raw
         .iter()
         .filter(|(_, v)| v.split(':').nth(1).and_then(|at| at.parse::<i64>().ok()).is_some_and(|at| at < before_unix))
