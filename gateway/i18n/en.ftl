@@ -10,6 +10,16 @@ nav-clients = Patients
 nav-drivers = Drivers
 nav-templates = Recurring trips
 nav-autonomy = Suggestions
+nav-admin = Administration
+nav-actions = Autonomous actions
+nav-limits = Safety limits
+nav-users = Users
+nav-company = Company
+nav-audit-log = Audit log
+nav-status = Status
+nav-notifications = Notifications
+nav-drift = Drift checks
+nav-bugs = Bugs
 logout = Sign out
 language-fr = Français
 language-en = English
@@ -395,3 +405,6 @@ driver-share-refused = The phone sent positions the server refused
 driver-share-denied = Position not shared: allow location for this page
 driver-share-unavailable = No position from this phone
 driver-share-pending = waiting to send:
+
+## Charts (console/chart.rs)
+chart-no-data = No data for this period.

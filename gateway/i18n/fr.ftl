@@ -10,6 +10,16 @@ nav-clients = Patients
 nav-drivers = Chauffeurs
 nav-templates = Trajets récurrents
 nav-autonomy = Suggestions
+nav-admin = Administration
+nav-actions = Actions autonomes
+nav-limits = Limites de sécurité
+nav-users = Utilisateurs
+nav-company = Entreprise
+nav-audit-log = Journal d’audit
+nav-status = État
+nav-notifications = Notifications
+nav-drift = Contrôles de dérive
+nav-bugs = Bugs
 logout = Se déconnecter
 language-fr = Français
 language-en = English
@@ -401,3 +411,6 @@ driver-share-refused = Le téléphone a envoyé des positions refusées par le s
 driver-share-denied = Position non partagée : autorisez la localisation pour cette page
 driver-share-unavailable = Aucune position de ce téléphone
 driver-share-pending = en attente d'envoi :
+
+## Charts (console/chart.rs)
+chart-no-data = Aucune donnée pour cette période.

@@ -14,6 +14,15 @@ pub struct NavItem {
     pub current: bool,
 }
 
+/// A group of the navigation bar: the day's work, or the company's
+/// administration and the platform's health.
+#[derive(Clone, Debug)]
+pub struct NavGroup {
+    /// Empty for the first group, which needs no heading.
+    pub label: String,
+    pub items: Vec<NavItem>,
+}
+
 /// The layout's data, built once per page.
 #[derive(Clone, Debug)]
 pub struct Page {
@@ -22,13 +31,16 @@ pub struct Page {
     /// Empty before sign-in.
     pub email: String,
     pub csrf: String,
-    pub nav: Vec<NavItem>,
+    pub nav: Vec<NavGroup>,
     /// Page-specific script modules (logical asset names).
     pub scripts: Vec<&'static str>,
 }
 
-/// The pages each role reaches, in the order of the navigation bar.
-fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
+/// A navigation group: its heading's message id (empty: none) and its pages.
+type Section = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// The pages each role reaches, by group, in the order of the navigation bar.
+fn sections(role: Role) -> &'static [Section] {
     const DISPATCH: &[(&str, &str)] = &[
         ("/board", "nav-board"),
         ("/map", "nav-map"),
@@ -39,10 +51,24 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/manifest", "nav-manifest"),
         ("/autonomy", "nav-autonomy"),
     ];
+    /// What the company's admin reviews and keeps healthy.
+    const ADMIN: &[(&str, &str)] = &[
+        ("/admin/actions", "nav-actions"),
+        ("/admin/limits", "nav-limits"),
+        ("/admin/users", "nav-users"),
+        ("/admin/company", "nav-company"),
+        ("/admin/audit-log", "nav-audit-log"),
+        ("/status", "nav-status"),
+        ("/admin/notifications", "nav-notifications"),
+        ("/admin/drift", "nav-drift"),
+        ("/bugs", "nav-bugs"),
+    ];
     match role {
-        Role::Admin | Role::Dispatcher => DISPATCH,
-        Role::Driver => &[("/driver", "nav-driver")],
-        Role::Reporter | Role::Service | Role::Operator => &[],
+        Role::Admin => &[("", DISPATCH), ("nav-admin", ADMIN)],
+        Role::Dispatcher => &[("", DISPATCH), ("", &[("/bugs", "nav-bugs")])],
+        Role::Reporter => &[("", &[("/bugs", "nav-bugs")])],
+        Role::Driver => &[("", &[("/driver", "nav-driver")])],
+        Role::Service | Role::Operator => &[],
     }
 }
 
@@ -50,7 +76,13 @@ impl Page {
     /// A page of the signed-in console; `current` is the navigation path it belongs to.
     pub fn new(console: &Console, current: &str, title_id: &str) -> Self {
         let fmt = console.fmt;
-        let nav = sections(console.role).iter().map(|&(href, id)| NavItem { href, label: fmt.t(id), current: href == current }).collect();
+        let nav = sections(console.role)
+            .iter()
+            .map(|&(label, items)| NavGroup {
+                label: if label.is_empty() { String::new() } else { fmt.t(label) },
+                items: items.iter().map(|&(href, id)| NavItem { href, label: fmt.t(id), current: href == current }).collect(),
+            })
+            .collect();
         Self { fmt, title: fmt.t(title_id), email: console.email.clone(), csrf: console.csrf.clone(), nav, scripts: Vec::new() }
     }
 
