@@ -4,7 +4,8 @@
 //! the notice outbox (the dispatcher's alerts, drift); the closed vocabularies
 //! of their statuses and kinds; the reason kept with a forced reassignment; a suggestion's review; company
 //! names unique, for the registry the platform operator adds to; the human audit outbox (who changed
-//! what, until safety has it); a patient's erasure and the company's retention of finished trips.
+//! what, until safety has it); a patient's erasure and the company's retention of finished trips; a drift
+//! check's error and bias after retraining.
 
 use sea_orm_migration::prelude::*;
 
@@ -18,6 +19,7 @@ mod m0007_suggestion_review;
 mod m0009_company_registry;
 mod m0010_audit_outbox;
 mod m0011_patient_rights;
+mod m0012_drift_after_retraining;
 
 pub struct Migrator;
 
@@ -35,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_company_registry::Migration),
             Box::new(m0010_audit_outbox::Migration),
             Box::new(m0011_patient_rights::Migration),
+            Box::new(m0012_drift_after_retraining::Migration),
         ]
     }
 

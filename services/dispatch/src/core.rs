@@ -8,7 +8,7 @@
 //! the board and counts it in the metrics. Patient names, phones and addresses
 //! never reach the log: only ids are logged.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -28,6 +28,7 @@ use crate::{
     },
     error::Error,
     eta::{
+        self,
         drift::{Drift, DriftConfig},
         trips::Trips,
     },
@@ -36,10 +37,11 @@ use crate::{
     reassign::{MoveError, Moved, Reassign},
     run::{self, Finished, Planner, RunRequest},
     store::{
-        Page, Store, StoreError,
+        Page, Store,
         assignments::BoardChange,
         autonomy::SettingsDefaults,
         driver_day::DriverDay,
+        drivers::PositionBatch,
         entities::{
             assignment, autonomy_settings, autonomy_suggestion, booking, client, company, dispatch_run, drift_check, driver, eta_model,
             recurring_template,
@@ -124,10 +126,12 @@ impl Dispatch {
         Ok(self.store.company(company_id, self.now()).await?)
     }
 
-    /// Reads the company, applies `change` (which checks what it sets) and saves it.
+    /// Reads the company, applies `change` (which checks what it sets) and
+    /// saves it; with `validate_only`, answers it as it would be, unsaved.
     pub async fn update_company(
         &self,
         company_id: i64,
+        validate_only: bool,
         change: impl FnOnce(&mut company::Model) -> Result<(), Invalid>,
     ) -> Result<company::Model, Error> {
         let now = self.now();
@@ -135,6 +139,9 @@ impl Dispatch {
         let before = company.clone();
         change(&mut company)?;
         company.updated_at = now;
+        if validate_only {
+            return Ok(company);
+        }
         Ok(self.store.save_company(&before, company).await?)
     }
 
@@ -418,7 +425,13 @@ impl Dispatch {
         Ok(self.store.autonomy_settings(company_id, self.manager.defaults, self.now()).await?)
     }
 
-    pub async fn update_autonomy_settings(&self, company_id: i64, s: SettingsChange) -> Result<autonomy_settings::Model, Error> {
+    /// Saves the settings; with `validate_only`, answers them as they would be, unsaved.
+    pub async fn update_autonomy_settings(
+        &self,
+        company_id: i64,
+        s: SettingsChange,
+        validate_only: bool,
+    ) -> Result<autonomy_settings::Model, Error> {
         let now = self.now();
         let mut row = self.store.autonomy_settings(company_id, self.manager.defaults, now).await?;
         row.mode = s.mode.as_str().to_owned();
@@ -427,6 +440,9 @@ impl Dispatch {
         row.drift_check_interval_seconds = s.drift_check_interval_seconds;
         row.cycle_interval_seconds = s.cycle_interval_seconds;
         row.updated_at = now;
+        if validate_only {
+            return Ok(row);
+        }
         let saved = self.store.save_autonomy_settings(row).await?;
         tracing::info!(company_id, mode = %saved.mode, "autonomy settings changed");
         Ok(saved)
@@ -458,40 +474,19 @@ impl Dispatch {
         Ok(self.store.eta_model(company_id).await?)
     }
 
-    pub async fn list_drift_checks(&self, company_id: i64, page: (u64, u64)) -> Result<Page<drift_check::Model>, Error> {
-        Ok(self.store.list_drift_checks(company_id, page).await?)
+    pub async fn list_drift_checks(&self, company_id: i64, states: &[&str], page: (u64, u64)) -> Result<Page<drift_check::Model>, Error> {
+        Ok(self.store.list_drift_checks(company_id, states, page).await?)
+    }
+
+    /// The company's drift checks of the last `days` local days, a summary a day, and its zone.
+    pub async fn drift_days(&self, company_id: i64, days: u32) -> Result<(Vec<eta::days::Day>, Tz), Error> {
+        let (tz, now) = (self.store.time_zone(company_id).await?, self.now());
+        let (dates, since) = eta::days::window(tz, now, days);
+        Ok((eta::days::fold(tz, &dates, &self.store.drift_check_quarters(company_id, since, now).await?), tz))
     }
 
     /// The company's drift check now, with its retries, recorded.
     pub async fn drift_check(&self, company_id: i64) -> Result<drift_check::Model, Error> {
         self.manager.drift.check(company_id).await
-    }
-}
-
-/// The latest position of each driver and how many reports each sent, as a
-/// stream of reports is read.
-#[derive(Default)]
-pub(crate) struct PositionBatch {
-    pub latest: HashMap<i64, (f64, f64, DateTime<Utc>)>,
-    reports: HashMap<i64, i64>,
-}
-
-impl PositionBatch {
-    pub fn add(&mut self, driver: i64, lat: f64, lon: f64, at: DateTime<Utc>) {
-        *self.reports.entry(driver).or_default() += 1;
-        if self.latest.get(&driver).is_none_or(|(_, _, prev)| *prev < at) {
-            self.latest.insert(driver, (lat, lon, at));
-        }
-    }
-
-    /// Writes the batch; `(accepted, rejected)` reports, those of drivers not in
-    /// the caller's company being rejected.
-    async fn flush(&mut self, store: &Store, company_id: i64) -> Result<(i64, i64), StoreError> {
-        let (_, unknown) = store.record_positions(company_id, &self.latest).await?;
-        let total: i64 = self.reports.values().sum();
-        let rejected: i64 = unknown.iter().map(|id| self.reports.get(id).copied().unwrap_or(0)).sum();
-        self.latest.clear();
-        self.reports.clear();
-        Ok((total - rejected, rejected))
     }
 }

@@ -289,7 +289,11 @@ async fn a_drifting_day_raises_one_alert_and_a_retrain_that_lowers_the_error() {
     let alerts = w.notifications("eta.drift", 1).await;
     assert_eq!(alerts.len(), 1, "exactly one drift alert");
     assert!(alerts[0].fields.iter().any(|f| f.name == "MAE after"), "{:?}", alerts[0]);
-    let checks = autonomy.list_drift_checks(w.req(Role::Dispatcher, pb::ListDriftChecksRequest { page: None })).await.unwrap().into_inner();
+    let checks = autonomy
+        .list_drift_checks(w.req(Role::Dispatcher, pb::ListDriftChecksRequest { page: None, states: vec![] }))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(checks.checks.len(), 2);
 
     // Only admins start checks or change settings.

@@ -123,7 +123,7 @@ impl Seed<'_> {
         };
         self.autonomy()
             .await
-            .update_autonomy_settings(self.req(Role::Admin, pb::UpdateAutonomySettingsRequest { settings: Some(s) }))
+            .update_autonomy_settings(self.req(Role::Admin, pb::UpdateAutonomySettingsRequest { settings: Some(s), validate_only: false }))
             .await
             .unwrap();
     }

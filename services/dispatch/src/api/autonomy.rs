@@ -8,7 +8,7 @@ use kit::auth::{Role, require_role};
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert::{STATES, check_pb, model_pb, page_info, settings_pb, suggestion_pb},
+    convert::{DRIFT_STATES, STATES, check_pb, day_pb, model_pb, page_info, settings_pb, suggestion_pb},
     input::{self, checked_page, within},
     services::{AutonomyApi, caller},
 };
@@ -39,7 +39,9 @@ impl AutonomyService for AutonomyApi {
         req: Request<pb::UpdateAutonomySettingsRequest>,
     ) -> Result<Response<pb::UpdateAutonomySettingsResponse>, Status> {
         let company_id = require_role(&req, &[Role::Admin])?.company_id;
-        let r = req.into_inner().settings.ok_or_else(|| Status::from(Invalid::new("settings", "required")))?;
+        let r = req.into_inner();
+        let validate_only = r.validate_only;
+        let r = r.settings.ok_or_else(|| Status::from(Invalid::new("settings", "required")))?;
         let mode = match pb::AutonomyMode::try_from(r.mode).unwrap_or(pb::AutonomyMode::Unspecified) {
             pb::AutonomyMode::Off => Mode::Off,
             pb::AutonomyMode::Suggest => Mode::Suggest,
@@ -61,7 +63,7 @@ impl AutonomyService for AutonomyApi {
             drift_check_interval_seconds: drift_every,
             cycle_interval_seconds: cycle_every,
         };
-        let saved = self.0.update_autonomy_settings(company_id, change).await?;
+        let saved = self.0.update_autonomy_settings(company_id, change, validate_only).await?;
         Ok(Response::new(pb::UpdateAutonomySettingsResponse { settings: Some(settings_pb(&saved)?) }))
     }
 
@@ -130,11 +132,36 @@ impl AutonomyService for AutonomyApi {
 
     async fn list_drift_checks(&self, req: Request<pb::ListDriftChecksRequest>) -> Result<Response<pb::ListDriftChecksResponse>, Status> {
         let c = caller(&req)?;
-        let p = checked_page(req.get_ref().page.as_ref())?;
-        let (rows, total) = self.0.list_drift_checks(c.company_id, p).await?;
+        let r = req.get_ref();
+        let p = checked_page(r.page.as_ref())?;
+        let mut states = Vec::new();
+        for (i, s) in r.states.iter().enumerate() {
+            let state = pb::DriftCheckState::try_from(*s).unwrap_or(pb::DriftCheckState::Unspecified);
+            match DRIFT_STATES.iter().find(|(_, v)| *v == state) {
+                Some((k, _)) => states.push(*k),
+                None => return Err(Invalid::new(format!("states[{i}]"), "completed, failed or retried").into()),
+            }
+        }
+        let (rows, total) = self.0.list_drift_checks(c.company_id, &states, p).await?;
         Ok(Response::new(pb::ListDriftChecksResponse {
             checks: rows.into_iter().map(check_pb).collect::<Result<_, _>>()?,
             page: page_info(p, total),
+        }))
+    }
+
+    async fn summarize_drift_checks(
+        &self,
+        req: Request<pb::SummarizeDriftChecksRequest>,
+    ) -> Result<Response<pb::SummarizeDriftChecksResponse>, Status> {
+        let c = caller(&req)?;
+        let days = match req.get_ref().days {
+            0 => 30,
+            d => within("days", d, 1, 90)?,
+        };
+        let (days, tz) = self.0.drift_days(c.company_id, days as u32).await?;
+        Ok(Response::new(pb::SummarizeDriftChecksResponse {
+            days: days.into_iter().map(day_pb).collect(),
+            time_zone: tz.name().to_owned(),
         }))
     }
 

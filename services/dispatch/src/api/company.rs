@@ -1,5 +1,6 @@
 //! The company's settings: its name, time zone and retention of finished
-//! trips' personal fields, changed by its admins.
+//! trips' personal fields, changed by its admins (or only checked, with
+//! `validate_only`).
 
 use atmr_proto::dispatch::v1 as pb;
 use kit::auth::{Role, require_role};
@@ -17,7 +18,7 @@ pub(super) async fn update(core: &Dispatch, req: Request<pb::UpdateCompanyReques
     let paths = mask_paths(r.update_mask.as_ref(), &["name", "time_zone", "erase_completed_after_days"])?;
     let patch = required("company", r.company)?;
     let saved = core
-        .update_company(c.company_id, |company| {
+        .update_company(c.company_id, r.validate_only, |company| {
             for p in paths {
                 match p {
                     "name" => company.name = kit::input::required_line("company.name", &patch.name, input::MAX_NAME)?,

@@ -331,7 +331,23 @@ pub(super) fn check_pb(c: drift_check::Model) -> Result<pb::DriftCheck, UnknownV
         drift_detected: c.drift_detected,
         retrained_version: c.retrained_version,
         error: c.error,
+        mae_after_minutes: c.mae_after_minutes,
+        bias_after_minutes: c.bias_after_minutes,
     })
+}
+
+/// A day of drift checks.
+pub(super) fn day_pb(d: crate::eta::days::Day) -> pb::DriftCheckDay {
+    pb::DriftCheckDay {
+        date: d.date.to_string(),
+        checks: d.checks,
+        failed: d.failed,
+        retrained: d.retrained,
+        measured: d.measured,
+        mean_mae_minutes: d.mean_mae,
+        max_mae_minutes: d.max_mae,
+        mean_mae_after_minutes: d.mean_mae_after,
+    }
 }
 
 #[cfg(test)]

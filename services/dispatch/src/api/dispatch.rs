@@ -24,7 +24,6 @@ use super::{
     services::{DispatchApi, caller},
 };
 use crate::{
-    core::PositionBatch,
     domain::{
         Invalid, RunMode,
         filters::{AssignmentFilter, BookingFilter, DriverFilter},
@@ -32,6 +31,7 @@ use crate::{
     },
     error::Error,
     run::RunRequest,
+    store::drivers::PositionBatch,
 };
 
 type BoardStream = Pin<Box<dyn Stream<Item = Result<pb::WatchAssignmentsResponse, Status>> + Send>>;

@@ -85,7 +85,10 @@ async fn main() -> anyhow::Result<()> {
         drift_check_interval_seconds: 3_600,
         cycle_interval_seconds: 30,
     };
-    autonomy.clone().update_autonomy_settings(signed(&admin, pb::UpdateAutonomySettingsRequest { settings: Some(settings) })).await?;
+    autonomy
+        .clone()
+        .update_autonomy_settings(signed(&admin, pb::UpdateAutonomySettingsRequest { settings: Some(settings), validate_only: false }))
+        .await?;
     // Two mornings: 06:30, every tenth driver stuck 55 km away; and 08:00 with
     // every driver still at the depot (the first hour's pickups all missed).
     for (label, utc_hour, utc_minute, stuck_every) in [("06:30, 4 drivers stuck", 5, 30, 10), ("08:00, nobody moved", 7, 0, usize::MAX)] {

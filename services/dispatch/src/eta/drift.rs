@@ -3,7 +3,8 @@
 //! absolute error and bias on the company's recent completed trips. Above the
 //! company's threshold it retrains on those trips and stores the new version
 //! together with a notice giving the figures (one transaction), and records the
-//! run; every run is kept with its state (completed, retried, failed) and figures.
+//! run; every run is kept with its state (completed, retried, failed) and
+//! figures, a retrain's with the new model's error and bias on the same trips.
 //!
 //! After a retrain the current model is the new one, so the next check measures
 //! the new model: one drift, one alert.
@@ -109,6 +110,9 @@ impl Drift {
                     drift_detected: Set(f.drift),
                     retrained_version: Set(f.retrained.as_ref().map(|m| m.version)),
                     error: Set(None),
+                    // The new model's figures are measured on the same trips as the old one's.
+                    mae_after_minutes: Set(f.retrained.as_ref().map(|m| m.mae_minutes)),
+                    bias_after_minutes: Set(f.retrained.as_ref().map(|m| m.bias_minutes)),
                 }
             }
             Err(e) => drift_check::ActiveModel {
@@ -124,6 +128,8 @@ impl Drift {
                 drift_detected: Set(false),
                 retrained_version: Set(None),
                 error: Set(Some(e.message().chars().take(1000).collect())),
+                mae_after_minutes: Set(None),
+                bias_after_minutes: Set(None),
             },
         };
         Ok(self.store.insert_drift_check(row).await?)

@@ -1,5 +1,5 @@
 //! Drivers: created, read, listed, changed and soft-deleted within their
-//! company, and their latest positions.
+//! company, and their latest positions (a stream's reports batched for one write).
 
 use std::collections::{HashMap, HashSet};
 
@@ -157,5 +157,33 @@ fn driver_fields(d: DriverInput, now: DateTime<Utc>) -> driver::ActiveModel {
         status: Set(d.status.as_str().to_owned()),
         updated_at: Set(now),
         ..Default::default()
+    }
+}
+
+/// The latest position of each driver and how many reports each sent, as a
+/// stream of reports is read.
+#[derive(Default)]
+pub(crate) struct PositionBatch {
+    pub latest: HashMap<i64, (f64, f64, DateTime<Utc>)>,
+    reports: HashMap<i64, i64>,
+}
+
+impl PositionBatch {
+    pub fn add(&mut self, driver: i64, lat: f64, lon: f64, at: DateTime<Utc>) {
+        *self.reports.entry(driver).or_default() += 1;
+        if self.latest.get(&driver).is_none_or(|(_, _, prev)| *prev < at) {
+            self.latest.insert(driver, (lat, lon, at));
+        }
+    }
+
+    /// Writes the batch; `(accepted, rejected)` reports, those of drivers not in
+    /// the caller's company being rejected.
+    pub async fn flush(&mut self, store: &Store, company_id: i64) -> Result<(i64, i64), StoreError> {
+        let (_, unknown) = store.record_positions(company_id, &self.latest).await?;
+        let total: i64 = self.reports.values().sum();
+        let rejected: i64 = unknown.iter().map(|id| self.reports.get(id).copied().unwrap_or(0)).sum();
+        self.latest.clear();
+        self.reports.clear();
+        Ok((total - rejected, rejected))
     }
 }

@@ -224,4 +224,6 @@ entity!(drift_check, "drift_check", {
     drift_detected: bool,
     retrained_version: Option<i64>,
     error: Option<String>,
+    mae_after_minutes: Option<f64>,
+    bias_after_minutes: Option<f64>,
 });

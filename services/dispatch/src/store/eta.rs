@@ -1,11 +1,13 @@
 //! The ETA model's queries: model versions (a retrained one stored with its
-//! drift notice in one transaction), observed trips, drift checks.
+//! drift notice in one transaction), observed trips, drift checks (a page of
+//! them, and their figures summed by quarter hour for the daily summary).
 
 use chrono::{DateTime, Utc};
 use kit::{notify::Notice, outbox::Outbox};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, Order, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _, sea_query::OnConflict,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, DatabaseBackend, EntityTrait as _, FromQueryResult,
+    IntoActiveModel as _, Order, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
+    sea_query::{Expr, OnConflict},
 };
 
 use super::{
@@ -86,11 +88,71 @@ impl Store {
         Ok(row.insert(&self.db).await?)
     }
 
-    pub async fn list_drift_checks(&self, company_id: i64, (page, per_page): (u64, u64)) -> Result<Page<drift_check::Model>, StoreError> {
-        let q = drift_check::Entity::find()
-            .filter(drift_check::Column::CompanyId.eq(company_id))
-            .order_by(drift_check::Column::Id, Order::Desc);
+    /// A page of the company's checks, newest first; only those in `states` when some are given.
+    pub async fn list_drift_checks(
+        &self,
+        company_id: i64,
+        states: &[&str],
+        (page, per_page): (u64, u64),
+    ) -> Result<Page<drift_check::Model>, StoreError> {
+        let mut q = drift_check::Entity::find().filter(drift_check::Column::CompanyId.eq(company_id));
+        if !states.is_empty() {
+            q = q.filter(drift_check::Column::State.is_in(states.iter().copied()));
+        }
+        let q = q.order_by(drift_check::Column::Id, Order::Desc);
         let total = q.clone().count(&self.db).await?;
         Ok((q.offset((page - 1) * per_page).limit(per_page).all(&self.db).await?, total))
     }
+
+    /// The company's checks started in `[since, until]`, summed by quarter
+    /// hour (UTC): every zone's midnight falls on a quarter hour, so the
+    /// caller folds these into its local days exactly, and a month of checks
+    /// every 30 s is at most 2,976 rows here rather than 86,400.
+    pub async fn drift_check_quarters(
+        &self,
+        company_id: i64,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DriftQuarter>, StoreError> {
+        let quarter = match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM \"started_at\") / 900) AS BIGINT)",
+            _ => "CAST(strftime('%s', \"started_at\") AS INTEGER) / 900",
+        };
+        let measured = "\"state\" <> 'failed' AND \"trips\" > 0";
+        Ok(drift_check::Entity::find()
+            .select_only()
+            .column_as(Expr::cust(quarter), "quarter")
+            .column_as(Expr::cust("COUNT(*)"), "checks")
+            .column_as(Expr::cust("SUM(CASE WHEN \"state\" = 'failed' THEN 1 ELSE 0 END)"), "failed")
+            .column_as(Expr::cust("COUNT(\"retrained_version\")"), "retrained")
+            .column_as(Expr::cust(format!("SUM(CASE WHEN {measured} THEN 1 ELSE 0 END)")), "measured")
+            .column_as(Expr::cust(format!("SUM(CASE WHEN {measured} THEN \"mae_minutes\" ELSE 0.0 END)")), "mae_sum")
+            .column_as(Expr::cust(format!("MAX(CASE WHEN {measured} THEN \"mae_minutes\" END)")), "mae_max")
+            .column_as(Expr::cust("COALESCE(SUM(\"mae_after_minutes\"), 0.0)"), "after_sum")
+            .column_as(Expr::cust("COUNT(\"mae_after_minutes\")"), "after_count")
+            .filter(drift_check::Column::CompanyId.eq(company_id))
+            .filter(drift_check::Column::StartedAt.gte(since))
+            .filter(drift_check::Column::StartedAt.lte(until))
+            .group_by(Expr::cust(quarter))
+            .into_model::<DriftQuarter>()
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// The drift checks of one quarter hour, summed.
+#[derive(Clone, Debug, Default, PartialEq, FromQueryResult)]
+pub struct DriftQuarter {
+    /// Quarter hours since the Unix epoch (UTC).
+    pub quarter: i64,
+    pub checks: i64,
+    pub failed: i64,
+    pub retrained: i64,
+    /// Checks that measured trips (not failed, at least one trip), and the sum and largest of their MAE.
+    pub measured: i64,
+    pub mae_sum: f64,
+    pub mae_max: Option<f64>,
+    /// The retrained models' MAE, summed, and how many.
+    pub after_sum: f64,
+    pub after_count: i64,
 }

@@ -98,11 +98,25 @@ async fn the_company_has_a_time_zone_an_admin_can_change() {
     assert_eq!((c.id, c.time_zone.as_str()), (7, "Europe/Zurich"));
     let admin = |msg| kit::grpc::request(msg, &t.svc.token(7, Role::Admin));
     let mask = || Some(prost_types::FieldMask { paths: vec!["time_zone".into()] });
-    let bad =
-        pb::UpdateCompanyRequest { company: Some(pb::Company { time_zone: "Mars/Olympus".into(), ..c.clone() }), update_mask: mask() };
-    assert_eq!(kit::error::field_of(&t.api().update_company(admin(bad)).await.unwrap_err()), Some("company.time_zone"));
-    let good =
-        pb::UpdateCompanyRequest { company: Some(pb::Company { time_zone: "Europe/Paris".into(), ..c.clone() }), update_mask: mask() };
+    let zone = |tz: &str, validate_only| pb::UpdateCompanyRequest {
+        company: Some(pb::Company { time_zone: tz.into(), ..c.clone() }),
+        update_mask: mask(),
+        validate_only,
+    };
+    assert_eq!(
+        kit::error::field_of(&t.api().update_company(admin(zone("Mars/Olympus", false))).await.unwrap_err()),
+        Some("company.time_zone")
+    );
+    // Only checked: the bad zone is refused the same way, a good one answered as it would be, and nothing is saved.
+    assert_eq!(
+        kit::error::field_of(&t.api().update_company(admin(zone("Mars/Olympus", true))).await.unwrap_err()),
+        Some("company.time_zone")
+    );
+    let checked = t.api().update_company(admin(zone("America/New_York", true))).await.unwrap().into_inner().company.unwrap();
+    assert_eq!(checked.time_zone, "America/New_York");
+    let stored = t.api().get_company(t.req(7, pb::GetCompanyRequest {})).await.unwrap().into_inner().company.unwrap();
+    assert_eq!(stored.time_zone, "Europe/Zurich", "validate_only saves nothing");
+    let good = zone("Europe/Paris", false);
     assert_eq!(t.api().update_company(admin(good.clone())).await.unwrap().into_inner().company.unwrap().time_zone, "Europe/Paris");
     // Dispatchers read it but do not change it.
     assert_eq!(t.api().update_company(t.req(7, good)).await.unwrap_err().code(), Code::PermissionDenied);

@@ -124,12 +124,13 @@ async fn the_retention_job_anonymises_only_finished_trips_past_the_companys_peri
         }
         let company = pb::Company { erase_completed_after_days: 1, ..Default::default() };
         let mask = prost_types::FieldMask { paths: vec!["erase_completed_after_days".into()] };
-        let set = pb::UpdateCompanyRequest { company: Some(company), update_mask: Some(mask.clone()) };
+        let set = pb::UpdateCompanyRequest { company: Some(company), update_mask: Some(mask.clone()), validate_only: false };
         let saved = svc.api().update_company(svc.admin(1, set)).await.unwrap().into_inner().company.unwrap();
         assert_eq!(saved.erase_completed_after_days, 1);
         let bad = pb::UpdateCompanyRequest {
             company: Some(pb::Company { erase_completed_after_days: -3, ..Default::default() }),
             update_mask: Some(mask),
+            validate_only: false,
         };
         let refused = svc.api().update_company(svc.admin(1, bad)).await.unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
