@@ -107,6 +107,7 @@ impl Modify for Bearer {
         crate::routes::dispatch::autonomy::get_eta_model,
         crate::routes::dispatch::autonomy::list_drift_checks,
         crate::routes::dispatch::autonomy::run_drift_check,
+        crate::routes::dispatch::autonomy::drift_check_days,
         crate::routes::me::manifest,
         crate::routes::me::positions,
         crate::routes::me::trip_status_change,

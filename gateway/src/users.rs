@@ -1,5 +1,6 @@
 //! Users of the platform, stored by the gateway: email, Argon2 password hash,
-//! role and company (and a driver account's driver). An admin is created on
+//! role and company (and a driver account's driver), and when each last
+//! signed in. An admin is created on
 //! first start, and the platform operator (who belongs to no company) from
 //! its configured login.
 
@@ -36,6 +37,8 @@ pub mod entity {
         /// The driver record (dispatch's id) a `driver` account is linked
         /// to; none for every other role (the database holds to both).
         pub driver_id: Option<i64>,
+        /// When the account last signed in; none when unknown.
+        pub last_sign_in_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -127,6 +130,20 @@ pub async fn upgrade_hash(db: &DatabaseConnection, user: &entity::Model, passwor
         Ok(r) if r.rows_affected == 1 => tracing::info!(user_id = user.id, "password hash upgraded to the current Argon2 parameters"),
         Ok(_) => {}
         Err(e) => tracing::warn!(user_id = user.id, error = %e, "cannot store an upgraded password hash"),
+    }
+}
+
+/// Notes that `user_id` signed in at `at`, for their admins to see. Best
+/// effort: a failure is logged and the sign-in goes on.
+pub async fn record_sign_in(db: &DatabaseConnection, user_id: i64, at: chrono::DateTime<Utc>) {
+    use sea_orm::sea_query::Expr;
+    let updated = entity::Entity::update_many()
+        .col_expr(entity::Column::LastSignInAt, Expr::value(at))
+        .filter(entity::Column::Id.eq(user_id))
+        .exec(db)
+        .await;
+    if let Err(e) = updated {
+        tracing::warn!(user_id, error = %e, "cannot record a sign-in's time");
     }
 }
 

@@ -5,7 +5,9 @@
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
-//! tokens, the login limit and the client's address.
+//! tokens, the login limit and the client's address; `api/users.rs`, the
+//! account rules (no lock-out), dispatch's settings checked without saving and
+//! the drift checks by state and by day.
 
 #[path = "api/auth.rs"]
 mod auth;
@@ -13,6 +15,8 @@ mod auth;
 mod exports;
 #[path = "api/privacy.rs"]
 mod privacy;
+#[path = "api/users.rs"]
+mod users;
 
 use std::net::SocketAddr;
 

@@ -126,6 +126,7 @@ pub(crate) async fn check_login(
         return Err(bad_credentials());
     };
     tracing::info!(user_id = user.id, "login");
+    users::record_sign_in(&state.db, user.id, chrono::Utc::now()).await;
     // A hash made with weaker parameters than today's is replaced now, while
     // the password is at hand.
     users::upgrade_hash(&state.db, &user, password).await;

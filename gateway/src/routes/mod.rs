@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dispatch/autonomy/cycles", post(dispatch::autonomy::run_cycle))
         .route("/api/dispatch/eta-model", get(dispatch::autonomy::get_eta_model))
         .route("/api/dispatch/drift-checks", get(dispatch::autonomy::list_drift_checks).post(dispatch::autonomy::run_drift_check))
+        .route("/api/dispatch/drift-checks/days", get(dispatch::autonomy::drift_check_days))
         .route("/api/me/manifest", get(me::manifest))
         .route("/api/me/positions", post(me::positions))
         .route("/api/me/trips/{booking_id}/status", post(me::trip_status_change))

@@ -11,7 +11,7 @@ use axum::{
 use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 
-use super::shared::{dispatch_error, numbers, page_request};
+use super::shared::{ValidateOnly, dispatch_error, numbers, page_request};
 use crate::routes::{
     convert::{Page, name_of, number_of, rfc3339},
     extract::{Body, Caller, Params, positive_id},
@@ -31,6 +31,9 @@ fn mode() -> utoipa::openapi::Object {
 }
 fn states() -> utoipa::openapi::Array {
     field::list_of(&STATES)
+}
+fn check_states() -> utoipa::openapi::Array {
+    field::list_of(&CHECK_STATES)
 }
 
 fn client(state: &AppState) -> AutonomyServiceClient<crate::downstream::Guarded> {
@@ -144,6 +147,35 @@ pub struct DriftCheck {
     drift_detected: bool,
     retrained_version: Option<i64>,
     error: Option<String>,
+    /// The retrained model's mean absolute error and bias (minutes) on the
+    /// same trips; present exactly when the check retrained.
+    mae_after_minutes: Option<f64>,
+    bias_after_minutes: Option<f64>,
+}
+
+/// One day of drift checks in the company's time zone.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DriftCheckDay {
+    /// `YYYY-MM-DD`.
+    date: String,
+    checks: i64,
+    failed: i64,
+    retrained: i64,
+    /// The checks that measured trips (not failed, at least one trip).
+    measured: i64,
+    /// Over the measured checks; absent when none measured.
+    mean_mae_minutes: Option<f64>,
+    max_mae_minutes: Option<f64>,
+    /// Over the checks that retrained: the new models' error.
+    mean_mae_after_minutes: Option<f64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DriftCheckDays {
+    /// Oldest first, days without a check included.
+    days: Vec<DriftCheckDay>,
+    /// The zone the days are counted in (the company's).
+    time_zone: String,
 }
 
 impl From<pb::DriftCheck> for DriftCheck {
@@ -160,6 +192,8 @@ impl From<pb::DriftCheck> for DriftCheck {
             drift_detected: c.drift_detected,
             retrained_version: c.retrained_version,
             error: c.error,
+            mae_after_minutes: c.mae_after_minutes,
+            bias_after_minutes: c.bias_after_minutes,
         }
     }
 }
@@ -185,12 +219,19 @@ pub async fn get_settings(State(state): State<AppState>, caller: Caller) -> Resu
     put,
     path = "/api/dispatch/autonomy/settings",
     tag = "autonomy",
+    params(ValidateOnly),
     request_body = Settings,
     responses((status = 200, description = "OK", body = Settings), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
-/// `PUT /api/dispatch/autonomy/settings` (admins): every field.
-pub async fn update_settings(State(state): State<AppState>, caller: Caller, Body(b): Body<Settings>) -> Result<Json<Settings>, ApiError> {
+/// `PUT /api/dispatch/autonomy/settings` (admins): every field; with
+/// `?validate_only=true`, checked and answered, not saved.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ValidateOnly>,
+    Body(b): Body<Settings>,
+) -> Result<Json<Settings>, ApiError> {
     caller.require(&[Role::Admin])?;
     let settings = pb::AutonomySettings {
         mode: number_of("mode", &MODES, &b.mode)?,
@@ -199,7 +240,8 @@ pub async fn update_settings(State(state): State<AppState>, caller: Caller, Body
         drift_check_interval_seconds: b.drift_check_interval_seconds,
         cycle_interval_seconds: b.cycle_interval_seconds,
     };
-    let req = kit::grpc::request(pb::UpdateAutonomySettingsRequest { settings: Some(settings) }, &caller.token);
+    let req = pb::UpdateAutonomySettingsRequest { settings: Some(settings), validate_only: q.validate_only.unwrap_or(false) };
+    let req = kit::grpc::request(req, &caller.token);
     let res = client(&state).update_autonomy_settings(req).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(res.settings.unwrap_or_default().into()))
 }
@@ -342,6 +384,9 @@ pub struct CheckQuery {
     /// 1 to 100 (20 when absent).
     #[param(minimum = 1, maximum = 100)]
     per_page: Option<i32>,
+    /// Comma-separated states, e.g. `failed,retried`; all when absent.
+    #[param(schema_with = check_states, style = Form, explode = false)]
+    state: Option<String>,
 }
 
 #[utoipa::path(
@@ -353,14 +398,15 @@ pub struct CheckQuery {
     responses((status = 200, description = "OK", body = Page<DriftCheck>), Failures),
     security(("bearer" = ["admin", "dispatcher"]))
 )]
-/// `GET /api/dispatch/drift-checks`: newest first.
+/// `GET /api/dispatch/drift-checks?state=failed,retried`: newest first.
 pub async fn list_drift_checks(
     State(state): State<AppState>,
     caller: Caller,
     Params(q): Params<CheckQuery>,
 ) -> Result<Json<Page<DriftCheck>>, ApiError> {
     caller.require(DISPATCHERS)?;
-    let req = kit::grpc::request(pb::ListDriftChecksRequest { page: page_request(q.page, q.per_page) }, &caller.token);
+    let states = numbers("state", &CHECK_STATES, q.state.as_deref())?;
+    let req = kit::grpc::request(pb::ListDriftChecksRequest { page: page_request(q.page, q.per_page), states }, &caller.token);
     let res = client(&state).list_drift_checks(req).await.map_err(dispatch_error)?.into_inner();
     Ok(Json(Page::new(res.checks.into_iter().map(DriftCheck::from).collect(), res.page)))
 }
@@ -379,4 +425,56 @@ pub async fn run_drift_check(State(state): State<AppState>, caller: Caller) -> R
     let req = kit::grpc::request(pb::RunDriftCheckRequest {}, &caller.token);
     let c = client(&state).run_drift_check(req).await.map_err(dispatch_error)?.into_inner().check.unwrap_or_default();
     Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DaysQuery {
+    /// How many days back, today included: 1 to 90 (30 when absent).
+    #[param(minimum = 1, maximum = 90)]
+    days: Option<i32>,
+}
+
+#[utoipa::path(
+    operation_id = "autonomy_drift_check_days",
+    get,
+    path = "/api/dispatch/drift-checks/days",
+    tag = "autonomy",
+    params(DaysQuery),
+    responses((status = 200, description = "OK", body = DriftCheckDays), Failures),
+    security(("bearer" = ["admin", "dispatcher"]))
+)]
+/// `GET /api/dispatch/drift-checks/days?days=30`: the checks summed by day
+/// in the company's time zone (runs, failures, retrains, mean and largest error).
+pub async fn drift_check_days(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<DaysQuery>,
+) -> Result<Json<DriftCheckDays>, ApiError> {
+    caller.require(DISPATCHERS)?;
+    let days = match q.days {
+        None => 30,
+        Some(d) if (1..=90).contains(&d) => d,
+        Some(d) => return Err(ApiError::invalid("days", format!("days must be from 1 to 90, got {d}"))),
+    };
+    let req = kit::grpc::request(pb::SummarizeDriftChecksRequest { days }, &caller.token);
+    let res = client(&state).summarize_drift_checks(req).await.map_err(dispatch_error)?.into_inner();
+    Ok(Json(DriftCheckDays {
+        days: res
+            .days
+            .into_iter()
+            .map(|d| DriftCheckDay {
+                date: d.date,
+                checks: d.checks,
+                failed: d.failed,
+                retrained: d.retrained,
+                measured: d.measured,
+                mean_mae_minutes: d.mean_mae_minutes,
+                max_mae_minutes: d.max_mae_minutes,
+                mean_mae_after_minutes: d.mean_mae_after_minutes,
+            })
+            .collect(),
+        time_zone: res.time_zone,
+    }))
 }

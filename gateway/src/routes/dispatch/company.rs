@@ -6,11 +6,11 @@ use kit::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::shared::{DISPATCHERS, client, dispatch_error, mask, patch};
+use super::shared::{DISPATCHERS, ValidateOnly, client, dispatch_error, mask, patch};
 use crate::{
     error::ApiError,
     routes::{
-        extract::{Body, Caller},
+        extract::{Body, Caller, Params},
         failures::{Failures, WriteFailures},
         field,
     },
@@ -67,14 +67,17 @@ struct CompanyPatch {
     patch,
     path = "/api/company",
     tag = "dispatch",
+    params(ValidateOnly),
     request_body = CompanyPatch,
     responses((status = 200, description = "OK", body = Company), Failures, WriteFailures),
     security(("bearer" = ["admin"]))
 )]
-/// `PATCH /api/company` `{name?, time_zone?, erase_completed_after_days?}` (admins).
+/// `PATCH /api/company` `{name?, time_zone?, erase_completed_after_days?}`
+/// (admins); with `?validate_only=true`, checked and answered, not saved.
 pub async fn update_company(
     State(state): State<AppState>,
     caller: Caller,
+    Params(q): Params<ValidateOnly>,
     Body(body): Body<Map<String, Value>>,
 ) -> Result<Json<Company>, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -87,6 +90,7 @@ pub async fn update_company(
             ..Default::default()
         }),
         update_mask: mask(paths),
+        validate_only: q.validate_only.unwrap_or(false),
     };
     let res = client(&state).update_company(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?;
     Ok(Json(res.into_inner().company.unwrap_or_default().into()))

@@ -1,6 +1,6 @@
 //! What the dispatcher's routes share: the roles that may use them, the JSON
 //! names of dispatch's vocabularies and their schemas, the client and its
-//! error mapping, points, pages, lists of names and PATCH bodies.
+//! error mapping, points, pages, lists of names, PATCH bodies and `validate_only`.
 
 use atmr_proto::{
     common::v1::{GeoPoint, PageRequest},
@@ -19,6 +19,16 @@ use crate::{
 };
 
 pub(super) const DISPATCHERS: &[Role] = &[Role::Admin, Role::Dispatcher];
+
+/// `?validate_only=true`: the change is checked and answered as it would be,
+/// and nothing is saved (AIP-163).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ValidateOnly {
+    /// `true`: check only (false when absent).
+    pub(super) validate_only: Option<bool>,
+}
 
 /// JSON names of the vocabularies, in proto order (index = enum number).
 pub(super) const VEHICLE_KINDS: [&str; 4] = ["unspecified", "car", "wheelchair_van", "stretcher"];

@@ -282,7 +282,11 @@ async fn a_drifting_day_raises_one_alert_and_a_retrain_that_lowers_the_error() {
     let model = autonomy.get_eta_model(w.req(Role::Dispatcher, pb::GetEtaModelRequest {})).await.unwrap().into_inner().model.unwrap();
     assert_eq!((model.version, model.trained_on_trips), (1, 30));
     assert!(model.mae_minutes < first.mae_minutes / 4.0, "retraining lowers the error: {} → {}", first.mae_minutes, model.mae_minutes);
-    assert_eq!((first.mae_after_minutes, first.bias_after_minutes), (Some(model.mae_minutes), Some(model.bias_minutes)), "the check keeps both");
+    assert_eq!(
+        (first.mae_after_minutes, first.bias_after_minutes),
+        (Some(model.mae_minutes), Some(model.bias_minutes)),
+        "the check keeps both"
+    );
 
     // The next check measures the new model: no drift, no second alert.
     let second = autonomy.run_drift_check(w.req(Role::Admin, pb::RunDriftCheckRequest {})).await.unwrap().into_inner().check.unwrap();
