@@ -408,3 +408,171 @@ driver-share-pending = waiting to send:
 
 ## Charts (console/chart.rs)
 chart-no-data = No data for this period.
+
+## Admin: users, company, audit log, drift checks (console/users*.rs, company.rs, audit_log.rs, drift.rs)
+field-email = Email
+field-password = Password
+field-role = Role
+field-page = Page
+users-title = Users
+users-account-title = Account
+users-new-title = New user
+users-new = New user
+users-count = { $count ->
+    [one] One account
+   *[other] { $count } accounts
+}
+users-email = Email
+users-role = Role
+users-role-admin = Admin
+users-role-dispatcher = Dispatcher
+users-role-reporter = Reporter
+users-role-driver = Driver
+users-driver = Linked driver
+users-no-driver = No driver
+users-driver-hint = Only for a driver account: the driver whose day it opens.
+users-state = Access
+users-active = Active
+users-inactive = Deactivated
+users-last-sign-in = Last sign-in
+users-never = Not known
+users-created-at = Created
+users-manage = Manage
+users-myself = This is your own account: you cannot demote or deactivate it.
+users-change-role = Role
+users-save-role = Change the role
+users-password = Password
+users-first-password = First password
+users-new-password = New password
+users-password-hint = 12 characters at least. Leave it empty to have one generated, shown once.
+users-reset = Reset the password
+users-reset-title = Reset a password
+users-reset-hint = The account's sessions end; its user signs in with the new password.
+users-reset-confirm = Reset the password of
+users-deactivate = Deactivate
+users-deactivate-title = Deactivate an account
+users-deactivate-hint = Its sessions end at once and it can no longer sign in. It can be reactivated.
+users-deactivate-confirm = Deactivate the account of
+users-reactivate = Reactivate
+users-cancel = Cancel
+users-create = Create the account
+users-created = Account created.
+users-role-changed = Role changed; the account's sessions ended.
+users-password-reset = Password reset; the account's sessions ended.
+users-deactivated = Account deactivated.
+users-reactivated = Account reactivated.
+users-secret-once = Its password, shown this once: give it to its user.
+users-rule-own_account = You cannot demote or deactivate your own account; ask another admin.
+users-rule-last_admin = This is the company's last active admin: make another admin first.
+users-email-taken = An account with this email exists already.
+users-driver_id-taken = This driver has an account already.
+company-title = Company
+company-now = Now, in the company's time zone:
+company-identity = The company
+company-name = Name
+company-name-hint = As your staff know it; at most 200 characters.
+company-time_zone = Time zone
+company-time_zone-hint = An IANA zone such as Europe/Zurich: service days and every time shown follow it.
+company-erase_completed_after_days = Erase finished trips' personal details after (days)
+company-erase_completed_after_days-hint = 0: never; 1 to 3,650 days after the service day.
+company-autonomy = Autonomous manager
+company-autonomy_mode = Mode
+company-autonomy_mode-hint = Off: nothing. Suggest: proposals for a dispatcher. Autonomous: carried out within the safety limits.
+company-mode-off = Off
+company-mode-suggest = Suggest
+company-mode-autonomous = Autonomous
+company-lateness_threshold_minutes = Lateness threshold (minutes)
+company-lateness_threshold_minutes-hint = Predicted lateness above which the manager acts: 1 to 240.
+company-cycle_interval_seconds = Cycle interval (seconds)
+company-cycle_interval_seconds-hint = How often the manager looks at the day: 5 to 3,600.
+company-drift = ETA model drift
+company-drift_mae_threshold_minutes = Drift threshold, MAE (minutes)
+company-drift_mae_threshold_minutes-hint = Mean absolute error above which the check alerts and retrains: 0.1 to 120.
+company-drift_check_interval_seconds = Check interval (seconds)
+company-drift_check_interval_seconds-hint = How often the drift check runs: 5 to 86,400.
+company-bad-name = Enter a name of at most 200 characters.
+company-bad-time_zone = Not a time zone: enter an IANA zone such as Europe/Zurich.
+company-bad-erase_completed_after_days = Enter 0 (never) or a number of days from 1 to 3,650.
+company-bad-autonomy_mode = Choose off, suggest or autonomous.
+company-bad-lateness_threshold_minutes = Enter a whole number of minutes from 1 to 240.
+company-bad-cycle_interval_seconds = Enter a whole number of seconds from 5 to 3,600.
+company-bad-drift_mae_threshold_minutes = Enter a number of minutes from 0.1 to 120.
+company-bad-drift_check_interval_seconds = Enter a whole number of seconds from 5 to 86,400.
+company-saved = Saved.
+company-unchanged = Nothing changed.
+company-not-saved = Nothing was saved:
+company-saved-company-only = The name, time zone and retention were saved; the autonomous manager's and drift settings were NOT:
+audit-title = Audit log
+audit-hint = Every change a person made, kept in the safety service's hash chain. Days are in the company's time zone.
+audit-filters = Filter the audit log
+audit-person = Person
+audit-person-hint = An email or an account id.
+audit-resource = Resource
+audit-resource-id = Resource id
+audit-action = Action
+audit-from = From
+audit-to = Until
+audit-clear = Clear the filters
+audit-when = When
+audit-changes = Changes
+audit-address = Address
+audit-masked = changed (personal, not shown)
+audit-none = No change matches.
+audit-export = Export as CSV
+audit-count = { $count ->
+    [one] One change
+   *[other] { $count } changes
+}
+drift-title = Drift checks
+drift-run-now = Run a check now
+drift-model = Current model
+drift-no-model = None trained yet (the routing estimate as is)
+drift-mae = MAE
+drift-bias = bias
+drift-threshold = Threshold
+drift-interval = Checks
+drift-every = { $count ->
+    [one] every second
+   *[other] every { $count } seconds
+}
+drift-chart-title = Error over the last 30 days
+drift-chart-label = The ETA model's mean absolute error per day over the last { $days } days, in minutes, against the threshold of { $threshold } minutes
+drift-day = { $month }/{ $day }
+drift-series-mean = Mean MAE
+drift-series-max = Largest MAE
+drift-series-after = MAE after retraining
+drift-threshold-line = Threshold { $threshold } min
+drift-total-runs = { $count ->
+    [one] one run
+   *[other] { $count } runs
+}
+drift-total-failed = { $count ->
+    [one] one failed
+   *[other] { $count } failed
+}
+drift-total-retrained = { $count ->
+    [one] one retrain
+   *[other] { $count } retrains
+}
+drift-runs = Runs
+drift-filters = Filter the runs
+drift-state = State
+drift-state-completed = Completed
+drift-state-retried = Retried
+drift-state-failed = Failed
+drift-count = { $count ->
+    [one] One run
+   *[other] { $count } runs
+}
+drift-run = Run
+drift-attempts = Attempts
+drift-trips = Trips
+drift-before = Before retraining
+drift-after = After retraining
+drift-models = Model
+drift-detected = drift detected
+drift-none = No run yet.
+drift-run-measured = Check #{ $id } done: MAE { $mae } min on { $trips } trips, within the threshold of { $threshold } min.
+drift-run-no-trips = Check #{ $id } done: no trip completed in the last 24 hours to measure.
+drift-run-retrained = Check #{ $id } done: MAE { $mae } min on { $trips } trips, above the threshold of { $threshold } min; retrained to version { $version }, MAE { $after } min after.
+drift-run-failed = Check #{ $id } failed after { $attempts } attempts: { $error }

@@ -414,3 +414,171 @@ driver-share-pending = en attente d'envoi :
 
 ## Charts (console/chart.rs)
 chart-no-data = Aucune donnée pour cette période.
+
+## Administration : utilisateurs, entreprise, journal d'audit, dérive (console/users*.rs, company.rs, audit_log.rs, drift.rs)
+field-email = E-mail
+field-password = Mot de passe
+field-role = Rôle
+field-page = Page
+users-title = Utilisateurs
+users-account-title = Compte
+users-new-title = Nouvel utilisateur
+users-new = Nouvel utilisateur
+users-count = { $count ->
+    [one] Un compte
+   *[other] { $count } comptes
+}
+users-email = E-mail
+users-role = Rôle
+users-role-admin = Administrateur
+users-role-dispatcher = Répartiteur
+users-role-reporter = Rapporteur
+users-role-driver = Chauffeur
+users-driver = Chauffeur lié
+users-no-driver = Aucun chauffeur
+users-driver-hint = Seulement pour un compte chauffeur : le chauffeur dont il ouvre la journée.
+users-state = Accès
+users-active = Actif
+users-inactive = Désactivé
+users-last-sign-in = Dernière connexion
+users-never = Inconnue
+users-created-at = Créé le
+users-manage = Gérer
+users-myself = C'est votre propre compte : vous ne pouvez ni le rétrograder ni le désactiver.
+users-change-role = Rôle
+users-save-role = Changer le rôle
+users-password = Mot de passe
+users-first-password = Premier mot de passe
+users-new-password = Nouveau mot de passe
+users-password-hint = 12 caractères au moins. Laissez vide pour en générer un, affiché une seule fois.
+users-reset = Réinitialiser le mot de passe
+users-reset-title = Réinitialiser un mot de passe
+users-reset-hint = Les sessions du compte prennent fin ; son utilisateur se connecte avec le nouveau mot de passe.
+users-reset-confirm = Réinitialiser le mot de passe de
+users-deactivate = Désactiver
+users-deactivate-title = Désactiver un compte
+users-deactivate-hint = Ses sessions prennent fin aussitôt et il ne peut plus se connecter. Il peut être réactivé.
+users-deactivate-confirm = Désactiver le compte de
+users-reactivate = Réactiver
+users-cancel = Annuler
+users-create = Créer le compte
+users-created = Compte créé.
+users-role-changed = Rôle changé ; les sessions du compte ont pris fin.
+users-password-reset = Mot de passe réinitialisé ; les sessions du compte ont pris fin.
+users-deactivated = Compte désactivé.
+users-reactivated = Compte réactivé.
+users-secret-once = Son mot de passe, affiché cette seule fois : transmettez-le à son utilisateur.
+users-rule-own_account = Vous ne pouvez ni rétrograder ni désactiver votre propre compte ; demandez à un autre administrateur.
+users-rule-last_admin = C'est le dernier administrateur actif de l'entreprise : nommez d'abord un autre administrateur.
+users-email-taken = Un compte existe déjà avec cet e-mail.
+users-driver_id-taken = Ce chauffeur a déjà un compte.
+company-title = Entreprise
+company-now = Maintenant, dans le fuseau horaire de l'entreprise :
+company-identity = L'entreprise
+company-name = Nom
+company-name-hint = Tel que votre personnel le connaît ; 200 caractères au plus.
+company-time_zone = Fuseau horaire
+company-time_zone-hint = Un fuseau IANA tel que Europe/Zurich : les journées de service et toutes les heures affichées le suivent.
+company-erase_completed_after_days = Effacer les données personnelles des courses terminées après (jours)
+company-erase_completed_after_days-hint = 0 : jamais ; de 1 à 3 650 jours après la journée de service.
+company-autonomy = Gestionnaire autonome
+company-autonomy_mode = Mode
+company-autonomy_mode-hint = Désactivé : rien. Suggestions : des propositions pour un répartiteur. Autonome : exécutées dans les limites de sécurité.
+company-mode-off = Désactivé
+company-mode-suggest = Suggestions
+company-mode-autonomous = Autonome
+company-lateness_threshold_minutes = Seuil de retard (minutes)
+company-lateness_threshold_minutes-hint = Retard prévu au-delà duquel le gestionnaire agit : de 1 à 240.
+company-cycle_interval_seconds = Intervalle des cycles (secondes)
+company-cycle_interval_seconds-hint = À quelle fréquence le gestionnaire examine la journée : de 5 à 3 600.
+company-drift = Dérive du modèle d'ETA
+company-drift_mae_threshold_minutes = Seuil de dérive, MAE (minutes)
+company-drift_mae_threshold_minutes-hint = Erreur absolue moyenne au-delà de laquelle la vérification alerte et réentraîne : de 0,1 à 120.
+company-drift_check_interval_seconds = Intervalle des vérifications (secondes)
+company-drift_check_interval_seconds-hint = À quelle fréquence la vérification de dérive s'exécute : de 5 à 86 400.
+company-bad-name = Saisissez un nom de 200 caractères au plus.
+company-bad-time_zone = Ce n'est pas un fuseau horaire : saisissez un fuseau IANA tel que Europe/Zurich.
+company-bad-erase_completed_after_days = Saisissez 0 (jamais) ou un nombre de jours de 1 à 3 650.
+company-bad-autonomy_mode = Choisissez désactivé, suggestions ou autonome.
+company-bad-lateness_threshold_minutes = Saisissez un nombre entier de minutes de 1 à 240.
+company-bad-cycle_interval_seconds = Saisissez un nombre entier de secondes de 5 à 3 600.
+company-bad-drift_mae_threshold_minutes = Saisissez un nombre de minutes de 0,1 à 120.
+company-bad-drift_check_interval_seconds = Saisissez un nombre entier de secondes de 5 à 86 400.
+company-saved = Enregistré.
+company-unchanged = Rien n'a changé.
+company-not-saved = Rien n'a été enregistré :
+company-saved-company-only = Le nom, le fuseau horaire et la conservation ont été enregistrés ; les réglages du gestionnaire autonome et de la dérive ne l'ont PAS été :
+audit-title = Journal d'audit
+audit-hint = Chaque modification faite par une personne, conservée dans la chaîne de hachage du service de sécurité. Les jours sont ceux du fuseau de l'entreprise.
+audit-filters = Filtrer le journal d'audit
+audit-person = Personne
+audit-person-hint = Un e-mail ou un identifiant de compte.
+audit-resource = Ressource
+audit-resource-id = Identifiant de la ressource
+audit-action = Action
+audit-from = Du
+audit-to = Au
+audit-clear = Effacer les filtres
+audit-when = Quand
+audit-changes = Modifications
+audit-address = Adresse
+audit-masked = modifié (personnel, non affiché)
+audit-none = Aucune modification ne correspond.
+audit-export = Exporter en CSV
+audit-count = { $count ->
+    [one] Une modification
+   *[other] { $count } modifications
+}
+drift-title = Vérifications de dérive
+drift-run-now = Lancer une vérification
+drift-model = Modèle actuel
+drift-no-model = Aucun entraîné pour l'instant (l'estimation de l'itinéraire telle quelle)
+drift-mae = MAE
+drift-bias = biais
+drift-threshold = Seuil
+drift-interval = Vérifications
+drift-every = { $count ->
+    [one] chaque seconde
+   *[other] toutes les { $count } secondes
+}
+drift-chart-title = Erreur sur les 30 derniers jours
+drift-chart-label = Erreur absolue moyenne du modèle d'ETA par jour sur les { $days } derniers jours, en minutes, face au seuil de { $threshold } minutes
+drift-day = { $day }.{ $month }.
+drift-series-mean = MAE moyenne
+drift-series-max = MAE la plus forte
+drift-series-after = MAE après réentraînement
+drift-threshold-line = Seuil { $threshold } min
+drift-total-runs = { $count ->
+    [one] une exécution
+   *[other] { $count } exécutions
+}
+drift-total-failed = { $count ->
+    [one] une en échec
+   *[other] { $count } en échec
+}
+drift-total-retrained = { $count ->
+    [one] un réentraînement
+   *[other] { $count } réentraînements
+}
+drift-runs = Exécutions
+drift-filters = Filtrer les exécutions
+drift-state = État
+drift-state-completed = Terminée
+drift-state-retried = Réessayée
+drift-state-failed = En échec
+drift-count = { $count ->
+    [one] Une exécution
+   *[other] { $count } exécutions
+}
+drift-run = Exécution
+drift-attempts = Tentatives
+drift-trips = Courses
+drift-before = Avant réentraînement
+drift-after = Après réentraînement
+drift-models = Modèle
+drift-detected = dérive détectée
+drift-none = Aucune exécution pour l'instant.
+drift-run-measured = Vérification n° { $id } terminée : MAE de { $mae } min sur { $trips } courses, sous le seuil de { $threshold } min.
+drift-run-no-trips = Vérification n° { $id } terminée : aucune course terminée dans les dernières 24 heures à mesurer.
+drift-run-retrained = Vérification n° { $id } terminée : MAE de { $mae } min sur { $trips } courses, au-delà du seuil de { $threshold } min ; réentraîné en version { $version }, MAE de { $after } min ensuite.
+drift-run-failed = Vérification n° { $id } en échec après { $attempts } tentatives : { $error }

@@ -35,6 +35,12 @@ impl Settings {
     pub fn new(secure_cookies: bool, session_ttl: Duration) -> Self {
         Self { secure_cookies, session_ttl, zones: Mutex::default() }
     }
+
+    /// Forgets the company's remembered time zone (an admin just changed
+    /// it): the next page of this gateway reads it anew.
+    pub fn forget_zone(&self, company_id: i64) {
+        self.zones.lock().expect("zones lock").remove(&company_id);
+    }
 }
 
 /// The signed-in user of a console request.

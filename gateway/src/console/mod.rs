@@ -11,6 +11,7 @@
 //! `format.rs`) and the embedded assets (`assets.rs`).
 
 mod assets;
+mod audit_log;
 mod auth;
 mod autonomy;
 mod board;
@@ -18,8 +19,10 @@ mod booking_form;
 mod bookings;
 #[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
+mod company;
 mod context;
 mod data;
+mod drift;
 mod driver;
 mod error;
 mod form;
@@ -35,6 +38,8 @@ mod recurring;
 mod security;
 pub mod session;
 mod timeline;
+mod users;
+mod users_form;
 
 use std::sync::Arc;
 
@@ -112,6 +117,19 @@ pub fn router(app: AppState) -> Router {
         .route("/driver", get(driver::page))
         .route("/driver/trips/{id}/status", post(driver::status))
         .route("/driver/positions", post(driver::positions))
+        // The company's administration (#26): accounts, settings, audit trail, drift checks.
+        .route("/admin/users", get(users::list).post(users_form::create))
+        .route("/admin/users/new", get(users_form::new))
+        .route("/admin/users/{id}", get(users::account))
+        .route("/admin/users/{id}/role", post(users::set_role))
+        .route("/admin/users/{id}/password", get(users::confirm_reset).post(users::reset))
+        .route("/admin/users/{id}/deactivate", get(users::confirm_deactivate).post(users::deactivate))
+        .route("/admin/users/{id}/reactivate", post(users::reactivate))
+        .route("/admin/company", get(company::show).post(company::save))
+        .route("/admin/audit-log", get(audit_log::list))
+        .route("/admin/audit-log/export", get(audit_log::export))
+        .route("/admin/drift", get(drift::list))
+        .route("/admin/drift/run", post(drift::run_now))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -3,7 +3,8 @@
 //! chain beside the autonomous actions), filtered by actor, resource,
 //! resource id, action and time; the export is CSV, streamed: the gateway
 //! reads safety's pages one after another and writes each as it arrives, so
-//! an export of any size never holds more than a page.
+//! an export of any size never holds more than a page. The console's audit
+//! log page lists and exports through the same functions.
 
 use atmr_proto::safety::v1 as pb;
 use axum::{Json, extract::State, response::Response};
@@ -86,31 +87,32 @@ impl From<pb::HumanRecord> for AuditRecord {
 pub struct AuditQuery {
     /// From 1 (the default; the export ignores it).
     #[param(minimum = 1)]
-    page: Option<i32>,
+    pub(crate) page: Option<i32>,
     /// 1 to 100 (20 when absent; the export ignores it).
     #[param(minimum = 1, maximum = 100)]
-    per_page: Option<i32>,
+    pub(crate) per_page: Option<i32>,
     /// A user id or an email.
     #[param(schema_with = field::optional_line::<254>)]
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// e.g. `booking`, `client`, `driver`, `user`, `safety_limits`.
     #[param(schema_with = field::optional_line::<64>)]
-    resource: Option<String>,
+    pub(crate) resource: Option<String>,
     #[param(schema_with = field::optional_line::<128>)]
-    resource_id: Option<String>,
+    pub(crate) resource_id: Option<String>,
     /// e.g. `create`, `update`, `cancel`, `reassign`.
     #[param(schema_with = field::optional_line::<32>)]
-    action: Option<String>,
+    pub(crate) action: Option<String>,
     /// RFC 3339; inclusive.
     #[param(schema_with = field::date_time)]
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// RFC 3339; exclusive.
     #[param(schema_with = field::date_time)]
-    to: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 impl AuditQuery {
-    fn request(&self, page: i32, per_page: i32) -> Result<pb::ListAuditLogRequest, ApiError> {
+    /// The list's request for page `page` of `per_page` records.
+    pub(crate) fn request(&self, page: i32, per_page: i32) -> Result<pb::ListAuditLogRequest, ApiError> {
         Ok(pb::ListAuditLogRequest {
             page: Some(atmr_proto::common::v1::PageRequest { page, per_page }),
             actor: self.actor.clone(),
@@ -243,10 +245,16 @@ struct Cursor {
 /// incomplete body, never a silently short file).
 pub async fn export(State(state): State<AppState>, caller: Caller, Params(q): Params<AuditQuery>) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin])?;
-    let first = list_page(&state, &caller.token, q.request(1, EXPORT_PAGE)?).await?;
+    export_csv(state, caller.token, q).await
+}
+
+/// The export of the records `q` selects, read with `token` (an admin's):
+/// the REST route's and the console's.
+pub(crate) async fn export_csv(state: AppState, token: String, q: AuditQuery) -> Result<Response, ApiError> {
+    let first = list_page(&state, &token, q.request(1, EXPORT_PAGE)?).await?;
     let pinned = first.records.first().map(|r| r.chain_seq);
     let last_page = first.records.len() < EXPORT_PAGE as usize;
-    let cursor = Cursor { state, token: caller.token.clone(), query: q, next_page: 2, pinned, done: last_page };
+    let cursor = Cursor { state, token, query: q, next_page: 2, pinned, done: last_page };
     let rest = futures::stream::unfold(cursor, |mut c| async move {
         if c.done {
             return None;

@@ -101,6 +101,12 @@ pub(crate) fn email_taken(email: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} exists already"))
 }
 
+/// `e` about the request field `field` (a conflict a form shows beside its input).
+fn about(mut e: ApiError, field: &str) -> ApiError {
+    e.details = serde_json::json!({ "field": field });
+    e
+}
+
 async fn hash(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || users::hash_password(&password))
         .await
@@ -146,7 +152,10 @@ async fn driver_link(
         others = others.filter(users::entity::Column::Id.ne(user));
     }
     if others.count(&state.db).await.map_err(|e| ApiError::database(&e))? > 0 {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_exists", format!("driver {id} has an account already")));
+        return Err(about(
+            ApiError::new(StatusCode::CONFLICT, "already_exists", format!("driver {id} has an account already")),
+            "driver_id",
+        ));
     }
     Ok(Some(id))
 }
@@ -179,6 +188,21 @@ pub(crate) async fn list(
     Ok((rows, total))
 }
 
+/// The company's drivers that have an account: driver id -> account id.
+pub(crate) async fn linked_drivers(state: &AppState, company_id: i64) -> Result<std::collections::HashMap<i64, i64>, ApiError> {
+    let rows: Vec<(i64, Option<i64>)> = users::entity::Entity::find()
+        .select_only()
+        .column(users::entity::Column::Id)
+        .column(users::entity::Column::DriverId)
+        .filter(users::entity::Column::CompanyId.eq(company_id))
+        .filter(users::entity::Column::DriverId.is_not_null())
+        .into_tuple()
+        .all(&state.db)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    Ok(rows.into_iter().filter_map(|(user, driver)| driver.map(|d| (d, user))).collect())
+}
+
 /// Creates an account in the admin's company.
 pub(crate) async fn create(state: &AppState, admin: &Admin<'_>, new: NewAccount) -> Result<users::entity::Model, ApiError> {
     let email = email(&new.email)?;
@@ -186,7 +210,7 @@ pub(crate) async fn create(state: &AppState, admin: &Admin<'_>, new: NewAccount)
     let role = role(&new.role)?;
     let driver_id = driver_link(state, admin, (role, new.driver_id), None).await?;
     if users::find_by_email(&state.db, &email).await.map_err(|e| ApiError::database(&e))?.is_some() {
-        return Err(email_taken(&email));
+        return Err(about(email_taken(&email), "email"));
     }
     let now = Utc::now();
     let row = users::entity::ActiveModel {
@@ -206,7 +230,7 @@ pub(crate) async fn create(state: &AppState, admin: &Admin<'_>, new: NewAccount)
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) if driver_id.is_some() => {
             ApiError::new(StatusCode::CONFLICT, "already_exists", format!("an account for {email} or for this driver exists already"))
         }
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => about(email_taken(&email), "email"),
         _ => ApiError::database(&e),
     })?;
     let change = Change::new("user", created.id, "create")
