@@ -506,7 +506,7 @@ audit-title = Audit log
 audit-hint = Every change a person made, kept in the safety service's hash chain. Days are in the company's time zone.
 audit-filters = Filter the audit log
 audit-person = Person
-audit-person-hint = An email or an account id.
+audit-person-filter = Person (email or account id)
 audit-resource = Resource
 audit-resource-id = Resource id
 audit-action = Action
@@ -516,7 +516,7 @@ audit-clear = Clear the filters
 audit-when = When
 audit-changes = Changes
 audit-address = Address
-audit-masked = changed (personal, not shown)
+audit-masked = changed (value not shown)
 audit-none = No change matches.
 audit-export = Export as CSV
 audit-count = { $count ->
@@ -533,7 +533,7 @@ drift-threshold = Threshold
 drift-interval = Checks
 drift-every = { $count ->
     [one] every second
-   *[other] every { $count } seconds
+   *[other] every { $shown } seconds
 }
 drift-chart-title = Error over the last 30 days
 drift-chart-label = The ETA model's mean absolute error per day over the last { $days } days, in minutes, against the threshold of { $threshold } minutes

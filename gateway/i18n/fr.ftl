@@ -493,9 +493,9 @@ company-cycle_interval_seconds = Intervalle des cycles (secondes)
 company-cycle_interval_seconds-hint = À quelle fréquence le gestionnaire examine la journée : de 5 à 3 600.
 company-drift = Dérive du modèle d'ETA
 company-drift_mae_threshold_minutes = Seuil de dérive, MAE (minutes)
-company-drift_mae_threshold_minutes-hint = Erreur absolue moyenne au-delà de laquelle la vérification alerte et réentraîne : de 0,1 à 120.
-company-drift_check_interval_seconds = Intervalle des vérifications (secondes)
-company-drift_check_interval_seconds-hint = À quelle fréquence la vérification de dérive s'exécute : de 5 à 86 400.
+company-drift_mae_threshold_minutes-hint = Erreur absolue moyenne au-delà de laquelle le contrôle alerte et réentraîne : de 0,1 à 120.
+company-drift_check_interval_seconds = Intervalle des contrôles (secondes)
+company-drift_check_interval_seconds-hint = À quelle fréquence le contrôle de dérive s'exécute : de 5 à 86 400.
 company-bad-name = Saisissez un nom de 200 caractères au plus.
 company-bad-time_zone = Ce n'est pas un fuseau horaire : saisissez un fuseau IANA tel que Europe/Zurich.
 company-bad-erase_completed_after_days = Saisissez 0 (jamais) ou un nombre de jours de 1 à 3 650.
@@ -508,11 +508,11 @@ company-saved = Enregistré.
 company-unchanged = Rien n'a changé.
 company-not-saved = Rien n'a été enregistré :
 company-saved-company-only = Le nom, le fuseau horaire et la conservation ont été enregistrés ; les réglages du gestionnaire autonome et de la dérive ne l'ont PAS été :
-audit-title = Journal d'audit
+audit-title = Journal d’audit
 audit-hint = Chaque modification faite par une personne, conservée dans la chaîne de hachage du service de sécurité. Les jours sont ceux du fuseau de l'entreprise.
 audit-filters = Filtrer le journal d'audit
 audit-person = Personne
-audit-person-hint = Un e-mail ou un identifiant de compte.
+audit-person-filter = Personne (e-mail ou identifiant de compte)
 audit-resource = Ressource
 audit-resource-id = Identifiant de la ressource
 audit-action = Action
@@ -522,24 +522,24 @@ audit-clear = Effacer les filtres
 audit-when = Quand
 audit-changes = Modifications
 audit-address = Adresse
-audit-masked = modifié (personnel, non affiché)
+audit-masked = modifié (valeur non affichée)
 audit-none = Aucune modification ne correspond.
 audit-export = Exporter en CSV
 audit-count = { $count ->
     [one] Une modification
    *[other] { $count } modifications
 }
-drift-title = Vérifications de dérive
-drift-run-now = Lancer une vérification
+drift-title = Contrôles de dérive
+drift-run-now = Lancer un contrôle
 drift-model = Modèle actuel
 drift-no-model = Aucun entraîné pour l'instant (l'estimation de l'itinéraire telle quelle)
 drift-mae = MAE
 drift-bias = biais
 drift-threshold = Seuil
-drift-interval = Vérifications
+drift-interval = Contrôles
 drift-every = { $count ->
     [one] chaque seconde
-   *[other] toutes les { $count } secondes
+   *[other] toutes les { $shown } secondes
 }
 drift-chart-title = Erreur sur les 30 derniers jours
 drift-chart-label = Erreur absolue moyenne du modèle d'ETA par jour sur les { $days } derniers jours, en minutes, face au seuil de { $threshold } minutes
@@ -578,7 +578,7 @@ drift-after = Après réentraînement
 drift-models = Modèle
 drift-detected = dérive détectée
 drift-none = Aucune exécution pour l'instant.
-drift-run-measured = Vérification n° { $id } terminée : MAE de { $mae } min sur { $trips } courses, sous le seuil de { $threshold } min.
-drift-run-no-trips = Vérification n° { $id } terminée : aucune course terminée dans les dernières 24 heures à mesurer.
-drift-run-retrained = Vérification n° { $id } terminée : MAE de { $mae } min sur { $trips } courses, au-delà du seuil de { $threshold } min ; réentraîné en version { $version }, MAE de { $after } min ensuite.
-drift-run-failed = Vérification n° { $id } en échec après { $attempts } tentatives : { $error }
+drift-run-measured = Contrôle n° { $id } terminé : MAE de { $mae } min sur { $trips } courses, sous le seuil de { $threshold } min.
+drift-run-no-trips = Contrôle n° { $id } terminé : aucune course terminée dans les dernières 24 heures à mesurer.
+drift-run-retrained = Contrôle n° { $id } terminé : MAE de { $mae } min sur { $trips } courses, au-delà du seuil de { $threshold } min ; réentraîné en version { $version }, MAE de { $after } min ensuite.
+drift-run-failed = Contrôle n° { $id } en échec après { $attempts } tentatives : { $error }

@@ -22,7 +22,7 @@ use super::{
     form::{self, Errors},
     format::{Fmt, utc},
     page::Page,
-    users::{ADMINS, when},
+    users::{ADMINS, ROLES, when},
 };
 use crate::routes::{audit, users::accounts};
 
@@ -195,7 +195,8 @@ fn line(fmt: &Fmt, r: atmr_proto::safety::v1::HumanRecord) -> Line {
     Line {
         when: utc(r.occur_time.as_ref()).map(|t| when(fmt, t)).unwrap_or_default(),
         email: r.actor_email,
-        role: r.actor_role,
+        // A role of the accounts in the user's words; another (the operator's) as it is.
+        role: if ROLES.contains(&r.actor_role.as_str()) { fmt.t(&format!("users-role-{}", r.actor_role)) } else { r.actor_role },
         action: r.action,
         resource: r.resource,
         resource_id: r.resource_id,

@@ -20,7 +20,7 @@ use super::{
     error::{Failure, explain},
     form::{self, Errors, api_field},
     page::Page,
-    users::{ADMINS, when},
+    users::{ADMINS, shown_at, when},
 };
 use crate::error::ApiError;
 
@@ -117,7 +117,7 @@ fn page(
     };
     let mut res = render(console, &page)?;
     *res.status_mut() = status;
-    Ok(res)
+    Ok(shown_at(console, res, "/admin/company"))
 }
 
 /// `GET /admin/company`

@@ -24,7 +24,7 @@ use super::{
     error::Failure,
     format::{Fmt, utc},
     page::Page,
-    users::{ADMINS, when},
+    users::{ADMINS, shown_at, when},
 };
 use crate::error::ApiError;
 
@@ -72,7 +72,8 @@ struct DriftPage {
     /// The last 30 days: runs, failures, retrains.
     totals: (i64, i64, i64),
     threshold: String,
-    interval: i64,
+    /// How often the scheduled check runs, in words.
+    interval: String,
     /// The current model: version, error, when trained.
     model: (i64, String, String),
     runs: Vec<Run>,
@@ -175,7 +176,10 @@ async fn page(
         chart: chart(fmt, &days, threshold),
         totals: days.iter().fold((0, 0, 0), |(n, f, r), d| (n + d.checks, f + d.failed, r + d.retrained)),
         threshold: minutes(fmt, threshold),
-        interval: i64::from(settings.drift_check_interval_seconds),
+        interval: {
+            let every = i64::from(settings.drift_check_interval_seconds);
+            fmt.t_with("drift-every", &[("count", every.into()), ("shown", fmt.number(every as f64, 0).into())])
+        },
         model: (model.version, minutes(fmt, model.mae_minutes), utc(model.train_time.as_ref()).map(|t| when(fmt, t)).unwrap_or_default()),
         runs: checks.checks.into_iter().map(|c| Run { fresh: Some(c.id) == fresh, ..run(fmt, c) }).collect(),
         total: info.total,
@@ -185,7 +189,7 @@ async fn page(
         next: more.then(|| link(page_no + 1)),
         outcome,
     };
-    render(console, &page)
+    Ok(shown_at(console, render(console, &page)?, "/admin/drift"))
 }
 
 /// `GET /admin/drift?state=&page=`

@@ -45,6 +45,18 @@ pub(super) fn when(fmt: &Fmt, t: DateTime<Utc>) -> String {
     fmt.local(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A page answering a form's POST, at the address that shows it again
+/// (`to`): htmx puts that in the address bar, so a reload or a language
+/// change reads the page, never repeats the POST.
+pub(super) fn shown_at(console: &Console, mut res: Response, to: &str) -> Response {
+    if console.htmx
+        && let Ok(v) = axum::http::HeaderValue::from_str(to)
+    {
+        res.headers_mut().insert("hx-push-url", v);
+    }
+    res
+}
+
 /// The admin acting, as the account rules know them.
 pub(super) fn admin(console: &Console) -> Admin<'_> {
     let actor = kit::audit_trail::Actor {
@@ -216,7 +228,7 @@ pub(super) async fn account_page(state: &Web, console: &Console, id: i64, shown:
     if let Some(status) = shown.status {
         *res.status_mut() = status;
     }
-    Ok(res)
+    Ok(shown_at(console, res, &format!("/admin/users/{id}")))
 }
 
 /// `GET /admin/users/{id}`

@@ -14,7 +14,7 @@ use super::{
     error::Failure,
     form::Errors,
     page::Page,
-    users::{ADMINS, ROLES, Shown, account_page, admin, driver_choice, drivers, refusal},
+    users::{ADMINS, ROLES, Shown, account_page, admin, driver_choice, drivers, refusal, shown_at},
 };
 use crate::{
     routes::users::accounts::{self, NewAccount},
@@ -51,7 +51,7 @@ async fn form_page(state: &Web, console: &Console, v: Fields, errors: Errors, st
     let page = FormPage { page: Page::new(console, "/admin/users", "users-new-title"), v, roles: &ROLES, drivers, errors };
     let mut res = render(console, &page)?;
     *res.status_mut() = status;
-    Ok(res)
+    Ok(shown_at(console, res, "/admin/users/new"))
 }
 
 /// `GET /admin/users/new`
