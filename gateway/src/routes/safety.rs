@@ -1,6 +1,6 @@
-//! `GET|PUT /api/admin/safety-limits` and `/api/admin/autonomous-actions…`: the
-//! company's safety limits and the review of its autonomous actions (list, stats
-//! by period or bucket, one action, its review, the chain's verification), served by safety.
+//! `/api/admin/autonomous-actions…`: the review of the company's autonomous
+//! actions (list, stats by period or bucket, one action, its review, the
+//! chain's verification), served by safety. The limits are `safety_limits.rs`.
 
 use crate::routes::{
     failures::{Failures, WriteFailures},
@@ -23,127 +23,6 @@ use crate::{
     response_cache::{Family, JsonBytes},
     state::AppState,
 };
-
-/// The limits as JSON. In a PUT, an absent value means "use the default".
-#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SafetyLimits {
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_actions_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_actions_per_day: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    default_type_max_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    default_type_max_per_day: Option<i32>,
-    /// One entry per action type; a type listed twice is refused.
-    #[serde(default)]
-    action_types: Vec<ActionTypeLimits>,
-    /// Read-only: whether the company has overrides (ignored in a PUT).
-    #[serde(default)]
-    #[schema(read_only)]
-    overridden: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionTypeLimits {
-    /// 1 to 50 characters; `*` is reserved.
-    #[schema(schema_with = field::line::<50>)]
-    action_type: String,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_per_day: Option<i32>,
-}
-
-impl From<pb::SafetyLimits> for SafetyLimits {
-    fn from(l: pb::SafetyLimits) -> Self {
-        Self {
-            max_actions_per_hour: l.max_actions_per_hour,
-            max_actions_per_day: l.max_actions_per_day,
-            default_type_max_per_hour: l.default_type_max_per_hour,
-            default_type_max_per_day: l.default_type_max_per_day,
-            action_types: l
-                .action_types
-                .into_iter()
-                .map(|t| ActionTypeLimits { action_type: t.action_type, max_per_hour: t.max_per_hour, max_per_day: t.max_per_day })
-                .collect(),
-            overridden: false,
-        }
-    }
-}
-
-impl From<SafetyLimits> for pb::SafetyLimits {
-    fn from(l: SafetyLimits) -> Self {
-        Self {
-            max_actions_per_hour: l.max_actions_per_hour,
-            max_actions_per_day: l.max_actions_per_day,
-            default_type_max_per_hour: l.default_type_max_per_hour,
-            default_type_max_per_day: l.default_type_max_per_day,
-            action_types: l
-                .action_types
-                .into_iter()
-                .map(|t| pb::ActionTypeLimits { action_type: t.action_type, max_per_hour: t.max_per_hour, max_per_day: t.max_per_day })
-                .collect(),
-        }
-    }
-}
-
-#[utoipa::path(
-    operation_id = "safety_get_limits",
-    get,
-    path = "/api/admin/safety-limits",
-    tag = "safety",
-    responses((status = 200, description = "OK", body = SafetyLimits), Failures),
-    security(("bearer" = ["admin"]))
-)]
-pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result<Json<SafetyLimits>, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let res = state
-        .safety
-        .clone()
-        .get_limits(kit::grpc::request(pb::GetLimitsRequest {}, &caller.token))
-        .await
-        .map_err(|s| ApiError::from_status("safety", &s))?
-        .into_inner();
-    let mut limits: SafetyLimits = res.limits.unwrap_or_default().into();
-    limits.overridden = res.overridden;
-    Ok(Json(limits))
-}
-
-#[utoipa::path(
-    operation_id = "safety_set_limits",
-    put,
-    path = "/api/admin/safety-limits",
-    tag = "safety",
-    request_body = SafetyLimits,
-    responses((status = 200, description = "OK", body = SafetyLimits), Failures, WriteFailures),
-    security(("bearer" = ["admin"]))
-)]
-pub async fn set_limits(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<SafetyLimits>,
-) -> Result<Json<SafetyLimits>, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let res = state
-        .safety
-        .clone()
-        .set_limits(kit::grpc::request(pb::SetLimitsRequest { limits: Some(body.into()) }, &caller.token))
-        .await
-        .map_err(|s| ApiError::from_status("safety", &s))?
-        .into_inner();
-    let mut limits: SafetyLimits = res.limits.unwrap_or_default().into();
-    limits.overridden = res.overridden;
-    Ok(Json(limits))
-}
 
 /// One autonomous action: the source's columns, plus its life cycle and chain.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -1,6 +1,7 @@
 //! The autonomous actions over REST as the admin pages read them: the list
 //! by status, an action's chain positions and hashes, the stats by bucket in
-//! a time zone (a bad bucket named), and a break's chain position.
+//! a time zone (a bad bucket named), and a break's chain position; the limits
+//! with their defaults and the company's overrides apart.
 
 use atmr_proto::safety::v1::{self as pb, safety_service_client::SafetyServiceClient};
 use axum::http::StatusCode;
@@ -69,4 +70,25 @@ async fn the_rest_api_lists_by_status_buckets_stats_and_names_a_breaks_position(
             "{verify}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_limits_say_which_values_are_the_companys_overrides() {
+    let gw = gateway(testing::TestBackend::Sqlite, &[]).await;
+    let token = gw.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, before) = gw.call("GET", "/api/admin/safety-limits", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["overrides"], json!({ "action_types": [] }), "nothing overridden yet");
+    assert_eq!(before["defaults"]["max_actions_per_hour"], before["max_actions_per_hour"]);
+    let put = json!({ "max_actions_per_day": 40, "action_types": [{ "action_type": "swap", "max_per_hour": 1 }] });
+    let (status, after) = gw.call("PUT", "/api/admin/safety-limits", Some(&token), Some(put)).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(
+        after["overrides"],
+        json!({ "max_actions_per_day": 40, "action_types": [{ "action_type": "swap", "max_per_hour": 1, "max_per_day": null }] })
+    );
+    assert_eq!((after["max_actions_per_day"].as_i64(), after["overridden"].as_bool()), (Some(40), Some(true)));
+    // A body read back from a GET is accepted: the read-only parts are ignored.
+    let (status, again) = gw.call("PUT", "/api/admin/safety-limits", Some(&token), Some(after.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
 }
