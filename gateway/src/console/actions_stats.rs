@@ -222,7 +222,7 @@ fn by_type(fmt: &Fmt, buckets: &[pb::ActionStatsBucket]) -> Vec<Series> {
 
 /// The success rate of each bucket in percent; a gap where nothing finished.
 fn rates(buckets: &[pb::ActionStatsBucket]) -> Vec<Option<f64>> {
-    buckets.iter().map(|b| (b.succeeded + b.failed > 0).then(|| b.success_rate * 100.0)).collect()
+    buckets.iter().map(|b| (b.succeeded + b.failed > 0).then_some(b.success_rate * 100.0)).collect()
 }
 
 #[cfg(test)]
