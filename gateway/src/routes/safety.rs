@@ -203,13 +203,14 @@ pub struct StatsQuery {
     /// from Monday, calendar months), ending with the current one; the totals
     /// then cover the buckets.
     #[serde(default)]
-    #[param(schema_with = periods)]
+    #[param(schema_with = units)]
     bucket: Option<String>,
     /// How many buckets, 1 to 120 (24 hours, 30 days, 12 weeks or 12 months when absent).
     #[serde(default)]
     #[param(minimum = 1, maximum = 120)]
     buckets: Option<i32>,
-    /// The IANA time zone of the buckets' boundaries (`Europe/Zurich`); UTC when absent.
+    /// The IANA time zone of the buckets' boundaries (`Europe/Zurich`); UTC
+    /// when absent. `buckets` and `time_zone` are checked always, used only with `bucket`.
     #[serde(default)]
     #[param(schema_with = field::optional_line::<64>)]
     time_zone: Option<String>,
@@ -224,6 +225,10 @@ fn stats_period(field: &str, raw: &str) -> Result<pb::StatsPeriod, ApiError> {
         "month" => pb::StatsPeriod::Month,
         other => return Err(ApiError::invalid(field, format!("{field} must be hour, day, week or month, got {other:?}"))),
     })
+}
+
+fn units() -> utoipa::openapi::Object {
+    field::one_of(&["hour", "day", "week", "month"])
 }
 
 fn periods() -> utoipa::openapi::Object {

@@ -115,6 +115,8 @@ pub enum StatsAsk {
     Buckets(Bucketing),
 }
 
+/// `buckets` and `time_zone` are checked whether or not a bucket is asked
+/// for (a bad one is named), and used only with one.
 pub fn stats_ask(r: &pb::GetActionStatsRequest) -> Result<StatsAsk, Invalid> {
     let unit = match pb::StatsPeriod::try_from(r.bucket) {
         Ok(pb::StatsPeriod::Unspecified) => None,
@@ -124,12 +126,10 @@ pub fn stats_ask(r: &pb::GetActionStatsRequest) -> Result<StatsAsk, Invalid> {
         Ok(pb::StatsPeriod::Month) => Some(Unit::Month),
         Err(_) => return Err(invalid("bucket", format!("{} is not a stats period", r.bucket))),
     };
+    let checked = Bucketing::parse(unit.unwrap_or(Unit::Day), r.buckets, &r.time_zone)?;
     if let Some(unit) = unit {
-        return Ok(StatsAsk::Buckets(Bucketing::parse(unit, r.buckets, &r.time_zone)?));
-    }
-    if r.buckets != 0 || !r.time_zone.is_empty() {
-        let field = if r.buckets != 0 { "buckets" } else { "time_zone" };
-        return Err(invalid(field, "is given only with a bucket"));
+        let count = if r.buckets == 0 { unit.default_count() } else { checked.count };
+        return Ok(StatsAsk::Buckets(Bucketing { unit, count, ..checked }));
     }
     Ok(StatsAsk::Period(match r.period() {
         pb::StatsPeriod::Hour => chrono::Duration::hours(1),

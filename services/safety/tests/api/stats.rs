@@ -72,8 +72,9 @@ async fn the_stats_are_bucketed_in_the_companys_zone_with_blocks_and_reviews_per
         assert_eq!((days.buckets[29].total, days.buckets[29].blocked, days.total), (3, 1, 3));
         assert_eq!(time(&days.buckets[29].start_time), DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z").unwrap(), "UTC by default");
 
-        // A plain period answers no buckets, as before.
-        let plain = stats(&s, GetActionStatsRequest { period: pb::StatsPeriod::Day as i32, ..Default::default() }).await.unwrap();
+        // A plain period answers no buckets, as before (a good zone without a bucket is unused).
+        let plain = GetActionStatsRequest { period: pb::StatsPeriod::Day as i32, time_zone: "Europe/Zurich".into(), ..Default::default() };
+        let plain = stats(&s, plain).await.unwrap();
         assert!(plain.buckets.is_empty());
         assert_eq!(plain.total, 3);
 
@@ -81,7 +82,8 @@ async fn the_stats_are_bucketed_in_the_companys_zone_with_blocks_and_reviews_per
         for (req, field) in [
             (hours("", 500), "buckets"),
             (hours("Nowhere/City", 3), "time_zone"),
-            (GetActionStatsRequest { buckets: 3, ..Default::default() }, "buckets"),
+            (GetActionStatsRequest { buckets: 500, ..Default::default() }, "buckets"),
+            (GetActionStatsRequest { time_zone: "Mars/Olympus".into(), ..Default::default() }, "time_zone"),
             (GetActionStatsRequest { bucket: 42, ..Default::default() }, "bucket"),
         ] {
             let err = stats(&s, req).await.unwrap_err();
