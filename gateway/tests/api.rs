@@ -3,12 +3,15 @@
 //! fresh database (SQLite, and PostgreSQL too with `TEST_DATABASE_URL`):
 //! readiness, a login and an authenticated call through to a service, a role
 //! refusal, the shape of a validation error, and a driver account linked to
-//! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
+//! its driver reaching only its own day; `api/actions.rs`, the autonomous
+//! actions as the admin pages read them; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
 //! tokens, the login limit and the client's address; `api/users.rs`, the
 //! account rules (no lock-out), dispatch's settings checked without saving and
 //! the drift checks by state and by day.
 
+#[path = "api/actions.rs"]
+mod actions;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/exports.rs"]

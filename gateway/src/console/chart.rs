@@ -129,6 +129,9 @@ impl Chart {
         let empty = series.iter().all(|s| s.values.iter().all(Option::is_none));
         let top_value = rule.as_ref().map_or(top_value, |(v, _)| top_value.max(*v));
         let (step, max) = nice_scale(top_value);
+        // Labels without decimals cannot mark fractional steps (they would
+        // read "0, 1, 1, 2, 2"): such an axis steps by one at least.
+        let (step, max) = if decimals == 0 && step < 1.0 { (1.0, max.ceil().max(1.0)) } else { (step, max) };
         let y_of = |v: f64| bottom - (v.max(0.0) / max) * (bottom - top);
         let y_ticks = (0..)
             .map(|i| i as f64 * step)
@@ -335,6 +338,16 @@ mod tests {
         let (left, right) = (&grouped.series[0].bars[0], &grouped.series[1].bars[0]);
         assert!(right.x >= left.x + left.w - 0.11, "side by side");
         assert!((left.h - right.h).abs() < 0.11, "equal values, equal heights");
+    }
+
+    #[test]
+    fn an_axis_without_decimals_steps_by_whole_numbers() {
+        let s = Series::new("blocked", "s-warn", [2.0, 0.0]);
+        let c = Chart::new(&fmt(), "x", &labels(2), vec![s], Style::Bars, None, 0);
+        assert_eq!(c.y_ticks.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["0", "1", "2"]);
+        let s = Series::new("rate", "s-1", [0.4, 0.2]);
+        let c = Chart::new(&fmt(), "x", &labels(2), vec![s], Style::Lines, None, 1);
+        assert_eq!(c.y_ticks.len(), 5, "with decimals the fine steps stay: {:?}", c.y_ticks);
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //! strict Content-Security-Policy (`security.rs`), the languages (`i18n.rs`,
 //! `format.rs`) and the embedded assets (`assets.rs`).
 
+mod actions;
+mod actions_detail;
+mod actions_stats;
+mod actions_words;
 mod assets;
 mod audit_log;
 mod auth;
@@ -29,6 +33,7 @@ mod form;
 mod format;
 pub mod i18n;
 mod import;
+mod limits;
 mod manifest;
 mod map;
 mod page;
@@ -130,6 +135,12 @@ pub fn router(app: AppState) -> Router {
         .route("/admin/audit-log/export", get(audit_log::export))
         .route("/admin/drift", get(drift::list))
         .route("/admin/drift/run", post(drift::run_now))
+        .route("/admin/actions", get(actions::list))
+        .route("/admin/actions/stats", get(actions_stats::page))
+        .route("/admin/actions/verify", post(actions::verify))
+        .route("/admin/actions/{id}", get(actions_detail::show))
+        .route("/admin/actions/{id}/review", post(actions_detail::review))
+        .route("/admin/limits", get(limits::page).post(limits::save))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -1,5 +1,5 @@
 //! The public routes, one module per service they call (`dispatch/`,
-//! `notify/`, `bugs/`, `safety.rs`, `audit.rs` — the human audit trail;
+//! `notify/`, `bugs/`, `safety.rs` and `safety_limits.rs`, `audit.rs` — the human audit trail;
 //! `privacy.rs`, a patient's export and erasure, over dispatch and notify)
 //! and the gateway's own (`auth.rs`, `users.rs`, `health.rs`), the driver's
 //! own day (`me.rs`) and the platform operator's (`platform.rs`), over what
@@ -22,6 +22,7 @@ pub(crate) mod notify;
 pub(crate) mod platform;
 pub(crate) mod privacy;
 pub(crate) mod safety;
+pub(crate) mod safety_limits;
 pub(crate) mod users;
 
 use axum::{
@@ -42,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users/{id}", axum::routing::patch(users::update).delete(users::deactivate))
         .route("/api/admin/audit-log", get(audit::list))
         .route("/api/admin/audit-log/export", get(audit::export))
-        .route("/api/admin/safety-limits", get(safety::get_limits).put(safety::set_limits))
+        .route("/api/admin/safety-limits", get(safety_limits::get_limits).put(safety_limits::set_limits))
         .route("/api/admin/autonomous-actions", get(safety::list_actions))
         .route("/api/admin/autonomous-actions/stats", get(safety::action_stats))
         .route("/api/admin/autonomous-actions/verify", get(safety::verify_chain))

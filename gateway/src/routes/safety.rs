@@ -1,5 +1,6 @@
-//! `GET|PUT /api/admin/safety-limits`: the company's safety limits, served by the
-//! safety service.
+//! `/api/admin/autonomous-actions…`: the review of the company's autonomous
+//! actions (list, stats by period or bucket, one action, its review, the
+//! chain's verification), served by safety. The limits are `safety_limits.rs`.
 
 use crate::routes::{
     failures::{Failures, WriteFailures},
@@ -22,127 +23,6 @@ use crate::{
     response_cache::{Family, JsonBytes},
     state::AppState,
 };
-
-/// The limits as JSON. In a PUT, an absent value means "use the default".
-#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SafetyLimits {
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_actions_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_actions_per_day: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    default_type_max_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    default_type_max_per_day: Option<i32>,
-    /// One entry per action type; a type listed twice is refused.
-    #[serde(default)]
-    action_types: Vec<ActionTypeLimits>,
-    /// Read-only: whether the company has overrides (ignored in a PUT).
-    #[serde(default)]
-    #[schema(read_only)]
-    overridden: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionTypeLimits {
-    /// 1 to 50 characters; `*` is reserved.
-    #[schema(schema_with = field::line::<50>)]
-    action_type: String,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_per_hour: Option<i32>,
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    max_per_day: Option<i32>,
-}
-
-impl From<pb::SafetyLimits> for SafetyLimits {
-    fn from(l: pb::SafetyLimits) -> Self {
-        Self {
-            max_actions_per_hour: l.max_actions_per_hour,
-            max_actions_per_day: l.max_actions_per_day,
-            default_type_max_per_hour: l.default_type_max_per_hour,
-            default_type_max_per_day: l.default_type_max_per_day,
-            action_types: l
-                .action_types
-                .into_iter()
-                .map(|t| ActionTypeLimits { action_type: t.action_type, max_per_hour: t.max_per_hour, max_per_day: t.max_per_day })
-                .collect(),
-            overridden: false,
-        }
-    }
-}
-
-impl From<SafetyLimits> for pb::SafetyLimits {
-    fn from(l: SafetyLimits) -> Self {
-        Self {
-            max_actions_per_hour: l.max_actions_per_hour,
-            max_actions_per_day: l.max_actions_per_day,
-            default_type_max_per_hour: l.default_type_max_per_hour,
-            default_type_max_per_day: l.default_type_max_per_day,
-            action_types: l
-                .action_types
-                .into_iter()
-                .map(|t| pb::ActionTypeLimits { action_type: t.action_type, max_per_hour: t.max_per_hour, max_per_day: t.max_per_day })
-                .collect(),
-        }
-    }
-}
-
-#[utoipa::path(
-    operation_id = "safety_get_limits",
-    get,
-    path = "/api/admin/safety-limits",
-    tag = "safety",
-    responses((status = 200, description = "OK", body = SafetyLimits), Failures),
-    security(("bearer" = ["admin"]))
-)]
-pub async fn get_limits(State(state): State<AppState>, caller: Caller) -> Result<Json<SafetyLimits>, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let res = state
-        .safety
-        .clone()
-        .get_limits(kit::grpc::request(pb::GetLimitsRequest {}, &caller.token))
-        .await
-        .map_err(|s| ApiError::from_status("safety", &s))?
-        .into_inner();
-    let mut limits: SafetyLimits = res.limits.unwrap_or_default().into();
-    limits.overridden = res.overridden;
-    Ok(Json(limits))
-}
-
-#[utoipa::path(
-    operation_id = "safety_set_limits",
-    put,
-    path = "/api/admin/safety-limits",
-    tag = "safety",
-    request_body = SafetyLimits,
-    responses((status = 200, description = "OK", body = SafetyLimits), Failures, WriteFailures),
-    security(("bearer" = ["admin"]))
-)]
-pub async fn set_limits(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<SafetyLimits>,
-) -> Result<Json<SafetyLimits>, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let res = state
-        .safety
-        .clone()
-        .set_limits(kit::grpc::request(pb::SetLimitsRequest { limits: Some(body.into()) }, &caller.token))
-        .await
-        .map_err(|s| ApiError::from_status("safety", &s))?
-        .into_inner();
-    let mut limits: SafetyLimits = res.limits.unwrap_or_default().into();
-    limits.overridden = res.overridden;
-    Ok(Json(limits))
-}
 
 /// One autonomous action: the source's columns, plus its life cycle and chain.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -169,6 +49,17 @@ pub struct Action {
     status: &'static str,
     consumed_windows: Vec<String>,
     chain_hash: String,
+    /// The authorization's chain position, the hash it links to, and its own.
+    chain_seq: i64,
+    prev_hash: String,
+    row_hash: String,
+    completion_seq: Option<i64>,
+    completion_hash: Option<String>,
+    review_seq: Option<i64>,
+    review_hash: Option<String>,
+    /// Whose token authorised it (`service:dispatch`); empty on old rows.
+    authorized_by: String,
+    hash_version: i32,
 }
 
 impl From<pb::Action> for Action {
@@ -203,6 +94,15 @@ impl From<pb::Action> for Action {
             status,
             consumed_windows: a.consumed_windows,
             chain_hash: a.chain_hash,
+            chain_seq: a.chain_seq,
+            prev_hash: a.prev_hash,
+            row_hash: a.row_hash,
+            completion_seq: a.completion_seq,
+            completion_hash: a.completion_hash,
+            review_seq: a.review_seq,
+            review_hash: a.review_hash,
+            authorized_by: a.authorized_by,
+            hash_version: a.hash_version,
         }
     }
 }
@@ -224,6 +124,10 @@ pub struct ListQuery {
     action_type: Option<String>,
     #[serde(default)]
     success: Option<bool>,
+    /// `authorized` (not yet reported back), `succeeded` or `failed`.
+    #[serde(default)]
+    #[param(schema_with = statuses)]
+    status: Option<String>,
     #[serde(default)]
     reviewed: Option<bool>,
     /// e.g. `autonomous_manager`.
@@ -238,6 +142,10 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(schema_with = field::date_time)]
     to: Option<String>,
+}
+
+fn statuses() -> utoipa::openapi::Object {
+    field::one_of(&["authorized", "succeeded", "failed"])
 }
 
 #[utoipa::path(
@@ -256,6 +164,13 @@ pub async fn list_actions(
 ) -> Result<Json<Page<Action>>, ApiError> {
     caller.require(&[Role::Admin])?;
     let created = time_range(q.from.as_deref(), q.to.as_deref())?;
+    let status = match q.status.as_deref() {
+        None => pb::ActionStatus::Unspecified,
+        Some("authorized") => pb::ActionStatus::Authorized,
+        Some("succeeded") => pb::ActionStatus::Succeeded,
+        Some("failed") => pb::ActionStatus::Failed,
+        Some(other) => return Err(ApiError::invalid("status", format!("status must be authorized, succeeded or failed, got {other:?}"))),
+    };
     let req = pb::ListActionsRequest {
         page: Some(atmr_proto::common::v1::PageRequest { page: q.page.unwrap_or(1), per_page: q.per_page.unwrap_or(20) }),
         action_type: q.action_type,
@@ -264,6 +179,7 @@ pub async fn list_actions(
         created,
         trigger_source: q.trigger_source,
         company_id: None,
+        status: status as i32,
     };
     let res = state
         .safety
@@ -279,10 +195,40 @@ pub async fn list_actions(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// `day` when absent.
+    /// `day` when absent; ignored with `bucket`.
     #[serde(default)]
     #[param(schema_with = periods)]
     period: Option<String>,
+    /// Also divide the answer into buckets of this size (hours, days, weeks
+    /// from Monday, calendar months), ending with the current one; the totals
+    /// then cover the buckets.
+    #[serde(default)]
+    #[param(schema_with = units)]
+    bucket: Option<String>,
+    /// How many buckets, 1 to 120 (24 hours, 30 days, 12 weeks or 12 months when absent).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 120)]
+    buckets: Option<i32>,
+    /// The IANA time zone of the buckets' boundaries (`Europe/Zurich`); UTC
+    /// when absent. `buckets` and `time_zone` are checked always, used only with `bucket`.
+    #[serde(default)]
+    #[param(schema_with = field::optional_line::<64>)]
+    time_zone: Option<String>,
+}
+
+/// A `period` or `bucket` parameter as the service's enum, or 400 naming it.
+fn stats_period(field: &str, raw: &str) -> Result<pb::StatsPeriod, ApiError> {
+    Ok(match raw {
+        "hour" => pb::StatsPeriod::Hour,
+        "day" => pb::StatsPeriod::Day,
+        "week" => pb::StatsPeriod::Week,
+        "month" => pb::StatsPeriod::Month,
+        other => return Err(ApiError::invalid(field, format!("{field} must be hour, day, week or month, got {other:?}"))),
+    })
+}
+
+fn units() -> utoipa::openapi::Object {
+    field::one_of(&["hour", "day", "week", "month"])
 }
 
 fn periods() -> utoipa::openapi::Object {
@@ -300,26 +246,35 @@ fn periods() -> utoipa::openapi::Object {
 )]
 pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(q): Params<StatsQuery>) -> Result<JsonBytes, ApiError> {
     caller.require(&[Role::Admin])?;
-    let period = match q.period.as_deref().unwrap_or("day") {
-        "hour" => pb::StatsPeriod::Hour,
-        "day" => pb::StatsPeriod::Day,
-        "week" => pb::StatsPeriod::Week,
-        "month" => pb::StatsPeriod::Month,
-        other => return Err(ApiError::invalid("period", format!("period must be hour, day, week or month, got {other:?}"))),
+    let period = stats_period("period", q.period.as_deref().unwrap_or("day"))?;
+    let bucket = q.bucket.as_deref().map(|b| stats_period("bucket", b)).transpose()?;
+    let req = pb::GetActionStatsRequest {
+        period: period as i32,
+        bucket: bucket.map_or(0, |b| b as i32),
+        buckets: q.buckets.unwrap_or(0),
+        time_zone: q.time_zone.clone().unwrap_or_default(),
     };
     let period_name = q.period.as_deref().unwrap_or("day").to_owned();
+    let variant = format!("{period_name}:{}:{}:{}", q.bucket.as_deref().unwrap_or(""), req.buckets, req.time_zone);
     state
         .cache
-        .get_or(Family::ActionStats, caller.claims.company_id, &period_name, || async {
+        .get_or(Family::ActionStats, caller.claims.company_id, &variant, || async {
             let s = state
                 .safety
                 .clone()
-                .get_action_stats(kit::grpc::request(pb::GetActionStatsRequest { period: period as i32 }, &caller.token))
+                .get_action_stats(kit::grpc::request(req, &caller.token))
                 .await
                 .map_err(|s| ApiError::from_status("safety", &s))?
                 .into_inner();
+            let by_type = |types: &[pb::ActionTypeStats]| {
+                types
+                    .iter()
+                    .map(|t| serde_json::json!({ "action_type": t.action_type, "total": t.total, "succeeded": t.succeeded, "failed": t.failed }))
+                    .collect::<Vec<_>>()
+            };
             Ok(serde_json::json!({
                 "period": period_name,
+                "since": rfc3339(s.since),
                 "total": s.total,
                 "succeeded": s.succeeded,
                 "failed": s.failed,
@@ -329,8 +284,11 @@ pub async fn action_stats(State(state): State<AppState>, caller: Caller, Params(
                 "reviewed": s.reviewed,
                 "avg_execution_time_ms": s.avg_execution_time_ms,
                 "p95_execution_time_ms": s.p95_execution_time_ms,
-                "by_type": s.by_type.iter().map(|t| serde_json::json!({
-                    "action_type": t.action_type, "total": t.total, "succeeded": t.succeeded, "failed": t.failed,
+                "by_type": by_type(&s.by_type),
+                "buckets": s.buckets.iter().map(|b| serde_json::json!({
+                    "start": rfc3339(b.start_time), "end": rfc3339(b.end_time), "total": b.total, "succeeded": b.succeeded,
+                    "failed": b.failed, "pending": b.pending, "reviewed": b.reviewed, "blocked": b.blocked,
+                    "success_rate": b.success_rate, "by_type": by_type(&b.by_type),
                 })).collect::<Vec<_>>(),
             }))
         })
@@ -418,6 +376,9 @@ pub async fn verify_chain(State(state): State<AppState>, caller: Caller) -> Resu
         "rows_checked": v.rows_checked,
         "checkpoints_checked": v.checkpoints_checked,
         "last_checkpoint_at": rfc3339(v.last_checkpoint_time),
-        "breaks": v.breaks.iter().map(|b| serde_json::json!({ "action_id": b.action_id, "record_id": Some(&b.record_id).filter(|r| !r.is_empty()), "kind": b.kind, "detail": b.detail })).collect::<Vec<_>>(),
+        "breaks": v.breaks.iter().map(|b| serde_json::json!({
+            "action_id": b.action_id, "record_id": Some(&b.record_id).filter(|r| !r.is_empty()), "chain_seq": b.chain_seq,
+            "kind": b.kind, "detail": b.detail,
+        })).collect::<Vec<_>>(),
     })))
 }

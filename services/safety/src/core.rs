@@ -1,7 +1,8 @@
 //! The safety service's state and its use cases, in plain types: authorize
 //! and complete actions (through the admission engine), read and replace the
 //! limits (a person's change recorded in the chain), check them without
-//! acting, list, read and review the trail, its stats, append and list the
+//! acting, list, read and review the trail, its stats (over a period or
+//! bucket by bucket), append and list the
 //! human audit records, and verify the chain. The caller (the API) has checked who is asking
 //! and what they sent.
 
@@ -16,6 +17,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 use crate::{
     domain::{
+        buckets::Bucketing,
         chain::Verification,
         checkpoint::KnownKeys,
         human::{AuditFilter, HumanRecord, StoredHuman},
@@ -25,7 +27,12 @@ use crate::{
     },
     engine::Engine,
     error::Error,
-    store::{self, Action, actions::ActionFilter, human::Appended, stats::Stats},
+    store::{
+        self, Action,
+        actions::ActionFilter,
+        human::Appended,
+        stats::{Bucket, Stats},
+    },
 };
 
 pub use crate::engine::Decision;
@@ -102,14 +109,25 @@ impl Safety {
 
     /// The limits in force for the company: the defaults under its overrides.
     pub async fn limits(&self, company_id: i64) -> Result<EffectiveLimits, Error> {
+        Ok(self.limits_in_full(company_id).await?.0)
+    }
+
+    /// The limits in force, and what they are made of: the configured
+    /// defaults and the company's overrides as stored.
+    pub async fn limits_in_full(&self, company_id: i64) -> Result<(EffectiveLimits, LimitDefaults, Vec<Override>), Error> {
         let overrides = store::limits::overrides(&self.db, company_id).await?;
-        Ok(EffectiveLimits::resolve(self.defaults, &overrides))
+        Ok((EffectiveLimits::resolve(self.defaults, &overrides), self.defaults, overrides))
     }
 
     /// Replaces every override of the company and answers the limits now in
-    /// force; a person's change (`actor`) enters the company's chain in the
+    /// force (with the defaults and overrides they come from); a person's change (`actor`) enters the company's chain in the
     /// same transaction, with each limit before and after.
-    pub async fn set_limits(&self, company_id: i64, actor: Option<&Actor>, overrides: &[Override]) -> Result<EffectiveLimits, Error> {
+    pub async fn set_limits(
+        &self,
+        company_id: i64,
+        actor: Option<&Actor>,
+        overrides: &[Override],
+    ) -> Result<(EffectiveLimits, LimitDefaults, Vec<Override>), Error> {
         let record = match actor {
             Some(actor) => {
                 let before = store::limits::overrides(&self.db, company_id).await?;
@@ -121,7 +139,7 @@ impl Safety {
         store::limits::replace_overrides(&self.db, company_id, overrides, record).await?;
         let user = actor.map_or("service", |a| a.user_id.as_str());
         tracing::info!(company_id, user = %user, overrides = overrides.len(), "safety limits replaced");
-        self.limits(company_id).await
+        self.limits_in_full(company_id).await
     }
 
     /// Appends delivered human records to the company's chain, each once.
@@ -148,9 +166,19 @@ impl Safety {
         Ok(store::actions::list_actions(&self.db, company_id, filter, page, per_page).await?)
     }
 
-    /// The stats of the last `length`.
-    pub async fn stats(&self, company_id: i64, length: Duration) -> Result<Stats, Error> {
-        Ok(store::stats::stats(&self.db, company_id, self.clock.now() - length).await?)
+    /// The stats of the last `length`, and where they start.
+    pub async fn stats(&self, company_id: i64, length: Duration) -> Result<(Stats, DateTime<Utc>), Error> {
+        let since = self.clock.now() - length;
+        Ok((store::stats::stats(&self.db, company_id, since).await?, since))
+    }
+
+    /// The stats bucket by bucket, and in total over the buckets' span: the
+    /// buckets' boundaries (oldest first) and their counts.
+    pub async fn bucketed_stats(&self, company_id: i64, b: Bucketing) -> Result<(Stats, Vec<DateTime<Utc>>, Vec<Bucket>), Error> {
+        let edges = b.edges(self.clock.now());
+        let stats = store::stats::stats(&self.db, company_id, edges[0]).await?;
+        let buckets = store::stats::buckets(&self.db, company_id, &edges).await?;
+        Ok((stats, edges, buckets))
     }
 
     pub async fn get(&self, company_id: i64, id: i64) -> Result<Action, Error> {

@@ -8,6 +8,7 @@ mod autonomy;
 mod browser;
 mod console;
 mod console_admin;
+mod console_actions;
 mod contract;
 mod deploy;
 mod driver;

@@ -1,5 +1,5 @@
 //! The service's plain values as proto messages: limits, window usage, an
-//! action (its stored status read back strictly), stats, a verification and
+//! action (its stored status read back strictly), stats and their buckets, a verification and
 //! a human audit record.
 
 use atmr_proto::safety::v1 as pb;
@@ -10,10 +10,14 @@ use crate::{
     domain::{
         chain::Verification,
         human::StoredHuman,
-        limits::EffectiveLimits,
+        limits::{EffectiveLimits, LimitDefaults, Override, Scope},
         windows::{Usage, Window},
     },
-    store::{Action, entities::status, stats::Stats},
+    store::{
+        Action,
+        entities::status,
+        stats::{Bucket, Stats},
+    },
 };
 
 pub fn limits(l: &EffectiveLimits) -> pb::SafetyLimits {
@@ -29,6 +33,36 @@ pub fn limits(l: &EffectiveLimits) -> pb::SafetyLimits {
             .map(|(t, (h, d))| pb::ActionTypeLimits { action_type: t.clone(), max_per_hour: n(*h), max_per_day: n(*d) })
             .collect(),
     }
+}
+
+/// The configured defaults as limits (no action type listed).
+pub fn defaults(d: LimitDefaults) -> pb::SafetyLimits {
+    let n = |v: u32| Some(v as i32);
+    pb::SafetyLimits {
+        max_actions_per_hour: n(d.per_hour),
+        max_actions_per_day: n(d.per_day),
+        default_type_max_per_hour: n(d.type_per_hour),
+        default_type_max_per_day: n(d.type_per_day),
+        action_types: Vec::new(),
+    }
+}
+
+/// A company's stored overrides: only the values it set.
+pub fn overrides(overrides: &[Override]) -> pb::SafetyLimits {
+    let n = |v: Option<u32>| v.map(|v| v as i32);
+    let mut out = pb::SafetyLimits::default();
+    for o in overrides {
+        match &o.scope {
+            Scope::Company => (out.max_actions_per_hour, out.max_actions_per_day) = (n(o.per_hour), n(o.per_day)),
+            Scope::DefaultType => (out.default_type_max_per_hour, out.default_type_max_per_day) = (n(o.per_hour), n(o.per_day)),
+            Scope::Type(t) => out.action_types.push(pb::ActionTypeLimits {
+                action_type: t.clone(),
+                max_per_hour: n(o.per_hour),
+                max_per_day: n(o.per_day),
+            }),
+        }
+    }
+    out
 }
 
 fn window(w: Window) -> i32 {
@@ -80,29 +114,62 @@ pub fn action(m: Action) -> Result<pb::Action, UnknownValue> {
         status: status as i32,
         reviewed_by: m.reviewed_by,
         consumed_windows: m.consumed_windows.split(';').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        chain_hash: m.completion_hash.unwrap_or(m.row_hash),
+        chain_hash: m.completion_hash.clone().unwrap_or_else(|| m.row_hash.clone()),
+        chain_seq: m.chain_seq,
+        prev_hash: m.prev_hash,
+        row_hash: m.row_hash,
+        completion_seq: m.completion_seq,
+        completion_hash: m.completion_hash,
+        review_seq: m.review_seq,
+        review_hash: m.review_hash,
+        authorized_by: m.authorized_by.unwrap_or_default(),
+        hash_version: i32::from(m.hash_version),
     })
 }
 
-/// GetActionStats' answer for `period` (Unspecified answers as Day).
-pub fn stats(period: pb::StatsPeriod, s: Stats) -> pb::GetActionStatsResponse {
-    let finished = s.succeeded + s.failed;
+/// succeeded / (succeeded + failed); 0 when nothing finished.
+fn rate(succeeded: i64, failed: i64) -> f64 {
+    let finished = succeeded + failed;
+    if finished == 0 { 0.0 } else { succeeded as f64 / finished as f64 }
+}
+
+fn by_type(types: Vec<(String, i64, i64, i64)>) -> Vec<pb::ActionTypeStats> {
+    types.into_iter().map(|(action_type, total, succeeded, failed)| pb::ActionTypeStats { action_type, total, succeeded, failed }).collect()
+}
+
+/// One bucket of GetActionStats, from `start` to `end`.
+pub fn bucket(start: DateTime<Utc>, end: DateTime<Utc>, b: Bucket) -> pb::ActionStatsBucket {
+    pb::ActionStatsBucket {
+        start_time: Some(ts(start)),
+        end_time: Some(ts(end)),
+        total: b.total,
+        succeeded: b.succeeded,
+        failed: b.failed,
+        pending: b.pending,
+        reviewed: b.reviewed,
+        blocked: b.blocked,
+        success_rate: rate(b.succeeded, b.failed),
+        by_type: by_type(b.by_type),
+    }
+}
+
+/// GetActionStats' answer for `period` (Unspecified answers as Day): the
+/// totals since `since`, and the buckets when asked for.
+pub fn stats(period: pb::StatsPeriod, s: Stats, since: DateTime<Utc>, buckets: Vec<pb::ActionStatsBucket>) -> pb::GetActionStatsResponse {
     pb::GetActionStatsResponse {
         period: if period == pb::StatsPeriod::Unspecified { pb::StatsPeriod::Day as i32 } else { period as i32 },
         total: s.total,
         succeeded: s.succeeded,
         failed: s.failed,
         pending: s.pending,
-        success_rate: if finished == 0 { 0.0 } else { s.succeeded as f64 / finished as f64 },
-        by_type: s
-            .by_type
-            .into_iter()
-            .map(|(action_type, total, succeeded, failed)| pb::ActionTypeStats { action_type, total, succeeded, failed })
-            .collect(),
+        success_rate: rate(s.succeeded, s.failed),
+        by_type: by_type(s.by_type),
         blocked: s.blocked,
         avg_execution_time_ms: s.avg_execution_ms,
         p95_execution_time_ms: s.p95_execution_ms,
         reviewed: s.reviewed,
+        buckets,
+        since: Some(ts(since)),
     }
 }
 
@@ -120,6 +187,7 @@ pub fn verification(v: Verification, last_checkpoint: Option<DateTime<Utc>>) -> 
                 kind: b.kind.as_str().to_owned(),
                 detail: b.detail,
                 record_id: b.record_id.unwrap_or_default(),
+                chain_seq: b.chain_seq,
             })
             .collect(),
         last_checkpoint_time: last_checkpoint.map(ts),

@@ -10,11 +10,12 @@ use prost_types::Timestamp;
 
 use crate::{
     domain::{
+        buckets::{Bucketing, Unit},
         human::{AuditFilter, HumanRecord},
         input::RawAction,
         limits::{Invalid, Override, Scope, parse_action_type, parse_limit},
     },
-    store::actions::ActionFilter,
+    store::{actions::ActionFilter, entities::status},
 };
 
 /// The largest page of the admin list.
@@ -92,6 +93,13 @@ pub fn filter(r: &pb::ListActionsRequest) -> Result<ActionFilter, Invalid> {
         success: r.success,
         reviewed: r.reviewed,
         trigger_source: r.trigger_source.clone().filter(|t| !t.is_empty()),
+        status: match pb::ActionStatus::try_from(r.status) {
+            Ok(pb::ActionStatus::Unspecified) => None,
+            Ok(pb::ActionStatus::Authorized) => Some(status::AUTHORIZED),
+            Ok(pb::ActionStatus::Succeeded) => Some(status::SUCCEEDED),
+            Ok(pb::ActionStatus::Failed) => Some(status::FAILED),
+            Err(_) => return Err(invalid("status", format!("{} is not an action status", r.status))),
+        },
         ..Default::default()
     };
     if let Some(range) = &r.created {
@@ -99,6 +107,36 @@ pub fn filter(r: &pb::ListActionsRequest) -> Result<ActionFilter, Invalid> {
         filter.created_to = range.end_time.as_ref().map(|t| time("created.end_time", t)).transpose()?;
     }
     Ok(filter)
+}
+
+/// What GetActionStats asks for: a period, or buckets (which then set the span).
+pub enum StatsAsk {
+    Period(chrono::Duration),
+    Buckets(Bucketing),
+}
+
+/// `buckets` and `time_zone` are checked whether or not a bucket is asked
+/// for (a bad one is named), and used only with one.
+pub fn stats_ask(r: &pb::GetActionStatsRequest) -> Result<StatsAsk, Invalid> {
+    let unit = match pb::StatsPeriod::try_from(r.bucket) {
+        Ok(pb::StatsPeriod::Unspecified) => None,
+        Ok(pb::StatsPeriod::Hour) => Some(Unit::Hour),
+        Ok(pb::StatsPeriod::Day) => Some(Unit::Day),
+        Ok(pb::StatsPeriod::Week) => Some(Unit::Week),
+        Ok(pb::StatsPeriod::Month) => Some(Unit::Month),
+        Err(_) => return Err(invalid("bucket", format!("{} is not a stats period", r.bucket))),
+    };
+    let checked = Bucketing::parse(unit.unwrap_or(Unit::Day), r.buckets, &r.time_zone)?;
+    if let Some(unit) = unit {
+        let count = if r.buckets == 0 { unit.default_count() } else { checked.count };
+        return Ok(StatsAsk::Buckets(Bucketing { unit, count, ..checked }));
+    }
+    Ok(StatsAsk::Period(match r.period() {
+        pb::StatsPeriod::Hour => chrono::Duration::hours(1),
+        pb::StatsPeriod::Day | pb::StatsPeriod::Unspecified => chrono::Duration::days(1),
+        pb::StatsPeriod::Week => chrono::Duration::weeks(1),
+        pb::StatsPeriod::Month => chrono::Duration::days(30),
+    }))
 }
 
 /// Most records one delivery carries.

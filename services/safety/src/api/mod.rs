@@ -9,7 +9,6 @@ mod input;
 mod status;
 
 use atmr_proto::safety::v1::{self as pb, safety_service_server::SafetyService};
-use chrono::Duration;
 use kit::{
     auth::{Claims, Role, require_role},
     convert::timestamp as ts,
@@ -97,8 +96,13 @@ impl SafetyService for SafetyApi {
 
     async fn get_limits(&self, req: Request<pb::GetLimitsRequest>) -> Result<Response<pb::GetLimitsResponse>, Status> {
         let company_id = require_role(&req, &[Role::Admin, Role::Dispatcher])?.company_id;
-        let limits = self.safety.limits(company_id).await?;
-        Ok(Response::new(pb::GetLimitsResponse { limits: Some(convert::limits(&limits)), overridden: limits.overridden }))
+        let (limits, defaults, overrides) = self.safety.limits_in_full(company_id).await?;
+        Ok(Response::new(pb::GetLimitsResponse {
+            limits: Some(convert::limits(&limits)),
+            overridden: limits.overridden,
+            defaults: Some(convert::defaults(defaults)),
+            overrides: Some(convert::overrides(&overrides)),
+        }))
     }
 
     async fn set_limits(&self, req: Request<pb::SetLimitsRequest>) -> Result<Response<pb::SetLimitsResponse>, Status> {
@@ -106,8 +110,13 @@ impl SafetyService for SafetyApi {
         let actor = kit::audit_trail::scope::actor_of(&req);
         let limits = input::required_limits(req.into_inner().limits)?;
         let overrides = input::overrides(&limits)?;
-        let limits = self.safety.set_limits(claims.company_id, actor.as_ref(), &overrides).await?;
-        Ok(Response::new(pb::SetLimitsResponse { limits: Some(convert::limits(&limits)), overridden: limits.overridden }))
+        let (limits, defaults, overrides) = self.safety.set_limits(claims.company_id, actor.as_ref(), &overrides).await?;
+        Ok(Response::new(pb::SetLimitsResponse {
+            limits: Some(convert::limits(&limits)),
+            overridden: limits.overridden,
+            defaults: Some(convert::defaults(defaults)),
+            overrides: Some(convert::overrides(&overrides)),
+        }))
     }
 
     async fn list_actions(&self, req: Request<pb::ListActionsRequest>) -> Result<Response<pb::ListActionsResponse>, Status> {
@@ -126,15 +135,19 @@ impl SafetyService for SafetyApi {
 
     async fn get_action_stats(&self, req: Request<pb::GetActionStatsRequest>) -> Result<Response<pb::GetActionStatsResponse>, Status> {
         let company_id = require_role(&req, REVIEWERS)?.company_id;
-        let period = req.get_ref().period();
-        let length = match period {
-            pb::StatsPeriod::Hour => Duration::hours(1),
-            pb::StatsPeriod::Day | pb::StatsPeriod::Unspecified => Duration::days(1),
-            pb::StatsPeriod::Week => Duration::weeks(1),
-            pb::StatsPeriod::Month => Duration::days(30),
+        let r = req.into_inner();
+        let answer = match input::stats_ask(&r)? {
+            input::StatsAsk::Period(length) => {
+                let (stats, since) = self.safety.stats(company_id, length).await?;
+                convert::stats(r.period(), stats, since, Vec::new())
+            }
+            input::StatsAsk::Buckets(b) => {
+                let (stats, edges, buckets) = self.safety.bucketed_stats(company_id, b).await?;
+                let buckets = edges.windows(2).zip(buckets).map(|(w, b)| convert::bucket(w[0], w[1], b)).collect();
+                convert::stats(r.period(), stats, edges[0], buckets)
+            }
         };
-        let stats = self.safety.stats(company_id, length).await?;
-        Ok(Response::new(convert::stats(period, stats)))
+        Ok(Response::new(answer))
     }
 
     async fn get_action(&self, req: Request<pb::GetActionRequest>) -> Result<Response<pb::GetActionResponse>, Status> {

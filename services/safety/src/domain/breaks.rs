@@ -12,11 +12,14 @@ pub struct Break {
     pub record_id: Option<String>,
     pub kind: BreakKind,
     pub detail: String,
+    /// The chain position where it was found; 0 when it is no row's (a
+    /// checkpoint's, or the chain's end).
+    pub chain_seq: i64,
 }
 
 impl Break {
     pub(crate) fn general(kind: BreakKind, detail: String) -> Self {
-        Self { action_id: 0, record_id: None, kind, detail }
+        Self { action_id: 0, record_id: None, kind, detail, chain_seq: 0 }
     }
 }
 

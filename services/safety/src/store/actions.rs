@@ -27,6 +27,8 @@ pub struct ActionFilter {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub trigger_source: Option<String>,
+    /// One of `entities::status`.
+    pub status: Option<&'static str>,
 }
 
 /// One page of a company's actions, newest first, and how many match in all.
@@ -56,6 +58,9 @@ pub async fn list_actions(
     }
     if let Some(t) = &f.trigger_source {
         q = q.filter(C::TriggerSource.eq(t.as_str()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(C::Status.eq(s));
     }
     let total = q.clone().count(db).await?;
     let rows = q.order_by_desc(C::CreatedAt).order_by_desc(C::Id).offset((page - 1) * per_page).limit(per_page).all(db).await?;

@@ -121,7 +121,7 @@ impl TestService {
     }
 
     pub async fn stats(&self, company: i64, period: pb::StatsPeriod) -> pb::GetActionStatsResponse {
-        let req = pb::GetActionStatsRequest { period: period as i32 };
+        let req = pb::GetActionStatsRequest { period: period as i32, ..Default::default() };
         self.client.clone().get_action_stats(kit::grpc::request(req, &self.admin_token(company))).await.unwrap().into_inner()
     }
 

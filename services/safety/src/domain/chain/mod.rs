@@ -238,7 +238,7 @@ impl Event<'_> {
             Self::Authorize(r) | Self::Complete(r, ..) | Self::Review(r, ..) => (r.action_id, None),
             Self::Human(h) => (0, Some(h.event.record.record_id.clone())),
         };
-        Break { action_id, record_id, kind, detail }
+        Break { action_id, record_id, kind, detail, chain_seq: self.seq() }
     }
 }
 
@@ -266,7 +266,9 @@ fn events_after<'a>(rows: &'a [StoredRow], humans: &'a [StoredHuman], after: i64
 /// its review event.
 fn state_breaks(r: &StoredRow, out: &mut Vec<Break>) {
     let name = format!("action {}", r.action_id);
-    let mut brk = |detail: String| out.push(Break { action_id: r.action_id, record_id: None, kind: BreakKind::ContentChanged, detail });
+    let mut brk = |detail: String| {
+        out.push(Break { action_id: r.action_id, record_id: None, kind: BreakKind::ContentChanged, detail, chain_seq: r.authorize.seq })
+    };
     match &r.completion {
         None if r.state.status != AUTHORIZED || r.state.success => {
             brk(format!("{name} has no completion in the chain but its status says {:?}", r.state.status));
