@@ -408,3 +408,101 @@ driver-share-pending = waiting to send:
 
 ## Charts (console/chart.rs)
 chart-no-data = No data for this period.
+
+## Status page (console/status*.rs)
+uptime-title = Status
+uptime-hint = Every monitor of the company with its last 90 checks. Changes show within seconds.
+uptime-filter-state = State
+uptime-filter-all = All states
+uptime-filter-name = Name
+uptime-filter = Filter
+uptime-none = No monitor yet.
+uptime-none-match = No monitor matches these filters.
+uptime-monitor = Monitor
+uptime-state = State
+uptime-state-unspecified = Unknown
+uptime-state-up = Up
+uptime-state-pending = Pending
+uptime-state-down = Down
+uptime-state-paused = Paused
+uptime-state-maintenance = Maintenance
+uptime-kind-unspecified = Check
+uptime-kind-http = HTTP
+uptime-kind-grpc_health = gRPC health
+uptime-kind-tcp = TCP
+uptime-last-checks = Last 90 checks
+uptime-24h = 24 h
+uptime-30d = 30 days
+uptime-response = Response time
+uptime-under = under
+uptime-since = since
+uptime-pause = Pause
+uptime-resume = Resume
+uptime-pages = Pages
+uptime-page = Page
+uptime-previous = Previous
+uptime-next = Next
+uptime-matching = { $count ->
+    [one] one monitor
+   *[other] { $count } monitors
+}
+uptime-strip-label = { $count } checks: { $up } up, { $down } failed
+uptime-spark-label = Response time of the last checks; { $avg } ms on average over 24 hours
+uptime-days-hours = { $days } d { $hours } h
+uptime-maint-title = Maintenance windows
+uptime-maint-monitors = Monitors
+uptime-maint-monitors-hint = None chosen: every monitor. Checks go on during a window, without alerts, and are left out of uptime.
+uptime-maint-start = Start
+uptime-maint-end = End
+uptime-maint-reason = Reason
+uptime-maint-create = Schedule the window
+uptime-maint-list = Under way and to come
+uptime-maint-none = No maintenance window under way or to come.
+uptime-maint-active = Under way
+uptime-maint-upcoming = To come
+uptime-maint-delete = Delete
+uptime-maint-confirm-delete = Delete this maintenance window? Its monitors will alert again.
+uptime-maint-all = Every monitor
+uptime-maint-created = Maintenance window scheduled.
+uptime-maint-deleted = Maintenance window deleted.
+uptime-bad-datetime = Enter a date and a time.
+uptime-public-title = Public status page
+uptime-public-hint = A read-only page anyone may open without signing in: the monitors' names and states, nothing else.
+uptime-public-slug = Address
+uptime-public-slug-hint = 3 to 63 lowercase letters, digits and hyphens, e.g. acme-transport.
+uptime-public-page-title = Page title
+uptime-public-enabled = Published
+uptime-public-save = Save
+uptime-public-at = Published at
+uptime-public-on = The public status page is published.
+uptime-public-off = The public status page is saved and not published.
+uptime-public-required = Required.
+uptime-public-title-long = At most 100 characters, on one line.
+uptime-public-slug-format = Use 3 to 63 lowercase letters, digits and hyphens (not first, last or doubled).
+uptime-public-slug-reserved = This word is taken by the console itself; choose another.
+uptime-public-slug-taken = Another company's page has this address.
+uptime-public-unavailable = The status cannot be read at the moment.
+uptime-overall-ok = All systems operational
+uptime-overall-maintenance = Maintenance under way
+uptime-overall-outage = Some systems are down
+uptime-checks = Checks
+uptime-every = Every
+uptime-seconds = { $count ->
+    [one] one second
+   *[other] { $count } seconds
+}
+uptime-timeout = timeout
+uptime-retries = retries
+uptime-recovery = good checks to recover
+uptime-avg = Average response (24 h)
+uptime-children = Depends on it
+uptime-incidents = Incidents
+uptime-incidents-hint = When the monitor went down and for how long, over the last 30 days.
+uptime-incident-start = Down at
+uptime-incident-end = Up again at
+uptime-incident-duration = Downtime
+uptime-incident-cause = First failure
+uptime-incident-ongoing = Still down
+uptime-incidents-none = No incident in the last 30 days.
+uptime-response-ms = Response time (ms)
+uptime-response-chart = Response time

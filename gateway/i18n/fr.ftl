@@ -414,3 +414,101 @@ driver-share-pending = en attente d'envoi :
 
 ## Charts (console/chart.rs)
 chart-no-data = Aucune donnée pour cette période.
+
+## Status page (console/status*.rs)
+uptime-title = État des services
+uptime-hint = Chaque moniteur de l’entreprise avec ses 90 derniers contrôles. Les changements s’affichent en quelques secondes.
+uptime-filter-state = État
+uptime-filter-all = Tous les états
+uptime-filter-name = Nom
+uptime-filter = Filtrer
+uptime-none = Aucun moniteur pour l’instant.
+uptime-none-match = Aucun moniteur ne correspond à ces filtres.
+uptime-monitor = Moniteur
+uptime-state = État
+uptime-state-unspecified = Inconnu
+uptime-state-up = Opérationnel
+uptime-state-pending = En attente
+uptime-state-down = En panne
+uptime-state-paused = En pause
+uptime-state-maintenance = En maintenance
+uptime-kind-unspecified = Contrôle
+uptime-kind-http = HTTP
+uptime-kind-grpc_health = Santé gRPC
+uptime-kind-tcp = TCP
+uptime-last-checks = 90 derniers contrôles
+uptime-24h = 24 h
+uptime-30d = 30 jours
+uptime-response = Temps de réponse
+uptime-under = sous
+uptime-since = depuis
+uptime-pause = Suspendre
+uptime-resume = Reprendre
+uptime-pages = Pages
+uptime-page = Page
+uptime-previous = Précédente
+uptime-next = Suivante
+uptime-matching = { $count ->
+    [one] un moniteur
+   *[other] { $count } moniteurs
+}
+uptime-strip-label = { $count } contrôles : { $up } réussis, { $down } en échec
+uptime-spark-label = Temps de réponse des derniers contrôles ; { $avg } ms en moyenne sur 24 heures
+uptime-days-hours = { $days } j { $hours } h
+uptime-maint-title = Fenêtres de maintenance
+uptime-maint-monitors = Moniteurs
+uptime-maint-monitors-hint = Aucun choisi : tous les moniteurs. Les contrôles continuent pendant la fenêtre, sans alerte, et ne comptent pas dans la disponibilité.
+uptime-maint-start = Début
+uptime-maint-end = Fin
+uptime-maint-reason = Motif
+uptime-maint-create = Planifier la fenêtre
+uptime-maint-list = En cours et à venir
+uptime-maint-none = Aucune fenêtre de maintenance en cours ou à venir.
+uptime-maint-active = En cours
+uptime-maint-upcoming = À venir
+uptime-maint-delete = Supprimer
+uptime-maint-confirm-delete = Supprimer cette fenêtre de maintenance ? Ses moniteurs alerteront de nouveau.
+uptime-maint-all = Tous les moniteurs
+uptime-maint-created = Fenêtre de maintenance planifiée.
+uptime-maint-deleted = Fenêtre de maintenance supprimée.
+uptime-bad-datetime = Indiquez une date et une heure.
+uptime-public-title = Page d’état publique
+uptime-public-hint = Une page en lecture seule que chacun peut ouvrir sans se connecter : les noms et états des moniteurs, rien d’autre.
+uptime-public-slug = Adresse
+uptime-public-slug-hint = 3 à 63 lettres minuscules, chiffres et tirets, par ex. acme-transport.
+uptime-public-page-title = Titre de la page
+uptime-public-enabled = Publiée
+uptime-public-save = Enregistrer
+uptime-public-at = Publiée à l’adresse
+uptime-public-on = La page d’état publique est publiée.
+uptime-public-off = La page d’état publique est enregistrée et non publiée.
+uptime-public-required = Obligatoire.
+uptime-public-title-long = 100 caractères au plus, sur une ligne.
+uptime-public-slug-format = Utilisez 3 à 63 lettres minuscules, chiffres et tirets (ni au début, ni à la fin, ni doublés).
+uptime-public-slug-reserved = Ce mot est réservé à la console ; choisissez-en un autre.
+uptime-public-slug-taken = La page d’une autre entreprise a déjà cette adresse.
+uptime-public-unavailable = L’état ne peut pas être lu pour le moment.
+uptime-overall-ok = Tous les services sont opérationnels
+uptime-overall-maintenance = Maintenance en cours
+uptime-overall-outage = Certains services sont en panne
+uptime-checks = Contrôle
+uptime-every = Toutes les
+uptime-seconds = { $count ->
+    [one] une seconde
+   *[other] { $count } secondes
+}
+uptime-timeout = délai
+uptime-retries = essais
+uptime-recovery = contrôles réussis pour rétablir
+uptime-avg = Réponse moyenne (24 h)
+uptime-children = En dépendent
+uptime-incidents = Incidents
+uptime-incidents-hint = Quand le moniteur est tombé en panne et pour combien de temps, sur les 30 derniers jours.
+uptime-incident-start = En panne à
+uptime-incident-end = Rétabli à
+uptime-incident-duration = Durée de la panne
+uptime-incident-cause = Premier échec
+uptime-incident-ongoing = Toujours en panne
+uptime-incidents-none = Aucun incident ces 30 derniers jours.
+uptime-response-ms = Temps de réponse (ms)
+uptime-response-chart = Temps de réponse
