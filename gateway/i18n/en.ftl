@@ -506,3 +506,4 @@ uptime-incident-ongoing = Still down
 uptime-incidents-none = No incident in the last 30 days.
 uptime-response-ms = Response time (ms)
 uptime-response-chart = Response time
+uptime-state-since = State since

@@ -512,3 +512,4 @@ uptime-incident-ongoing = Toujours en panne
 uptime-incidents-none = Aucun incident ces 30 derniers jours.
 uptime-response-ms = Temps de réponse (ms)
 uptime-response-chart = Temps de réponse
+uptime-state-since = État depuis

@@ -5,7 +5,8 @@
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
-//! tokens, the login limit and the client's address.
+//! tokens, the login limit and the client's address; `api/status_page.rs`,
+//! the public status page's settings and a monitor's incidents.
 
 #[path = "api/auth.rs"]
 mod auth;
@@ -13,6 +14,8 @@ mod auth;
 mod exports;
 #[path = "api/privacy.rs"]
 mod privacy;
+#[path = "api/status_page.rs"]
+mod status_page;
 
 use std::net::SocketAddr;
 

@@ -70,7 +70,11 @@ async fn stop(mesh: &mut Mesh, component: Component) -> std::net::SocketAddr {
 }
 
 /// `component` again on `addr`, as the mesh started it.
-async fn restart(mesh: &Mesh, component: Component, addr: std::net::SocketAddr) -> (kit::Lifecycle, tokio::task::JoinHandle<anyhow::Result<()>>) {
+async fn restart(
+    mesh: &Mesh,
+    component: Component,
+    addr: std::net::SocketAddr,
+) -> (kit::Lifecycle, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let gw = mesh.gateway.url();
     let mut env = kit::testing::env_for(component, mesh.db_url(component));
     let notify = mesh.services.iter().find(|(c, _)| *c == Component::Notify).unwrap().1.url();
@@ -171,7 +175,8 @@ async fn an_admin_watches_a_stopped_component_go_down_and_come_back_then_plans_m
 
     // A maintenance window for bugs: an end before the start is refused beside the end.
     admin.goto("/status").await;
-    let set_times = "document.getElementById('start').value = arguments[0]; document.getElementById('end').value = arguments[1]; return true;";
+    let set_times =
+        "document.getElementById('start').value = arguments[0]; document.getElementById('end').value = arguments[1]; return true;";
     admin.find(&format!("#monitor_ids option[value='{}']", ids["bugs"])).await.click().await.unwrap();
     admin.client.execute(set_times, vec![json!("2030-01-07T23:00"), json!("2030-01-07T22:00")]).await.unwrap();
     admin.fill("#reason", "Database upgrade").await;
@@ -191,7 +196,11 @@ async fn an_admin_watches_a_stopped_component_go_down_and_come_back_then_plans_m
     assert!(admin.text("ul.windows").await.contains("Database upgrade"), "listed");
     assert!(admin.text("ul.windows").await.contains("Under way"));
     until_within(&admin, "bugs in maintenance", &row_is("bugs", "maintenance"), soon).await;
+    // Tall enough for the board and the window under way in one picture.
+    admin.client.set_window_size(1280, 1400).await.unwrap();
+    admin.client.execute("window.scrollTo(0, 0); return true;", vec![]).await.unwrap();
     admin.shot("status-maintenance").await;
+    admin.client.set_window_size(1280, 720).await.unwrap();
     // Deleted after a confirmation.
     admin.click("ul.windows button.danger").await;
     admin.client.accept_alert().await.unwrap();
@@ -296,7 +305,9 @@ async fn the_status_pages_are_for_admins_their_forms_are_checked_and_the_public_
         assert!(resumed.text().await.unwrap().contains("data-monitor=\"safety\" data-state=\"pending\""));
         let (status, board) = poll(still).await;
         assert_eq!(status, 200, "{backend:?}: the resumption is a change");
-        assert!(board.contains("data-monitor=\"safety\" data-state=\"pending\"") || board.contains("data-monitor=\"safety\" data-state=\"up\""));
+        assert!(
+            board.contains("data-monitor=\"safety\" data-state=\"pending\"") || board.contains("data-monitor=\"safety\" data-state=\"up\"")
+        );
         let paused = post(&format!("/status/monitors/{}/pause", ids["safety"]), &[], Some(&csrf)).await.unwrap();
         let now = version_of(&paused.text().await.unwrap());
         assert_eq!(poll(now).await.0, 204, "{backend:?}: nothing new since");
@@ -316,13 +327,18 @@ async fn the_status_pages_are_for_admins_their_forms_are_checked_and_the_public_
         assert_eq!(backwards.status(), 422);
         let backwards = backwards.text().await.unwrap();
         assert!(backwards.contains("id=\"end-error\"") && backwards.contains("selected>bugs"), "the choice is kept: {backend:?}");
-        let windows: Value = http.get(format!("{gw}/api/maintenance-windows")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let windows: Value =
+            http.get(format!("{gw}/api/maintenance-windows")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         assert_eq!(windows["items"].as_array().unwrap().len(), 0, "nothing saved");
         let form = [("monitor_ids", ids["bugs"].as_str()), ("monitor_ids", ids["notify"].as_str()), ("start", "2030-01-07T22:00")];
         let ok = post("/status/maintenance", &[&form[..], &[("end", "2030-01-07T23:30"), ("reason", "Mise à jour")]].concat(), Some(&csrf));
         let ok = ok.await.unwrap().text().await.unwrap();
-        assert!(ok.contains("2030-01-07 22:00 – 2030-01-07 23:30") && ok.contains("Mise à jour"), "{backend:?}: listed in the company's time");
-        let windows: Value = http.get(format!("{gw}/api/maintenance-windows")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert!(
+            ok.contains("2030-01-07 22:00 – 2030-01-07 23:30") && ok.contains("Mise à jour"),
+            "{backend:?}: listed in the company's time"
+        );
+        let windows: Value =
+            http.get(format!("{gw}/api/maintenance-windows")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         assert_eq!(windows["items"][0]["start_time"], "2030-01-07T21:00:00.000000Z", "22:00 in Zurich");
         assert_eq!(windows["items"][0]["monitor_ids"].as_array().unwrap().len(), 2);
 
