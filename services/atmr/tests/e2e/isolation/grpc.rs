@@ -320,12 +320,6 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         both!("MonitorService.ListIncidents", |i| mn
             .clone()
             .list_incidents(req(notify::ListIncidentsRequest { monitor_id: pick_s(i, &monitor), ..Default::default() }, t))),
-        both!("MonitorService.ListRecentHeartbeats", |i| mn
-            .clone()
-            .list_recent_heartbeats(req(notify::ListRecentHeartbeatsRequest { monitor_ids: vec![pick_s(i, &monitor)], limit: 0 }, t))),
-        both!("MonitorService.GetUptimes", |i| mn
-            .clone()
-            .get_uptimes(req(notify::GetUptimesRequest { monitor_ids: vec![pick_s(i, &monitor)] }, t))),
         both!("MonitorService.CreateMaintenanceWindow", |i| mn.clone().create_maintenance_window(req(
             notify::CreateMaintenanceWindowRequest {
                 window: Some(notify::MaintenanceWindow {
