@@ -223,7 +223,9 @@ pub async fn page(State(state): State<Web>, Path(slug): Path<String>, Query(q): 
     let view = PublicPage { page, slug: found.slug, lang, monitors, overall, unavailable, poll: PUBLIC_POLL_SECS };
     let mut res = (if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, Html(view.render().unwrap_or_default()))
         .into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=15"));
+    // What the gateway remembers, a shared cache may keep as long; a failure, no one.
+    let cache = if unavailable { "no-store" } else { "public, max-age=15" };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     res.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     res
 }
