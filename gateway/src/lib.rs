@@ -26,6 +26,7 @@ mod revocation_feed;
 mod revocations;
 mod routes;
 mod state;
+mod status_pages;
 mod upkeep;
 pub mod users;
 

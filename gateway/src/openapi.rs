@@ -136,6 +136,9 @@ impl Modify for Bearer {
         crate::routes::notify::monitors::windows,
         crate::routes::notify::monitors::create_window,
         crate::routes::notify::monitors::delete_window,
+        crate::routes::notify::monitors::incidents,
+        crate::routes::status_page::get,
+        crate::routes::status_page::put,
         crate::routes::platform::create_company,
         crate::routes::platform::list_companies
     ),

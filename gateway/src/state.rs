@@ -42,6 +42,8 @@ pub struct Inner {
     pub(crate) keys: UserTokenIssuer,
     /// Verifies people's tokens at the REST door, with the published keys.
     pub(crate) verifier: Arc<Verifier>,
+    /// Signs the gateway's own calls (call tokens), e.g. a public status page's read.
+    pub(crate) signer: Arc<kit::auth::ComponentSigner>,
     pub(crate) token_ttl: Duration,
     pub(crate) revocations: Revocations,
     pub(crate) safety: SafetyServiceClient<Guarded>,
@@ -122,6 +124,7 @@ impl AppState {
                 db,
                 keys,
                 verifier,
+                signer: identity.signer.clone(),
                 token_ttl: cfg.token_ttl,
                 revocations,
                 safety: SafetyServiceClient::new(guard("safety", &svc.peers.safety, cfg.timeouts.safety)?)

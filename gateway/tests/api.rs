@@ -8,7 +8,8 @@
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
 //! tokens, the login limit and the client's address; `api/users.rs`, the
 //! account rules (no lock-out), dispatch's settings checked without saving and
-//! the drift checks by state and by day.
+//! the drift checks by state and by day; `api/status_page.rs`, the public
+//! status page's settings and a monitor's incidents.
 
 #[path = "api/actions.rs"]
 mod actions;
@@ -20,6 +21,8 @@ mod exports;
 mod privacy;
 #[path = "api/users.rs"]
 mod users;
+#[path = "api/status_page.rs"]
+mod status_page;
 
 use std::net::SocketAddr;
 

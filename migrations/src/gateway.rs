@@ -1,7 +1,8 @@
 //! The gateway's tables: users, their roles (a closed vocabulary, the platform
 //! operator's included), their token generations and a driver account's
 //! driver, and the web console's sessions; the human audit outbox; the
-//! refresh tokens; when each account last signed in.
+//! refresh tokens; the companies' public status pages; when each account
+//! last signed in.
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,7 @@ mod m0005_driver_accounts;
 mod m0006_platform_operator;
 mod m0007_audit_outbox;
 mod m0008_refresh_tokens;
+mod m0009_status_pages;
 mod m0010_last_sign_in;
 
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_platform_operator::Migration),
             Box::new(m0007_audit_outbox::Migration),
             Box::new(m0008_refresh_tokens::Migration),
+            Box::new(m0009_status_pages::Migration),
             Box::new(m0010_last_sign_in::Migration),
         ]
     }

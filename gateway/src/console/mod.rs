@@ -42,6 +42,12 @@ mod person_form;
 mod recurring;
 mod security;
 pub mod session;
+mod status;
+mod status_data;
+mod status_maintenance;
+mod status_monitor;
+mod status_public;
+mod status_view;
 mod timeline;
 mod users;
 mod users_form;
@@ -66,6 +72,8 @@ pub struct Web {
     pub console: Arc<Settings>,
     /// Dispatch runs started from the console and not yet seen finishing.
     pub plans: Arc<Plans>,
+    /// What the status pages remember (uptimes, the public pages' monitors).
+    pub status: Arc<status::StatusMemory>,
 }
 
 impl std::ops::Deref for Web {
@@ -79,7 +87,7 @@ impl std::ops::Deref for Web {
 /// Every console page and its assets, under the console's security headers.
 pub fn router(app: AppState) -> Router {
     let settings = Settings::new(app.secure_cookies, app.console_session_ttl);
-    let state = Web { app, console: Arc::new(settings), plans: Arc::default() };
+    let state = Web { app, console: Arc::new(settings), plans: Arc::default(), status: Arc::default() };
     Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -141,6 +149,15 @@ pub fn router(app: AppState) -> Router {
         .route("/admin/actions/{id}", get(actions_detail::show))
         .route("/admin/actions/{id}/review", post(actions_detail::review))
         .route("/admin/limits", get(limits::page).post(limits::save))
+        .route("/status", get(status::page))
+        .route("/status/board", get(status::board_part))
+        .route("/status/monitors/{id}", get(status_monitor::page))
+        .route("/status/monitors/{id}/pause", post(status::pause))
+        .route("/status/monitors/{id}/resume", post(status::resume))
+        .route("/status/maintenance", post(status_maintenance::create))
+        .route("/status/maintenance/{id}/delete", post(status_maintenance::delete))
+        .route("/status/public", post(status_public::save))
+        .route("/status/{slug}", get(status_public::page))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -1,7 +1,7 @@
 //! The public routes, one module per service they call (`dispatch/`,
 //! `notify/`, `bugs/`, `safety.rs` and `safety_limits.rs`, `audit.rs` — the human audit trail;
 //! `privacy.rs`, a patient's export and erasure, over dispatch and notify)
-//! and the gateway's own (`auth.rs`, `users.rs`, `health.rs`), the driver's
+//! and the gateway's own (`auth.rs`, `users.rs`, `health.rs`, `status_page.rs`), the driver's
 //! own day (`me.rs`) and the platform operator's (`platform.rs`), over what
 //! they share: the extractors (`extract.rs`), the conversions
 //! (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
@@ -23,6 +23,7 @@ pub(crate) mod platform;
 pub(crate) mod privacy;
 pub(crate) mod safety;
 pub(crate) mod safety_limits;
+pub(crate) mod status_page;
 pub(crate) mod users;
 
 use axum::{
@@ -116,6 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/monitors/{id}/uptime", get(notify::monitors::uptime))
         .route("/api/maintenance-windows", get(notify::monitors::windows).post(notify::monitors::create_window))
         .route("/api/maintenance-windows/{id}", axum::routing::delete(notify::monitors::delete_window))
+        .route("/api/monitors/{id}/incidents", get(notify::monitors::incidents))
+        .route("/api/status-page", get(status_page::get).put(status_page::put))
         .route("/api/platform/companies", get(platform::list_companies).post(platform::create_company))
         .with_state(state)
 }

@@ -86,13 +86,16 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
 }
 
 /// The calls other components may make to notify: every other component hands
-/// over its notices (`Send`); nothing else.
+/// over its notices (`Send`); the gateway also lists a company's monitors for
+/// its public status page (names and states, which the page alone shows);
+/// nothing else.
 pub const CALLS: kit::auth::CallTable = kit::auth::CallTable {
     calls: &[
         (kit::Component::Dispatch, "/atmr.notify.v1.NotifyService/Send"),
         (kit::Component::Safety, "/atmr.notify.v1.NotifyService/Send"),
         (kit::Component::Bugs, "/atmr.notify.v1.NotifyService/Send"),
         (kit::Component::Gateway, "/atmr.notify.v1.NotifyService/Send"),
+        (kit::Component::Gateway, "/atmr.notify.v1.MonitorService/ListMonitors"),
     ],
 };
 

@@ -422,3 +422,49 @@ pub async fn delete_window(State(state): State<AppState>, caller: Caller, Path(i
     state.monitors.clone().delete_maintenance_window(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentQuery {
+    /// 1 to 1,000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i32>,
+    /// RFC 3339, inclusive (30 days before `to` or now when absent).
+    #[param(schema_with = field::date_time)]
+    from: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(schema_with = field::date_time)]
+    to: Option<String>,
+}
+
+#[utoipa::path(
+    operation_id = "monitors_incidents",
+    get,
+    path = "/api/monitors/{id}/incidents",
+    tag = "monitors",
+    params(("id" = inline(field::NotifyId), Path, description = "the monitor's id"), IncidentQuery),
+    responses((status = 200, description = "OK", body = serde_json::Value), Failures),
+    security(("bearer" = ["admin"]))
+)]
+/// `GET /api/monitors/{id}/incidents`: when it went down and for how long, newest first.
+pub async fn incidents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(q): Params<IncidentQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let range = time_range(q.from.as_deref(), q.to.as_deref())?;
+    let req = pb::ListIncidentsRequest { monitor_id: id, range, limit: q.limit.unwrap_or(0) };
+    let res = state.monitors.clone().list_incidents(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    let items: Vec<Value> = res
+        .incidents
+        .into_iter()
+        .map(|i| {
+            let seconds = i.end_time.map(|e| e.seconds - i.start_time.map_or(0, |s| s.seconds));
+            json!({ "start_time": rfc3339(i.start_time), "end_time": rfc3339(i.end_time), "duration_seconds": seconds, "message": i.message })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}

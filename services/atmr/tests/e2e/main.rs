@@ -9,6 +9,7 @@ mod browser;
 mod console;
 mod console_admin;
 mod console_actions;
+mod console_status;
 mod contract;
 mod deploy;
 mod driver;

@@ -1,16 +1,18 @@
 //! Monitors as admins configure them: a configuration checked (a target of
 //! its kind that the egress policy allows, intervals and counts in range, a
 //! parent of the company that is not the monitor itself or below it), pause
-//! and resume, heartbeats and uptime, maintenance windows. No request makes a
+//! and resume, heartbeats (several monitors' at once for a status page),
+//! uptime, incidents, maintenance windows. No request makes a
 //! monitor internal (one of the mesh's own, checked past the egress policy):
 //! only the system registers those, and an edit of what one checks makes it
 //! an ordinary monitor, its new target held to the policy.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
 use kit::clock::SharedClock;
 
 use crate::{
-    domain::monitor::{MIN_INTERVAL_SECS, MonitorConfig, MonitorKind, uptime},
+    domain::monitor::{Incident, MIN_INTERVAL_SECS, MonitorConfig, MonitorKind, State, incidents, uptime},
     error::Error,
     outbox::egress::Egress,
     store::{
@@ -49,6 +51,18 @@ pub struct WindowDraft {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub reason: String,
+}
+
+/// How many monitors one batch read names at most.
+pub const MAX_BATCH: usize = 100;
+
+/// Which incidents of a monitor to list: those seen in `[from, to)` (the
+/// last 30 days by default), the newest `limit`.
+#[derive(Debug)]
+pub struct IncidentQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: usize,
 }
 
 /// A monitor's uptime, in percent, and its mean latency when up.
@@ -110,15 +124,84 @@ impl Monitors {
     /// when nothing was checked), and the mean latency of the day's good checks.
     pub async fn uptime(&self, company_id: i64, id: &str) -> Result<Uptime, Error> {
         let m = self.store.monitor(company_id, id).await?;
+        Ok(self.uptimes_of(vec![m.id]).await?.remove(0).1)
+    }
+
+    /// [`Self::uptime`] of each monitor of `ids` (1 to [`MAX_BATCH`], the
+    /// company's, in that order; the first one that is not is NOT_FOUND).
+    pub async fn uptimes(&self, company_id: i64, ids: &[String]) -> Result<Vec<(String, Uptime)>, Error> {
+        let found = self.company_monitors(company_id, ids).await?;
+        self.uptimes_of(found.into_iter().map(|m| m.id).collect()).await
+    }
+
+    async fn uptimes_of(&self, ids: Vec<String>) -> Result<Vec<(String, Uptime)>, Error> {
         let now = self.clock.now();
-        let day = self.store.checks_since(&m.id, now - Duration::hours(24)).await?;
-        let month = self.store.checks_since(&m.id, now - Duration::days(30)).await?;
-        let latencies: Vec<f64> = day.iter().filter(|(up, maintenance, _)| *up && !maintenance).map(|(_, _, l)| *l).collect();
-        Ok(Uptime {
-            day: uptime(day.iter().map(|(u, m, _)| (*u, *m))).unwrap_or(100.0),
-            month: uptime(month.iter().map(|(u, m, _)| (*u, *m))).unwrap_or(100.0),
-            avg_latency_ms_day: if latencies.is_empty() { 0.0 } else { latencies.iter().sum::<f64>() / latencies.len() as f64 },
-        })
+        let mut day = self.store.counts(&ids, now - Duration::hours(24)).await?;
+        let mut month = self.store.counts(&ids, now - Duration::days(30)).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let (d, latency) = day.remove(&id).unwrap_or_default();
+                let (m, _) = month.remove(&id).unwrap_or_default();
+                let u = Uptime {
+                    day: uptime(d).unwrap_or(100.0),
+                    month: uptime(m).unwrap_or(100.0),
+                    avg_latency_ms_day: latency.unwrap_or(0.0),
+                };
+                (id, u)
+            })
+            .collect())
+    }
+
+    /// The newest `limit` heartbeats of each monitor of `ids` (1 to
+    /// [`MAX_BATCH`], the company's, in that order).
+    pub async fn recent_heartbeats(
+        &self,
+        company_id: i64,
+        ids: &[String],
+        limit: u64,
+    ) -> Result<Vec<(String, Vec<heartbeat::Model>)>, Error> {
+        let found = self.company_monitors(company_id, ids).await?;
+        // One indexed read per monitor, a few at a time: each stops at its limit.
+        let reads = found.into_iter().map(|m| async move {
+            let beats = self.store.heartbeats(&m.id, HeartbeatQuery { limit, from: None, to: None }).await?;
+            Ok::<_, Error>((m.id, beats))
+        });
+        futures::stream::iter(reads).buffered(4).try_collect().await
+    }
+
+    /// Monitor `id`'s incidents seen in `[from, to)`, newest first, at most
+    /// `limit`. One under way when the range starts begins there; one still
+    /// open when the monitor was paused ends when it was.
+    pub async fn incidents(&self, company_id: i64, id: &str, q: IncidentQuery) -> Result<Vec<Incident>, Error> {
+        let m = self.store.monitor(company_id, id).await?;
+        let from = q.from.unwrap_or_else(|| q.to.unwrap_or_else(|| self.clock.now()) - Duration::days(30));
+        let changes = self.store.state_changes(&m.id, from, q.to).await?;
+        let mut read = Vec::with_capacity(changes.len());
+        for c in changes {
+            read.push((c.checked_at, State::stored("heartbeat", c.id, &c.state)?, c.message));
+        }
+        let mut found = incidents(read);
+        if let Some(last) = found.last_mut().filter(|i| i.end.is_none())
+            && State::stored("monitor", &m.id, &m.state)? != State::Down
+        {
+            last.end = Some(m.state_since);
+        }
+        found.reverse();
+        found.truncate(q.limit);
+        Ok(found)
+    }
+
+    /// The company's monitors of `ids`, in that order; the first that is not
+    /// one of them is NOT_FOUND, worded as for any missing monitor.
+    async fn company_monitors(&self, company_id: i64, ids: &[String]) -> Result<Vec<monitor::Model>, Error> {
+        let mut found = self.store.monitors_among(company_id, ids).await?;
+        let mut ordered = Vec::with_capacity(ids.len());
+        for id in ids {
+            let at = found.iter().position(|m| &m.id == id).ok_or_else(|| Error::NotFound(format!("monitor {id}")))?;
+            ordered.push(found.swap_remove(at));
+        }
+        Ok(ordered)
     }
 
     /// A window over the company's monitors listed (none: all of them).

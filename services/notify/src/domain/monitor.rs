@@ -154,17 +154,54 @@ pub fn observe(t: Tally, up: bool, retries: u32, recovery: u32) -> (Tally, Optio
     }
 }
 
-/// Percent of `(up, in_maintenance)` checks that were up, maintenance left out;
-/// `None` when nothing was checked outside maintenance.
-pub fn uptime(checks: impl IntoIterator<Item = (bool, bool)>) -> Option<f64> {
-    let (mut up, mut total) = (0u64, 0u64);
-    for (ok, maintenance) in checks {
-        if !maintenance {
-            total += 1;
-            up += u64::from(ok);
+/// A monitor's checks over a period: how many were made outside maintenance
+/// (those in a maintenance window are left out of uptime), and how many of
+/// them found it up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checks {
+    pub counted: u64,
+    pub up: u64,
+}
+
+/// Percent of the counted checks that were up; `None` when nothing was
+/// checked outside maintenance.
+pub fn uptime(c: Checks) -> Option<f64> {
+    (c.counted > 0).then(|| c.up.min(c.counted) as f64 * 100.0 / c.counted as f64)
+}
+
+/// A time a monitor was down: from the first check that found it down to
+/// the first that did not (up again, or in maintenance); `end` is `None`
+/// while it lasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the first failing check said.
+    pub message: String,
+}
+
+/// The incidents in a monitor's changes of state, oldest first: each change
+/// is a check `(time, state it left, message)` whose state differs from the
+/// check before it, oldest first.
+pub fn incidents(changes: impl IntoIterator<Item = (chrono::DateTime<chrono::Utc>, State, String)>) -> Vec<Incident> {
+    let mut out: Vec<Incident> = Vec::new();
+    let mut open = false;
+    for (at, state, message) in changes {
+        match (open, state == State::Down) {
+            (false, true) => {
+                out.push(Incident { start: at, end: None, message });
+                open = true;
+            }
+            (true, false) => {
+                if let Some(last) = out.last_mut() {
+                    last.end = Some(at);
+                }
+                open = false;
+            }
+            _ => {}
         }
     }
-    (total > 0).then(|| up as f64 * 100.0 / total as f64)
+    out
 }
 
 /// "3 h 25 min", "12 min", "40 s": a downtime for people.
@@ -230,9 +267,29 @@ mod tests {
 
     #[test]
     fn uptime_leaves_maintenance_out() {
-        assert_eq!(uptime([(true, false), (false, false), (false, true), (true, false)]), Some(200.0 / 3.0));
-        assert_eq!(uptime([(false, true)]), None);
+        assert_eq!(uptime(Checks { counted: 3, up: 2 }), Some(200.0 / 3.0));
+        assert_eq!(uptime(Checks { counted: 0, up: 0 }), None, "only maintenance: nothing to count");
         assert_eq!(human_duration(chrono::Duration::seconds(12_345)), "3 h 25 min");
         assert_eq!(human_duration(chrono::Duration::seconds(40)), "40 s");
+    }
+
+    #[test]
+    fn an_incident_runs_from_the_first_down_check_to_the_first_that_is_not() {
+        let t = |m: i64| chrono::DateTime::from_timestamp(1_800_000_000 + m * 60, 0).unwrap();
+        let changes = vec![
+            (t(0), State::Up, "200".to_owned()),
+            (t(1), State::Pending, "refused".to_owned()),
+            (t(2), State::Down, "refused".to_owned()),
+            (t(9), State::Up, "200".to_owned()),
+            (t(20), State::Down, "timeout".to_owned()),
+            (t(25), State::Maintenance, String::new()),
+            (t(30), State::Down, "502".to_owned()),
+        ];
+        let found = incidents(changes);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!((found[0].start, found[0].end, found[0].message.as_str()), (t(2), Some(t(9)), "refused"), "pending is not down yet");
+        assert_eq!(found[1].end, Some(t(25)), "a maintenance window ends what is known of it");
+        assert_eq!((found[2].start, found[2].end), (t(30), None), "still down");
+        assert!(incidents(vec![(t(0), State::Up, String::new())]).is_empty());
     }
 }

@@ -1,16 +1,19 @@
-//! Heartbeats: one row per check of a monitor, listed newest first, read back
-//! for uptime over a period, and pruned after the longest period.
+//! Heartbeats: one row per check of a monitor, listed newest first, counted
+//! for uptime over a period, read back as changes of state for incidents, and
+//! pruned after the longest period.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-    Set,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, FromQueryResult, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, Set, Statement, sea_query::Expr,
 };
 
 use crate::{
     domain::{
         check::CheckResult,
-        monitor::{HEARTBEAT_RETENTION_DAYS, State},
+        monitor::{Checks, HEARTBEAT_RETENTION_DAYS, State},
     },
     store::{Store, entities::heartbeat},
 };
@@ -34,18 +37,49 @@ impl Store {
         select.order_by_desc(heartbeat::Column::CheckedAt).order_by_desc(heartbeat::Column::Id).limit(q.limit).all(&self.db).await
     }
 
-    /// Every check of a monitor after `since`: `(up, in_maintenance, latency_ms)`.
-    pub async fn checks_since(&self, monitor_id: &str, since: DateTime<Utc>) -> Result<Vec<(bool, bool, f64)>, DbErr> {
-        heartbeat::Entity::find()
+    /// The checks of each monitor of `ids` after `since`, counted in the
+    /// database (a month of checks is tens of thousands of rows): those made
+    /// outside maintenance, those of them that were up, and the mean latency
+    /// of those. A monitor without a check is absent.
+    pub async fn counts(&self, ids: &[String], since: DateTime<Utc>) -> Result<HashMap<String, (Checks, Option<f64>)>, DbErr> {
+        let rows: Vec<CountsRow> = heartbeat::Entity::find()
             .select_only()
-            .column(heartbeat::Column::Up)
-            .column(heartbeat::Column::InMaintenance)
-            .column(heartbeat::Column::LatencyMs)
-            .filter(heartbeat::Column::MonitorId.eq(monitor_id))
+            .column(heartbeat::Column::MonitorId)
+            .column_as(Expr::cust("SUM(CASE WHEN in_maintenance THEN 0 ELSE 1 END)"), "counted")
+            .column_as(Expr::cust("SUM(CASE WHEN up AND NOT in_maintenance THEN 1 ELSE 0 END)"), "up_count")
+            .column_as(Expr::cust("AVG(CASE WHEN up AND NOT in_maintenance THEN latency_ms END)"), "latency")
+            .filter(heartbeat::Column::MonitorId.is_in(ids.iter().map(String::as_str)))
             .filter(heartbeat::Column::CheckedAt.gt(since))
-            .into_tuple::<(bool, bool, f64)>()
+            .group_by(heartbeat::Column::MonitorId)
+            .into_tuple()
             .all(&self.db)
-            .await
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, counted, up, latency)| {
+                let checks = Checks { counted: counted.unwrap_or(0).max(0) as u64, up: up.unwrap_or(0).max(0) as u64 };
+                (id, (checks, latency))
+            })
+            .collect())
+    }
+
+    /// The checks of a monitor in `[from, to)` (no end: all since `from`) whose state differs from the
+    /// check before (the first check of the range included), oldest first:
+    /// the changes incidents are read from, found by the database.
+    pub async fn state_changes(&self, monitor_id: &str, from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Result<Vec<StateChange>, DbErr> {
+        // No end: up to the newest check (one made this very instant included).
+        let (end, mut values): (&str, Vec<sea_orm::Value>) = match to {
+            Some(to) => (" AND checked_at < $3", vec![to.into()]),
+            None => ("", Vec::new()),
+        };
+        values.splice(0..0, [monitor_id.into(), from.into()]);
+        let sql = format!(
+            "SELECT id, checked_at, state, message FROM ( \
+               SELECT id, checked_at, state, message, LAG(state) OVER (ORDER BY checked_at, id) AS prev \
+               FROM heartbeat WHERE monitor_id = $1 AND checked_at >= $2{end}) changes \
+             WHERE prev IS NULL OR prev <> state ORDER BY checked_at, id"
+        );
+        StateChange::find_by_statement(Statement::from_sql_and_values(self.db.get_database_backend(), sql, values)).all(&self.db).await
     }
 
     /// Deletes heartbeats older than the retention; returns how many.
@@ -53,6 +87,18 @@ impl Store {
         let cutoff = now - chrono::Duration::days(HEARTBEAT_RETENTION_DAYS);
         Ok(heartbeat::Entity::delete_many().filter(heartbeat::Column::CheckedAt.lt(cutoff)).exec(&self.db).await?.rows_affected)
     }
+}
+
+/// A monitor's counts as the database sums them: id, counted, up, mean latency.
+type CountsRow = (String, Option<i64>, Option<i64>, Option<f64>);
+
+/// A check whose state differs from the one before it.
+#[derive(Debug, FromQueryResult)]
+pub struct StateChange {
+    pub id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub state: String,
+    pub message: String,
 }
 
 /// What one check of a monitor leaves on record.

@@ -75,6 +75,15 @@ impl Store {
         monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).order_by_asc(monitor::Column::Name).all(&self.db).await
     }
 
+    /// The monitors of `ids` that are the company's, in no particular order.
+    pub async fn monitors_among(&self, company_id: i64, ids: &[String]) -> Result<Vec<monitor::Model>, DbErr> {
+        monitor::Entity::find()
+            .filter(monitor::Column::CompanyId.eq(company_id))
+            .filter(monitor::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .all(&self.db)
+            .await
+    }
+
     /// Creates a monitor that starts checking at once; a name the company
     /// uses already is refused.
     pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {

@@ -43,7 +43,7 @@ impl Target {
         Self { url, up }
     }
 
-    fn set(&self, up: bool) {
+    pub fn set(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
     }
 }

@@ -317,6 +317,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             .clone()
             .list_heartbeats(req(notify::ListHeartbeatsRequest { monitor_id: pick_s(i, &monitor), ..Default::default() }, t))),
         both!("MonitorService.GetUptime", |i| mn.clone().get_uptime(req(notify::GetUptimeRequest { monitor_id: pick_s(i, &monitor) }, t))),
+        both!("MonitorService.ListIncidents", |i| mn
+            .clone()
+            .list_incidents(req(notify::ListIncidentsRequest { monitor_id: pick_s(i, &monitor), ..Default::default() }, t))),
         both!("MonitorService.CreateMaintenanceWindow", |i| mn.clone().create_maintenance_window(req(
             notify::CreateMaintenanceWindowRequest {
                 window: Some(notify::MaintenanceWindow {
