@@ -8,3 +8,4 @@ mod email;
 mod harness;
 mod input;
 mod monitors;
+mod routes;
