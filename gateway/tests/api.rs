@@ -5,12 +5,15 @@
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
-//! tokens, the login limit and the client's address.
+//! tokens, the login limit and the client's address; `api/notify_routes.rs`,
+//! a routing rule edited and disabled.
 
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/exports.rs"]
 mod exports;
+#[path = "api/notify_routes.rs"]
+mod notify_routes;
 #[path = "api/privacy.rs"]
 mod privacy;
 
