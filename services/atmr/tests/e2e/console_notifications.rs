@@ -229,6 +229,7 @@ async fn an_admin_sees_dead_notifications_with_their_500s_fixes_the_webhook_and_
     admin.fill("#secret", "s3cret-key").await;
     admin.click("form button[type=submit]").await;
     assert!(admin.text("#url-error").await.contains("notify refuses this address: it is private"), "the egress policy's refusal");
+    admin.shot("channels-url-refused").await;
     admin.fill("#url", &hook.url).await;
     admin.fill("#secret", "s3cret-key").await;
     admin.click("form button[type=submit]").await;
