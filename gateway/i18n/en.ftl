@@ -824,3 +824,162 @@ uptime-incidents-none = No incident in the last 30 days.
 uptime-response-ms = Response time (ms)
 uptime-response-chart = Response time
 uptime-state-since = State since
+## Notifications (console/notifications*.rs, channels*.rs)
+notifications-title = Notifications
+notifications-detail-title = Notification
+notifications-outbox = Outbox
+notifications-pages = Notifications pages
+notifications-by-status = Notifications by status
+notifications-tab-all = All
+notifications-tab-pending = Pending
+notifications-tab-sending = Sending
+notifications-tab-delivered = Delivered
+notifications-tab-dead = Dead
+notif-status-unspecified = Unknown
+notif-status-pending = Pending
+notif-status-sending = Sending
+notif-status-delivered = Delivered
+notif-status-dead = Dead
+notif-severity-unspecified = Unknown
+notif-severity-info = Info
+notif-severity-warning = Warning
+notif-severity-error = Error
+notif-severity-critical = Critical
+notifications-channel = Channel
+notifications-event-type = Event type
+notifications-from = From
+notifications-to = To
+notifications-clear-filter = Clear the filter
+notifications-period-backwards = The period ends before it starts.
+notifications-bad-event-type = Only a-z, 0-9, “.”, “_” and “-”, at most 100 characters.
+notifications-count = { $count ->
+    [0] No notification
+    [one] One notification
+   *[other] { $count } notifications
+}
+notifications-live = updating while some are under way
+notifications-created = Created
+notifications-status = Status
+notifications-subject = Subject
+notifications-severity = Severity
+notifications-attempts = Attempts
+notifications-last-error = Last error
+notifications-none = No notification matches.
+notifications-retry = Retry
+notifications-retried = Queued again: a new attempt is due now.
+notifications-retry-refused = Only a pending or dead notification can be retried; this one has been delivered or is being sent.
+notifications-log-channel = Log (built in)
+notifications-channel-deleted = Deleted channel
+notifications-delivered-at = Delivered
+notifications-next-attempt = Next attempt
+notifications-key = Idempotency key
+notifications-body = Message
+notifications-fields = Fields
+notifications-attempt-start = Started
+notifications-attempt-duration = Duration
+notifications-attempt-result = Result
+notifications-attempt-code = Response code
+notifications-attempt-error = Error
+notifications-attempt-ok = Delivered
+notifications-attempt-failed = Failed
+notifications-no-attempt = No attempt yet.
+notifications-replay-open = { $count ->
+    [one] Replay the dead notification…
+   *[other] Replay the { $count } dead notifications…
+}
+notifications-replay-title = Replay dead notifications
+notifications-replay-every = Every dead notification of the company, whatever its channel, event type or date.
+notifications-replay-filter = The dead notifications matching:
+notifications-replay-nothing = No dead notification matches: there is nothing to replay.
+notifications-replay-will = { $count ->
+    [one] One dead notification will be put back in the queue and attempted again.
+   *[other] { $count } dead notifications will be put back in the queue and attempted again.
+}
+notifications-replay-do = { $count ->
+    [one] Replay 1 notification
+   *[other] Replay { $count } notifications
+}
+notifications-replay-first = { $count ->
+    [one] The first of them
+   *[other] The first { $count } of them
+}
+notifications-replay-these = They are:
+notifications-cancel = Cancel
+notifications-replayed = { $count ->
+    [0] No dead notification was replayed.
+    [one] One dead notification was put back in the queue.
+   *[other] { $count } dead notifications were put back in the queue.
+}
+notifications-replayed-differs = { $counted ->
+    [one] One was counted when you confirmed: the outbox changed in between.
+   *[other] { $counted } were counted when you confirmed: the outbox changed in between.
+}
+channels-title = Channels and routing
+channels-channels = Channels
+channels-new = New channel
+channels-new-title = New channel
+channels-edit-title = Edit channel
+channels-name = Name
+channels-kind = Kind
+channels-kind-unspecified = Unknown
+channels-kind-log = Log
+channels-kind-discord = Discord
+channels-kind-email = Email
+channels-kind-webhook = Webhook
+channels-kind-hint = A webhook posts signed JSON to a URL; Discord posts to a Discord webhook URL; email needs the SMTP server notify is configured with; the log needs nothing.
+channels-target = Delivers to
+channels-log-target = the notify service's log
+channels-secret = Signing secret
+channels-has-secret = Has a secret
+channels-no-secret = None
+channels-state = State
+channels-on = Enabled
+channels-off = Disabled
+channels-test = Send a test
+channels-test-title = Test notification from atmr
+channels-test-body = Sent by { $who } to check this channel.
+channels-test-queued = Test notification queued; the outbox delivers it in the background.
+channels-test-see = See it in the outbox
+channels-enable = Enable
+channels-disable = Disable
+channels-enabled-done = Channel enabled:
+channels-disabled-done = Channel disabled:
+channels-delete = Delete
+channels-delete-confirm = Delete this channel and its routing rules? Its notifications stay in the outbox.
+channels-deleted = Channel deleted, with its routing rules.
+channels-disabled-hint = A disabled channel keeps its settings, but what is routed to it fails at once and is kept as dead.
+channels-web = Webhook and Discord
+channels-url = URL
+channels-url-hint = An http:// or https:// address on the internet. notify does not reach private addresses (this machine, the local network, a cloud's metadata service) unless an operator allows them.
+channels-secret-input = Signing secret (webhook)
+channels-secret-hint = Optional: the key of the HMAC-SHA256 signature the webhook sends. It is never shown again.
+channels-secret-kept = This webhook has a secret: leave the field empty to keep it, or type a new one. It is never shown.
+channels-secret-clear = Remove the secret
+channels-email = Email
+channels-recipients = Recipients
+channels-recipients-hint = One address per line (at most 50).
+channels-bad-name = Enter a name of 1 to 100 characters, on one line.
+channels-name-taken = A channel with this name exists already.
+channels-bad-url = Enter a full http:// or https:// URL with a host.
+channels-url-private = notify refuses this address: it is private (this machine, the local network or a cloud's metadata service) and not among the addresses an operator allowed (NOTIFY_EGRESS_ALLOW).
+channels-bad-secret = At most 200 characters, on one line.
+channels-bad-recipients = Enter at least one email address, one per line (at most 50).
+channels-bad-recipient = Address { $n } is not an email address.
+channels-bad-channel = Choose one of the company's channels.
+channels-email-needs-smtp = Email channels need an SMTP server: notify has none configured (NOTIFY_SMTP_HOST).
+channels-routes = Routing rules
+channels-routes-hint = A notification sent without a channel goes to every enabled rule's channel whose event type and minimum severity it matches; when none matches, to the log.
+channels-min-severity = Minimum severity
+channels-every-event = every event type
+channels-no-route = No routing rule: everything goes to the log.
+channels-route-new = New routing rule
+channels-route-add = Add the rule
+channels-route-needs-channel = Create a channel first: a rule sends to one of the company's channels.
+channels-event-hint = Leave the event type empty for every type (e.g. bugs.regression, safety.limit_reached, monitor.down).
+channels-route-created = Routing rule added.
+channels-route-enabled = Routing rule enabled.
+channels-route-disabled = Routing rule disabled: it is kept but routes nothing.
+channels-route-deleted = Routing rule deleted.
+channels-route-delete-confirm = Delete this routing rule?
+channels-route-edit-title = Edit the routing rule
+channels-route-enabled-label = Enabled (a disabled rule routes nothing)

@@ -830,3 +830,162 @@ uptime-incidents-none = Aucun incident ces 30 derniers jours.
 uptime-response-ms = Temps de réponse (ms)
 uptime-response-chart = Temps de réponse
 uptime-state-since = État depuis
+## Notifications (console/notifications*.rs, channels*.rs)
+notifications-title = Notifications
+notifications-detail-title = Notification
+notifications-outbox = File d'envoi
+notifications-pages = Pages des notifications
+notifications-by-status = Notifications par état
+notifications-tab-all = Toutes
+notifications-tab-pending = En attente
+notifications-tab-sending = En cours d'envoi
+notifications-tab-delivered = Livrées
+notifications-tab-dead = Mortes
+notif-status-unspecified = Inconnu
+notif-status-pending = En attente
+notif-status-sending = En cours d'envoi
+notif-status-delivered = Livrée
+notif-status-dead = Morte
+notif-severity-unspecified = Inconnue
+notif-severity-info = Info
+notif-severity-warning = Avertissement
+notif-severity-error = Erreur
+notif-severity-critical = Critique
+notifications-channel = Canal
+notifications-event-type = Type d'événement
+notifications-from = Du
+notifications-to = Au
+notifications-clear-filter = Effacer le filtre
+notifications-period-backwards = La période finit avant de commencer.
+notifications-bad-event-type = Seulement a-z, 0-9, « . », « _ » et « - », 100 caractères au plus.
+notifications-count = { $count ->
+    [0] Aucune notification
+    [one] Une notification
+   *[other] { $count } notifications
+}
+notifications-live = mise à jour tant que des envois sont en cours
+notifications-created = Créée
+notifications-status = État
+notifications-subject = Objet
+notifications-severity = Gravité
+notifications-attempts = Tentatives
+notifications-last-error = Dernière erreur
+notifications-none = Aucune notification ne correspond.
+notifications-retry = Réessayer
+notifications-retried = Remise dans la file : une nouvelle tentative est due maintenant.
+notifications-retry-refused = Seule une notification en attente ou morte peut être réessayée ; celle-ci a été livrée ou est en cours d'envoi.
+notifications-log-channel = Journal (intégré)
+notifications-channel-deleted = Canal supprimé
+notifications-delivered-at = Livrée
+notifications-next-attempt = Prochaine tentative
+notifications-key = Clé d'idempotence
+notifications-body = Message
+notifications-fields = Champs
+notifications-attempt-start = Début
+notifications-attempt-duration = Durée
+notifications-attempt-result = Résultat
+notifications-attempt-code = Code de réponse
+notifications-attempt-error = Erreur
+notifications-attempt-ok = Livrée
+notifications-attempt-failed = Échec
+notifications-no-attempt = Aucune tentative pour l'instant.
+notifications-replay-open = { $count ->
+    [one] Rejouer la notification morte…
+   *[other] Rejouer les { $count } notifications mortes…
+}
+notifications-replay-title = Rejouer des notifications mortes
+notifications-replay-every = Toutes les notifications mortes de l'entreprise, quels que soient leur canal, leur type d'événement ou leur date.
+notifications-replay-filter = Les notifications mortes qui correspondent à :
+notifications-replay-nothing = Aucune notification morte ne correspond : il n'y a rien à rejouer.
+notifications-replay-will = { $count ->
+    [one] Une notification morte sera remise dans la file et tentée à nouveau.
+   *[other] { $count } notifications mortes seront remises dans la file et tentées à nouveau.
+}
+notifications-replay-do = { $count ->
+    [one] Rejouer 1 notification
+   *[other] Rejouer { $count } notifications
+}
+notifications-replay-first = { $count ->
+    [one] La première d'entre elles
+   *[other] Les { $count } premières d'entre elles
+}
+notifications-replay-these = Ce sont :
+notifications-cancel = Annuler
+notifications-replayed = { $count ->
+    [0] Aucune notification morte n'a été rejouée.
+    [one] Une notification morte a été remise dans la file.
+   *[other] { $count } notifications mortes ont été remises dans la file.
+}
+notifications-replayed-differs = { $counted ->
+    [one] Une avait été comptée à la confirmation : la file a changé entre-temps.
+   *[other] { $counted } avaient été comptées à la confirmation : la file a changé entre-temps.
+}
+channels-title = Canaux et routage
+channels-channels = Canaux
+channels-new = Nouveau canal
+channels-new-title = Nouveau canal
+channels-edit-title = Modifier le canal
+channels-name = Nom
+channels-kind = Type
+channels-kind-unspecified = Inconnu
+channels-kind-log = Journal
+channels-kind-discord = Discord
+channels-kind-email = E-mail
+channels-kind-webhook = Webhook
+channels-kind-hint = Un webhook envoie du JSON signé à une URL ; Discord envoie à l'URL d'un webhook Discord ; l'e-mail passe par le serveur SMTP configuré pour notify ; le journal n'a besoin de rien.
+channels-target = Livre à
+channels-log-target = le journal du service notify
+channels-secret = Secret de signature
+channels-has-secret = A un secret
+channels-no-secret = Aucun
+channels-state = État
+channels-on = Actif
+channels-off = Désactivé
+channels-test = Envoyer un test
+channels-test-title = Notification de test d'atmr
+channels-test-body = Envoyée par { $who } pour vérifier ce canal.
+channels-test-queued = Notification de test mise en file ; elle est livrée en arrière-plan.
+channels-test-see = La voir dans la file d'envoi
+channels-enable = Activer
+channels-disable = Désactiver
+channels-enabled-done = Canal activé :
+channels-disabled-done = Canal désactivé :
+channels-delete = Supprimer
+channels-delete-confirm = Supprimer ce canal et ses règles de routage ? Ses notifications restent dans la file d'envoi.
+channels-deleted = Canal supprimé, avec ses règles de routage.
+channels-disabled-hint = Un canal désactivé garde ses réglages, mais ce qui lui est routé échoue aussitôt et est gardé comme mort.
+channels-web = Webhook et Discord
+channels-url = URL
+channels-url-hint = Une adresse http:// ou https:// sur Internet. notify n'atteint pas les adresses privées (cette machine, le réseau local, le service de métadonnées d'un cloud) sauf si un opérateur les autorise.
+channels-secret-input = Secret de signature (webhook)
+channels-secret-hint = Facultatif : la clé de la signature HMAC-SHA256 que le webhook envoie. Elle n'est plus jamais affichée.
+channels-secret-kept = Ce webhook a un secret : laissez le champ vide pour le garder, ou tapez-en un nouveau. Il n'est jamais affiché.
+channels-secret-clear = Retirer le secret
+channels-email = E-mail
+channels-recipients = Destinataires
+channels-recipients-hint = Une adresse par ligne (50 au plus).
+channels-bad-name = Saisissez un nom de 1 à 100 caractères, sur une ligne.
+channels-name-taken = Un canal porte déjà ce nom.
+channels-bad-url = Saisissez une URL complète http:// ou https:// avec un hôte.
+channels-url-private = notify refuse cette adresse : elle est privée (cette machine, le réseau local ou le service de métadonnées d'un cloud) et ne figure pas parmi celles qu'un opérateur a autorisées (NOTIFY_EGRESS_ALLOW).
+channels-bad-secret = 200 caractères au plus, sur une ligne.
+channels-bad-recipients = Saisissez au moins une adresse e-mail, une par ligne (50 au plus).
+channels-bad-recipient = L'adresse { $n } n'est pas une adresse e-mail.
+channels-bad-channel = Choisissez un des canaux de l'entreprise.
+channels-email-needs-smtp = Les canaux e-mail ont besoin d'un serveur SMTP : notify n'en a pas de configuré (NOTIFY_SMTP_HOST).
+channels-routes = Règles de routage
+channels-routes-hint = Une notification envoyée sans canal va au canal de chaque règle active dont elle atteint le type d'événement et la gravité minimale ; si aucune ne correspond, au journal.
+channels-min-severity = Gravité minimale
+channels-every-event = tout type d'événement
+channels-no-route = Aucune règle de routage : tout va au journal.
+channels-route-new = Nouvelle règle de routage
+channels-route-add = Ajouter la règle
+channels-route-needs-channel = Créez d'abord un canal : une règle envoie à l'un des canaux de l'entreprise.
+channels-event-hint = Laissez le type d'événement vide pour tous les types (p. ex. bugs.regression, safety.limit_reached, monitor.down).
+channels-route-created = Règle de routage ajoutée.
+channels-route-enabled = Règle de routage activée.
+channels-route-disabled = Règle de routage désactivée : elle est gardée mais ne route plus rien.
+channels-route-deleted = Règle de routage supprimée.
+channels-route-delete-confirm = Supprimer cette règle de routage ?
+channels-route-edit-title = Modifier la règle de routage
+channels-route-enabled-label = Active (une règle désactivée ne route rien)

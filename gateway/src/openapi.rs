@@ -123,6 +123,7 @@ impl Modify for Bearer {
         crate::routes::notify::channels::test_channel,
         crate::routes::notify::channels::routes,
         crate::routes::notify::channels::create_route,
+        crate::routes::notify::channels::update_route,
         crate::routes::notify::channels::delete_route,
         crate::routes::notify::monitors::list,
         crate::routes::notify::monitors::create,

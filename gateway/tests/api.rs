@@ -9,7 +9,8 @@
 //! tokens, the login limit and the client's address; `api/users.rs`, the
 //! account rules (no lock-out), dispatch's settings checked without saving and
 //! the drift checks by state and by day; `api/status_page.rs`, the public
-//! status page's settings and a monitor's incidents.
+//! status page's settings and a monitor's incidents; `api/notify_routes.rs`,
+//! a routing rule edited and disabled.
 
 #[path = "api/actions.rs"]
 mod actions;
@@ -17,6 +18,8 @@ mod actions;
 mod auth;
 #[path = "api/exports.rs"]
 mod exports;
+#[path = "api/notify_routes.rs"]
+mod notify_routes;
 #[path = "api/privacy.rs"]
 mod privacy;
 #[path = "api/users.rs"]

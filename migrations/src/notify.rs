@@ -2,7 +2,7 @@
 //! delivery attempts), channels and routing rules; uptime monitors, their
 //! heartbeats and maintenance windows; the closed vocabularies of their kinds,
 //! states and severities; the human audit outbox; the flag that marks the
-//! mesh's own monitors.
+//! mesh's own monitors; the switch that disables a routing rule.
 
 use sea_orm_migration::prelude::*;
 
@@ -11,6 +11,7 @@ mod m0002_monitors;
 mod m0003_vocabularies;
 mod m0004_audit_outbox;
 mod m0005_internal_monitors;
+mod m0007_route_enabled;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_vocabularies::Migration),
             Box::new(m0004_audit_outbox::Migration),
             Box::new(m0005_internal_monitors::Migration),
+            Box::new(m0007_route_enabled::Migration),
         ]
     }
 

@@ -21,6 +21,8 @@ mod autonomy;
 mod board;
 mod booking_form;
 mod bookings;
+mod channels;
+mod channels_form;
 #[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
 mod company;
@@ -36,6 +38,9 @@ mod import;
 mod limits;
 mod manifest;
 mod map;
+mod notifications;
+mod notifications_filter;
+mod notifications_replay;
 mod page;
 mod people;
 mod person_form;
@@ -158,6 +163,23 @@ pub fn router(app: AppState) -> Router {
         .route("/status/maintenance/{id}/delete", post(status_maintenance::delete))
         .route("/status/public", post(status_public::save))
         .route("/status/{slug}", get(status_public::page))
+        // The outbox and where it delivers (#26, in the manner of Flower).
+        .route("/admin/notifications", get(notifications::list))
+        .route("/admin/notifications/replay", get(notifications_replay::confirm).post(notifications_replay::replay))
+        .route("/admin/notifications/{id}", get(notifications::detail))
+        .route("/admin/notifications/{id}/retry", post(notifications::retry))
+        .route("/admin/notifications/channels", get(channels::list).post(channels_form::create_channel))
+        .route("/admin/notifications/channels/new", get(channels_form::new_channel))
+        .route("/admin/notifications/channels/{id}", post(channels_form::update_channel))
+        .route("/admin/notifications/channels/{id}/edit", get(channels_form::edit_channel))
+        .route("/admin/notifications/channels/{id}/enabled", post(channels::switch_channel))
+        .route("/admin/notifications/channels/{id}/test", post(channels::test_channel))
+        .route("/admin/notifications/channels/{id}/delete", post(channels::delete_channel))
+        .route("/admin/notifications/routes", post(channels::create_route))
+        .route("/admin/notifications/routes/{id}", post(channels_form::update_route))
+        .route("/admin/notifications/routes/{id}/edit", get(channels_form::edit_route))
+        .route("/admin/notifications/routes/{id}/enabled", post(channels::switch_route))
+        .route("/admin/notifications/routes/{id}/delete", post(channels::delete_route))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

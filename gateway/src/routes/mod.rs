@@ -108,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/notification-channels/{id}/test", post(notify::channels::test_channel))
         .route("/api/notification-routes", get(notify::channels::routes).post(notify::channels::create_route))
-        .route("/api/notification-routes/{id}", axum::routing::delete(notify::channels::delete_route))
+        .route("/api/notification-routes/{id}", axum::routing::patch(notify::channels::update_route).delete(notify::channels::delete_route))
         .route("/api/monitors", get(notify::monitors::list).post(notify::monitors::create))
         .route("/api/monitors/{id}", get(notify::monitors::get).put(notify::monitors::update).delete(notify::monitors::delete))
         .route("/api/monitors/{id}/pause", post(notify::monitors::pause))

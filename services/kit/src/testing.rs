@@ -431,6 +431,13 @@ impl pb::notify_service_server::NotifyService for Recorder {
     ) -> Result<tonic::Response<pb::DeleteRouteResponse>, tonic::Status> {
         Err(send_only("DeleteRoute"))
     }
+
+    async fn update_route(
+        &self,
+        _: tonic::Request<pb::UpdateRouteRequest>,
+    ) -> Result<tonic::Response<pb::UpdateRouteResponse>, tonic::Status> {
+        Err(send_only("UpdateRoute"))
+    }
 }
 
 /// Notify's verifier as the recorder needs it: every component may send.

@@ -9,6 +9,11 @@ pub enum Error {
     /// A request field that breaks a rule, named.
     #[error("{0}")]
     Invalid(#[from] Invalid),
+    /// A request field refused by a named rule of the service's policy (an
+    /// address the egress policy does not reach): a client can say which
+    /// rule in its own words rather than show this service's English.
+    #[error("{invalid}")]
+    Refused { invalid: Invalid, rule: &'static str },
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -26,6 +31,11 @@ impl Error {
     /// [`Error::Invalid`] naming `field`.
     pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
         Error::Invalid(Invalid::new(field, message.to_string()))
+    }
+
+    /// [`Error::Refused`]: `field` refused by `rule`, saying why.
+    pub fn refused(field: impl Into<String>, rule: &'static str, message: impl std::fmt::Display) -> Self {
+        Error::Refused { invalid: Invalid::new(field, message.to_string()), rule }
     }
 }
 

@@ -51,7 +51,10 @@ impl From<pb::Channel> for Channel {
 }
 
 fn route_json(r: pb::Route) -> Value {
-    json!({ "id": r.id, "event_type": r.event_type, "min_severity": name_of(&SEVERITIES, r.min_severity), "channel_id": r.channel_id })
+    json!({
+        "id": r.id, "event_type": r.event_type, "min_severity": name_of(&SEVERITIES, r.min_severity),
+        "channel_id": r.channel_id, "enabled": r.enabled,
+    })
 }
 
 #[utoipa::path(
@@ -289,6 +292,51 @@ pub async fn create_route(
     let req = pb::CreateRouteRequest { event_type: r.event_type, min_severity, channel_id: r.channel_id };
     let res = state.notify.clone().create_route(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
     Ok((StatusCode::CREATED, Json(res.route.map(route_json).unwrap_or(Value::Null))))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutePatch {
+    /// Empty: every event type.
+    #[schema(schema_with = event_type_filter)]
+    event_type: Option<String>,
+    #[schema(schema_with = severity)]
+    min_severity: Option<String>,
+    /// One of the company's channels.
+    #[schema(schema_with = field::uuid)]
+    channel_id: Option<String>,
+    /// A disabled route is kept but routes nothing.
+    #[schema(value_type = bool)]
+    enabled: Option<bool>,
+}
+
+#[utoipa::path(
+    operation_id = "notify_update_route",
+    patch,
+    path = "/api/notification-routes/{id}",
+    tag = "notify",
+    params(("id" = inline(field::NotifyId), Path, description = "the route's id")),
+    request_body = RoutePatch,
+    responses((status = 200, description = "OK: the route as it now is", body = serde_json::Value), Failures, WriteFailures),
+    security(("bearer" = ["admin"]))
+)]
+/// `PATCH /api/notification-routes/{id}`: changes what is given (event type, minimum severity, channel, enabled).
+pub async fn update_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(p): Body<RoutePatch>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ADMINS)?;
+    let req = pb::UpdateRouteRequest {
+        route_id: id,
+        event_type: p.event_type,
+        min_severity: p.min_severity.as_deref().map(|s| number_of("min_severity", &SEVERITIES, s)).transpose()?,
+        channel_id: p.channel_id,
+        enabled: p.enabled,
+    };
+    let res = state.notify.clone().update_route(kit::grpc::request(req, &caller.token)).await.map_err(notify_error)?.into_inner();
+    Ok(Json(res.route.map(route_json).unwrap_or(Value::Null)))
 }
 
 #[utoipa::path(

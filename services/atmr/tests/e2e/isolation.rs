@@ -223,6 +223,7 @@ fn body_for(method: &str, path: &str, a: &Company) -> Option<Value> {
         ("post", "/api/me/trips/{booking_id}/status") => json!({ "status": "en_route" }),
         ("post", "/api/bookings/{id}/reassign") => json!({ "driver_id": a.ids["/api/drivers"].parse::<i64>().unwrap() }),
         ("patch", "/api/notification-channels/{id}") => json!({ "name": "BETA" }),
+        ("patch", "/api/notification-routes/{id}") => json!({ "enabled": false }),
         ("put", "/api/monitors/{id}") => json!({ "name": "BETA", "kind": "http", "target": "http://127.0.0.1:9/" }),
         _ => return None,
     })

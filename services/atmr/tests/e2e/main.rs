@@ -10,6 +10,7 @@ mod console;
 mod console_admin;
 mod console_actions;
 mod console_status;
+mod console_notifications;
 mod contract;
 mod deploy;
 mod driver;

@@ -46,6 +46,16 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
 
 /// The mesh with extra settings for the gateway.
 pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
+    start_mesh_configured(backend, gateway_env, &[]).await
+}
+
+/// The mesh with extra settings for the gateway and for the services (each
+/// reads its own: `NOTIFY_MAX_ATTEMPTS` is notify's).
+pub(crate) async fn start_mesh_configured(
+    backend: testing::TestBackend,
+    gateway_env: &[(&str, &str)],
+    services_env: &[(&str, &str)],
+) -> Mesh {
     testing::init_logging();
     let mut dbs = Vec::new();
     let mut services = Vec::new();
@@ -58,7 +68,8 @@ pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: 
     let wired = [("GATEWAY_URL", gateway_url.as_str()), ("ATMR_JWKS_URL", jwks.as_str()), ("ATMR_REVOCATION_FEED", "gateway")];
     for component in Component::SERVICES {
         let db = TestDb::new(backend).await.unwrap();
-        services.push((component, crate::spawn_one(component, &db, &wired).await));
+        let env: Vec<(&str, &str)> = wired.iter().chain(services_env).copied().collect();
+        services.push((component, crate::spawn_one(component, &db, &env).await));
         dbs.push(db);
     }
     for (component, svc) in &services {

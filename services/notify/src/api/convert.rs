@@ -91,7 +91,7 @@ pub fn channel(c: notify_channel::Model) -> Result<pb::Channel, UnknownValue> {
 
 pub fn route(r: notify_route::Model) -> Result<pb::Route, UnknownValue> {
     let min_severity = severity("notify_route", "min_severity", &r.id, r.min_severity)?;
-    Ok(pb::Route { id: r.id, event_type: r.event_type, min_severity, channel_id: r.channel_id })
+    Ok(pb::Route { id: r.id, event_type: r.event_type, min_severity, channel_id: r.channel_id, enabled: r.enabled })
 }
 
 fn state(table: &'static str, row_id: impl std::fmt::Display, s: &str) -> Result<i32, UnknownValue> {

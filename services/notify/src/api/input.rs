@@ -10,7 +10,7 @@ use prost_types::Timestamp;
 
 use crate::{
     core::{
-        channels::{ChannelDraft, ChannelPatch},
+        channels::{ChannelDraft, ChannelPatch, RoutePatch},
         monitors::{MonitorDraft, WindowDraft},
         notifications::Outgoing,
     },
@@ -175,6 +175,17 @@ pub fn channel_patch(r: &pb::UpdateChannelRequest) -> ChannelPatch {
 /// A route's event type (empty: every type) and minimum severity.
 pub fn route(r: &pb::CreateRouteRequest) -> Result<(String, Severity), Error> {
     Ok((event_type("event_type", &r.event_type, false)?, severity("min_severity", r.min_severity)?))
+}
+
+/// An update of a route: a new event type (empty: every type) and minimum
+/// severity checked as a new route's; the channel is checked in `core`.
+pub fn route_patch(r: &pb::UpdateRouteRequest) -> Result<RoutePatch, Error> {
+    Ok(RoutePatch {
+        event_type: r.event_type.as_deref().map(|e| event_type("event_type", e, false)).transpose()?,
+        min_severity: r.min_severity.map(|s| severity("min_severity", s)).transpose()?,
+        channel_id: r.channel_id.clone(),
+        enabled: r.enabled,
+    })
 }
 
 /// A monitor as given; its fields are checked in `core` (the update's after

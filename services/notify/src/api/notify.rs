@@ -130,4 +130,12 @@ impl NotifyService for NotifyApi {
         self.core.channels.delete_route(company_id, &req.get_ref().route_id).await?;
         Ok(Response::new(pb::DeleteRouteResponse {}))
     }
+
+    async fn update_route(&self, req: Request<pb::UpdateRouteRequest>) -> Result<Response<pb::UpdateRouteResponse>, Status> {
+        let company_id = require_role(&req, ADMINS)?.company_id;
+        let r = req.get_ref();
+        let patch = input::route_patch(r)?;
+        let route = self.core.channels.update_route(company_id, &r.route_id, patch).await?;
+        Ok(Response::new(pb::UpdateRouteResponse { route: Some(convert::route(route)?) }))
+    }
 }

@@ -15,7 +15,7 @@ use crate::{
     outbox::egress::Egress,
     store::{
         Store,
-        channels::{ChannelChange, NewChannel, NewRoute},
+        channels::{ChannelChange, NewChannel, NewRoute, RouteChange},
         entities::{notify_channel, notify_route},
     },
 };
@@ -27,6 +27,15 @@ pub struct ChannelDraft {
     pub url: String,
     pub secret: String,
     pub recipients: Vec<String>,
+}
+
+/// An update of a route as asked, its event type and severity checked
+/// (`None`: unchanged).
+pub struct RoutePatch {
+    pub event_type: Option<String>,
+    pub min_severity: Option<Severity>,
+    pub channel_id: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 /// An update of a channel as asked (`None` and empty: unchanged).
@@ -91,12 +100,32 @@ impl Channels {
         min_severity: Severity,
         channel_id: &str,
     ) -> Result<notify_route::Model, Error> {
+        let channel = self.routed_channel(company_id, channel_id).await?;
+        let new = NewRoute { company_id, event_type, min_severity, channel_id: channel, now: self.clock.now() };
+        Ok(self.store.create_route(new).await?)
+    }
+
+    /// Changes route `id` of the company: what the patch sets, a new channel
+    /// being one of the company's.
+    pub async fn update_route(&self, company_id: i64, id: &str, p: RoutePatch) -> Result<notify_route::Model, Error> {
+        let current = self.store.route(company_id, id.trim()).await?;
+        let channel_id = match p.channel_id.as_deref() {
+            Some(channel_id) => Some(self.routed_channel(company_id, channel_id).await?),
+            None => None,
+        };
+        let change =
+            RouteChange { event_type: p.event_type, min_severity: p.min_severity, channel_id, enabled: p.enabled, now: self.clock.now() };
+        Ok(self.store.update_route(current, change).await?)
+    }
+
+    /// The id of the company's channel `channel_id` (as given) a route may
+    /// send to; another company's or none is a bad `channel_id`.
+    async fn routed_channel(&self, company_id: i64, channel_id: &str) -> Result<String, Error> {
         let channel = self.store.channel(company_id, channel_id.trim()).await.map_err(|e| match e {
             Error::NotFound(_) => Error::invalid("channel_id", format!("unknown channel {channel_id:?}")),
             other => other,
         })?;
-        let new = NewRoute { company_id, event_type, min_severity, channel_id: channel.id, now: self.clock.now() };
-        Ok(self.store.create_route(new).await?)
+        Ok(channel.id)
     }
 
     pub async fn routes(&self, company_id: i64) -> Result<Vec<notify_route::Model>, Error> {
@@ -129,13 +158,14 @@ impl Channels {
     }
 }
 
-/// An http(s) URL with a host the egress policy does not forbid on its face.
+/// An http(s) URL with a host the egress policy does not forbid on its face
+/// (its refusal names the policy's rule).
 fn url(field: &str, value: &str, egress: &Egress) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(value.trim()).map_err(|e| Error::invalid(field, format!("is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(Error::invalid(field, "must be an http:// or https:// URL with a host"));
     }
-    egress.check_url(&parsed).map_err(|e| Error::invalid(field, e))?;
+    egress.check_url(&parsed).map_err(|e| Error::refused(field, crate::outbox::egress::REFUSED_RULE, e))?;
     Ok(parsed.to_string())
 }
 

@@ -34,6 +34,9 @@ use kit::{ConfigError, Env};
 
 use crate::domain::address::{AllowList, normalise, special};
 
+/// The rule a refusal of this policy names (`atmr-rules`) when an address is saved.
+pub const REFUSED_RULE: &str = "egress_refused";
+
 /// The variable that lists the private addresses and names this service may reach.
 pub const ALLOW_VAR: &str = "NOTIFY_EGRESS_ALLOW";
 /// The variable this policy replaced; set, it stops the service at start.

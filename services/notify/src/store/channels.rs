@@ -46,6 +46,16 @@ pub struct NewRoute {
     pub now: DateTime<Utc>,
 }
 
+/// What an update changes of a route, checked (`None`: unchanged); a new
+/// channel is the company's.
+pub struct RouteChange {
+    pub event_type: Option<String>,
+    pub min_severity: Option<Severity>,
+    pub channel_id: Option<String>,
+    pub enabled: Option<bool>,
+    pub now: DateTime<Utc>,
+}
+
 impl Store {
     pub async fn channels(&self, company_id: i64) -> Result<Vec<notify_channel::Model>, Error> {
         Ok(notify_channel::Entity::find()
@@ -148,10 +158,45 @@ impl Store {
             min_severity: Set(new.min_severity as i16),
             channel_id: Set(new.channel_id),
             created_at: Set(new.now),
+            enabled: Set(true),
         }
         .insert(&txn)
         .await?;
         audit::record(&txn, audit::diff("notification_route", &row.id, "create", None, Some(&row)), new.now).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn route(&self, company_id: i64, id: &str) -> Result<notify_route::Model, Error> {
+        notify_route::Entity::find_by_id(id.to_owned())
+            .filter(notify_route::Column::CompanyId.eq(company_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("route {id}")))
+    }
+
+    /// Writes `change` over `current`, recorded in the audit trail with what it was.
+    pub async fn update_route(&self, current: notify_route::Model, change: RouteChange) -> Result<notify_route::Model, DbErr> {
+        let before = current.clone();
+        let mut row: notify_route::ActiveModel = current.into();
+        if let Some(event_type) = change.event_type {
+            row.event_type = Set(event_type);
+        }
+        if let Some(min_severity) = change.min_severity {
+            row.min_severity = Set(min_severity as i16);
+        }
+        if let Some(channel_id) = change.channel_id {
+            row.channel_id = Set(channel_id);
+        }
+        if let Some(enabled) = change.enabled {
+            row.enabled = Set(enabled);
+        }
+        let txn = self.db.begin().await?;
+        // Nothing asked to change: the route as it is, and nothing recorded.
+        let row = if row.is_changed() { row.update(&txn).await? } else { before.clone() };
+        if row != before {
+            audit::record(&txn, audit::diff("notification_route", &row.id, "update", Some(&before), Some(&row)), change.now).await?;
+        }
         txn.commit().await?;
         Ok(row)
     }
@@ -171,14 +216,15 @@ impl Store {
         Ok(())
     }
 
-    /// The company's routing rules, in order. A rule whose minimum severity
-    /// is not a known value is left out with an error logged: the others
-    /// still route (an alert goes on to their channels, or the log).
+    /// The company's enabled routing rules, in order. A rule whose minimum
+    /// severity is not a known value is left out with an error logged: the
+    /// others still route (an alert goes on to their channels, or the log).
     pub async fn rules(&self, company_id: i64) -> Result<Vec<Rule>, DbErr> {
         Ok(self
             .routes(company_id)
             .await?
             .into_iter()
+            .filter(|r| r.enabled)
             .filter_map(|r| match Severity::from_rank(r.min_severity.into()) {
                 Some(min_severity) => Some(Rule { event_type: r.event_type, min_severity, channel_id: r.channel_id }),
                 None => {

@@ -40,6 +40,8 @@ pub mod notify_route {
         pub min_severity: i16,
         pub channel_id: String,
         pub created_at: ChronoDateTimeUtc,
+        /// A disabled route is kept but routes nothing.
+        pub enabled: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,3 +9,4 @@ mod harness;
 mod input;
 mod monitors;
 mod monitors_status;
+mod routes;

@@ -295,6 +295,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
             t
         ))),
         both!("NotifyService.DeleteRoute", |i| nt.clone().delete_route(req(notify::DeleteRouteRequest { route_id: pick_s(i, &route) }, t))),
+        both!("NotifyService.UpdateRoute", |i| nt
+            .clone()
+            .update_route(req(notify::UpdateRouteRequest { route_id: pick_s(i, &route), enabled: Some(false), ..Default::default() }, t))),
         both!("MonitorService.CreateMonitor", |i| mn
             .clone()
             .create_monitor(req(notify::CreateMonitorRequest { monitor: Some(monitor_msg("", Some(pick_s(i, &monitor)))) }, t))),
