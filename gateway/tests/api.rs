@@ -5,10 +5,13 @@
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
-//! tokens, the login limit and the client's address.
+//! tokens, the login limit and the client's address; `api/bugs.rs`, a bug's
+//! history and its reports per day.
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/bugs.rs"]
+mod bugs;
 #[path = "api/exports.rs"]
 mod exports;
 #[path = "api/privacy.rs"]
