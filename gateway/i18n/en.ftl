@@ -408,3 +408,145 @@ driver-share-pending = waiting to send:
 
 ## Charts (console/chart.rs)
 chart-no-data = No data for this period.
+
+## bugs
+bugs-title = Bugs
+bugs-views = Bug views
+bugs-tab-list = List
+bugs-tab-trends = Summary and trends
+bugs-preset-unresolved = Unresolved
+bugs-preset-critical = Critical and unresolved
+bugs-preset-frequent = Most reported
+bugs-preset-all = All bugs
+bugs-search = Search the bugs
+bugs-filter-q = Search in title and description
+bugs-filter-status = Status
+bugs-filter-severity = Severity
+bugs-filter-priority = Priority
+bugs-filter-category = Category
+bugs-filter-environment = Environment
+bugs-filter-tag = Tag
+bugs-filter-assignee = Assignee
+bugs-filter-reporter = Reporter
+bugs-filter-from = Created from
+bugs-filter-to = Created until
+bugs-filter-sort = Sort by
+bugs-filter-page = Page
+bugs-filter-duplicate_of = Duplicate of
+bugs-filter-bad = Check “{ $field }”: “{ $value }” is not accepted.
+bugs-filter-clear = Clear the filters
+bugs-order-asc = Oldest or smallest first
+bugs-more-filters = More filters
+bugs-sort-last_seen = Last seen
+bugs-sort-created = Created
+bugs-sort-updated = Updated
+bugs-sort-occurrences = Reports
+bugs-sort-severity = Severity
+bugs-sort-priority = Priority
+bugs-count = { $count ->
+    [0] No bug
+    [one] One bug
+   *[other] { $count } bugs
+}
+bugs-count-capped = More than { $count } bugs
+bugs-none = No bug matches these filters.
+bugs-col-bug = Bug
+bugs-col-status = Status
+bugs-col-severity = Severity
+bugs-col-priority = Priority
+bugs-col-reports = Reports
+bugs-col-first-seen = First seen
+bugs-col-last-seen = Last seen
+bugs-col-days = Last 14 days
+bugs-col-assignee = Assignee
+bugs-regressions = { $count ->
+    [one] came back once
+   *[other] came back { $count } times
+}
+bugs-spark = Reports on each of the last { $days } days up to { $through } (UTC): { $counts }
+bugs-status-unspecified = Unknown
+bugs-status-open = Open
+bugs-status-in_progress = In progress
+bugs-status-resolved = Resolved
+bugs-status-closed = Closed
+bugs-status-wont_fix = Won't fix
+bugs-status-duplicate = Duplicate
+bugs-severity-unspecified = Unknown
+bugs-severity-low = Low
+bugs-severity-medium = Medium
+bugs-severity-high = High
+bugs-severity-critical = Critical
+bugs-priority-unspecified = Unknown
+bugs-priority-low = Low
+bugs-priority-medium = Medium
+bugs-priority-high = High
+bugs-priority-urgent = Urgent
+bugs-detail-title = Bug
+bugs-description = Description
+bugs-no-description = No description.
+bugs-stack-trace = Stack trace
+bugs-no-trace = No stack trace.
+bugs-history = History
+bugs-history-views = History views
+bugs-history-all = Everything
+bugs-history-changes = Changes and regressions
+bugs-history-regressions = Regressions
+bugs-history-count = { $count ->
+    [one] One event
+   *[other] { $count } events
+}
+bugs-history-pages = History pages
+bugs-newer = Newer
+bugs-older = Older
+bugs-event-created = Reported by { $actor }
+bugs-event-grouped = Reported again by { $actor }, grouped into this bug (status: { $from })
+bugs-event-regressed = Regression: reported again by { $actor } while { $from }, so reopened
+bugs-event-status_changed = { $actor } changed the status from { $from } to { $to }
+bugs-event-assignee_changed = { $actor } changed the assignee from { $from } to { $to }
+bugs-event-severity_changed = { $actor } changed the severity from { $from } to { $to }
+bugs-event-priority_changed = { $actor } changed the priority from { $from } to { $to }
+bugs-event-commented = { $actor } commented
+bugs-nobody = nobody
+bugs-comments = Comments
+bugs-no-comments = No comment yet.
+bugs-comment-pages = Comment pages
+bugs-comment-add = Add a comment
+bugs-comment-send = Comment
+bugs-comment-delete = Delete
+bugs-comment-delete-confirm = Delete this comment? This cannot be undone.
+bugs-comment-bad = Write a comment (at most 10,000 characters).
+bugs-triage = Triage
+bugs-triage-save = Save the changes
+bugs-triage-unchanged = Nothing was changed.
+bugs-triage-transition = A bug that is “{ $from }” cannot become “{ $to }”: reopen it first.
+bugs-duplicate-hint = The number of the original bug, when the status is “Duplicate”.
+bugs-facts = Details
+bugs-resolved-at = Resolved
+bugs-release = Release
+bugs-tags = Tags
+bugs-created = Created
+bugs-fingerprint = Fingerprint
+bugs-trends-title = Bugs: summary and trends
+bugs-total = Bugs in all
+bugs-open-critical = Open critical bugs
+bugs-mttr = Mean time to resolve
+bugs-mttr-none = none yet
+bugs-mttr-hours = { $hours } h
+bugs-mttr-days = { $days } days
+bugs-trends-days = The last 30 days
+bugs-trends-hint = Days in UTC. “Reopened” counts the bugs reopened by hand and the regressions: resolved or closed bugs reported again.
+bugs-trends-table = The days in figures
+bugs-trend-day = Day
+bugs-trend-opened = Opened
+bugs-trend-resolved = Resolved
+bugs-trend-reopened = Reopened
+bugs-trend-backlog = Open backlog
+bugs-summary = Summary
+bugs-chart-flow = Bugs opened, resolved and reopened each day, last { $days } days
+bugs-chart-backlog = Open bugs at the end of each day, last { $days } days
+bugs-chart-status = Bugs by status
+bugs-chart-severity = Bugs by severity
+bugs-chart-priority = Bugs by priority
+bugs-chart-category = Bugs by category
+bugs-chart-bugs = Bugs
+bugs-chart-others = others

@@ -414,3 +414,145 @@ driver-share-pending = en attente d'envoi :
 
 ## Charts (console/chart.rs)
 chart-no-data = Aucune donnée pour cette période.
+
+## bugs
+bugs-title = Bugs
+bugs-views = Vues des bugs
+bugs-tab-list = Liste
+bugs-tab-trends = Synthèse et tendances
+bugs-preset-unresolved = Non résolus
+bugs-preset-critical = Critiques non résolus
+bugs-preset-frequent = Les plus signalés
+bugs-preset-all = Tous les bugs
+bugs-search = Rechercher des bugs
+bugs-filter-q = Rechercher dans le titre et la description
+bugs-filter-status = Statut
+bugs-filter-severity = Gravité
+bugs-filter-priority = Priorité
+bugs-filter-category = Catégorie
+bugs-filter-environment = Environnement
+bugs-filter-tag = Étiquette
+bugs-filter-assignee = Responsable
+bugs-filter-reporter = Signalé par
+bugs-filter-from = Créés dès le
+bugs-filter-to = Créés jusqu'au
+bugs-filter-sort = Trier par
+bugs-filter-page = Page
+bugs-filter-duplicate_of = Doublon de
+bugs-filter-bad = Vérifiez « { $field } » : « { $value } » n'est pas accepté.
+bugs-filter-clear = Effacer les filtres
+bugs-order-asc = Les plus anciens ou les plus petits d'abord
+bugs-more-filters = Plus de filtres
+bugs-sort-last_seen = Dernière occurrence
+bugs-sort-created = Création
+bugs-sort-updated = Mise à jour
+bugs-sort-occurrences = Signalements
+bugs-sort-severity = Gravité
+bugs-sort-priority = Priorité
+bugs-count = { $count ->
+    [0] Aucun bug
+    [one] Un bug
+   *[other] { $count } bugs
+}
+bugs-count-capped = Plus de { $count } bugs
+bugs-none = Aucun bug ne correspond à ces filtres.
+bugs-col-bug = Bug
+bugs-col-status = Statut
+bugs-col-severity = Gravité
+bugs-col-priority = Priorité
+bugs-col-reports = Signalements
+bugs-col-first-seen = Première occurrence
+bugs-col-last-seen = Dernière occurrence
+bugs-col-days = 14 derniers jours
+bugs-col-assignee = Responsable
+bugs-regressions = { $count ->
+    [one] revenu une fois
+   *[other] revenu { $count } fois
+}
+bugs-spark = Signalements de chacun des { $days } derniers jours jusqu'au { $through } (UTC) : { $counts }
+bugs-status-unspecified = Inconnu
+bugs-status-open = Ouvert
+bugs-status-in_progress = En cours
+bugs-status-resolved = Résolu
+bugs-status-closed = Fermé
+bugs-status-wont_fix = Ne sera pas corrigé
+bugs-status-duplicate = Doublon
+bugs-severity-unspecified = Inconnue
+bugs-severity-low = Faible
+bugs-severity-medium = Moyenne
+bugs-severity-high = Élevée
+bugs-severity-critical = Critique
+bugs-priority-unspecified = Inconnue
+bugs-priority-low = Basse
+bugs-priority-medium = Moyenne
+bugs-priority-high = Haute
+bugs-priority-urgent = Urgente
+bugs-detail-title = Bug
+bugs-description = Description
+bugs-no-description = Pas de description.
+bugs-stack-trace = Pile d'appels
+bugs-no-trace = Pas de pile d'appels.
+bugs-history = Historique
+bugs-history-views = Vues de l'historique
+bugs-history-all = Tout
+bugs-history-changes = Changements et régressions
+bugs-history-regressions = Régressions
+bugs-history-count = { $count ->
+    [one] Un événement
+   *[other] { $count } événements
+}
+bugs-history-pages = Pages de l'historique
+bugs-newer = Plus récents
+bugs-older = Plus anciens
+bugs-event-created = Signalé par { $actor }
+bugs-event-grouped = Signalé à nouveau par { $actor }, regroupé dans ce bug (statut : { $from })
+bugs-event-regressed = Régression : signalé à nouveau par { $actor } alors qu'il était « { $from } », donc rouvert
+bugs-event-status_changed = { $actor } a changé le statut de « { $from } » à « { $to } »
+bugs-event-assignee_changed = { $actor } a changé le responsable de { $from } à { $to }
+bugs-event-severity_changed = { $actor } a changé la gravité de « { $from } » à « { $to } »
+bugs-event-priority_changed = { $actor } a changé la priorité de « { $from } » à « { $to } »
+bugs-event-commented = { $actor } a commenté
+bugs-nobody = personne
+bugs-comments = Commentaires
+bugs-no-comments = Pas encore de commentaire.
+bugs-comment-pages = Pages des commentaires
+bugs-comment-add = Ajouter un commentaire
+bugs-comment-send = Commenter
+bugs-comment-delete = Supprimer
+bugs-comment-delete-confirm = Supprimer ce commentaire ? C'est définitif.
+bugs-comment-bad = Écrivez un commentaire (10 000 caractères au plus).
+bugs-triage = Tri
+bugs-triage-save = Enregistrer les changements
+bugs-triage-unchanged = Rien n'a été changé.
+bugs-triage-transition = Un bug « { $from } » ne peut pas devenir « { $to } » : rouvrez-le d'abord.
+bugs-duplicate-hint = Le numéro du bug d'origine, quand le statut est « Doublon ».
+bugs-facts = Détails
+bugs-resolved-at = Résolu le
+bugs-release = Version
+bugs-tags = Étiquettes
+bugs-created = Créé le
+bugs-fingerprint = Empreinte
+bugs-trends-title = Bugs : synthèse et tendances
+bugs-total = Bugs en tout
+bugs-open-critical = Bugs critiques ouverts
+bugs-mttr = Temps moyen de résolution
+bugs-mttr-none = pas encore
+bugs-mttr-hours = { $hours } h
+bugs-mttr-days = { $days } jours
+bugs-trends-days = Les 30 derniers jours
+bugs-trends-hint = Jours en UTC. « Rouverts » compte les bugs rouverts à la main et les régressions : des bugs résolus ou fermés signalés à nouveau.
+bugs-trends-table = Les jours en chiffres
+bugs-trend-day = Jour
+bugs-trend-opened = Ouverts
+bugs-trend-resolved = Résolus
+bugs-trend-reopened = Rouverts
+bugs-trend-backlog = Bugs ouverts
+bugs-summary = Synthèse
+bugs-chart-flow = Bugs ouverts, résolus et rouverts chaque jour, { $days } derniers jours
+bugs-chart-backlog = Bugs ouverts à la fin de chaque jour, { $days } derniers jours
+bugs-chart-status = Bugs par statut
+bugs-chart-severity = Bugs par gravité
+bugs-chart-priority = Bugs par priorité
+bugs-chart-category = Bugs par catégorie
+bugs-chart-bugs = Bugs
+bugs-chart-others = autres

@@ -16,6 +16,11 @@ mod autonomy;
 mod board;
 mod booking_form;
 mod bookings;
+mod bugs;
+mod bugs_detail;
+mod bugs_filter;
+mod bugs_trends;
+mod bugs_triage;
 #[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
 mod context;
@@ -112,6 +117,13 @@ pub fn router(app: AppState) -> Router {
         .route("/driver", get(driver::page))
         .route("/driver/trips/{id}/status", post(driver::status))
         .route("/driver/positions", post(driver::positions))
+        // Bugs (#26): the list, a bug's page and what triagers change on it, the summary and trends.
+        .route("/bugs", get(bugs::list))
+        .route("/bugs/trends", get(bugs_trends::page))
+        .route("/bugs/{id}", get(bugs_detail::page))
+        .route("/bugs/{id}/triage", post(bugs_triage::triage))
+        .route("/bugs/{id}/comments", post(bugs_triage::comment))
+        .route("/bugs/{id}/comments/{comment_id}/delete", post(bugs_triage::delete_comment))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)
