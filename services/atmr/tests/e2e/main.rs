@@ -7,6 +7,7 @@ mod audit_verify;
 mod autonomy;
 mod browser;
 mod console;
+mod console_bugs;
 mod contract;
 mod deploy;
 mod driver;

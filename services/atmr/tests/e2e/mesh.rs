@@ -46,6 +46,16 @@ async fn start_mesh(backend: testing::TestBackend) -> Mesh {
 
 /// The mesh with extra settings for the gateway.
 pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: &[(&str, &str)]) -> Mesh {
+    start_mesh_configured(backend, gateway_env, &[]).await
+}
+
+/// The mesh with extra settings for the gateway and for every service (each
+/// reads only its own prefix's).
+pub(crate) async fn start_mesh_configured(
+    backend: testing::TestBackend,
+    gateway_env: &[(&str, &str)],
+    services_env: &[(&str, &str)],
+) -> Mesh {
     testing::init_logging();
     let mut dbs = Vec::new();
     let mut services = Vec::new();
@@ -55,7 +65,8 @@ pub(crate) async fn start_mesh_with(backend: testing::TestBackend, gateway_env: 
     let gateway_listeners = kit::Listeners::ephemeral().await.unwrap();
     let gateway_url = format!("http://{}", gateway_listeners.main.local_addr().unwrap());
     let jwks = format!("{gateway_url}/.well-known/jwks.json");
-    let wired = [("GATEWAY_URL", gateway_url.as_str()), ("ATMR_JWKS_URL", jwks.as_str()), ("ATMR_REVOCATION_FEED", "gateway")];
+    let mut wired = vec![("GATEWAY_URL", gateway_url.as_str()), ("ATMR_JWKS_URL", jwks.as_str()), ("ATMR_REVOCATION_FEED", "gateway")];
+    wired.extend_from_slice(services_env);
     for component in Component::SERVICES {
         let db = TestDb::new(backend).await.unwrap();
         services.push((component, crate::spawn_one(component, &db, &wired).await));
