@@ -12,10 +12,7 @@ use sea_orm::{
     sea_query::{Alias, Expr, OnConflict},
 };
 
-use super::{
-    entities::{bug_daily_occurrences, bug_events},
-    reports::find_bug,
-};
+use super::entities::{bug_daily_occurrences, bug_events, bug_reports};
 use crate::{
     domain::{Event, EventKind, NewEvent, Page, day_key},
     error::Error,
@@ -103,7 +100,11 @@ impl History {
         (page, per_page): Page,
     ) -> Result<(Vec<Event>, u64), Error> {
         use bug_events::Column as E;
-        find_bug(&self.db, company_id, bug_id).await?;
+        // The company's bug, or a missing one: another company's bug answers as no bug.
+        let known = bug_reports::Entity::find_by_id(bug_id).filter(bug_reports::Column::CompanyId.eq(company_id)).count(&self.db).await?;
+        if known == 0 {
+            return Err(Error::NotFound(format!("bug {bug_id}")));
+        }
         let mut select = bug_events::Entity::find().filter(E::BugId.eq(bug_id)).filter(E::CompanyId.eq(company_id));
         if !kinds.is_empty() {
             select = select.filter(E::Kind.is_in(kinds.iter().map(|k| k.label())));
