@@ -64,6 +64,7 @@ impl Modify for Bearer {
         crate::routes::bugs::comments::list_comments,
         crate::routes::bugs::comments::add_comment,
         crate::routes::bugs::comments::delete_comment,
+        crate::routes::bugs::events::list_events,
         crate::routes::dispatch::company::get_company,
         crate::routes::dispatch::company::update_company,
         crate::routes::dispatch::drivers::list_drivers,

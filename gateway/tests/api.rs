@@ -10,12 +10,15 @@
 //! account rules (no lock-out), dispatch's settings checked without saving and
 //! the drift checks by state and by day; `api/status_page.rs`, the public
 //! status page's settings and a monitor's incidents; `api/notify_routes.rs`,
-//! a routing rule edited and disabled.
+//! a routing rule edited and disabled; `api/bugs.rs`, a bug's history and its
+//! reports per day.
 
 #[path = "api/actions.rs"]
 mod actions;
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/bugs.rs"]
+mod bugs;
 #[path = "api/exports.rs"]
 mod exports;
 #[path = "api/notify_routes.rs"]

@@ -25,7 +25,9 @@ fn landing(role: Role) -> &'static str {
     match role {
         Role::Admin | Role::Dispatcher => "/board",
         Role::Driver => "/driver",
-        Role::Reporter | Role::Service | Role::Operator => "/login",
+        // A reporter's one page.
+        Role::Reporter => "/bugs",
+        Role::Service | Role::Operator => "/login",
     }
 }
 
@@ -127,7 +129,7 @@ pub async fn login(
         Err(e) => return Failure::bare(crate::error::ApiError::from_status("gateway", &tonic::Status::from(e)), false).into_response(),
     };
     if landing(role) == "/login" {
-        // Reporters have no console page yet: refused plainly rather than looped.
+        // Service accounts and the platform operator have no console page: refused plainly rather than looped.
         return render_login(&state, locale, next, form.email, Some(fmt.t("login-no-console")), StatusCode::FORBIDDEN);
     }
     let value = match session::create(&state.db, &user, state.console.session_ttl).await {

@@ -23,6 +23,11 @@ mod booking_form;
 mod bookings;
 mod channels;
 mod channels_form;
+mod bugs;
+mod bugs_detail;
+mod bugs_filter;
+mod bugs_trends;
+mod bugs_triage;
 #[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
 mod company;
@@ -180,6 +185,13 @@ pub fn router(app: AppState) -> Router {
         .route("/admin/notifications/routes/{id}/edit", get(channels_form::edit_route))
         .route("/admin/notifications/routes/{id}/enabled", post(channels::switch_route))
         .route("/admin/notifications/routes/{id}/delete", post(channels::delete_route))
+        // Bugs (#26): the list, a bug's page and what triagers change on it, the summary and trends.
+        .route("/bugs", get(bugs::list))
+        .route("/bugs/trends", get(bugs_trends::page))
+        .route("/bugs/{id}", get(bugs_detail::page))
+        .route("/bugs/{id}/triage", post(bugs_triage::triage))
+        .route("/bugs/{id}/comments", post(bugs_triage::comment))
+        .route("/bugs/{id}/comments/{comment_id}/delete", post(bugs_triage::delete_comment))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bugs/{bug_id}", get(bugs::reports::get_bug).patch(bugs::reports::update_bug))
         .route("/api/bugs/{bug_id}/comments", get(bugs::comments::list_comments).post(bugs::comments::add_comment))
         .route("/api/bugs/{bug_id}/comments/{comment_id}", axum::routing::delete(bugs::comments::delete_comment))
+        .route("/api/bugs/{bug_id}/events", get(bugs::events::list_events))
         .route("/api/company", get(dispatch::company::get_company).patch(dispatch::company::update_company))
         .route("/api/drivers", get(dispatch::drivers::list_drivers).post(dispatch::drivers::create_driver))
         .route(

@@ -8,7 +8,9 @@ use kit::clock::SharedClock;
 use prometheus::{IntCounterVec, Opts, Registry};
 
 use crate::{
-    domain::{self, Actor, Bug, BugFilter, Change, Comment, Grouping, NewBug, Page, Sort, Summary, Total, TrendDay},
+    domain::{
+        self, Actor, Bug, BugFilter, Change, Comment, Event, EventKind, Grouping, Listed, NewBug, Page, Sort, Summary, Total, TrendDay,
+    },
     error::Error,
     peers,
     store::Store,
@@ -37,8 +39,9 @@ impl Bugs {
         Ok((bug, grouping))
     }
 
-    pub async fn list(&self, company_id: i64, filter: &BugFilter, sort: Sort, page: Page) -> Result<(Vec<Bug>, Total), Error> {
-        self.store.reports.list(company_id, filter, sort, page).await
+    /// A page of bugs, each with its reports of the last days up to today (UTC).
+    pub async fn list(&self, company_id: i64, filter: &BugFilter, sort: Sort, page: Page) -> Result<Listed, Error> {
+        self.store.reports.list(company_id, filter, sort, page, self.clock.now().date_naive()).await
     }
 
     /// A bug with its first `COMMENTS_WITH_BUG` comments.
@@ -46,8 +49,14 @@ impl Bugs {
         self.store.with_comments.read(company_id, bug_id, COMMENTS_WITH_BUG as usize).await
     }
 
-    pub async fn update(&self, company_id: i64, bug_id: i64, changes: &[Change]) -> Result<Bug, Error> {
-        self.store.reports.update(company_id, bug_id, changes, self.clock.now()).await
+    pub async fn update(&self, actor: &Actor, bug_id: i64, changes: &[Change]) -> Result<Bug, Error> {
+        self.store.reports.update(actor, bug_id, changes, self.clock.now()).await
+    }
+
+    /// One page of a bug's history (of `kinds`, or all), newest first, and how many events it has.
+    pub async fn events(&self, company_id: i64, bug_id: i64, kinds: &[EventKind], page: Page) -> Result<(Vec<Event>, Total), Error> {
+        let (events, count) = self.store.history.page(company_id, bug_id, kinds, page).await?;
+        Ok((events, Total { count, capped: false }))
     }
 
     pub async fn add_comment(&self, actor: &Actor, bug_id: i64, body: String) -> Result<Comment, Error> {

@@ -220,7 +220,8 @@ pub async fn list_bugs(State(state): State<AppState>, caller: Caller, Params(q):
         sort_direction: direction as i32,
     };
     let res = state.bugs.clone().list_bugs(kit::grpc::request(req, &caller.token)).await.map_err(bugs_error)?.into_inner();
-    Ok(Json(Page::new(res.bugs.into_iter().map(Bug::from).collect(), res.page)))
+    let through = res.occurrences_through;
+    Ok(Json(Page::new(res.bugs.into_iter().map(|b| Bug::listed(b, &through)).collect(), res.page)))
 }
 
 #[utoipa::path(

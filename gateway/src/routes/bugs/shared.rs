@@ -19,6 +19,17 @@ pub(super) const SEVERITIES: [&str; 5] = ["unspecified", "low", "medium", "high"
 pub(super) const PRIORITIES: [&str; 5] = ["unspecified", "low", "medium", "high", "urgent"];
 pub(super) const STATUSES: [&str; 7] = ["unspecified", "open", "in_progress", "resolved", "closed", "wont_fix", "duplicate"];
 pub(super) const GROUPINGS: [&str; 5] = ["unspecified", "created", "grouped", "regression", "grouped_within_grace"];
+pub(super) const EVENT_KINDS: [&str; 9] = [
+    "unspecified",
+    "created",
+    "grouped",
+    "regressed",
+    "status_changed",
+    "assignee_changed",
+    "severity_changed",
+    "priority_changed",
+    "commented",
+];
 
 // The schemas of the vocabularies and of the bugs service's text rules (`input.rs`).
 pub(super) fn severity() -> Object {
@@ -88,6 +99,33 @@ pub struct Bug {
     duplicate_of: Option<i64>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    /// In list answers only: the reports of each of the last 14 UTC days, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    daily_occurrences: Vec<DayCount>,
+}
+
+/// A bug's reports on one UTC day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DayCount {
+    /// YYYY-MM-DD, UTC.
+    day: String,
+    count: i64,
+}
+
+impl Bug {
+    /// The bug of a list answer with its `daily` reports, the last on `through` (`YYYY-MM-DD`).
+    pub(super) fn listed(b: pb::Bug, through: &str) -> Self {
+        let daily = b.daily_occurrences.clone();
+        let mut bug = Self::from(b);
+        let Ok(last) = chrono::NaiveDate::parse_from_str(through, "%Y-%m-%d") else { return bug };
+        let n = daily.len() as i64;
+        bug.daily_occurrences = daily
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| DayCount { day: (last - chrono::Duration::days(n - 1 - i as i64)).format("%Y-%m-%d").to_string(), count })
+            .collect();
+        bug
+    }
 }
 
 impl From<pb::Bug> for Bug {
@@ -115,6 +153,7 @@ impl From<pb::Bug> for Bug {
             duplicate_of: b.duplicate_of,
             created_at: rfc3339(b.create_time),
             updated_at: rfc3339(b.update_time),
+            daily_occurrences: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod console_admin;
 mod console_actions;
 mod console_status;
 mod console_notifications;
+mod console_bugs;
 mod contract;
 mod deploy;
 mod driver;

@@ -4,7 +4,7 @@
 use atmr_proto::{bugs::v1 as pb, common::v1 as common};
 use kit::convert::timestamp as ts;
 
-use crate::domain::{Bug, BugStatus, Comment, Grouping, Page, Ranked as _, Summary, Total, TrendDay};
+use crate::domain::{Bug, BugStatus, Comment, Event, EventKind, Grouping, Page, Ranked as _, Summary, Total, TrendDay};
 
 pub fn bug(b: Bug) -> pb::Bug {
     pb::Bug {
@@ -31,6 +31,7 @@ pub fn bug(b: Bug) -> pb::Bug {
         create_time: Some(ts(b.created_at)),
         update_time: Some(ts(b.updated_at)),
         regression_count: b.regression_count,
+        daily_occurrences: Vec::new(),
     }
 }
 
@@ -95,5 +96,47 @@ pub fn status_proto(s: BugStatus) -> pb::Status {
         BugStatus::Closed => pb::Status::Closed,
         BugStatus::WontFix => pb::Status::WontFix,
         BugStatus::Duplicate => pb::Status::Duplicate,
+    }
+}
+
+pub fn event(e: Event) -> pb::BugEvent {
+    pb::BugEvent {
+        id: e.id,
+        bug_id: e.bug_id,
+        kind: event_kind_proto(e.kind) as i32,
+        from_value: e.from,
+        to_value: e.to,
+        actor: e.actor,
+        environment: e.environment,
+        release: e.release,
+        create_time: Some(ts(e.at)),
+    }
+}
+
+/// The event kind a request names; None for UNSPECIFIED.
+pub fn event_kind_of(k: pb::BugEventKind) -> Option<EventKind> {
+    Some(match k {
+        pb::BugEventKind::Unspecified => return None,
+        pb::BugEventKind::Created => EventKind::Created,
+        pb::BugEventKind::Grouped => EventKind::Grouped,
+        pb::BugEventKind::Regressed => EventKind::Regressed,
+        pb::BugEventKind::StatusChanged => EventKind::StatusChanged,
+        pb::BugEventKind::AssigneeChanged => EventKind::AssigneeChanged,
+        pb::BugEventKind::SeverityChanged => EventKind::SeverityChanged,
+        pb::BugEventKind::PriorityChanged => EventKind::PriorityChanged,
+        pb::BugEventKind::Commented => EventKind::Commented,
+    })
+}
+
+pub fn event_kind_proto(k: EventKind) -> pb::BugEventKind {
+    match k {
+        EventKind::Created => pb::BugEventKind::Created,
+        EventKind::Grouped => pb::BugEventKind::Grouped,
+        EventKind::Regressed => pb::BugEventKind::Regressed,
+        EventKind::StatusChanged => pb::BugEventKind::StatusChanged,
+        EventKind::AssigneeChanged => pb::BugEventKind::AssigneeChanged,
+        EventKind::SeverityChanged => pb::BugEventKind::SeverityChanged,
+        EventKind::PriorityChanged => pb::BugEventKind::PriorityChanged,
+        EventKind::Commented => pb::BugEventKind::Commented,
     }
 }

@@ -8,8 +8,10 @@ use kit::{
     input::{long_text, optional_line, required_line},
 };
 
-use super::convert::status_of;
-use crate::domain::{Actor, BugFilter, BugStatus, Change, Invalid, NewBug, Page, Priority, Ranked, Severity, Sort, SortField, fingerprint};
+use super::convert::{event_kind_of, status_of};
+use crate::domain::{
+    Actor, BugFilter, BugStatus, Change, EventKind, Invalid, NewBug, Page, Priority, Ranked, Severity, Sort, SortField, fingerprint,
+};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 10_000;
@@ -74,6 +76,23 @@ pub fn status(field: &str, value: i32) -> Result<BugStatus, Invalid> {
         .ok()
         .and_then(status_of)
         .ok_or_else(|| Invalid::new(field, format!("{value} is not a status (1 open .. 6 duplicate)")))
+}
+
+/// The event kinds of a history's filter, each named (UNSPECIFIED is not one); repeats dropped.
+pub fn event_kinds(values: &[i32]) -> Result<Vec<EventKind>, Invalid> {
+    let mut out = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            pb::BugEventKind::try_from(*v)
+                .ok()
+                .and_then(event_kind_of)
+                .ok_or_else(|| Invalid::new(format!("kinds[{i}]"), format!("{v} is not an event kind (1 created .. 8 commented)")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// A positive id.

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::core::Bugs;
 
-/// Who may file and read bugs: everyone with an account.
+/// Who may file and read bugs (and their history): everyone with an account.
 const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Reporter];
 /// Who may triage (update, comment) and read the metrics.
 const TRIAGERS: &[Role] = &[Role::Admin, Role::Dispatcher];
@@ -43,10 +43,19 @@ impl BugService for BugApi {
         let r = req.get_ref();
         let page = input::page("page", r.page.as_ref())?;
         let (filter, sort) = (input::filter(r)?, input::sort(r)?);
-        let (bugs, total) = self.bugs.list(company_id, &filter, sort, page).await?;
+        let listed = self.bugs.list(company_id, &filter, sort, page).await?;
+        let mut occurrences = listed.occurrences;
         Ok(Response::new(pb::ListBugsResponse {
-            bugs: bugs.into_iter().map(convert::bug).collect(),
-            page: convert::page_info(page, total),
+            bugs: listed
+                .bugs
+                .into_iter()
+                .map(|b| {
+                    let daily = occurrences.remove(&b.id).unwrap_or_default();
+                    pb::Bug { daily_occurrences: daily, ..convert::bug(b) }
+                })
+                .collect(),
+            page: convert::page_info(page, listed.total),
+            occurrences_through: listed.through.format("%Y-%m-%d").to_string(),
         }))
     }
 
@@ -61,12 +70,12 @@ impl BugService for BugApi {
     }
 
     async fn update_bug(&self, req: Request<pb::UpdateBugRequest>) -> Result<Response<pb::UpdateBugResponse>, Status> {
-        let company_id = require_role(&req, TRIAGERS)?.company_id;
+        let actor = input::actor(require_role(&req, TRIAGERS)?);
         let r = req.get_ref();
         let bug = input::updated(r)?;
         let bug_id = input::id("bug.id", bug.id)?;
         let changes = input::changes(bug, r.update_mask.as_ref())?;
-        let updated = self.bugs.update(company_id, bug_id, &changes).await?;
+        let updated = self.bugs.update(&actor, bug_id, &changes).await?;
         Ok(Response::new(pb::UpdateBugResponse { bug: Some(convert::bug(updated)) }))
     }
 
@@ -109,5 +118,18 @@ impl BugService for BugApi {
         let days = input::trend_days(req.get_ref().days)?;
         let points = self.bugs.trends(company_id, days).await?;
         Ok(Response::new(pb::TrendsResponse { points: points.into_iter().map(convert::trend_point).collect() }))
+    }
+
+    async fn list_bug_events(&self, req: Request<pb::ListBugEventsRequest>) -> Result<Response<pb::ListBugEventsResponse>, Status> {
+        let company_id = require_role(&req, READERS)?.company_id;
+        let r = req.get_ref();
+        let bug_id = input::id("bug_id", r.bug_id)?;
+        let page = input::page("page", r.page.as_ref())?;
+        let kinds = input::event_kinds(&r.kinds)?;
+        let (events, total) = self.bugs.events(company_id, bug_id, &kinds, page).await?;
+        Ok(Response::new(pb::ListBugEventsResponse {
+            events: events.into_iter().map(convert::event).collect(),
+            page: convert::page_info(page, total),
+        }))
     }
 }

@@ -1,8 +1,14 @@
-//! What a list of bugs asks for (filters, sort, page) and how many match.
+//! What a list of bugs asks for (filters, sort, page), how many match, and
+//! the page it answers.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
-use super::vocabulary::{BugStatus, Priority, Severity};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{
+    bug::Bug,
+    vocabulary::{BugStatus, Priority, Severity},
+};
 
 /// (page, per_page), both from 1.
 pub type Page = (u64, u64);
@@ -48,4 +54,14 @@ pub struct Total {
     pub count: u64,
     /// More than `count` match: counting stopped at a cap.
     pub capped: bool,
+}
+
+/// A page of the list.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub bugs: Vec<Bug>,
+    pub total: Total,
+    /// Each bug's reports per day, oldest first, ending on `through` (UTC).
+    pub occurrences: HashMap<i64, Vec<i64>>,
+    pub through: NaiveDate,
 }

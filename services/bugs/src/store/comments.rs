@@ -1,4 +1,5 @@
-//! Comments on a bug: added (which is activity on the bug), paged oldest
+//! Comments on a bug: added (which is activity on the bug, recorded in its
+//! history), paged oldest
 //! first, deleted by their author or an admin. GetBug's first comments come
 //! with the bug in one query (`with_comments.rs`).
 
@@ -10,11 +11,12 @@ use sea_orm::{
 
 use super::{
     entities::bug_comments,
+    history::record,
     reports::{find_bug, locked_bug},
     rows,
 };
 use crate::{
-    domain::{Actor, Comment, Page},
+    domain::{Actor, Comment, EventKind, NewEvent, Page},
     error::Error,
 };
 
@@ -47,6 +49,7 @@ impl Comments {
         let mut row = bug.into_active_model();
         row.updated_at = Set(now);
         row.update(&txn).await?;
+        record(&txn, actor.company_id, bug_id, &actor.name, vec![NewEvent::change(EventKind::Commented, "", "")], now).await?;
         txn.commit().await?;
         Ok(rows::comment(comment))
     }

@@ -1,5 +1,6 @@
 //! The bug-tracking tables as sea-orm entities: the reports, their comments,
-//! and the two aggregates kept on write (`bug_counts`, `bug_metrics`).
+//! the two aggregates kept on write (`bug_counts`, `bug_metrics`), and each
+//! bug's history (`bug_daily_occurrences`, `bug_events`).
 
 pub mod bug_reports {
     use sea_orm::entity::prelude::*;
@@ -120,6 +121,51 @@ pub mod bug_counts {
         #[sea_orm(primary_key, auto_increment = false)]
         pub shard: i16,
         pub value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bug_daily_occurrences {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bug_daily_occurrences")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bug_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: String,
+        pub company_id: i64,
+        pub count: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bug_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bug_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub company_id: i64,
+        pub bug_id: i64,
+        pub kind: String,
+        pub from_value: String,
+        pub to_value: String,
+        pub actor: String,
+        pub environment: String,
+        pub release_version: String,
+        pub created_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

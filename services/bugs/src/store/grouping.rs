@@ -3,6 +3,9 @@
 //! grace period. The notice a new critical bug or a regression raises is
 //! committed to the outbox in the same transaction.
 //!
+//! The report also counts on its day (`bug_daily_occurrences`) and is recorded
+//! in the bug's history (created, grouped or regressed), in the same transaction.
+//!
 //! The fingerprint is looked up under a row lock; the unique index
 //! `(company_id, fingerprint)` makes two concurrent first reports meet, and
 //! the loser groups into the winner's bug.
@@ -17,11 +20,12 @@ use sea_orm::{
 use super::{
     aggregates::{apply_counters, apply_day, day_of},
     entities::bug_reports,
+    history::{count_occurrence, record},
     reports::{Reports, locked_bug},
     rows,
 };
 use crate::{
-    domain::{Actor, Bug, BugStatus, DayDelta, Grouping, NewBug, Ranked as _, counter_delta},
+    domain::{Actor, Bug, BugStatus, DayDelta, Grouping, NewBug, NewEvent, Ranked as _, counter_delta},
     error::Error,
 };
 
@@ -49,7 +53,7 @@ impl Reports {
                 .one(&txn)
                 .await?;
             if let Some(found) = existing {
-                let (bug, grouping) = self.group(&txn, found, now, notice_of).await?;
+                let (bug, grouping) = self.group(&txn, found, now, notice_of, actor, &new).await?;
                 txn.commit().await?;
                 self.alerted(grouping);
                 return Ok((bug, grouping));
@@ -97,6 +101,9 @@ impl Reports {
             self.alert(&txn, &bug, Grouping::Created, now, notice_of).await?;
             apply_counters(&txn, company_id, bug.id, &counter_delta(None, Some(&shape))).await?;
             apply_day(&txn, company_id, bug.id, &day_of(now), DayDelta::opened(new.severity)).await?;
+            count_occurrence(&txn, company_id, bug.id, now.date_naive()).await?;
+            let created = NewEvent::report(Grouping::Created, None, BugStatus::Open, &new.environment, &new.release);
+            record(&txn, company_id, bug.id, &actor.name, vec![created], now).await?;
             txn.commit().await?;
             self.alerted(Grouping::Created);
             return Ok((bug, Grouping::Created));
@@ -105,13 +112,16 @@ impl Reports {
     }
 
     /// Counts one more occurrence of `found` (or of the bug it duplicates),
-    /// reopening it as a regression if it was fixed before the grace period.
+    /// reopening it as a regression if it was fixed before the grace period;
+    /// `actor`'s report `report` is recorded in that bug's history.
     async fn group(
         &self,
         txn: &DatabaseTransaction,
         found: bug_reports::Model,
         now: DateTime<Utc>,
         notice_of: NoticeOf,
+        actor: &Actor,
+        report: &NewBug,
     ) -> Result<(Bug, Grouping), DbErr> {
         let company_id = found.company_id;
         let mut bug = found;
@@ -145,6 +155,9 @@ impl Reports {
         self.alert(txn, &updated, grouping, now, notice_of).await?;
         apply_counters(txn, company_id, updated.id, &counter_delta(Some(&old), Some(&new))).await?;
         apply_day(txn, company_id, updated.id, &day_of(now), day).await?;
+        count_occurrence(txn, company_id, updated.id, now.date_naive()).await?;
+        let event = NewEvent::report(grouping, Some(old.status), new.status, &report.environment, &report.release);
+        record(txn, company_id, updated.id, &actor.name, vec![event], now).await?;
         Ok((updated, grouping))
     }
 

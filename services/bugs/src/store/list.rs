@@ -1,7 +1,8 @@
 //! ListBugs: a page of a company's bugs under filters, sorted, and how many
 //! match. Text search is a substring match answered by a trigram index on both
 //! backends: pg_trgm (ILIKE) on PostgreSQL, an FTS5 trigram table kept by
-//! triggers on SQLite; its count stops at a cap.
+//! triggers on SQLite; its count stops at a cap. Each bug of the page comes
+//! with its reports of the last days, read for the whole page in one query.
 
 use sea_orm::{
     ColumnTrait as _, Condition, ConnectionTrait as _, DbBackend, EntityTrait as _, Order, PaginatorTrait as _, QueryFilter as _,
@@ -9,15 +10,25 @@ use sea_orm::{
     sea_query::{Alias, Expr, Query},
 };
 
-use super::{entities::bug_reports, reports::Reports, rows};
+use chrono::NaiveDate;
+
+use super::{entities::bug_reports, history::daily_rows, reports::Reports, rows};
 use crate::{
-    domain::{Bug, BugFilter, Page, Ranked as _, Sort, SortField, Total},
+    domain::{BugFilter, Listed, OCCURRENCE_DAYS, Page, Ranked as _, Sort, SortField, Total, daily_series, series_start},
     error::Error,
 };
 
 impl Reports {
-    /// One page of a company's bugs and how many match in all.
-    pub async fn list(&self, company_id: i64, filter: &BugFilter, sort: Sort, (page, per_page): Page) -> Result<(Vec<Bug>, Total), Error> {
+    /// One page of a company's bugs, how many match in all, and each bug's
+    /// reports on each of the `OCCURRENCE_DAYS` days up to `today`.
+    pub async fn list(
+        &self,
+        company_id: i64,
+        filter: &BugFilter,
+        sort: Sort,
+        (page, per_page): Page,
+        today: NaiveDate,
+    ) -> Result<Listed, Error> {
         use bug_reports::Column as B;
         let mut cond = Condition::all().add(B::CompanyId.eq(company_id));
         if !filter.statuses.is_empty() {
@@ -101,9 +112,11 @@ impl Reports {
         } else {
             select.order_by(col, order.clone()).order_by(B::Id, order).offset(offset).limit(per_page).all(&txn).await?
         };
+        let ids: Vec<i64> = found.iter().map(|b| b.id).collect();
+        let daily = daily_rows(&txn, company_id, &ids, series_start(today, OCCURRENCE_DAYS)).await?;
         txn.commit().await?;
         let bugs = found.into_iter().map(rows::bug).collect::<Result<_, _>>()?;
-        Ok((bugs, total))
+        Ok(Listed { bugs, total, occurrences: daily_series(&ids, &daily, today, OCCURRENCE_DAYS), through: today })
     }
 }
 

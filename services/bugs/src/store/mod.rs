@@ -1,14 +1,16 @@
 //! Every query of the bugs service, one file per aggregate: the reports
 //! (`reports.rs` reads and updates them, `grouping.rs` files a report,
 //! `list.rs` lists them), their comments (`comments.rs`), GetBug's hot read
-//! of a bug with its comments (`with_comments.rs`), and the aggregates kept on
-//! write (`aggregates.rs`). `entities.rs` holds the tables, `rows.rs` reads
-//! rows back as the domain's types.
+//! of a bug with its comments (`with_comments.rs`), the aggregates kept on
+//! write (`aggregates.rs`), and each bug's history (`history.rs`).
+//! `entities.rs` holds the tables, `rows.rs` reads rows back as the domain's
+//! types.
 
 mod aggregates;
 mod comments;
 mod entities;
 mod grouping;
+mod history;
 mod list;
 mod reports;
 mod rows;
@@ -16,6 +18,7 @@ mod with_comments;
 
 pub use aggregates::Aggregates;
 pub use comments::Comments;
+pub use history::History;
 pub use reports::Reports;
 pub use with_comments::WithComments;
 
@@ -28,6 +31,7 @@ pub struct Store {
     pub comments: Comments,
     pub with_comments: WithComments,
     pub aggregates: Aggregates,
+    pub history: History,
 }
 
 impl Store {
@@ -39,7 +43,8 @@ impl Store {
             reports: Reports::new(db.clone(), grace, search_count_cap, outbox),
             comments: Comments::new(db.clone()),
             with_comments: WithComments::new(db.clone()),
-            aggregates: Aggregates::new(db),
+            aggregates: Aggregates::new(db.clone()),
+            history: History::new(db),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! report is `grouping.rs`, listing `list.rs`.
 //!
 //! Every write runs in one transaction that also moves the company's counters
-//! and its day row (`aggregates.rs`), so the aggregates always equal a recount
-//! and nothing is half-written. Concurrency: on PostgreSQL the bug row is locked
+//! and its day row (`aggregates.rs`) and records what changed in the bug's
+//! history (`history.rs`), so the aggregates always equal a recount and
+//! nothing is half-written. Concurrency: on PostgreSQL the bug row is locked
 //! (`SELECT … FOR UPDATE`) before it is read for a change, and aggregate rows
 //! are upserted in key order, so concurrent writers serialise without
 //! deadlocks. SQLite has no row locks: every write transaction starts with a
@@ -18,10 +19,14 @@ use sea_orm::{
 use super::{
     aggregates::{apply_counters, apply_day, day_of},
     entities::bug_reports,
+    history::record,
     rows,
 };
 use crate::{
-    domain::{Bug, BugStatus, Change, DayDelta, Invalid, Ranked as _, check_transition, counter_delta, resolved_at_after},
+    domain::{
+        Actor, Bug, BugStatus, Change, DayDelta, Invalid, Ranked as _, Shape, Triage, changes as triage_changes, check_transition,
+        counter_delta, resolved_at_after,
+    },
     error::Error,
 };
 
@@ -41,9 +46,10 @@ impl Reports {
         Self { db, grace, search_count_cap, outbox }
     }
 
-    /// Applies `changes` to one bug, checking the status transition and the
-    /// duplicate link.
-    pub async fn update(&self, company_id: i64, bug_id: i64, changes: &[Change], now: DateTime<Utc>) -> Result<Bug, Error> {
+    /// Applies `actor`'s `changes` to one bug, checking the status transition
+    /// and the duplicate link; the triage fields it changed are recorded.
+    pub async fn update(&self, actor: &Actor, bug_id: i64, changes: &[Change], now: DateTime<Utc>) -> Result<Bug, Error> {
+        let company_id = actor.company_id;
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "bug_reports").await?;
         let bug = locked_bug(&txn, company_id, bug_id).await?.ok_or_else(|| Error::NotFound(format!("bug {bug_id}")))?;
@@ -103,9 +109,16 @@ impl Reports {
         let new = rows::shape(&updated)?;
         apply_counters(&txn, company_id, bug_id, &counter_delta(Some(&old), Some(&new))).await?;
         apply_day(&txn, company_id, bug_id, &day_of(now), DayDelta::transition(old.status, status)).await?;
+        let events = triage_changes(&triage(&old, bug.assignee), &triage(&new, updated.assignee.clone()));
+        record(&txn, company_id, bug_id, &actor.name, events, now).await?;
         txn.commit().await?;
         Ok(rows::bug(updated)?)
     }
+}
+
+/// What a bug's history follows of it.
+fn triage(shape: &Shape, assignee: Option<String>) -> Triage {
+    Triage { status: shape.status, assignee, severity: shape.severity, priority: shape.priority }
 }
 
 /// The company's bug `bug_id`, locked for a change until `txn` ends.

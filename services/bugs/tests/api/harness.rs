@@ -131,6 +131,23 @@ impl TestService {
     pub async fn trends(&self, u: User, days: i32) -> Result<pb::TrendsResponse, Status> {
         self.client.clone().trends(self.req(u, pb::TrendsRequest { days })).await.map(|r| r.into_inner())
     }
+
+    /// A page of a bug's history, of `kinds` (all when empty).
+    pub async fn events(
+        &self,
+        u: User,
+        bug_id: i64,
+        kinds: &[pb::BugEventKind],
+        page: i32,
+        per_page: i32,
+    ) -> Result<pb::ListBugEventsResponse, Status> {
+        let r = pb::ListBugEventsRequest {
+            bug_id,
+            page: Some(atmr_proto::common::v1::PageRequest { page, per_page }),
+            kinds: kinds.iter().map(|k| *k as i32).collect(),
+        };
+        self.client.clone().list_bug_events(self.req(u, r)).await.map(|r| r.into_inner())
+    }
 }
 
 /// A report with a title and defaults elsewhere.

@@ -260,6 +260,9 @@ pub(super) async fn another_companys_ids_are_missing(mesh: &Mesh, a: &Company, b
         both!("BugService.ListComments", |i| bg
             .clone()
             .list_comments(req(bugs::ListCommentsRequest { bug_id: pick(i, bug), page: None }, t))),
+        both!("BugService.ListBugEvents", |i| bg
+            .clone()
+            .list_bug_events(req(bugs::ListBugEventsRequest { bug_id: pick(i, bug), page: None, kinds: Vec::new() }, t))),
         both!("BugService.DeleteComment", |i| bg
             .clone()
             .delete_comment(req(bugs::DeleteCommentRequest { bug_id: pick(i, bug), comment_id: pick(i, comment) }, t))),
