@@ -51,9 +51,9 @@ COMPONENTS = ["gateway", "dispatch", "safety", "bugs", "notify"]
 # Made by `atmr keys generate --dir deploy/keys` before the first start; never committed.
 GENERATED = {"./deploy/keys"}
 # Private key files a component may hold, beyond its own `<component>.key.pem`.
-EXTRA_PRIVATE = {"gateway": {"user-token.key.pem"}, "safety": {"safety-audit.key"}}
+EXTRA_PRIVATE = {"gateway": {"user-token.key.pem", "alerts-token"}, "safety": {"safety-audit.key"}}
 # Variables that carry a key only one component may have.
-ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety"}
+ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety", "GATEWAY_ALERTS_TOKEN_FILE": "gateway"}
 
 failures = []
 
@@ -621,6 +621,20 @@ def check_alerting():
         if "job" not in inhibit.get("equal", []):
             fail("an inhibition must be per job (equal: [job]): one component down silences its own alerts only")
     ok("alertmanager.yml: pages take both paths, the rest the platform's notify; inhibitions name real alerts")
+    copy = ROOT / "deploy" / "k8s" / "base" / "alertmanager.yml"
+    if not copy.exists() or copy.read_text() != config.read_text():
+        fail("deploy/k8s/base/alertmanager.yml must be a copy of deploy/observability/alertmanager.yml (kustomize reads its own directory only)")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    mounts = " ".join(compose.get("alertmanager", {}).get("volumes", []))
+    if "./deploy/observability/alertmanager.yml:" not in mounts:
+        fail("docker-compose.yml runs no alertmanager with deploy/observability/alertmanager.yml")
+    env = compose.get("gateway", {}).get("environment", {})
+    if "GATEWAY_ALERTS_TOKEN_FILE" not in env:
+        fail("docker-compose.yml: the gateway has no GATEWAY_ALERTS_TOKEN_FILE, so the platform's path is off")
+    targets = [t for a in prom["alerting"]["alertmanagers"] for sc in a.get("static_configs", []) for t in sc.get("targets", [])]
+    if "alertmanager:9093" not in targets:
+        fail("prometheus.yml does not send its alerts to alertmanager:9093")
+    ok("Alertmanager runs in compose and in deploy/k8s with the same configuration; Prometheus sends to it")
 
 
 def main():

@@ -78,6 +78,11 @@ pub struct Inner {
     /// Where changes to accounts are recorded for the human audit trail
     /// (`gateway_audit_outbox`; its relay is started by `start`).
     pub(crate) audit: kit::audit_trail::AuditOutbox,
+    /// Signs the gateway's own calls (acting for a company, or for the
+    /// platform: Alertmanager's alerts).
+    pub(crate) signer: Arc<kit::auth::ComponentSigner>,
+    /// Alertmanager's bearer secret; `None`: the alert receiver is off.
+    pub(crate) alerts_token: Option<crate::routes::alerts::AlertsToken>,
 }
 
 impl AppState {
@@ -146,6 +151,8 @@ impl AppState {
                 console_session_ttl: cfg.console_session_ttl,
                 map_tiles: cfg.map_tiles_url.clone(),
                 audit: kit::audit_trail::AuditOutbox::of(kit::Component::Gateway),
+                signer: identity.signer.clone(),
+                alerts_token: cfg.alerts_token.clone(),
             }),
         };
         state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;

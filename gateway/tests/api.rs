@@ -5,8 +5,11 @@
 //! refusal, the shape of a validation error, and a driver account linked to
 //! its driver reaching only its own day; `api/exports.rs`, the CSV exports;
 //! `api/privacy.rs`, a patient's export and erasure; `api/auth.rs`, refresh
-//! tokens, the login limit and the client's address.
+//! tokens, the login limit and the client's address; `api/alerts.rs`,
+//! Alertmanager's webhook receiver.
 
+#[path = "api/alerts.rs"]
+mod alerts;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/exports.rs"]

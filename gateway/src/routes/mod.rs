@@ -7,6 +7,7 @@
 //! (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
+pub(crate) mod alerts;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bugs;
@@ -115,5 +116,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/maintenance-windows", get(notify::monitors::windows).post(notify::monitors::create_window))
         .route("/api/maintenance-windows/{id}", axum::routing::delete(notify::monitors::delete_window))
         .route("/api/platform/companies", get(platform::list_companies).post(platform::create_company))
+        .route("/api/platform/alerts", post(alerts::receive))
         .with_state(state)
 }
