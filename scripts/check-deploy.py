@@ -15,9 +15,17 @@ engine (CI runs it; so can anyone before a deploy):
   HPAs for gateway and dispatch, a grace period covering preStop + drain.
 - deploy/observability: every PromQL expression parses, and every metric it
   reads is one the components register (found in the Rust sources).
+- Alerting: promtool checks the rules (templates included); every alert has a
+  summary, a description and a runbook_url naming docs/runbooks/<alert>.md,
+  which exists with its four sections (and no runbook is left without its
+  alert); amtool checks alertmanager.yml, every `page` alert reaches both
+  paths (the platform's notify and the fallback email) and every other the
+  platform's, and the inhibition names alerts that exist.
 
-Needs: PyYAML, jsonschema, kubernetes-validate, promql-parser (PyPI), and
-`kubectl kustomize` or `kustomize`. Usage: python3 scripts/check-deploy.py
+Needs: PyYAML, jsonschema, kubernetes-validate, promql-parser (PyPI),
+`kubectl kustomize` or `kustomize`, and promtool and amtool (Debian's
+prometheus and prometheus-alertmanager packages; fetched with
+`apt-get download` and unpacked into the cache when not installed). Usage: python3 scripts/check-deploy.py
 """
 
 import io
@@ -43,9 +51,9 @@ COMPONENTS = ["gateway", "dispatch", "safety", "bugs", "notify"]
 # Made by `atmr keys generate --dir deploy/keys` before the first start; never committed.
 GENERATED = {"./deploy/keys"}
 # Private key files a component may hold, beyond its own `<component>.key.pem`.
-EXTRA_PRIVATE = {"gateway": {"user-token.key.pem"}, "safety": {"safety-audit.key"}}
+EXTRA_PRIVATE = {"gateway": {"user-token.key.pem", "alerts-token"}, "safety": {"safety-audit.key"}}
 # Variables that carry a key only one component may have.
-ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety"}
+ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety", "GATEWAY_ALERTS_TOKEN_FILE": "gateway"}
 
 failures = []
 
@@ -518,11 +526,123 @@ def check_observability():
     ok("prometheus.yml scrapes every component")
 
 
+# --------------------------------------------------------------- alerting ---
+
+RUNBOOK_SECTIONS = ["## What it means", "## How to confirm it", "## What to do", "## When to escalate"]
+
+
+def debian_tool(package, binary):
+    """`binary` from PATH, else from Debian's `package`, downloaded (not
+    installed: no daemon starts) and unpacked into the cache."""
+    found = shutil.which(binary)
+    if found:
+        return found
+    cached = CACHE / package / "usr" / "bin" / binary
+    if not cached.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run(["apt-get", "download", package], cwd=d, capture_output=True, text=True)
+            debs = list(Path(d).glob(f"{package}_*.deb"))
+            if r.returncode != 0 or not debs:
+                sys.exit(f"cannot fetch {binary} (apt-get download {package}): {r.stderr.strip()}")
+            subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(CACHE / package)], check=True)
+    return str(cached)
+
+
+def check_alerting():
+    print("alerting (alerts.yml, alertmanager.yml, docs/runbooks)")
+    obs = ROOT / "deploy" / "observability"
+    promtool = debian_tool("prometheus", "promtool")
+    r = subprocess.run([promtool, "check", "rules", str(obs / "alerts.yml")], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"promtool check rules: {(r.stdout + r.stderr).strip()}")
+    rules = [rule for g in yaml.safe_load((obs / "alerts.yml").read_text())["groups"] for rule in g["rules"]]
+    runbooks = ROOT / "docs" / "runbooks"
+    names = set()
+    for rule in rules:
+        name = rule["alert"]
+        names.add(name)
+        notes = rule.get("annotations", {})
+        for key in ("summary", "description", "runbook_url"):
+            if not notes.get(key):
+                fail(f"alert {name} has no {key}")
+        if notes.get("runbook_url") != f"{{{{ $externalLabels.runbook_base }}}}/{name}.md":
+            fail(f"alert {name}: runbook_url must be {{{{ $externalLabels.runbook_base }}}}/{name}.md")
+        book = runbooks / f"{name}.md"
+        if not book.exists():
+            fail(f"alert {name} has no runbook {book.relative_to(ROOT)}")
+            continue
+        text = book.read_text()
+        missing = [s for s in RUNBOOK_SECTIONS if s not in text]
+        if missing:
+            fail(f"{book.relative_to(ROOT)} lacks {missing}")
+        if rule.get("labels", {}).get("severity") not in ("page", "warn", "info"):
+            fail(f"alert {name}: severity must be page, warn or info")
+    for book in runbooks.glob("*.md"):
+        if book.stem not in names and book.name != "README.md":
+            fail(f"{book.relative_to(ROOT)} is the runbook of no alert")
+    prom = yaml.safe_load((obs / "prometheus.yml").read_text())
+    if not prom.get("global", {}).get("external_labels", {}).get("runbook_base"):
+        fail("prometheus.yml sets no external label runbook_base for the runbook links")
+    if not prom.get("alerting", {}).get("alertmanagers"):
+        fail("prometheus.yml sends its alerts to no Alertmanager")
+    ok(f"{len(rules)} alerts with summary, description and a runbook of four sections")
+
+    amtool = debian_tool("prometheus-alertmanager", "amtool")
+    config = obs / "alertmanager.yml"
+    r = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"amtool check-config: {(r.stdout + r.stderr).strip()}")
+        return
+    am = yaml.safe_load(config.read_text())
+    receivers = {rc["name"]: rc for rc in am["receivers"]}
+    platform_url = "http://gateway:8080/api/platform/alerts"
+    for rule in rules:
+        severity = rule["labels"]["severity"]
+        r = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={config}", f"alertname={rule['alert']}", f"severity={severity}", "job=atmr-notify"],
+            capture_output=True, text=True,
+        )
+        got = r.stdout.strip().split(",")
+        for receiver in got:
+            rc = receivers.get(receiver, {})
+            paths = {"platform" if any(w.get("url") == platform_url for w in rc.get("webhook_configs", [])) else None,
+                     "fallback" if rc.get("email_configs") else None} - {None}
+            want = {"platform", "fallback"} if severity == "page" else {"platform"}
+            if paths != want:
+                fail(f"alert {rule['alert']} ({severity}) reaches {sorted(paths)} through {receiver}, wants {sorted(want)}")
+    for inhibit in am.get("inhibit_rules", []):
+        for matcher in inhibit.get("source_matchers", []) + inhibit.get("target_matchers", []):
+            m = re.match(r'alertname(=~|=)"([^"]*)"', matcher)
+            if m:
+                for alert in m.group(2).split("|"):
+                    if alert not in names:
+                        fail(f"alertmanager.yml inhibits {alert}, which is no alert")
+        if "job" not in inhibit.get("equal", []):
+            fail("an inhibition must be per job (equal: [job]): one component down silences its own alerts only")
+    ok("alertmanager.yml: pages take both paths, the rest the platform's notify; inhibitions name real alerts")
+    copy = ROOT / "deploy" / "k8s" / "base" / "alertmanager.yml"
+    if not copy.exists() or copy.read_text() != config.read_text():
+        fail("deploy/k8s/base/alertmanager.yml must be a copy of deploy/observability/alertmanager.yml (kustomize reads its own directory only)")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    mounts = " ".join(compose.get("alertmanager", {}).get("volumes", []))
+    if "./deploy/observability/alertmanager.yml:" not in mounts:
+        fail("docker-compose.yml runs no alertmanager with deploy/observability/alertmanager.yml")
+    env = compose.get("gateway", {}).get("environment", {})
+    if "GATEWAY_ALERTS_TOKEN_FILE" not in env:
+        fail("docker-compose.yml: the gateway has no GATEWAY_ALERTS_TOKEN_FILE, so the platform's path is off")
+    targets = [t for a in prom["alerting"]["alertmanagers"] for sc in a.get("static_configs", []) for t in sc.get("targets", [])]
+    if "alertmanager:9093" not in targets:
+        fail("prometheus.yml does not send its alerts to alertmanager:9093")
+    ok("Alertmanager runs in compose and in deploy/k8s with the same configuration; Prometheus sends to it")
+
+
 def main():
     check_dockerfile()
     check_compose()
     check_kubernetes()
     check_observability()
+    check_alerting()
     if failures:
         print(f"\n{len(failures)} problem(s) in the deployment files")
         sys.exit(1)

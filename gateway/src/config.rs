@@ -58,6 +58,10 @@ pub struct Config {
     /// `ATMR_OPERATOR_PASSWORD`, both or neither): created at start when no
     /// account has that email. The operator belongs to no company.
     pub operator: Option<OperatorLogin>,
+    /// The bearer secret Alertmanager presents to `POST /api/platform/alerts`
+    /// (`GATEWAY_ALERTS_TOKEN_FILE`: a file holding at least 32 characters);
+    /// unset, the receiver is off.
+    pub alerts_token: Option<crate::routes::alerts::AlertsToken>,
     /// The address users reach the gateway at (`ATMR_PUBLIC_URL`); when it is
     /// `https://…`, the console's cookies are `Secure` and `__Host-` prefixed.
     pub public_url: Option<String>,
@@ -170,6 +174,7 @@ impl Config {
             admin_email,
             admin_password,
             operator,
+            alerts_token: alerts_token(env)?,
             public_url: match env.get("ATMR_PUBLIC_URL").map(str::trim).filter(|u| !u.is_empty()) {
                 None => None,
                 Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.trim_end_matches('/').to_owned()),
@@ -196,6 +201,14 @@ fn trusted_proxies(env: &Env) -> Result<crate::client_ip::TrustedProxies, Config
     crate::client_ip::TrustedProxies::parse(raw).map_err(|bad| {
         ConfigError::new("ATMR_TRUSTED_PROXIES", raw, &format!("comma-separated CIDRs such as 10.0.0.0/8, fd00::/8; {bad:?} is not one"))
     })
+}
+
+/// `GATEWAY_ALERTS_TOKEN_FILE`, read and checked at start.
+fn alerts_token(env: &Env) -> Result<Option<crate::routes::alerts::AlertsToken>, ConfigError> {
+    const VAR: &str = "GATEWAY_ALERTS_TOKEN_FILE";
+    let Some(path) = env.get(VAR).map(str::trim).filter(|p| !p.is_empty()) else { return Ok(None) };
+    let secret = std::fs::read_to_string(path).map_err(|e| ConfigError::new(VAR, path, &format!("a readable file ({e})")))?;
+    crate::routes::alerts::AlertsToken::new(&secret).map(Some).map_err(|why| ConfigError::new(VAR, path, &why))
 }
 
 /// Deadlines of the calls to each service.

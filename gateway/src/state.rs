@@ -42,7 +42,8 @@ pub struct Inner {
     pub(crate) keys: UserTokenIssuer,
     /// Verifies people's tokens at the REST door, with the published keys.
     pub(crate) verifier: Arc<Verifier>,
-    /// Signs the gateway's own calls (call tokens), e.g. a public status page's read.
+    /// Signs the gateway's own calls (call tokens): a public status page's
+    /// read, Alertmanager's alerts handed to notify for the platform.
     pub(crate) signer: Arc<kit::auth::ComponentSigner>,
     pub(crate) token_ttl: Duration,
     pub(crate) revocations: Revocations,
@@ -80,6 +81,8 @@ pub struct Inner {
     /// Where changes to accounts are recorded for the human audit trail
     /// (`gateway_audit_outbox`; its relay is started by `start`).
     pub(crate) audit: kit::audit_trail::AuditOutbox,
+    /// Alertmanager's bearer secret; `None`: the alert receiver is off.
+    pub(crate) alerts_token: Option<crate::routes::alerts::AlertsToken>,
 }
 
 impl AppState {
@@ -149,6 +152,7 @@ impl AppState {
                 console_session_ttl: cfg.console_session_ttl,
                 map_tiles: cfg.map_tiles_url.clone(),
                 audit: kit::audit_trail::AuditOutbox::of(kit::Component::Gateway),
+                alerts_token: cfg.alerts_token.clone(),
             }),
         };
         state.revocations.reload(&state.db, state.token_ttl).await.context("cannot read the revoked tokens")?;

@@ -11,10 +11,12 @@
 //! the drift checks by state and by day; `api/status_page.rs`, the public
 //! status page's settings and a monitor's incidents; `api/notify_routes.rs`,
 //! a routing rule edited and disabled; `api/bugs.rs`, a bug's history and its
-//! reports per day.
+//! reports per day; `api/alerts.rs`, Alertmanager's webhook receiver.
 
 #[path = "api/actions.rs"]
 mod actions;
+#[path = "api/alerts.rs"]
+mod alerts;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/bugs.rs"]

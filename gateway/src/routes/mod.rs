@@ -7,6 +7,7 @@
 //! (`convert.rs`), streamed CSV (`csv.rs`), the failure answers
 //! (`failures.rs`) and the field schemas (`field.rs`). `router` lists them all.
 
+pub(crate) mod alerts;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bugs;
@@ -121,5 +122,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/monitors/{id}/incidents", get(notify::monitors::incidents))
         .route("/api/status-page", get(status_page::get).put(status_page::put))
         .route("/api/platform/companies", get(platform::list_companies).post(platform::create_company))
+        .route("/api/platform/alerts", post(alerts::receive))
         .with_state(state)
 }

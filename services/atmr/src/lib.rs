@@ -77,7 +77,8 @@ pub enum KeysAction {
     /// Writes every key a deployment needs into a directory, keeping the ones
     /// already there: each component's identity (`<component>.key.pem`, and
     /// `<component>.pub.pem` for its callees), the gateway's user-token key
-    /// (`user-token.key.pem`) and safety's audit key (`safety-audit.key`).
+    /// (`user-token.key.pem`), safety's audit key (`safety-audit.key`) and
+    /// the secret Alertmanager presents to the gateway (`alerts-token`).
     /// Give each component only its own private key (README, "Security").
     Generate {
         #[arg(long)]

@@ -37,6 +37,9 @@ pub mod files {
     pub const USER_TOKEN_PUBLIC: &str = "user-token.pub.pem";
     /// The audit checkpoints' Ed25519 seed (64 hex digits), safety's alone.
     pub const SAFETY_AUDIT_KEY: &str = "safety-audit.key";
+    /// The secret Alertmanager presents to the gateway's alert receiver
+    /// (64 hex digits): Alertmanager's and the gateway's alone.
+    pub const ALERTS_TOKEN: &str = "alerts-token";
 
     /// A component's identity key.
     pub fn component_key(c: Component) -> String {
@@ -224,9 +227,9 @@ fn thumbprint(key: &VerifyingKey) -> String {
 }
 
 /// Writes every key of a deployment into `dir` (see [`files`]), keeping any
-/// that already exist: the component identities, the user-token key and the
-/// audit seed. Private keys are readable by their owner only. Returns the
-/// files written.
+/// that already exist: the component identities, the user-token key, the
+/// audit seed and the alert receiver's secret. Private keys are readable by
+/// their owner only. Returns the files written.
 pub fn generate_dir(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
@@ -253,11 +256,13 @@ pub fn generate_dir(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         pair(files::component_key(c), files::component_public(c))?;
     }
     pair(files::USER_TOKEN_KEY.into(), files::USER_TOKEN_PUBLIC.into())?;
-    let audit = dir.join(files::SAFETY_AUDIT_KEY);
-    if std::fs::read_to_string(&audit).map(|s| s.trim().len() != 64).unwrap_or(true) {
-        let seed: [u8; 32] = rand::random();
-        write_private(&audit, hex::encode(seed).as_bytes())?;
-        written.push(audit);
+    for secret in [files::SAFETY_AUDIT_KEY, files::ALERTS_TOKEN] {
+        let path = dir.join(secret);
+        if std::fs::read_to_string(&path).map(|s| s.trim().len() != 64).unwrap_or(true) {
+            let seed: [u8; 32] = rand::random();
+            write_private(&path, hex::encode(seed).as_bytes())?;
+            written.push(path);
+        }
     }
     Ok(written)
 }
@@ -310,7 +315,7 @@ mod tests {
     fn generating_a_directory_twice_keeps_its_keys_and_guards_the_private_ones() {
         let dir = tempfile::tempdir().unwrap();
         let first = generate_dir(dir.path()).unwrap();
-        assert_eq!(first.len(), 2 * Component::ALL.len() + 3, "{first:?}");
+        assert_eq!(first.len(), 2 * Component::ALL.len() + 4, "{first:?}");
         let before = KeyPair::read(&dir.path().join("safety.key.pem")).unwrap();
         assert!(generate_dir(dir.path()).unwrap().is_empty(), "nothing rewritten");
         assert_eq!(KeyPair::read(&dir.path().join("safety.key.pem")).unwrap().thumbprint(), before.thumbprint());
