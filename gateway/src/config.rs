@@ -61,7 +61,7 @@ pub struct Config {
     /// The bearer secret Alertmanager presents to `POST /api/platform/alerts`
     /// (`GATEWAY_ALERTS_TOKEN_FILE`: a file holding at least 32 characters);
     /// unset, the receiver is off.
-    pub alerts_token: Option<crate::routes::alerts::AlertsToken>,
+    pub alerts_token: Option<crate::alert_secret::AlertsToken>,
     /// The address users reach the gateway at (`ATMR_PUBLIC_URL`); when it is
     /// `https://…`, the console's cookies are `Secure` and `__Host-` prefixed.
     pub public_url: Option<String>,
@@ -204,11 +204,11 @@ fn trusted_proxies(env: &Env) -> Result<crate::client_ip::TrustedProxies, Config
 }
 
 /// `GATEWAY_ALERTS_TOKEN_FILE`, read and checked at start.
-fn alerts_token(env: &Env) -> Result<Option<crate::routes::alerts::AlertsToken>, ConfigError> {
+fn alerts_token(env: &Env) -> Result<Option<crate::alert_secret::AlertsToken>, ConfigError> {
     const VAR: &str = "GATEWAY_ALERTS_TOKEN_FILE";
     let Some(path) = env.get(VAR).map(str::trim).filter(|p| !p.is_empty()) else { return Ok(None) };
     let secret = std::fs::read_to_string(path).map_err(|e| ConfigError::new(VAR, path, &format!("a readable file ({e})")))?;
-    crate::routes::alerts::AlertsToken::new(&secret).map(Some).map_err(|why| ConfigError::new(VAR, path, &why))
+    crate::alert_secret::AlertsToken::new(&secret).map(Some).map_err(|why| ConfigError::new(VAR, path, &why))
 }
 
 /// Deadlines of the calls to each service.

@@ -9,6 +9,7 @@
 //! user and per address, a circuit breaker and a deadline per service, and a
 //! response cache for summaries.
 
+mod alert_secret;
 mod client_ip;
 mod config;
 pub(crate) mod console;

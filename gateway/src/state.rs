@@ -82,7 +82,7 @@ pub struct Inner {
     /// (`gateway_audit_outbox`; its relay is started by `start`).
     pub(crate) audit: kit::audit_trail::AuditOutbox,
     /// Alertmanager's bearer secret; `None`: the alert receiver is off.
-    pub(crate) alerts_token: Option<crate::routes::alerts::AlertsToken>,
+    pub(crate) alerts_token: Option<crate::alert_secret::AlertsToken>,
 }
 
 impl AppState {

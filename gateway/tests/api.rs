@@ -27,10 +27,10 @@ mod exports;
 mod notify_routes;
 #[path = "api/privacy.rs"]
 mod privacy;
-#[path = "api/users.rs"]
-mod users;
 #[path = "api/status_page.rs"]
 mod status_page;
+#[path = "api/users.rs"]
+mod users;
 
 use std::net::SocketAddr;
 

@@ -21,13 +21,13 @@ mod autonomy;
 mod board;
 mod booking_form;
 mod bookings;
-mod channels;
-mod channels_form;
 mod bugs;
 mod bugs_detail;
 mod bugs_filter;
 mod bugs_trends;
 mod bugs_triage;
+mod channels;
+mod channels_form;
 #[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
 mod company;

@@ -333,6 +333,10 @@ struct Recorder {
     refuse: AtomicUsize,
 }
 
+/// The recorder's refusals' shapes, short enough for one line each.
+type Req<T> = tonic::Request<T>;
+type Res<T> = Result<tonic::Response<T>, tonic::Status>;
+
 #[tonic::async_trait]
 impl pb::notify_service_server::NotifyService for Recorder {
     async fn send(
@@ -355,87 +359,51 @@ impl pb::notify_service_server::NotifyService for Recorder {
 
     // The rest of notify's contract is not what the services under test call:
     // the recorder says so instead of pretending to be notify.
-    async fn get_notification(
-        &self,
-        _: tonic::Request<pb::GetNotificationRequest>,
-    ) -> Result<tonic::Response<pb::GetNotificationResponse>, tonic::Status> {
+    async fn get_notification(&self, _: Req<pb::GetNotificationRequest>) -> Res<pb::GetNotificationResponse> {
         Err(send_only("GetNotification"))
     }
 
-    async fn list_notifications(
-        &self,
-        _: tonic::Request<pb::ListNotificationsRequest>,
-    ) -> Result<tonic::Response<pb::ListNotificationsResponse>, tonic::Status> {
+    async fn list_notifications(&self, _: Req<pb::ListNotificationsRequest>) -> Res<pb::ListNotificationsResponse> {
         Err(send_only("ListNotifications"))
     }
 
-    async fn retry_notification(
-        &self,
-        _: tonic::Request<pb::RetryNotificationRequest>,
-    ) -> Result<tonic::Response<pb::RetryNotificationResponse>, tonic::Status> {
+    async fn retry_notification(&self, _: Req<pb::RetryNotificationRequest>) -> Res<pb::RetryNotificationResponse> {
         Err(send_only("RetryNotification"))
     }
 
-    async fn replay_dead_notifications(
-        &self,
-        _: tonic::Request<pb::ReplayDeadNotificationsRequest>,
-    ) -> Result<tonic::Response<pb::ReplayDeadNotificationsResponse>, tonic::Status> {
+    async fn replay_dead_notifications(&self, _: Req<pb::ReplayDeadNotificationsRequest>) -> Res<pb::ReplayDeadNotificationsResponse> {
         Err(send_only("ReplayDeadNotifications"))
     }
 
-    async fn create_channel(
-        &self,
-        _: tonic::Request<pb::CreateChannelRequest>,
-    ) -> Result<tonic::Response<pb::CreateChannelResponse>, tonic::Status> {
+    async fn create_channel(&self, _: Req<pb::CreateChannelRequest>) -> Res<pb::CreateChannelResponse> {
         Err(send_only("CreateChannel"))
     }
 
-    async fn list_channels(
-        &self,
-        _: tonic::Request<pb::ListChannelsRequest>,
-    ) -> Result<tonic::Response<pb::ListChannelsResponse>, tonic::Status> {
+    async fn list_channels(&self, _: Req<pb::ListChannelsRequest>) -> Res<pb::ListChannelsResponse> {
         Err(send_only("ListChannels"))
     }
 
-    async fn update_channel(
-        &self,
-        _: tonic::Request<pb::UpdateChannelRequest>,
-    ) -> Result<tonic::Response<pb::UpdateChannelResponse>, tonic::Status> {
+    async fn update_channel(&self, _: Req<pb::UpdateChannelRequest>) -> Res<pb::UpdateChannelResponse> {
         Err(send_only("UpdateChannel"))
     }
 
-    async fn delete_channel(
-        &self,
-        _: tonic::Request<pb::DeleteChannelRequest>,
-    ) -> Result<tonic::Response<pb::DeleteChannelResponse>, tonic::Status> {
+    async fn delete_channel(&self, _: Req<pb::DeleteChannelRequest>) -> Res<pb::DeleteChannelResponse> {
         Err(send_only("DeleteChannel"))
     }
 
-    async fn create_route(
-        &self,
-        _: tonic::Request<pb::CreateRouteRequest>,
-    ) -> Result<tonic::Response<pb::CreateRouteResponse>, tonic::Status> {
+    async fn create_route(&self, _: Req<pb::CreateRouteRequest>) -> Res<pb::CreateRouteResponse> {
         Err(send_only("CreateRoute"))
     }
 
-    async fn list_routes(
-        &self,
-        _: tonic::Request<pb::ListRoutesRequest>,
-    ) -> Result<tonic::Response<pb::ListRoutesResponse>, tonic::Status> {
+    async fn list_routes(&self, _: Req<pb::ListRoutesRequest>) -> Res<pb::ListRoutesResponse> {
         Err(send_only("ListRoutes"))
     }
 
-    async fn delete_route(
-        &self,
-        _: tonic::Request<pb::DeleteRouteRequest>,
-    ) -> Result<tonic::Response<pb::DeleteRouteResponse>, tonic::Status> {
+    async fn delete_route(&self, _: Req<pb::DeleteRouteRequest>) -> Res<pb::DeleteRouteResponse> {
         Err(send_only("DeleteRoute"))
     }
 
-    async fn update_route(
-        &self,
-        _: tonic::Request<pb::UpdateRouteRequest>,
-    ) -> Result<tonic::Response<pb::UpdateRouteResponse>, tonic::Status> {
+    async fn update_route(&self, _: Req<pb::UpdateRouteRequest>) -> Res<pb::UpdateRouteResponse> {
         Err(send_only("UpdateRoute"))
     }
 }

@@ -43,6 +43,11 @@ async fn a_body_that_is_not_json_or_not_of_the_documented_shape_gets_a_documente
     let doc: Value = http.get(format!("{gw}/openapi.json")).send().await.unwrap().json().await.unwrap();
     let mut writes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
+        // Alertmanager's payload is read leniently by design (and the receiver
+        // is off without its secret): gateway/tests/api/alerts.rs tests it.
+        if path == "/api/platform/alerts" {
+            continue;
+        }
         for (method, op) in item.as_object().unwrap().iter().filter(|(_, op)| op["requestBody"].is_object()) {
             let token = if op["security"][0]["bearer"] == json!(["driver"]) {
                 &driver

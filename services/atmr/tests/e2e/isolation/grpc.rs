@@ -2,7 +2,8 @@
 //! token with company A's ids answers NOT_FOUND exactly as a missing id does,
 //! on every RPC that takes an id (the contracts' descriptors list them, so an
 //! RPC added later must be covered here); lists never mix. With the helpers
-//! the other files of the test call the services with.
+//! the other files of the test call the services with. One file past 500
+//! lines: the sweep is one list of every RPC that takes an id, read whole.
 
 use std::collections::BTreeSet;
 
