@@ -9,7 +9,7 @@
 //! Alertmanager cannot hold a person's token: it presents a bearer secret
 //! (`http_config.authorization.credentials_file`), compared here with the one
 //! the gateway was given (`GATEWAY_ALERTS_TOKEN_FILE`) by their SHA-256, in
-//! constant time. Without that file the receiver is off (404).
+//! constant time. Without that file the receiver is off (401 to everyone).
 //!
 //! Alertmanager sends a group again every `repeat_interval`; a notification's
 //! idempotency key is the alert's fingerprint, state and start, so a firing
@@ -22,7 +22,7 @@ use atmr_proto::notify::v1 as pb;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
 };
 use kit::{Component, auth::PLATFORM_COMPANY_ID};
 use serde::{Deserialize, Serialize};
@@ -84,8 +84,8 @@ pub struct Received {
     responses(
         (status = 200, description = "Every alert handed to notify", body = Received),
         (status = 400, description = "Not an Alertmanager payload of version 4; the field is named", body = crate::error::ErrorBody),
-        (status = 401, description = "No or a wrong bearer secret", body = crate::error::ErrorBody),
-        (status = 404, description = "The receiver is off (no GATEWAY_ALERTS_TOKEN_FILE)", body = crate::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer secret, or the receiver is off (no GATEWAY_ALERTS_TOKEN_FILE)", body = crate::error::ErrorBody),
+        (status = 404, description = "Not answered by the receiver (an unknown path)", body = crate::error::ErrorBody),
         (status = 413, description = "A payload over the body limit", body = crate::error::ErrorBody),
         (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody),
         (status = 500, description = "The gateway failed", body = crate::error::ErrorBody),
@@ -96,7 +96,8 @@ pub struct Received {
 /// `POST /api/platform/alerts`
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<Received>, ApiError> {
     let Some(expected) = state.alerts_token.as_ref() else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "the alert receiver is off: GATEWAY_ALERTS_TOKEN_FILE is not set"));
+        // Off, no secret can be right: refused as any unauthenticated call is.
+        return Err(ApiError::unauthenticated("the alert receiver is off: GATEWAY_ALERTS_TOKEN_FILE is not set"));
     };
     let presented = headers
         .get(header::AUTHORIZATION)

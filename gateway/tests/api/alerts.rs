@@ -93,6 +93,6 @@ async fn alertmanager_alerts_become_the_platforms_notifications_once_each() {
 async fn without_its_secret_file_the_receiver_is_off() {
     let gw = gateway(TestBackend::Sqlite, &[]).await;
     let (status, body) = gw.call("POST", "/api/platform/alerts", Some(SECRET), Some(payload(vec![]))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("GATEWAY_ALERTS_TOKEN_FILE"), "{body}");
 }
