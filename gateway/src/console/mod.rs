@@ -28,7 +28,6 @@ mod bugs_trends;
 mod bugs_triage;
 mod channels;
 mod channels_form;
-#[allow(dead_code, reason = "the admin pages of #26 use it as they land")]
 pub mod chart;
 mod company;
 mod context;
