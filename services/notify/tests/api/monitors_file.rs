@@ -164,7 +164,7 @@ async fn the_file_is_applied_by_name_twice_without_duplicates_and_removes_only_w
         assert_eq!(routes(&conn).await, [("platform.alert".to_owned(), 2)], "{backend:?}");
         let window = query(&conn, "SELECT monitor_ids FROM maintenance_window WHERE company_id = 0").await;
         let ids: Vec<String> = window.iter().map(|r| r.try_get("", "monitor_ids").unwrap()).collect();
-        assert_eq!(ids, [notify.id.clone()], "{backend:?}: the window's monitor by name");
+        assert_eq!(ids, std::slice::from_ref(&notify.id), "{backend:?}: the window's monitor by name");
 
         // Again, as a restart or a second replica does: nothing new.
         let _second = start(&db, &path).await.unwrap();
@@ -211,14 +211,16 @@ async fn a_bad_file_is_refused_naming_file_entry_and_field_and_nothing_of_it_is_
         ];
         for (i, (tail, expected)) in cases.iter().enumerate() {
             let path = dir.write(&format!("bad-{i}.yaml"), &format!("{head}{tail}"));
-            let err = format!("{:#}", start(&db, &path).await.err().expect("a bad file stops the start"));
+            let Err(err) = start(&db, &path).await else { panic!("{backend:?} case {i}: a bad file stops the start") };
+            let err = format!("{err:#}");
             assert!(err.contains(&path.display().to_string()), "{backend:?}: names the file: {err}");
             assert!(err.contains(expected), "{backend:?}: {expected:?} in {err}");
             let conn = kit::db::connect(&db.url).await.unwrap();
             assert!(monitors(&conn).await.is_empty(), "{backend:?} case {i}: nothing applied, not even the good entry");
         }
         let missing = dir.0.join("absent.yaml");
-        let err = format!("{:#}", start(&db, &missing).await.err().unwrap());
+        let Err(err) = start(&db, &missing).await else { panic!("{backend:?}: a missing file stops the start") };
+        let err = format!("{err:#}");
         assert!(err.contains("absent.yaml") && err.contains("cannot read"), "{err}");
     }
 }

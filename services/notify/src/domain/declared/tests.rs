@@ -5,19 +5,19 @@ use super::*;
 const GOOD: &str = r#"
 companies:
   - company: 0
-channels:
-  - {name: ops-discord, kind: discord, url_file: /run/secrets/discord-url}
-  - {name: ops-mail, kind: email, recipients: [oncall@example.org]}
-  - {name: ops-hook, kind: webhook, url: "https://hooks.example.org/atmr", secret_file: /run/secrets/hook-secret}
-routes:
-  - {event_type: platform.alert, min_severity: warning, channel: ops-discord}
-  - {channel: ops-mail}
-monitors:
-  - {name: gateway, kind: http, target: "http://gateway:8080/health/ready", parent: postgres, internal: true}
-  - {name: postgres, kind: tcp, target: "postgres:5432", internal: true, interval_seconds: 60}
-  - {name: old, removed: true}
-maintenance:
-  - {name: upgrade, starts_at: "2026-12-06T02:00:00Z", ends_at: "2026-12-06T04:00:00+01:00", monitors: [postgres]}
+    channels:
+      - {name: ops-discord, kind: discord, url_file: /run/secrets/discord-url}
+      - {name: ops-mail, kind: email, recipients: [oncall@example.org]}
+      - {name: ops-hook, kind: webhook, url: "https://hooks.example.org/atmr", secret_file: /run/secrets/hook-secret}
+    routes:
+      - {event_type: platform.alert, min_severity: warning, channel: ops-discord}
+      - {channel: ops-mail}
+    monitors:
+      - {name: gateway, kind: http, target: "http://gateway:8080/health/ready", parent: postgres, internal: true}
+      - {name: postgres, kind: tcp, target: "postgres:5432", internal: true, interval_seconds: 60}
+      - {name: old, removed: true}
+    maintenance:
+      - {name: upgrade, starts_at: "2026-12-06T02:00:00Z", ends_at: "2026-12-06T04:00:00+01:00", monitors: [postgres]}
 "#;
 
 fn refused(text: &str) -> (String, String) {
