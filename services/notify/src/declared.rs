@@ -91,7 +91,7 @@ fn monitor_reach(m: &MonitorDecl, egress: &Egress) -> Result<(), EntryError> {
             &m.entry,
             "target",
             format!(
-                "is refused by the egress policy ({e}): mark the monitor `internal: true` if it watches one of the deployment's own components, or list it in NOTIFY_EGRESS_ALLOW"
+                "is refused by the egress policy ({e}); or mark the monitor `internal: true` if it watches one of the deployment's own components"
             ),
         )
     };
