@@ -44,7 +44,8 @@ async fn start(db: &TestDb, path: &Path) -> anyhow::Result<Spawned> {
 }
 
 fn document(dir: &Dir, notify_interval: u32, severity: &str, removed: bool) -> String {
-    let discord = dir.write("discord-url", "https://discord.com/api/webhooks/1/secret-token\n");
+    // The webhook's token follows the severity, so that a change of one changes the other.
+    let discord = dir.write("discord-url", &format!("https://discord.com/api/webhooks/1/token-{severity}\n"));
     format!(
         r#"
 companies:
@@ -123,6 +124,12 @@ async fn count(db: &DatabaseConnection, table: &str) -> usize {
     query(db, &format!("SELECT id FROM {table} WHERE company_id = 0")).await.len()
 }
 
+/// The company's channels: id and URL.
+async fn channels(db: &DatabaseConnection) -> Vec<(String, String)> {
+    let found = query(db, "SELECT id, url FROM notify_channel WHERE company_id = 0").await;
+    found.iter().map(|r| (r.try_get("", "id").unwrap(), r.try_get::<Option<String>>("", "url").unwrap().unwrap_or_default())).collect()
+}
+
 /// The company's routes: event type and minimum severity.
 async fn routes(db: &DatabaseConnection) -> Vec<(String, i16)> {
     let found = query(db, "SELECT event_type, min_severity FROM notify_route WHERE company_id = 0").await;
@@ -154,13 +161,9 @@ async fn the_file_is_applied_by_name_twice_without_duplicates_and_removes_only_w
             "{backend:?}: internal only where the file says"
         );
         assert_eq!((notify.target.as_str(), notify.interval), ("127.0.0.1:9094", 30), "{backend:?}");
-        let channel = query(&conn, "SELECT url FROM notify_channel WHERE company_id = 0").await;
-        let url: Option<String> = channel[0].try_get("", "url").unwrap();
-        assert_eq!(
-            (channel.len(), url.as_deref()),
-            (1, Some("https://discord.com/api/webhooks/1/secret-token")),
-            "{backend:?}: read from its file, trimmed"
-        );
+        let channel = channels(&conn).await;
+        assert_eq!(channel.len(), 1, "{backend:?}");
+        assert_eq!(channel[0].1, "https://discord.com/api/webhooks/1/token-warning", "{backend:?}: read from its file, trimmed");
         assert_eq!(routes(&conn).await, [("platform.alert".to_owned(), 2)], "{backend:?}");
         let window = query(&conn, "SELECT monitor_ids FROM maintenance_window WHERE company_id = 0").await;
         let ids: Vec<String> = window.iter().map(|r| r.try_get("", "monitor_ids").unwrap()).collect();
@@ -179,6 +182,9 @@ async fn the_file_is_applied_by_name_twice_without_duplicates_and_removes_only_w
         assert_eq!(named(&changed, "notify"), &Row { interval: 60, ..notify.clone() }, "{backend:?}: updated, same id");
         assert_eq!(named(&changed, "postgres"), postgres, "{backend:?}: the others untouched");
         assert_eq!(routes(&conn).await, [("platform.alert".to_owned(), 3)], "{backend:?}: one route, its severity changed");
+        let rotated = channels(&conn).await;
+        let expected = (channel[0].0.clone(), "https://discord.com/api/webhooks/1/token-error".to_owned());
+        assert_eq!(rotated, [expected], "{backend:?}: the new URL, same channel");
 
         // Marked removed: removed; what the file does not name stays.
         std::fs::write(&path, document(&dir, 60, "error", true)).unwrap();
