@@ -16,7 +16,7 @@ use raw::{RawChannel, RawCompany, RawDocument, RawMonitor, RawRoute, RawWindow};
 
 use crate::domain::{
     channel::ChannelKind,
-    monitor::{MIN_INTERVAL_SECS, MonitorKind},
+    monitor::{MonitorKind, Timing},
     notification::Severity,
 };
 
@@ -294,22 +294,26 @@ fn monitor(entry: &str, r: RawMonitor) -> Result<MonitorDecl, EntryError> {
         None => return Err(bad("kind", format!("must be http, grpc_health or tcp, got {:?}", r.kind))),
     };
     let target = r.target.trim().to_owned();
-    let interval = r.interval_seconds.unwrap_or(30);
-    let timeout = r.timeout_seconds.unwrap_or((interval * 4 / 5).min(48));
-    let recovery = r.recovery_checks.unwrap_or(1);
+    let timing = Timing {
+        interval_secs: r.interval_seconds.unwrap_or(0),
+        timeout_secs: r.timeout_seconds.unwrap_or(0),
+        retries: r.retries,
+        recovery_checks: r.recovery_checks.unwrap_or(0),
+        expected_status: r.expected_status,
+    };
     let d = MonitorDecl {
         entry: entry.to_owned(),
         name,
         removed: r.removed,
         kind,
         target,
-        expected_status: r.expected_status,
+        expected_status: timing.expected_status,
         keyword: r.keyword,
         grpc_service: r.grpc_service.trim().to_owned(),
-        interval_secs: interval,
-        timeout_secs: timeout,
-        retries: r.retries,
-        recovery_checks: recovery,
+        interval_secs: timing.interval_secs,
+        timeout_secs: timing.timeout_secs,
+        retries: timing.retries,
+        recovery_checks: timing.recovery_checks,
         parent: r.parent.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
         internal: r.internal,
     };
@@ -327,21 +331,13 @@ fn monitor(entry: &str, r: RawMonitor) -> Result<MonitorDecl, EntryError> {
             return Err(bad("target", format!("must be host:port, got {:?}", d.target)));
         }
     }
-    if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {
-        return Err(bad("interval_seconds", format!("must be between {MIN_INTERVAL_SECS} and 86400, got {interval}")));
-    }
-    if !(1..=interval).contains(&timeout) {
-        return Err(bad("timeout_seconds", format!("must be between 1 and the interval ({interval}), got {timeout}")));
-    }
-    if !(0..=10).contains(&d.retries) {
-        return Err(bad("retries", format!("must be between 0 and 10, got {}", d.retries)));
-    }
-    if !(1..=10).contains(&recovery) {
-        return Err(bad("recovery_checks", format!("must be between 1 and 10, got {recovery}")));
-    }
-    if d.expected_status != 0 && !(100..=599).contains(&d.expected_status) {
-        return Err(bad("expected_status", "must be 0 (any 2xx) or an HTTP status".into()));
-    }
+    let checked = timing.checked().map_err(|(field, message)| bad(field, message))?;
+    let d = MonitorDecl {
+        interval_secs: checked.interval_secs,
+        timeout_secs: checked.timeout_secs,
+        recovery_checks: checked.recovery_checks,
+        ..d
+    };
     if d.keyword.chars().count() > 200 || d.grpc_service.chars().count() > 200 {
         return Err(bad(if d.keyword.chars().count() > 200 { "keyword" } else { "grpc_service" }, "is longer than 200 characters".into()));
     }
