@@ -21,8 +21,8 @@ engine (CI runs it; so can anyone before a deploy):
   alert); amtool checks alertmanager.yml, every `page` alert reaches both
   paths (the platform's notify and the fallback email) and every other the
   platform's, and the inhibition names alerts that exist.
-- Monitors: every monitors file (deploy/monitors/, deploy/k8s/base/monitors.yml)
-  passes `atmr monitors check` (notify's own rules; ATMR_BIN or cargo), declares
+- Monitors: every monitors file (deploy/monitors/, deploy/k8s/base/monitors.yml,
+  the README's example) passes `atmr monitors check` (notify's own rules; ATMR_BIN or cargo), declares
   an internal monitor per component and dependency and routes the platform's
   alerts, and is mounted into notify with its channels' credential files.
 - The `routing` profile: OSRM pinned, prepared by scripts/osrm-prepare.sh with
@@ -674,7 +674,7 @@ def atmr_monitors_check(paths):
         fail(f"atmr monitors check: {(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout).strip() else r.returncode}")
         return False
     for line in r.stdout.strip().splitlines():
-        ok(line.replace(str(ROOT) + "/", ""))
+        ok(re.sub(r"^/\S*/(README-monitors-example.yaml)", r"\1", line.replace(str(ROOT) + "/", "")))
     return True
 
 
@@ -713,10 +713,22 @@ def check_platform_monitors(path, expected, hosts):
     return company
 
 
+def readme_monitors_example(directory):
+    """The README's example monitors file (section "Monitors"), written into `directory`."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.find("### Monitors"):]
+    m = re.search(r"```yaml\n(.*?)```", section, re.S)
+    path = Path(directory) / "README-monitors-example.yaml"
+    path.write_text(m.group(1) if m else "")
+    return path
+
+
 def check_monitors():
     print("monitors (ATMR_MONITORS_FILE)")
-    if not atmr_monitors_check(MONITORS_FILES):
-        return
+    with tempfile.TemporaryDirectory() as d:
+        # The README's example is checked with the deployment's files: it must stay a valid file.
+        if not atmr_monitors_check(MONITORS_FILES + [readme_monitors_example(d)]):
+            return
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     components = set(COMPONENTS) | DEPENDENCIES
