@@ -21,6 +21,12 @@ engine (CI runs it; so can anyone before a deploy):
   alert); amtool checks alertmanager.yml, every `page` alert reaches both
   paths (the platform's notify and the fallback email) and every other the
   platform's, and the inhibition names alerts that exist.
+- Monitors: every monitors file (deploy/monitors/, deploy/k8s/base/monitors.yml,
+  the README's example) passes `atmr monitors check` (notify's own rules; ATMR_BIN or cargo), declares
+  an internal monitor per component and dependency and routes the platform's
+  alerts, and is mounted into notify with its channels' credential files.
+- The `routing` profile: OSRM pinned, prepared by scripts/osrm-prepare.sh with
+  the same image into the volume it serves; dispatch reads DISPATCH_OSRM_URL.
 
 Needs: PyYAML, jsonschema, kubernetes-validate, promql-parser (PyPI),
 `kubectl kustomize` or `kustomize`, and promtool and amtool (Debian's
@@ -30,6 +36,7 @@ prometheus and prometheus-alertmanager packages; fetched with
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -51,7 +58,12 @@ COMPONENTS = ["gateway", "dispatch", "safety", "bugs", "notify"]
 # Made by `atmr keys generate --dir deploy/keys` before the first start; never committed.
 GENERATED = {"./deploy/keys"}
 # Private key files a component may hold, beyond its own `<component>.key.pem`.
-EXTRA_PRIVATE = {"gateway": {"user-token.key.pem", "alerts-token"}, "safety": {"safety-audit.key"}}
+EXTRA_PRIVATE = {
+    "gateway": {"user-token.key.pem", "alerts-token"},
+    "safety": {"safety-audit.key"},
+    # The operator's Discord webhook URL, the monitors file's ops-discord channel.
+    "notify": {"ops-discord-url"},
+}
 # Variables that carry a key only one component may have.
 ONLY = {"GATEWAY_USER_TOKEN_KEY_FILE": "gateway", "SAFETY_AUDIT_SIGNING_KEY": "safety", "GATEWAY_ALERTS_TOKEN_FILE": "gateway"}
 
@@ -137,7 +149,8 @@ def check_compose():
     required = {m.group(1) for m in INTERPOLATION.finditer(text) if m.group(2) == "?"}
     for var in sorted(required - example):
         fail(f"${{{var}}} is required but not documented in .env.example")
-    for var in sorted(example - used):
+    # COMPOSE_* are compose's own settings (COMPOSE_PROFILES), read from .env by compose itself.
+    for var in sorted(example - used - {v for v in example if v.startswith("COMPOSE_")}):
         fail(f".env.example documents {var}, which docker-compose.yml never reads")
     ok(f"{len(used)} variables from .env, all documented")
 
@@ -637,12 +650,186 @@ def check_alerting():
     ok("Alertmanager runs in compose and in deploy/k8s with the same configuration; Prometheus sends to it")
 
 
+# --------------------------------------------------------------- monitors ---
+
+MONITORS_FILES = [
+    ROOT / "deploy" / "monitors" / "compose.yaml",
+    ROOT / "deploy" / "monitors" / "compose-routing.yaml",
+    ROOT / "deploy" / "k8s" / "base" / "monitors.yml",
+]
+# The external dependencies every deployment watches, besides each component.
+DEPENDENCIES = {"postgres", "redis"}
+ADMIN_PORTS = {"gateway": 9090, "dispatch": 9091, "safety": 9092, "bugs": 9093, "notify": 9094}
+
+
+def atmr_monitors_check(paths):
+    """`atmr monitors check` on `paths`: the rules notify's start applies (the
+    binary from ATMR_BIN, else built with cargo). Credential files are not read."""
+    binary = os.environ.get("ATMR_BIN")
+    cmd = [binary] if binary else ["cargo", "run", "--quiet", "--locked", "-p", "atmr", "--"]
+    # The default egress policy: nothing private allowed but what is internal.
+    env = {k: v for k, v in os.environ.items() if k != "NOTIFY_EGRESS_ALLOW"}
+    r = subprocess.run(cmd + ["monitors", "check"] + [str(p) for p in paths], capture_output=True, text=True, cwd=ROOT, env=env)
+    if r.returncode != 0:
+        fail(f"atmr monitors check: {(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout).strip() else r.returncode}")
+        return False
+    for line in r.stdout.strip().splitlines():
+        ok(re.sub(r"^/\S*/(README-monitors-example.yaml)", r"\1", line.replace(str(ROOT) + "/", "")))
+    return True
+
+
+def platform_monitors(path):
+    doc = yaml.safe_load(path.read_text())
+    platform = [c for c in doc.get("companies") or [] if c.get("company") == 0]
+    if len(platform) != 1:
+        fail(f"{path.relative_to(ROOT)}: no company 0 (the platform operator's monitors)")
+        return None
+    return platform[0]
+
+
+def check_platform_monitors(path, expected, hosts):
+    """One monitor per component and dependency (and those of `expected`),
+    internal, each on a host of `hosts`; every alert routed to a channel."""
+    company = platform_monitors(path)
+    if company is None:
+        return None
+    where = path.relative_to(ROOT)
+    monitors = {m["name"]: m for m in company.get("monitors") or [] if not m.get("removed")}
+    missing = sorted(expected - set(monitors))
+    if missing:
+        fail(f"{where}: no monitor for {missing}")
+    for name, m in monitors.items():
+        if not m.get("internal"):
+            fail(f"{where}: monitor {name} watches a private address but is not internal")
+        host = re.sub(r"^[a-z]+://", "", m.get("target", "")).split("/")[0].rsplit(":", 1)[0]
+        if host not in hosts:
+            fail(f"{where}: monitor {name} targets {host}, which is not a service of the deployment")
+        if name in ADMIN_PORTS and f":{ADMIN_PORTS[name]}/health/ready" not in m.get("target", ""):
+            fail(f"{where}: monitor {name} does not read {name}'s readiness on its admin port {ADMIN_PORTS[name]}")
+    routed = {r.get("event_type", "") for r in company.get("routes") or [] if not r.get("removed")}
+    for event in ("platform.alert", "monitor.down"):
+        if event not in routed and "" not in routed:
+            fail(f"{where}: no route sends {event} to the operator")
+    return company
+
+
+def readme_monitors_example(directory):
+    """The README's example monitors file (section "Monitors"), written into `directory`."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.find("### Monitors"):]
+    m = re.search(r"```yaml\n(.*?)```", section, re.S)
+    path = Path(directory) / "README-monitors-example.yaml"
+    path.write_text(m.group(1) if m else "")
+    return path
+
+
+def check_monitors():
+    print("monitors (ATMR_MONITORS_FILE)")
+    with tempfile.TemporaryDirectory() as d:
+        # The README's example is checked with the deployment's files: it must stay a valid file.
+        if not atmr_monitors_check(MONITORS_FILES + [readme_monitors_example(d)]):
+            return
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    components = set(COMPONENTS) | DEPENDENCIES
+    plain = check_platform_monitors(MONITORS_FILES[0], components, set(services))
+    routing = check_platform_monitors(MONITORS_FILES[1], components | {"osrm"}, set(services))
+    if plain and routing:
+        extra = [m for m in routing["monitors"] if m not in plain["monitors"]]
+        if [m["name"] for m in extra] != ["osrm"] or any(m not in routing["monitors"] for m in plain["monitors"]):
+            fail("deploy/monitors/compose-routing.yaml must be compose.yaml plus the osrm monitor")
+    notify = services["notify"]
+    default = re.match(r"\$\{ATMR_MONITORS_FILE:-([^}]+)\}", str(notify["environment"].get("ATMR_MONITORS_FILE", "")))
+    mounts = [v for v in notify.get("volumes") or [] if v.startswith("./deploy/monitors:")]
+    if not default or not mounts or not default.group(1).startswith(mounts[0].split(":")[1] + "/"):
+        fail("docker-compose.yml: notify does not mount ./deploy/monitors with ATMR_MONITORS_FILE set inside it")
+    notify_secrets = {ref if isinstance(ref, str) else ref.get("target", ref["source"]) for ref in notify.get("secrets") or []}
+    for company in (plain, routing):
+        for channel in (company or {}).get("channels") or []:
+            for key in ("url_file", "secret_file"):
+                f = channel.get(key)
+                if f and (not f.startswith("/run/secrets/") or f.rsplit("/", 1)[1] not in notify_secrets):
+                    fail(f"deploy/monitors: channel {channel['name']}'s {key} {f} is not a secret mounted into notify")
+    ok("compose: a monitor per component and dependency, internal, mounted into notify with its channels' secrets")
+
+    k8s = check_platform_monitors(MONITORS_FILES[2], components, set(COMPONENTS) | DEPENDENCIES)
+    rendered = yaml.safe_load_all(kustomize(ROOT / "deploy" / "k8s" / "overlays" / "prod"))
+    by_kind = {}
+    for d in rendered:
+        if d:
+            by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    dep = by_kind["Deployment"]["notify"]["spec"]["template"]["spec"]
+    container = dep["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env") or []}
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in dep.get("volumes") or []}
+    maps = [n for n, v in volumes.items() if (v.get("configMap") or {}).get("name", "").startswith("atmr-monitors")]
+    if not maps or env.get("ATMR_MONITORS_FILE") != f"{mounts.get(maps[0])}/monitors.yml":
+        fail("deploy/k8s: notify does not mount the atmr-monitors ConfigMap with ATMR_MONITORS_FILE set to its monitors.yml")
+    for channel in (k8s or {}).get("channels") or []:
+        for key in ("url_file", "secret_file"):
+            f = channel.get(key)
+            if not f:
+                continue
+            directory, name = f.rsplit("/", 1)
+            mounted = [n for n, p in mounts.items() if p == directory]
+            items = [i["path"] for n in mounted for i in (volumes[n].get("secret") or {}).get("items") or []]
+            if name not in items:
+                fail(f"deploy/k8s/base/monitors.yml: channel {channel['name']}'s {key} {f} is not mounted from atmr-notify")
+    for component, port in ADMIN_PORTS.items():
+        policy = by_kind["NetworkPolicy"][component]["spec"]
+        admits = any(
+            any(p.get("port") == port for p in rule.get("ports") or [])
+            and any((f.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "notify" for f in rule.get("from") or [])
+            for rule in policy.get("ingress") or []
+        )
+        if not admits:
+            fail(f"deploy/k8s: {component}'s NetworkPolicy does not let notify's monitors reach its admin port {port}")
+    ok("deploy/k8s: a monitor per component and dependency; notify mounts them and may reach each admin port")
+
+
+def check_routing_profile():
+    print("routing profile (OSRM)")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    osrm = compose["services"].get("osrm")
+    script = ROOT / "scripts" / "osrm-prepare.sh"
+    if osrm is None:
+        fail("docker-compose.yml has no osrm service")
+        return
+    image = osrm.get("image", "")
+    if osrm.get("profiles") != ["routing"]:
+        fail("docker-compose.yml: osrm must run in the `routing` profile only")
+    if not re.fullmatch(r"ghcr\.io/project-osrm/osrm-backend(:v\d+\.\d+\.\d+)?(@sha256:[0-9a-f]{64})?", image) or image.endswith("osrm-backend"):
+        fail(f"docker-compose.yml: osrm's image {image} is not pinned to a release or digest")
+    text = script.read_text() if script.exists() else ""
+    if f'image="{image}"' not in text:
+        fail("scripts/osrm-prepare.sh does not prepare with the image docker-compose.yml pins")
+    volume = (compose.get("volumes") or {}).get("osrm-data") or {}
+    if not any(v.startswith("osrm-data:/data") for v in osrm.get("volumes") or []) or f'volume="${{OSRM_VOLUME:-{volume.get("name")}}}"' not in text:
+        fail("scripts/osrm-prepare.sh does not write the volume osrm serves (osrm-data, named in docker-compose.yml)")
+    r = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"scripts/osrm-prepare.sh: {r.stderr.strip()}")
+    for step in ("osrm-extract", "osrm-partition", "osrm-customize"):
+        if step not in text:
+            fail(f"scripts/osrm-prepare.sh does not run {step}")
+    if "--algorithm" not in osrm.get("command", []) or "mld" not in osrm.get("command", []):
+        fail("docker-compose.yml: osrm must serve the MLD graph the script prepares (--algorithm mld)")
+    if "DISPATCH_OSRM_URL" not in compose["services"]["dispatch"].get("environment", {}):
+        fail("docker-compose.yml: dispatch does not read DISPATCH_OSRM_URL")
+    if "# DISPATCH_OSRM_URL=http://osrm:5000" not in (ROOT / ".env.example").read_text():
+        fail(".env.example does not show DISPATCH_OSRM_URL=http://osrm:5000 for the routing profile")
+    ok(f"osrm pinned ({image}), prepared by scripts/osrm-prepare.sh into the volume it serves; dispatch reads DISPATCH_OSRM_URL")
+
+
 def main():
     check_dockerfile()
     check_compose()
     check_kubernetes()
     check_observability()
     check_alerting()
+    check_monitors()
+    check_routing_profile()
     if failures:
         print(f"\n{len(failures)} problem(s) in the deployment files")
         sys.exit(1)

@@ -4,7 +4,8 @@
 //! as a Kubernetes pod does; `migrate` manages the schemas; `company create`
 //! (`company.rs`) asks a running gateway for a new company as the platform
 //! operator; `audit verify` (`audit.rs`) checks a safety database against its
-//! exported checkpoints, offline. Signals are caught here once and turned into one shutdown for
+//! exported checkpoints, offline; `monitors check` checks the operator's
+//! monitors file as notify's start would. Signals are caught here once and turned into one shutdown for
 //! every component.
 
 pub mod audit;
@@ -69,6 +70,22 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// The operator's monitors file (ATMR_MONITORS_FILE), offline.
+    Monitors {
+        #[command(subcommand)]
+        action: MonitorsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorsAction {
+    /// Checks monitors files as notify's start does (the egress policy from
+    /// NOTIFY_EGRESS_ALLOW), without reading the channels' credential files;
+    /// exits 1 naming the file, entry and field of the first error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -189,6 +206,23 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { action: AuditAction::Verify(args) } => audit::verify(&args).await,
+        Command::Monitors { action: MonitorsAction::Check { files } } => {
+            let egress = atmr_notify::Egress::from_env(&env)?;
+            for file in files {
+                let doc = atmr_notify::check_monitors_file(&file, &egress)?;
+                let count = |f: fn(&atmr_notify::CompanyDecl) -> usize| doc.companies.iter().map(f).sum::<usize>();
+                println!(
+                    "{}: {} companies, {} monitors, {} channels, {} routes, {} maintenance windows",
+                    file.display(),
+                    doc.companies.len(),
+                    count(|c| c.monitors.len()),
+                    count(|c| c.channels.len()),
+                    count(|c| c.routes.len()),
+                    count(|c| c.windows.len()),
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -269,7 +303,8 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
     // The first admin is created before start so its login can be printed here.
     let gateway_cfg = atmr_gateway::Config::from_env(&env)?;
     let login = first_admin(&gateway_cfg).await?;
-    // The mesh watches itself: on first start, a monitor per component for the first company.
+    // The mesh watches itself: a monitor per component for the first company,
+    // applied by name on every start as notify applies ATMR_MONITORS_FILE.
     let watched = mesh_monitors(&bound);
     let notify_db = &bound.iter().find(|(c, ..)| *c == Component::Notify).expect("notify is a component").1.database_url;
     let registered = atmr_notify::register_mesh_monitors(notify_db, atmr_gateway::users::FIRST_COMPANY_ID, &watched).await?;
@@ -295,7 +330,7 @@ pub async fn up(mut env: Env) -> anyhow::Result<()> {
     println!("gateway:  http://{gateway_addr}   (readiness: http://{gateway_addr}/health/ready)");
     println!("{}", login_line(login.as_ref()));
     if registered > 0 {
-        println!("first start: {registered} uptime monitors watch the components (MonitorService, notify)");
+        println!("{registered} uptime monitors created to watch the components (MonitorService, notify)");
     }
     println!("stop with Ctrl-C");
 

@@ -1,8 +1,8 @@
 //! What the notify component is configured with, read from the environment:
-//! the delivery workers' retry policy, the SMTP server, the egress policy and
-//! the monitor scheduler's tick.
+//! the delivery workers' retry policy, the SMTP server, the egress policy,
+//! the monitor scheduler's tick and the operator's monitors file.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use kit::{
     Component, ConfigError, Env, ServiceConfig,
@@ -31,6 +31,9 @@ pub struct Config {
     pub monitor_tick: Duration,
     /// How often the backlog gauges (`notify_backlog`, `…_oldest_seconds`) are refreshed.
     pub backlog_refresh: Duration,
+    /// The operator's monitors, channels, routes and maintenance windows,
+    /// applied at start (`ATMR_MONITORS_FILE`, none by default; see `declared`).
+    pub monitors_file: Option<PathBuf>,
     /// Where "now" comes from; tests move it.
     pub clock: SharedClock,
 }
@@ -55,6 +58,7 @@ impl Config {
             smtp: SmtpConfig::from_env(env)?,
             monitor_tick: Duration::from_millis(env.u64_in("NOTIFY_MONITOR_TICK_MS", 1_000, 10..=60_000)?),
             backlog_refresh: Duration::from_millis(env.u64_in("NOTIFY_BACKLOG_REFRESH_MS", 10_000, 10..=600_000)?),
+            monitors_file: env.get("ATMR_MONITORS_FILE").map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from),
             clock: clock::system(),
         })
     }

@@ -7,12 +7,14 @@
 //!
 //! `serve` only assembles: `api/` (the gRPC services, the only place with
 //! protos) over `core/` (the use cases); `outbox/` (workers and transports)
-//! and `monitors/` (the scheduler and its probes) run beside them; all SQL is
-//! in `store/`, the pure rules in `domain/`.
+//! and `monitors/` (the scheduler and its probes) run beside them, after
+//! `declared` has applied the operator's monitors file; all SQL is in
+//! `store/`, the pure rules in `domain/`.
 
 mod api;
 mod config;
 mod core;
+mod declared;
 mod domain;
 mod error;
 mod metrics;
@@ -30,10 +32,15 @@ use kit::{Lifecycle, Listeners, audit_trail::scope::Actors, service::ServiceRunt
 use tonic::service::Routes;
 
 pub use config::Config;
-pub use domain::monitor::MeshTarget;
+pub use declared::{check as check_monitors, check_file as check_monitors_file};
 pub use domain::signature::sign as webhook_signature;
+pub use domain::{
+    declared::{CompanyDecl, Document as MonitorsDocument, EntryError, MonitorDecl},
+    monitor::{MeshTarget, MonitorKind},
+};
 pub use outbox::egress::{Egress, Lookup};
 pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
+pub use store::declared::Applied;
 
 /// Runs the notify component on `listeners` until `life` stops.
 pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow::Result<()> {
@@ -41,6 +48,11 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let max = rt.cfg.server.max_message_bytes;
     let metrics = metrics::NotifyMetrics::register(&rt.metrics.registry)?;
     let store = store::Store::new(rt.db.clone());
+    // Before the scheduler's first claim: the operator's monitors as the file says.
+    if let Some(path) = &cfg.monitors_file {
+        let applied = declared::apply_file(&store, path, &cfg.egress, cfg.smtp.is_some(), cfg.clock.now()).await?;
+        tracing::info!(file = %path.display(), created = applied.created, updated = applied.updated, removed = applied.removed, unchanged = applied.unchanged, "monitors file applied");
+    }
     let wake = Arc::new(tokio::sync::Notify::new());
     let mailer = cfg.smtp.as_ref().map(|smtp| outbox::delivery::email::Mailer::new(smtp, cfg.http_timeout)).transpose()?;
     let deliverer = Arc::new(outbox::delivery::Deliverer::new(cfg.http_timeout, mailer, &cfg.egress)?);
@@ -99,11 +111,41 @@ pub const CALLS: kit::auth::CallTable = kit::auth::CallTable {
     ],
 };
 
-/// Registers monitors for the mesh's own components in notify's database, once:
-/// only when `company_id` has no monitor yet. Returns how many were created.
+/// Applies the monitors of the mesh's own components to `company_id` in
+/// notify's database as a generated monitors document (`declared`, the
+/// mechanism of `ATMR_MONITORS_FILE`): internal, created when missing,
+/// updated by name when their address changed. Returns how many were created.
 pub async fn register_mesh_monitors(database_url: &str, company_id: i64, targets: &[MeshTarget]) -> anyhow::Result<usize> {
     let db = kit::db::connect_and_migrate::<atmr_migrations::notify::Migrator>(database_url, true).await?;
-    let created = store::Store::new(db.clone()).register_mesh_monitors(company_id, targets, chrono::Utc::now()).await?;
+    let doc = domain::declared::Document { companies: vec![mesh_document(company_id, targets)] };
+    let egress = Egress::from_env(&kit::Env::from_pairs::<&str, &str>([]))?;
+    let applied = declared::apply(&store::Store::new(db.clone()), &doc, &egress, false, chrono::Utc::now()).await?;
     db.close().await?;
-    Ok(created)
+    Ok(applied.created)
+}
+
+/// The mesh's own monitors as a company's declarations: a gRPC health check
+/// (or an HTTP GET) every 30 s, down after two failures in a row.
+pub fn mesh_document(company_id: i64, targets: &[MeshTarget]) -> CompanyDecl {
+    let monitors = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| MonitorDecl {
+            entry: format!("mesh[{i}]"),
+            name: t.name.clone(),
+            removed: false,
+            kind: if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http },
+            target: t.target.clone(),
+            expected_status: 0,
+            keyword: String::new(),
+            grpc_service: String::new(),
+            interval_secs: 30,
+            timeout_secs: 10,
+            retries: 1,
+            recovery_checks: 1,
+            parent: None,
+            internal: true,
+        })
+        .collect();
+    CompanyDecl { company_id, monitors, ..CompanyDecl::default() }
 }

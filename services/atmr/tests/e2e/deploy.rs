@@ -188,6 +188,13 @@ fn pod_env(
             let path = secrets.dir.join("volumes").join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             *value = path.display().to_string();
+        } else if let Some(file) = value.strip_prefix("/etc/atmr/monitors/") {
+            // The atmr-monitors ConfigMap's file, reading atmr-notify's ops-discord-url (at /etc/atmr/ops) from keys/.
+            let keys = secrets.dir.join("keys");
+            std::fs::write(keys.join("ops-discord-url"), &secrets.values["atmr-notify"]["ops-discord-url"]).unwrap();
+            let text = std::fs::read_to_string(repo_root().join("deploy/k8s/base").join(file)).unwrap();
+            *value = secrets.dir.join(file).display().to_string();
+            std::fs::write(&*value, text.replace("/etc/atmr/ops/", &format!("{}/", keys.display()))).unwrap();
         } else if value == "/etc/atmr/peer-keys" {
             *value = secrets.dir.join("keys").display().to_string();
         } else if let Some(port) = value.strip_prefix("0.0.0.0:") {
@@ -348,6 +355,7 @@ fn secrets_from_template(dir: &Path) -> Secrets {
                     "admin-email" => ADMIN_EMAIL.to_owned(),
                     "admin-password" => ADMIN_PASSWORD.to_owned(),
                     "database-password" => "a-database-password".to_owned(),
+                    "ops-discord-url" => "https://discord.invalid/api/webhooks/1/deploy-test".to_owned(),
                     _ => String::new(),
                 };
                 (key, value)

@@ -12,7 +12,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use kit::clock::SharedClock;
 
 use crate::{
-    domain::monitor::{Incident, MIN_INTERVAL_SECS, MonitorConfig, MonitorKind, State, incidents, uptime},
+    domain::monitor::{Incident, MonitorConfig, MonitorKind, State, Timing, incidents, uptime},
     error::Error,
     outbox::egress::Egress,
     store::{
@@ -265,30 +265,15 @@ impl Monitors {
             }
             egress.check_target(target).map_err(|e| Error::invalid("monitor.target", e))?;
         }
-        let interval = if m.interval_seconds == 0 { 30 } else { m.interval_seconds };
-        if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {
-            return Err(Error::invalid(
-                "monitor.interval_seconds",
-                format!("must be between {MIN_INTERVAL_SECS} and 86400, got {interval}"),
-            ));
+        let timing = Timing {
+            interval_secs: m.interval_seconds,
+            timeout_secs: m.timeout_seconds,
+            retries: m.retries,
+            recovery_checks: m.recovery_checks,
+            expected_status: m.expected_status,
         }
-        let timeout = if m.timeout_seconds == 0 { (interval * 4 / 5).min(48) } else { m.timeout_seconds };
-        if !(1..=interval).contains(&timeout) {
-            return Err(Error::invalid(
-                "monitor.timeout_seconds",
-                format!("must be between 1 and the interval ({interval}), got {timeout}"),
-            ));
-        }
-        if !(0..=10).contains(&m.retries) {
-            return Err(Error::invalid("monitor.retries", "must be between 0 and 10"));
-        }
-        let recovery = if m.recovery_checks == 0 { 1 } else { m.recovery_checks };
-        if !(1..=10).contains(&recovery) {
-            return Err(Error::invalid("monitor.recovery_checks", "must be between 1 and 10"));
-        }
-        if m.expected_status != 0 && !(100..=599).contains(&m.expected_status) {
-            return Err(Error::invalid("monitor.expected_status", "must be 0 (any 2xx) or an HTTP status"));
-        }
+        .checked()
+        .map_err(|(field, message)| Error::invalid(format!("monitor.{field}"), message))?;
         let parent_id = match m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             None => None,
             Some(p) => {
@@ -315,10 +300,10 @@ impl Monitors {
             expected_status: m.expected_status,
             keyword,
             grpc_service,
-            interval_secs: interval,
-            timeout_secs: timeout,
-            retries: m.retries,
-            recovery_checks: recovery,
+            interval_secs: timing.interval_secs,
+            timeout_secs: timing.timeout_secs,
+            retries: timing.retries,
+            recovery_checks: timing.recovery_checks,
             parent_id,
             internal,
         })

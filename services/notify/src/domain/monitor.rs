@@ -82,6 +82,45 @@ impl MonitorKind {
 /// The shortest interval between two checks of a monitor.
 pub const MIN_INTERVAL_SECS: i32 = 10;
 
+/// How often and how patiently a monitor checks, as asked (0: the default),
+/// and the HTTP status it expects (0: any 2xx).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    pub interval_secs: i32,
+    pub timeout_secs: i32,
+    pub retries: i32,
+    pub recovery_checks: i32,
+    pub expected_status: i32,
+}
+
+impl Timing {
+    /// The defaults filled in (every 30 s, a timeout of 4/5 of the interval
+    /// up to 48 s, one good check to recover) and each range checked: the
+    /// rules of the API and of the monitors file alike. An error names the
+    /// field as both name it (`interval_seconds`, `timeout_seconds`, …).
+    pub fn checked(self) -> Result<Timing, (&'static str, String)> {
+        let interval = if self.interval_secs == 0 { 30 } else { self.interval_secs };
+        if !(MIN_INTERVAL_SECS..=86_400).contains(&interval) {
+            return Err(("interval_seconds", format!("must be between {MIN_INTERVAL_SECS} and 86400, got {interval}")));
+        }
+        let timeout = if self.timeout_secs == 0 { (interval * 4 / 5).min(48) } else { self.timeout_secs };
+        if !(1..=interval).contains(&timeout) {
+            return Err(("timeout_seconds", format!("must be between 1 and the interval ({interval}), got {timeout}")));
+        }
+        if !(0..=10).contains(&self.retries) {
+            return Err(("retries", format!("must be between 0 and 10, got {}", self.retries)));
+        }
+        let recovery = if self.recovery_checks == 0 { 1 } else { self.recovery_checks };
+        if !(1..=10).contains(&recovery) {
+            return Err(("recovery_checks", format!("must be between 1 and 10, got {recovery}")));
+        }
+        if self.expected_status != 0 && !(100..=599).contains(&self.expected_status) {
+            return Err(("expected_status", "must be 0 (any 2xx) or an HTTP status".to_owned()));
+        }
+        Ok(Timing { interval_secs: interval, timeout_secs: timeout, recovery_checks: recovery, ..self })
+    }
+}
+
 /// A monitor's configuration, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorConfig {
@@ -256,6 +295,22 @@ mod tests {
         }
         let e = MonitorKind::stored("m-1", "icmp").unwrap_err();
         assert_eq!((e.table, e.column, e.row_id.as_str(), e.value.as_str()), ("monitor", "kind", "m-1", "icmp"));
+    }
+
+    #[test]
+    fn timing_fills_the_defaults_and_names_the_field_out_of_range() {
+        let asked = Timing { interval_secs: 0, timeout_secs: 0, retries: 0, recovery_checks: 0, expected_status: 0 };
+        assert_eq!(asked.checked(), Ok(Timing { interval_secs: 30, timeout_secs: 24, recovery_checks: 1, ..asked }));
+        assert_eq!(Timing { interval_secs: 600, ..asked }.checked().map(|t| t.timeout_secs), Ok(48), "48 s at most by default");
+        for (bad, field) in [
+            (Timing { interval_secs: 5, ..asked }, "interval_seconds"),
+            (Timing { interval_secs: 30, timeout_secs: 31, ..asked }, "timeout_seconds"),
+            (Timing { retries: 11, ..asked }, "retries"),
+            (Timing { recovery_checks: -1, ..asked }, "recovery_checks"),
+            (Timing { expected_status: 99, ..asked }, "expected_status"),
+        ] {
+            assert_eq!(bad.checked().unwrap_err().0, field, "{bad:?}");
+        }
     }
 
     #[test]

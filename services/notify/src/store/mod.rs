@@ -1,13 +1,15 @@
 //! All SQL of the notify service, one file per aggregate: notifications and
 //! their attempts (`notifications.rs`, the outbox), channels and routes
 //! (`channels.rs`), monitors (`monitors.rs`), their heartbeats
-//! (`heartbeats.rs`) and maintenance windows (`maintenance.rs`), and the
+//! (`heartbeats.rs`) and maintenance windows (`maintenance.rs`), the
+//! operator's monitors file applied in one transaction (`declared.rs`), and the
 //! sea-orm entities they read and write (`entities.rs`); `audit.rs` records
 //! people's changes in the transaction that makes them. Nothing outside
 //! `store/` writes a query.
 
 mod audit;
 pub mod channels;
+pub mod declared;
 pub mod entities;
 pub mod heartbeats;
 pub mod maintenance;

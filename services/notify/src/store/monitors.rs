@@ -1,7 +1,7 @@
 //! Monitors: their configuration as admins write it, the scheduler's claim of
 //! due checks and the recording of one check — the monitor's tally, its
-//! heartbeat and the alert it raises, in one transaction — and the mesh's own
-//! monitors registered at start-up.
+//! heartbeat and the alert it raises, in one transaction. The operator's
+//! declared monitors (the mesh's own among them) are applied by `declared.rs`.
 //!
 //! Claiming is safe across replicas as the outbox's is: due monitors are
 //! picked with `FOR UPDATE SKIP LOCKED` (the write lock on SQLite) and moved
@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, IntoActiveModel as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, IntoActiveModel as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
 };
 
 use super::audit;
@@ -18,7 +18,7 @@ use crate::{
     domain::{
         channel::{Rule, channels_for},
         check::{Alert, CheckResult, Standing, Subject, Verdict, judge},
-        monitor::{MeshTarget, MonitorConfig, MonitorKind, State},
+        monitor::{MonitorConfig, State},
     },
     error::Error,
     store::{
@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// A monitor that starts checking at once, in the pending state.
-fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
+pub(super) fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::ActiveModel {
     monitor::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         company_id: Set(company_id),
@@ -153,46 +153,6 @@ impl Store {
         Ok(row)
     }
 
-    /// Creates internal monitors for the mesh's own components, once: only
-    /// when `company_id` has no monitor yet. Returns how many were created.
-    /// Later starts mark internal the company's monitors that check exactly
-    /// one of `targets` (kind and target), as registered before the flag
-    /// existed: the egress policy would otherwise refuse their loopback
-    /// targets, and no one else's target is touched.
-    pub async fn register_mesh_monitors(&self, company_id: i64, targets: &[MeshTarget], now: DateTime<Utc>) -> Result<usize, DbErr> {
-        let existing = monitor::Entity::find().filter(monitor::Column::CompanyId.eq(company_id)).count(&self.db).await?;
-        if existing > 0 {
-            for t in targets {
-                monitor::Entity::update_many()
-                    .col_expr(monitor::Column::Internal, sea_orm::sea_query::Expr::value(true))
-                    .filter(monitor::Column::CompanyId.eq(company_id))
-                    .filter(monitor::Column::Kind.eq(mesh_kind(t).label()))
-                    .filter(monitor::Column::Target.eq(t.target.as_str()))
-                    .filter(monitor::Column::Internal.eq(false))
-                    .exec(&self.db)
-                    .await?;
-            }
-            return Ok(0);
-        }
-        for t in targets {
-            let mut row = new_monitor(company_id, now);
-            row.internal = Set(true);
-            row.name = Set(t.name.clone());
-            row.kind = Set(mesh_kind(t).label().to_owned());
-            row.target = Set(t.target.clone());
-            row.expected_status = Set(0);
-            row.keyword = Set(String::new());
-            row.grpc_service = Set(String::new());
-            row.interval_secs = Set(30);
-            row.timeout_secs = Set(10);
-            row.retries = Set(1);
-            row.recovery_checks = Set(1);
-            row.parent_id = Set(None);
-            row.insert(&self.db).await?;
-        }
-        Ok(targets.len())
-    }
-
     /// The due, unpaused monitors, each moved to its next check time (claimed:
     /// another replica's scheduler skips them).
     pub async fn claim_due_monitors(&self, now: DateTime<Utc>) -> Result<Vec<monitor::Model>, DbErr> {
@@ -270,13 +230,8 @@ impl Store {
     }
 }
 
-/// What a monitor of one of the mesh's components checks.
-fn mesh_kind(t: &MeshTarget) -> MonitorKind {
-    if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http }
-}
-
 /// Writes a checked configuration into a monitor's row.
-fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
+pub(super) fn apply(cfg: MonitorConfig, row: &mut monitor::ActiveModel) {
     row.name = Set(cfg.name);
     row.kind = Set(cfg.kind.label().to_owned());
     row.target = Set(cfg.target);

@@ -307,15 +307,18 @@ async fn the_mesh_monitors_are_internal_and_the_only_exception() {
         m.round_of(30, &gw.id, 2).await;
         assert!(m.heartbeats(&gw.id).await[0].up, "{backend:?}: renamed, still internal");
 
-        // A later start registers nothing more, and marks internal again the
-        // monitors registered before the flag existed (here: cleared by hand).
+        // A later start applies the mesh's monitors again by name (the
+        // monitors file's mechanism): "notify" is marked internal again (here
+        // cleared by hand, as before the flag existed); "gateway", renamed,
+        // is declared anew.
         let db = kit::db::connect(&url).await.unwrap();
         sea_orm::ConnectionTrait::execute_unprepared(&db, "UPDATE monitor SET internal = false").await.unwrap();
         m.round_of(30, &nt.id, 3).await;
         let beat = m.heartbeats(&nt.id).await.remove(0);
         assert!(!beat.up && beat.message.contains("refused"), "{backend:?}: not internal, refused: {}", beat.message);
-        assert_eq!(atmr_notify::register_mesh_monitors(&url, 1, &targets).await.unwrap(), 0);
-        assert_eq!(m.list_monitors().await.len(), 2);
+        assert_eq!(atmr_notify::register_mesh_monitors(&url, 1, &targets).await.unwrap(), 1);
+        assert_eq!(m.list_monitors().await.len(), 3);
+        assert_eq!(atmr_notify::register_mesh_monitors(&url, 1, &targets).await.unwrap(), 0, "{backend:?}: nothing twice");
         m.round_of(30, &nt.id, 4).await;
         assert!(m.heartbeats(&nt.id).await[0].up, "{backend:?}: internal again");
     }

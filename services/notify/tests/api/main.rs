@@ -8,5 +8,6 @@ mod email;
 mod harness;
 mod input;
 mod monitors;
+mod monitors_file;
 mod monitors_status;
 mod routes;
