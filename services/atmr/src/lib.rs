@@ -4,10 +4,12 @@
 //! as a Kubernetes pod does; `migrate` manages the schemas; `company create`
 //! (`company.rs`) asks a running gateway for a new company as the platform
 //! operator; `audit verify` (`audit.rs`) checks a safety database against its
-//! exported checkpoints, offline. Signals are caught here once and turned into one shutdown for
+//! exported checkpoints, offline; `backup` and `restore` (`backup/`) copy every
+//! database out and back with a manifest of checksums. Signals are caught here once and turned into one shutdown for
 //! every component.
 
 pub mod audit;
+pub mod backup;
 pub mod company;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -70,6 +72,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Backs every component's database up into a directory, with a manifest
+    /// of checksums and schema versions, then removes the backups past the
+    /// retention (README, "Backups").
+    Backup(backup::BackupArgs),
+    /// Restores a backup: checks every checksum first, refuses a database
+    /// that holds rows unless --force (README, "Backups").
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +125,9 @@ pub enum MigrateAction {
     },
     /// Lists each migration and whether it is applied.
     Status { component: Option<Component> },
+    /// Records a schema made by hand as migrated up to and including
+    /// `version`, running nothing (refuses a version it does not know).
+    Stamp { component: Component, version: String },
 }
 
 /// Runs the command and turns its outcome into an exit code, printing a failure
@@ -189,6 +201,25 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { action: AuditAction::Verify(args) } => audit::verify(&args).await,
+        Command::Backup(args) => {
+            let written = backup::backup(&args, &env, chrono::Utc::now()).await?;
+            println!("backup written to {}", written.dir.display());
+            for db in &written.manifest.databases {
+                let rows: u64 = db.tables.iter().map(|t| t.rows).sum();
+                let bytes: u64 = db.files.iter().map(|f| f.bytes).sum();
+                let versions: Vec<String> = db.schema_versions.iter().map(|(c, v)| format!("{c} at {v}")).collect();
+                println!("  {}: {} tables, {rows} rows, {bytes} bytes", versions.join(", "), db.tables.len());
+            }
+            for old in &written.removed {
+                println!("removed {} (past the retention)", old.display());
+            }
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let manifest = backup::restore(&args, &env).await?;
+            println!("restored the backup of {} from {}", manifest.created_at, args.from.display());
+            Ok(())
+        }
     }
 }
 
@@ -363,6 +394,20 @@ pub async fn first_admin(cfg: &atmr_gateway::Config) -> anyhow::Result<Option<at
     login
 }
 
+/// `atmr migrate stamp`: records `component`'s migrations up to `version` as applied.
+async fn stamp(component: Component, version: &str, env: &Env) -> anyhow::Result<()> {
+    let cfg = kit::ServiceConfig::from_env(component, env)?;
+    let db = kit::db::connect(&cfg.database_url).await?;
+    let stamped = atmr_migrations::stamp(component.name(), version, &db).await;
+    db.close().await?;
+    let stamped = stamped?;
+    println!("{component} ({}): {} migrations recorded as applied, up to {version}", kit::db::redact(&cfg.database_url), stamped.len());
+    for name in stamped {
+        println!("  [stamped] {name}");
+    }
+    Ok(())
+}
+
 /// The line `up` prints about the admin login; the one place a generated password is shown.
 pub fn login_line(login: Option<&atmr_gateway::users::BootstrapLogin>) -> String {
     match login {
@@ -409,6 +454,7 @@ pub async fn demo(env: &Env) -> anyhow::Result<()> {
 async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
     use atmr_migrations::Operation;
     let (components, op): (Vec<Component>, Operation) = match action {
+        MigrateAction::Stamp { component, version } => return stamp(component, &version, env).await,
         MigrateAction::Up { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Up),
         MigrateAction::Down { component, steps } => (vec![component], Operation::Down(steps)),
         MigrateAction::Status { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Status),
