@@ -150,3 +150,46 @@ pub fn schema_version(component: &str, applied: &[String]) -> anyhow::Result<Str
         .find(|v| applied.contains(v))
         .ok_or_else(|| anyhow::anyhow!("{component}'s database has no migration applied: nothing to back up"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_version(component: &str, version: &str) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            atmr_version: "0.0.0".into(),
+            created_at: Utc::now(),
+            databases: vec![Database {
+                components: vec![component.into()],
+                backend: Backend::Postgres,
+                schema_versions: [(component.to_owned(), version.to_owned())].into(),
+                sequences: BTreeMap::new(),
+                tables: Vec::new(),
+                files: Vec::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_schema_newer_than_this_binary_is_refused_naming_it() {
+        let known = atmr_migrations::known("bugs").unwrap();
+        assert!(with_version("bugs", known.last().unwrap()).check_versions_known().is_ok());
+        let newer = with_version("bugs", "m9999_from_the_future").check_versions_known().unwrap_err().to_string();
+        assert!(newer.contains("bugs is at m9999_from_the_future") && newer.contains(known.last().unwrap()), "{newer}");
+    }
+
+    #[test]
+    fn a_changed_or_missing_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.copy"), b"1\tone\n").unwrap();
+        let mut m = with_version("bugs", "m0001_bug_tracking");
+        m.databases[0].files = vec![file_entry(dir.path(), "a.copy").unwrap()];
+        m.verify_files(dir.path()).unwrap();
+        std::fs::write(dir.path().join("a.copy"), b"1\ttwo\n").unwrap();
+        let changed = m.verify_files(dir.path()).unwrap_err().to_string();
+        assert!(changed.contains("a.copy: 6 bytes, sha256"), "{changed}");
+        std::fs::remove_file(dir.path().join("a.copy")).unwrap();
+        assert!(m.verify_files(dir.path()).unwrap_err().to_string().contains("a.copy: cannot open"));
+    }
+}

@@ -8,7 +8,8 @@
 //! every table's count matches, the migrations are current, a second restore
 //! without `--force` is refused naming what it found; the mesh starts again on
 //! the restored databases, the audit chain verifies and the pending
-//! notification reaches the webhook once it answers.
+//! notification reaches the webhook once it answers. A backup taken while
+//! the mesh runs is whole, and the next one with a retention of one removes it.
 
 use std::sync::{
     Arc,
@@ -199,12 +200,21 @@ async fn a_backup_of_a_loaded_mesh_is_restored_with_nothing_lost() {
         let webhook = Webhook::start().await;
         let mesh = start_mesh_configured(backend, &[], NOTIFY).await;
         let pending = load(&mesh, &webhook).await;
+        let target = tempfile::tempdir().unwrap();
+        let args = atmr::backup::BackupArgs { to: Some(target.path().display().to_string()), ..Default::default() };
+        // Online, while every component runs (and notify retries the webhook).
+        let online = atmr::backup::backup(&args, &env_of(&mesh.dbs()), chrono::Utc::now()).await.unwrap();
+        assert_eq!(online.manifest.databases.len(), 5, "{backend:?}");
         let dbs = mesh.stop().await;
         let env = env_of(&dbs);
 
-        let target = tempfile::tempdir().unwrap();
-        let args = atmr::backup::BackupArgs { to: Some(target.path().display().to_string()), ..Default::default() };
-        let written = atmr::backup::backup(&args, &env, chrono::Utc::now()).await.unwrap();
+        // Keeping one backup and no days of them, the online one goes once this one is whole.
+        let keep_one = atmr::backup::BackupArgs { keep: Some(1), keep_days: Some(0), ..args };
+        let started = std::time::Instant::now();
+        let written = atmr::backup::backup(&keep_one, &env, chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
+        let backup_took = started.elapsed();
+        assert_eq!(written.removed, vec![online.dir.clone()], "{backend:?}");
+        assert!(!online.dir.exists() && written.dir.exists(), "{backend:?}");
         let manifest = written.manifest;
         assert_eq!(manifest.databases.len(), 5, "{backend:?}: one database per component");
         let before = counts(&dbs, &manifest).await;
@@ -231,7 +241,10 @@ async fn a_backup_of_a_loaded_mesh_is_restored_with_nothing_lost() {
         let safety_url = &dbs[1].url;
         assert_eq!(table_count(safety_url).await, 0, "{backend:?}: nothing written by a refused restore");
 
+        let started = std::time::Instant::now();
         atmr::backup::restore(&restore_args(target.path(), false), &env).await.unwrap();
+        // Printed for README's "Backups" (recovery time), never asserted.
+        eprintln!("{backend:?}: backup {backup_took:?}, restore {:?}", started.elapsed());
         assert_eq!(counts(&dbs, &manifest).await, before, "{backend:?}: every table's count");
         for (component, db) in Component::SERVICES.into_iter().chain([Component::Gateway]).zip(&dbs) {
             let conn = kit::db::connect(&db.url).await.unwrap();

@@ -33,6 +33,12 @@ impl Mesh {
         &self._dbs.last().expect("the gateway's database is the last").url
     }
 
+    /// Handles on the databases (a service's each in `Component::SERVICES`'
+    /// order, then the gateway's), which the mesh keeps owning.
+    pub(crate) fn dbs(&self) -> Vec<TestDb> {
+        self._dbs.iter().map(|db| TestDb::borrowed(&db.url)).collect()
+    }
+
     /// Stops every component and hands back the databases, kept.
     pub(crate) async fn stop(self) -> Vec<TestDb> {
         self.gateway.stop().await.unwrap();
