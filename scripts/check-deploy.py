@@ -482,6 +482,18 @@ def check_kubernetes():
         if not any(t["metadata"]["name"] == f"atmr-{component}" for t in templates):
             fail(f"secret.template.yaml: no Secret atmr-{component}")
     ok(f"secret.template.yaml: {len(templates)} Secrets, one per component, each with its own keys only")
+    restore = ROOT / "deploy" / "k8s" / "restore-job.yaml"
+    if kubernetes_validate(restore):
+        ok("restore-job.yaml valid")
+    job = yaml.safe_load(restore.read_text())
+    for c in job["spec"]["template"]["spec"]["containers"]:
+        if (c.get("args") or [])[:3] != ["restore", "--component", "safety"]:
+            fail(f"restore-job.yaml: {c['name']} does not run `restore --component safety`")
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            if ref and ref["name"] != "atmr-safety":
+                fail(f"restore-job.yaml: {c['name']} reads the Secret {ref['name']}")
+        check_container_env(f"restore-job.yaml/{c['name']}", "safety", c)
     canonical = (ROOT / "deploy" / "postgres" / "component-role.sql").read_text()
     if (ROOT / "deploy" / "k8s" / "base" / "component-role.sql").read_text() != canonical:
         fail("deploy/k8s/base/component-role.sql differs from deploy/postgres/component-role.sql")
