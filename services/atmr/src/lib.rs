@@ -127,7 +127,12 @@ pub enum MigrateAction {
     Status { component: Option<Component> },
     /// Records a schema made by hand as migrated up to and including
     /// `version`, running nothing (refuses a version it does not know).
-    Stamp { component: Component, version: String },
+    Stamp {
+        component: Component,
+        /// A migration's name, e.g. m0004_bug_history (`atmr migrate status` lists them).
+        #[arg(value_name = "VERSION")]
+        migration: String,
+    },
 }
 
 /// Runs the command and turns its outcome into an exit code, printing a failure
@@ -454,7 +459,7 @@ pub async fn demo(env: &Env) -> anyhow::Result<()> {
 async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
     use atmr_migrations::Operation;
     let (components, op): (Vec<Component>, Operation) = match action {
-        MigrateAction::Stamp { component, version } => return stamp(component, &version, env).await,
+        MigrateAction::Stamp { component, migration } => return stamp(component, &migration, env).await,
         MigrateAction::Up { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Up),
         MigrateAction::Down { component, steps } => (vec![component], Operation::Down(steps)),
         MigrateAction::Status { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Status),
@@ -473,4 +478,20 @@ async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
         db.close().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let stamp = Cli::try_parse_from(["atmr", "migrate", "stamp", "bugs", "m0001_bug_tracking"]).unwrap();
+        assert!(matches!(stamp.command, Command::Migrate { action: MigrateAction::Stamp { component: Component::Bugs, .. } }));
+        let backup = Cli::try_parse_from(["atmr", "backup", "--to", "/b", "--component", "safety", "--keep", "3"]).unwrap();
+        assert!(matches!(backup.command, Command::Backup(a) if a.components == [Component::Safety] && a.keep == Some(3)));
+    }
 }

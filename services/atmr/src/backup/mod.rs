@@ -93,19 +93,23 @@ pub async fn backup(args: &BackupArgs, env: &Env, now: DateTime<Utc>) -> anyhow:
     let name = unused_name(&root, now);
     let partial = root.join(format!("{name}.partial"));
     std::fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
-    let written = write_databases(&databases, &partial).await;
-    let manifest = match written {
-        Ok(databases) => {
-            Manifest { format: manifest::FORMAT, atmr_version: env!("CARGO_PKG_VERSION").to_owned(), created_at: now, databases }
-        }
+    let dir = root.join(&name);
+    let written = async {
+        let databases = write_databases(&databases, &partial).await?;
+        let manifest =
+            Manifest { format: manifest::FORMAT, atmr_version: env!("CARGO_PKG_VERSION").to_owned(), created_at: now, databases };
+        manifest.write(&partial)?;
+        std::fs::rename(&partial, &dir).with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))?;
+        anyhow::Ok(manifest)
+    };
+    let manifest = match written.await {
+        Ok(manifest) => manifest,
         Err(e) => {
+            // Nothing partial is left behind to be taken for a backup or to fill the volume.
             let _ = std::fs::remove_dir_all(&partial);
             return Err(e);
         }
     };
-    manifest.write(&partial)?;
-    let dir = root.join(&name);
-    std::fs::rename(&partial, &dir).with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))?;
     let removed = retention::prune(&root, retention, now)?;
     Ok(Written { dir, manifest, removed })
 }

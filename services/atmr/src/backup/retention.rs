@@ -28,8 +28,11 @@ pub fn list(root: &Path) -> anyhow::Result<Vec<Found>> {
     for entry in std::fs::read_dir(root).with_context(|| format!("cannot list {}", root.display()))? {
         let dir = entry?.path();
         if dir.join(super::manifest::FILE).is_file() {
-            let manifest = super::manifest::Manifest::read(&dir)?;
-            found.push(Found { dir, created_at: manifest.created_at });
+            // A manifest this atmr cannot read (another format) is neither counted nor removed.
+            match super::manifest::Manifest::read(&dir) {
+                Ok(manifest) => found.push(Found { dir, created_at: manifest.created_at }),
+                Err(e) => tracing::warn!(dir = %dir.display(), error = %format!("{e:#}"), "backup left alone: its manifest cannot be read"),
+            }
         }
     }
     found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.dir.cmp(&a.dir)));

@@ -61,7 +61,10 @@ pub async fn rows_present(url: &str) -> anyhow::Result<Vec<(String, i64)>> {
         }
         let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let mut found = Vec::new();
-        for name in table_names(&conn)?.into_iter().filter(|n| !n.starts_with("seaql_migrations")) {
+        // Ordinary tables only: a full-text index's shadow tables hold rows in an empty database.
+        let tables =
+            strings(&conn, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+        for name in tables.into_iter().filter(|n| !n.starts_with("seaql_migrations")) {
             let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| r.get(0))?;
             if n > 0 {
                 found.push((name, n));
