@@ -183,10 +183,22 @@ def check_compose():
         deps = svc.get("depends_on") or {}
         if deps.get(f"migrate-{component}", {}).get("condition") != "service_completed_successfully":
             fail(f"{component} does not wait for its migrations (migrate-{component})")
+    for component in COMPONENTS:
+        svc = services.get(f"backup-{component}")
+        if svc is None:
+            fail(f"no service backup-{component} (the backup profile)")
+            continue
+        if svc.get("profiles") != ["backup"]:
+            fail(f"backup-{component} must run only with --profile backup")
+        command = svc.get("command") or []
+        if command[:3] != ["backup", "--component", component]:
+            fail(f"backup-{component} does not run `backup --component {component}`: {command}")
+        if not any(str(v).startswith("backups:") for v in svc.get("volumes") or []):
+            fail(f"backup-{component} does not write to the backups volume")
     redis = " ".join(services["redis"]["command"])
     if "--appendonly yes" not in redis or "--maxmemory" not in redis:
         fail("redis must be append-only with a memory limit")
-    ok(f"{len(services)} services: components health-checked, started after migrate")
+    ok(f"{len(services)} services: components health-checked, started after migrate, backed up by the backup profile")
     check_compose_least_privilege(doc)
 
 
@@ -224,7 +236,7 @@ def check_compose_least_privilege(doc):
             fail(f"compose config {name} is {spec}: configs are for public keys (*.pub.pem) only")
     checked = 0
     for name, svc in services.items():
-        component = next((c for c in COMPONENTS if name in (c, f"migrate-{c}")), None)
+        component = next((c for c in COMPONENTS if name in (c, f"migrate-{c}", f"backup-{c}")), None)
         env = svc.get("environment") or {}
         text = json.dumps(svc)
         if "ATMR_JWT_SECRET" in text:
@@ -255,7 +267,7 @@ def check_compose_least_privilege(doc):
             for other in COMPONENTS:
                 if other != component and f"${{{other.upper()}_DB_PASSWORD" in value:
                     fail(f"{name}: {var} reads {other}'s database password")
-    ok(f"least privilege: {checked} component and migration services see only their own keys and database role")
+    ok(f"least privilege: {checked} component, migration and backup services see only their own keys and database role")
 
 
 # ------------------------------------------------------------- kubernetes ---
@@ -331,12 +343,51 @@ def check_overlay(name):
             fail(f"{name}: no HorizontalPodAutoscaler for {component}")
     if not by_kind.get("Job"):
         fail(f"{name}: no migration Job")
+    check_backup_cronjob(name, by_kind)
     if "Secret" in by_kind:
         fail(f"{name}: a Secret is rendered; secrets are created out of band")
     if "default-deny-ingress" not in by_kind.get("NetworkPolicy", {}):
         fail(f"{name}: no default-deny NetworkPolicy")
     check_kubernetes_least_privilege(name, by_kind)
     ok(f"overlay {name}: {len(docs)} objects; probes, resources, PDBs, HPAs, policies, grace periods")
+
+
+def check_backup_cronjob(overlay, by_kind):
+    """The nightly backup: one container per component, each running `backup
+    --component <c>` as its own role (its own Secret only), onto a volume."""
+    cron = by_kind.get("CronJob", {}).get("atmr-backup")
+    if cron is None:
+        fail(f"{overlay}: no CronJob atmr-backup")
+        return
+    if cron["spec"].get("concurrencyPolicy") != "Forbid":
+        fail(f"{overlay}/cronjob atmr-backup: concurrencyPolicy must be Forbid (two backups at once race on retention)")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    claims = {v["name"] for v in pod.get("volumes") or [] if "persistentVolumeClaim" in v}
+    for claim in (v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes") or [] if "persistentVolumeClaim" in v):
+        if claim not in by_kind.get("PersistentVolumeClaim", {}):
+            fail(f"{overlay}/cronjob atmr-backup: no PersistentVolumeClaim {claim}")
+    covered = set()
+    for c in pod["containers"]:
+        where = f"{overlay}/cronjob atmr-backup/{c['name']}"
+        m = re.fullmatch(r"backup-([a-z]+)", c["name"])
+        if not m or m.group(1) not in COMPONENTS:
+            fail(f"{where}: not one component's backup")
+            continue
+        component = m.group(1)
+        covered.add(component)
+        if (c.get("args") or [])[:3] != ["backup", "--component", component]:
+            fail(f"{where}: does not run `backup --component {component}`")
+        if not any(v["name"] in claims for v in c.get("volumeMounts") or []):
+            fail(f"{where}: writes to no persistent volume")
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            if ref and ref["name"] != f"atmr-{component}":
+                fail(f"{where}: reads the Secret {ref['name']}")
+            if ref and private_key_file(ref["key"]):
+                fail(f"{where}: reads the private key {ref['key']}")
+        check_container_env(where, component, c)
+    for component in sorted(set(COMPONENTS) - covered):
+        fail(f"{overlay}/cronjob atmr-backup: {component} is not backed up")
 
 
 def pod_secret_reads(pod):
@@ -444,6 +495,18 @@ def check_kubernetes():
         if not any(t["metadata"]["name"] == f"atmr-{component}" for t in templates):
             fail(f"secret.template.yaml: no Secret atmr-{component}")
     ok(f"secret.template.yaml: {len(templates)} Secrets, one per component, each with its own keys only")
+    restore = ROOT / "deploy" / "k8s" / "restore-job.yaml"
+    if kubernetes_validate(restore):
+        ok("restore-job.yaml valid")
+    job = yaml.safe_load(restore.read_text())
+    for c in job["spec"]["template"]["spec"]["containers"]:
+        if (c.get("args") or [])[:3] != ["restore", "--component", "safety"]:
+            fail(f"restore-job.yaml: {c['name']} does not run `restore --component safety`")
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            if ref and ref["name"] != "atmr-safety":
+                fail(f"restore-job.yaml: {c['name']} reads the Secret {ref['name']}")
+        check_container_env(f"restore-job.yaml/{c['name']}", "safety", c)
     canonical = (ROOT / "deploy" / "postgres" / "component-role.sql").read_text()
     if (ROOT / "deploy" / "k8s" / "base" / "component-role.sql").read_text() != canonical:
         fail("deploy/k8s/base/component-role.sql differs from deploy/postgres/component-role.sql")

@@ -3,6 +3,9 @@
 //! components can share a PostgreSQL database in small setups without touching
 //! each other's tables. `atmr migrate <up|down|status> [component]` runs them;
 //! components also run their own set at start unless `ATMR_MIGRATE=false`.
+//! `atmr migrate stamp` records a hand-made schema as migrated ([`stamp`]),
+//! and `atmr restore` brings an empty database up to a backup's version
+//! ([`up_to`]) before loading its rows.
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -17,6 +20,10 @@ mod vocabulary;
 
 /// The components that own a migration set, by name.
 pub const COMPONENTS: [&str; 5] = ["dispatch", "safety", "bugs", "notify", "gateway"];
+
+mod stamp;
+
+pub use stamp::{StampError, known, migration_table, stamp, up_to};
 
 /// What `atmr migrate` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

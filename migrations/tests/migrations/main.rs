@@ -1,9 +1,11 @@
 //! Every component's migration set goes up, all the way down and up again, on
 //! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, and sets never touch each
 //! other's tables; closed vocabularies are enforced (`vocabulary`); data a
-//! migration fills in is right (`drift_after`).
+//! migration fills in is right (`drift_after`); a hand-made schema is stamped
+//! and an empty database migrated up to one version (`stamp`).
 
 mod drift_after;
+mod stamp;
 mod vocabulary;
 
 use atmr_migrations::{COMPONENTS, Operation, run};

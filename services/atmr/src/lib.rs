@@ -4,11 +4,13 @@
 //! as a Kubernetes pod does; `migrate` manages the schemas; `company create`
 //! (`company.rs`) asks a running gateway for a new company as the platform
 //! operator; `audit verify` (`audit.rs`) checks a safety database against its
-//! exported checkpoints, offline; `monitors check` checks the operator's
-//! monitors file as notify's start would. Signals are caught here once and turned into one shutdown for
+//! exported checkpoints, offline; `backup` and `restore` (`backup/`) copy every
+//! database out and back with a manifest of checksums; `monitors check` checks
+//! the operator's monitors file as notify's start would. Signals are caught here once and turned into one shutdown for
 //! every component.
 
 pub mod audit;
+pub mod backup;
 pub mod company;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -71,6 +73,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Backs every component's database up into a directory, with a manifest
+    /// of checksums and schema versions, then removes the backups past the
+    /// retention (README, "Backups").
+    Backup(backup::BackupArgs),
+    /// Restores a backup: checks every checksum first, refuses a database
+    /// that holds rows unless --force (README, "Backups").
+    Restore(backup::RestoreArgs),
     /// The operator's monitors file (ATMR_MONITORS_FILE), offline.
     Monitors {
         #[command(subcommand)]
@@ -133,6 +142,14 @@ pub enum MigrateAction {
     },
     /// Lists each migration and whether it is applied.
     Status { component: Option<Component> },
+    /// Records a schema made by hand as migrated up to and including
+    /// `version`, running nothing (refuses a version it does not know).
+    Stamp {
+        component: Component,
+        /// A migration's name, e.g. m0004_bug_history (`atmr migrate status` lists them).
+        #[arg(value_name = "VERSION")]
+        migration: String,
+    },
 }
 
 /// Runs the command and turns its outcome into an exit code, printing a failure
@@ -206,6 +223,25 @@ pub async fn run(cli: Cli, mut env: Env) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { action: AuditAction::Verify(args) } => audit::verify(&args).await,
+        Command::Backup(args) => {
+            let written = backup::backup(&args, &env, chrono::Utc::now()).await?;
+            println!("backup written to {}", written.dir.display());
+            for db in &written.manifest.databases {
+                let rows: u64 = db.tables.iter().map(|t| t.rows).sum();
+                let bytes: u64 = db.files.iter().map(|f| f.bytes).sum();
+                let versions: Vec<String> = db.schema_versions.iter().map(|(c, v)| format!("{c} at {v}")).collect();
+                println!("  {}: {} tables, {rows} rows, {bytes} bytes", versions.join(", "), db.tables.len());
+            }
+            for old in &written.removed {
+                println!("removed {} (past the retention)", old.display());
+            }
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let manifest = backup::restore(&args, &env).await?;
+            println!("restored the backup of {} from {}", manifest.created_at, args.from.display());
+            Ok(())
+        }
         Command::Monitors { action: MonitorsAction::Check { files } } => {
             let egress = atmr_notify::Egress::from_env(&env)?;
             for file in files {
@@ -398,6 +434,20 @@ pub async fn first_admin(cfg: &atmr_gateway::Config) -> anyhow::Result<Option<at
     login
 }
 
+/// `atmr migrate stamp`: records `component`'s migrations up to `version` as applied.
+async fn stamp(component: Component, version: &str, env: &Env) -> anyhow::Result<()> {
+    let cfg = kit::ServiceConfig::from_env(component, env)?;
+    let db = kit::db::connect(&cfg.database_url).await?;
+    let stamped = atmr_migrations::stamp(component.name(), version, &db).await;
+    db.close().await?;
+    let stamped = stamped?;
+    println!("{component} ({}): {} migrations recorded as applied, up to {version}", kit::db::redact(&cfg.database_url), stamped.len());
+    for name in stamped {
+        println!("  [stamped] {name}");
+    }
+    Ok(())
+}
+
 /// The line `up` prints about the admin login; the one place a generated password is shown.
 pub fn login_line(login: Option<&atmr_gateway::users::BootstrapLogin>) -> String {
     match login {
@@ -444,6 +494,7 @@ pub async fn demo(env: &Env) -> anyhow::Result<()> {
 async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
     use atmr_migrations::Operation;
     let (components, op): (Vec<Component>, Operation) = match action {
+        MigrateAction::Stamp { component, migration } => return stamp(component, &migration, env).await,
         MigrateAction::Up { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Up),
         MigrateAction::Down { component, steps } => (vec![component], Operation::Down(steps)),
         MigrateAction::Status { component } => (component.map_or_else(|| Component::ALL.to_vec(), |c| vec![c]), Operation::Status),
@@ -462,4 +513,20 @@ async fn migrate(action: MigrateAction, env: &Env) -> anyhow::Result<()> {
         db.close().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let stamp = Cli::try_parse_from(["atmr", "migrate", "stamp", "bugs", "m0001_bug_tracking"]).unwrap();
+        assert!(matches!(stamp.command, Command::Migrate { action: MigrateAction::Stamp { component: Component::Bugs, .. } }));
+        let backup = Cli::try_parse_from(["atmr", "backup", "--to", "/b", "--component", "safety", "--keep", "3"]).unwrap();
+        assert!(matches!(backup.command, Command::Backup(a) if a.components == [Component::Safety] && a.keep == Some(3)));
+    }
 }

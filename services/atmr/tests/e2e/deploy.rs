@@ -1,6 +1,7 @@
 //! The deployment files against the real binary, each component its own process
 //! as in a pod: every probe the Kubernetes manifests declare is served on the
-//! port they name, the migration Job's command is what makes components start,
+//! port they name, the migration Job's command is what makes components start
+//! and the backup CronJob's backs each one up,
 //! and with `OTEL_EXPORTER_OTLP_ENDPOINT` set one REST call is one trace with
 //! spans from every component it reaches, received by an OTLP server in the test.
 
@@ -274,8 +275,13 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
     let job = of_kind(&docs, "Job").next().expect("a migration Job");
     let containers = job["spec"]["template"]["spec"]["containers"].as_sequence().unwrap();
     assert_eq!(containers.len(), components().len(), "one migration per component");
-    for container in containers {
-        let args: Vec<String> = container["args"].as_sequence().unwrap().iter().map(text).collect();
+    // Then the nightly backup CronJob's containers, onto a directory for its volume.
+    let cron = of_kind(&docs, "CronJob").next().expect("the backup CronJob");
+    let backups = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"].as_sequence().unwrap();
+    let volume = dir.path().join("backups").display().to_string();
+    for container in containers.iter().chain(backups) {
+        let args: Vec<String> =
+            container["args"].as_sequence().unwrap().iter().map(|a| text(a).replace("/var/backups/atmr", &volume)).collect();
         let (job_env, _) = pod_env(config, container, &secrets, &mut every_port.clone());
         let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_atmr"))
             .args(&args)
@@ -285,8 +291,10 @@ async fn every_probe_in_the_manifests_is_served_once_the_migration_job_ran() {
             .output()
             .await
             .unwrap();
-        assert!(status.status.success(), "the migration Job's {args:?} failed: {}", String::from_utf8_lossy(&status.stderr));
+        assert!(status.status.success(), "the manifest's {args:?} failed: {}", String::from_utf8_lossy(&status.stderr));
     }
+    let taken: Vec<usize> = components().iter().map(|c| std::fs::read_dir(dir.path().join("backups").join(c)).unwrap().count()).collect();
+    assert_eq!(taken, vec![1; components().len()], "the CronJob backs each component up once: {taken:?}");
 
     // Now every probe of every pod passes, on the port the manifest names.
     let all: Vec<&Proc> = pods.iter().map(|p| &p.proc).collect();

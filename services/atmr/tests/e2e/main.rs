@@ -5,6 +5,7 @@
 mod audit_trail;
 mod audit_verify;
 mod autonomy;
+mod backup;
 mod browser;
 mod console;
 mod console_actions;

@@ -33,6 +33,21 @@ impl Mesh {
         &self._dbs.last().expect("the gateway's database is the last").url
     }
 
+    /// Handles on the databases (a service's each in `Component::SERVICES`'
+    /// order, then the gateway's), which the mesh keeps owning.
+    pub(crate) fn dbs(&self) -> Vec<TestDb> {
+        self._dbs.iter().map(|db| TestDb::borrowed(&db.url)).collect()
+    }
+
+    /// Stops every component and hands back the databases, kept.
+    pub(crate) async fn stop(self) -> Vec<TestDb> {
+        self.gateway.stop().await.unwrap();
+        for (_, svc) in self.services {
+            svc.stop().await.unwrap();
+        }
+        self._dbs
+    }
+
     /// Another gateway replica on the same database and services.
     async fn gateway_replica(&self) -> Spawned {
         let env = self.gateway_env.clone();
@@ -56,8 +71,18 @@ pub(crate) async fn start_mesh_configured(
     gateway_env: &[(&str, &str)],
     services_env: &[(&str, &str)],
 ) -> Mesh {
-    testing::init_logging();
     let mut dbs = Vec::new();
+    for _ in 0..=Component::SERVICES.len() {
+        dbs.push(TestDb::new(backend).await.unwrap());
+    }
+    start_mesh_on(dbs, gateway_env, services_env).await
+}
+
+/// The mesh on existing databases: one per service in `Component::SERVICES`'
+/// order, then the gateway's (what [`Mesh::stop`] hands back).
+pub(crate) async fn start_mesh_on(dbs: Vec<TestDb>, gateway_env: &[(&str, &str)], services_env: &[(&str, &str)]) -> Mesh {
+    testing::init_logging();
+    assert_eq!(dbs.len(), Component::SERVICES.len() + 1, "a database per service and the gateway's");
     let mut services = Vec::new();
     let mut peers = Vec::new();
     // The services read the gateway's keys and revocations as in a
@@ -66,21 +91,17 @@ pub(crate) async fn start_mesh_configured(
     let gateway_url = format!("http://{}", gateway_listeners.main.local_addr().unwrap());
     let jwks = format!("{gateway_url}/.well-known/jwks.json");
     let wired = [("GATEWAY_URL", gateway_url.as_str()), ("ATMR_JWKS_URL", jwks.as_str()), ("ATMR_REVOCATION_FEED", "gateway")];
-    for component in Component::SERVICES {
-        let db = TestDb::new(backend).await.unwrap();
+    for (component, db) in Component::SERVICES.into_iter().zip(&dbs) {
         let env: Vec<(&str, &str)> = wired.iter().chain(services_env).copied().collect();
-        services.push((component, crate::spawn_one(component, &db, &env).await));
-        dbs.push(db);
+        services.push((component, crate::spawn_one(component, db, &env).await));
     }
     for (component, svc) in &services {
         peers.push((format!("{}_URL", component.env_prefix()), svc.url()));
     }
-    let db = TestDb::new(backend).await.unwrap();
-    peers.push(("GATEWAY_DATABASE_URL".into(), db.url.clone()));
+    peers.push(("GATEWAY_DATABASE_URL".into(), dbs[Component::SERVICES.len()].url.clone()));
     peers.push(("ATMR_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()));
     peers.push(("ATMR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
     peers.extend(gateway_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    dbs.push(db);
     let gateway_env = crate::env_with(&peers);
     let env = gateway_env.clone();
     let gateway =

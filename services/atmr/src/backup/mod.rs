@@ -1,0 +1,249 @@
+//! `atmr backup` and `atmr restore`: every component's database as data, with
+//! a manifest of checksums and schema versions, into a directory; and back.
+//!
+//! A backup is a directory `<target>/<UTC time>/` holding, per database, the
+//! rows of each table (PostgreSQL, `postgres.rs`: COPY in one snapshot) or a
+//! copy of the file (SQLite, `sqlite.rs`: the online backup API), and
+//! `manifest.json` (`manifest.rs`), written last. It is written under a
+//! `.partial` name and renamed when whole, so a backup cut short is never
+//! taken for one; then the oldest backups past the retention are removed
+//! (`retention.rs`). Components that share one database are backed up once.
+//!
+//! A restore checks every file's checksum and refuses a schema newer than
+//! this binary knows before it writes anything; refuses a database that holds
+//! rows unless `--force` (naming what it found); brings an empty PostgreSQL
+//! database up to the backup's migration (not further: later ones run at the
+//! next start or `atmr migrate up`), then loads it in one transaction.
+//!
+//! S3-compatible buckets are not supported yet: `s3://…` is refused with a
+//! message; back up to a mounted volume and copy it to the bucket.
+
+mod manifest;
+mod postgres;
+mod retention;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use kit::{Component, Env};
+
+pub use manifest::{Backend, Manifest};
+pub use retention::Retention;
+
+/// Backups kept by default: a week of nightly ones.
+pub const DEFAULT_KEEP: usize = 7;
+/// Days of backups kept by default, whatever their number.
+pub const DEFAULT_KEEP_DAYS: u32 = 7;
+
+/// What `atmr backup` takes.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct BackupArgs {
+    /// A directory that holds the backups (default ATMR_BACKUP_TARGET, else
+    /// `<ATMR_DATA_DIR>/backups`).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// One component (repeat for more); every component when omitted.
+    #[arg(long = "component")]
+    pub components: Vec<Component>,
+    /// Backups kept, newest first (default ATMR_BACKUP_KEEP, else 7).
+    #[arg(long)]
+    pub keep: Option<usize>,
+    /// Days of backups kept besides (default ATMR_BACKUP_KEEP_DAYS, else 7).
+    #[arg(long)]
+    pub keep_days: Option<u32>,
+}
+
+/// What `atmr restore` takes.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A backup's directory (holding manifest.json), or a target directory,
+    /// whose newest backup is restored.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// One component (repeat for more); every database of the backup when omitted.
+    #[arg(long = "component")]
+    pub components: Vec<Component>,
+    /// Overwrites databases that hold rows.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A backup written.
+#[derive(Debug)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// Older backups removed by the retention.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Takes a backup of the databases `env` configures, as of `now`.
+pub async fn backup(args: &BackupArgs, env: &Env, now: DateTime<Utc>) -> anyhow::Result<Written> {
+    let root = target(args.to.as_deref(), env)?;
+    let retention = Retention {
+        keep: args.keep.map_or_else(|| env.parse_or("ATMR_BACKUP_KEEP", DEFAULT_KEEP, "a number of backups"), Ok)?,
+        keep_days: args.keep_days.map_or_else(|| env.parse_or("ATMR_BACKUP_KEEP_DAYS", DEFAULT_KEEP_DAYS, "a number of days"), Ok)?,
+    };
+    let components = if args.components.is_empty() { Component::ALL.to_vec() } else { args.components.clone() };
+    let databases = group_by_database(&components, env)?;
+
+    std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    let name = unused_name(&root, now);
+    let partial = root.join(format!("{name}.partial"));
+    std::fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let dir = root.join(&name);
+    let written = async {
+        let databases = write_databases(&databases, &partial).await?;
+        let manifest =
+            Manifest { format: manifest::FORMAT, atmr_version: env!("CARGO_PKG_VERSION").to_owned(), created_at: now, databases };
+        manifest.write(&partial)?;
+        std::fs::rename(&partial, &dir).with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))?;
+        anyhow::Ok(manifest)
+    };
+    let manifest = match written.await {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            // Nothing partial is left behind to be taken for a backup or to fill the volume.
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    let removed = retention::prune(&root, retention, now)?;
+    Ok(Written { dir, manifest, removed })
+}
+
+/// Restores the backup at `args.from` into the databases `env` configures.
+pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> {
+    let dir = backup_dir(&args.from)?;
+    let manifest = Manifest::read(&dir)?;
+    manifest.check_versions_known()?;
+    manifest.verify_files(&dir)?;
+
+    let wanted =
+        |db: &manifest::Database| args.components.is_empty() || args.components.iter().any(|c| db.components.iter().any(|n| n == c.name()));
+    let mut plan = Vec::new();
+    for db in manifest.databases.iter().filter(|db| wanted(db)) {
+        plan.push((url_of(db, env)?, db));
+    }
+    if let Some(missing) = args.components.iter().find(|c| !plan.iter().any(|(_, db)| db.components.iter().any(|n| n == c.name()))) {
+        anyhow::bail!("the backup in {} holds no database of {missing}", dir.display());
+    }
+    let mut occupied = Vec::new();
+    for (url, db) in &plan {
+        let found = match db.backend {
+            Backend::Postgres => postgres::rows_present(url).await?,
+            Backend::Sqlite => sqlite::rows_present(url).await?,
+        };
+        if !found.is_empty() {
+            let tables: Vec<String> = found.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect();
+            occupied.push(format!("{} ({}): {}", db.components.join(", "), kit::db::redact(url), tables.join(", ")));
+        }
+    }
+    if !occupied.is_empty() && !args.force {
+        anyhow::bail!("these databases are not empty; restore with --force to overwrite them:\n  {}", occupied.join("\n  "));
+    }
+    for (url, db) in &plan {
+        if db.backend == Backend::Postgres {
+            let conn = kit::db::connect(url).await?;
+            for (component, version) in &db.schema_versions {
+                atmr_migrations::up_to(component, version, &conn)
+                    .await
+                    .with_context(|| format!("cannot bring {component}'s schema to {version}"))?;
+            }
+            conn.close().await?;
+            postgres::load(url, db, &dir).await
+        } else {
+            sqlite::load(url, db, &dir).await
+        }
+        .with_context(|| format!("restoring {} into {}", db.components.join(", "), kit::db::redact(url)))?;
+    }
+    Ok(manifest)
+}
+
+/// The directory backups go to.
+fn target(to: Option<&str>, env: &Env) -> anyhow::Result<PathBuf> {
+    let target = match to.or_else(|| env.get("ATMR_BACKUP_TARGET")) {
+        Some(t) => t.to_owned(),
+        None => PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data")).join("backups").display().to_string(),
+    };
+    anyhow::ensure!(
+        !target.contains("://"),
+        "{target}: only a directory is supported as a backup target; S3 buckets are not yet (back up to a mounted volume and copy it to the bucket)"
+    );
+    Ok(PathBuf::from(target))
+}
+
+/// `path` itself when it holds a manifest, else its newest backup.
+fn backup_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.join(manifest::FILE).is_file() {
+        return Ok(path.to_owned());
+    }
+    let newest = retention::list(path)?.into_iter().next();
+    newest
+        .map(|f| f.dir)
+        .ok_or_else(|| anyhow::anyhow!("{} holds no backup (no {} in it or in a directory under it)", path.display(), manifest::FILE))
+}
+
+/// The components by database URL, in `components`' order.
+fn group_by_database(components: &[Component], env: &Env) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for component in components {
+        let url = kit::ServiceConfig::from_env(*component, env)?.database_url;
+        match groups.iter_mut().find(|(u, _)| *u == url) {
+            Some((_, names)) => names.push(component.name().to_owned()),
+            None => groups.push((url, vec![component.name().to_owned()])),
+        }
+    }
+    Ok(groups)
+}
+
+async fn write_databases(groups: &[(String, Vec<String>)], dir: &Path) -> anyhow::Result<Vec<manifest::Database>> {
+    let mut out = Vec::new();
+    for (url, components) in groups {
+        let sub = components.join("+");
+        let db = match kit::db::Backend::of_url(url).map_err(anyhow::Error::msg)? {
+            kit::db::Backend::Postgres => postgres::dump(url, components, dir, &sub).await,
+            kit::db::Backend::Sqlite => sqlite::dump(url, components, dir, &sub).await,
+        }
+        .with_context(|| format!("backing up {} ({})", components.join(", "), kit::db::redact(url)))?;
+        out.push(db);
+    }
+    Ok(out)
+}
+
+/// The URL the components of `db` are configured with now: one, of the backup's backend.
+fn url_of(db: &manifest::Database, env: &Env) -> anyhow::Result<String> {
+    let mut urls = Vec::new();
+    for name in &db.components {
+        let component: Component = name.parse().map_err(|_| anyhow::anyhow!("the backup names an unknown component {name:?}"))?;
+        urls.push(kit::ServiceConfig::from_env(component, env)?.database_url);
+    }
+    urls.sort();
+    urls.dedup();
+    let [url] = urls.as_slice() else {
+        anyhow::bail!("the backup holds {} in one database, but they are configured with different ones now", db.components.join(" and "));
+    };
+    let backend = match kit::db::Backend::of_url(url).map_err(anyhow::Error::msg)? {
+        kit::db::Backend::Postgres => Backend::Postgres,
+        kit::db::Backend::Sqlite => Backend::Sqlite,
+    };
+    anyhow::ensure!(
+        backend == db.backend,
+        "the backup of {} is of {:?}, but it is configured with {}",
+        db.components.join(", "),
+        db.backend,
+        kit::db::redact(url)
+    );
+    Ok(url.clone())
+}
+
+fn unused_name(root: &Path, now: DateTime<Utc>) -> String {
+    let base = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let taken = |n: &str| root.join(n).exists() || root.join(format!("{n}.partial")).exists();
+    if !taken(&base) {
+        return base;
+    }
+    (2..).map(|i| format!("{base}-{i}")).find(|n| !taken(n)).expect("a free name")
+}
