@@ -15,6 +15,7 @@ mod console_notifications;
 mod console_status;
 mod contract;
 mod deploy;
+mod deploy_trace;
 mod driver;
 mod egress;
 mod health;
