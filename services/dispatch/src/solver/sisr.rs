@@ -111,7 +111,15 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
             break;
         }
         let temperature = t0 * (tf / t0).powf(progress);
-        next.clone_from(&current);
+        // `next` differs from `current` only in the routes the last iteration
+        // touched (whether it was accepted or not): only those are copied.
+        for (ri, touched) in search.touched.iter().enumerate() {
+            if *touched {
+                next.routes[ri].clone_from(&current.routes[ri]);
+            }
+        }
+        next.unassigned.clone_from(&current.unassigned);
+        next.cost = current.cost;
         let removed = search.ruin(&mut next);
         search.recreate(&mut next, removed);
         let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
@@ -608,12 +616,13 @@ impl<'m> Search<'m> {
                 continue;
             }
             let (t_prev, at) = depart(i);
+            if t_prev > first.late {
+                // Here and at every later position (earliest starts only grow)
+                // the vehicle leaves too late, whatever the travel time.
+                break;
+            }
             let start_first = (t_prev + m.t(at, first.loc)).max(first.early);
             if start_first > first.late {
-                // Later positions start even later (earliest starts only grow).
-                if t_prev > first.late {
-                    break;
-                }
                 continue;
             }
             if !fits(load_before(i), first.load) {
