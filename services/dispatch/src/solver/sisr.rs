@@ -20,8 +20,8 @@
 //! (with ride times or durations, the earliest and latest times that keep
 //! every rule, `timing.rs`), and a pickup's delivery is not looked for past
 //! the shortest ride that breaks its limit. When the model has such limits,
-//! the candidates that pass are checked in order of cost with the exact time
-//! test until one holds. The result is deterministic for a given seed and
+//! the candidates that pass, gathered over every route, are checked in order
+//! of cost with the exact time test until one holds. The result is deterministic for a given seed and
 //! iteration budget.
 //!
 //! One file: the search state, its moves and the acceptance rule work on
