@@ -20,8 +20,8 @@
 //! (with ride times or durations, the earliest and latest times that keep
 //! every rule, `timing.rs`), and a pickup's delivery is not looked for past
 //! the shortest ride that breaks its limit. When the model has such limits,
-//! the candidates that pass are checked in order of cost with the exact time
-//! test until one holds. The result is deterministic for a given seed and
+//! the candidates that pass, gathered over every route, are checked in order
+//! of cost with the exact time test until one holds. The result is deterministic for a given seed and
 //! iteration budget.
 //!
 //! One file: the search state, its moves and the acceptance rule work on
@@ -69,6 +69,9 @@ pub struct Stats {
 const AVG_REMOVED: f64 = 10.0;
 const MAX_STRING: f64 = 10.0;
 const BLINK_RATE: f64 = 0.01;
+/// How much a detour may fall short of the triangle inequality (rounded
+/// matrices) before a pickup place is given up for its cost alone.
+const SLACK: i64 = 2;
 /// How many nearest jobs each job remembers.
 const NEIGHBOURS: usize = 100;
 
@@ -108,7 +111,15 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
             break;
         }
         let temperature = t0 * (tf / t0).powf(progress);
-        next.clone_from(&current);
+        // `next` differs from `current` only in the routes the last iteration
+        // touched (whether it was accepted or not): only those are copied.
+        for (ri, touched) in search.touched.iter().enumerate() {
+            if *touched {
+                next.routes[ri].clone_from(&current.routes[ri]);
+            }
+        }
+        next.unassigned.clone_from(&current.unassigned);
+        next.cost = current.cost;
         let removed = search.ruin(&mut next);
         search.recreate(&mut next, removed);
         let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
@@ -210,6 +221,8 @@ struct Search<'m> {
     scratch: Scratch,
     candidate: Vec<usize>,
     candidates: Vec<(i64, usize, usize)>,
+    /// The places of every route for the job being inserted: (delta, route, i, k).
+    all: Vec<(i64, usize, usize, usize)>,
     /// Routes changed in this iteration: a job that fitted nowhere before can
     /// only fit in one of these, so it is not looked for elsewhere.
     touched: Vec<bool>,
@@ -271,6 +284,7 @@ impl<'m> Search<'m> {
             scratch: Scratch::default(),
             candidate: Vec::new(),
             candidates: Vec::new(),
+            all: Vec::new(),
             touched: vec![false; m.vehicles.len()],
             was_out: vec![false; n],
         }
@@ -483,11 +497,19 @@ impl<'m> Search<'m> {
     }
 
     /// Puts job `j` at its cheapest feasible place (in a route changed in this
-    /// iteration if `only_touched`), or in `unassigned`.
+    /// iteration if `only_touched`), or in `unassigned`. The places of every
+    /// route are gathered first and only then tested exactly, cheapest first,
+    /// so one exact test settles most insertions (route by route, each route
+    /// that beat the best so far needed one).
     fn insert_best(&mut self, s: &mut State, j: usize, blink: f64, only_touched: bool) {
         let m = self.m;
-        let mut best: Option<(i64, usize, usize, usize)> = None;
+        let mut all = std::mem::take(&mut self.all);
+        let mut candidates = std::mem::take(&mut self.candidates);
+        all.clear();
         let mut tried_empty = Vec::new();
+        // Without exact tests every place found is feasible: later routes need
+        // only offer cheaper ones.
+        let mut below = None;
         for ri in 0..s.routes.len() {
             let r = &s.routes[ri];
             if !m.can_serve(r.vehicle, j) || (only_touched && !self.touched[ri]) {
@@ -500,10 +522,25 @@ impl<'m> Search<'m> {
                 }
                 tried_empty.push(class);
             }
-            if let Some((delta, i, k)) = self.best_in(&s.routes[ri], j, blink, best.map(|b| b.0)) {
-                best = Some((delta, ri, i, k));
+            candidates.clear();
+            self.positions(&s.routes[ri], j, blink, below, &mut candidates);
+            all.extend(candidates.iter().map(|&(delta, i, k)| (delta, ri, i, k)));
+            if !self.exact {
+                below = candidates.iter().map(|c| c.0).chain(below).min();
             }
         }
+        let best = if self.exact {
+            all.sort_unstable();
+            all.iter().copied().find(|&(_, ri, i, k)| {
+                let r = &s.routes[ri];
+                with_into(m, &r.nodes, j, i, k, &mut self.candidate);
+                m.feasible(r.vehicle, &self.candidate, &mut self.scratch)
+            })
+        } else {
+            all.iter().copied().min()
+        };
+        self.all = all;
+        self.candidates = candidates;
         match best {
             Some((_, ri, i, k)) => self.put(s, ri, j, i, k),
             None => s.unassigned.push(j),
@@ -520,12 +557,14 @@ impl<'m> Search<'m> {
         self.touched[ri] = true;
     }
 
-    /// The cheapest feasible place of job `j` in `r` that costs less than `below`.
+    /// The cheapest feasible place of job `j` in `r` that costs less than
+    /// `below`, route by route (the tests compare it with trying every place).
+    #[cfg(test)]
     fn best_in(&mut self, r: &Route, j: usize, blink: f64, below: Option<i64>) -> Option<(i64, usize, usize)> {
         let m = self.m;
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
-        self.positions(r, j, blink, &mut candidates);
+        self.positions(r, j, blink, below, &mut candidates);
         candidates.sort_unstable();
         let mut found = None;
         for &(delta, i, k) in &candidates {
@@ -547,7 +586,10 @@ impl<'m> Search<'m> {
     /// Every place in `r` where job `j` keeps time windows and capacity, with
     /// its added cost: (delta, i, k) inserts the first node before position i
     /// and, for a pair, the second before original position k (k ≥ i).
-    fn positions(&mut self, r: &Route, j: usize, blink: f64, out: &mut Vec<(i64, usize, usize)>) {
+    /// Places that cost `below` or more are left out: a pickup whose own
+    /// detour already costs that much is not followed to its deliveries.
+    fn positions(&mut self, r: &Route, j: usize, blink: f64, below: Option<i64>, out: &mut Vec<(i64, usize, usize)>) {
+        let below = below.unwrap_or(i64::MAX);
         let m = self.m;
         let v = &m.vehicles[r.vehicle];
         let q = r.nodes.len();
@@ -574,12 +616,13 @@ impl<'m> Search<'m> {
                 continue;
             }
             let (t_prev, at) = depart(i);
+            if t_prev > first.late {
+                // Here and at every later position (earliest starts only grow)
+                // the vehicle leaves too late, whatever the travel time.
+                break;
+            }
             let start_first = (t_prev + m.t(at, first.loc)).max(first.early);
             if start_first > first.late {
-                // Later positions start even later (earliest starts only grow).
-                if t_prev > first.late {
-                    break;
-                }
                 continue;
             }
             if !fits(load_before(i), first.load) {
@@ -594,12 +637,19 @@ impl<'m> Search<'m> {
                     continue;
                 }
                 let delta = m.c(at, first.loc) + m.c(first.loc, next_loc) - m.c(at, next_loc);
-                out.push((delta + opening, i, i));
+                if delta + opening < below {
+                    out.push((delta + opening, i, i));
+                }
                 continue;
             }
             // A pair: walk the delivery's place forward from right after the pickup.
             let second = &m.nodes[job.nodes[1]];
             let pick_delta = m.c(at, first.loc) + m.c(first.loc, next_loc) - m.c(at, next_loc);
+            // Every delivery place adds a detour of its own to the pickup's
+            // (within rounding, by the triangle inequality).
+            if pick_delta + opening > below.saturating_add(SLACK) {
+                continue;
+            }
             let (mut t, mut cur) = (start_first + first.service, first.loc);
             // The shortest possible ride so far (no waiting): past its limit, no later place can do.
             let max_ride = job.max_ride.unwrap_or(i64::MAX);
@@ -618,7 +668,9 @@ impl<'m> Search<'m> {
                         let prev_loc = m.nodes[r.nodes[k - 1]].loc;
                         pick_delta + m.c(prev_loc, second.loc) + m.c(second.loc, k_loc) - m.c(prev_loc, k_loc)
                     };
-                    out.push((delta + opening, i, k));
+                    if delta + opening < below {
+                        out.push((delta + opening, i, k));
+                    }
                 }
                 if k == q {
                     break;
