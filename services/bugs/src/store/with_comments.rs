@@ -31,10 +31,11 @@ pub struct WithComments {
 }
 
 impl WithComments {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// A read on the calling thread is timed in `queries` as `select_bug_with_comments`.
+    pub fn new(db: DatabaseConnection, queries: &kit::db::QueryMetrics) -> Self {
         let statement = kit::db::Prepared::new(bug_with_comments(0, 0, 1).build(db.get_database_backend()));
         let reader = kit::db::SqliteReaders::of(&db, kit::db::SQLITE_CONNECTIONS)
-            .map(|readers| JoinReader { readers, layout: std::sync::OnceLock::new() });
+            .map(|readers| JoinReader { readers: readers.observed_by(queries), layout: std::sync::OnceLock::new() });
         Self { db, statement, reader }
     }
 
@@ -108,7 +109,7 @@ impl JoinReader {
             }
         };
         let mut first = true;
-        let rows = self.readers.query_map(statement, |row| {
+        let rows = self.readers.query_map("select_bug_with_comments", statement, |row| {
             let bug = if std::mem::take(&mut first) { Some(layout.bug(row)?) } else { None };
             Ok((bug, layout.comment(row)?))
         })?;
@@ -226,9 +227,10 @@ mod tests {
             .unwrap();
         }
 
-        let fast = WithComments::new(db.clone());
+        let queries = kit::db::QueryMetrics::unregistered();
+        let fast = WithComments::new(db.clone(), &queries);
         assert!(fast.reader.is_some(), "a SQLite file gets calling-thread readers");
-        let pooled = WithComments { reader: None, ..WithComments::new(db.clone()) };
+        let pooled = WithComments { reader: None, ..WithComments::new(db.clone(), &queries) };
         for (bug_id, company_id, limit) in [(full.id, 7, 100), (full.id, 7, 2), (bare.id, 7, 100)] {
             let read = fast.rows(company_id, bug_id, limit).await.unwrap();
             assert_eq!(read, pooled.rows(company_id, bug_id, limit).await.unwrap());

@@ -23,7 +23,7 @@ pub fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 /// The service's "now": two days before `day()`, whatever the date the tests run on.
-pub fn clock() -> kit::clock::SharedClock {
+pub fn clock() -> std::sync::Arc<kit::clock::ManualClock> {
     std::sync::Arc::new(kit::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()))
 }
 
@@ -39,6 +39,8 @@ pub struct TestService {
     pub svc: Spawned,
     pub client: DispatchServiceClient<Channel>,
     pub db: TestDb,
+    /// The service's clock, for a test to move.
+    pub clock: std::sync::Arc<kit::clock::ManualClock>,
 }
 
 pub async fn start(backend: TestBackend) -> TestService {
@@ -54,10 +56,11 @@ pub async fn start_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestServ
         env.set(k, *v);
     }
     let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
-    cfg.clock = clock();
+    let clock = clock();
+    cfg.clock = clock.clone();
     let svc = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let client = DispatchServiceClient::connect(svc.url()).await.unwrap();
-    TestService { svc, client, db }
+    TestService { svc, client, db, clock }
 }
 
 impl TestService {
@@ -88,8 +91,13 @@ impl TestService {
 
     /// `dispatch_sql_statements_total` as the admin port reports it.
     pub async fn statements(&self) -> u64 {
+        self.metric("dispatch_sql_statements_total").await as u64
+    }
+
+    /// The first sample of `series` (a name, with its labels as written) on the admin port.
+    pub async fn metric(&self, series: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.svc.admin_url())).await.unwrap().text().await.unwrap();
-        let line = text.lines().find(|l| l.starts_with("dispatch_sql_statements_total")).expect("the statement counter is exported");
+        let line = text.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series} is not exported: {text}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     }
 }
