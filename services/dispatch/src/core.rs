@@ -325,12 +325,7 @@ impl Dispatch {
             }
         };
         self.metrics.runs.with_label_values(&["completed"]).inc();
-        let total = started.elapsed().as_secs_f64();
-        self.metrics.run_seconds.observe(total);
-        for (phase, ms) in [("load", done.run.load_ms), ("solve", done.run.solver_ms), ("write", done.run.write_ms)] {
-            self.metrics.run_phases.with_label_values(&[phase]).observe(ms / 1000.0);
-        }
-        self.metrics.run_phases.with_label_values(&["total"]).observe(total);
+        self.metrics.observe_run(started.elapsed(), [done.run.load_ms, done.run.solver_ms, done.run.write_ms]);
         self.metrics.unassigned.inc_by(done.run.bookings_considered.saturating_sub(done.run.bookings_assigned) as u64);
         // The run was just written with this list; one that does not parse counts as none.
         let unassigned: Vec<crate::store::runs::UnassignedRow> = serde_json::from_str(&done.run.unassigned).unwrap_or_default();

@@ -113,6 +113,17 @@ impl DispatchMetrics {
     }
 }
 
+impl DispatchMetrics {
+    /// A completed run's end-to-end time and its phases' (load, solve, write), in milliseconds.
+    pub fn observe_run(&self, total: std::time::Duration, [load, solve, write]: [f64; 3]) {
+        self.run_seconds.observe(total.as_secs_f64());
+        for (phase, ms) in [("load", load), ("solve", solve), ("write", write)] {
+            self.run_phases.with_label_values(&[phase]).observe(ms / 1000.0);
+        }
+        self.run_phases.with_label_values(&["total"]).observe(total.as_secs_f64());
+    }
+}
+
 /// The reasons a run gives for a booking it could not plan (the solver's
 /// `Reason`s), each with a series even at 0.
 const UNASSIGNED_REASONS: [&str; 6] = ["no_vehicle_of_kind", "capacity", "time_window", "ride_time", "shift", "fleet_full"];

@@ -102,7 +102,10 @@ impl Cache {
     /// lookups, latency, size, evictions and expirations are recorded in
     /// `metrics` under `name` (a fixed name per use: `cache="responses"`).
     pub fn named(&self, metrics: &CacheMetrics, name: &'static str) -> Self {
+        // The in-process store's families show from the start, at 0.
         metrics.size.with_label_values(&[name, MEMORY]).set(0);
+        metrics.evictions.with_label_values(&[name, MEMORY]);
+        metrics.expirations.with_label_values(&[name, MEMORY]);
         Self { redis: self.redis.clone(), memory: Arc::default(), observed: Some((metrics.clone(), name)) }
     }
 

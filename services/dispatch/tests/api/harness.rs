@@ -23,7 +23,12 @@ pub fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 /// The service's "now": two days before `day()`, whatever the date the tests run on.
-pub fn clock() -> std::sync::Arc<kit::clock::ManualClock> {
+pub fn clock() -> kit::clock::SharedClock {
+    manual_clock()
+}
+
+/// [`clock`], for a test that moves it.
+pub fn manual_clock() -> std::sync::Arc<kit::clock::ManualClock> {
     std::sync::Arc::new(kit::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()))
 }
 
@@ -56,7 +61,7 @@ pub async fn start_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestServ
         env.set(k, *v);
     }
     let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
-    let clock = clock();
+    let clock = manual_clock();
     cfg.clock = clock.clone();
     let svc = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let client = DispatchServiceClient::connect(svc.url()).await.unwrap();

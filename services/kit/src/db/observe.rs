@@ -19,7 +19,7 @@ use std::{
 };
 
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntGauge, Registry, core::Collector};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait as _, DatabaseConnection};
 
 /// Distinct operation names one component records at most; any further one is `other`.
 pub const MAX_OPERATIONS: usize = 256;
@@ -151,11 +151,16 @@ pub fn operation_name<'b>(sql: &str, buf: &'b mut [u8; OPERATION_BUF]) -> &'b st
     write_name(verb, table, buf)
 }
 
-/// The identifier after the first `keyword` at the statement's top level.
+/// The identifier after the first `keyword` at the statement's top level; when
+/// that is a subquery (sea-orm's paginated counts), the subquery's own first.
 fn after_top_level<'s>(tokens: &mut Tokens<'s>, keyword: &str) -> Option<&'s [u8]> {
+    let mut top = true;
     loop {
         match tokens.next()? {
-            Token::Word(w, 0) if w.eq_ignore_ascii_case(keyword.as_bytes()) => return ident(tokens.next()),
+            Token::Word(w, depth) if (depth == 0 || !top) && w.eq_ignore_ascii_case(keyword.as_bytes()) => match tokens.next()? {
+                Token::Other if top => top = false,
+                t => return ident(Some(t)),
+            },
             _ => {}
         }
     }
@@ -331,6 +336,7 @@ mod tests {
             // The first FROM of the statement itself, not of a subquery in its columns.
             ("SELECT (SELECT max(seq) FROM audit_chain_head) AS m, id FROM autonomous_action", "select_autonomous_action"),
             ("SELECT x FROM (SELECT 1 AS x) AS t", "select"),
+            (r#"SELECT COUNT(*) AS num_items FROM (SELECT "bug_reports"."id" FROM "bug_reports" WHERE "id" > $1) AS "sub_query""#, "select_bug_reports"),
             ("WITH cas AS (UPDATE audit_chain_head SET seq = $1 RETURNING company_id) INSERT INTO autonomous_action SELECT 1", "insert_autonomous_action"),
             ("with recursive t(n) as (select 1) select n from t", "select_t"),
             ("  -- a comment FROM nowhere\n/* FROM either */ SELECT 1", "select"),
@@ -389,7 +395,7 @@ mod tests {
         run("INSERT INTO visit (id) VALUES (1)").await.unwrap();
         run("INSERT INTO visit (id) VALUES (2)").await.unwrap();
         let mut text = Vec::new();
-        prometheus::TextEncoder::new().encode(&registry.gather(), &mut text).unwrap();
+        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &registry.gather(), &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("db_query_duration_seconds_count{operation=\"insert_visit\"} 2"), "{text}");
         assert!(text.contains("db_query_duration_seconds_count{operation=\"create\"} 1"), "{text}");
