@@ -96,14 +96,27 @@ impl TestService {
 
     /// `dispatch_sql_statements_total` as the admin port reports it.
     pub async fn statements(&self) -> u64 {
-        self.metric("dispatch_sql_statements_total").await as u64
+        self.metric("dispatch_sql_statements_total", &[]).await as u64
     }
 
-    /// The first sample of `series` (a name, with its labels as written) on the admin port.
-    pub async fn metric(&self, series: &str) -> f64 {
+    /// The sum of `name`'s samples on the admin port whose labels include
+    /// `labels`; the family must be there.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.svc.admin_url())).await.unwrap().text().await.unwrap();
-        let line = text.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series} is not exported: {text}"));
-        line.rsplit(' ').next().unwrap().parse().unwrap()
+        let samples: Vec<f64> = text
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(name)?;
+                let (set, value) = match rest.strip_prefix('{') {
+                    Some(r) => r.split_once("} ")?,
+                    None => ("", rest.strip_prefix(' ')?),
+                };
+                let all = labels.iter().all(|(k, v)| set.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
+                all.then(|| value.parse().unwrap())
+            })
+            .collect();
+        assert!(!samples.is_empty(), "{name} {labels:?} is not exported: {text}");
+        samples.iter().sum()
     }
 }
 
