@@ -139,8 +139,11 @@ const UNASSIGNED_REASONS: [&str; 6] = ["no_vehicle_of_kind", "capacity", "time_w
 pub struct UnassignedNow {
     gauge: IntGaugeVec,
     /// By (company, service day): unassigned bookings by reason.
-    latest: Arc<Mutex<HashMap<(i64, String), HashMap<&'static str, i64>>>>,
+    latest: Arc<Mutex<HashMap<(i64, String), ByReason>>>,
 }
+
+/// Bookings by the reason they were left unassigned.
+type ByReason = HashMap<&'static str, i64>;
 
 impl UnassignedNow {
     fn new() -> prometheus::Result<Self> {
@@ -160,7 +163,7 @@ impl UnassignedNow {
     /// Records the latest run of `company_id`'s `day` (`YYYY-MM-DD`): its
     /// unassigned bookings' reasons. Days before `yesterday` are forgotten.
     pub fn record<'r>(&self, company_id: i64, day: &str, yesterday: &str, reasons: impl IntoIterator<Item = &'r str>) {
-        let mut by_reason: HashMap<&'static str, i64> = HashMap::new();
+        let mut by_reason = ByReason::new();
         for reason in reasons {
             *by_reason.entry(UNASSIGNED_REASONS.into_iter().find(|r| *r == reason).unwrap_or("other")).or_default() += 1;
         }

@@ -42,7 +42,9 @@ impl Scrape {
         self.0
             .lines()
             .filter(|l| l.starts_with(&format!("{name}{{")) && !l.ends_with(" 0"))
-            .filter_map(|l| l.split(['{', ',', '}']).find_map(|p| p.strip_prefix(prefix.as_str())).map(|v| v.trim_end_matches('"').to_owned()))
+            .filter_map(|l| {
+                l.split(['{', ',', '}']).find_map(|p| p.strip_prefix(prefix.as_str())).map(|v| v.trim_end_matches('"').to_owned())
+            })
             .collect()
     }
 }
@@ -158,16 +160,18 @@ async fn every_component_exports_the_source_families_after_real_work() {
             }
         }
         let [gateway, dispatch, safety, _, notify] = &after[..] else { unreachable!() };
-        assert!(
-            dispatch.values_of("db_query_duration_seconds_count", "operation").iter().any(|o| o == "insert_booking"),
-            "{}",
-            dispatch.0
-        );
+        assert!(dispatch.values_of("db_query_duration_seconds_count", "operation").iter().any(|o| o == "insert_booking"), "{}", dispatch.0);
 
         // The gateway's response cache, by cache and backend.
-        let backend_name = if gateway.sum("cache_hits_total", &[("cache", "responses"), ("backend", "redis")]) > 0.0 { "redis" } else { "memory" };
+        let backend_name =
+            if gateway.sum("cache_hits_total", &[("cache", "responses"), ("backend", "redis")]) > 0.0 { "redis" } else { "memory" };
         let responses = [("cache", "responses"), ("backend", backend_name), ("component", "gateway")];
-        assert_eq!((gateway.sum("cache_misses_total", &responses), gateway.sum("cache_hits_total", &responses)), (1.0, 1.0), "{}", gateway.0);
+        assert_eq!(
+            (gateway.sum("cache_misses_total", &responses), gateway.sum("cache_hits_total", &responses)),
+            (1.0, 1.0),
+            "{}",
+            gateway.0
+        );
         assert!(gateway.sum("cache_latency_seconds_count", &responses) >= 3.0, "two reads and a write: {}", gateway.0);
         if backend_name == "memory" {
             assert!(gateway.sum("cache_size_bytes", &responses) > 0.0, "{}", gateway.0);

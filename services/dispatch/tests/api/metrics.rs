@@ -23,7 +23,10 @@ async fn a_run_and_a_late_pickup_show_on_the_metrics() {
         }
         let unassigned = async || {
             let shift = t.metric("dispatch_bookings_unassigned", &[("reason", "shift")]).await;
-            (shift + t.metric("dispatch_bookings_unassigned", &[("reason", "time_window")]).await, t.metric("dispatch_bookings_unassigned", &[]).await)
+            (
+                shift + t.metric("dispatch_bookings_unassigned", &[("reason", "time_window")]).await,
+                t.metric("dispatch_bookings_unassigned", &[]).await,
+            )
         };
         assert_eq!(unassigned().await, (1.0, 1.0), "the 4:00 trip, for its shift or window: {backend:?}");
         // Another run of the day replaces its figures, not adds to them.
@@ -36,7 +39,8 @@ async fn a_run_and_a_late_pickup_show_on_the_metrics() {
         assert_eq!(late().await, 0.0);
         t.clock.set(at(9, 40));
         for to in [pb::BookingStatus::EnRoute, pb::BookingStatus::PickedUp] {
-            let req = pb::UpdateBookingStatusRequest { booking_id: rows[0].id, status: to as i32, reason: String::new(), occurred_time: None };
+            let req =
+                pb::UpdateBookingStatusRequest { booking_id: rows[0].id, status: to as i32, reason: String::new(), occurred_time: None };
             t.api().update_booking_status(t.req(1, req)).await.unwrap();
         }
         assert_eq!(late().await, 1.0, "{backend:?}");

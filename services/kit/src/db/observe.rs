@@ -115,8 +115,31 @@ pub const OPERATION_BUF: usize = 12 + 1 + MAX_TABLE_CHARS;
 
 /// Verbs a name may start with; any other statement is `other`.
 const VERBS: &[&str] = &[
-    "select", "insert", "update", "delete", "with", "begin", "commit", "rollback", "savepoint", "release", "set", "lock", "create",
-    "alter", "drop", "pragma", "listen", "unlisten", "notify", "show", "values", "truncate", "analyze", "vacuum", "explain",
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "with",
+    "begin",
+    "commit",
+    "rollback",
+    "savepoint",
+    "release",
+    "set",
+    "lock",
+    "create",
+    "alter",
+    "drop",
+    "pragma",
+    "listen",
+    "unlisten",
+    "notify",
+    "show",
+    "values",
+    "truncate",
+    "analyze",
+    "vacuum",
+    "explain",
 ];
 
 /// The fixed name of a statement: its verb and the first table it reads or
@@ -336,8 +359,14 @@ mod tests {
             // The first FROM of the statement itself, not of a subquery in its columns.
             ("SELECT (SELECT max(seq) FROM audit_chain_head) AS m, id FROM autonomous_action", "select_autonomous_action"),
             ("SELECT x FROM (SELECT 1 AS x) AS t", "select"),
-            (r#"SELECT COUNT(*) AS num_items FROM (SELECT "bug_reports"."id" FROM "bug_reports" WHERE "id" > $1) AS "sub_query""#, "select_bug_reports"),
-            ("WITH cas AS (UPDATE audit_chain_head SET seq = $1 RETURNING company_id) INSERT INTO autonomous_action SELECT 1", "insert_autonomous_action"),
+            (
+                r#"SELECT COUNT(*) AS num_items FROM (SELECT "bug_reports"."id" FROM "bug_reports" WHERE "id" > $1) AS "sub_query""#,
+                "select_bug_reports",
+            ),
+            (
+                "WITH cas AS (UPDATE audit_chain_head SET seq = $1 RETURNING company_id) INSERT INTO autonomous_action SELECT 1",
+                "insert_autonomous_action",
+            ),
             ("with recursive t(n) as (select 1) select n from t", "select_t"),
             ("  -- a comment FROM nowhere\n/* FROM either */ SELECT 1", "select"),
             ("SELECT 'FROM secret' AS s FROM \"public\".\"users\"", "select_users"),
