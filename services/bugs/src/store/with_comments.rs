@@ -237,6 +237,7 @@ mod tests {
             assert_eq!(read.1.len(), if bug_id == full.id { limit.min(3) } else { 0 });
         }
         assert_eq!(fast.rows(7, full.id, 100).await.unwrap().0, full);
+        assert_eq!(queries.samples("select_bug_with_comments"), 4, "each read on the calling thread is timed, the pool's not here");
         assert_eq!(fast.read(7, full.id, 2).await.unwrap(), pooled.read(7, full.id, 2).await.unwrap());
         for (bug_id, company_id) in [(full.id, 8), (bare.id + 1, 7)] {
             assert!(matches!(fast.read(company_id, bug_id, 100).await, Err(Error::NotFound(_))));
