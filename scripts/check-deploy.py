@@ -14,7 +14,8 @@ engine (CI runs it; so can anyone before a deploy):
   deploy issue: three probes per Deployment, requests and limits, a PDB each,
   HPAs for gateway and dispatch, a grace period covering preStop + drain.
 - deploy/observability: every PromQL expression parses, and every metric it
-  reads is one the components register (found in the Rust sources).
+  reads is one the components register (found in the Rust sources); the
+  source document's metric names (and the issue's domain ones) are registered.
 - Alerting: promtool checks the rules (templates included); every alert has a
   summary, a description and a runbook_url naming docs/runbooks/<alert>.md,
   which exists with its four sections (and no runbook is left without its
@@ -552,9 +553,28 @@ def base_metric(name, exported):
     return False
 
 
+# The source document's metric names (seeds/002, "Métriques Prometheus
+# disponibles") and the issue's domain families: each must stay exported.
+# `websocket_messages_received_total` is left out: nothing is received on the
+# board's streams (Server-Sent Events, one way).
+SOURCE_METRICS = [
+    "http_requests_total", "http_request_duration_seconds", "http_request_size_bytes", "http_response_size_bytes",
+    "cache_hits_total", "cache_misses_total", "cache_latency_seconds", "cache_size_bytes", "cache_evictions_total",
+    "cache_expirations_total", "db_connection_pool_size", "db_connection_pool_available", "db_query_duration_seconds",
+    "websocket_connections_active", "websocket_messages_sent_total", "websocket_errors_total",
+    "dispatch_run_duration_seconds", "dispatch_bookings_unassigned", "dispatch_late_pickups_total",
+    "notify_delivery_seconds", "safety_actions_total",
+]
+
+
 def check_observability():
     print("deploy/observability")
     exported = exported_metrics()
+    missing = [m for m in SOURCE_METRICS if m not in exported]
+    if missing:
+        fail(f"the source document's metrics no component exports: {missing}")
+    else:
+        ok(f"the {len(SOURCE_METRICS)} source and domain metric names are exported")
     obs = ROOT / "deploy" / "observability"
     rules = yaml.safe_load((obs / "alerts.yml").read_text())
     count = 0

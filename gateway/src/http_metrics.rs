@@ -1,9 +1,12 @@
 //! The HTTP families of the source document, by method and route template (the
 //! matched path, so ids do not multiply the series): `http_requests_total`,
 //! `http_request_duration_seconds`, `http_request_size_bytes` and
-//! `http_response_size_bytes` (from `Content-Length` where the message has one).
+//! `http_response_size_bytes` (from `Content-Length` where the message has one);
+//! and the source's stream families for the live board's Server-Sent Events
+//! (the gateway has no WebSocket: `websocket_*` keep the source's names and
+//! mean the board's SSE streams).
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct HttpMetrics {
@@ -12,22 +15,86 @@ pub struct HttpMetrics {
     request_size: HistogramVec,
     response_size: HistogramVec,
     /// Open live-board streams (Server-Sent Events).
-    pub streams: IntGauge,
+    pub streams: BoardStreams,
 }
 
-/// Counts one open stream for as long as it lives.
-pub struct StreamGuard(IntGauge);
+/// The live board's Server-Sent Events streams, by `stream`: `api`
+/// (`/api/dispatch/board`) and `console` (`/board/events`).
+#[derive(Clone)]
+pub struct BoardStreams {
+    /// `gateway_open_streams`, both kinds together (kept as it was).
+    open: IntGauge,
+    active: IntGaugeVec,
+    sent: IntCounterVec,
+    errors: IntCounterVec,
+}
+
+impl BoardStreams {
+    fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            open: IntGauge::new("gateway_open_streams", "Open live-board streams (Server-Sent Events)")?,
+            active: IntGaugeVec::new(
+                Opts::new(
+                    "websocket_connections_active",
+                    "Open live-board streams, by stream (api, console): Server-Sent Events; the name is the source document's, the gateway has no WebSocket",
+                ),
+                &["stream"],
+            )?,
+            sent: IntCounterVec::new(
+                Opts::new(
+                    "websocket_messages_sent_total",
+                    "Events sent on live-board streams (Server-Sent Events; keep-alive comments not counted), by stream",
+                ),
+                &["stream"],
+            )?,
+            errors: IntCounterVec::new(
+                Opts::new(
+                    "websocket_errors_total",
+                    "Live-board streams' failures sent as an event (a watcher too slow to keep up, dispatch's stream broken), by stream",
+                ),
+                &["stream"],
+            )?,
+        };
+        for stream in ["api", "console"] {
+            m.active.with_label_values(&[stream]).set(0);
+            m.sent.with_label_values(&[stream]);
+            m.errors.with_label_values(&[stream]);
+        }
+        registry.register(Box::new(m.open.clone()))?;
+        registry.register(Box::new(m.active.clone()))?;
+        registry.register(Box::new(m.sent.clone()))?;
+        registry.register(Box::new(m.errors.clone()))?;
+        Ok(m)
+    }
+
+    /// Counts a stream of kind `stream` (`api`, `console`) open while the guard lives.
+    pub fn open(&self, stream: &'static str) -> StreamGuard {
+        self.open.inc();
+        self.active.with_label_values(&[stream]).inc();
+        StreamGuard { streams: self.clone(), stream }
+    }
+}
+
+/// One open stream: counted while it lives, and its events.
+pub struct StreamGuard {
+    streams: BoardStreams,
+    stream: &'static str,
+}
 
 impl StreamGuard {
-    pub fn new(gauge: &IntGauge) -> Self {
-        gauge.inc();
-        Self(gauge.clone())
+    /// An event sent; `failed` when it reports a failure.
+    pub fn sent(&self, failed: bool) {
+        self.streams.sent.with_label_values(&[self.stream]).inc();
+        if failed {
+            self.streams.errors.with_label_values(&[self.stream]).inc();
+        }
     }
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.0.dec();
+        self.streams.open.dec();
+        self.streams.active.with_label_values(&[self.stream]).dec();
     }
 }
 
@@ -53,9 +120,8 @@ impl HttpMetrics {
                 HistogramOpts::new("http_response_size_bytes", "HTTP response body sizes by method and route").buckets(SIZES.to_vec()),
                 &["method", "route"],
             )?,
-            streams: IntGauge::new("gateway_open_streams", "Open live-board streams (Server-Sent Events)")?,
+            streams: BoardStreams::register(registry)?,
         };
-        registry.register(Box::new(m.streams.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.request_size.clone()))?;

@@ -5,11 +5,13 @@
 //! through the gateway that changes a summary bumps its family's generation,
 //! so every cached variant of it (each `days=` of the trends) is left behind at
 //! once. Writes that reach a service by other ways (the autonomous manager's
-//! actions) show up within the TTL.
+//! actions) show up within the TTL. On `/metrics`, the entries are the cache
+//! `responses` and the generations `response_generations` (kit's `cache_*`
+//! families), beside this module's own by family.
 
 use std::time::{Duration, Instant};
 
-use prometheus::{HistogramVec, IntCounterVec, Registry};
+use prometheus::{HistogramVec, IntCounterVec};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -25,7 +27,12 @@ impl axum::response::IntoResponse for JsonBytes {
 
 #[derive(Clone)]
 pub struct ResponseCache {
+    /// The answers.
     store: kit::cache::Cache,
+    /// Each family's generation per company: looked up before every answer,
+    /// and found only once something invalidated it, so kept apart from the
+    /// answers' hits and misses.
+    generations: kit::cache::Cache,
     ttl: Duration,
     lookups: IntCounterVec,
     seconds: HistogramVec,
@@ -48,7 +55,8 @@ impl Family {
 }
 
 impl ResponseCache {
-    pub fn new(redis_url: Option<&str>, ttl: Duration, registry: &Registry) -> anyhow::Result<Self> {
+    pub fn new(redis_url: Option<&str>, ttl: Duration, metrics: &kit::metrics::Metrics) -> anyhow::Result<Self> {
+        let registry = &metrics.registry;
         let lookups = IntCounterVec::new(
             prometheus::Opts::new("gateway_cache_lookups_total", "Response cache lookups by family and result"),
             &["family", "result"],
@@ -60,7 +68,9 @@ impl ResponseCache {
         )?;
         registry.register(Box::new(lookups.clone()))?;
         registry.register(Box::new(seconds.clone()))?;
-        Ok(Self { store: kit::cache::Cache::new(redis_url)?, ttl, lookups, seconds })
+        let store = kit::cache::Cache::new(redis_url)?;
+        let generations = store.named(&metrics.cache, "response_generations");
+        Ok(Self { store: store.named(&metrics.cache, "responses"), generations, ttl, lookups, seconds })
     }
 
     fn generation_key(family: Family, company: i64) -> String {
@@ -76,7 +86,7 @@ impl ResponseCache {
     {
         let started = Instant::now();
         let generation = self
-            .store
+            .generations
             .get(&Self::generation_key(family, company))
             .await
             .map(|g| String::from_utf8_lossy(&g).into_owned())
@@ -97,7 +107,7 @@ impl ResponseCache {
     pub async fn invalidate(&self, family: Family, company: i64) {
         let generation = uuid::Uuid::new_v4().simple().to_string();
         // The generation outlives the entries it names.
-        self.store.set(&Self::generation_key(family, company), generation.as_bytes(), self.ttl * 2).await;
+        self.generations.set(&Self::generation_key(family, company), generation.as_bytes(), self.ttl * 2).await;
     }
 
     fn observe(&self, family: Family, result: &str, started: Instant) {

@@ -142,7 +142,7 @@ impl AppState {
                 health,
                 metrics: metrics.clone(),
                 http: HttpMetrics::register(&metrics.registry)?,
-                cache: ResponseCache::new(svc.redis_url.as_deref(), cfg.cache_ttl, &metrics.registry)?,
+                cache: ResponseCache::new(svc.redis_url.as_deref(), cfg.cache_ttl, metrics)?,
                 login_limit: LoginLimiter::new(cfg.login_rate_per_minute, svc.redis_url.as_deref())?,
                 rate_limit: Limiter::new(cfg.rate_per_minute, cfg.rate_burst, svc.redis_url.as_deref(), Some(rate_decisions(metrics)?))?,
                 trusted_proxies: cfg.trusted_proxies.clone(),

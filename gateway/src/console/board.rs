@@ -117,9 +117,9 @@ pub async fn events(
         .await
         .map_err(|s| console.fail_status("dispatch", &s))?
         .into_inner();
-    let open = crate::http_metrics::StreamGuard::new(&state.http.streams);
+    let open = state.http.streams.open("console");
     let events = stream.map(move |item| {
-        let _counted = &open;
+        open.sent(item.is_err());
         Ok(match item {
             Ok(change) => sse::Event::default().event("changed").data(change.change),
             // A watcher that fell behind reloads: the page fetches the whole day again.

@@ -30,7 +30,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
     let metrics = core::BugMetrics::register(&rt.metrics.registry)?;
     let grace = chrono::Duration::from_std(cfg.regression_grace)?;
-    let store = store::Store::new(rt.db.clone(), grace, cfg.search_count_cap, outbox);
+    let store = store::Store::new(rt.db.clone(), grace, cfg.search_count_cap, outbox, &rt.metrics.queries);
     let api = api::BugApi::new(core::Bugs::new(store, cfg.clock.clone(), metrics));
     let server = BugServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     // No component calls bugs: every call needs a person's token.

@@ -93,7 +93,8 @@ impl Dispatch {
         let Parts { store, planner, clock, board, metrics, safety, outbox, defaults, drift } = p;
         let planner = Arc::new(planner);
         let reassign = Reassign { store: store.clone(), planner: planner.clone(), clock: clock.clone(), board: board.clone() };
-        let trips = Trips { store: store.clone(), planner: planner.clone(), clock: clock.clone(), defaults };
+        let late = metrics.late_pickups.clone();
+        let trips = Trips { store: store.clone(), planner: planner.clone(), clock: clock.clone(), defaults, late };
         let drift =
             Drift { store: store.clone(), clock: clock.clone(), metrics: metrics.clone(), outbox: outbox.clone(), defaults, cfg: drift };
         let manager = Arc::new(Manager {
@@ -324,8 +325,12 @@ impl Dispatch {
             }
         };
         self.metrics.runs.with_label_values(&["completed"]).inc();
-        self.metrics.run_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics.observe_run(started.elapsed(), [done.run.load_ms, done.run.solver_ms, done.run.write_ms]);
         self.metrics.unassigned.inc_by(done.run.bookings_considered.saturating_sub(done.run.bookings_assigned) as u64);
+        // The run was just written with this list; one that does not parse counts as none.
+        let unassigned: Vec<crate::store::runs::UnassignedRow> = serde_json::from_str(&done.run.unassigned).unwrap_or_default();
+        let yesterday = (self.now() - chrono::Duration::days(1)).date_naive().to_string();
+        self.metrics.unassigned_now.record(company_id, &done.run.service_day, &yesterday, unassigned.iter().map(|u| u.reason.as_str()));
         tracing::info!(
             run_id = done.run.id,
             considered = done.run.bookings_considered,

@@ -49,9 +49,13 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let max = rt.cfg.server.max_message_bytes;
     let metrics = metrics::DispatchMetrics::register(&rt.metrics.registry)?;
     // Every statement is counted: a run's count must not grow with its bookings.
+    // This replaces the runtime's callback on this handle, so it times them too.
     let mut db = rt.db.clone();
-    let statements = metrics.statements.clone();
-    db.set_metric_callback(move |_| statements.inc());
+    let (statements, queries) = (metrics.statements.clone(), rt.metrics.queries.clone());
+    db.set_metric_callback(move |info| {
+        queries.observe_statement(info);
+        statements.inc();
+    });
     let mut router = routing::Router::new(cfg.haversine).with_metrics(metrics.matrices.clone());
     if let Some(osrm) = cfg.osrm.clone() {
         tracing::info!(url = %osrm.url, max_table = osrm.max_table, "routing with OSRM, the haversine model as fallback");

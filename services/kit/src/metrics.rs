@@ -12,6 +12,11 @@ pub struct Metrics {
     pub grpc: GrpcMetrics,
     /// 1 while the component reports ready.
     pub ready: IntGauge,
+    /// `db_query_duration_seconds`: the runtime makes the component's
+    /// connection record every statement; hot paths outside sea-orm observe here too.
+    pub queries: crate::db::QueryMetrics,
+    /// The `cache_*` families, for the component's caches (`Cache::named`).
+    pub cache: crate::cache::CacheMetrics,
 }
 
 impl Metrics {
@@ -21,7 +26,9 @@ impl Metrics {
         let grpc = GrpcMetrics::register(&registry);
         let ready = IntGauge::new("component_ready", "1 while the component reports ready, else 0").expect("valid metric");
         registry.register(Box::new(ready.clone())).expect("registered once");
-        Self { registry, grpc, ready }
+        let queries = crate::db::QueryMetrics::register(&registry).expect("registered once");
+        let cache = crate::cache::CacheMetrics::register(&registry).expect("registered once");
+        Self { registry, grpc, ready, queries, cache }
     }
 
     /// The Prometheus text exposition of every registered family.

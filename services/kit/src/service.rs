@@ -98,8 +98,11 @@ impl ServiceRuntime {
             Arc::new(checks(HealthState::new(cfg.component.name()).with_check("database", db::readiness_check(connected.clone())))?);
         let admin = admin::spawn(admin_listener, admin::router(health.clone(), metrics.clone()));
 
-        let db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
+        let mut db = db::connect_with_retry(&cfg.database_url, cfg.component.name(), life).await?;
         db::prepare_schema::<M>(&db, cfg.migrate_on_start, cfg.component.name(), life).await?;
+        // Every statement from here on is timed by operation, and the pool is read when scraped.
+        metrics.queries.install(&mut db);
+        metrics.registry.register(Box::new(db::PoolGauges::new(db.clone())))?;
         prepare(db.clone()).await?;
         let _ = connected.set(db.clone());
         Ok(Self { cfg, db, identity, health, metrics, _admin: admin })

@@ -1,6 +1,6 @@
 //! The notify service's own metrics, beside the common gRPC ones.
 
-use prometheus::{Gauge, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct NotifyMetrics {
@@ -12,6 +12,8 @@ pub struct NotifyMetrics {
     pub backlog: IntGauge,
     /// How long the oldest of them has waited (0 when there is none).
     pub backlog_oldest: Gauge,
+    /// Seconds from queued (Send) to delivered, by channel kind.
+    pub delivery: HistogramVec,
 }
 
 impl NotifyMetrics {
@@ -27,7 +29,16 @@ impl NotifyMetrics {
         registry.register(Box::new(sent.clone()))?;
         registry.register(Box::new(attempts.clone()))?;
         registry.register(Box::new(backlog.clone()))?;
+        let delivery = HistogramVec::new(
+            HistogramOpts::new(
+                "notify_delivery_seconds",
+                "Seconds from a notification's queueing (Send) to its delivery, retries included, by channel kind",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0]),
+            &["kind"],
+        )?;
         registry.register(Box::new(backlog_oldest.clone()))?;
-        Ok(Self { sent, attempts, backlog, backlog_oldest })
+        registry.register(Box::new(delivery.clone()))?;
+        Ok(Self { sent, attempts, backlog, backlog_oldest, delivery })
     }
 }

@@ -56,7 +56,7 @@ pub async fn serve(cfg: Config, listeners: Listeners, life: Lifecycle) -> anyhow
     let rt = ServiceRuntime::start::<atmr_migrations::safety::Migrator>(cfg.service.clone(), listeners.admin, &life).await?;
     let max = rt.cfg.server.max_message_bytes;
     let outbox = rt.start_outbox(cfg.clock.clone(), &life)?;
-    let metrics = metrics::SafetyMetrics::register(&rt.metrics.registry)?;
+    let metrics = metrics::SafetyMetrics::register(&rt.metrics)?;
     let checkpointer =
         audit::Checkpointer::with(rt.db.clone(), &cfg, outbox.clone(), metrics::CheckpointMetrics::register(&rt.metrics.registry)?)?;
     let engine = engine::Engine::new(rt.db.clone(), cfg.clock.clone(), cfg.defaults, outbox, metrics);

@@ -1,6 +1,6 @@
 //! The safety service's own metrics, beside the common gRPC ones: the
-//! admission engine's decisions, completions and batch sizes, and the audit
-//! checkpointer's rounds.
+//! admission engine's decisions, completions, batch sizes and every request's
+//! outcome, and the audit checkpointer's rounds.
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 
@@ -12,10 +12,15 @@ pub struct SafetyMetrics {
     pub completions: IntCounterVec,
     /// Requests carried by one transaction.
     pub batch_size: Histogram,
+    /// Every request the engine answered, by outcome (`safety_actions_total`).
+    pub actions: IntCounterVec,
+    /// The database's statements, for the PostgreSQL fast path that bypasses sea-orm.
+    pub queries: kit::db::QueryMetrics,
 }
 
 impl SafetyMetrics {
-    pub fn register(registry: &Registry) -> anyhow::Result<Self> {
+    pub fn register(metrics: &kit::metrics::Metrics) -> anyhow::Result<Self> {
+        let registry = &metrics.registry;
         let decisions = IntCounterVec::new(
             Opts::new(
                 "safety_authorizations_total",
@@ -29,10 +34,18 @@ impl SafetyMetrics {
             HistogramOpts::new("safety_batch_size", "authorize/complete requests carried by one transaction")
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         )?;
+        let actions = IntCounterVec::new(
+            Opts::new(
+                "safety_actions_total",
+                "Autonomous actions' requests safety answered, by outcome: allowed, blocked (authorizations), succeeded, failed (completions), error (not decided: storage or a refused completion)",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(decisions.clone()))?;
         registry.register(Box::new(completions.clone()))?;
         registry.register(Box::new(batch_size.clone()))?;
-        Ok(Self { decisions, completions, batch_size })
+        registry.register(Box::new(actions.clone()))?;
+        Ok(Self { decisions, completions, batch_size, actions, queries: metrics.queries.clone() })
     }
 }
 

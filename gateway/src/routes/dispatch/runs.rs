@@ -283,9 +283,9 @@ pub async fn board(
     caller.require(DISPATCHERS)?;
     let req = pb::WatchAssignmentsRequest { service_day: q.service_day };
     let stream = client(&state).watch_assignments(kit::grpc::request(req, &caller.token)).await.map_err(dispatch_error)?.into_inner();
-    let open = crate::http_metrics::StreamGuard::new(&state.http.streams);
+    let open = state.http.streams.open("api");
     let events = stream.map(move |item| {
-        let _counted = &open;
+        open.sent(item.is_err());
         Ok(match item {
             Ok(change) => {
                 let data = serde_json::json!({ "change": change.change, "assignment": change.assignment.map(Assignment::from), "time": rfc3339(change.time) });

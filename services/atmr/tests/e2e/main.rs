@@ -22,6 +22,7 @@ mod health;
 mod isolation;
 mod leaks;
 mod mesh;
+mod metrics;
 mod outbox;
 mod people_day;
 mod revocation;

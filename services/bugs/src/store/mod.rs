@@ -38,11 +38,18 @@ impl Store {
     /// `grace`: a report of a bug resolved less than this long ago does not
     /// reopen it; text searches count up to `search_count_cap` matches; new
     /// critical bugs and regressions are told through `outbox`.
-    pub fn new(db: DatabaseConnection, grace: Duration, search_count_cap: u64, outbox: kit::outbox::Outbox) -> Self {
+    /// `queries` times the reads that bypass sea-orm.
+    pub fn new(
+        db: DatabaseConnection,
+        grace: Duration,
+        search_count_cap: u64,
+        outbox: kit::outbox::Outbox,
+        queries: &kit::db::QueryMetrics,
+    ) -> Self {
         Self {
             reports: Reports::new(db.clone(), grace, search_count_cap, outbox),
             comments: Comments::new(db.clone()),
-            with_comments: WithComments::new(db.clone()),
+            with_comments: WithComments::new(db.clone(), queries),
             aggregates: Aggregates::new(db.clone()),
             history: History::new(db),
         }

@@ -31,10 +31,11 @@ pub struct WithComments {
 }
 
 impl WithComments {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// A read on the calling thread is timed in `queries` as `select_bug_with_comments`.
+    pub fn new(db: DatabaseConnection, queries: &kit::db::QueryMetrics) -> Self {
         let statement = kit::db::Prepared::new(bug_with_comments(0, 0, 1).build(db.get_database_backend()));
         let reader = kit::db::SqliteReaders::of(&db, kit::db::SQLITE_CONNECTIONS)
-            .map(|readers| JoinReader { readers, layout: std::sync::OnceLock::new() });
+            .map(|readers| JoinReader { readers: readers.observed_by(queries), layout: std::sync::OnceLock::new() });
         Self { db, statement, reader }
     }
 
@@ -108,7 +109,7 @@ impl JoinReader {
             }
         };
         let mut first = true;
-        let rows = self.readers.query_map(statement, |row| {
+        let rows = self.readers.query_map("select_bug_with_comments", statement, |row| {
             let bug = if std::mem::take(&mut first) { Some(layout.bug(row)?) } else { None };
             Ok((bug, layout.comment(row)?))
         })?;
@@ -226,15 +227,17 @@ mod tests {
             .unwrap();
         }
 
-        let fast = WithComments::new(db.clone());
+        let queries = kit::db::QueryMetrics::unregistered();
+        let fast = WithComments::new(db.clone(), &queries);
         assert!(fast.reader.is_some(), "a SQLite file gets calling-thread readers");
-        let pooled = WithComments { reader: None, ..WithComments::new(db.clone()) };
+        let pooled = WithComments { reader: None, ..WithComments::new(db.clone(), &queries) };
         for (bug_id, company_id, limit) in [(full.id, 7, 100), (full.id, 7, 2), (bare.id, 7, 100)] {
             let read = fast.rows(company_id, bug_id, limit).await.unwrap();
             assert_eq!(read, pooled.rows(company_id, bug_id, limit).await.unwrap());
             assert_eq!(read.1.len(), if bug_id == full.id { limit.min(3) } else { 0 });
         }
         assert_eq!(fast.rows(7, full.id, 100).await.unwrap().0, full);
+        assert_eq!(queries.samples("select_bug_with_comments"), 4, "each read on the calling thread is timed, the pool's not here");
         assert_eq!(fast.read(7, full.id, 2).await.unwrap(), pooled.read(7, full.id, 2).await.unwrap());
         for (bug_id, company_id) in [(full.id, 8), (bare.id + 1, 7)] {
             assert!(matches!(fast.read(company_id, bug_id, 100).await, Err(Error::NotFound(_))));

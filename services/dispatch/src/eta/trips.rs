@@ -1,7 +1,8 @@
 //! The trips the ETA model learns from: as a booking is picked up, its trip is
 //! recorded with the model's prediction and version (from the same routing
-//! estimate the manager's forecasts correct); as it completes, the time it
-//! actually took. Read back, the completed ones are the model's `Trip`s.
+//! estimate the manager's forecasts correct), and a pickup later than the
+//! company tolerates is counted; as it completes, the time it actually took.
+//! Read back, the completed ones are the model's `Trip`s.
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub(crate) struct Trips {
     pub planner: Arc<Planner>,
     pub clock: SharedClock,
     pub defaults: SettingsDefaults,
+    /// `dispatch_late_pickups_total`.
+    pub late: prometheus::IntCounter,
 }
 
 impl Trips {
@@ -59,7 +62,10 @@ impl Trips {
         };
         let predicted = factors.predict(base as f64, hour, &zone).round() as i64;
         // The drift check's schedule starts with the company's first trip.
-        self.store.autonomy_settings(company_id, self.defaults, self.clock.now()).await?;
+        let settings = self.store.autonomy_settings(company_id, self.defaults, self.clock.now()).await?;
+        if is_late(b.pickup_latest.unwrap_or(b.scheduled_time), at, settings.lateness_threshold_minutes) {
+            self.late.inc();
+        }
         self.store
             .record_pickup(trip_observation::ActiveModel {
                 id: sea_orm::NotSet,
@@ -90,4 +96,26 @@ pub(crate) fn of(rows: &[trip_observation::Model]) -> Vec<Trip<'_>> {
             })
         })
         .collect()
+}
+
+/// Late as the autonomous manager's forecasts measure it: picked up after
+/// `due` (the end of the pickup window; the scheduled time when there is none)
+/// by more than the company's threshold.
+fn is_late(due: DateTime<Utc>, picked_up: DateTime<Utc>, threshold_minutes: i32) -> bool {
+    picked_up - due > chrono::Duration::minutes(i64::from(threshold_minutes))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn a_pickup_is_late_past_its_window_and_the_threshold() {
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, 5, h, m, 0).unwrap();
+        assert!(!is_late(at(9, 15), at(9, 20), 5), "within the threshold after the window");
+        assert!(is_late(at(9, 15), at(9, 21), 5));
+        assert!(!is_late(at(9, 15), at(9, 0), 0), "early is never late");
+    }
 }

@@ -24,6 +24,11 @@ pub fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 
 /// The service's "now": two days before `day()`, whatever the date the tests run on.
 pub fn clock() -> kit::clock::SharedClock {
+    manual_clock()
+}
+
+/// [`clock`], for a test that moves it.
+pub fn manual_clock() -> std::sync::Arc<kit::clock::ManualClock> {
     std::sync::Arc::new(kit::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap()))
 }
 
@@ -39,6 +44,8 @@ pub struct TestService {
     pub svc: Spawned,
     pub client: DispatchServiceClient<Channel>,
     pub db: TestDb,
+    /// The service's clock, for a test to move.
+    pub clock: std::sync::Arc<kit::clock::ManualClock>,
 }
 
 pub async fn start(backend: TestBackend) -> TestService {
@@ -54,10 +61,11 @@ pub async fn start_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestServ
         env.set(k, *v);
     }
     let mut cfg = atmr_dispatch::Config::from_env(&env).unwrap();
-    cfg.clock = clock();
+    let clock = manual_clock();
+    cfg.clock = clock.clone();
     let svc = testing::spawn(move |listeners, life| atmr_dispatch::serve(cfg, listeners, life)).await.unwrap();
     let client = DispatchServiceClient::connect(svc.url()).await.unwrap();
-    TestService { svc, client, db }
+    TestService { svc, client, db, clock }
 }
 
 impl TestService {
@@ -88,9 +96,27 @@ impl TestService {
 
     /// `dispatch_sql_statements_total` as the admin port reports it.
     pub async fn statements(&self) -> u64 {
+        self.metric("dispatch_sql_statements_total", &[]).await as u64
+    }
+
+    /// The sum of `name`'s samples on the admin port whose labels include
+    /// `labels`; the family must be there.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.svc.admin_url())).await.unwrap().text().await.unwrap();
-        let line = text.lines().find(|l| l.starts_with("dispatch_sql_statements_total")).expect("the statement counter is exported");
-        line.rsplit(' ').next().unwrap().parse().unwrap()
+        let samples: Vec<f64> = text
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(name)?;
+                let (set, value) = match rest.strip_prefix('{') {
+                    Some(r) => r.split_once("} ")?,
+                    None => ("", rest.strip_prefix(' ')?),
+                };
+                let all = labels.iter().all(|(k, v)| set.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
+                all.then(|| value.parse().unwrap())
+            })
+            .collect();
+        assert!(!samples.is_empty(), "{name} {labels:?} is not exported: {text}");
+        samples.iter().sum()
     }
 }
 

@@ -30,6 +30,8 @@ pub struct DirectPg {
     idle: std::sync::Mutex<Vec<(sea_orm::sqlx::PgConnection, std::time::Instant)>>,
     permits: tokio::sync::Semaphore,
     ping_after_idle: Duration,
+    /// Where each statement's time goes, under the name its caller gives.
+    queries: Option<super::QueryMetrics>,
 }
 
 impl std::fmt::Debug for DirectPg {
@@ -48,11 +50,23 @@ impl DirectPg {
             idle: std::sync::Mutex::default(),
             permits: tokio::sync::Semaphore::new(connections.max(1)),
             ping_after_idle: PG_PING_AFTER_IDLE,
+            queries: None,
         })
     }
 
+    /// Records each statement's time in `queries` (`db_query_duration_seconds`),
+    /// as sea-orm's statements are: these bypass its callback.
+    pub fn observed_by(self, queries: &super::QueryMetrics) -> Self {
+        Self { queries: Some(queries.clone()), ..self }
+    }
+
     /// Runs `statement` and returns its rows, for sea-orm's `FromQueryResult`.
-    pub async fn query_all(&self, statement: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+    /// `operation` is the statement's fixed name on `/metrics` (never its text).
+    pub async fn query_all(
+        &self,
+        operation: &'static str,
+        statement: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
         use sea_orm::sqlx::{ConnectOptions as _, Connection as _, Executor as _};
         let _permit = within_acquire_timeout(self.permits.acquire()).await?.expect("the connection semaphore is never closed");
         let idle = self.idle.lock().expect("connection list lock").pop();
@@ -73,7 +87,12 @@ impl DirectPg {
         };
         let values = sea_query_binder::SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new())));
         // On an error (or if this future is dropped) the connection is closed, not put back.
-        let rows = conn.fetch_all(sea_orm::sqlx::query_with(&statement.sql, values)).await.map_err(sqlx_error)?;
+        let started = std::time::Instant::now();
+        let rows = conn.fetch_all(sea_orm::sqlx::query_with(&statement.sql, values)).await;
+        if let Some(queries) = &self.queries {
+            queries.observe(operation, started.elapsed());
+        }
+        let rows = rows.map_err(sqlx_error)?;
         self.idle.lock().expect("connection list lock").push((conn, std::time::Instant::now()));
         Ok(rows.into_iter().map(sea_orm::QueryResult::from).collect())
     }
@@ -111,7 +130,7 @@ mod tests {
         };
         async fn pid(direct: &DirectPg) -> Result<i32, sea_orm::DbErr> {
             let statement = Statement::from_string(DbBackend::Postgres, "SELECT pg_backend_pid() AS pid");
-            direct.query_all(statement).await.map(|rows| rows[0].try_get::<i32>("", "pid").unwrap())
+            direct.query_all("pid", statement).await.map(|rows| rows[0].try_get::<i32>("", "pid").unwrap())
         }
         let kill = |pid: i32| {
             let admin = admin.clone();
@@ -122,10 +141,13 @@ mod tests {
             }
         };
 
-        let mut direct = DirectPg::of(&db, 2, "SET enable_seqscan = off").expect("PostgreSQL gets direct connections");
+        let queries = crate::db::QueryMetrics::unregistered();
+        let mut direct =
+            DirectPg::of(&db, 2, "SET enable_seqscan = off").expect("PostgreSQL gets direct connections").observed_by(&queries);
         let first = pid(&direct).await.unwrap();
+        assert_eq!(queries.samples("pid"), 1, "each statement is timed under its caller's name");
         let show = Statement::from_string(DbBackend::Postgres, "SELECT current_setting('enable_seqscan') AS v");
-        assert_eq!(direct.query_all(show).await.unwrap()[0].try_get::<String>("", "v").unwrap(), "off", "the setup ran");
+        assert_eq!(direct.query_all("show", show).await.unwrap()[0].try_get::<String>("", "v").unwrap(), "off", "the setup ran");
         assert_eq!(pid(&direct).await.unwrap(), first, "a fresh connection is reused");
 
         // Idle "a second" (the setting, here zero): pinged, found dead, replaced.
@@ -146,7 +168,7 @@ mod tests {
         // while PostgreSQL sleeps, so the others wait for one.
         let direct = &direct;
         let pids = futures::future::join_all(
-            (0..6).map(|_| async move { direct.query_all(pid_sql(0.05)).await.unwrap()[0].try_get::<i32>("", "pid").unwrap() }),
+            (0..6).map(|_| async move { direct.query_all("pid", pid_sql(0.05)).await.unwrap()[0].try_get::<i32>("", "pid").unwrap() }),
         )
         .await;
         let distinct: std::collections::BTreeSet<i32> = pids.into_iter().collect();

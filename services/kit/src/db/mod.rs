@@ -10,9 +10,11 @@
 //! migrations, readiness). The hot-path tools a service reaches for when the
 //! pool is the cost: `direct.rs` ([`DirectPg`]), `sqlite_readers.rs`
 //! ([`SqliteReaders`]), `prepared.rs` ([`Prepared`]) and `write_lock.rs`
-//! ([`lock_for_write`]). Every item is reached as `kit::db::<item>`.
+//! ([`lock_for_write`]). What the database does, on `/metrics`: `observe.rs`
+//! ([`QueryMetrics`], [`PoolGauges`]). Every item is reached as `kit::db::<item>`.
 
 mod direct;
+mod observe;
 mod pool;
 mod prepared;
 mod sqlite_readers;
@@ -21,6 +23,7 @@ mod url;
 mod write_lock;
 
 pub use direct::DirectPg;
+pub use observe::{MAX_OPERATIONS, OPERATION_BUF, PoolGauges, QueryMetrics, operation_name};
 pub use pool::{SQLITE_CONNECTIONS, connect, ping};
 pub use prepared::Prepared;
 pub use sqlite_readers::{SqliteReaders, column_positions};

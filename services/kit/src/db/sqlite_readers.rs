@@ -25,6 +25,8 @@ pub struct SqliteReaders {
     path: std::path::PathBuf,
     idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
     max_idle: usize,
+    /// Where each read's time goes, under the name its caller gives.
+    queries: Option<super::QueryMetrics>,
 }
 
 impl std::fmt::Debug for SqliteReaders {
@@ -46,14 +48,23 @@ impl SqliteReaders {
     }
 
     fn at(path: &std::path::Path, connections: usize) -> Self {
-        Self { path: path.to_owned(), idle: std::sync::Mutex::default(), max_idle: connections.max(1) }
+        Self { path: path.to_owned(), idle: std::sync::Mutex::default(), max_idle: connections.max(1), queries: None }
+    }
+
+    /// Records each read's time in `queries` (`db_query_duration_seconds`), as
+    /// sea-orm's statements are: these bypass its callback.
+    pub fn observed_by(self, queries: &super::QueryMetrics) -> Self {
+        Self { queries: Some(queries.clone()), ..self }
     }
 
     /// Runs a SELECT on the calling thread and maps each row with `map`.
     /// `Ok(None)` when SQLite would have had to wait for a lock: read through
     /// the pool instead.
+    /// `operation` is the read's fixed name on `/metrics` (never its text); a
+    /// read that found the file locked is not recorded (the pool's is).
     pub fn query_map<T>(
         &self,
+        operation: &'static str,
         statement: &sea_orm::Statement,
         mut map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<Vec<T>>, sea_orm::DbErr> {
@@ -61,7 +72,8 @@ impl SqliteReaders {
             Some(values) => values.0.iter().map(sqlite_value).collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
-        self.with_connection(|conn| {
+        let started = std::time::Instant::now();
+        let read = self.with_connection(|conn| {
             let mut stmt = conn.prepare_cached(&statement.sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
             let mut out = Vec::new();
@@ -69,7 +81,11 @@ impl SqliteReaders {
                 out.push(map(row)?);
             }
             Ok(out)
-        })
+        });
+        if let (Some(queries), false) = (&self.queries, matches!(read, Ok(None))) {
+            queries.observe(operation, started.elapsed());
+        }
+        read
     }
 
     /// The names of the columns `sql` returns, in order: for a decoder that
@@ -190,7 +206,8 @@ mod tests {
         ))
         .await
         .unwrap();
-        let readers = SqliteReaders::of(&db, 2).expect("a SQLite file has readers");
+        let queries = crate::db::QueryMetrics::unregistered();
+        let readers = SqliteReaders::of(&db, 2).expect("a SQLite file has readers").observed_by(&queries);
         let by = |id: i64, at: chrono::DateTime<chrono::Utc>| {
             Statement::from_sql_and_values(
                 DbBackend::Sqlite,
@@ -199,7 +216,7 @@ mod tests {
             )
         };
         let read = |s: &Statement| {
-            readers.query_map(s, |row| {
+            readers.query_map("read_t", s, |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<chrono::DateTime<chrono::Utc>>>(2)?))
             })
         };
@@ -208,21 +225,24 @@ mod tests {
         // the file, before any reader of it is open.
         let copy = dir.path().join("copy.db");
         db.execute_unprepared(&format!("VACUUM INTO '{}'", copy.display())).await.unwrap();
-        let locked = SqliteReaders::at(&copy, 1);
+        let locked = SqliteReaders::at(&copy, 1).observed_by(&queries);
         let holder = rusqlite::Connection::open(&copy).unwrap();
         holder.pragma_update(None, "journal_mode", "WAL").unwrap();
         holder.pragma_update(None, "locking_mode", "EXCLUSIVE").unwrap();
         holder.execute("UPDATE t SET name = 'one' WHERE id = 1", []).unwrap();
         let started = std::time::Instant::now();
         let row = |row: &rusqlite::Row<'_>| row.get::<_, String>(1);
-        assert_eq!(locked.query_map(&by(1, now), row).unwrap(), None, "a locked file is left to the pool");
+        assert_eq!(locked.query_map("locked_t", &by(1, now), row).unwrap(), None, "a locked file is left to the pool");
+        assert_eq!(queries.samples("locked_t"), 0, "a read left to the pool is the pool's to time");
         assert!(started.elapsed() < Duration::from_secs(5), "the reader did not wait for the lock");
         drop(holder);
-        assert_eq!(locked.query_map(&by(1, now), row).unwrap().unwrap()[0], "one");
+        assert_eq!(locked.query_map("locked_t", &by(1, now), row).unwrap().unwrap()[0], "one");
+        assert_eq!(queries.samples("locked_t"), 1);
 
         // A bound time compares equal to the one sqlx stored.
         assert_eq!(read(&by(3, now)).unwrap().unwrap(), vec![(1, "un".to_owned(), Some(now))]);
         assert_eq!(read(&by(2, now)).unwrap().unwrap().len(), 2);
+        assert_eq!(queries.samples("read_t"), 2, "each read is timed under its caller's name");
         assert_eq!(readers.column_names("SELECT id, name AS label FROM t").unwrap(), ["id", "label"]);
         assert!(read(&Statement::from_string(DbBackend::Sqlite, "SELECT nope FROM t")).is_err(), "a bad query is an error");
 

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::{
     domain::{
-        channel::LOG_CHANNEL,
+        channel::{ChannelKind, LOG_CHANNEL},
         notification::{AttemptRecord, Next},
     },
     outbox::delivery::{Deliverer, outcome::Outcome},
@@ -76,9 +76,12 @@ impl Worker {
     async fn attempt(&self, n: notification::Model) {
         let started_at = self.clock.now();
         let timer = std::time::Instant::now();
-        let outcome = match self.channel_of(&n).await {
-            Ok(channel) => self.deliverer.deliver(&channel, &n).await,
-            Err(outcome) => outcome,
+        let (outcome, kind) = match self.channel_of(&n).await {
+            Ok(channel) => {
+                let kind = ChannelKind::parse(&channel.kind).map_or("other", ChannelKind::label);
+                (self.deliverer.deliver(&channel, &n).await, kind)
+            }
+            Err(outcome) => (outcome, "other"),
         };
         let record = AttemptRecord {
             started_at,
@@ -94,6 +97,11 @@ impl Worker {
             Next::Dead => "dead",
         };
         self.metrics.attempts.with_label_values(&[label]).inc();
+        if next == Next::Delivered {
+            // From the moment Send queued it, retries included.
+            let waited = (self.clock.now() - n.created_at).to_std().unwrap_or_default();
+            self.metrics.delivery.with_label_values(&[kind]).observe(waited.as_secs_f64());
+        }
         match self.store.finish(&n, &record, next).await {
             Ok(true) => {
                 if next == Next::Dead {

@@ -105,7 +105,7 @@ impl Engine {
         outbox: kit::outbox::Outbox,
         metrics: SafetyMetrics,
     ) -> Arc<Self> {
-        let direct = FastPath::of(&db);
+        let direct = FastPath::of(&db, &metrics.queries);
         Arc::new(Self { db, direct, clock, defaults, outbox, metrics, queues: Mutex::default(), ids: Mutex::default() })
     }
 
@@ -359,15 +359,23 @@ impl Engine {
 
         let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect();
         for o in &outcomes {
-            match o {
-                Outcome::Decided(Decision::Allowed { .. }) => self.metrics.decisions.with_label_values(&["allowed", "", ""]).inc(),
+            let outcome = match o {
+                Outcome::Decided(Decision::Allowed { .. }) => {
+                    self.metrics.decisions.with_label_values(&["allowed", "", ""]).inc();
+                    "allowed"
+                }
                 Outcome::Decided(Decision::Blocked { usage, .. }) => {
                     let scope = if usage.scope == LimitScope::Company { "company" } else { "action_type" };
                     self.metrics.decisions.with_label_values(&["blocked", scope, usage.window.name()]).inc();
+                    "blocked"
                 }
-                Outcome::Completed(m) => self.metrics.completions.with_label_values(&[&m.status]).inc(),
-                Outcome::Failed(_) => {}
-            }
+                Outcome::Completed(m) => {
+                    self.metrics.completions.with_label_values(&[&m.status]).inc();
+                    if m.status == status::SUCCEEDED { "succeeded" } else { "failed" }
+                }
+                Outcome::Failed(_) => "error",
+            };
+            self.metrics.actions.with_label_values(&[outcome]).inc();
         }
         BatchResult { outcomes }
     }

@@ -41,9 +41,10 @@ pub struct Swap<'a> {
 }
 
 impl FastPath {
-    /// The fast path of `db` when it is PostgreSQL; None for SQLite.
-    pub fn of(db: &DatabaseConnection) -> Option<Self> {
-        kit::db::DirectPg::of(db, DIRECT_CONNECTIONS, FAST_PATH_SETUP).map(|direct| Self { direct })
+    /// The fast path of `db` when it is PostgreSQL; None for SQLite. Its
+    /// statement's time goes to `queries` as `fast_path_swap`.
+    pub fn of(db: &DatabaseConnection, queries: &kit::db::QueryMetrics) -> Option<Self> {
+        kit::db::DirectPg::of(db, DIRECT_CONNECTIONS, FAST_PATH_SETUP).map(|direct| Self { direct: direct.observed_by(queries) })
     }
 
     /// The PostgreSQL fast path: one statement that moves the chain head from where
@@ -144,7 +145,7 @@ impl FastPath {
                 " SELECT c.cas_applied, {updated} AS cas_updated, i.id, i.chain_seq FROM (SELECT COUNT(*) AS cas_applied FROM cas) AS c LEFT JOIN ins AS i ON true"
             ));
         }
-        let rows = self.direct.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+        let rows = self.direct.query_all("fast_path_swap", Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
         let first = rows.first().ok_or_else(|| DbErr::Custom("the batch statement returned no row".into()))?;
         if first.try_get::<i64>("", "cas_applied")? == 0 {
             return Ok(None);
@@ -206,7 +207,7 @@ mod tests {
         let plan = |direct: kit::db::DirectPg| {
             let explain = Statement::from_string(DbBackend::Postgres, explain.clone());
             async move {
-                let rows = direct.query_all(explain).await.unwrap();
+                let rows = direct.query_all("explain", explain).await.unwrap();
                 rows.iter().map(|r| r.try_get::<String>("", "QUERY PLAN").unwrap()).collect::<Vec<_>>().join("\n")
             }
         };
