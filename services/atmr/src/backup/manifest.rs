@@ -71,8 +71,13 @@ impl Manifest {
     pub fn read(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(FILE);
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: Self = serde_json::from_str(&text).with_context(|| format!("{} is not a backup manifest", path.display()))?;
-        anyhow::ensure!(manifest.format == FORMAT, "{} has format {}; this atmr reads format {FORMAT}", path.display(), manifest.format);
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The manifest in `text`, read from `origin` (named in errors).
+    pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
+        let manifest: Self = serde_json::from_str(text).with_context(|| format!("{origin} is not a backup manifest"))?;
+        anyhow::ensure!(manifest.format == FORMAT, "{origin} has format {}; this atmr reads format {FORMAT}", manifest.format);
         Ok(manifest)
     }
 

@@ -15,12 +15,15 @@
 //! database up to the backup's migration (not further: later ones run at the
 //! next start or `atmr migrate up`), then loads it in one transaction.
 //!
-//! S3-compatible buckets are not supported yet: `s3://…` is refused with a
-//! message; back up to a mounted volume and copy it to the bucket.
+//! A target `s3://<bucket>/<prefix>` is an S3-compatible bucket (`s3.rs`):
+//! the backup is written into a local staging directory as above, then
+//! uploaded, its manifest last; a restore from `s3://…` downloads the backup
+//! into a temporary directory first; the retention prunes in the bucket.
 
 mod manifest;
 mod postgres;
 mod retention;
+mod s3;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -40,7 +43,8 @@ pub const DEFAULT_KEEP_DAYS: u32 = 7;
 /// What `atmr backup` takes.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct BackupArgs {
-    /// A directory that holds the backups (default ATMR_BACKUP_TARGET, else
+    /// A directory that holds the backups, or an S3-compatible bucket
+    /// `s3://<bucket>/<prefix>` (default ATMR_BACKUP_TARGET, else
     /// `<ATMR_DATA_DIR>/backups`).
     #[arg(long)]
     pub to: Option<String>,
@@ -59,7 +63,8 @@ pub struct BackupArgs {
 #[derive(Clone, Debug, clap::Args)]
 pub struct RestoreArgs {
     /// A backup's directory (holding manifest.json), or a target directory,
-    /// whose newest backup is restored.
+    /// whose newest backup is restored; or the same in a bucket,
+    /// `s3://<bucket>/<prefix>/<backup>` or `s3://<bucket>/<prefix>`.
     #[arg(long)]
     pub from: PathBuf,
     /// One component (repeat for more); every database of the backup when omitted.
@@ -73,24 +78,46 @@ pub struct RestoreArgs {
 /// A backup written.
 #[derive(Debug)]
 pub struct Written {
+    /// The backup's directory, or its URL in a bucket.
     pub dir: PathBuf,
     pub manifest: Manifest,
-    /// Older backups removed by the retention.
+    /// Older backups removed by the retention (URLs in a bucket).
     pub removed: Vec<PathBuf>,
 }
 
 /// Takes a backup of the databases `env` configures, as of `now`.
 pub async fn backup(args: &BackupArgs, env: &Env, now: DateTime<Utc>) -> anyhow::Result<Written> {
-    let root = target(args.to.as_deref(), env)?;
+    let target = target(args.to.as_deref(), env)?;
     let retention = Retention {
         keep: args.keep.map_or_else(|| env.parse_or("ATMR_BACKUP_KEEP", DEFAULT_KEEP, "a number of backups"), Ok)?,
         keep_days: args.keep_days.map_or_else(|| env.parse_or("ATMR_BACKUP_KEEP_DAYS", DEFAULT_KEEP_DAYS, "a number of days"), Ok)?,
     };
     let components = if args.components.is_empty() { Component::ALL.to_vec() } else { args.components.clone() };
     let databases = group_by_database(&components, env)?;
+    // A bucket is opened (its configuration checked) before anything is dumped.
+    let (bucket, staging) = match target.strip_prefix(s3::SCHEME) {
+        Some(_) => {
+            let bucket = s3::Bucket::open(&target, env)?;
+            let staging = match env.get("ATMR_BACKUP_STAGING") {
+                Some(dir) => tempfile::tempdir_in(dir).with_context(|| format!("cannot create a staging directory in {dir}"))?,
+                None => tempfile::tempdir().context("cannot create a staging directory")?,
+            };
+            (Some(bucket), Some(staging))
+        }
+        None => (None, None),
+    };
+    let root = staging.as_ref().map_or_else(|| PathBuf::from(&target), |s| s.path().to_owned());
 
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let name = unused_name(&root, now);
+    let mut name = unused_name(&root, now);
+    if let Some(bucket) = &bucket {
+        let base = name.clone();
+        let mut i = 1;
+        while bucket.holds(&name).await? {
+            i += 1;
+            name = format!("{base}-{i}");
+        }
+    }
     let partial = root.join(format!("{name}.partial"));
     std::fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let dir = root.join(&name);
@@ -110,16 +137,29 @@ pub async fn backup(args: &BackupArgs, env: &Env, now: DateTime<Utc>) -> anyhow:
             return Err(e);
         }
     };
+    if let Some(bucket) = bucket {
+        bucket.upload(&dir, &name, &manifest).await?;
+        let removed = bucket.prune(retention, now).await?;
+        return Ok(Written { dir: PathBuf::from(bucket.url_of(&name)), manifest, removed });
+    }
     let removed = retention::prune(&root, retention, now)?;
     Ok(Written { dir, manifest, removed })
 }
 
 /// Restores the backup at `args.from` into the databases `env` configures.
 pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> {
-    let dir = backup_dir(&args.from)?;
-    let manifest = Manifest::read(&dir)?;
+    let from = args.from.to_string_lossy();
+    let (dir, _download) = if from.starts_with(s3::SCHEME) {
+        let download = tempfile::tempdir().context("cannot create a directory to download the backup into")?;
+        let url = s3::Bucket::open(&from, env)?.download(download.path()).await?;
+        tracing::info!(backup = %url, "downloaded");
+        (download.path().to_owned(), Some(download))
+    } else {
+        (backup_dir(&args.from)?, None)
+    };
+    let manifest = Manifest::read(&dir).with_context(|| format!("restoring from {from}"))?;
     manifest.check_versions_known()?;
-    manifest.verify_files(&dir)?;
+    manifest.verify_files(&dir).with_context(|| format!("restoring from {from}"))?;
 
     let wanted =
         |db: &manifest::Database| args.components.is_empty() || args.components.iter().any(|c| db.components.iter().any(|n| n == c.name()));
@@ -162,17 +202,17 @@ pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> 
     Ok(manifest)
 }
 
-/// The directory backups go to.
-fn target(to: Option<&str>, env: &Env) -> anyhow::Result<PathBuf> {
+/// The directory, or `s3://` URL, backups go to.
+fn target(to: Option<&str>, env: &Env) -> anyhow::Result<String> {
     let target = match to.or_else(|| env.get("ATMR_BACKUP_TARGET")) {
         Some(t) => t.to_owned(),
         None => PathBuf::from(env.get("ATMR_DATA_DIR").unwrap_or("data")).join("backups").display().to_string(),
     };
     anyhow::ensure!(
-        !target.contains("://"),
-        "{target}: only a directory is supported as a backup target; S3 buckets are not yet (back up to a mounted volume and copy it to the bucket)"
+        target.starts_with(s3::SCHEME) || !target.contains("://"),
+        "{target}: a backup target is a directory or an S3-compatible bucket, s3://<bucket>/<prefix>"
     );
-    Ok(PathBuf::from(target))
+    Ok(target)
 }
 
 /// `path` itself when it holds a manifest, else its newest backup.

@@ -35,19 +35,19 @@ use crate::{
 };
 
 /// Notify retries the webhook often, and never gives up during the test.
-const NOTIFY: &[(&str, &str)] =
+pub(super) const NOTIFY: &[(&str, &str)] =
     &[("NOTIFY_MAX_ATTEMPTS", "100"), ("NOTIFY_BACKOFF_BASE_MS", "50"), ("NOTIFY_BACKOFF_MAX_SECS", "1"), ("NOTIFY_POLL_MS", "20")];
 
 /// A webhook receiver on 127.0.0.1 that answers 503 until `open`, then 204,
 /// counting the deliveries it accepted.
-struct Webhook {
+pub(super) struct Webhook {
     url: String,
     open: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
 }
 
 impl Webhook {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -75,7 +75,7 @@ fn service(mesh: &Mesh, component: Component) -> &Spawned {
 }
 
 /// The environment `atmr backup` and `atmr restore` read: each component's database.
-fn env_of(dbs: &[TestDb]) -> Env {
+pub(super) fn env_of(dbs: &[TestDb]) -> Env {
     let mut env = Env::default();
     for (component, db) in Component::SERVICES.into_iter().chain([Component::Gateway]).zip(dbs) {
         env.set(&format!("{}_DATABASE_URL", component.env_prefix()), db.url.clone());
@@ -102,7 +102,7 @@ async fn notification_reaches(http: &reqwest::Client, gw: &str, token: &str, id:
 }
 
 /// Data in every component, through the running mesh; answers the pending notification's id.
-async fn load(mesh: &Mesh, webhook: &Webhook) -> String {
+pub(super) async fn load(mesh: &Mesh, webhook: &Webhook) -> String {
     let http = reqwest::Client::new();
     let gw = mesh.gateway.url();
     let token = admin_token(&http, &gw).await;
@@ -159,7 +159,7 @@ async fn load(mesh: &Mesh, webhook: &Webhook) -> String {
 }
 
 /// Every table's row count, per database.
-async fn counts(dbs: &[TestDb], manifest: &atmr::backup::Manifest) -> Vec<(String, String, i64)> {
+pub(super) async fn counts(dbs: &[TestDb], manifest: &atmr::backup::Manifest) -> Vec<(String, String, i64)> {
     let mut all = Vec::new();
     for (db, entry) in dbs.iter().zip(&manifest.databases) {
         for table in &entry.tables {
@@ -171,7 +171,7 @@ async fn counts(dbs: &[TestDb], manifest: &atmr::backup::Manifest) -> Vec<(Strin
 }
 
 /// Removes each database: DROP DATABASE and an empty one created again, or the SQLite file deleted.
-async fn drop_all(dbs: &[TestDb]) {
+pub(super) async fn drop_all(dbs: &[TestDb]) {
     for db in dbs {
         match db.backend {
             TestBackend::Postgres => {
@@ -276,7 +276,7 @@ fn restore_args(from: &std::path::Path, force: bool) -> atmr::backup::RestoreArg
 }
 
 /// How many tables the database at `url` holds (none once dropped, or its file deleted).
-async fn table_count(url: &str) -> usize {
+pub(super) async fn table_count(url: &str) -> usize {
     if let Some(path) = kit::db::sqlite_path(url)
         && !path.exists()
     {

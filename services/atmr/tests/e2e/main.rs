@@ -6,6 +6,7 @@ mod audit_trail;
 mod audit_verify;
 mod autonomy;
 mod backup;
+mod backup_s3;
 mod browser;
 mod console;
 mod console_actions;
