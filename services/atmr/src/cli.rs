@@ -62,9 +62,10 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Backs every component's database up into a directory, with a manifest
-    /// of checksums and schema versions, then removes the backups past the
-    /// retention (README, "Backups").
+    /// Backs every component's database up into a directory or an
+    /// S3-compatible bucket (s3://bucket/prefix), with a manifest of checksums
+    /// and schema versions, then removes the backups past the retention
+    /// (README, "Backups").
     Backup(backup::BackupArgs),
     /// Restores a backup: checks every checksum first, refuses a database
     /// that holds rows unless --force (README, "Backups").

@@ -149,17 +149,19 @@ pub async fn backup(args: &BackupArgs, env: &Env, now: DateTime<Utc>) -> anyhow:
 /// Restores the backup at `args.from` into the databases `env` configures.
 pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> {
     let from = args.from.to_string_lossy();
-    let (dir, _download) = if from.starts_with(s3::SCHEME) {
+    // A backup in a bucket is downloaded whole (and removed with `_download`), then checked as one in a directory.
+    let (dir, origin, _download) = if from.starts_with(s3::SCHEME) {
         let download = tempfile::tempdir().context("cannot create a directory to download the backup into")?;
         let url = s3::Bucket::open(&from, env)?.download(download.path()).await?;
-        tracing::info!(backup = %url, "downloaded");
-        (download.path().to_owned(), Some(download))
+        (download.path().to_owned(), url, Some(download))
     } else {
-        (backup_dir(&args.from)?, None)
+        let dir = backup_dir(&args.from)?;
+        let origin = dir.display().to_string();
+        (dir, origin, None)
     };
-    let manifest = Manifest::read(&dir).with_context(|| format!("restoring from {from}"))?;
+    let manifest = Manifest::read(&dir).with_context(|| format!("restoring from {origin}"))?;
     manifest.check_versions_known()?;
-    manifest.verify_files(&dir).with_context(|| format!("restoring from {from}"))?;
+    manifest.verify_files(&dir).with_context(|| format!("restoring from {origin}"))?;
 
     let wanted =
         |db: &manifest::Database| args.components.is_empty() || args.components.iter().any(|c| db.components.iter().any(|n| n == c.name()));
@@ -168,7 +170,7 @@ pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> 
         plan.push((url_of(db, env)?, db));
     }
     if let Some(missing) = args.components.iter().find(|c| !plan.iter().any(|(_, db)| db.components.iter().any(|n| n == c.name()))) {
-        anyhow::bail!("the backup in {} holds no database of {missing}", dir.display());
+        anyhow::bail!("the backup in {origin} holds no database of {missing}");
     }
     let mut occupied = Vec::new();
     for (url, db) in &plan {
