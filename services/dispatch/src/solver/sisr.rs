@@ -12,6 +12,9 @@
 //!   first, tightest window first), each at its cheapest feasible place over
 //!   all routes, skipping each place with a small probability ("blinks") for
 //!   diversity.
+//! - **Tails** (dial-a-ride, one iteration in ten instead of a ruin): two
+//!   routes exchange their tails where nobody is aboard (2-opt*, `tails.rs`),
+//!   which moves a stretch of day, a driver's shift with it, in one step.
 //! - **Acceptance:** simulated annealing, the temperature falling
 //!   geometrically with the time (or iterations) spent.
 //!
@@ -26,6 +29,8 @@
 //!
 //! One file: the search state, its moves and the acceptance rule work on
 //! the same routes and caches; split, each part would reach into the others.
+
+mod tails;
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +77,9 @@ const BLINK_RATE: f64 = 0.01;
 /// How much a detour may fall short of the triangle inequality (rounded
 /// matrices) before a pickup place is given up for its cost alone.
 const SLACK: i64 = 2;
+/// The share of iterations (dial-a-ride) that exchange two routes' tails
+/// (`tails.rs`) instead of ruining and recreating.
+const TAILS_RATE: f64 = 0.1;
 /// How many nearest jobs each job remembers.
 const NEIGHBOURS: usize = 100;
 
@@ -120,8 +128,10 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
         }
         next.unassigned.clone_from(&current.unassigned);
         next.cost = current.cost;
-        let removed = search.ruin(&mut next);
-        search.recreate(&mut next, removed);
+        if !(search.exact && search.rng.random_bool(TAILS_RATE) && search.exchange_tails(&mut next).is_some()) {
+            let removed = search.ruin(&mut next);
+            search.recreate(&mut next, removed);
+        }
         let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
         if (next.cost as f64) < threshold {
             std::mem::swap(&mut current, &mut next);
@@ -730,7 +740,7 @@ mod tests {
 
     /// A random dial-a-ride instance: `n` requests in a 20 × 20 square, tight
     /// windows on one end, a ride limit, a shift, 3 seats, `k` vehicles.
-    fn random_darp(seed: u64, n: usize, k: usize) -> Instance {
+    pub(super) fn random_darp(seed: u64, n: usize, k: usize) -> Instance {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut site = |id: usize, demand: i32| {
             let ready = rng.random_range(0.0..400.0_f64).floor();

@@ -1,0 +1,214 @@
+//! 2-opt* for dial-a-ride: two routes exchange their tails at points where
+//! nobody is aboard (Potvin & Rousseau's 2-opt*, as the dial-a-ride local
+//! searches use it).
+//!
+//! Ruin and recreate moves a few jobs at a time, so it rarely shifts a whole
+//! stretch of day from one vehicle to another; with a route duration limit
+//! (a driver's shift) that is what moves a vehicle's working hours. One move
+//! here takes a random route and every other route (one empty route per
+//! class of identical vehicles), prices every exchange of tails in O(1),
+//! and makes the cheapest that passes the exact time test. The annealing
+//! decides whether the plan it gives is kept, as for ruin and recreate.
+
+use rand::Rng as _;
+
+use super::{Route, Search, State};
+use crate::solver::model::Kind;
+
+/// How many of the cheapest exchanges are tested exactly before giving up.
+const EXACT_TESTS: usize = 16;
+
+/// Where a route may be cut: positions with nobody aboard, and what its
+/// edges cost up to each one.
+struct Cuts {
+    /// Positions c (0..=q) where no pickup of `nodes[..c]` waits for its drop-off.
+    at: Vec<usize>,
+    /// `before[i]`: cost from the start through `nodes[i - 1]` (0 for i = 0).
+    before: Vec<i64>,
+}
+
+impl Search<'_> {
+    /// Makes the cheapest feasible tail exchange between a random route and
+    /// the others in `s` (which may cost more than `s` did: the annealing
+    /// judges). Returns the change in cost as priced before the exact test,
+    /// or `None`, with `s` unchanged, when no exchange is feasible.
+    pub(super) fn exchange_tails(&mut self, s: &mut State) -> Option<i64> {
+        let m = self.m;
+        self.touched.fill(false);
+        let used: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
+        if used.is_empty() {
+            return None;
+        }
+        let a = used[self.rng.random_range(0..used.len())];
+        let cuts_a = self.cuts(&s.routes[a]);
+        let mut offers: Vec<(i64, usize, usize, usize)> = Vec::new();
+        let mut tried_empty = Vec::new();
+        for b in 0..s.routes.len() {
+            if b == a {
+                continue;
+            }
+            let rb = &s.routes[b];
+            if rb.nodes.is_empty() {
+                let class = self.class[rb.vehicle];
+                if tried_empty.contains(&class) {
+                    continue;
+                }
+                tried_empty.push(class);
+            }
+            let cuts_b = self.cuts(rb);
+            let ra = &s.routes[a];
+            // From which position on each route's tail may go to the other vehicle.
+            let movable_a = self.movable_from(ra, rb.vehicle);
+            let movable_b = self.movable_from(rb, ra.vehicle);
+            let old = ra.cost + rb.cost;
+            for &ca in cuts_a.at.iter().filter(|&&c| c >= movable_a) {
+                for &cb in cuts_b.at.iter().filter(|&&c| c >= movable_b) {
+                    let (qa, qb) = (ra.nodes.len(), rb.nodes.len());
+                    // Nothing moves, or two whole routes change vehicles.
+                    if (ca == qa && cb == qb) || (ca == 0 && cb == 0) {
+                        continue;
+                    }
+                    if !self.joins(ra, ca, rb, cb) || !self.joins(rb, cb, ra, ca) {
+                        continue;
+                    }
+                    let new = self.joined_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) + self.joined_cost(rb, &cuts_b, cb, ra, &cuts_a, ca);
+                    offers.push((new - old, b, ca, cb));
+                }
+            }
+        }
+        offers.sort_unstable();
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        for &(delta, b, ca, cb) in offers.iter().take(EXACT_TESTS) {
+            let (ra, rb) = (&s.routes[a], &s.routes[b]);
+            first.clear();
+            first.extend_from_slice(&ra.nodes[..ca]);
+            first.extend_from_slice(&rb.nodes[cb..]);
+            second.clear();
+            second.extend_from_slice(&rb.nodes[..cb]);
+            second.extend_from_slice(&ra.nodes[ca..]);
+            let fits =
+                |search: &mut Self, vehicle: usize, nodes: &[usize]| nodes.is_empty() || m.feasible(vehicle, nodes, &mut search.scratch);
+            if fits(self, ra.vehicle, &first) && fits(self, rb.vehicle, &second) {
+                let (va, vb) = (ra.vehicle, rb.vehicle);
+                s.routes[a] = self.route(va, std::mem::take(&mut first));
+                s.routes[b] = self.route(vb, std::mem::take(&mut second));
+                self.touched[a] = true;
+                self.touched[b] = true;
+                s.cost = self.total(&s.routes, s.unassigned.len());
+                return Some(delta);
+            }
+        }
+        None
+    }
+
+    fn cuts(&self, r: &Route) -> Cuts {
+        let m = self.m;
+        let v = &m.vehicles[r.vehicle];
+        let mut at = vec![0];
+        let mut before = Vec::with_capacity(r.nodes.len() + 1);
+        before.push(0);
+        let (mut open, mut loc, mut cost) = (0_i32, v.start, 0);
+        for (i, &n) in r.nodes.iter().enumerate() {
+            let node = &m.nodes[n];
+            cost += m.c(loc, node.loc);
+            loc = node.loc;
+            before.push(cost);
+            match node.kind {
+                Kind::Pickup => open += 1,
+                Kind::Delivery => open -= 1,
+                Kind::Single => {}
+            }
+            if open == 0 {
+                at.push(i + 1);
+            }
+        }
+        Cuts { at, before }
+    }
+
+    /// The first position from which every job of `r`'s tail may ride on `vehicle`.
+    fn movable_from(&self, r: &Route, vehicle: usize) -> usize {
+        let m = self.m;
+        let mut from = r.nodes.len();
+        while from > 0 {
+            let job = m.nodes[r.nodes[from - 1]].job;
+            if m.jobs[job].pinned.is_some() || !m.can_serve(vehicle, job) {
+                break;
+            }
+            from -= 1;
+        }
+        from
+    }
+
+    /// Whether `x`'s head (before `cx`) can reach the first stop of `y`'s tail
+    /// (from `cy`) within that stop's window: a test that never refuses a
+    /// feasible exchange, done before pricing it.
+    fn joins(&self, x: &Route, cx: usize, y: &Route, cy: usize) -> bool {
+        let m = self.m;
+        if cx == 0 || cy == y.nodes.len() {
+            return true;
+        }
+        let prev = &m.nodes[x.nodes[cx - 1]];
+        let head = &m.nodes[y.nodes[cy]];
+        x.earliest[cx - 1] + prev.service + m.t(prev.loc, head.loc) <= head.late
+    }
+
+    /// The cost of `x`'s head (before `cx`) followed by `y`'s tail (from `cy`)
+    /// on `x`'s vehicle, the vehicle's own cost included if the route is used.
+    fn joined_cost(&self, x: &Route, cuts_x: &Cuts, cx: usize, y: &Route, cuts_y: &Cuts, cy: usize) -> i64 {
+        let m = self.m;
+        let v = &m.vehicles[x.vehicle];
+        let qy = y.nodes.len();
+        if cx == 0 && cy == qy {
+            return 0;
+        }
+        let (head, from) = if cx == 0 { (0, v.start) } else { (cuts_x.before[cx], m.nodes[x.nodes[cx - 1]].loc) };
+        let rest = if cy == qy {
+            m.c(from, v.end)
+        } else {
+            let tail_inside = cuts_y.before[qy] - cuts_y.before[cy + 1];
+            m.c(from, m.nodes[y.nodes[cy]].loc) + tail_inside + m.c(m.nodes[y.nodes[qy - 1]].loc, v.end)
+        };
+        head + rest + self.vehicle_cost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Search, State, tests::random_darp};
+    use crate::solver::model::Objective;
+
+    fn served(m: &crate::solver::model::Model, s: &State) -> Vec<usize> {
+        let mut jobs: Vec<usize> = s.routes.iter().flat_map(|r| r.nodes.iter().map(|&n| m.nodes[n].job)).collect();
+        jobs.sort_unstable();
+        jobs
+    }
+
+    /// Every exchange made keeps each route feasible (by the instance's own
+    /// checker) and every job where it was served, and its O(1) price is the
+    /// real change in the plan's cost.
+    #[test]
+    fn an_exchange_is_feasible_and_priced_exactly() {
+        let mut made = 0;
+        for seed in 0..30 {
+            let instance = random_darp(seed, 8 + seed as usize % 8, 3);
+            for objective in [Objective::Distance, Objective::Vehicles] {
+                let model = instance.model(objective);
+                let mut search = Search::new(&model, seed);
+                let mut state = search.construct(None);
+                let mut partial = instance.clone();
+                partial.jobs.retain(|j| !state.unassigned.iter().any(|&u| instance.jobs[u] == *j));
+                for _ in 0..20 {
+                    let (before, jobs) = (state.cost, served(&model, &state));
+                    let Some(delta) = search.exchange_tails(&mut state) else { continue };
+                    made += 1;
+                    assert_eq!(state.cost - before, delta, "seed {seed} {objective:?}: priced as it costs");
+                    assert_eq!(served(&model, &state), jobs, "seed {seed}: the same jobs, each once");
+                    let routes: Vec<Vec<usize>> = state.routes.iter().map(|r| r.nodes.clone()).collect();
+                    partial.check(&instance.routes_of(&model, &routes)).unwrap_or_else(|e| panic!("seed {seed} {objective:?}: {e:?}"));
+                }
+            }
+        }
+        assert!(made > 100, "enough exchanges to mean something: {made}");
+    }
+}
