@@ -522,7 +522,8 @@ impl<'m> Search<'m> {
         let mut below = None;
         for ri in 0..s.routes.len() {
             let r = &s.routes[ri];
-            if !m.can_serve(r.vehicle, j) || (only_touched && !self.touched[ri]) {
+            // The touched flags first: they sit together, the routes do not.
+            if (only_touched && !self.touched[ri]) || !m.can_serve(r.vehicle, j) {
                 continue;
             }
             if r.nodes.is_empty() {
