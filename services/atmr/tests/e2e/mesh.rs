@@ -125,6 +125,35 @@ pub(crate) async fn admin_token(http: &reqwest::Client, gateway: &str) -> String
     body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// Anne Favre's wheelchair van (07:00–18:00, a depot in Geneva) and her
+/// patient Marie Perrin, made over REST: (the driver's id, the patient).
+pub(crate) async fn van_and_patient(http: &reqwest::Client, gateway: &str, token: &str) -> (i64, Value) {
+    let post = |path: &str, body: Value| http.post(format!("{gateway}{path}")).bearer_auth(token).json(&body).send();
+    let driver = json!({
+        "name": "Anne Favre", "phone": "+41 79 123 45 67", "vehicle_kind": "wheelchair_van", "seats": 3, "wheelchair_places": 2,
+        "shift_start_minute": 420, "shift_end_minute": 1080, "depot": { "latitude": 46.21, "longitude": 6.12 }
+    });
+    let created = post("/api/drivers", driver).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let driver_id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let patient = json!({
+        "name": "Marie Perrin", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
+        "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "wheelchair"
+    });
+    (driver_id, post("/api/clients", patient).await.unwrap().json().await.unwrap())
+}
+
+/// A booking of `patient` from home to HUG on `day`, picked up between
+/// `hour`:00 and `hour`:20 UTC.
+pub(crate) fn hug_trip(patient: &Value, day: &str, hour: u32) -> Value {
+    json!({
+        "client_id": patient["id"], "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
+        "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
+        "pickup_earliest": format!("{day}T{hour:02}:00:00Z"), "pickup_latest": format!("{day}T{hour:02}:20:00Z"),
+        "boarding_minutes": 5
+    })
+}
+
 pub(crate) async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
     http.post(format!("{gateway}/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
 }
@@ -497,26 +526,8 @@ async fn a_dispatcher_plans_a_day_over_rest() {
 
         let company = get_json(&http, format!("{gw}/api/company"), &token).await;
         assert_eq!(company["time_zone"], "Europe/Zurich", "{company}");
-        let driver = json!({
-            "name": "Anne Favre", "phone": "+41 79 123 45 67", "vehicle_kind": "wheelchair_van", "seats": 3, "wheelchair_places": 2,
-            "shift_start_minute": 420, "shift_end_minute": 1080, "depot": { "latitude": 46.21, "longitude": 6.12 }
-        });
-        let created = send(http.post(format!("{gw}/api/drivers")).json(&driver)).await.unwrap();
-        assert_eq!(created.status(), 201, "{backend:?}");
-        let driver_id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-        let patient = json!({
-            "name": "Marie Perrin", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
-            "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "wheelchair"
-        });
-        let patient: Value = send(http.post(format!("{gw}/api/clients")).json(&patient)).await.unwrap().json().await.unwrap();
-        let trip = |hour: u32| {
-            json!({
-                "client_id": patient["id"], "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
-                "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
-                "pickup_earliest": format!("{day}T{hour:02}:00:00Z"), "pickup_latest": format!("{day}T{hour:02}:20:00Z"),
-                "boarding_minutes": 5
-            })
-        };
+        let (driver_id, patient) = van_and_patient(&http, &gw, &token).await;
+        let trip = |hour: u32| hug_trip(&patient, &day, hour);
         let mut bad = trip(10);
         bad["pickup"]["latitude"] = json!(123.0);
         let refused = send(http.post(format!("{gw}/api/bookings/batch")).json(&json!({ "bookings": [trip(8), bad] }))).await.unwrap();

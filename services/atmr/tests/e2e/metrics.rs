@@ -9,7 +9,7 @@ use std::time::Duration;
 use kit::{Component, auth::Role, testing};
 use serde_json::{Value, json};
 
-use crate::mesh::{Mesh, admin_token, start_mesh_with};
+use crate::mesh::{Mesh, admin_token, hug_trip, start_mesh_with, van_and_patient};
 
 /// A scrape of one admin port.
 struct Scrape(String);
@@ -78,24 +78,8 @@ async fn every_component_exports_the_source_families_after_real_work() {
         }
 
         // A day planned while the board is watched; one trip at 03:00, before the driver's shift.
-        let driver = json!({
-            "name": "Anne Favre", "phone": "+41 79 123 45 67", "vehicle_kind": "wheelchair_van", "seats": 3, "wheelchair_places": 2,
-            "shift_start_minute": 420, "shift_end_minute": 1080, "depot": { "latitude": 46.21, "longitude": 6.12 }
-        });
-        assert_eq!(send(http.post(format!("{gw}/api/drivers")).json(&driver)).await.unwrap().status(), 201);
-        let patient = json!({
-            "name": "Marie Perrin", "phone": "+41 22 555 12 34", "address": "Rue de Carouge 12, 1205 Genève",
-            "location": { "latitude": 46.195, "longitude": 6.14 }, "mobility": "wheelchair"
-        });
-        let patient: Value = send(http.post(format!("{gw}/api/clients")).json(&patient)).await.unwrap().json().await.unwrap();
-        let trip = |hour: u32| {
-            json!({
-                "client_id": patient["id"], "pickup_address": "Rue de Carouge 12", "pickup": { "latitude": 46.195, "longitude": 6.14 },
-                "dropoff_address": "HUG", "dropoff": { "latitude": 46.1935, "longitude": 6.149 },
-                "pickup_earliest": format!("{day}T{hour:02}:00:00Z"), "pickup_latest": format!("{day}T{hour:02}:20:00Z"),
-                "boarding_minutes": 5
-            })
-        };
+        let (_, patient) = van_and_patient(&http, &gw, &token).await;
+        let trip = |hour: u32| hug_trip(&patient, &day, hour);
         let batch = json!({ "bookings": [trip(8), trip(10), trip(14), trip(2)] });
         assert_eq!(send(http.post(format!("{gw}/api/bookings/batch")).json(&batch)).await.unwrap().status(), 201);
         let mut board = send(http.get(format!("{gw}/api/dispatch/board?service_day={day}"))).await.unwrap();
