@@ -25,6 +25,11 @@ struct Cuts {
     at: Vec<usize>,
     /// `before[i]`: cost from the start through `nodes[i - 1]` (0 for i = 0).
     before: Vec<i64>,
+    /// `leave[i]`: the earliest the vehicle can leave `nodes[i - 1]` by
+    /// windows and travel alone (for i = 0, its start): a bound that holds
+    /// whatever follows, unlike the route's exact earliest times, which a
+    /// duration limit ties to the rest of the route.
+    leave: Vec<i64>,
 }
 
 impl Search<'_> {
@@ -68,7 +73,7 @@ impl Search<'_> {
                     if (ca == qa && cb == qb) || (ca == 0 && cb == 0) {
                         continue;
                     }
-                    if !self.joins(ra, ca, rb, cb) || !self.joins(rb, cb, ra, ca) {
+                    if !self.joins(ra, &cuts_a, ca, rb, cb) || !self.joins(rb, &cuts_b, cb, ra, ca) {
                         continue;
                     }
                     let new = self.joined_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) + self.joined_cost(rb, &cuts_b, cb, ra, &cuts_a, ca);
@@ -107,13 +112,17 @@ impl Search<'_> {
         let v = &m.vehicles[r.vehicle];
         let mut at = vec![0];
         let mut before = Vec::with_capacity(r.nodes.len() + 1);
+        let mut leave = Vec::with_capacity(r.nodes.len() + 1);
         before.push(0);
-        let (mut open, mut loc, mut cost) = (0_i32, v.start, 0);
+        leave.push(v.early);
+        let (mut open, mut loc, mut cost, mut t) = (0_i32, v.start, 0, v.early);
         for (i, &n) in r.nodes.iter().enumerate() {
             let node = &m.nodes[n];
             cost += m.c(loc, node.loc);
+            t = (t + m.t(loc, node.loc)).max(node.early) + node.service;
             loc = node.loc;
             before.push(cost);
+            leave.push(t);
             match node.kind {
                 Kind::Pickup => open += 1,
                 Kind::Delivery => open -= 1,
@@ -123,7 +132,7 @@ impl Search<'_> {
                 at.push(i + 1);
             }
         }
-        Cuts { at, before }
+        Cuts { at, before, leave }
     }
 
     /// The first position from which every job of `r`'s tail may ride on `vehicle`.
@@ -143,14 +152,14 @@ impl Search<'_> {
     /// Whether `x`'s head (before `cx`) can reach the first stop of `y`'s tail
     /// (from `cy`) within that stop's window: a test that never refuses a
     /// feasible exchange, done before pricing it.
-    fn joins(&self, x: &Route, cx: usize, y: &Route, cy: usize) -> bool {
+    fn joins(&self, x: &Route, cuts_x: &Cuts, cx: usize, y: &Route, cy: usize) -> bool {
         let m = self.m;
-        if cx == 0 || cy == y.nodes.len() {
+        if cy == y.nodes.len() {
             return true;
         }
-        let prev = &m.nodes[x.nodes[cx - 1]];
+        let from = if cx == 0 { m.vehicles[x.vehicle].start } else { m.nodes[x.nodes[cx - 1]].loc };
         let head = &m.nodes[y.nodes[cy]];
-        x.earliest[cx - 1] + prev.service + m.t(prev.loc, head.loc) <= head.late
+        cuts_x.leave[cx] + m.t(from, head.loc) <= head.late
     }
 
     /// The cost of `x`'s head (before `cx`) followed by `y`'s tail (from `cy`)
