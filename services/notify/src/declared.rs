@@ -83,7 +83,7 @@ pub async fn apply(
 /// Refuses a monitor whose target the egress policy forbids on its face,
 /// unless the operator marked it internal.
 fn monitor_reach(m: &MonitorDecl, egress: &Egress) -> Result<(), EntryError> {
-    if m.internal {
+    if m.config.internal {
         return Ok(());
     }
     let refused = |e: crate::outbox::egress::Refused| {
@@ -95,12 +95,13 @@ fn monitor_reach(m: &MonitorDecl, egress: &Egress) -> Result<(), EntryError> {
             ),
         )
     };
-    match m.kind {
+    match m.config.kind {
         MonitorKind::Http => {
-            let url = reqwest::Url::parse(&m.target).map_err(|e| EntryError::new(&m.entry, "target", format!("is not a URL: {e}")))?;
+            let url =
+                reqwest::Url::parse(&m.config.target).map_err(|e| EntryError::new(&m.entry, "target", format!("is not a URL: {e}")))?;
             egress.check_url(&url).map_err(refused)
         }
-        MonitorKind::GrpcHealth | MonitorKind::Tcp => egress.check_target(&m.target).map_err(refused),
+        MonitorKind::GrpcHealth | MonitorKind::Tcp => egress.check_target(&m.config.target).map_err(refused),
     }
 }
 

@@ -36,7 +36,7 @@ pub use declared::{check as check_monitors, check_file as check_monitors_file};
 pub use domain::signature::sign as webhook_signature;
 pub use domain::{
     declared::{CompanyDecl, Document as MonitorsDocument, EntryError, MonitorDecl},
-    monitor::{MeshTarget, MonitorKind},
+    monitor::{MeshTarget, MonitorConfig, MonitorKind},
 };
 pub use outbox::egress::{Egress, Lookup};
 pub use outbox::{delivery::webhook::headers as webhook_headers, worker::Policy};
@@ -132,19 +132,22 @@ pub fn mesh_document(company_id: i64, targets: &[MeshTarget]) -> CompanyDecl {
         .enumerate()
         .map(|(i, t)| MonitorDecl {
             entry: format!("mesh[{i}]"),
-            name: t.name.clone(),
             removed: false,
-            kind: if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http },
-            target: t.target.clone(),
-            expected_status: 0,
-            keyword: String::new(),
-            grpc_service: String::new(),
-            interval_secs: 30,
-            timeout_secs: 10,
-            retries: 1,
-            recovery_checks: 1,
             parent: None,
-            internal: true,
+            config: MonitorConfig {
+                name: t.name.clone(),
+                kind: if t.grpc { MonitorKind::GrpcHealth } else { MonitorKind::Http },
+                target: t.target.clone(),
+                expected_status: 0,
+                keyword: String::new(),
+                grpc_service: String::new(),
+                interval_secs: 30,
+                timeout_secs: 10,
+                retries: 1,
+                recovery_checks: 1,
+                parent_id: None,
+                internal: true,
+            },
         })
         .collect();
     CompanyDecl { company_id, monitors, ..CompanyDecl::default() }

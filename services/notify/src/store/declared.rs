@@ -138,7 +138,7 @@ async fn company_monitors(txn: &DatabaseTransaction, company_id: i64) -> Result<
 async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>, n: &mut Applied) -> Result<(), Error> {
     let stored = company_monitors(txn, c.company_id).await?;
     for m in c.monitors.iter().filter(|m| m.removed) {
-        if let Some(cur) = stored.iter().find(|s| s.name == m.name) {
+        if let Some(cur) = stored.iter().find(|s| s.name == m.config.name) {
             // Its children keep checking, without a parent (the foreign key sets it null).
             monitor::Entity::delete_by_id(cur.id.clone()).exec(txn).await?;
             audit::record(txn, kit::audit_trail::Change::new("monitor", &cur.id, "delete"), now).await?;
@@ -147,19 +147,19 @@ async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>
     }
     let mut ids: HashMap<String, String> = stored
         .iter()
-        .filter(|s| !c.monitors.iter().any(|m| m.removed && m.name == s.name))
+        .filter(|s| !c.monitors.iter().any(|m| m.removed && m.config.name == s.name))
         .map(|s| (s.name.clone(), s.id.clone()))
         .collect();
     // Created first without a parent, so that a parent declared after its child exists when the child is pointed at it.
     let mut created = Vec::new();
-    let missing: Vec<&MonitorDecl> = c.monitors.iter().filter(|m| !m.removed && !ids.contains_key(&m.name)).collect();
+    let missing: Vec<&MonitorDecl> = c.monitors.iter().filter(|m| !m.removed && !ids.contains_key(&m.config.name)).collect();
     for m in missing {
         let mut row = new_monitor(c.company_id, now);
-        apply(config(m, None), &mut row);
+        apply(m.config.clone(), &mut row);
         let row = row.insert(txn).await?;
         audit::record(txn, audit::diff("monitor", &row.id, "create", None, Some(&row)), now).await?;
-        ids.insert(m.name.clone(), row.id.clone());
-        created.push(m.name.clone());
+        ids.insert(m.config.name.clone(), row.id.clone());
+        created.push(m.config.name.clone());
         n.created += 1;
     }
     for m in c.monitors.iter().filter(|m| !m.removed) {
@@ -167,11 +167,11 @@ async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>
             None => None,
             Some(p) => Some(ids.get(p).cloned().ok_or_else(|| bad(&m.entry, "parent", format!("no monitor {p:?} is declared or stored")))?),
         };
-        let want = config(m, parent_id);
-        let id = &ids[&m.name];
+        let want = MonitorConfig { parent_id, ..m.config.clone() };
+        let id = &ids[&m.config.name];
         let Some(cur) = monitor::Entity::find_by_id(id.clone()).one(txn).await? else { continue };
         if stored_config(&cur).as_ref() == Some(&want) {
-            if !created.contains(&m.name) {
+            if !created.contains(&m.config.name) {
                 n.unchanged += 1;
             }
             continue;
@@ -181,7 +181,7 @@ async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>
         apply(want, &mut row);
         row.updated_at = Set(now);
         let row = row.update(txn).await?;
-        if !created.contains(&m.name) {
+        if !created.contains(&m.config.name) {
             audit::record(txn, audit::diff("monitor", &row.id, "update", Some(&before), Some(&row)), now).await?;
             n.updated += 1;
         }
@@ -190,7 +190,7 @@ async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>
     let parents: HashMap<String, Option<String>> =
         company_monitors(txn, c.company_id).await?.into_iter().map(|m| (m.id, m.parent_id)).collect();
     for m in c.monitors.iter().filter(|m| !m.removed && m.parent.is_some()) {
-        let own = &ids[&m.name];
+        let own = &ids[&m.config.name];
         let mut cursor = parents.get(own).cloned().flatten();
         for _ in 0..=parents.len() {
             let Some(id) = cursor else { break };
@@ -201,24 +201,6 @@ async fn monitors(txn: &DatabaseTransaction, c: &CompanyDecl, now: DateTime<Utc>
         }
     }
     Ok(())
-}
-
-/// What a declared monitor asks for; `parent_id` resolved.
-fn config(m: &MonitorDecl, parent_id: Option<String>) -> MonitorConfig {
-    MonitorConfig {
-        name: m.name.clone(),
-        kind: m.kind,
-        target: m.target.clone(),
-        expected_status: m.expected_status,
-        keyword: m.keyword.clone(),
-        grpc_service: m.grpc_service.clone(),
-        interval_secs: m.interval_secs,
-        timeout_secs: m.timeout_secs,
-        retries: m.retries,
-        recovery_checks: m.recovery_checks,
-        parent_id,
-        internal: m.internal,
-    }
 }
 
 /// A stored monitor's configuration; `None` when its kind is not one this service knows (it is then rewritten).

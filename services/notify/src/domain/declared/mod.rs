@@ -16,7 +16,7 @@ use raw::{RawChannel, RawCompany, RawDocument, RawMonitor, RawRoute, RawWindow};
 
 use crate::domain::{
     channel::ChannelKind,
-    monitor::{MonitorKind, Timing},
+    monitor::{MonitorConfig, MonitorKind, Timing},
     notification::Severity,
 };
 
@@ -82,25 +82,16 @@ pub struct RouteDecl {
     pub removed: bool,
 }
 
-/// A monitor by name; its parent by name (declared here or already stored).
+/// A monitor by name (`config.name`); its parent by name (declared here or
+/// already stored), which becomes `config.parent_id` when the file is applied.
+/// `config.internal` (checked past the egress policy: the operator's own
+/// components and dependencies on private addresses) only this file sets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorDecl {
     pub entry: String,
-    pub name: String,
     pub removed: bool,
-    pub kind: MonitorKind,
-    pub target: String,
-    pub expected_status: i32,
-    pub keyword: String,
-    pub grpc_service: String,
-    pub interval_secs: i32,
-    pub timeout_secs: i32,
-    pub retries: i32,
-    pub recovery_checks: i32,
     pub parent: Option<String>,
-    /// Checked past the egress policy: the operator's own components and
-    /// dependencies on private addresses. Only this file sets it.
-    pub internal: bool,
+    pub config: MonitorConfig,
 }
 
 /// A maintenance window by name; its monitors by name (none: all).
@@ -146,7 +137,7 @@ pub fn parse(text: &str) -> Result<Document, EntryError> {
 
 fn company(at: &str, c: RawCompany) -> Result<CompanyDecl, EntryError> {
     let channels = named(at, "channels", c.channels, channel, |d| &d.name)?;
-    let monitors = named(at, "monitors", c.monitors, monitor, |d| &d.name)?;
+    let monitors = named(at, "monitors", c.monitors, monitor, |d| &d.config.name)?;
     let windows = named(at, "maintenance", c.maintenance, window, |d| &d.name)?;
     let mut routes = Vec::with_capacity(c.routes.len());
     let mut keys = HashSet::new();
@@ -163,24 +154,24 @@ fn company(at: &str, c: RawCompany) -> Result<CompanyDecl, EntryError> {
     }
     for m in monitors.iter().filter(|m| !m.removed) {
         let Some(parent) = &m.parent else { continue };
-        if parent == &m.name {
+        if parent == &m.config.name {
             return Err(EntryError::new(&m.entry, "parent", "would make the monitor its own parent"));
         }
-        if monitors.iter().any(|p| &p.name == parent && p.removed) {
+        if monitors.iter().any(|p| &p.config.name == parent && p.removed) {
             return Err(EntryError::new(&m.entry, "parent", format!("{parent:?} is marked removed")));
         }
         // A chain through the declared monitors that comes back is a cycle.
         let mut cursor = Some(parent.clone());
         for _ in 0..=monitors.len() {
             let Some(name) = cursor else { break };
-            if name == m.name {
+            if name == m.config.name {
                 return Err(EntryError::new(&m.entry, "parent", "would make the monitor its own ancestor"));
             }
-            cursor = monitors.iter().find(|p| p.name == name).and_then(|p| p.parent.clone());
+            cursor = monitors.iter().find(|p| p.config.name == name).and_then(|p| p.parent.clone());
         }
     }
     for w in windows.iter().filter(|w| !w.removed) {
-        if let Some(name) = w.monitors.iter().find(|n| monitors.iter().any(|m| &&m.name == n && m.removed)) {
+        if let Some(name) = w.monitors.iter().find(|n| monitors.iter().any(|m| &&m.config.name == n && m.removed)) {
             return Err(EntryError::new(&w.entry, "monitors", format!("{name:?} is marked removed")));
         }
     }
@@ -301,45 +292,44 @@ fn monitor(entry: &str, r: RawMonitor) -> Result<MonitorDecl, EntryError> {
         recovery_checks: r.recovery_checks.unwrap_or(0),
         expected_status: r.expected_status,
     };
-    let d = MonitorDecl {
+    let mut d = MonitorDecl {
         entry: entry.to_owned(),
-        name,
         removed: r.removed,
-        kind,
-        target,
-        expected_status: timing.expected_status,
-        keyword: r.keyword,
-        grpc_service: r.grpc_service.trim().to_owned(),
-        interval_secs: timing.interval_secs,
-        timeout_secs: timing.timeout_secs,
-        retries: timing.retries,
-        recovery_checks: timing.recovery_checks,
         parent: r.parent.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
-        internal: r.internal,
+        config: MonitorConfig {
+            name,
+            kind,
+            target,
+            expected_status: timing.expected_status,
+            keyword: r.keyword,
+            grpc_service: r.grpc_service.trim().to_owned(),
+            interval_secs: timing.interval_secs,
+            timeout_secs: timing.timeout_secs,
+            retries: timing.retries,
+            recovery_checks: timing.recovery_checks,
+            parent_id: None,
+            internal: r.internal,
+        },
     };
     if d.removed {
         return Ok(d);
     }
+    let c = &mut d.config;
     if kind == MonitorKind::Http {
-        let url = reqwest::Url::parse(&d.target).map_err(|e| bad("target", format!("is not a URL: {e}")))?;
+        let url = reqwest::Url::parse(&c.target).map_err(|e| bad("target", format!("is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
             return Err(bad("target", "must be an http:// or https:// URL".into()));
         }
     } else {
-        let ok = d.target.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        let ok = c.target.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !ok {
-            return Err(bad("target", format!("must be host:port, got {:?}", d.target)));
+            return Err(bad("target", format!("must be host:port, got {:?}", c.target)));
         }
     }
     let checked = timing.checked().map_err(|(field, message)| bad(field, message))?;
-    let d = MonitorDecl {
-        interval_secs: checked.interval_secs,
-        timeout_secs: checked.timeout_secs,
-        recovery_checks: checked.recovery_checks,
-        ..d
-    };
-    if d.keyword.chars().count() > 200 || d.grpc_service.chars().count() > 200 {
-        return Err(bad(if d.keyword.chars().count() > 200 { "keyword" } else { "grpc_service" }, "is longer than 200 characters".into()));
+    (c.interval_secs, c.timeout_secs, c.recovery_checks) = (checked.interval_secs, checked.timeout_secs, checked.recovery_checks);
+    if c.keyword.chars().count() > 200 || c.grpc_service.chars().count() > 200 {
+        return Err(bad(if c.keyword.chars().count() > 200 { "keyword" } else { "grpc_service" }, "is longer than 200 characters".into()));
     }
     Ok(d)
 }

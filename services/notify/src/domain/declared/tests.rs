@@ -39,10 +39,10 @@ fn a_good_document_is_read_with_the_defaults() {
     assert_eq!(c.channels[0].url, Some(Secret::File("/run/secrets/discord-url".into())));
     assert_eq!(c.channels[2].url, Some(Secret::Inline("https://hooks.example.org/atmr".into())));
     assert_eq!((c.routes[1].event_type.as_str(), c.routes[1].min_severity), ("", Severity::Info), "every event, from info");
-    let gw = &c.monitors[0];
+    let gw = &c.monitors[0].config;
     assert_eq!((gw.kind, gw.interval_secs, gw.timeout_secs, gw.retries, gw.recovery_checks), (MonitorKind::Http, 30, 24, 0, 1));
-    assert_eq!((gw.parent.as_deref(), gw.internal), (Some("postgres"), true));
-    assert_eq!((c.monitors[1].interval_secs, c.monitors[1].timeout_secs), (60, 48));
+    assert_eq!((c.monitors[0].parent.as_deref(), gw.internal, gw.parent_id.as_deref()), (Some("postgres"), true, None));
+    assert_eq!((c.monitors[1].config.interval_secs, c.monitors[1].config.timeout_secs), (60, 48));
     assert!(c.monitors[2].removed, "a removed entry is named only");
     assert_eq!(c.windows[0].ends_at - c.windows[0].starts_at, chrono::Duration::hours(1), "offsets are honoured");
     assert_eq!(parse("").unwrap(), Document::default(), "an empty file declares nothing");
