@@ -13,8 +13,8 @@ use std::{
 
 use serde_yaml_ng::Value as Yaml;
 
-pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
-pub(crate) const ADMIN_PASSWORD: &str = "a-long-test-password";
+use crate::mesh::{ADMIN_EMAIL, ADMIN_PASSWORD};
+
 /// How long a process gets to answer a probe; generous for a loaded CI machine.
 const PATIENCE: Duration = Duration::from_secs(60);
 

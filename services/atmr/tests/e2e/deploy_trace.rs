@@ -11,9 +11,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
     trace_service_server::{TraceService, TraceServiceServer},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::deploy::{ADMIN_EMAIL, ADMIN_PASSWORD, Proc, eventually, http_ok};
+use crate::{
+    deploy::{Proc, eventually, http_ok},
+    mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, admin_token},
+};
 
 /// A span received over OTLP: (service.name, trace id, span name).
 type Received = (String, Vec<u8>, String);
@@ -95,16 +98,7 @@ async fn one_rest_call_is_one_trace_across_the_processes_it_reaches() {
 
     let gw = format!("http://127.0.0.1:{}", ports["gateway"].0);
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{gw}/api/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = admin_token(&http, &gw).await;
     // A critical bug: the gateway calls bugs, which hands a notification to notify.
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let created = http

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::{
     browser::Browser,
-    mesh::{admin_token, start_mesh_with},
+    mesh::{admin_token, board_until, start_mesh_with},
 };
 
 /// The three RPCs a driver's token reaches.
@@ -150,11 +150,7 @@ async fn a_driver_reads_the_day_reports_positions_and_trips_that_dispatch_sees_a
             .await
             .unwrap();
         assert_eq!(picked["status"], "picked_up", "{backend:?}: {picked}");
-        let mut events = String::new();
-        while events.matches("event: status_changed").count() < 2 {
-            let chunk = board.chunk().await.unwrap().expect("the board stays open");
-            events.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        let events = board_until(&mut board, "event: status_changed", 2).await;
         assert!(events.contains("\"status\":\"active\""), "{backend:?}: {events}");
         drop(board);
         let booking: Value = get(format!("/api/bookings/{first}"), &admin).await.unwrap().json().await.unwrap();

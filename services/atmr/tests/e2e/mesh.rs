@@ -154,6 +154,16 @@ pub(crate) fn hug_trip(patient: &Value, day: &str, hour: u32) -> Value {
     })
 }
 
+/// What the live board's stream `board` sent until `needle` had come `count` times.
+pub(crate) async fn board_until(board: &mut reqwest::Response, needle: &str, count: usize) -> String {
+    let mut seen = String::new();
+    while seen.matches(needle).count() < count {
+        let chunk = board.chunk().await.unwrap().expect("the board stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
 pub(crate) async fn login(http: &reqwest::Client, gateway: &str, email: &str, password: &str) -> reqwest::Response {
     http.post(format!("{gateway}/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
 }
@@ -545,11 +555,7 @@ async fn a_dispatcher_plans_a_day_over_rest() {
         let mut board = board;
         let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": day }))).await.unwrap();
         assert_eq!(run.status(), 201, "{backend:?}");
-        let mut seen = String::new();
-        while seen.matches("event: created").count() < 3 {
-            let chunk = board.chunk().await.unwrap().expect("the board stays open");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        let seen = board_until(&mut board, "event: created", 3).await;
         assert!(seen.contains("\"status\":\"planned\""), "{seen}");
         let metrics = http.get(format!("{}/metrics", mesh.gateway.admin_url())).send().await.unwrap().text().await.unwrap();
         assert!(metrics.lines().any(|l| l.starts_with("gateway_open_streams") && l.ends_with(" 1")), "{metrics}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use kit::{Component, auth::Role, testing};
 use serde_json::{Value, json};
 
-use crate::mesh::{Mesh, admin_token, hug_trip, start_mesh_with, van_and_patient};
+use crate::mesh::{Mesh, admin_token, board_until, hug_trip, start_mesh_with, van_and_patient};
 
 /// A scrape of one admin port.
 struct Scrape(String);
@@ -85,11 +85,7 @@ async fn every_component_exports_the_source_families_after_real_work() {
         let mut board = send(http.get(format!("{gw}/api/dispatch/board?service_day={day}"))).await.unwrap();
         let run = send(http.post(format!("{gw}/api/dispatch/runs")).json(&json!({ "service_day": day }))).await.unwrap();
         assert_eq!(run.status(), 201, "{backend:?}");
-        let mut seen = String::new();
-        while seen.matches("event: created").count() < 3 {
-            let chunk = board.chunk().await.unwrap().expect("the board stays open");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        board_until(&mut board, "event: created", 3).await;
         let open = Scrape::of(&http, mesh.gateway.admin_url()).await;
         assert_eq!(open.sum("websocket_connections_active", &[("stream", "api"), ("component", "gateway")]), 1.0, "{}", open.0);
         assert!(open.sum("websocket_messages_sent_total", &[("stream", "api")]) >= 3.0, "{}", open.0);
