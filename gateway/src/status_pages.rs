@@ -159,6 +159,9 @@ pub async fn save(
 ) -> Result<entity::Model, SaveError> {
     let r = check(r).map_err(SaveError::Refused)?;
     let txn = db.begin().await?;
+    // On SQLite the write lock before the reads: a transaction that reads and
+    // then writes fails when another write (a sign-in) commits in between.
+    kit::db::lock_for_write(&txn, "gateway_status_pages").await?;
     let before = entity::Entity::find_by_id(company_id).one(&txn).await?;
     let taken = entity::Entity::find()
         .filter(entity::Column::Slug.eq(r.slug.as_str()))

@@ -62,7 +62,6 @@ pub fn backends() -> Vec<TestBackend> {
     all
 }
 
-/// Turns on log output when `TEST_LOG=1`.
 /// A free loopback port for a process that is told its port rather than
 /// handed a listener. Chosen below the kernel's ephemeral range (32768 and up
 /// by default), so that no `bind(0)` and no outgoing connection elsewhere can
@@ -77,6 +76,7 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Turns on log output when `TEST_LOG=1`.
 pub fn init_logging() {
     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
         let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();

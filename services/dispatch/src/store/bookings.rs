@@ -186,14 +186,19 @@ impl Store {
         b: BookingInput,
         now: DateTime<Utc>,
     ) -> Result<(booking::Model, Option<assignment::Model>), StoreError> {
-        let current = self.booking(company_id, id).await?;
+        let tz = self.time_zone(company_id).await?;
+        let txn = self.db.begin().await?;
+        // Read under the lock: a trip its driver starts meanwhile is refused
+        // here, not torn off the driver by the rewrite.
+        kit::db::lock_for_write(&txn, "booking").await?;
+        let row = booking::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
+        let current = owned("booking", id, company_id, row.map(|r| (r.company_id, r)))?;
         let status = BookingStatus::stored("booking", "status", id, &current.status)?;
         if !status.not_started() {
             return Err(StoreError::FailedPrecondition(format!(
                 "booking {id} is {status}; only pending or assigned bookings can be changed"
             )));
         }
-        let tz = self.time_zone(company_id).await?;
         let mobility = match b.mobility {
             Some(given) => given,
             None => Mobility::stored("booking", "mobility", id, &current.mobility)?,
@@ -210,7 +215,6 @@ impl Store {
         row.return_of = NotSet;
         row.recurring_template_id = NotSet;
         row.recurring_leg = NotSet;
-        let txn = self.db.begin().await?;
         let superseded = supersede_live(&txn, &[id], now).await?;
         if !superseded.is_empty() {
             row.status = Set(BookingStatus::Pending.as_str().to_owned());

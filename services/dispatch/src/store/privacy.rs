@@ -105,7 +105,12 @@ impl Store {
     /// is not finished, and for a patient already erased.
     pub async fn erase_client(&self, company_id: i64, id: i64, reference: &str, now: DateTime<Utc>) -> Result<Erasure, StoreError> {
         let txn = self.db.begin().await?;
-        let row = client::Entity::find_by_id(id).one(&txn).await?;
+        // What is read here decides what is written: on SQLite the write lock
+        // first (a read-then-write transaction fails when another write
+        // commits in between); on PostgreSQL the patient's row, so that two
+        // erasures of one patient do not both go ahead.
+        kit::db::lock_for_write(&txn, "client").await?;
+        let row = client::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
         let client = owned("client", id, company_id, row.map(|r| (r.company_id, r)))?;
         if let Some(at) = client.erased_at {
             return Err(StoreError::FailedPrecondition(format!("client {id} was already erased on {}", at.format("%Y-%m-%d"))));
