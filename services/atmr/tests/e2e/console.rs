@@ -423,8 +423,10 @@ async fn a_dispatcher_drags_a_trip_where_it_does_not_fit_forces_it_with_a_reason
     db.close().await.unwrap();
     let (_, dispatch) = mesh.services.iter().find(|(c, _)| *c == Component::Dispatch).expect("dispatch in the mesh");
     // A trip whose window closes in 12 minutes near Geneva's station; one
-    // driver in Lausanne, one next to the station.
+    // driver in Lausanne, one next to the station; the company's day at
+    // midday whenever this runs (the shifts end at 23:59).
     let seed = Seed { dispatch, now: chrono::Utc::now() };
+    seed.at_midday().await;
     let far = seed.driver("Far Away", FAR.0, FAR.1).await;
     let near = seed.driver("Close By", NEAR.0, NEAR.1).await;
     let patient = seed.patient().await;

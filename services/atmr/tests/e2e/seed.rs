@@ -43,6 +43,23 @@ impl Seed<'_> {
         AutonomyServiceClient::connect(self.dispatch.url()).await.unwrap()
     }
 
+    /// Moves company 1 to the fixed-offset zone where `now` falls between noon
+    /// and one, so that a window opening now, its drop-off and the drivers'
+    /// shifts (the local day, midnight to 23:59) never straddle a local
+    /// midnight, whatever the hour the test runs at. Call it before seeding.
+    pub(crate) async fn at_midday(&self) {
+        use chrono::Timelike as _;
+        // Local time is UTC + offset, the offset within -11..=12 hours; the
+        // Etc zones count the other way (Etc/GMT-3 is three hours ahead).
+        let offset = 12 - i32::try_from(self.now.hour()).expect("an hour");
+        let zone = if offset == 0 { "Etc/UTC".to_owned() } else { format!("Etc/GMT{:+}", -offset) };
+        let company = pb::Company { time_zone: zone.clone(), ..Default::default() };
+        let mask = prost_types::FieldMask { paths: vec!["time_zone".into()] };
+        let req = pb::UpdateCompanyRequest { company: Some(company), update_mask: Some(mask), validate_only: false };
+        let res = self.api().await.update_company(self.req(Role::Admin, req)).await.unwrap();
+        assert_eq!(res.into_inner().company.unwrap().time_zone, zone);
+    }
+
     pub(crate) async fn driver(&self, name: &str, lat: f64, lon: f64) -> i64 {
         let d = pb::Driver {
             name: name.into(),
