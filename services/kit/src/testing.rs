@@ -76,11 +76,18 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// Turns on log output when `TEST_LOG=1`.
+/// Sends the services' log to the test's output, which the test harness
+/// shows only when the test fails: warnings and errors by default (a failure
+/// in CI then says what the service saw, an internal error's cause
+/// included), everything from info up with `TEST_LOG=1`, or any filter such
+/// as `TEST_LOG=atmr_dispatch=debug`.
 pub fn init_logging() {
-    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
-        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
-    }
+    let filter = match std::env::var("TEST_LOG") {
+        Ok(v) if v == "1" => "info".to_owned(),
+        Ok(v) if !v.is_empty() => v,
+        _ => "warn".to_owned(),
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().with_ansi(false).try_init();
 }
 
 /// A database that exists for one test and is removed after it.
