@@ -167,6 +167,9 @@ pub async fn restore(args: &RestoreArgs, env: &Env) -> anyhow::Result<Manifest> 
         |db: &manifest::Database| args.components.is_empty() || args.components.iter().any(|c| db.components.iter().any(|n| n == c.name()));
     let mut plan = Vec::new();
     for db in manifest.databases.iter().filter(|db| wanted(db)) {
+        if let Some(refusal) = split_restore(db, &args.components) {
+            anyhow::bail!("{refusal} ({origin})");
+        }
         plan.push((url_of(db, env)?, db));
     }
     if let Some(missing) = args.components.iter().find(|c| !plan.iter().any(|(_, db)| db.components.iter().any(|n| n == c.name()))) {
@@ -228,7 +231,10 @@ fn backup_dir(path: &Path) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("{} holds no backup (no {} in it or in a directory under it)", path.display(), manifest::FILE))
 }
 
-/// The components by database URL, in `components`' order.
+/// The components by database URL, in `components`' order. A database that
+/// also holds a component left out is refused: a database is copied whole
+/// (SQLite's file, PostgreSQL's schema), so its backup would carry the other
+/// component's tables under the wrong name, and a restore would write them.
 fn group_by_database(components: &[Component], env: &Env) -> anyhow::Result<Vec<(String, Vec<String>)>> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for component in components {
@@ -238,7 +244,35 @@ fn group_by_database(components: &[Component], env: &Env) -> anyhow::Result<Vec<
             None => groups.push((url, vec![component.name().to_owned()])),
         }
     }
+    for other in Component::ALL.iter().filter(|c| !components.contains(c)) {
+        // A component whose configuration does not even parse shares nothing
+        // this backup could know of.
+        let Ok(config) = kit::ServiceConfig::from_env(*other, env) else { continue };
+        if let Some((url, names)) = groups.iter().find(|(url, _)| *url == config.database_url) {
+            anyhow::bail!(
+                "{} and {other} share one database ({}), which is backed up whole: name {other} too, or leave out --component",
+                names.join(" and "),
+                kit::db::redact(url)
+            );
+        }
+    }
     Ok(groups)
+}
+
+/// Why restoring only `named` of `db` is refused: the database holds other
+/// components too, and is restored whole.
+fn split_restore(db: &manifest::Database, named: &[Component]) -> Option<String> {
+    if named.is_empty() {
+        return None;
+    }
+    let left_out: Vec<&str> = db.components.iter().map(String::as_str).filter(|n| !named.iter().any(|c| c.name() == *n)).collect();
+    (!left_out.is_empty()).then(|| {
+        format!(
+            "the backup holds {} in one database, which is restored whole: name {} too, or leave out --component",
+            db.components.join(", "),
+            left_out.join(" and ")
+        )
+    })
 }
 
 async fn write_databases(groups: &[(String, Vec<String>)], dir: &Path) -> anyhow::Result<Vec<manifest::Database>> {
@@ -288,4 +322,51 @@ fn unused_name(root: &Path, now: DateTime<Utc>) -> String {
         return base;
     }
     (2..).map(|i| format!("{base}-{i}")).find(|n| !taken(n)).expect("a free name")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn a_backup_of_some_components_is_refused_when_they_share_a_database_with_others() {
+        let shared = env(&[("DATABASE_URL", "postgres://atmr:secret@db/atmr")]);
+        let refused = group_by_database(&[Component::Dispatch], &shared).unwrap_err().to_string();
+        assert!(refused.starts_with("dispatch and safety share one database"), "{refused}");
+        assert!(refused.contains("name safety too") && !refused.contains("secret"), "{refused}");
+        let all = group_by_database(&Component::ALL, &shared).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].1, ["dispatch", "safety", "bugs", "notify", "gateway"]);
+        // Each on its own database (the default files, or one URL each): any selection.
+        let apart = group_by_database(&[Component::Dispatch, Component::Notify], &env(&[])).unwrap();
+        assert_eq!(apart.iter().map(|(_, c)| c.join("+")).collect::<Vec<_>>(), ["dispatch", "notify"]);
+        let pair = env(&[("DISPATCH_DATABASE_URL", "sqlite://one.db"), ("SAFETY_DATABASE_URL", "sqlite://one.db")]);
+        assert!(group_by_database(&[Component::Safety], &pair).unwrap_err().to_string().starts_with("safety and dispatch share"));
+        assert_eq!(group_by_database(&[Component::Dispatch, Component::Safety], &pair).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_restore_of_part_of_a_shared_database_is_refused_naming_what_is_left_out() {
+        let db = manifest::Database {
+            components: vec!["dispatch".into(), "safety".into(), "bugs".into()],
+            backend: manifest::Backend::Sqlite,
+            schema_versions: BTreeMap::new(),
+            sequences: BTreeMap::new(),
+            tables: Vec::new(),
+            files: Vec::new(),
+        };
+        assert_eq!(split_restore(&db, &[]), None, "everything");
+        assert_eq!(split_restore(&db, &[Component::Bugs, Component::Safety, Component::Dispatch]), None);
+        let refused = split_restore(&db, &[Component::Safety]).unwrap();
+        assert!(
+            refused.contains("holds dispatch, safety, bugs in one database") && refused.contains("name dispatch and bugs too"),
+            "{refused}"
+        );
+    }
 }
