@@ -2,11 +2,12 @@
 //! written into a local staging directory exactly as into a directory target
 //! (same dumps, checksums and manifest), then each of its files is uploaded
 //! under `<prefix>/<backup>/`, `manifest.json` last: an upload cut short leaves
-//! no manifest, and objects without one are neither restored nor counted nor
-//! removed by the retention. A restore downloads a backup into a temporary
-//! directory, where the checks of a directory restore run before anything is
-//! written. The retention reads the bucket's manifests and deletes the old
-//! backups' objects, their manifest first.
+//! no manifest, and objects without one are neither restored nor counted as
+//! a backup. A failed upload deletes what it sent; what a killed one left is
+//! deleted by the retention once a day old. A restore downloads a backup into
+//! a temporary directory, where the checks of a directory restore run before
+//! anything is written. The retention reads the bucket's manifests and
+//! deletes the old backups' objects, their manifest first.
 //!
 //! Configured from the environment map: `AWS_ACCESS_KEY_ID` and
 //! `AWS_SECRET_ACCESS_KEY` (required), `AWS_SESSION_TOKEN` (optional),
@@ -16,6 +17,7 @@
 //! unless this is `true`).
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -115,7 +117,14 @@ impl Bucket {
                 }
                 to.shutdown().await
             };
-            upload.await.with_context(|| format!("cannot upload {file} to {}", self.url_of(name)))?;
+            if let Err(e) = upload.await {
+                // What went up is no backup without its manifest: removed
+                // now, or by a later backup's retention if this fails too.
+                if let Err(left) = self.delete_all(&self.prefix.child(name)).await {
+                    tracing::warn!(backup = %self.url_of(name), error = %format!("{left:#}"), "an interrupted upload's objects stay until a later backup's retention");
+                }
+                return Err(anyhow::Error::new(e).context(format!("cannot upload {file} to {}", self.url_of(name))));
+            }
         }
         Ok(())
     }
@@ -184,21 +193,42 @@ impl Bucket {
     }
 
     /// Deletes the backups `retention` lets go at `now`, each one's manifest
-    /// first; answers their URLs.
+    /// first, and what uploads cut short left ([`retention::abandoned`]);
+    /// answers their URLs.
     pub async fn prune(&self, retention: Retention, now: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
         let mut removed = Vec::new();
         for old in retention::expired(&self.list().await?, retention, now) {
             let url = old.dir.display().to_string();
             let name = url.rsplit('/').next().unwrap_or_default();
-            let key = self.prefix.child(name);
-            let mut objects: Vec<Key> = self.objects(&key).await?.into_iter().map(|o| o.location).collect();
-            objects.sort_by_key(|k| k.filename() != Some(manifest::FILE));
-            for object in objects {
-                self.store.delete(&object).await.with_context(|| format!("cannot delete {object} of {url}"))?;
-            }
+            self.delete_all(&self.prefix.child(name)).await?;
             removed.push(old.dir);
         }
+        let mut names: BTreeMap<String, bool> = BTreeMap::new();
+        // Each name under the prefix, and whether it holds a manifest.
+        for object in self.objects(&self.prefix).await? {
+            let Some(parts) = object.location.prefix_match(&self.prefix) else { continue };
+            let parts: Vec<String> = parts.map(|p| p.as_ref().to_owned()).collect();
+            let Some(name) = parts.first() else { continue };
+            *names.entry(name.clone()).or_default() |= parts.len() == 2 && parts[1] == manifest::FILE;
+        }
+        for (name, has_manifest) in names {
+            if !has_manifest && retention::abandoned(&name, now) {
+                self.delete_all(&self.prefix.child(name.as_str())).await?;
+                removed.push(PathBuf::from(self.url_of(&name)));
+            }
+        }
         Ok(removed)
+    }
+
+    /// Deletes every object under `key`, a manifest first (a backup is never
+    /// seen without files it lists).
+    async fn delete_all(&self, key: &Key) -> anyhow::Result<()> {
+        let mut objects: Vec<Key> = self.objects(key).await?.into_iter().map(|o| o.location).collect();
+        objects.sort_by_key(|k| k.filename() != Some(manifest::FILE));
+        for object in objects {
+            self.store.delete(&object).await.with_context(|| format!("cannot delete {object} of {}", self.url))?;
+        }
+        Ok(())
     }
 
     async fn objects(&self, under: &Key) -> anyhow::Result<Vec<object_store::ObjectMeta>> {

@@ -3,7 +3,9 @@
 //! object, ListObjectsV2 by prefix, answered in S3's XML; signatures are not
 //! verified, but every request must carry one). A loaded SQLite mesh is
 //! backed up twice with a retention of one: the bucket holds the second
-//! backup's files and manifest, and nothing of the first. The databases are
+//! backup's files and manifest, and nothing of the first, nor of an upload
+//! refused midway, nor of one killed two days before (one killed a minute
+//! before, which may still be going, and other objects stay). The databases are
 //! deleted; a restore with one byte changed in an object is refused naming
 //! it, and writes nothing; an upload without a manifest, newer than the
 //! backup, is ignored; the restore from the prefix brings every count back.
@@ -32,11 +34,13 @@ use crate::{
 
 const BUCKET: &str = "atmr-backups";
 
-/// The fake's objects by `bucket/key`, and the requests that came unsigned.
+/// The fake's objects by `bucket/key`, the requests that came unsigned, and
+/// how many more PUTs it takes before it refuses them (all when unset).
 #[derive(Clone, Default)]
 struct Fake {
     objects: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     unsigned: Arc<AtomicUsize>,
+    puts_left: Arc<Mutex<Option<usize>>>,
 }
 
 impl Fake {
@@ -80,6 +84,13 @@ fn etag(bytes: &[u8]) -> String {
 const MODIFIED: &str = "Sat, 05 Dec 2026 02:00:00 GMT";
 
 async fn put_object(State(fake): State<Fake>, Path((bucket, key)): Path<(String, String)>, body: Bytes) -> Response {
+    if let Some(left) = fake.puts_left.lock().unwrap().as_mut() {
+        if *left == 0 {
+            // Not retried by the client, unlike a 5xx.
+            return (StatusCode::FORBIDDEN, "<Error><Code>AccessDenied</Code></Error>").into_response();
+        }
+        *left -= 1;
+    }
     let tag = etag(&body);
     fake.objects.lock().unwrap().insert(format!("{bucket}/{key}"), body.to_vec());
     (StatusCode::OK, [(header::ETAG, tag)]).into_response()
@@ -140,9 +151,27 @@ async fn a_backup_in_an_s3_bucket_is_restored_a_changed_object_refused_and_old_o
     let first = atmr::backup::backup(&args, &env, now).await.unwrap();
     let first_name = first.dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(fake.keys().contains(&format!("{BUCKET}/nightly/{first_name}/manifest.json")), "{:?}", fake.keys());
+    // An upload refused after two files deletes what it sent.
+    let before_failure = fake.keys();
+    *fake.puts_left.lock().unwrap() = Some(2);
+    let failed = format!("{:#}", atmr::backup::backup(&args, &env, now).await.unwrap_err());
+    assert!(failed.contains("cannot upload"), "{failed}");
+    *fake.puts_left.lock().unwrap() = None;
+    assert_eq!(fake.keys(), before_failure, "nothing of the failed upload is left");
+    // What killed uploads left: one two days old goes with the next backup's
+    // retention; one a minute old may still be uploading, and an object not
+    // named as a backup is not this tool's.
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let (abandoned, uploading) = (stamp(now - chrono::Duration::days(2)), stamp(now - chrono::Duration::minutes(1)));
+    for key in [format!("{abandoned}/safety/db.sqlite"), format!("{uploading}/safety/db.sqlite"), "README".to_owned()] {
+        fake.objects.lock().unwrap().insert(format!("{BUCKET}/nightly/{key}"), b"partial".to_vec());
+    }
     let keep_one = atmr::backup::BackupArgs { keep: Some(1), keep_days: Some(0), ..args };
     let written = atmr::backup::backup(&keep_one, &env, now + chrono::Duration::seconds(1)).await.unwrap();
-    assert_eq!(written.removed, vec![first.dir.clone()]);
+    assert_eq!(written.removed, vec![first.dir.clone(), format!("s3://{BUCKET}/nightly/{abandoned}").into()]);
+    for key in [format!("{uploading}/safety/db.sqlite"), "README".to_owned()] {
+        assert!(fake.objects.lock().unwrap().remove(&format!("{BUCKET}/nightly/{key}")).is_some(), "{key} is kept");
+    }
     let name = written.dir.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(written.dir.display().to_string(), format!("s3://{BUCKET}/nightly/{name}"));
     let keys = fake.keys();
