@@ -66,14 +66,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<booking::Model>, StoreError> {
         let tz = self.time_zone(company_id).await?;
+        // The patients are read in the transaction that writes their trips,
+        // under a lock (SQLite's write lock; PostgreSQL's share lock on their
+        // rows, which an erasure or a removal waits for, and which waits for
+        // them): a trip never lands for a patient erased meanwhile.
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "booking").await?;
         let client_ids: Vec<i64> = rows.iter().map(|b| b.client_id).collect::<HashSet<_>>().into_iter().collect();
         let clients: HashMap<i64, (i64, String)> = client::Entity::find()
             .select_only()
             .columns([client::Column::Id, client::Column::CompanyId, client::Column::Mobility])
             .filter(client::Column::Id.is_in(client_ids))
             .filter(client::Column::DeletedAt.is_null())
+            .lock_shared()
             .into_tuple::<(i64, i64, String)>()
-            .all(&self.db)
+            .all(&txn)
             .await?
             .into_iter()
             .map(|(id, company, mobility)| (id, (company, mobility)))
@@ -87,7 +94,7 @@ impl Store {
                 .columns([booking::Column::Id, booking::Column::CompanyId, booking::Column::ClientId])
                 .filter(booking::Column::Id.is_in(outbound_ids))
                 .into_tuple::<(i64, i64, i64)>()
-                .all(&self.db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .map(|(id, company, client)| (id, (company, client)))
@@ -147,7 +154,6 @@ impl Store {
                 Invalid::new(field, format!("{} bad rows, nothing written: {message}", problems.len())).with_others(others),
             ));
         }
-        let txn = self.db.begin().await?;
         let mut created = Vec::with_capacity(models.len());
         for chunk in models.chunks(500) {
             created.extend(booking::Entity::insert_many(chunk.to_vec()).exec_with_returning_many(&txn).await?);

@@ -108,13 +108,25 @@ impl Store {
         // What is read here decides what is written: on SQLite the write lock
         // first (a read-then-write transaction fails when another write
         // commits in between); on PostgreSQL the patient's row, so that two
-        // erasures of one patient do not both go ahead.
+        // erasures of one patient do not both go ahead, and a trip being
+        // booked for them (which share-locks it) is counted below.
         kit::db::lock_for_write(&txn, "client").await?;
         let row = client::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
         let client = owned("client", id, company_id, row.map(|r| (r.company_id, r)))?;
         if let Some(at) = client.erased_at {
             return Err(StoreError::FailedPrecondition(format!("client {id} was already erased on {}", at.format("%Y-%m-%d"))));
         }
+        // Their templates too, before the open trips are counted: trips being
+        // made from them now (which share-lock them) are then counted, and
+        // none are made after.
+        recurring_template::Entity::find()
+            .select_only()
+            .column(recurring_template::Column::Id)
+            .filter(recurring_template::Column::ClientId.eq(id))
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .all(&txn)
+            .await?;
         let open = booking::Entity::find()
             .filter(booking::Column::ClientId.eq(id))
             .filter(booking::Column::Status.is_in(open_statuses()))

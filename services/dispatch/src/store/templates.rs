@@ -113,6 +113,12 @@ impl Store {
         let tz = self.time_zone(company_id).await?;
         let weekday = day.weekday().number_from_monday().to_string();
         let day_s = day.to_string();
+        // The templates are read under the lock of the transaction that
+        // writes their trips (PostgreSQL: a share lock on their rows), so an
+        // erasure that removes a patient's templates meanwhile is waited for,
+        // and its patient gets no trip from them.
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "booking").await?;
         let templates: Vec<recurring_template::Model> = recurring_template::Entity::find()
             .filter(recurring_template::Column::CompanyId.eq(company_id))
             .filter(recurring_template::Column::DeletedAt.is_null())
@@ -123,7 +129,8 @@ impl Store {
                     .add(recurring_template::Column::ValidUntil.gte(day_s.clone())),
             )
             .order_by(recurring_template::Column::Id, Order::Asc)
-            .all(&self.db)
+            .lock_shared()
+            .all(&txn)
             .await?
             .into_iter()
             .filter(|t| t.weekdays.split(',').any(|d| d == weekday))
@@ -131,8 +138,6 @@ impl Store {
         if templates.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let txn = self.db.begin().await?;
-        kit::db::lock_for_write(&txn, "booking").await?;
         let existing: Vec<(Option<i64>, Option<i16>, i64)> = booking::Entity::find()
             .select_only()
             .columns([booking::Column::RecurringTemplateId, booking::Column::RecurringLeg, booking::Column::Id])

@@ -141,6 +141,90 @@ async fn erasures_racing_other_writes_all_succeed() {
     }
 }
 
+/// A trip booked for a patient while they are being erased either comes
+/// first (and the erasure is refused: the trip is open) or is refused (the
+/// patient is gone): never both, which would leave an erased patient with a
+/// trip that names where they live.
+#[tokio::test]
+async fn a_trip_booked_during_an_erasure_either_holds_it_back_or_is_refused() {
+    for backend in testing::backends() {
+        let svc = start(backend).await;
+        let mut ids = Vec::new();
+        for i in 0..16 {
+            ids.push(svc.patient(1, patient(&format!("Patient {i}"))).await.id);
+        }
+        let races = ids.iter().enumerate().map(|(i, &client_id)| {
+            let (mut erase, mut book) = (svc.api(), svc.api());
+            let erasure = svc.admin(1, pb::EraseClientRequest { client_id });
+            let booking = svc.req(1, pb::CreateBookingsRequest { bookings: vec![trip(client_id, i, 9, 0)] });
+            async move { tokio::join!(erase.erase_client(erasure), book.create_bookings(booking)) }
+        });
+        let (mut erased, mut booked) = (0, 0);
+        for (id, (erasure, booking)) in ids.iter().zip(futures::future::join_all(races).await) {
+            match (erasure, booking) {
+                (Ok(_), Err(refused)) => {
+                    assert_eq!(refused.code(), Code::InvalidArgument, "{backend:?}: patient {id}: {refused:?}");
+                    erased += 1;
+                }
+                (Err(refused), Ok(_)) => {
+                    assert_eq!(refused.code(), Code::FailedPrecondition, "{backend:?}: patient {id}: {refused:?}");
+                    booked += 1;
+                }
+                (erasure, booking) => panic!("{backend:?}: patient {id}: erasure {erasure:?}, booking {booking:?}"),
+            }
+        }
+        assert_eq!(erased + booked, ids.len());
+    }
+}
+
+/// The same for the trips a day's generation makes from recurring templates:
+/// an erased patient never gets one, and a patient who got one is not erased.
+#[tokio::test]
+async fn trips_generated_during_erasures_never_outlive_their_patient() {
+    for backend in testing::backends() {
+        let svc = start(backend).await;
+        let mut ids = Vec::new();
+        for i in 0..16 {
+            let id = svc.patient(1, patient(&format!("Patient {i}"))).await.id;
+            let template = pb::RecurringTemplate {
+                client_id: id,
+                weekdays: (1..=7).collect(),
+                pickup_address: format!("Chemin {i}, Genève"),
+                pickup: geo(46.195, 6.14),
+                dropoff_address: "HUG".into(),
+                dropoff: geo(46.1935, 6.149),
+                pickup_earliest_minute: 8 * 60,
+                pickup_latest_minute: 8 * 60 + 30,
+                passengers: 1,
+                valid_from: "2026-12-01".into(),
+                ..Default::default()
+            };
+            let req = svc.req(1, pb::CreateRecurringTemplateRequest { template: Some(template) });
+            svc.api().create_recurring_template(req).await.unwrap();
+            ids.push(id);
+        }
+        let mut api = svc.api();
+        let generation =
+            api.generate_recurring_bookings(svc.req(1, pb::GenerateRecurringBookingsRequest { service_day: day().to_string() }));
+        let erasures = futures::future::join_all(ids.iter().map(|&client_id| {
+            let mut api = svc.api();
+            let req = svc.admin(1, pb::EraseClientRequest { client_id });
+            async move { api.erase_client(req).await }
+        }));
+        let (generated, erasures) = tokio::join!(generation, erasures);
+        let generated = generated.unwrap().into_inner().bookings;
+        for (id, erasure) in ids.iter().zip(erasures) {
+            let trips = generated.iter().filter(|b| b.client_id == *id).count();
+            match erasure {
+                Ok(_) => assert_eq!(trips, 0, "{backend:?}: erased patient {id} got a trip"),
+                Err(refused) => {
+                    assert_eq!((refused.code(), trips), (Code::FailedPrecondition, 1), "{backend:?}: patient {id}: {refused:?}");
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_retention_job_anonymises_only_finished_trips_past_the_companys_period() {
     for backend in testing::backends() {
