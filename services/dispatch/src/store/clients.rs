@@ -69,16 +69,20 @@ impl Store {
 
     /// Soft delete; a client with bookings still to ride is not deleted.
     pub async fn delete_client(&self, company_id: i64, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client(company_id, id).await?;
+        // Checked under the lock (PostgreSQL: the patient's row, which a trip
+        // being booked share-locks): a trip booked meanwhile is counted.
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "client").await?;
+        let row = client::Entity::find_by_id(id).filter(client::Column::DeletedAt.is_null()).lock_exclusive().one(&txn).await?;
+        owned("client", id, company_id, row.map(|r| (r.company_id, r)))?;
         let open = booking::Entity::find()
             .filter(booking::Column::ClientId.eq(id))
             .filter(booking::Column::Status.is_in(open_statuses()))
-            .count(&self.db)
+            .count(&txn)
             .await?;
         if open > 0 {
             return Err(StoreError::FailedPrecondition(format!("client {id} has {open} bookings not yet completed; cancel them first")));
         }
-        let txn = self.db.begin().await?;
         client::Entity::update_many()
             .col_expr(client::Column::DeletedAt, Expr::value(now))
             .filter(client::Column::Id.eq(id))
