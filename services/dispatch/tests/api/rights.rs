@@ -20,6 +20,24 @@ impl TestService {
         self.api().update_booking_status(self.req(company, r)).await.unwrap();
     }
 
+    /// A weekly trip at 08:00 for `client_id` from `pickup_address` to HUG, from 2026-12-01.
+    async fn template(&self, client_id: i64, weekdays: Vec<i32>, pickup_address: &str) {
+        let template = pb::RecurringTemplate {
+            client_id,
+            weekdays,
+            pickup_address: pickup_address.into(),
+            pickup: geo(46.195, 6.14),
+            dropoff_address: "HUG".into(),
+            dropoff: geo(46.1935, 6.149),
+            pickup_earliest_minute: 8 * 60,
+            pickup_latest_minute: 8 * 60 + 30,
+            passengers: 1,
+            valid_from: "2026-12-01".into(),
+            ..Default::default()
+        };
+        self.api().create_recurring_template(self.req(1, pb::CreateRecurringTemplateRequest { template: Some(template) })).await.unwrap();
+    }
+
     async fn export(&self, company: i64, id: i64) -> pb::ExportClientResponse {
         self.api().export_client(self.req(company, pb::ExportClientRequest { client_id: id })).await.unwrap().into_inner()
     }
@@ -35,20 +53,7 @@ async fn an_erasure_waits_for_open_trips_then_erases_the_patient_and_their_trips
         mine[0].notes = "Door code 4411".into();
         let theirs = svc.bookings(1, mine).await;
         let kept = svc.bookings(1, vec![trip(other.id, 3, 8, 30)]).await;
-        let template = pb::RecurringTemplate {
-            client_id: ada.id,
-            weekdays: vec![1, 3],
-            pickup_address: "Rue de Carouge 12".into(),
-            pickup: geo(46.195, 6.14),
-            dropoff_address: "HUG".into(),
-            dropoff: geo(46.1935, 6.149),
-            pickup_earliest_minute: 8 * 60,
-            pickup_latest_minute: 8 * 60 + 30,
-            passengers: 1,
-            valid_from: "2026-12-01".into(),
-            ..Default::default()
-        };
-        svc.api().create_recurring_template(svc.req(1, pb::CreateRecurringTemplateRequest { template: Some(template) })).await.unwrap();
+        svc.template(ada.id, vec![1, 3], "Rue de Carouge 12").await;
 
         let before = svc.export(1, ada.id).await;
         assert_eq!(before.client.as_ref().unwrap().phone, "+41 22 555 12 34");
@@ -194,21 +199,7 @@ async fn trips_generated_during_erasures_never_outlive_their_patient() {
         let mut ids = Vec::new();
         for i in 0..16 {
             let id = svc.patient(1, patient(&format!("Patient {i}"))).await.id;
-            let template = pb::RecurringTemplate {
-                client_id: id,
-                weekdays: (1..=7).collect(),
-                pickup_address: format!("Chemin {i}, Genève"),
-                pickup: geo(46.195, 6.14),
-                dropoff_address: "HUG".into(),
-                dropoff: geo(46.1935, 6.149),
-                pickup_earliest_minute: 8 * 60,
-                pickup_latest_minute: 8 * 60 + 30,
-                passengers: 1,
-                valid_from: "2026-12-01".into(),
-                ..Default::default()
-            };
-            let req = svc.req(1, pb::CreateRecurringTemplateRequest { template: Some(template) });
-            svc.api().create_recurring_template(req).await.unwrap();
+            svc.template(id, (1..=7).collect(), &format!("Chemin {i}, Genève")).await;
             ids.push(id);
         }
         let mut api = svc.api();
