@@ -80,6 +80,10 @@ const SLACK: i64 = 2;
 /// The share of iterations (dial-a-ride) that exchange two routes' tails
 /// (`tails.rs`) instead of ruining and recreating.
 const TAILS_RATE: f64 = 0.1;
+/// The share of the other iterations, on models with route duration limits,
+/// that exchange tails across passengers aboard (`tails::cross_aboard`) and
+/// recreate the jobs riding across the cuts, instead of a ruin.
+const CROSS_RATE: f64 = 0.2;
 /// How many nearest jobs each job remembers.
 const NEIGHBOURS: usize = 100;
 
@@ -129,7 +133,11 @@ pub fn solve(m: &Model, initial: Option<Solution>, limits: Limits) -> (Solution,
         next.unassigned.clone_from(&current.unassigned);
         next.cost = current.cost;
         if !(search.exact && search.rng.random_bool(TAILS_RATE) && search.exchange_tails(&mut next).is_some()) {
-            let removed = search.ruin(&mut next);
+            let crossed = if search.shifts && search.rng.random_bool(CROSS_RATE) { search.cross_aboard(&mut next) } else { None };
+            let removed = match crossed {
+                Some(aboard) => search.with_left_out(&mut next, aboard),
+                None => search.ruin(&mut next),
+            };
             search.recreate(&mut next, removed);
         }
         let threshold = current.cost as f64 - temperature * search.rng.random::<f64>().max(1e-12).ln();
@@ -238,6 +246,8 @@ struct Search<'m> {
     touched: Vec<bool>,
     /// Jobs that were unassigned when this iteration began.
     was_out: Vec<bool>,
+    /// Some vehicle has a route duration limit (`tails::cross_aboard` is drawn).
+    shifts: bool,
 }
 
 impl<'m> Search<'m> {
@@ -297,6 +307,7 @@ impl<'m> Search<'m> {
             all: Vec::new(),
             touched: vec![false; m.vehicles.len()],
             was_out: vec![false; n],
+            shifts: m.vehicles.iter().any(|v| v.max_duration.is_some()),
         }
     }
 
@@ -409,11 +420,8 @@ impl<'m> Search<'m> {
         }
         let mut removed: Vec<usize> = Vec::new();
         self.touched.fill(false);
-        for &j in &s.unassigned {
-            self.was_out[j] = true;
-        }
         if served.is_empty() {
-            return std::mem::take(&mut s.unassigned);
+            return self.with_left_out(s, removed);
         }
         let mut cut = vec![false; s.routes.len()];
         if m.objective == Objective::Vehicles && nonempty > 1 && self.rng.random_bool(0.1) {
@@ -453,6 +461,15 @@ impl<'m> Search<'m> {
             self.remove_window(s, ri, first, first + string, &mut removed);
             cut[ri] = true;
             done += 1;
+        }
+        self.with_left_out(s, removed)
+    }
+
+    /// `removed` and the jobs left out of `s`, which are recreated with them
+    /// (and looked for only in the routes this iteration touched).
+    fn with_left_out(&mut self, s: &mut State, mut removed: Vec<usize>) -> Vec<usize> {
+        for &j in &s.unassigned {
+            self.was_out[j] = true;
         }
         removed.append(&mut s.unassigned);
         removed

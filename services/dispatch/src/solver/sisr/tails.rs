@@ -1,14 +1,21 @@
-//! 2-opt* for dial-a-ride: two routes exchange their tails at points where
-//! nobody is aboard (Potvin & Rousseau's 2-opt*, as the dial-a-ride local
-//! searches use it).
+//! 2-opt* for dial-a-ride: two routes exchange their tails (Potvin &
+//! Rousseau's 2-opt*, as the dial-a-ride local searches use it).
 //!
 //! Ruin and recreate moves a few jobs at a time, so it rarely shifts a whole
 //! stretch of day from one vehicle to another; with a route duration limit
-//! (a driver's shift) that is what moves a vehicle's working hours. One move
-//! here takes a random route and every other route (one empty route per
-//! class of identical vehicles), prices every exchange of tails in O(1),
-//! and makes the cheapest that passes the exact time test. The annealing
-//! decides whether the plan it gives is kept, as for ruin and recreate.
+//! (a driver's shift) that is what moves a vehicle's working hours. Two moves:
+//!
+//! - `exchange_tails` cuts where nobody is aboard: a random route and every
+//!   other route (one empty route per class of identical vehicles), every
+//!   exchange priced in O(1), the cheapest that passes the exact time test.
+//! - `cross_aboard` cuts anywhere: a random route after a random stop, each
+//!   other route where its day stands at that hour. The passengers riding
+//!   across a cut leave both routes and are recreated like a ruin's jobs.
+//!   Busy routes (capacity 6, long rides) may have nobody aboard only at their
+//!   ends, where the first move finds nowhere to cut.
+//!
+//! The annealing decides whether the plan either gives is kept, as for ruin
+//! and recreate.
 
 use rand::Rng as _;
 
@@ -17,6 +24,8 @@ use crate::solver::model::Kind;
 
 /// How many of the cheapest exchanges are tested exactly before giving up.
 const EXACT_TESTS: usize = 16;
+/// How many of the cheapest crossings with passengers aboard are tested exactly.
+const CROSS_TESTS: usize = 8;
 
 /// Where a route may be cut: positions with nobody aboard, and what its
 /// edges cost up to each one.
@@ -107,6 +116,96 @@ impl Search<'_> {
         None
     }
 
+    /// 2-opt* with passengers aboard: a random route is cut after a random
+    /// stop, each other route where its own day stands at that hour, and the
+    /// cheapest pairing (priced before anyone leaves) whose routes then pass
+    /// the exact time test exchanges tails. The jobs riding across either cut
+    /// (picked up before it, dropped off after) leave both routes: they are
+    /// returned, with the jobs that were left out, for the recreate to place.
+    /// `None`, with `s` unchanged, when no pairing is feasible.
+    pub(super) fn cross_aboard(&mut self, s: &mut State) -> Option<Vec<usize>> {
+        let m = self.m;
+        self.touched.fill(false);
+        let used: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
+        if used.is_empty() {
+            return None;
+        }
+        let a = used[self.rng.random_range(0..used.len())];
+        let qa = s.routes[a].nodes.len();
+        let ca = self.rng.random_range(1..=qa);
+        let cuts_a = self.cuts(&s.routes[a]);
+        let when = cuts_a.leave[ca];
+        let mut offers: Vec<(i64, usize, usize)> = Vec::new();
+        let mut tried_empty = Vec::new();
+        for b in 0..s.routes.len() {
+            let rb = &s.routes[b];
+            if b == a {
+                continue;
+            }
+            if rb.nodes.is_empty() {
+                let class = self.class[rb.vehicle];
+                if tried_empty.contains(&class) {
+                    continue;
+                }
+                tried_empty.push(class);
+            }
+            let cuts_b = self.cuts(rb);
+            let ra = &s.routes[a];
+            let qb = rb.nodes.len();
+            // The stops b has left by then stay with b; one either side too.
+            let mid = cuts_b.leave[1..].partition_point(|&l| l <= when);
+            let old = ra.cost + rb.cost;
+            for cb in mid.saturating_sub(1)..=(mid + 1).min(qb) {
+                if ca == qa && cb == qb {
+                    continue;
+                }
+                if !self.joins(ra, &cuts_a, ca, rb, cb) || !self.joins(rb, &cuts_b, cb, ra, ca) {
+                    continue;
+                }
+                let new = self.joined_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) + self.joined_cost(rb, &cuts_b, cb, ra, &cuts_a, ca);
+                offers.push((new - old, b, cb));
+            }
+        }
+        offers.sort_unstable();
+        let mut aboard = Vec::new();
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for &(_, b, cb) in offers.iter().take(CROSS_TESTS) {
+            let (ra, rb) = (&s.routes[a], &s.routes[b]);
+            aboard.clear();
+            riding_across(m, &ra.nodes, ca, &mut aboard);
+            riding_across(m, &rb.nodes, cb, &mut aboard);
+            if aboard.iter().any(|&j| m.jobs[j].pinned.is_some()) {
+                continue;
+            }
+            let stays = |n: &usize| !aboard.contains(&m.nodes[*n].job);
+            // Whoever changes vehicle must be allowed on the other one.
+            let may_go = |nodes: &[usize], vehicle: usize| {
+                nodes.iter().filter(|n| stays(n)).all(|&n| {
+                    let job = m.nodes[n].job;
+                    m.jobs[job].pinned.is_none() && m.can_serve(vehicle, job)
+                })
+            };
+            if !may_go(&ra.nodes[ca..], rb.vehicle) || !may_go(&rb.nodes[cb..], ra.vehicle) {
+                continue;
+            }
+            first.clear();
+            first.extend(ra.nodes[..ca].iter().chain(&rb.nodes[cb..]).copied().filter(|n| stays(n)));
+            second.clear();
+            second.extend(rb.nodes[..cb].iter().chain(&ra.nodes[ca..]).copied().filter(|n| stays(n)));
+            let fits =
+                |search: &mut Self, vehicle: usize, nodes: &[usize]| nodes.is_empty() || m.feasible(vehicle, nodes, &mut search.scratch);
+            if fits(self, ra.vehicle, &first) && fits(self, rb.vehicle, &second) {
+                let (va, vb) = (ra.vehicle, rb.vehicle);
+                s.routes[a] = self.route(va, std::mem::take(&mut first));
+                s.routes[b] = self.route(vb, std::mem::take(&mut second));
+                self.touched[a] = true;
+                self.touched[b] = true;
+                return Some(std::mem::take(&mut aboard));
+            }
+        }
+        None
+    }
+
     fn cuts(&self, r: &Route) -> Cuts {
         let m = self.m;
         let v = &m.vehicles[r.vehicle];
@@ -182,6 +281,17 @@ impl Search<'_> {
     }
 }
 
+/// Adds to `out` the jobs of `nodes` picked up before position `cut` and
+/// dropped off at or after it.
+fn riding_across(m: &crate::solver::model::Model, nodes: &[usize], cut: usize, out: &mut Vec<usize>) {
+    for &n in &nodes[cut..] {
+        let node = &m.nodes[n];
+        if node.kind == Kind::Delivery && nodes[..cut].contains(&m.jobs[node.job].nodes[0]) {
+            out.push(node.job);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Search, State, tests::random_darp};
@@ -219,5 +329,48 @@ mod tests {
             }
         }
         assert!(made > 100, "enough exchanges to mean something: {made}");
+    }
+
+    /// A crossing keeps both routes feasible, and every job it took off a
+    /// route is one that rode across a cut: served before, returned now, and
+    /// served nowhere else.
+    #[test]
+    fn a_crossing_is_feasible_and_returns_exactly_the_jobs_riding_across() {
+        let (mut made, mut returned) = (0, 0);
+        for seed in 0..30 {
+            let instance = random_darp(seed, 8 + seed as usize % 8, 3);
+            let model = instance.model(Objective::Distance);
+            let mut search = Search::new(&model, seed);
+            let mut state = search.construct(None);
+            let mut partial = instance.clone();
+            partial.jobs.retain(|j| !state.unassigned.iter().any(|&u| instance.jobs[u] == *j));
+            for _ in 0..20 {
+                let before = served(&model, &state);
+                let routes_before: Vec<Vec<usize>> = state.routes.iter().map(|r| r.nodes.clone()).collect();
+                let Some(aboard) = search.cross_aboard(&mut state) else { continue };
+                made += 1;
+                returned += aboard.len();
+                for &j in &aboard {
+                    let pickup = model.jobs[j].nodes[0];
+                    let delivery = model.jobs[j].nodes[1];
+                    let route = routes_before.iter().find(|r| r.contains(&pickup)).expect("it was served");
+                    let at = |n| route.iter().position(|&x| x == n).unwrap();
+                    assert!(at(pickup) < at(delivery), "seed {seed}: job {j}");
+                }
+                let mut now = served(&model, &state);
+                now.extend(aboard.iter().flat_map(|&j| [j, j])); // a pickup and a drop-off each
+                now.sort_unstable();
+                assert_eq!(now, before, "seed {seed}: every job once, on a route or returned");
+                let routes: Vec<Vec<usize>> = state.routes.iter().map(|r| r.nodes.clone()).collect();
+                let mut left = partial.clone();
+                left.jobs.retain(|job| !aboard.iter().any(|&j| instance.jobs[j] == *job));
+                left.check(&instance.routes_of(&model, &routes)).unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
+                // Put them back for the next crossing.
+                search.recreate(&mut state, aboard);
+                partial.jobs.retain(|j| !state.unassigned.iter().any(|&u| instance.jobs[u] == *j));
+            }
+        }
+        assert!(made > 100, "enough crossings to mean something: {made}");
+        assert!(returned > 50, "some with passengers aboard: {returned}");
     }
 }
