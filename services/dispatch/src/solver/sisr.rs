@@ -34,7 +34,7 @@ mod tails;
 
 use std::time::{Duration, Instant};
 
-use rand::{Rng as _, SeedableRng as _, rngs::StdRng, seq::SliceRandom as _};
+use rand::{Rng as _, SeedableRng as _, rngs::SmallRng, seq::SliceRandom as _};
 
 use super::{
     model::{Amount, DIMS, Kind, Model, Objective},
@@ -84,6 +84,8 @@ const TAILS_RATE: f64 = 0.1;
 /// that exchange tails across passengers aboard (`tails::cross_aboard`) and
 /// recreate the jobs riding across the cuts, instead of a ruin.
 const CROSS_RATE: f64 = 0.2;
+/// How many of a job's cheapest places are found by a scan, not a sort.
+const SCANS: usize = 2;
 /// How many nearest jobs each job remembers.
 const NEIGHBOURS: usize = 100;
 
@@ -224,7 +226,7 @@ impl State {
 
 struct Search<'m> {
     m: &'m Model,
-    rng: StdRng,
+    rng: SmallRng,
     /// Other jobs by distance, nearest first.
     neighbours: Vec<Vec<usize>>,
     vehicle_cost: i64,
@@ -294,7 +296,7 @@ impl<'m> Search<'m> {
         }
         Self {
             m,
-            rng: StdRng::seed_from_u64(seed),
+            rng: SmallRng::seed_from_u64(seed),
             neighbours,
             vehicle_cost,
             unassigned_cost,
@@ -558,12 +560,27 @@ impl<'m> Search<'m> {
             }
         }
         let best = if self.exact {
-            all.sort_unstable();
-            all.iter().copied().find(|&(_, ri, i, k)| {
-                let r = &s.routes[ri];
-                with_into(m, &r.nodes, j, i, k, &mut self.candidate);
+            // Cheapest first. The first place or two usually pass, so the
+            // cheapest is picked by a scan a few times before the rest is sorted.
+            let mut feasible = |c: (i64, usize, usize, usize)| {
+                let r = &s.routes[c.1];
+                with_into(m, &r.nodes, j, c.2, c.3, &mut self.candidate);
                 m.feasible(r.vehicle, &self.candidate, &mut self.scratch)
-            })
+            };
+            let mut found = None;
+            for _ in 0..SCANS {
+                let Some((at, &c)) = all.iter().enumerate().min_by_key(|&(_, c)| c) else { break };
+                all.swap_remove(at);
+                if feasible(c) {
+                    found = Some(c);
+                    break;
+                }
+            }
+            if found.is_none() {
+                all.sort_unstable();
+                found = all.iter().copied().find(|&c| feasible(c));
+            }
+            found
         } else {
             all.iter().copied().min()
         };
