@@ -15,6 +15,9 @@
 //! - **Tails** (dial-a-ride, one iteration in ten instead of a ruin): two
 //!   routes exchange their tails where nobody is aboard (2-opt*, `tails.rs`),
 //!   which moves a stretch of day, a driver's shift with it, in one step.
+//! - **Crossings** (when vehicles have a route duration limit, a fifth of the
+//!   other iterations): the same exchange at any stop, the passengers riding
+//!   across the cuts taken off and recreated as a ruin's jobs are.
 //! - **Acceptance:** simulated annealing, the temperature falling
 //!   geometrically with the time (or iterations) spent.
 //!
@@ -24,8 +27,9 @@
 //! every rule, `timing.rs`), and a pickup's delivery is not looked for past
 //! the shortest ride that breaks its limit. When the model has such limits,
 //! the candidates that pass, gathered over every route, are checked in order
-//! of cost with the exact time test until one holds. The result is deterministic for a given seed and
-//! iteration budget.
+//! of cost with the exact time test until one holds. The result is
+//! deterministic for a given seed and iteration budget (and `rand` release:
+//! `SmallRng`'s algorithm may change with one).
 //!
 //! One file: the search state, its moves and the acceptance rule work on
 //! the same routes and caches; split, each part would reach into the others.
@@ -561,7 +565,7 @@ impl<'m> Search<'m> {
         }
         let best = if self.exact {
             // Cheapest first. The first place or two usually pass, so the
-            // cheapest is picked by a scan a few times before the rest is sorted.
+            // cheapest is picked by a scan (SCANS times) before the rest is sorted.
             let mut feasible = |c: (i64, usize, usize, usize)| {
                 let r = &s.routes[c.1];
                 with_into(m, &r.nodes, j, c.2, c.3, &mut self.candidate);
