@@ -47,28 +47,12 @@ impl Search<'_> {
     /// judges). Returns the change in cost as priced before the exact test,
     /// or `None`, with `s` unchanged, when no exchange is feasible.
     pub(super) fn exchange_tails(&mut self, s: &mut State) -> Option<i64> {
-        let m = self.m;
         self.touched.fill(false);
-        let used: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
-        if used.is_empty() {
-            return None;
-        }
-        let a = used[self.rng.random_range(0..used.len())];
+        let a = self.random_used(s)?;
         let cuts_a = self.cuts(&s.routes[a]);
         let mut offers: Vec<(i64, usize, usize, usize)> = Vec::new();
-        let mut tried_empty = Vec::new();
-        for b in 0..s.routes.len() {
-            if b == a {
-                continue;
-            }
+        for b in self.partners(s, a) {
             let rb = &s.routes[b];
-            if rb.nodes.is_empty() {
-                let class = self.class[rb.vehicle];
-                if tried_empty.contains(&class) {
-                    continue;
-                }
-                tried_empty.push(class);
-            }
             let cuts_b = self.cuts(rb);
             let ra = &s.routes[a];
             // From which position on each route's tail may go to the other vehicle.
@@ -82,11 +66,9 @@ impl Search<'_> {
                     if (ca == qa && cb == qb) || (ca == 0 && cb == 0) {
                         continue;
                     }
-                    if !self.joins(ra, &cuts_a, ca, rb, cb) || !self.joins(rb, &cuts_b, cb, ra, ca) {
-                        continue;
+                    if let Some(new) = self.exchanged_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) {
+                        offers.push((new - old, b, ca, cb));
                     }
-                    let new = self.joined_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) + self.joined_cost(rb, &cuts_b, cb, ra, &cuts_a, ca);
-                    offers.push((new - old, b, ca, cb));
                 }
             }
         }
@@ -101,14 +83,7 @@ impl Search<'_> {
             second.clear();
             second.extend_from_slice(&rb.nodes[..cb]);
             second.extend_from_slice(&ra.nodes[ca..]);
-            let fits =
-                |search: &mut Self, vehicle: usize, nodes: &[usize]| nodes.is_empty() || m.feasible(vehicle, nodes, &mut search.scratch);
-            if fits(self, ra.vehicle, &first) && fits(self, rb.vehicle, &second) {
-                let (va, vb) = (ra.vehicle, rb.vehicle);
-                s.routes[a] = self.route(va, std::mem::take(&mut first));
-                s.routes[b] = self.route(vb, std::mem::take(&mut second));
-                self.touched[a] = true;
-                self.touched[b] = true;
+            if self.replace_if_feasible(s, (a, &mut first), (b, &mut second)) {
                 s.cost = self.total(&s.routes, s.unassigned.len());
                 return Some(delta);
             }
@@ -126,29 +101,14 @@ impl Search<'_> {
     pub(super) fn cross_aboard(&mut self, s: &mut State) -> Option<Vec<usize>> {
         let m = self.m;
         self.touched.fill(false);
-        let used: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
-        if used.is_empty() {
-            return None;
-        }
-        let a = used[self.rng.random_range(0..used.len())];
+        let a = self.random_used(s)?;
         let qa = s.routes[a].nodes.len();
         let ca = self.rng.random_range(1..=qa);
         let cuts_a = self.cuts(&s.routes[a]);
         let when = cuts_a.leave[ca];
         let mut offers: Vec<(i64, usize, usize)> = Vec::new();
-        let mut tried_empty = Vec::new();
-        for b in 0..s.routes.len() {
+        for b in self.partners(s, a) {
             let rb = &s.routes[b];
-            if b == a {
-                continue;
-            }
-            if rb.nodes.is_empty() {
-                let class = self.class[rb.vehicle];
-                if tried_empty.contains(&class) {
-                    continue;
-                }
-                tried_empty.push(class);
-            }
             let cuts_b = self.cuts(rb);
             let ra = &s.routes[a];
             let qb = rb.nodes.len();
@@ -159,11 +119,9 @@ impl Search<'_> {
                 if ca == qa && cb == qb {
                     continue;
                 }
-                if !self.joins(ra, &cuts_a, ca, rb, cb) || !self.joins(rb, &cuts_b, cb, ra, ca) {
-                    continue;
+                if let Some(new) = self.exchanged_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) {
+                    offers.push((new - old, b, cb));
                 }
-                let new = self.joined_cost(ra, &cuts_a, ca, rb, &cuts_b, cb) + self.joined_cost(rb, &cuts_b, cb, ra, &cuts_a, ca);
-                offers.push((new - old, b, cb));
             }
         }
         offers.sort_unstable();
@@ -192,18 +150,63 @@ impl Search<'_> {
             first.extend(ra.nodes[..ca].iter().chain(&rb.nodes[cb..]).copied().filter(|n| stays(n)));
             second.clear();
             second.extend(rb.nodes[..cb].iter().chain(&ra.nodes[ca..]).copied().filter(|n| stays(n)));
-            let fits =
-                |search: &mut Self, vehicle: usize, nodes: &[usize]| nodes.is_empty() || m.feasible(vehicle, nodes, &mut search.scratch);
-            if fits(self, ra.vehicle, &first) && fits(self, rb.vehicle, &second) {
-                let (va, vb) = (ra.vehicle, rb.vehicle);
-                s.routes[a] = self.route(va, std::mem::take(&mut first));
-                s.routes[b] = self.route(vb, std::mem::take(&mut second));
-                self.touched[a] = true;
-                self.touched[b] = true;
+            if self.replace_if_feasible(s, (a, &mut first), (b, &mut second)) {
                 return Some(std::mem::take(&mut aboard));
             }
         }
         None
+    }
+
+    /// A random route with stops, if any.
+    fn random_used(&mut self, s: &State) -> Option<usize> {
+        let used: Vec<usize> = (0..s.routes.len()).filter(|&r| !s.routes[r].nodes.is_empty()).collect();
+        (!used.is_empty()).then(|| used[self.rng.random_range(0..used.len())])
+    }
+
+    /// The routes route `a` may exchange with: every other, but only one
+    /// empty route per class of identical vehicles.
+    fn partners(&self, s: &State, a: usize) -> Vec<usize> {
+        let mut tried_empty = Vec::new();
+        (0..s.routes.len())
+            .filter(|&b| {
+                let rb = &s.routes[b];
+                if b == a {
+                    return false;
+                }
+                if rb.nodes.is_empty() {
+                    let class = self.class[rb.vehicle];
+                    if tried_empty.contains(&class) {
+                        return false;
+                    }
+                    tried_empty.push(class);
+                }
+                true
+            })
+            .collect()
+    }
+
+    /// The cost of both routes after `ra` (cut at `ca`) and `rb` (cut at
+    /// `cb`) exchange tails, or `None` when a head cannot reach the other's
+    /// tail in time.
+    fn exchanged_cost(&self, ra: &Route, cuts_a: &Cuts, ca: usize, rb: &Route, cuts_b: &Cuts, cb: usize) -> Option<i64> {
+        (self.joins(ra, cuts_a, ca, rb, cb) && self.joins(rb, cuts_b, cb, ra, ca))
+            .then(|| self.joined_cost(ra, cuts_a, ca, rb, cuts_b, cb) + self.joined_cost(rb, cuts_b, cb, ra, cuts_a, ca))
+    }
+
+    /// Routes `a` and `b` become `first` and `second` (taken) on their own
+    /// vehicles if both pass the exact time test; whether they did.
+    fn replace_if_feasible(&mut self, s: &mut State, (a, first): (usize, &mut Vec<usize>), (b, second): (usize, &mut Vec<usize>)) -> bool {
+        let m = self.m;
+        let (va, vb) = (s.routes[a].vehicle, s.routes[b].vehicle);
+        let fits = |search: &mut Self, vehicle: usize, nodes: &[usize]| nodes.is_empty() || m.feasible(vehicle, nodes, &mut search.scratch);
+        if !(fits(self, va, first) && fits(self, vb, second)) {
+            return false;
+        }
+        s.routes[a] = self.route(va, std::mem::take(first));
+        s.routes[b] = self.route(vb, std::mem::take(second));
+        self.touched[a] = true;
+        self.touched[b] = true;
+        true
     }
 
     fn cuts(&self, r: &Route) -> Cuts {
