@@ -65,12 +65,18 @@ pub fn backends() -> Vec<TestBackend> {
 /// A free loopback port for a process that is told its port rather than
 /// handed a listener. Chosen below the kernel's ephemeral range (32768 and up
 /// by default), so that no `bind(0)` and no outgoing connection elsewhere can
-/// take it between this check and the process binding it.
+/// take it between this check and the process binding it; and never one this
+/// process handed out before, since a port is only checked, not held, until
+/// its process binds it (a mesh of five components asks for ten at once: two
+/// of them alike made one component fail to listen).
 pub fn free_port() -> u16 {
     use rand::Rng as _;
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     loop {
         let port = rand::rng().random_range(20_000..32_000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
             return port;
         }
     }
@@ -471,7 +477,19 @@ impl NotifyRecorder {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{free_port, with_database};
+
+    /// Ports are checked, not held: one process asking many times must still
+    /// get a different port each time (2,000 of 12,000 drawn at random would
+    /// repeat one almost surely).
+    #[test]
+    fn a_process_never_gets_one_port_twice() {
+        let mut ports: Vec<u16> = (0..2_000).map(|_| free_port()).collect();
+        ports.sort_unstable();
+        let before = ports.len();
+        ports.dedup();
+        assert_eq!(ports.len(), before, "a port handed out twice");
+    }
 
     #[test]
     fn database_names_are_swapped() {
