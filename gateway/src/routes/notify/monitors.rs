@@ -252,7 +252,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
-/// `POST /api/monitors/{id}/pause`
+/// `POST /api/monitors/{id}/pause`: a paused monitor is returned as it is.
 pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::PauseMonitorRequest { monitor_id: id };
@@ -269,7 +269,8 @@ pub async fn pause(State(state): State<AppState>, caller: Caller, Path(id): Path
     responses((status = 200, description = "OK", body = serde_json::Value), Failures),
     security(("bearer" = ["admin"]))
 )]
-/// `POST /api/monitors/{id}/resume`
+/// `POST /api/monitors/{id}/resume`: checks start again from pending; a
+/// monitor that is not paused is returned as it is (its state and tally kept).
 pub async fn resume(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require(ADMINS)?;
     let req = pb::ResumeMonitorRequest { monitor_id: id };

@@ -108,6 +108,7 @@ impl Channels {
     /// Changes route `id` of the company: what the patch sets, a new channel
     /// being one of the company's.
     pub async fn update_route(&self, company_id: i64, id: &str, p: RoutePatch) -> Result<notify_route::Model, Error> {
+        // Unknown route first: NOT_FOUND before any complaint about the patch.
         let current = self.store.route(company_id, id.trim()).await?;
         let channel_id = match p.channel_id.as_deref() {
             Some(channel_id) => Some(self.routed_channel(company_id, channel_id).await?),
@@ -115,7 +116,7 @@ impl Channels {
         };
         let change =
             RouteChange { event_type: p.event_type, min_severity: p.min_severity, channel_id, enabled: p.enabled, now: self.clock.now() };
-        Ok(self.store.update_route(current, change).await?)
+        self.store.update_route(company_id, &current.id, change).await
     }
 
     /// The id of the company's channel `channel_id` (as given) a route may

@@ -97,7 +97,7 @@ impl Monitors {
     pub async fn update(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
         let current = self.store.monitor(company_id, &d.id).await?;
         let cfg = self.config(company_id, d, Some(&current)).await?;
-        self.store.update_monitor(current, cfg, self.clock.now()).await
+        self.store.update_monitor(&current, cfg, self.clock.now()).await
     }
 
     pub async fn delete(&self, company_id: i64, id: &str) -> Result<(), Error> {
@@ -105,14 +105,14 @@ impl Monitors {
         Ok(self.store.delete_monitor(m.id).await?)
     }
 
+    /// Pauses monitor `id` (one paused already is left as it is).
     pub async fn pause(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
-        let m = self.store.monitor(company_id, id).await?;
-        Ok(self.store.pause_monitor(m, self.clock.now()).await?)
+        self.store.pause_monitor(company_id, id, self.clock.now()).await
     }
 
+    /// Resumes monitor `id` from pending (one not paused is left as it is).
     pub async fn resume(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
-        let m = self.store.monitor(company_id, id).await?;
-        Ok(self.store.resume_monitor(m, self.clock.now()).await?)
+        self.store.resume_monitor(company_id, id, self.clock.now()).await
     }
 
     /// Monitor `monitor_id`'s heartbeats, newest first (the monitor is the company's: see [`Self::get`]).

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
+    TransactionTrait as _,
 };
 
 use super::audit;
@@ -175,10 +176,19 @@ impl Store {
             .ok_or_else(|| Error::NotFound(format!("route {id}")))
     }
 
-    /// Writes `change` over `current`, recorded in the audit trail with what it was.
-    pub async fn update_route(&self, current: notify_route::Model, change: RouteChange) -> Result<notify_route::Model, DbErr> {
-        let before = current.clone();
-        let mut row: notify_route::ActiveModel = current.into();
+    /// Writes `change` over route `id` of the company as it stands under its
+    /// row lock, recorded in the audit trail with what it overwrote (another
+    /// admin's change a moment before included).
+    pub async fn update_route(&self, company_id: i64, id: &str, change: RouteChange) -> Result<notify_route::Model, Error> {
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "notify_route").await?;
+        let before = notify_route::Entity::find_by_id(id.to_owned())
+            .filter(notify_route::Column::CompanyId.eq(company_id))
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("route {id}")))?;
+        let mut row: notify_route::ActiveModel = before.clone().into();
         if let Some(event_type) = change.event_type {
             row.event_type = Set(event_type);
         }
@@ -191,7 +201,6 @@ impl Store {
         if let Some(enabled) = change.enabled {
             row.enabled = Set(enabled);
         }
-        let txn = self.db.begin().await?;
         // Nothing asked to change: the route as it is, and nothing recorded.
         let row = if row.is_changed() { row.update(&txn).await? } else { before.clone() };
         if row != before {

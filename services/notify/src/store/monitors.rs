@@ -51,6 +51,18 @@ pub(super) fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::Activ
     }
 }
 
+/// Monitor `id` of the company, read under its row lock (the write lock on
+/// SQLite) for the rest of `txn`.
+async fn locked(txn: &DatabaseTransaction, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
+    kit::db::lock_for_write(txn, "monitor").await?;
+    monitor::Entity::find_by_id(id.trim().to_owned())
+        .filter(monitor::Column::CompanyId.eq(company_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
+}
+
 impl Store {
     /// Monitor `id` of the company (`id` as given, in the error).
     pub async fn monitor(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
@@ -96,13 +108,16 @@ impl Store {
         Ok(row)
     }
 
-    /// Writes `cfg` over monitor `current`; a name the company uses already is refused.
-    pub async fn update_monitor(&self, current: monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
-        let before = current.clone();
-        let mut row = current.into_active_model();
+    /// Writes `cfg` (checked against `current`) over the monitor as it
+    /// stands when the write takes its row lock, so the audit record's
+    /// "before" is what was overwritten, even after another admin's change;
+    /// a name the company uses already is refused.
+    pub async fn update_monitor(&self, current: &monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let txn = self.db.begin().await?;
+        let before = locked(&txn, current.company_id, &current.id).await?;
+        let mut row = before.clone().into_active_model();
         apply(cfg, &mut row);
         row.updated_at = Set(now);
-        let txn = self.db.begin().await?;
         let row = row.update(&txn).await.map_err(name_taken)?;
         audit::record(&txn, audit::diff("monitor", &row.id, "update", Some(&before), Some(&row)), now).await?;
         txn.commit().await?;
@@ -117,14 +132,19 @@ impl Store {
         txn.commit().await
     }
 
-    /// Stops checking `m`: paused, from now.
-    pub async fn pause_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+    /// Stops checking monitor `id` of the company: paused, from now. One
+    /// that is paused already stays as it is (since when, and no record).
+    pub async fn pause_monitor(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let txn = self.db.begin().await?;
+        let m = locked(&txn, company_id, id).await?;
+        if m.paused {
+            return Ok(m);
+        }
         let mut row = m.into_active_model();
         row.paused = Set(true);
         row.state = Set(State::Paused.label().to_owned());
         row.state_since = Set(now);
         row.updated_at = Set(now);
-        let txn = self.db.begin().await?;
         let row = row.update(&txn).await?;
         audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "pause").with("paused", Some(false), Some(true)), now)
             .await?;
@@ -132,8 +152,16 @@ impl Store {
         Ok(row)
     }
 
-    /// Checks `m` again at once, its tally started afresh from pending.
-    pub async fn resume_monitor(&self, m: monitor::Model, now: DateTime<Utc>) -> Result<monitor::Model, DbErr> {
+    /// Checks paused monitor `id` of the company again at once, its tally
+    /// started afresh from pending. One that is not paused stays as it is: a
+    /// resume must not wipe a running monitor's state (a monitor down and
+    /// alerted would alert again).
+    pub async fn resume_monitor(&self, company_id: i64, id: &str, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
+        let txn = self.db.begin().await?;
+        let m = locked(&txn, company_id, id).await?;
+        if !m.paused {
+            return Ok(m);
+        }
         let mut row = m.into_active_model();
         row.paused = Set(false);
         row.state = Set(State::Pending.label().to_owned());
@@ -145,7 +173,6 @@ impl Store {
         row.held_down = Set(false);
         row.next_check_at = Set(now);
         row.updated_at = Set(now);
-        let txn = self.db.begin().await?;
         let row = row.update(&txn).await?;
         audit::record(&txn, kit::audit_trail::Change::new("monitor", &row.id, "resume").with("paused", Some(true), Some(false)), now)
             .await?;

@@ -166,6 +166,50 @@ async fn a_monitor_goes_down_after_its_retries_and_up_again_with_two_alerts() {
     }
 }
 
+/// Resuming a monitor that is not paused, or pausing one twice, changes
+/// nothing: a down monitor that has alerted stays down and does not alert
+/// again, and the audit trail records one pause and one resume. (Resume used
+/// to start any monitor's tally afresh: down and alerted, it alerted again.)
+#[tokio::test]
+async fn a_resume_without_a_pause_and_a_second_pause_change_nothing() {
+    for backend in backends() {
+        let m = start(backend).await;
+        let target = Target::start().await;
+        let mon = m.create(http_monitor("billing", &target.url, 0)).await.unwrap();
+        let id = mon.id.as_str();
+        m.until_rounds(&[id], 1).await;
+        target.set(false);
+        m.round(&[id], 2).await;
+        assert_eq!(m.state(id).await, pb::MonitorState::Down, "{backend:?}");
+        assert_eq!(m.alerts().await.len(), 1, "{backend:?}: one down alert");
+
+        let admin = m.s.admin(1);
+        let resume = || pb::ResumeMonitorRequest { monitor_id: id.to_owned() };
+        let pause = || pb::PauseMonitorRequest { monitor_id: id.to_owned() };
+        let resumed = m.monitors.clone().resume_monitor(kit::grpc::request(resume(), &admin)).await.unwrap().into_inner();
+        assert_eq!(resumed.monitor.unwrap().state(), pb::MonitorState::Down, "{backend:?}: not paused, so nothing to resume");
+        m.round(&[id], 3).await;
+        assert_eq!(m.state(id).await, pb::MonitorState::Down, "{backend:?}");
+        assert_eq!(m.alerts().await.len(), 1, "{backend:?}: still down, no second alert");
+
+        let first = m.monitors.clone().pause_monitor(kit::grpc::request(pause(), &admin)).await.unwrap().into_inner().monitor.unwrap();
+        m.clock.advance(chrono::Duration::seconds(10));
+        let second = m.monitors.clone().pause_monitor(kit::grpc::request(pause(), &admin)).await.unwrap().into_inner().monitor.unwrap();
+        assert_eq!(second.state(), pb::MonitorState::Paused);
+        assert_eq!(second.state_since, first.state_since, "{backend:?}: paused since the first pause");
+        let resumed = m.monitors.clone().resume_monitor(kit::grpc::request(resume(), &admin)).await.unwrap().into_inner();
+        assert_eq!(resumed.monitor.unwrap().state(), pb::MonitorState::Pending, "{backend:?}");
+
+        let url = m.s.db.url.clone();
+        let records = |action: &str| {
+            let filter = format!("record LIKE '%\"resource_id\":\"{id}\"%' AND record LIKE '%\"action\":\"{action}\"%'");
+            let url = url.clone();
+            async move { kit::testing::count_rows(&url, "notify_audit_outbox", &filter).await.unwrap() }
+        };
+        assert_eq!((records("pause").await, records("resume").await), (1, 1), "{backend:?}: one pause and one resume recorded");
+    }
+}
+
 #[tokio::test]
 async fn a_parent_and_its_children_down_together_make_one_alert() {
     for backend in backends() {
