@@ -80,7 +80,7 @@ pub struct Monitors {
 
 impl Monitors {
     pub async fn create(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
-        let cfg = self.config(company_id, d, None).await?;
+        let cfg = self.config(d, None).await?;
         self.store.create_monitor(company_id, cfg, self.clock.now()).await
     }
 
@@ -96,7 +96,7 @@ impl Monitors {
     /// Rewrites monitor `d.id`'s configuration; its state and tally stay.
     pub async fn update(&self, company_id: i64, d: &MonitorDraft) -> Result<monitor::Model, Error> {
         let current = self.store.monitor(company_id, &d.id).await?;
-        let cfg = self.config(company_id, d, Some(&current)).await?;
+        let cfg = self.config(d, Some(&current)).await?;
         self.store.update_monitor(&current, cfg, self.clock.now()).await
     }
 
@@ -232,9 +232,8 @@ impl Monitors {
     }
 
     /// Checks a monitor's configuration; `current` is the monitor being
-    /// updated (for cycles, and whether it stays internal).
-    async fn config(&self, company_id: i64, m: &MonitorDraft, current: Option<&monitor::Model>) -> Result<MonitorConfig, Error> {
-        let id = current.map(|c| c.id.as_str());
+    /// updated (whether it stays internal).
+    async fn config(&self, m: &MonitorDraft, current: Option<&monitor::Model>) -> Result<MonitorConfig, Error> {
         let name = kit::input::required_line("monitor.name", &m.name, 100)?;
         let kind = m.kind.ok_or_else(|| Error::invalid("monitor.kind", "must be HTTP, GRPC_HEALTH or TCP"))?;
         let target = m.target.trim();
@@ -274,25 +273,10 @@ impl Monitors {
         }
         .checked()
         .map_err(|(field, message)| Error::invalid(format!("monitor.{field}"), message))?;
-        let parent_id = match m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            None => None,
-            Some(p) => {
-                // The parent exists in the company, and is not the monitor or one of its descendants.
-                let mut cursor = Some(p.to_owned());
-                for _ in 0..16 {
-                    let Some(c) = cursor else { break };
-                    if Some(c.as_str()) == id {
-                        return Err(Error::invalid("monitor.parent_id", "would make the monitor its own ancestor"));
-                    }
-                    cursor = self
-                        .store
-                        .parent_of(company_id, &c)
-                        .await?
-                        .ok_or_else(|| Error::invalid("monitor.parent_id", format!("monitor {c} not found")))?;
-                }
-                Some(p.to_owned())
-            }
-        };
+        // That the parent is the company's and not the monitor or one of its
+        // descendants is checked in the transaction that writes the monitor,
+        // one parent change at a time (`Store::create_monitor`, `Store::update_monitor`).
+        let parent_id = m.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
         Ok(MonitorConfig {
             name,
             kind,

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DatabaseTransaction, DbErr, EntityTrait as _, IntoActiveModel as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set, TransactionTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait as _,
+    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _,
 };
 
 use super::audit;
@@ -63,6 +63,36 @@ async fn locked(txn: &DatabaseTransaction, company_id: i64, id: &str) -> Result<
         .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
 }
 
+/// Waits until no other transaction of the company is setting a monitor's
+/// parent, until `txn` ends: a PostgreSQL advisory lock per company, taken
+/// before any row lock so that two such updates cannot deadlock; SQLite's
+/// write lock (`kit::db::lock_for_write`, taken next) already serialises them.
+async fn one_parent_change_at_a_time(txn: &DatabaseTransaction, company_id: i64) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        let sql = "SELECT pg_advisory_xact_lock(hashtext('notify.monitor_parent'), ($1 % 2147483647)::int4)";
+        txn.query_one(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [company_id.into()])).await?;
+    }
+    Ok(())
+}
+
+/// That `parent` is a monitor of the company and that monitor `id` (absent
+/// for a new one) is not among its ancestors. An update that sets a parent
+/// calls it after [`one_parent_change_at_a_time`], so two admins making each
+/// of two monitors the other's parent at once cannot both pass (a cycle of
+/// failing parents would hold back every alert in it).
+async fn check_parent(txn: &DatabaseTransaction, company_id: i64, id: Option<&str>, parent: &str) -> Result<(), Error> {
+    let mut cursor = Some(parent.to_owned());
+    for _ in 0..16 {
+        let Some(c) = cursor else { break };
+        if Some(c.as_str()) == id {
+            return Err(Error::invalid("monitor.parent_id", "would make the monitor its own ancestor"));
+        }
+        let above = monitor::Entity::find_by_id(c.clone()).filter(monitor::Column::CompanyId.eq(company_id)).one(txn).await?;
+        cursor = above.ok_or_else(|| Error::invalid("monitor.parent_id", format!("monitor {c} not found")))?.parent_id;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Monitor `id` of the company (`id` as given, in the error).
     pub async fn monitor(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
@@ -71,15 +101,6 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
-    }
-
-    /// The parent of monitor `id` when `id` is one of the company's; `None` when it is not.
-    pub async fn parent_of(&self, company_id: i64, id: &str) -> Result<Option<Option<String>>, DbErr> {
-        Ok(monitor::Entity::find_by_id(id.to_owned())
-            .filter(monitor::Column::CompanyId.eq(company_id))
-            .one(&self.db)
-            .await?
-            .map(|m| m.parent_id))
     }
 
     /// The company's monitors by name.
@@ -100,8 +121,13 @@ impl Store {
     /// uses already is refused.
     pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
         let mut row = new_monitor(company_id, now);
+        let cfg_parent = cfg.parent_id.clone();
         apply(cfg, &mut row);
         let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "monitor").await?;
+        if let Some(parent) = &cfg_parent {
+            check_parent(&txn, company_id, None, parent).await?;
+        }
         let row = row.insert(&txn).await.map_err(name_taken)?;
         audit::record(&txn, audit::diff("monitor", &row.id, "create", None, Some(&row)), now).await?;
         txn.commit().await?;
@@ -114,7 +140,13 @@ impl Store {
     /// a name the company uses already is refused.
     pub async fn update_monitor(&self, current: &monitor::Model, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
         let txn = self.db.begin().await?;
+        if cfg.parent_id.is_some() {
+            one_parent_change_at_a_time(&txn, current.company_id).await?;
+        }
         let before = locked(&txn, current.company_id, &current.id).await?;
+        if let Some(parent) = &cfg.parent_id {
+            check_parent(&txn, current.company_id, Some(&before.id), parent).await?;
+        }
         let mut row = before.clone().into_active_model();
         apply(cfg, &mut row);
         row.updated_at = Set(now);

@@ -336,6 +336,33 @@ async fn bad_monitors_name_the_field() {
     assert_eq!(kit::error::field_of(&err), Some("monitor.parent_id"));
 }
 
+/// Two admins making each of two monitors the other's parent at the same
+/// moment: one is saved, the other is told the monitor would be its own
+/// ancestor (a cycle of failing parents would hold back every alert in it).
+#[tokio::test]
+async fn two_monitors_cannot_become_each_other_s_parent_at_once() {
+    for backend in backends() {
+        let m = start(backend).await;
+        let a = m.create(http_monitor("a", "http://127.0.0.1:1/health", 0)).await.unwrap();
+        let b = m.create(http_monitor("b", "http://127.0.0.1:1/health", 0)).await.unwrap();
+        let admin = m.s.admin(1);
+        let update = |mon: &pb::Monitor, parent: Option<&String>| {
+            let monitor = pb::Monitor { parent_id: parent.cloned(), ..mon.clone() };
+            let mut client = m.monitors.clone();
+            let request = kit::grpc::request(pb::UpdateMonitorRequest { monitor: Some(monitor) }, &admin);
+            async move { client.update_monitor(request).await }
+        };
+        for round in 0..20 {
+            update(&a, None).await.unwrap();
+            update(&b, None).await.unwrap();
+            let (x, y) = tokio::join!(update(&a, Some(&b.id)), update(&b, Some(&a.id)));
+            assert!(x.is_ok() != y.is_ok(), "{backend:?}, round {round}: {x:?} {y:?}");
+            let refused = x.err().or(y.err()).unwrap();
+            assert_eq!((refused.code(), kit::error::field_of(&refused)), (Code::InvalidArgument, Some("monitor.parent_id")), "{refused:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn heartbeats_older_than_the_retention_are_pruned() {
     let m = start(TestBackend::Sqlite).await;
