@@ -58,6 +58,10 @@ impl Store {
             // Two replicas starting together would both create what is missing.
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(7261527)").await?;
         }
+        // Its parents are checked against the stored ones: no admin may set one meanwhile.
+        for p in plans {
+            super::monitors::one_parent_change_at_a_time(&txn, p.company.company_id).await?;
+        }
         kit::db::lock_for_write(&txn, "monitor").await?;
         let mut n = Applied::default();
         for p in plans {

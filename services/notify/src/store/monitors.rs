@@ -67,7 +67,7 @@ async fn locked(txn: &DatabaseTransaction, company_id: i64, id: &str) -> Result<
 /// parent, until `txn` ends: a PostgreSQL advisory lock per company, taken
 /// before any row lock so that two such updates cannot deadlock; SQLite's
 /// write lock (`kit::db::lock_for_write`, taken next) already serialises them.
-async fn one_parent_change_at_a_time(txn: &DatabaseTransaction, company_id: i64) -> Result<(), DbErr> {
+pub(super) async fn one_parent_change_at_a_time(txn: &DatabaseTransaction, company_id: i64) -> Result<(), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         let sql = "SELECT pg_advisory_xact_lock(hashtext('notify.monitor_parent'), ($1 % 2147483647)::int4)";
         txn.query_one(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [company_id.into()])).await?;
