@@ -83,7 +83,7 @@ impl Channels {
         } else {
             None
         };
-        self.store.update_channel(current, ChannelChange { name, target, enabled: p.enabled, now: self.clock.now() }).await
+        self.store.update_channel(&current, ChannelChange { name, target, enabled: p.enabled, now: self.clock.now() }).await
     }
 
     /// Deletes a channel and its routes; its notifications stay, for the record.

@@ -100,10 +100,18 @@ impl Store {
         Ok(row)
     }
 
-    /// Writes `change` over `current`; a name the company uses already is refused.
-    pub async fn update_channel(&self, current: notify_channel::Model, change: ChannelChange) -> Result<notify_channel::Model, Error> {
-        let before = current.clone();
-        let mut row: notify_channel::ActiveModel = current.into();
+    /// Writes `change` over channel `current` as it stands under its row lock,
+    /// recorded with what it overwrote; a name the company uses already is refused.
+    pub async fn update_channel(&self, current: &notify_channel::Model, change: ChannelChange) -> Result<notify_channel::Model, Error> {
+        let txn = self.db.begin().await?;
+        kit::db::lock_for_write(&txn, "notify_channel").await?;
+        let before = notify_channel::Entity::find_by_id(current.id.clone())
+            .filter(notify_channel::Column::CompanyId.eq(current.company_id))
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("channel {}", current.id)))?;
+        let mut row: notify_channel::ActiveModel = before.clone().into();
         if let Some(name) = change.name {
             row.name = Set(name);
         }
@@ -116,7 +124,6 @@ impl Store {
             row.enabled = Set(enabled);
         }
         row.updated_at = Set(change.now);
-        let txn = self.db.begin().await?;
         let row = row.update(&txn).await.map_err(|e| unique_violation(e, "a channel with this name exists already"))?;
         audit::record(&txn, audit::diff("notification_channel", &row.id, "update", Some(&before), Some(&row)), change.now).await?;
         txn.commit().await?;
