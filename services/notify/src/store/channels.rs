@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Select, Set,
     TransactionTrait as _,
 };
 
@@ -57,6 +57,16 @@ pub struct RouteChange {
     pub now: DateTime<Utc>,
 }
 
+/// The query for channel `id` of the company.
+fn company_channel(company_id: i64, id: &str) -> Select<notify_channel::Entity> {
+    notify_channel::Entity::find_by_id(id.to_owned()).filter(notify_channel::Column::CompanyId.eq(company_id))
+}
+
+/// The query for route `id` of the company.
+fn company_route(company_id: i64, id: &str) -> Select<notify_route::Entity> {
+    notify_route::Entity::find_by_id(id.to_owned()).filter(notify_route::Column::CompanyId.eq(company_id))
+}
+
 impl Store {
     pub async fn channels(&self, company_id: i64) -> Result<Vec<notify_channel::Model>, Error> {
         Ok(notify_channel::Entity::find()
@@ -67,11 +77,7 @@ impl Store {
     }
 
     pub async fn channel(&self, company_id: i64, id: &str) -> Result<notify_channel::Model, Error> {
-        notify_channel::Entity::find_by_id(id.to_owned())
-            .filter(notify_channel::Column::CompanyId.eq(company_id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("channel {id}")))
+        company_channel(company_id, id).one(&self.db).await?.ok_or_else(|| Error::NotFound(format!("channel {id}")))
     }
 
     /// Any channel by id, whatever the company (the workers deliver for all).
@@ -105,8 +111,7 @@ impl Store {
     pub async fn update_channel(&self, current: &notify_channel::Model, change: ChannelChange) -> Result<notify_channel::Model, Error> {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "notify_channel").await?;
-        let before = notify_channel::Entity::find_by_id(current.id.clone())
-            .filter(notify_channel::Column::CompanyId.eq(current.company_id))
+        let before = company_channel(current.company_id, &current.id)
             .lock_exclusive()
             .one(&txn)
             .await?
@@ -176,11 +181,7 @@ impl Store {
     }
 
     pub async fn route(&self, company_id: i64, id: &str) -> Result<notify_route::Model, Error> {
-        notify_route::Entity::find_by_id(id.to_owned())
-            .filter(notify_route::Column::CompanyId.eq(company_id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("route {id}")))
+        company_route(company_id, id).one(&self.db).await?.ok_or_else(|| Error::NotFound(format!("route {id}")))
     }
 
     /// Writes `change` over route `id` of the company as it stands under its
@@ -189,12 +190,8 @@ impl Store {
     pub async fn update_route(&self, company_id: i64, id: &str, change: RouteChange) -> Result<notify_route::Model, Error> {
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "notify_route").await?;
-        let before = notify_route::Entity::find_by_id(id.to_owned())
-            .filter(notify_route::Column::CompanyId.eq(company_id))
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("route {id}")))?;
+        let before =
+            company_route(company_id, id).lock_exclusive().one(&txn).await?.ok_or_else(|| Error::NotFound(format!("route {id}")))?;
         let mut row: notify_route::ActiveModel = before.clone().into();
         if let Some(event_type) = change.event_type {
             row.event_type = Set(event_type);

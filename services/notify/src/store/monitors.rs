@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait as _,
-    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, Statement, TransactionTrait as _,
+    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Select, Set, Statement, TransactionTrait as _,
 };
 
 use super::audit;
@@ -51,16 +51,16 @@ pub(super) fn new_monitor(company_id: i64, now: DateTime<Utc>) -> monitor::Activ
     }
 }
 
+/// The query for monitor `id` (as given) of the company.
+fn company_monitor(company_id: i64, id: &str) -> Select<monitor::Entity> {
+    monitor::Entity::find_by_id(id.trim().to_owned()).filter(monitor::Column::CompanyId.eq(company_id))
+}
+
 /// Monitor `id` of the company, read under its row lock (the write lock on
 /// SQLite) for the rest of `txn`.
 async fn locked(txn: &DatabaseTransaction, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
     kit::db::lock_for_write(txn, "monitor").await?;
-    monitor::Entity::find_by_id(id.trim().to_owned())
-        .filter(monitor::Column::CompanyId.eq(company_id))
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
+    company_monitor(company_id, id).lock_exclusive().one(txn).await?.ok_or_else(|| Error::NotFound(format!("monitor {id}")))
 }
 
 /// Waits until no other transaction of the company is setting a monitor's
@@ -87,7 +87,7 @@ async fn check_parent(txn: &DatabaseTransaction, company_id: i64, id: Option<&st
         if Some(c.as_str()) == id {
             return Err(Error::invalid("monitor.parent_id", "would make the monitor its own ancestor"));
         }
-        let above = monitor::Entity::find_by_id(c.clone()).filter(monitor::Column::CompanyId.eq(company_id)).one(txn).await?;
+        let above = company_monitor(company_id, &c).one(txn).await?;
         cursor = above.ok_or_else(|| Error::invalid("monitor.parent_id", format!("monitor {c} not found")))?.parent_id;
     }
     Ok(())
@@ -96,11 +96,7 @@ async fn check_parent(txn: &DatabaseTransaction, company_id: i64, id: Option<&st
 impl Store {
     /// Monitor `id` of the company (`id` as given, in the error).
     pub async fn monitor(&self, company_id: i64, id: &str) -> Result<monitor::Model, Error> {
-        monitor::Entity::find_by_id(id.trim().to_owned())
-            .filter(monitor::Column::CompanyId.eq(company_id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("monitor {id}")))
+        company_monitor(company_id, id).one(&self.db).await?.ok_or_else(|| Error::NotFound(format!("monitor {id}")))
     }
 
     /// The company's monitors by name.
@@ -120,14 +116,13 @@ impl Store {
     /// Creates a monitor that starts checking at once; a name the company
     /// uses already is refused.
     pub async fn create_monitor(&self, company_id: i64, cfg: MonitorConfig, now: DateTime<Utc>) -> Result<monitor::Model, Error> {
-        let mut row = new_monitor(company_id, now);
-        let cfg_parent = cfg.parent_id.clone();
-        apply(cfg, &mut row);
         let txn = self.db.begin().await?;
         kit::db::lock_for_write(&txn, "monitor").await?;
-        if let Some(parent) = &cfg_parent {
+        if let Some(parent) = &cfg.parent_id {
             check_parent(&txn, company_id, None, parent).await?;
         }
+        let mut row = new_monitor(company_id, now);
+        apply(cfg, &mut row);
         let row = row.insert(&txn).await.map_err(name_taken)?;
         audit::record(&txn, audit::diff("monitor", &row.id, "create", None, Some(&row)), now).await?;
         txn.commit().await?;
